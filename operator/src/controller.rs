@@ -1,0 +1,636 @@
+//! The reconcile loop: gather → validate → build → apply → status.
+//!
+//! Only [`gather`], [`apply`], [`prune`] and [`write_status`] talk to the API server; the
+//! middle steps are [`crate::validate`], [`crate::build`] and [`crate::status`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use tracing::{debug, info, warn};
+
+use crate::build::{self, BuildInputs, Child, ChildKind, ChildRef, SecretInputs};
+use crate::crd::{KcmfDeployment, KcmfDeploymentStatus};
+use crate::status::{self, Observed};
+use crate::validate::{self, Validated};
+use crate::{Error, FIELD_MANAGER, Result, metrics};
+
+/// Requeue interval of a healthy object (drift and referenced-secret changes are picked up).
+pub const RESYNC: Duration = Duration::from_secs(300);
+/// Requeue interval while components are not ready yet (child watches usually come first).
+pub const NOT_READY_RESYNC: Duration = Duration::from_secs(30);
+
+/// Shared state of the reconcilers.
+pub struct Context {
+    /// API client.
+    pub client: Client,
+    /// Event recorder.
+    pub recorder: Recorder,
+    /// Consecutive failures per object (`namespace/name`), for backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// New context.
+    pub fn new(client: Client, instance: Option<String>) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.into(),
+            instance,
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn failures(&self, key: &str, reset: bool) -> u32 {
+        let Ok(mut map) = self.failures.lock() else {
+            return 0;
+        };
+        if reset {
+            map.remove(key);
+            return 0;
+        }
+        let n = map.entry(key.to_string()).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    }
+}
+
+fn key(obj: &KcmfDeployment) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+fn now() -> Time {
+    Time(Timestamp::now())
+}
+
+fn kube_err(
+    action: &'static str,
+    kind: &'static str,
+    name: &str,
+) -> impl FnOnce(kube::Error) -> Error {
+    let name = name.to_string();
+    move |source| Error::Kube {
+        action,
+        kind,
+        name,
+        source,
+    }
+}
+
+fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}
+
+/// Reconcile one KcmfDeployment (metrics, events and failure status around [`reconcile_inner`]).
+pub async fn reconcile(obj: Arc<KcmfDeployment>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let result = reconcile_inner(&obj, &ctx).await;
+    metrics::reconciled(started.elapsed(), result.as_ref().err());
+    match &result {
+        Ok(_) => {
+            ctx.failures(&key(&obj), true);
+        }
+        Err(e) => {
+            warn!(object = %key(&obj), error = %e, "reconcile failed");
+            publish(
+                &ctx,
+                &obj,
+                EventType::Warning,
+                "ReconcileFailed",
+                "Reconcile",
+                e.to_string(),
+            )
+            .await;
+            // Best effort: surface the error in the status too.
+            let generation = obj.metadata.generation.unwrap_or_default();
+            let st = status::failed(
+                obj.status.as_ref(),
+                generation,
+                e.metric_label(),
+                &e.to_string(),
+                &now(),
+            );
+            if let Err(se) = write_status(&ctx.client, &obj, st).await {
+                debug!(error = %se, "could not record the failure in the status");
+            }
+        }
+    }
+    result
+}
+
+/// Requeue with exponential backoff per object.
+pub fn error_policy(obj: Arc<KcmfDeployment>, _err: &Error, ctx: Arc<Context>) -> Action {
+    let n = ctx.failures(&key(&obj), false);
+    Action::requeue(Error::backoff(n))
+}
+
+async fn publish(
+    ctx: &Context,
+    obj: &KcmfDeployment,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
+    let ev = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: action.into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&ev, &obj.object_ref(&())).await {
+        debug!(error = %e, "could not publish event");
+    }
+}
+
+async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> {
+    if obj.metadata.deletion_timestamp.is_some() {
+        // Owner references let the garbage collector delete the children.
+        return Ok(Action::await_change());
+    }
+    let generation = obj.metadata.generation.unwrap_or_default();
+
+    // validate
+    let v = match validate::validate(obj) {
+        Ok(v) => v,
+        Err(Error::InvalidSpec { field, message }) => {
+            let st = status::invalid(obj.status.as_ref(), generation, &field, &message, &now());
+            if obj.status.as_ref() != Some(&st) {
+                publish(
+                    ctx,
+                    obj,
+                    EventType::Warning,
+                    "InvalidSpec",
+                    "Validate",
+                    format!("{field}: {message}"),
+                )
+                .await;
+                write_status(&ctx.client, obj, st).await?;
+            }
+            return Ok(Action::await_change());
+        }
+        Err(e) => return Err(e),
+    };
+
+    if v.spec.paused {
+        let st = status::paused(obj.status.as_ref(), generation, &now());
+        if obj.status.as_ref() != Some(&st) {
+            publish(
+                ctx,
+                obj,
+                EventType::Normal,
+                "Paused",
+                "Reconcile",
+                "spec.paused is true: no child object is changed".into(),
+            )
+            .await;
+            write_status(&ctx.client, obj, st).await?;
+        }
+        return Ok(Action::await_change());
+    }
+
+    let spec_changed = obj.status.as_ref().and_then(|s| s.observed_generation) != Some(generation);
+
+    // gather
+    let gathered = gather(&ctx.client, &v, spec_changed).await?;
+    let generated_keys = build::required_generated_keys(&v);
+    let filled = build::fill_generated(&gathered.generated, &generated_keys, &mut rand::rng());
+    let new_keys: Vec<String> = filled
+        .keys()
+        .filter(|k| !gathered.generated.contains_key(*k))
+        .cloned()
+        .collect();
+
+    // build
+    let inputs = BuildInputs {
+        secrets: SecretInputs {
+            generated: filled,
+            referenced: gathered.referenced,
+        },
+        service_monitor_available: gathered.service_monitor_available,
+    };
+    let desired = build::build(&v, &inputs)?;
+
+    // apply
+    let observed = apply(&ctx.client, &v.namespace, &desired.apply).await?;
+    if !new_keys.is_empty() {
+        publish(
+            ctx,
+            obj,
+            EventType::Normal,
+            "SecretGenerated",
+            "GenerateSecret",
+            format!(
+                "generated {} in Secret {}",
+                new_keys.join(", "),
+                build::names::secret(&v.name)
+            ),
+        )
+        .await;
+    }
+    if spec_changed {
+        let deleted = prune(&ctx.client, &v, &desired.unwanted).await?;
+        for d in deleted {
+            publish(
+                ctx,
+                obj,
+                EventType::Normal,
+                "DeletedChild",
+                "Prune",
+                format!(
+                    "deleted {} {}: no longer wanted by the spec",
+                    d.kind.as_str(),
+                    d.name
+                ),
+            )
+            .await;
+        }
+    }
+
+    // status
+    let st = status::compute(&v, &observed, obj.status.as_ref(), &now());
+    let ready = st
+        .conditions
+        .iter()
+        .any(|c| c.type_ == status::types::READY && c.status == "True");
+    if obj.status.as_ref() != Some(&st) {
+        write_status(&ctx.client, obj, st).await?;
+    }
+    if spec_changed {
+        publish(
+            ctx,
+            obj,
+            EventType::Normal,
+            "Applied",
+            "Reconcile",
+            format!(
+                "applied generation {generation}: {} objects, config hash {}",
+                desired.apply.len(),
+                desired.config_hash
+            ),
+        )
+        .await;
+        info!(object = %key(obj), generation, "applied");
+    }
+    Ok(Action::requeue(if ready {
+        RESYNC
+    } else {
+        NOT_READY_RESYNC
+    }))
+}
+
+/// What gather reads before building.
+#[derive(Debug, Default)]
+pub struct Gathered {
+    /// Existing data of the generated Secret.
+    pub generated: BTreeMap<String, String>,
+    /// Values of referenced user secret keys (`secret/key` → value).
+    pub referenced: BTreeMap<String, String>,
+    /// Whether the ServiceMonitor CRD is served.
+    pub service_monitor_available: bool,
+}
+
+fn secret_data(s: &Secret) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = s
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned()))
+        .collect();
+    for (k, v) in s.string_data.iter().flatten() {
+        out.insert(k.clone(), v.clone());
+    }
+    out
+}
+
+/// Gather: the generated Secret, referenced user secrets, ServiceMonitor availability.
+pub async fn gather(client: &Client, v: &Validated, spec_changed: bool) -> Result<Gathered> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &v.namespace);
+    let gen_name = build::names::secret(&v.name);
+    let generated = secrets
+        .get_opt(&gen_name)
+        .await
+        .map_err(kube_err("get", "Secret", &gen_name))?
+        .map(|s| secret_data(&s))
+        .unwrap_or_default();
+    let mut referenced = BTreeMap::new();
+    let mut cache: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    for r in build::referenced_secret_keys(v) {
+        if !cache.contains_key(&r.name) {
+            let s = secrets
+                .get_opt(&r.name)
+                .await
+                .map_err(kube_err("get", "Secret", &r.name))?
+                .ok_or_else(|| Error::MissingSecret {
+                    name: r.name.clone(),
+                    message: "referenced by the spec but not found".into(),
+                })?;
+            cache.insert(r.name.clone(), secret_data(&s));
+        }
+        let value = cache
+            .get(&r.name)
+            .and_then(|d| d.get(&r.key))
+            .ok_or_else(|| Error::MissingSecret {
+                name: r.name.clone(),
+                message: format!("has no key {:?}", r.key),
+            })?;
+        referenced.insert(format!("{}/{}", r.name, r.key), value.clone());
+    }
+    let wants_sm = v
+        .spec
+        .monitoring
+        .as_ref()
+        .is_some_and(|m| m.service_monitor);
+    let service_monitor_available = if wants_sm || spec_changed {
+        match client
+            .list_api_group_resources("monitoring.coreos.com/v1")
+            .await
+        {
+            Ok(list) => list.resources.iter().any(|r| r.name == "servicemonitors"),
+            Err(e) if is_not_found(&e) => false,
+            Err(e) => {
+                return Err(kube_err(
+                    "discover",
+                    "ServiceMonitor",
+                    "monitoring.coreos.com/v1",
+                )(e));
+            }
+        }
+    } else {
+        false
+    };
+    Ok(Gathered {
+        generated,
+        referenced,
+        service_monitor_available,
+    })
+}
+
+async fn apply_one<K>(client: &Client, ns: &str, kind: &'static str, obj: &K) -> Result<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + std::fmt::Debug,
+{
+    let name = obj.meta().name.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(obj),
+    )
+    .await
+    .map_err(kube_err("apply", kind, &name))
+}
+
+/// Apply: server-side apply every desired child under one field manager; returns the
+/// workloads' state for the status.
+pub async fn apply(client: &Client, ns: &str, children: &[Child]) -> Result<Observed> {
+    let mut obs = Observed::default();
+    for child in children {
+        let kind = child.kind().as_str();
+        match child {
+            Child::Secret(o) => {
+                apply_one(client, ns, kind, o).await?;
+            }
+            Child::ConfigMap(o) => {
+                apply_one(client, ns, kind, o).await?;
+            }
+            Child::PersistentVolumeClaim(o) => {
+                apply_one(client, ns, kind, o).await?;
+            }
+            Child::Service(o) => {
+                apply_one(client, ns, kind, o).await?;
+            }
+            Child::StatefulSet(o) => {
+                let s = apply_one(client, ns, kind, o).await?;
+                let component = s
+                    .labels()
+                    .get("app.kubernetes.io/component")
+                    .cloned()
+                    .unwrap_or_default();
+                if component == "redis" {
+                    obs.redis = Some(s);
+                } else {
+                    obs.postgres = Some(s);
+                }
+            }
+            Child::Deployment(o) => {
+                obs.matcher = Some(apply_one(client, ns, kind, o).await?);
+            }
+            Child::HorizontalPodAutoscaler(o) => {
+                apply_one(client, ns, kind, o).await?;
+            }
+            Child::PodDisruptionBudget(o) => {
+                apply_one(client, ns, kind, o).await?;
+            }
+            Child::NetworkPolicy(o) => {
+                apply_one(client, ns, kind, o).await?;
+            }
+            Child::CronJob(o) => {
+                obs.backup = Some(apply_one(client, ns, kind, o).await?);
+            }
+            Child::ServiceMonitor(o) => {
+                let name = o.name_any();
+                let api: Api<DynamicObject> =
+                    Api::namespaced_with(client.clone(), ns, &build::service_monitor_resource());
+                api.patch(
+                    &name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(o),
+                )
+                .await
+                .map_err(kube_err("apply", kind, &name))?;
+            }
+        }
+    }
+    Ok(obs)
+}
+
+async fn delete_owned<K>(
+    client: &Client,
+    v: &Validated,
+    name: &str,
+    kind: &'static str,
+) -> Result<bool>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), &v.namespace);
+    let Some(existing) = api
+        .get_opt(name)
+        .await
+        .map_err(kube_err("get", kind, name))?
+    else {
+        return Ok(false);
+    };
+    let owned = existing
+        .owner_references()
+        .iter()
+        .any(|o| o.uid == v.uid && o.controller == Some(true));
+    if !owned {
+        return Ok(false);
+    }
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: existing.uid(),
+            resource_version: None,
+        }),
+        ..DeleteParams::background()
+    };
+    match api.delete(name, &dp).await {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(kube_err("delete", kind, name)(e)),
+    }
+}
+
+/// Prune: delete children the spec no longer wants (only those this object controls).
+pub async fn prune(client: &Client, v: &Validated, unwanted: &[ChildRef]) -> Result<Vec<ChildRef>> {
+    let mut deleted = Vec::new();
+    for r in unwanted {
+        let kind = r.kind.as_str();
+        let done = match r.kind {
+            ChildKind::StatefulSet => delete_owned::<StatefulSet>(client, v, &r.name, kind).await?,
+            ChildKind::Service => delete_owned::<Service>(client, v, &r.name, kind).await?,
+            ChildKind::HorizontalPodAutoscaler => {
+                delete_owned::<HorizontalPodAutoscaler>(client, v, &r.name, kind).await?
+            }
+            ChildKind::NetworkPolicy => {
+                delete_owned::<NetworkPolicy>(client, v, &r.name, kind).await?
+            }
+            ChildKind::CronJob => delete_owned::<CronJob>(client, v, &r.name, kind).await?,
+            ChildKind::PodDisruptionBudget => {
+                delete_owned::<PodDisruptionBudget>(client, v, &r.name, kind).await?
+            }
+            ChildKind::PersistentVolumeClaim => {
+                delete_owned::<PersistentVolumeClaim>(client, v, &r.name, kind).await?
+            }
+            ChildKind::Secret => delete_owned::<Secret>(client, v, &r.name, kind).await?,
+            ChildKind::ConfigMap => delete_owned::<ConfigMap>(client, v, &r.name, kind).await?,
+            ChildKind::Deployment => delete_owned::<Deployment>(client, v, &r.name, kind).await?,
+            ChildKind::ServiceMonitor => {
+                let api: Api<DynamicObject> = Api::namespaced_with(
+                    client.clone(),
+                    &v.namespace,
+                    &build::service_monitor_resource(),
+                );
+                match api.get_opt(&r.name).await {
+                    Ok(Some(o)) if o.owner_references().iter().any(|o| o.uid == v.uid) => {
+                        match api.delete(&r.name, &DeleteParams::background()).await {
+                            Ok(_) => true,
+                            Err(e) if is_not_found(&e) => false,
+                            Err(e) => return Err(kube_err("delete", kind, &r.name)(e)),
+                        }
+                    }
+                    Ok(_) => false,
+                    Err(e) if is_not_found(&e) => false,
+                    Err(e) => return Err(kube_err("get", kind, &r.name)(e)),
+                }
+            }
+        };
+        if done {
+            info!(kind, name = %r.name, "deleted unwanted child");
+            deleted.push(r.clone());
+        }
+    }
+    Ok(deleted)
+}
+
+/// Status: server-side apply of the status subresource under the operator's field manager.
+pub async fn write_status(
+    client: &Client,
+    obj: &KcmfDeployment,
+    st: KcmfDeploymentStatus,
+) -> Result<()> {
+    let ns = obj.namespace().ok_or(Error::MissingMetadata("namespace"))?;
+    let name = obj.name_any();
+    let api: Api<KcmfDeployment> = Api::namespaced(client.clone(), &ns);
+    let patch = json!({
+        "apiVersion": "kcmf.io/v1alpha1",
+        "kind": "KcmfDeployment",
+        "status": st,
+    });
+    api.patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(kube_err("apply status", "KcmfDeployment", &name))?;
+    Ok(())
+}
+
+/// Run the controller until shutdown (SIGTERM / ctrl-c) or `stop` resolves.
+pub async fn run(
+    client: Client,
+    watch_namespace: Option<String>,
+    instance: Option<String>,
+    stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let (api, deploys, stss, cronjobs): (
+        Api<KcmfDeployment>,
+        Api<Deployment>,
+        Api<StatefulSet>,
+        Api<CronJob>,
+    ) = match &watch_namespace {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
+        None => (
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+        ),
+    };
+    let owned = watcher::Config::default()
+        .labels(&format!("{}={}", build::MANAGED_BY.0, build::MANAGED_BY.1))
+        .any_semantic();
+    let ctx = Arc::new(Context::new(client, instance));
+    info!(namespace = ?watch_namespace, "starting controller");
+    Controller::new(api, watcher::Config::default().any_semantic())
+        .with_config(ControllerConfig::default().debounce(Duration::from_millis(200)))
+        .owns(deploys, owned.clone())
+        .owns(stss, owned.clone())
+        .owns(cronjobs, owned)
+        .graceful_shutdown_on(stop)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            match res {
+                Ok((o, _)) => debug!(object = %o.name, "reconciled"),
+                Err(e) => debug!(error = %e, "reconcile loop"),
+            }
+        })
+        .await;
+    info!("controller stopped");
+}

@@ -1,0 +1,398 @@
+//! Validate: from a `KcmfDeployment` as stored to a [`Validated`] spec with defaults applied,
+//! or an [`Error::InvalidSpec`] naming the bad field. No API calls.
+//!
+//! The API server already enforces the CEL rules of the CRD; these checks repeat them (a CRD
+//! installed from an older version, or objects stored before a rule existed, may bypass them)
+//! and add what CEL cannot say precisely (cron field ranges).
+
+use crate::crd::{
+    AutoscalingSpec, BackupSpec, ExternalDatastore, KcmfDeployment, KcmfDeploymentSpec,
+    ManagedDatastore,
+};
+use crate::{Error, Result};
+use kube::ResourceExt;
+
+/// Longest accepted `metadata.name` (children append suffixes such as `-postgres-data`).
+pub const MAX_NAME_LEN: usize = 40;
+
+/// Managed or external datastore, after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Datastore {
+    /// Run by the operator.
+    Managed(ManagedDatastore),
+    /// Provided by the user.
+    External(ExternalDatastore),
+}
+
+impl Datastore {
+    /// The managed settings, if managed.
+    pub fn managed(&self) -> Option<&ManagedDatastore> {
+        match self {
+            Datastore::Managed(m) => Some(m),
+            Datastore::External(_) => None,
+        }
+    }
+}
+
+/// A spec that passed validation, with defaults resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Validated {
+    /// Object name.
+    pub name: String,
+    /// Object namespace.
+    pub namespace: String,
+    /// Object UID (for owner references).
+    pub uid: String,
+    /// `metadata.generation`.
+    pub generation: i64,
+    /// The spec as stored.
+    pub spec: KcmfDeploymentSpec,
+    /// Redis after defaulting.
+    pub redis: Datastore,
+    /// PostgreSQL after defaulting.
+    pub postgres: Datastore,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Error {
+    Error::InvalidSpec {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Validate one object.
+pub fn validate(obj: &KcmfDeployment) -> Result<Validated> {
+    let name = obj.name_any();
+    let namespace = obj.namespace().ok_or(Error::MissingMetadata("namespace"))?;
+    let uid = obj.uid().ok_or(Error::MissingMetadata("uid"))?;
+    if name.len() > MAX_NAME_LEN {
+        return Err(invalid(
+            "metadata.name",
+            format!("must be at most {MAX_NAME_LEN} characters"),
+        ));
+    }
+    let spec = &obj.spec;
+    if spec.matcher.image.trim().is_empty() {
+        return Err(invalid("spec.matcher.image", "must not be empty"));
+    }
+    if spec.matcher.replicas < 0 {
+        return Err(invalid("spec.matcher.replicas", "must not be negative"));
+    }
+    if let Some(a) = &spec.matcher.autoscaling {
+        validate_autoscaling(a)?;
+    }
+    let cfg = &spec.matcher.config;
+    for (field, v) in [
+        ("spec.matcher.config.schemaThreshold", cfg.schema_threshold),
+        ("spec.matcher.config.entityThreshold", cfg.entity_threshold),
+    ] {
+        if let Some(v) = v
+            && !(0.0..=1.0).contains(&v)
+        {
+            return Err(invalid(field, "must be between 0 and 1"));
+        }
+    }
+    if cfg.rate_limit == Some(0) {
+        return Err(invalid(
+            "spec.matcher.config.rateLimit",
+            "must be at least 1",
+        ));
+    }
+    let redis = spec.redis_or_default();
+    let redis = datastore("spec.redis", redis.managed, redis.external)?;
+    let postgres = spec.postgres_or_default();
+    let postgres = datastore("spec.postgres", postgres.managed, postgres.external)?;
+    if let Some(b) = &spec.backup {
+        validate_backup(b)?;
+    }
+    Ok(Validated {
+        name,
+        namespace,
+        uid,
+        generation: obj.metadata.generation.unwrap_or_default(),
+        spec: spec.clone(),
+        redis,
+        postgres,
+    })
+}
+
+fn validate_autoscaling(a: &AutoscalingSpec) -> Result<()> {
+    if a.min_replicas < 1 {
+        return Err(invalid(
+            "spec.matcher.autoscaling.minReplicas",
+            "must be at least 1",
+        ));
+    }
+    if a.min_replicas > a.max_replicas {
+        return Err(invalid(
+            "spec.matcher.autoscaling",
+            format!(
+                "minReplicas ({}) must be less than or equal to maxReplicas ({})",
+                a.min_replicas, a.max_replicas
+            ),
+        ));
+    }
+    if !(1..=100).contains(&a.target_cpu_utilization_percentage) {
+        return Err(invalid(
+            "spec.matcher.autoscaling.targetCPUUtilizationPercentage",
+            "must be between 1 and 100",
+        ));
+    }
+    Ok(())
+}
+
+fn datastore(
+    field: &str,
+    managed: Option<ManagedDatastore>,
+    external: Option<ExternalDatastore>,
+) -> Result<Datastore> {
+    match (managed, external) {
+        (Some(m), None) => Ok(Datastore::Managed(m)),
+        (None, Some(e)) => Ok(Datastore::External(e)),
+        _ => Err(invalid(
+            field,
+            "exactly one of managed or external must be set",
+        )),
+    }
+}
+
+fn validate_backup(b: &BackupSpec) -> Result<()> {
+    if b.retention_days < 1 {
+        return Err(invalid("spec.backup.retentionDays", "must be at least 1"));
+    }
+    validate_cron(&b.schedule).map_err(|m| invalid("spec.backup.schedule", m))
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+/// Check a schedule the way the CronJob controller (robfig/cron, standard parser) reads it:
+/// five fields or a descriptor.
+pub fn validate_cron(schedule: &str) -> std::result::Result<(), String> {
+    let s = schedule.trim();
+    if let Some(d) = s.strip_prefix('@') {
+        return match d {
+            "yearly" | "annually" | "monthly" | "weekly" | "daily" | "midnight" | "hourly" => {
+                Ok(())
+            }
+            _ => Err(format!("unknown descriptor @{d}")),
+        };
+    }
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!(
+            "expected 5 fields (minute hour day-of-month month day-of-week), got {}",
+            fields.len()
+        ));
+    }
+    let specs: [(&str, u32, u32, &[&str]); 5] = [
+        ("minute", 0, 59, &[]),
+        ("hour", 0, 23, &[]),
+        ("day-of-month", 1, 31, &[]),
+        ("month", 1, 12, &MONTHS),
+        ("day-of-week", 0, 7, &DAYS),
+    ];
+    for (field, (what, min, max, names)) in fields.iter().zip(specs) {
+        cron_field(field, min, max, names).map_err(|e| format!("{what} field {field:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn cron_field(field: &str, min: u32, max: u32, names: &[&str]) -> std::result::Result<(), String> {
+    let value = |v: &str| -> std::result::Result<u32, String> {
+        if let Ok(n) = v.parse::<u32>() {
+            if (min..=max).contains(&n) {
+                return Ok(n);
+            }
+            return Err(format!("{n} is outside {min}-{max}"));
+        }
+        let lower = v.to_ascii_lowercase();
+        // Names map to their position: months start at 1, days at 0.
+        names
+            .iter()
+            .position(|n| *n == lower)
+            .map(|i| i as u32 + min)
+            .ok_or_else(|| format!("{v:?} is not a number"))
+    };
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (item, None),
+        };
+        if let Some(step) = step {
+            match step.parse::<u32>() {
+                Ok(n) if n >= 1 => {}
+                _ => return Err(format!("bad step {step:?}")),
+            }
+        }
+        if range == "*" || range == "?" {
+            continue;
+        }
+        match range.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (value(a)?, value(b)?);
+                if a > b {
+                    return Err(format!("range start {a} is after its end {b}"));
+                }
+            }
+            None => {
+                value(range)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::*;
+
+    pub(crate) fn object(spec: KcmfDeploymentSpec) -> KcmfDeployment {
+        let mut o = KcmfDeployment::new("demo", spec);
+        o.metadata.namespace = Some("ns".into());
+        o.metadata.uid = Some("uid-1".into());
+        o.metadata.generation = Some(3);
+        o
+    }
+
+    fn spec() -> KcmfDeploymentSpec {
+        serde_json::from_value(serde_json::json!({})).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_managed_datastores() {
+        let v = validate(&object(spec())).unwrap();
+        assert!(matches!(v.redis, Datastore::Managed(_)));
+        assert!(matches!(v.postgres, Datastore::Managed(_)));
+        assert_eq!(v.spec.matcher.replicas, 1);
+        assert_eq!(v.spec.matcher.image, DEFAULT_MATCHER_IMAGE);
+        assert_eq!(v.generation, 3);
+    }
+
+    #[test]
+    fn managed_and_external_is_rejected_with_field() {
+        let mut s = spec();
+        s.redis = Some(RedisSpec {
+            managed: Some(ManagedDatastore::default()),
+            external: Some(ExternalDatastore {
+                url_secret_ref: SecretKeyRef {
+                    name: "r".into(),
+                    key: "url".into(),
+                },
+            }),
+        });
+        match validate(&object(s)) {
+            Err(Error::InvalidSpec { field, .. }) => assert_eq!(field, "spec.redis"),
+            other => panic!("unexpected {other:?}"),
+        }
+        let mut s = spec();
+        s.postgres = Some(PostgresSpec {
+            managed: None,
+            external: None,
+        });
+        match validate(&object(s)) {
+            Err(Error::InvalidSpec { field, .. }) => assert_eq!(field, "spec.postgres"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn autoscaling_min_above_max_is_rejected() {
+        let mut s = spec();
+        s.matcher.autoscaling = Some(AutoscalingSpec {
+            min_replicas: 5,
+            max_replicas: 2,
+            target_cpu_utilization_percentage: 80,
+        });
+        let e = validate(&object(s)).unwrap_err();
+        assert!(e.to_string().contains("spec.matcher.autoscaling"), "{e}");
+    }
+
+    #[test]
+    fn thresholds_and_long_names() {
+        let mut s = spec();
+        s.matcher.config.entity_threshold = Some(1.5);
+        let e = validate(&object(s)).unwrap_err();
+        assert!(e.to_string().contains("entityThreshold"), "{e}");
+        let mut o = object(spec());
+        o.metadata.name = Some("x".repeat(41));
+        assert!(
+            validate(&o)
+                .unwrap_err()
+                .to_string()
+                .contains("metadata.name")
+        );
+    }
+
+    #[test]
+    fn cron_schedules() {
+        for ok in [
+            "0 3 * * *",
+            "*/15 * * * *",
+            "0 0 1,15 * 0",
+            "30 2 * jan-mar mon-fri",
+            "@daily",
+            "0 0 * * 7",
+            "5-10/2 * ? * *",
+        ] {
+            assert_eq!(validate_cron(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "* * * *",
+            "60 * * * *",
+            "0 24 * * *",
+            "0 0 0 * *",
+            "0 0 * 13 *",
+            "0 0 * * 8",
+            "@sometimes",
+            "a b c d e",
+            "0 0 * * * *",
+            "10-5 * * * *",
+            "*/0 * * * *",
+        ] {
+            assert!(validate_cron(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn cron_pattern_matches_the_same_shapes() {
+        // The CEL rule uses CRON_PATTERN; it must accept what validate_cron accepts
+        // (ranges are left to validate_cron).
+        let re = regex_lite::Regex::new(CRON_PATTERN).unwrap();
+        for ok in [
+            "0 3 * * *",
+            "*/15 * * * *",
+            "30 2 * jan-mar mon-fri",
+            "@daily",
+            "5-10/2 * ? * *",
+        ] {
+            assert!(re.is_match(ok), "{ok}");
+        }
+        for bad in ["* * * *", "0 0 * * * *", "@sometimes", "", "0 0 * * * ; rm"] {
+            assert!(!re.is_match(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_backup_schedule_names_field() {
+        let mut s = spec();
+        s.backup = Some(BackupSpec {
+            schedule: "99 * * * *".into(),
+            retention_days: 30,
+            storage_size: None,
+            storage_class_name: None,
+            suspend: false,
+        });
+        match validate(&object(s)) {
+            Err(Error::InvalidSpec { field, message }) => {
+                assert_eq!(field, "spec.backup.schedule");
+                assert!(message.contains("minute"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
