@@ -1,0 +1,149 @@
+//! `ApiJson<T>`: the JSON body extractor of every endpoint. Unlike axum's `Json`, every
+//! rejection is a JSON error that names the field at fault (`pairs[2].left`,
+//! `options.threshold`), and oversized bodies answer 413.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !(ct.starts_with("application/json") || ct.contains("+json")) {
+            return Err(ApiError::UnsupportedMediaType(
+                "expected `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(format!("request body is larger than allowed: {e}"))
+            } else {
+                ApiError::MalformedJson(e.to_string())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, mapping errors to [`ApiError`] with the JSON path of the offending field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let msg = inner.to_string();
+                ApiError::Invalid {
+                    field: field_of(&path, &msg),
+                    message: strip_position(&msg),
+                }
+            }
+            _ => ApiError::MalformedJson(inner.to_string()),
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::MalformedJson(format!("trailing characters: {e}")))?;
+    Ok(value)
+}
+
+/// The field a serde message is about: the path (which already ends in the name of an
+/// unknown field), extended by the named field for "missing field `x`".
+fn field_of(path: &str, msg: &str) -> String {
+    let base = if path == "." { "" } else { path };
+    if let Some(rest) = msg.strip_prefix("missing field `")
+        && let Some(end) = rest.find('`')
+    {
+        let name = &rest[..end];
+        return if base.is_empty() {
+            name.to_string()
+        } else {
+            format!("{base}.{name}")
+        };
+    }
+    if base.is_empty() {
+        "<body>".to_string()
+    } else {
+        base.to_string()
+    }
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        x: f64,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        items: Vec<Inner>,
+        #[serde(default)]
+        opt: Option<Inner>,
+    }
+
+    fn field(body: &str) -> String {
+        match parse_json::<Outer>(body.as_bytes()) {
+            Err(ApiError::Invalid { field, .. }) => field,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_wrong_type_field() {
+        assert_eq!(field(r#"{"items":[{"x":1},{"x":"a"}]}"#), "items[1].x");
+    }
+
+    #[test]
+    fn names_missing_field() {
+        assert_eq!(field(r#"{"opt":{"x":1}}"#), "items");
+        assert_eq!(field(r#"{"items":[{}]}"#), "items[0].x");
+    }
+
+    #[test]
+    fn names_unknown_field() {
+        assert_eq!(field(r#"{"items":[],"opt":{"x":1,"y":2}}"#), "opt.y");
+    }
+
+    #[test]
+    fn malformed_is_not_invalid() {
+        assert!(matches!(
+            parse_json::<Outer>(b"{\"items\": ["),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_json::<Outer>(b"{\"items\": []} x"),
+            Err(ApiError::MalformedJson(_))
+        ));
+    }
+}

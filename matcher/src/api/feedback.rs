@@ -1,0 +1,87 @@
+//! `POST /api/v1/feedback`: a user confirms or rejects a match; the example is stored
+//! (encrypted) and used as a demonstration (Example as Knowledge) from then on.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::extract::ApiJson;
+use crate::api::matching::check_record;
+use crate::auth::Caller;
+use crate::engine::{EntityExample, Record, SchemaExample};
+use crate::error::{ApiError, ErrorBody};
+use crate::feedback::Example;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedbackKind {
+    Entity,
+    Schema,
+}
+
+/// Entity feedback: `kind: entity` with `left`, `right`; schema feedback: `kind: schema`
+/// with `source`, `target` column names. `match` says whether they match.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    pub kind: FeedbackKind,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub left: Option<Record>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub right: Option<Record>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(rename = "match")]
+    pub is_match: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedbackStored {
+    pub id: String,
+}
+
+fn required<T>(v: Option<T>, field: &str) -> Result<T, ApiError> {
+    v.ok_or_else(|| ApiError::invalid(field, format!("missing field `{field}`")))
+}
+
+/// Record feedback on a match.
+#[utoipa::path(post, path = "/api/v1/feedback", tag = "matching", request_body = FeedbackRequest,
+    responses((status = 201, body = FeedbackStored), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn submit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<FeedbackRequest>,
+) -> Result<(StatusCode, Json<FeedbackStored>), ApiError> {
+    let ex = match req.kind {
+        FeedbackKind::Entity => {
+            let left = required(req.left, "left")?;
+            let right = required(req.right, "right")?;
+            check_record("left", &left)?;
+            check_record("right", &right)?;
+            Example::Entity(EntityExample {
+                left,
+                right,
+                is_match: req.is_match,
+            })
+        }
+        FeedbackKind::Schema => {
+            let source = required(req.source.filter(|s| !s.trim().is_empty()), "source")?;
+            let target = required(req.target.filter(|s| !s.trim().is_empty()), "target")?;
+            Example::Schema(SchemaExample {
+                source,
+                target,
+                is_match: req.is_match,
+            })
+        }
+    };
+    let id = state.feedback.add(Some(&caller.key_id), ex).await?;
+    Ok((StatusCode::CREATED, Json(FeedbackStored { id })))
+}

@@ -1,0 +1,109 @@
+//! API-key management over HTTP (admin keys only): `GET /api/v1/keys`,
+//! `POST /api/v1/keys`, `DELETE /api/v1/keys/{id}`. The same operations exist as CLI
+//! subcommands (`kcmf-matcher keys …`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::extract::ApiJson;
+use crate::auth::{Caller, Role};
+use crate::crypto::generate_key;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use crate::store::KeyRow;
+
+fn admin(c: &Caller) -> Result<(), ApiError> {
+    if c.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    pub name: String,
+    /// `user` (default) or `admin`.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedKey {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    /// The key itself: shown once, stored only as a hash.
+    pub key: String,
+}
+
+/// List API keys (never the keys themselves).
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys",
+    responses((status = 200, body = Vec<KeyRow>), (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<KeyRow>>, ApiError> {
+    admin(&caller)?;
+    Ok(Json(state.store.list_keys().await?))
+}
+
+/// Create an API key.
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", request_body = CreateKey,
+    responses((status = 201, body = CreatedKey), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<CreateKey>,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    admin(&caller)?;
+    let name = req.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+    }
+    let role = match req.role.as_deref().unwrap_or("user") {
+        "user" => Role::User,
+        "admin" => Role::Admin,
+        _ => return Err(ApiError::invalid("role", "expected `user` or `admin`")),
+    };
+    let k = generate_key();
+    state
+        .store
+        .insert_key(&k.id, name, &k.hash, role.as_str())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            id: k.id,
+            name: name.to_string(),
+            role: role.as_str().to_string(),
+            key: k.plain,
+        }),
+    ))
+}
+
+/// Revoke an API key.
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys",
+    params(("id" = String, Path, description = "key id")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin(&caller)?;
+    if state.store.revoke_key(&id).await? {
+        state.auth.invalidate_all();
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no active key with id {id:?}")))
+    }
+}

@@ -1,0 +1,487 @@
+//! The matching endpoints: `POST /api/v1/match/entity`, `/match/schema`, `/match/dedup`.
+//! Handlers validate (every problem named by field), look the normalized request up in the
+//! result cache, call the engine on a miss, cache the answer and queue an encrypted
+//! match-history entry.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::{Extension, response::IntoResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::api::extract::ApiJson;
+use crate::auth::Caller;
+use crate::crypto::sha256_hex;
+use crate::engine::{
+    DedupResult, ENGINE_VERSION, EntityOptions, EntityPair, MatchResult, Record, SchemaMatch,
+    SchemaOptions, Table,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::recorder::Entry;
+use crate::state::AppState;
+use crate::store::{HistoryEntry, now_ms};
+
+/// `POST /api/v1/match/entity` body: one pair (`left` + `right`) or a list (`pairs`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntityRequest {
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub left: Option<Record>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub right: Option<Record>,
+    #[serde(default)]
+    pub pairs: Option<Vec<EntityPair>>,
+    #[serde(default)]
+    pub options: EntityOptions,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EntityResponse {
+    pub results: Vec<MatchResult>,
+    pub cached: bool,
+    pub backbone: String,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaRequest {
+    pub source: Table,
+    pub target: Table,
+    #[serde(default)]
+    pub options: SchemaOptions,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SchemaResponse {
+    pub matches: Vec<SchemaMatch>,
+    pub cached: bool,
+    pub backbone: String,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DedupRequest {
+    /// Records; an `id` attribute (string or number) names each one, else its index.
+    #[schema(value_type = Vec<Object>)]
+    pub entities: Vec<Record>,
+    #[serde(default)]
+    pub threshold: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DedupResponse {
+    pub clusters: Vec<Vec<String>>,
+    pub candidate_pairs: u64,
+    pub matched_pairs: u64,
+    pub cached: bool,
+    pub backbone: String,
+    pub elapsed_ms: f64,
+}
+
+// ---- validation (shared with batch jobs) ------------------------------------------------
+
+pub fn check_threshold(field: &str, t: Option<f64>) -> Result<(), ApiError> {
+    match t {
+        Some(v) if !(0.0..=1.0).contains(&v) || v.is_nan() => {
+            Err(ApiError::invalid(field, format!("{v} is not in [0, 1]")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A record must be a non-empty flat object of strings, numbers, booleans or nulls.
+pub fn check_record(field: &str, r: &Record) -> Result<(), ApiError> {
+    if r.is_empty() {
+        return Err(ApiError::invalid(field, "record has no attributes"));
+    }
+    for (k, v) in r {
+        if k.trim().is_empty() {
+            return Err(ApiError::invalid(
+                field,
+                "attribute names must not be empty",
+            ));
+        }
+        if matches!(v, Value::Object(_) | Value::Array(_)) {
+            return Err(ApiError::invalid(
+                format!("{field}.{k}"),
+                "attribute values must be strings, numbers, booleans or null (records are flat)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn check_entity_options(o: &EntityOptions) -> Result<(), ApiError> {
+    check_threshold("options.threshold", o.threshold)?;
+    for (i, e) in o.examples.iter().enumerate() {
+        check_record(&format!("options.examples[{i}].left"), &e.left)?;
+        check_record(&format!("options.examples[{i}].right"), &e.right)?;
+    }
+    Ok(())
+}
+
+/// Normalizes the two request shapes into a list of pairs.
+pub fn entity_pairs(req: EntityRequest, max_pairs: usize) -> Result<Vec<EntityPair>, ApiError> {
+    let pairs = match (req.pairs, req.left, req.right) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(ApiError::invalid(
+                "pairs",
+                "give either `pairs` or `left` and `right`, not both",
+            ));
+        }
+        (Some(p), None, None) => {
+            if p.is_empty() {
+                return Err(ApiError::invalid("pairs", "must contain at least one pair"));
+            }
+            if p.len() > max_pairs {
+                return Err(ApiError::TooLarge(format!(
+                    "`pairs` has {} pairs; at most {max_pairs} are answered synchronously — submit a batch job (POST /api/v1/jobs, type entity_match)",
+                    p.len()
+                )));
+            }
+            for (i, pair) in p.iter().enumerate() {
+                check_record(&format!("pairs[{i}].left"), &pair.left)?;
+                check_record(&format!("pairs[{i}].right"), &pair.right)?;
+            }
+            p
+        }
+        (None, Some(left), Some(right)) => {
+            check_record("left", &left)?;
+            check_record("right", &right)?;
+            vec![EntityPair { left, right }]
+        }
+        (None, None, Some(_)) => return Err(ApiError::invalid("left", "missing field `left`")),
+        (None, Some(_), None) => {
+            return Err(ApiError::invalid("right", "missing field `right`"));
+        }
+        (None, None, None) => {
+            return Err(ApiError::invalid(
+                "pairs",
+                "give `pairs` or `left` and `right`",
+            ));
+        }
+    };
+    Ok(pairs)
+}
+
+pub fn check_table(field: &str, t: &Table) -> Result<(), ApiError> {
+    if t.name.trim().is_empty() {
+        return Err(ApiError::invalid(
+            format!("{field}.name"),
+            "must not be empty",
+        ));
+    }
+    if t.columns.is_empty() {
+        return Err(ApiError::invalid(
+            format!("{field}.columns"),
+            "must contain at least one column",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, c) in t.columns.iter().enumerate() {
+        if c.name.trim().is_empty() {
+            return Err(ApiError::invalid(
+                format!("{field}.columns[{i}].name"),
+                "must not be empty",
+            ));
+        }
+        if !seen.insert(c.name.as_str()) {
+            return Err(ApiError::invalid(
+                format!("{field}.columns[{i}].name"),
+                format!("duplicate column name {:?}", c.name),
+            ));
+        }
+        if let Some(j) = c
+            .samples
+            .iter()
+            .position(|v| matches!(v, Value::Object(_) | Value::Array(_)))
+        {
+            return Err(ApiError::invalid(
+                format!("{field}.columns[{i}].samples[{j}]"),
+                "samples must be strings, numbers, booleans or null",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn check_schema_request(r: &SchemaRequest) -> Result<(), ApiError> {
+    check_table("source", &r.source)?;
+    check_table("target", &r.target)?;
+    check_threshold("options.threshold", r.options.threshold)?;
+    for (i, e) in r.options.examples.iter().enumerate() {
+        if e.source.trim().is_empty() || e.target.trim().is_empty() {
+            return Err(ApiError::invalid(
+                format!("options.examples[{i}]"),
+                "`source` and `target` must name columns",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Validates a dedup set and returns the id of each record.
+pub fn dedup_ids(entities: &[Record], field: &str) -> Result<Vec<String>, ApiError> {
+    if entities.is_empty() {
+        return Err(ApiError::invalid(field, "must contain at least one entity"));
+    }
+    let mut ids = Vec::with_capacity(entities.len());
+    let mut seen = std::collections::HashSet::new();
+    for (i, r) in entities.iter().enumerate() {
+        check_record(&format!("{field}[{i}]"), r)?;
+        let id = match r.get("id") {
+            None | Some(Value::Null) => i.to_string(),
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    format!("{field}[{i}].id"),
+                    "must be a non-empty string or a number",
+                ));
+            }
+        };
+        if !seen.insert(id.clone()) {
+            return Err(ApiError::invalid(
+                format!("{field}[{i}].id"),
+                format!("duplicate id {id:?}"),
+            ));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+// ---- caching helpers --------------------------------------------------------------------
+
+fn cache_key(kind: &str, generation: u64, body: &impl Serialize) -> Result<String, ApiError> {
+    // serde_json's map is ordered by key, so equal requests serialize equally.
+    let canonical = serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut buf = Vec::with_capacity(canonical.len() + 64);
+    buf.extend_from_slice(ENGINE_VERSION.as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(kind.as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(generation.to_string().as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(&canonical);
+    Ok(format!("{kind}:{}", sha256_hex(&buf)))
+}
+
+async fn cached<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    kind: &'static str,
+    key: &str,
+) -> Option<T> {
+    let v = state.cache.get(kind, key).await?;
+    match serde_json::from_str(&v) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!(error = %e, "discarding unreadable cache entry");
+            None
+        }
+    }
+}
+
+async fn remember(
+    state: &AppState,
+    caller: &Caller,
+    kind: &str,
+    key: &str,
+    ttl: u64,
+    request: &impl Serialize,
+    result: &impl Serialize,
+) -> Result<(), ApiError> {
+    let req = serde_json::to_vec(request).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let res = serde_json::to_string(result).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.cache.set(key, &res, ttl).await;
+    state.recorder.record(Entry::History(HistoryEntry {
+        key_id: Some(caller.key_id.clone()),
+        kind: kind.to_string(),
+        request_hash: key.to_string(),
+        request_enc: state.cipher.encrypt(&req),
+        result_enc: state.cipher.encrypt(res.as_bytes()),
+        created_at: now_ms(),
+    }));
+    Ok(())
+}
+
+fn ms(start: Instant) -> f64 {
+    (start.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}
+
+// ---- handlers ---------------------------------------------------------------------------
+
+/// Match entity pairs.
+#[utoipa::path(
+    post, path = "/api/v1/match/entity", tag = "matching",
+    request_body = EntityRequest,
+    responses(
+        (status = 200, body = EntityResponse),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+pub async fn match_entity(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<EntityRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let start = Instant::now();
+    let mut options = req.options.clone();
+    check_entity_options(&options)?;
+    let pairs = entity_pairs(req, state.cfg.matching.max_pairs)?;
+    let key = cache_key("entity", state.feedback.generation(), &(&pairs, &options))?;
+    let backbone = state.engine.backbone_name();
+    if let Some(results) = cached::<Vec<MatchResult>>(&state, "entity", &key).await {
+        return Ok(Json(EntityResponse {
+            results,
+            cached: true,
+            backbone,
+            elapsed_ms: ms(start),
+        }));
+    }
+    options
+        .examples
+        .extend(state.feedback.entity_examples().await);
+    let results = state.engine.match_entities(&pairs, &options).await?;
+    remember(
+        &state,
+        &caller,
+        "entity",
+        &key,
+        state.cfg.cache.entity_ttl,
+        &pairs,
+        &results,
+    )
+    .await?;
+    Ok(Json(EntityResponse {
+        results,
+        cached: false,
+        backbone,
+        elapsed_ms: ms(start),
+    }))
+}
+
+/// Match the columns of two schemas.
+#[utoipa::path(
+    post, path = "/api/v1/match/schema", tag = "matching",
+    request_body = SchemaRequest,
+    responses(
+        (status = 200, body = SchemaResponse),
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+pub async fn match_schema(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<SchemaRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let start = Instant::now();
+    check_schema_request(&req)?;
+    let key = cache_key("schema", state.feedback.generation(), &req)?;
+    let backbone = state.engine.backbone_name();
+    if let Some(matches) = cached::<Vec<SchemaMatch>>(&state, "schema", &key).await {
+        return Ok(Json(SchemaResponse {
+            matches,
+            cached: true,
+            backbone,
+            elapsed_ms: ms(start),
+        }));
+    }
+    let mut options = req.options.clone();
+    options
+        .examples
+        .extend(state.feedback.schema_examples().await);
+    let matches = state
+        .engine
+        .match_schema(&req.source, &req.target, &options)
+        .await?;
+    remember(
+        &state,
+        &caller,
+        "schema",
+        &key,
+        state.cfg.cache.schema_ttl,
+        &req,
+        &matches,
+    )
+    .await?;
+    Ok(Json(SchemaResponse {
+        matches,
+        cached: false,
+        backbone,
+        elapsed_ms: ms(start),
+    }))
+}
+
+/// Deduplicate a small set of entities synchronously.
+#[utoipa::path(
+    post, path = "/api/v1/match/dedup", tag = "matching",
+    request_body = DedupRequest,
+    responses(
+        (status = 200, body = DedupResponse),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+pub async fn match_dedup(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<DedupRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let start = Instant::now();
+    check_threshold("threshold", req.threshold)?;
+    let limit = state.cfg.matching.dedup_sync_limit;
+    if req.entities.len() > limit {
+        return Err(ApiError::TooLarge(format!(
+            "`entities` has {} records; at most {limit} are deduplicated synchronously — submit a batch job (POST /api/v1/jobs, type dedup)",
+            req.entities.len()
+        )));
+    }
+    let ids = dedup_ids(&req.entities, "entities")?;
+    let key = cache_key("dedup", state.feedback.generation(), &req)?;
+    let backbone = state.engine.backbone_name();
+    if let Some(r) = cached::<DedupResult>(&state, "dedup", &key).await {
+        return Ok(Json(DedupResponse {
+            clusters: r.clusters,
+            candidate_pairs: r.candidate_pairs,
+            matched_pairs: r.matched_pairs,
+            cached: true,
+            backbone,
+            elapsed_ms: ms(start),
+        }));
+    }
+    let r = state
+        .engine
+        .dedup(&ids, &req.entities, req.threshold)
+        .await?;
+    remember(
+        &state,
+        &caller,
+        "dedup",
+        &key,
+        state.cfg.cache.entity_ttl,
+        &req,
+        &r,
+    )
+    .await?;
+    Ok(Json(DedupResponse {
+        clusters: r.clusters,
+        candidate_pairs: r.candidate_pairs,
+        matched_pairs: r.matched_pairs,
+        cached: false,
+        backbone,
+        elapsed_ms: ms(start),
+    }))
+}

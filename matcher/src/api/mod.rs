@@ -1,0 +1,131 @@
+//! The HTTP surface: the router, its middleware stack and the OpenAPI document.
+//! Handlers live in one module per concern; this file only wires them.
+
+pub mod extract;
+pub mod feedback;
+pub mod keys;
+pub mod matching;
+pub mod system;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware;
+use axum::routing::{delete, get, post};
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::require_key;
+use crate::state::AppState;
+use crate::telemetry::track;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "KcMF matcher API", description = "Schema and entity matching with KcMF."),
+    paths(
+        matching::match_entity, matching::match_schema, matching::match_dedup,
+        feedback::submit, keys::list, keys::create, keys::revoke,
+        system::health, system::ready, system::metrics
+    ),
+    modifiers(&SecurityAddon)
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let base = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers(Any);
+    if origins.iter().any(|o| o == "*") {
+        return Some(base.allow_origin(Any));
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(base.allow_origin(AllowOrigin::list(list)))
+}
+
+/// The `/api/v1` routes that need an API key.
+fn protected(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/match/entity", post(matching::match_entity))
+        .route("/api/v1/match/schema", post(matching::match_schema))
+        .route("/api/v1/match/dedup", post(matching::match_dedup))
+        .route("/api/v1/feedback", post(feedback::submit))
+        .route("/api/v1/keys", get(keys::list).post(keys::create))
+        .route("/api/v1/keys/{id}", delete(keys::revoke))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let cfg = state.cfg.clone();
+    let request_id = HeaderName::from_static("x-request-id");
+    let mut app = Router::new()
+        .merge(protected(&state))
+        .route("/health", get(system::health))
+        .route("/ready", get(system::ready))
+        .route("/metrics", get(system::metrics))
+        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+        .fallback(|| async { crate::error::ApiError::NotFound("no such route".into()) })
+        .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(DefaultBodyLimit::max(cfg.app.max_body_bytes));
+    if let Some(c) = cors(&cfg.app.cors_origins) {
+        app = app.layer(c);
+    }
+    app.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+                }),
+            )
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(cfg.app.timeout),
+            ))
+            .layer(CompressionLayer::new().compress_when(
+                SizeAbove::new(1000).and(NotForContentType::GRPC),
+            )),
+    )
+    .with_state(state)
+}
+
+/// A router serving only `/metrics` (for `monitoring.metrics_port`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(system::metrics))
+        .with_state(state)
+}

@@ -1,0 +1,145 @@
+//! API-key authentication: the middleware that guards `/api/v1/*`, key lookup (store keys
+//! by id, then a constant-time hash comparison; `VALID_API_KEYS` from the environment),
+//! and a short-lived cache of successful lookups so the hot path does not hit the store.
+//! A revoked key stops working within [`AUTH_CACHE_TTL`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::crypto::{hash_key, hashes_equal, key_id};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{Store, StoreError};
+
+/// How long a successful key lookup is trusted before the store is asked again.
+pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Who is calling: attached to the request by the middleware.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub key_id: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+    pub fn parse(s: &str) -> Role {
+        if s == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Authenticator {
+    store: Store,
+    header: axum::http::HeaderName,
+    /// (id, hash) of the keys given in `VALID_API_KEYS`.
+    static_keys: Arc<Vec<(String, String)>>,
+    cache: moka::future::Cache<String, Caller>,
+}
+
+impl Authenticator {
+    pub fn new(store: Store, header: axum::http::HeaderName, static_keys: &[String]) -> Self {
+        let static_keys = static_keys
+            .iter()
+            .map(|k| {
+                let h = hash_key(k);
+                (format!("env-{}", &h[..12]), h)
+            })
+            .collect();
+        Self {
+            store,
+            header,
+            static_keys: Arc::new(static_keys),
+            cache: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(AUTH_CACHE_TTL)
+                .build(),
+        }
+    }
+
+    pub fn header(&self) -> &axum::http::HeaderName {
+        &self.header
+    }
+
+    /// Resolves a presented key to a caller, or `None` when it is not valid.
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<Caller>, StoreError> {
+        let h = hash_key(presented);
+        if let Some(c) = self.cache.get(&h).await {
+            return Ok(Some(c));
+        }
+        let mut found = None;
+        for (id, sh) in self.static_keys.iter() {
+            if hashes_equal(sh, &h) {
+                found = Some(Caller {
+                    key_id: id.clone(),
+                    role: Role::Admin,
+                });
+            }
+        }
+        if found.is_none()
+            && let Some(id) = key_id(presented)
+            && let Some(row) = self.store.find_key(id).await?
+            && row.revoked_at.is_none()
+            && hashes_equal(&row.key_hash, &h)
+        {
+            found = Some(Caller {
+                key_id: row.id,
+                role: Role::parse(&row.role),
+            });
+        }
+        if let Some(c) = &found {
+            self.cache.insert(h, c.clone()).await;
+        }
+        Ok(found)
+    }
+
+    /// Drops cached lookups (after a revocation through the API).
+    pub fn invalidate_all(&self) {
+        self.cache.invalidate_all();
+    }
+}
+
+/// Middleware: requires a valid key, attaches [`Caller`], then applies the rate limit.
+pub async fn require_key(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let auth = &state.auth;
+    let presented = req
+        .headers()
+        .get(auth.header())
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    let caller = auth
+        .authenticate(presented)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    state.limiter.check(&caller.key_id)?;
+    req.extensions_mut().insert(caller.clone());
+    let mut resp = next.run(req).await;
+    // The tracking middleware reads the caller from the response for the request log.
+    resp.extensions_mut().insert(caller);
+    Ok(resp)
+}

@@ -1,0 +1,51 @@
+//! The command line: `serve`, `migrate`, `keys create|list|revoke` (and the subcommands of
+//! the other modules). Parsing only; each command calls into its module.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kcmf-matcher",
+    version,
+    about = "KcMF schema and entity matching service"
+)]
+pub struct Cli {
+    /// Configuration file (YAML). Without one, embedded defaults plus environment.
+    #[arg(long, global = true, env = "KCMF_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API.
+    Serve,
+    /// Apply the store's migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+    /// Print the effective configuration (secrets masked) and exit.
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Make it an admin key (may manage keys over the API).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List keys (ids, names, roles, state).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: String },
+}

@@ -1,0 +1,512 @@
+//! Configuration: the `config.yaml` sections of the deployment guide (`app`, `llm`,
+//! `cache`, `database`, `matching`, `monitoring`), their defaults, the environment
+//! overrides, and validation. Unknown keys and bad values fail with the key's path.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::BackboneKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub app: AppConfig,
+    pub llm: LlmConfig,
+    pub cache: CacheConfig,
+    pub database: DatabaseConfig,
+    pub matching: MatchingConfig,
+    pub monitoring: MonitoringConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppEnv {
+    Development,
+    Staging,
+    Production,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppConfig {
+    pub name: String,
+    pub env: AppEnv,
+    pub host: String,
+    pub port: u16,
+    /// Tokio worker threads (0 = one per core).
+    pub workers: usize,
+    /// Request timeout in seconds.
+    pub timeout: u64,
+    /// Requests per minute per API key.
+    pub rate_limit: u32,
+    /// Largest accepted request body, bytes.
+    pub max_body_bytes: usize,
+    /// Header carrying the API key.
+    pub api_key_header: String,
+    /// Plain API keys accepted in addition to the stored ones (hashed in memory at start).
+    pub valid_api_keys: Vec<String>,
+    /// Secret from which the payload encryption key is derived.
+    pub secret_key: Option<String>,
+    /// Allowed CORS origins (`*` for any). Empty: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Run batch-job workers inside `serve`.
+    pub inprocess_workers: bool,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            name: "kcmf-matcher".into(),
+            env: AppEnv::Development,
+            host: "0.0.0.0".into(),
+            port: 8000,
+            workers: 0,
+            timeout: 300,
+            rate_limit: 100,
+            max_body_bytes: 10 * 1024 * 1024,
+            api_key_header: "X-API-Key".into(),
+            valid_api_keys: Vec::new(),
+            secret_key: None,
+            cors_origins: Vec::new(),
+            inprocess_workers: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    pub provider: BackboneKind,
+    pub model: String,
+    /// Base URL of an OpenAI-compatible API, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub max_tokens: u32,
+    /// Per-call timeout, seconds.
+    pub timeout: u64,
+    pub retry_attempts: u32,
+    /// Path of a GGUF model file (`provider: gguf`).
+    pub model_path: Option<PathBuf>,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            provider: BackboneKind::Local,
+            model: "gpt-4o-mini".into(),
+            base_url: "https://api.openai.com/v1".into(),
+            api_key: None,
+            temperature: 0.0,
+            top_p: 1.0,
+            max_tokens: 512,
+            timeout: 60,
+            retry_attempts: 3,
+            model_path: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    /// `redis://…`; none → in-process cache.
+    pub redis_url: Option<String>,
+    pub schema_ttl: u64,
+    pub entity_ttl: u64,
+    /// Entries of the in-process cache.
+    pub max_size: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            redis_url: None,
+            schema_ttl: 3600,
+            entity_ttl: 1800,
+            max_size: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `postgres://…` or `sqlite://…`; none → SQLite under the data dir.
+    pub url: Option<String>,
+    pub pool_size: u32,
+    pub min_connections: u32,
+    /// Seconds to wait for a connection.
+    pub pool_timeout: u64,
+    /// Directory for the embedded SQLite file.
+    pub data_dir: PathBuf,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            pool_size: 20,
+            min_connections: 0,
+            pool_timeout: 30,
+            data_dir: PathBuf::from("./data"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchingConfig {
+    pub schema_threshold: f64,
+    pub entity_threshold: f64,
+    pub batch_size: usize,
+    pub max_parallel: usize,
+    /// Largest entity set `POST /match/dedup` answers synchronously.
+    pub dedup_sync_limit: usize,
+    /// Largest number of pairs in one `match/entity` request.
+    pub max_pairs: usize,
+    /// Knowledge sources forming the ensemble.
+    pub ensemble: Vec<String>,
+    /// Demonstrations per prompt (EaK).
+    pub demonstrations: usize,
+    /// Directory holding `sm.yaml` and `em.yaml`; none → built-in paper rules.
+    pub rules_dir: Option<PathBuf>,
+}
+
+impl Default for MatchingConfig {
+    fn default() -> Self {
+        Self {
+            schema_threshold: 0.8,
+            entity_threshold: 0.85,
+            batch_size: 100,
+            max_parallel: 10,
+            dedup_sync_limit: 2000,
+            max_pairs: 1000,
+            ensemble: vec!["dataset".into(), "examples".into(), "user".into()],
+            demonstrations: 3,
+            rules_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitoringConfig {
+    /// Extra port serving `/metrics` only; none → only on the main port.
+    pub metrics_port: Option<u16>,
+    pub log_level: String,
+    /// `json` or `pretty`.
+    pub log_format: String,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        Self {
+            metrics_port: None,
+            log_level: "info".into(),
+            log_format: "json".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file (if any), applies the environment overrides, validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut cfg = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                Self::from_yaml(&text)?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parses YAML; errors name the key path.
+    pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let de = serde_yaml_ng::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            invalid(
+                if key == "." { "<root>" } else { &key },
+                e.into_inner().to_string(),
+            )
+        })
+    }
+
+    /// Applies the guide's environment overrides through `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, ConfigError> {
+            v.trim()
+                .parse()
+                .map_err(|_| invalid(key, format!("cannot parse {v:?}")))
+        }
+        if let Some(v) = get("OPENAI_API_KEY").filter(|v| !v.is_empty()) {
+            self.llm.api_key = Some(v);
+        }
+        if let Some(v) = get("LLM_PROVIDER") {
+            self.llm.provider = match v.to_lowercase().as_str() {
+                "local" => BackboneKind::Local,
+                "openai" => BackboneKind::Openai,
+                "gguf" => BackboneKind::Gguf,
+                _ => return Err(invalid("LLM_PROVIDER", "expected local, openai or gguf")),
+            };
+        }
+        if let Some(v) = get("LLM_MODEL") {
+            self.llm.model = v;
+        }
+        if let Some(v) = get("LLM_BASE_URL") {
+            self.llm.base_url = v;
+        }
+        if let Some(v) = get("LLM_MODEL_PATH") {
+            self.llm.model_path = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("DATABASE_URL").filter(|v| !v.is_empty()) {
+            self.database.url = Some(v);
+        }
+        if let Some(v) = get("KCMF_DATA_DIR") {
+            self.database.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("REDIS_URL").filter(|v| !v.is_empty()) {
+            self.cache.redis_url = Some(v);
+        }
+        if let Some(v) = get("APP_ENV") {
+            self.app.env = match v.to_lowercase().as_str() {
+                "development" | "dev" => AppEnv::Development,
+                "staging" => AppEnv::Staging,
+                "production" | "prod" => AppEnv::Production,
+                _ => {
+                    return Err(invalid(
+                        "APP_ENV",
+                        "expected development, staging or production",
+                    ));
+                }
+            };
+        }
+        if let Some(v) = get("LOG_LEVEL") {
+            self.monitoring.log_level = v.to_lowercase();
+        }
+        if let Some(v) = get("MAX_WORKERS") {
+            self.matching.max_parallel = parse("MAX_WORKERS", &v)?;
+        }
+        if let Some(v) = get("SECRET_KEY").filter(|v| !v.is_empty()) {
+            self.app.secret_key = Some(v);
+        }
+        if let Some(v) = get("API_KEY_HEADER").filter(|v| !v.is_empty()) {
+            self.app.api_key_header = v;
+        }
+        if let Some(v) = get("VALID_API_KEYS") {
+            self.app.valid_api_keys = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        if let Some(v) = get("RATE_LIMIT") {
+            self.app.rate_limit = parse("RATE_LIMIT", &v)?;
+        }
+        if let Some(v) = get("PORT") {
+            self.app.port = parse("PORT", &v)?;
+        }
+        if let Some(v) = get("METRICS_PORT") {
+            self.monitoring.metrics_port = Some(parse("METRICS_PORT", &v)?);
+        }
+        Ok(())
+    }
+
+    /// Checks values that types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let unit = |key: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(invalid(key, format!("{v} is not in [0, 1]")))
+            }
+        };
+        unit("matching.schema_threshold", self.matching.schema_threshold)?;
+        unit("matching.entity_threshold", self.matching.entity_threshold)?;
+        if self.app.rate_limit == 0 {
+            return Err(invalid("app.rate_limit", "must be at least 1"));
+        }
+        if self.app.timeout == 0 {
+            return Err(invalid("app.timeout", "must be at least 1 second"));
+        }
+        if self.matching.batch_size == 0 {
+            return Err(invalid("matching.batch_size", "must be at least 1"));
+        }
+        if self.matching.max_parallel == 0 {
+            return Err(invalid("matching.max_parallel", "must be at least 1"));
+        }
+        if self.database.pool_size == 0 {
+            return Err(invalid("database.pool_size", "must be at least 1"));
+        }
+        if self.app.api_key_header.trim().is_empty()
+            || axum::http::HeaderName::from_bytes(self.app.api_key_header.as_bytes()).is_err()
+        {
+            return Err(invalid(
+                "app.api_key_header",
+                "not a valid HTTP header name",
+            ));
+        }
+        if !matches!(self.monitoring.log_format.as_str(), "json" | "pretty") {
+            return Err(invalid("monitoring.log_format", "expected json or pretty"));
+        }
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+        {
+            return Err(invalid(
+                "database.url",
+                "expected postgres://… , postgresql://… or sqlite:…",
+            ));
+        }
+        if let Some(url) = &self.cache.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(invalid(
+                "cache.redis_url",
+                "expected redis://… or rediss://…",
+            ));
+        }
+        for s in &self.matching.ensemble {
+            if !matches!(s.as_str(), "dataset" | "examples" | "user" | "external") {
+                return Err(invalid(
+                    "matching.ensemble",
+                    format!("unknown knowledge source {s:?} (dataset, examples, user, external)"),
+                ));
+            }
+        }
+        if self.llm.provider == BackboneKind::Gguf && self.llm.model_path.is_none() {
+            return Err(invalid(
+                "llm.model_path",
+                "required when llm.provider is gguf",
+            ));
+        }
+        if self.app.env == AppEnv::Production {
+            if self.app.secret_key.is_none() {
+                return Err(invalid(
+                    "SECRET_KEY",
+                    "required when APP_ENV=production (app.secret_key)",
+                ));
+            }
+            if self.app.valid_api_keys.is_empty() {
+                return Err(invalid(
+                    "VALID_API_KEYS",
+                    "at least one API key is required when APP_ENV=production",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_yaml_is_defaults() {
+        let c = Config::from_yaml("").unwrap();
+        assert_eq!(c.app.port, 8000);
+        assert_eq!(c.cache.schema_ttl, 3600);
+        assert_eq!(c.cache.entity_ttl, 1800);
+        assert_eq!(c.app.api_key_header, "X-API-Key");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_yaml("app:\n  portt: 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("app.portt") || err.contains("portt"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_is_named() {
+        let err = Config::from_yaml("app:\n  port: banana\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("app.port"), "{err}");
+    }
+
+    #[test]
+    fn threshold_out_of_range_rejected() {
+        let c = Config::from_yaml("matching:\n  entity_threshold: 1.5\n").unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("matching.entity_threshold"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_apply() {
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "DATABASE_URL" => Some("postgres://u@h/db".into()),
+            "VALID_API_KEYS" => Some("a, b,,c".into()),
+            "API_KEY_HEADER" => Some("X-Key".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.database.url.as_deref(), Some("postgres://u@h/db"));
+        assert_eq!(c.app.valid_api_keys, vec!["a", "b", "c"]);
+        assert_eq!(c.app.api_key_header, "X-Key");
+    }
+
+    #[test]
+    fn production_needs_secret_and_key() {
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "APP_ENV").then(|| "production".into()))
+            .unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("SECRET_KEY"));
+        c.app.secret_key = Some("s".into());
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("VALID_API_KEYS")
+        );
+        c.app.valid_api_keys = vec!["k".into()];
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_env_number_named() {
+        let mut c = Config::default();
+        let err = c
+            .apply_env(|k| (k == "MAX_WORKERS").then(|| "many".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("MAX_WORKERS"), "{err}");
+    }
+}

@@ -1,0 +1,121 @@
+//! `kcmf-matcher` entry point: parse the command line, load the configuration, run the
+//! command. Errors are printed with their context and exit non-zero.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kcmf_matcher::auth::Role;
+use kcmf_matcher::cli::{Cli, Command, KeysCommand};
+use kcmf_matcher::config::Config;
+use kcmf_matcher::crypto::generate_key;
+use kcmf_matcher::{server, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kcmf-matcher: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init_logging(&cfg.monitoring.log_level, &cfg.monitoring.log_format);
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if cfg.app.workers > 0 {
+        rt.worker_threads(cfg.app.workers);
+    }
+    let rt = match rt.build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kcmf-matcher: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kcmf-matcher: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
+    match cmd {
+        Command::Serve => server::serve(cfg).await?,
+        Command::Migrate => {
+            let store = server::open_store(&cfg).await?;
+            println!("migrations applied ({})", store.backend().as_str());
+        }
+        Command::Config => {
+            let mut shown = cfg.clone();
+            if shown.app.secret_key.is_some() {
+                shown.app.secret_key = Some("***".into());
+            }
+            if shown.llm.api_key.is_some() {
+                shown.llm.api_key = Some("***".into());
+            }
+            shown.app.valid_api_keys = shown
+                .app
+                .valid_api_keys
+                .iter()
+                .map(|_| "***".into())
+                .collect();
+            if shown.database.url.is_some() {
+                shown.database.url = Some("***".into());
+            }
+            if shown.cache.redis_url.is_some() {
+                shown.cache.redis_url = Some("***".into());
+            }
+            print!("{}", serde_yaml_ng::to_string(&shown)?);
+        }
+        Command::Keys { action } => {
+            let store = server::open_store(&cfg).await?;
+            match action {
+                KeysCommand::Create { name, admin } => {
+                    let k = generate_key();
+                    let role = if admin { Role::Admin } else { Role::User };
+                    store
+                        .insert_key(&k.id, &name, &k.hash, role.as_str())
+                        .await?;
+                    eprintln!(
+                        "created key {} ({}) for {name:?}; it is shown once:",
+                        k.id,
+                        role.as_str()
+                    );
+                    println!("{}", k.plain);
+                }
+                KeysCommand::List => {
+                    println!(
+                        "{:<14} {:<8} {:<8} {:<25} NAME",
+                        "ID", "ROLE", "STATE", "CREATED"
+                    );
+                    for k in store.list_keys().await? {
+                        let created = chrono::DateTime::from_timestamp_millis(k.created_at)
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_default();
+                        let st = if k.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        };
+                        println!(
+                            "{:<14} {:<8} {:<8} {:<25} {}",
+                            k.id, k.role, st, created, k.name
+                        );
+                    }
+                }
+                KeysCommand::Revoke { id } => {
+                    if store.revoke_key(&id).await? {
+                        println!("revoked {id}");
+                    } else {
+                        anyhow::bail!("no active key with id {id:?}");
+                    }
+                }
+            }
+            store.close().await;
+        }
+    }
+    Ok(())
+}

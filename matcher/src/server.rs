@@ -1,0 +1,201 @@
+//! Start-up and serving: builds the [`AppState`] from the configuration (store + migrations,
+//! secret, first admin key, cache, engine), then serves the router until SIGTERM/SIGINT,
+//! letting in-flight requests finish (graceful shutdown) and draining the recorder.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::http::HeaderName;
+
+use crate::api;
+use crate::auth::{Authenticator, Role};
+use crate::cache::Cache;
+use crate::config::{AppEnv, Config};
+use crate::crypto::{Cipher, generate_key, random_token};
+use crate::engine::Engine;
+use crate::feedback::FeedbackStore;
+use crate::ratelimit::KeyLimiter;
+use crate::recorder::Recorder;
+use crate::state::AppState;
+use crate::store::Store;
+use crate::telemetry;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    #[error("config: {0}")]
+    Config(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Name under which a development secret is kept in the `configs` table when no
+/// `SECRET_KEY` is configured (never in production, where one is required).
+const DEV_SECRET: &str = "dev_secret_key";
+
+/// Connects the store and applies migrations.
+pub async fn open_store(cfg: &Config) -> Result<Store, StartError> {
+    let store = Store::connect(&cfg.database).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The payload secret: `SECRET_KEY`, or (outside production) one generated once and kept
+/// in the store.
+pub async fn secret(cfg: &Config, store: &Store) -> Result<String, StartError> {
+    if let Some(s) = &cfg.app.secret_key {
+        return Ok(s.clone());
+    }
+    if cfg.app.env == AppEnv::Production {
+        return Err(StartError::Config(
+            "SECRET_KEY is required when APP_ENV=production".into(),
+        ));
+    }
+    let s = store.set_config_once(DEV_SECRET, &random_token(32)).await?;
+    tracing::warn!(
+        "no SECRET_KEY configured: using a generated development secret kept in the store"
+    );
+    Ok(s)
+}
+
+/// On first start with no key at all, creates an admin key and prints it once on stderr.
+pub async fn bootstrap_key(cfg: &Config, store: &Store) -> Result<(), StartError> {
+    if !cfg.app.valid_api_keys.is_empty() || store.count_active_keys().await? > 0 {
+        return Ok(());
+    }
+    let k = generate_key();
+    store
+        .insert_key(&k.id, "bootstrap-admin", &k.hash, Role::Admin.as_str())
+        .await?;
+    eprintln!(
+        "\nCreated the first admin API key (shown once, only its hash is stored):\n\n    {}\n\nSend it in the `{}` header.\n",
+        k.plain, cfg.app.api_key_header
+    );
+    Ok(())
+}
+
+/// Builds the application state (everything but the HTTP listener).
+pub async fn build_state(
+    cfg: Config,
+) -> Result<(AppState, tokio::task::JoinHandle<()>), StartError> {
+    let metrics = telemetry::init_metrics();
+    let store = open_store(&cfg).await?;
+    let secret = secret(&cfg, &store).await?;
+    let cipher = Cipher::from_secret(&secret)?;
+    bootstrap_key(&cfg, &store).await?;
+    let cache = Cache::new(&cfg.cache)?;
+    let engine = Engine::new(&cfg.llm, &cfg.matching)?;
+    let header = HeaderName::from_bytes(cfg.app.api_key_header.as_bytes())
+        .map_err(|e| StartError::Config(format!("app.api_key_header: {e}")))?;
+    let auth = Authenticator::new(store.clone(), header, &cfg.app.valid_api_keys);
+    let limiter = KeyLimiter::per_minute(cfg.app.rate_limit);
+    let (recorder, recorder_task) = Recorder::start(store.clone());
+    let feedback = FeedbackStore::load(store.clone(), cipher.clone()).await?;
+    Ok((
+        AppState {
+            cfg: Arc::new(cfg),
+            store,
+            cache,
+            engine,
+            auth,
+            limiter,
+            cipher,
+            recorder,
+            feedback,
+            metrics,
+        },
+        recorder_task,
+    ))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received: finishing in-flight requests");
+}
+
+async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, StartError> {
+    let addr = format!("{host}:{port}");
+    tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
+/// Runs `serve` until a shutdown signal.
+pub async fn serve(cfg: Config) -> Result<(), StartError> {
+    let host = cfg.app.host.clone();
+    let port = cfg.app.port;
+    let metrics_port = cfg.monitoring.metrics_port;
+    let (state, recorder_task) = build_state(cfg).await?;
+    let listener = bind(&host, port).await?;
+    let local: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(addr = ?local, store = state.store.backend().as_str(), cache = state.cache.kind(),
+        backbone = %state.engine.backbone_name(), "kcmf-matcher listening");
+    if let Some(mp) = metrics_port.filter(|p| *p != port) {
+        let ml = bind(&host, mp).await?;
+        let mr = api::metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(ml, mr).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
+    let limiter = state.limiter.clone();
+    let sweeper = tokio::spawn(async move {
+        let mut t = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            t.tick().await;
+            limiter.shrink();
+        }
+    });
+    let store = state.store.clone();
+    let app = api::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(StartError::Serve)?;
+    sweeper.abort();
+    // The router (and with it every Recorder clone) is gone: the writer drains and ends.
+    if tokio::time::timeout(std::time::Duration::from_secs(10), recorder_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("request log did not drain within 10 s");
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

