@@ -1,0 +1,446 @@
+//! Field-weighted record similarity with Fellegi–Sunter weights estimated unsupervised
+//! by expectation–maximisation (m-probabilities) and random sampling (u-probabilities),
+//! refined by labelled examples (EaK) when present.
+//!
+//! Records are first *prepared* (normalized once), pairs are turned into comparison
+//! vectors (one agreement level per field), and the model turns a vector into a match
+//! weight and a probability.
+
+use std::collections::HashMap;
+
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::text::{digits, jw, normalize, token_sim};
+use super::{Record, value_text};
+
+/// Agreement levels per field: 0 exact … `LEVELS - 1` disagree.
+pub const LEVELS: usize = 5;
+/// Level code for "a value is missing": contributes no evidence.
+pub const MISSING: u8 = u8::MAX;
+
+/// How a field is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldKind {
+    /// Free text: Jaro–Winkler / token similarity.
+    Text,
+    /// Codes and numbers (digits only): edit distance on the digits.
+    Code,
+}
+
+/// A field of the comparison schema.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FieldSpec {
+    pub name: String,
+    pub kind: FieldKind,
+}
+
+/// One normalized field value.
+#[derive(Debug, Clone, Default)]
+pub struct Value {
+    pub norm: String,
+    pub tokens: Vec<String>,
+    pub digits: String,
+}
+
+impl Value {
+    pub fn new(raw: &str) -> Self {
+        let norm = normalize(raw);
+        let tokens = norm
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        Self {
+            digits: digits(&norm),
+            norm,
+            tokens,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.norm.is_empty()
+    }
+}
+
+/// A record normalized against a field list.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    pub values: Vec<Value>,
+}
+
+/// Names that are record identifiers, not evidence.
+pub fn is_id_field(name: &str) -> bool {
+    matches!(
+        name.trim().to_ascii_lowercase().as_str(),
+        "id" | "_id" | "rec_id" | "record_id" | "recid" | "uid" | "key"
+    )
+}
+
+/// The comparison schema for a set of records: every non-id attribute, kind inferred
+/// from the values (mostly digits → [`FieldKind::Code`]).
+pub fn infer_fields<'a>(records: impl IntoIterator<Item = &'a Record> + Clone) -> Vec<FieldSpec> {
+    let mut order: Vec<String> = Vec::new();
+    let mut stats: HashMap<String, (usize, usize)> = HashMap::new();
+    for r in records {
+        for (k, v) in r {
+            if is_id_field(k) {
+                continue;
+            }
+            let s = value_text(v);
+            let s = s.trim();
+            let e = stats.entry(k.clone()).or_insert_with(|| {
+                order.push(k.clone());
+                (0, 0)
+            });
+            if s.is_empty() {
+                continue;
+            }
+            e.0 += 1;
+            let d = s.chars().filter(char::is_ascii_digit).count();
+            let letters = s.chars().filter(|c| c.is_alphabetic()).count();
+            if d > 0 && letters == 0 {
+                e.1 += 1;
+            }
+        }
+    }
+    order
+        .into_iter()
+        .map(|name| {
+            let (n, num) = stats.get(&name).copied().unwrap_or((0, 0));
+            let kind = if n > 0 && num * 10 >= n * 9 {
+                FieldKind::Code
+            } else {
+                FieldKind::Text
+            };
+            FieldSpec { name, kind }
+        })
+        .collect()
+}
+
+/// Normalizes a record against the field list.
+pub fn prepare(fields: &[FieldSpec], r: &Record) -> Prepared {
+    Prepared {
+        values: fields
+            .iter()
+            .map(|f| Value::new(&r.get(&f.name).map(value_text).unwrap_or_default()))
+            .collect(),
+    }
+}
+
+/// Similarity in `[0, 1]` of two values of a text field.
+pub fn text_similarity(a: &Value, b: &Value) -> f64 {
+    if a.norm == b.norm {
+        return 1.0;
+    }
+    let s = jw(&a.norm, &b.norm);
+    if a.tokens.len() > 1 || b.tokens.len() > 1 {
+        let no_space = jw(&a.tokens.concat(), &b.tokens.concat());
+        s.max(token_sim(&a.tokens, &b.tokens)).max(no_space)
+    } else {
+        s
+    }
+}
+
+/// Agreement level of two values of a field.
+pub fn level(kind: FieldKind, a: &Value, b: &Value) -> u8 {
+    if a.is_empty() || b.is_empty() {
+        return MISSING;
+    }
+    match kind {
+        FieldKind::Code => {
+            let (x, y) = if a.digits.is_empty() || b.digits.is_empty() {
+                (&a.norm, &b.norm)
+            } else {
+                (&a.digits, &b.digits)
+            };
+            if x == y {
+                return 0;
+            }
+            let d = strsim::damerau_levenshtein(x, y);
+            match d {
+                1 => 1,
+                2 => 2,
+                3 => 3,
+                _ => 4,
+            }
+        }
+        FieldKind::Text => {
+            if a.norm == b.norm {
+                return 0;
+            }
+            let s = text_similarity(a, b);
+            if s >= 0.94 {
+                1
+            } else if s >= 0.85 {
+                2
+            } else if s >= 0.7 {
+                3
+            } else {
+                4
+            }
+        }
+    }
+}
+
+/// Comparison vector of two prepared records.
+pub fn compare(fields: &[FieldSpec], a: &Prepared, b: &Prepared) -> Vec<u8> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| level(f.kind, &a.values[i], &b.values[i]))
+        .collect()
+}
+
+/// Fellegi–Sunter model: per field and level, m = P(level | match), u = P(level | non-match).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FsModel {
+    pub fields: Vec<FieldSpec>,
+    pub m: Vec<[f64; LEVELS]>,
+    pub u: Vec<[f64; LEVELS]>,
+    /// Prior probability that a candidate pair matches.
+    pub lambda: f64,
+    /// EM iterations run (0: priors only).
+    pub iterations: usize,
+}
+
+const M_PRIOR: [f64; LEVELS] = [0.80, 0.10, 0.05, 0.03, 0.02];
+const U_PRIOR: [f64; LEVELS] = [0.02, 0.02, 0.05, 0.11, 0.80];
+const FLOOR: f64 = 1e-4;
+
+fn normalize_probs(p: &mut [f64; LEVELS]) {
+    for x in p.iter_mut() {
+        *x = x.max(FLOOR);
+    }
+    let s: f64 = p.iter().sum();
+    for x in p.iter_mut() {
+        *x /= s;
+    }
+}
+
+impl FsModel {
+    /// Priors only (for a handful of pairs, where nothing can be estimated).
+    pub fn prior(fields: Vec<FieldSpec>) -> Self {
+        let n = fields.len();
+        Self {
+            fields,
+            m: vec![M_PRIOR; n],
+            u: vec![U_PRIOR; n],
+            lambda: 0.3,
+            iterations: 0,
+        }
+    }
+
+    /// u-probabilities from `samples` random pairs (non-matches dominate random pairs).
+    pub fn estimate_u(
+        &mut self,
+        left: &[Prepared],
+        right: &[Prepared],
+        samples: usize,
+        seed: u64,
+        skip_diagonal: bool,
+    ) {
+        if left.is_empty() || right.is_empty() {
+            return;
+        }
+        // prior pseudo-counts keep tiny inputs sensible
+        let mut counts: Vec<[f64; LEVELS]> = vec![U_PRIOR.map(|x| x * 30.0); self.fields.len()];
+        let mut add = |v: Vec<u8>| {
+            for (f, &l) in v.iter().enumerate() {
+                if l != MISSING {
+                    counts[f][l as usize] += 1.0;
+                }
+            }
+        };
+        if left.len().saturating_mul(right.len()) <= samples {
+            for (i, a) in left.iter().enumerate() {
+                for (j, b) in right.iter().enumerate() {
+                    if !(skip_diagonal && i == j) {
+                        add(compare(&self.fields, a, b));
+                    }
+                }
+            }
+        } else {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            for _ in 0..samples {
+                let i = rng.random_range(0..left.len());
+                let j = rng.random_range(0..right.len());
+                if skip_diagonal && i == j {
+                    continue;
+                }
+                add(compare(&self.fields, &left[i], &right[j]));
+            }
+        }
+        for (f, c) in counts.into_iter().enumerate() {
+            let mut p = c;
+            normalize_probs(&mut p);
+            self.u[f] = p;
+        }
+    }
+
+    /// Estimates m (and λ) by EM over the candidate comparison vectors, u kept fixed.
+    pub fn estimate_m<'a>(
+        &mut self,
+        vectors: impl IntoIterator<Item = &'a [u8]>,
+        iterations: usize,
+    ) {
+        let mut patterns: HashMap<&[u8], f64> = HashMap::new();
+        for v in vectors {
+            *patterns.entry(v).or_default() += 1.0;
+        }
+        if patterns.is_empty() {
+            return;
+        }
+        let pats: Vec<(&[u8], f64)> = patterns.into_iter().collect();
+        let nf = self.fields.len();
+        for it in 0..iterations {
+            let mut mc = vec![[0.5f64; LEVELS]; nf];
+            let mut tot_g = 0.0;
+            let mut tot = 0.0;
+            let mut delta = 0.0;
+            for (v, c) in &pats {
+                let g = self.probability(v);
+                tot_g += g * c;
+                tot += c;
+                for (f, &l) in v.iter().enumerate() {
+                    if l != MISSING {
+                        mc[f][l as usize] += g * c;
+                    }
+                }
+            }
+            for (f, c) in mc.into_iter().enumerate() {
+                let mut p = c;
+                normalize_probs(&mut p);
+                delta += p
+                    .iter()
+                    .zip(&self.m[f])
+                    .map(|(a, b)| (a - b).abs())
+                    .sum::<f64>();
+                self.m[f] = p;
+            }
+            let lambda = (tot_g / tot).clamp(1e-6, 0.999);
+            delta += (lambda - self.lambda).abs();
+            self.lambda = lambda;
+            self.iterations = it + 1;
+            if delta < 1e-5 {
+                break;
+            }
+        }
+    }
+
+    /// Refines m and u with labelled comparison vectors (EaK): counts are added to the
+    /// estimates with the weight of `strength` pseudo-pairs each.
+    pub fn refine(&mut self, labelled: &[(Vec<u8>, bool)], strength: f64) {
+        if labelled.is_empty() {
+            return;
+        }
+        for f in 0..self.fields.len() {
+            let mut m = self.m[f].map(|x| x * 10.0);
+            let mut u = self.u[f].map(|x| x * 10.0);
+            for (v, is_match) in labelled {
+                let Some(&l) = v.get(f) else { continue };
+                if l == MISSING {
+                    continue;
+                }
+                if *is_match {
+                    m[l as usize] += strength;
+                } else {
+                    u[l as usize] += strength;
+                }
+            }
+            normalize_probs(&mut m);
+            normalize_probs(&mut u);
+            self.m[f] = m;
+            self.u[f] = u;
+        }
+    }
+
+    /// Per-field log2 Bayes factors of a comparison vector (0 for missing).
+    pub fn field_weights(&self, v: &[u8]) -> Vec<f64> {
+        v.iter()
+            .enumerate()
+            .map(|(f, &l)| {
+                if l == MISSING || f >= self.m.len() {
+                    0.0
+                } else {
+                    (self.m[f][l as usize] / self.u[f][l as usize]).log2()
+                }
+            })
+            .collect()
+    }
+
+    /// Match weight: log2 prior odds + Σ field weights.
+    pub fn weight(&self, v: &[u8]) -> f64 {
+        let prior = (self.lambda / (1.0 - self.lambda)).log2();
+        prior + self.field_weights(v).iter().sum::<f64>()
+    }
+
+    /// Match probability of a comparison vector.
+    pub fn probability(&self, v: &[u8]) -> f64 {
+        1.0 / (1.0 + (-self.weight(v)).exp2())
+    }
+
+    /// Probability with the same λ but only the fields not in `skip`.
+    pub fn probability_without(&self, v: &[u8], skip: &[usize]) -> f64 {
+        let prior = (self.lambda / (1.0 - self.lambda)).log2();
+        let w: f64 = self
+            .field_weights(v)
+            .iter()
+            .enumerate()
+            .filter(|(f, _)| !skip.contains(f))
+            .map(|(_, w)| w)
+            .sum();
+        1.0 / (1.0 + (-(prior + w)).exp2())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rec(v: serde_json::Value) -> Record {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn infers_kinds_and_levels() {
+        let a = rec(json!({"id": 1, "name": "John Smith", "phone": "310/246-1501"}));
+        let b = rec(json!({"id": 2, "name": "Jon Smith", "phone": "310-246-1501"}));
+        let f = infer_fields([&a, &b]);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[1].kind, FieldKind::Code);
+        let v = compare(&f, &prepare(&f, &a), &prepare(&f, &b));
+        assert_eq!(v[1], 0);
+        assert!(v[0] >= 1 && v[0] <= 2, "{v:?}");
+    }
+
+    #[test]
+    fn em_separates_matches_from_non_matches() {
+        // 2 fields; 50 matching-looking patterns and 500 disagreeing ones.
+        let fields = vec![
+            FieldSpec {
+                name: "a".into(),
+                kind: FieldKind::Text,
+            },
+            FieldSpec {
+                name: "b".into(),
+                kind: FieldKind::Text,
+            },
+        ];
+        let mut m = FsModel::prior(fields);
+        let mut vs: Vec<Vec<u8>> = Vec::new();
+        for i in 0..50 {
+            vs.push(vec![0, if i % 5 == 0 { 1 } else { 0 }]);
+        }
+        for i in 0..500 {
+            vs.push(vec![4, if i % 10 == 0 { 0 } else { 4 }]);
+        }
+        m.estimate_m(vs.iter().map(Vec::as_slice), 50);
+        assert!(m.lambda > 0.05 && m.lambda < 0.2, "{}", m.lambda);
+        assert!(m.probability(&[0, 0]) > 0.9);
+        assert!(m.probability(&[4, 4]) < 0.01);
+        m.refine(&[(vec![4, 0], true)], 5.0);
+        assert!(m.m[0][4] > 0.0);
+    }
+}

@@ -1,0 +1,218 @@
+//! Knowledge for the ensemble: Dataset as Knowledge (DaK), Example as Knowledge (EaK),
+//! user-supplied strings, and external knowledge bases behind [`KnowledgeProvider`].
+//!
+//! Every source yields lettered text items for LLM prompts and, parsed from the same
+//! text, structured facts (aliases, abbreviations, descriptions) that the embedded
+//! backbone uses.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::text::{normalize, trigram_sim};
+
+/// A knowledge source of the ensemble (`matching.ensemble`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Dataset,
+    Examples,
+    User,
+    External,
+}
+
+impl Source {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "dataset" => Some(Source::Dataset),
+            "examples" => Some(Source::Examples),
+            "user" => Some(Source::User),
+            "external" => Some(Source::External),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Dataset => "dataset",
+            Source::Examples => "examples",
+            Source::User => "user",
+            Source::External => "external",
+        }
+    }
+}
+
+/// Structured facts parsed from knowledge text; keys are normalized.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Symmetric alias pairs.
+    pub aliases: Vec<(String, String)>,
+    /// `(short, long)` abbreviation pairs.
+    pub abbreviations: Vec<(String, String)>,
+    /// Object → description.
+    pub descriptions: HashMap<String, String>,
+    /// Pairs known not to match.
+    pub distinct: Vec<(String, String)>,
+}
+
+impl Facts {
+    fn eq(a: &str, b: &str, x: &str, y: &str) -> bool {
+        (a == x && b == y) || (a == y && b == x)
+    }
+    /// True when `a` and `b` (normalized) are stated aliases.
+    pub fn alias(&self, a: &str, b: &str) -> bool {
+        self.aliases.iter().any(|(x, y)| Self::eq(a, b, x, y))
+    }
+    /// True when one of `a`, `b` is a stated abbreviation of the other.
+    pub fn abbreviation(&self, a: &str, b: &str) -> bool {
+        self.abbreviations.iter().any(|(x, y)| Self::eq(a, b, x, y))
+    }
+    pub fn is_distinct(&self, a: &str, b: &str) -> bool {
+        self.distinct.iter().any(|(x, y)| Self::eq(a, b, x, y))
+    }
+    pub fn is_empty(&self) -> bool {
+        self.aliases.is_empty()
+            && self.abbreviations.is_empty()
+            && self.descriptions.is_empty()
+            && self.distinct.is_empty()
+    }
+    pub fn extend(&mut self, o: Facts) {
+        self.aliases.extend(o.aliases);
+        self.abbreviations.extend(o.abbreviations);
+        self.descriptions.extend(o.descriptions);
+        self.distinct.extend(o.distinct);
+    }
+}
+
+fn split2<'a>(s: &'a str, lower: &str, sep: &str) -> Option<(&'a str, &'a str)> {
+    let i = lower.find(sep)?;
+    let (a, b) = (s.get(..i)?, s.get(i + sep.len()..)?);
+    let (a, b) = (
+        a.trim().trim_matches('"'),
+        b.trim().trim_end_matches('.').trim_matches('"'),
+    );
+    (!a.is_empty() && !b.is_empty()).then_some((a, b))
+}
+
+/// Parses knowledge strings: `X is an alias of Y`, `X aka Y`, `X = Y`, `X <-> Y`,
+/// `X is an abbreviation of Y`, `X stands for Y`, `X is not Y`, `X: description`.
+pub fn parse_facts<S: AsRef<str>>(items: &[S]) -> Facts {
+    let mut f = Facts::default();
+    for item in items {
+        let s = item.as_ref().trim();
+        let lower = s.to_lowercase();
+        let alias_seps = [
+            " is an alias of ",
+            " is an alias for ",
+            " is also known as ",
+            " aka ",
+            " a.k.a. ",
+            " is the same as ",
+            " <-> ",
+            " ↔ ",
+            " == ",
+            " = ",
+        ];
+        let abbr_seps = [
+            " is an abbreviation of ",
+            " is an abbreviation for ",
+            " stands for ",
+            " is short for ",
+        ];
+        let not_seps = [" is not the same as ", " is not ", " != "];
+        if let Some((a, b)) = abbr_seps.iter().find_map(|sep| split2(s, &lower, sep)) {
+            f.abbreviations.push((normalize(a), normalize(b)));
+        } else if let Some((a, b)) = not_seps.iter().find_map(|sep| split2(s, &lower, sep)) {
+            f.distinct.push((normalize(a), normalize(b)));
+        } else if let Some((a, b)) = alias_seps.iter().find_map(|sep| split2(s, &lower, sep)) {
+            f.aliases.push((normalize(a), normalize(b)));
+        } else if let Some((a, b)) = split2(s, &lower, ":") {
+            f.descriptions.insert(normalize(a), b.to_string());
+        }
+    }
+    f
+}
+
+/// The knowledge of one source for one pair: text items (lettered in prompts) and
+/// the facts parsed from them.
+#[derive(Debug, Clone, Default)]
+pub struct Knowledge {
+    pub items: Vec<String>,
+    pub facts: Facts,
+}
+
+impl Knowledge {
+    pub fn from_items(items: Vec<String>) -> Self {
+        let facts = parse_facts(&items);
+        Self { items, facts }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    /// `(a) item\n(b) item…`
+    pub fn lettered(&self) -> String {
+        let mut out = String::new();
+        for (i, it) in self.items.iter().enumerate() {
+            let letter = (b'a' + (i % 26) as u8) as char;
+            out.push_str(&format!("({letter}) {it}\n"));
+        }
+        out
+    }
+}
+
+/// An external knowledge base (Wikidata, Wikipedia, SNOMED …): given the objects of a
+/// pair, returns `object: description` entries. Off unless `external` is in the ensemble
+/// and a provider is installed with [`super::Engine::with_knowledge_provider`].
+#[async_trait]
+pub trait KnowledgeProvider: Send + Sync {
+    fn name(&self) -> &str;
+    async fn lookup(&self, objects: &[String]) -> Vec<String>;
+}
+
+/// Indices of the `k` items most similar to `query` under `text` (trigram similarity),
+/// most similar first.
+pub fn top_k<T>(items: &[T], query: &str, k: usize, text: impl Fn(&T) -> String) -> Vec<usize> {
+    let q = normalize(query);
+    let mut scored: Vec<(f64, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (trigram_sim(&q, &normalize(&text(it))), i))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(k).map(|(_, i)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_knowledge_strings() {
+        let f = parse_facts(&[
+            "IBM is an abbreviation of International Business Machines",
+            "Big Apple aka New York City",
+            "cust_no = customer number",
+            "dob: the date of birth of the person",
+            "Paris is not Paris Hilton",
+        ]);
+        assert!(f.abbreviation("ibm", "international business machines"));
+        assert!(f.alias("new york city", "big apple"));
+        assert!(f.alias("cust no", "customer number"));
+        assert_eq!(
+            f.descriptions.get("dob").map(String::as_str),
+            Some("the date of birth of the person")
+        );
+        assert!(f.is_distinct("paris", "paris hilton"));
+        let k = Knowledge::from_items(vec!["a: x".into(), "b: y".into()]);
+        assert_eq!(k.lettered(), "(a) a: x\n(b) b: y\n");
+    }
+
+    #[test]
+    fn top_k_orders_by_similarity() {
+        let items = vec!["zebra crossing", "given name", "given names list"];
+        assert_eq!(
+            top_k(&items, "given_name", 2, |s| s.to_string()),
+            vec![1, 2]
+        );
+    }
+}

@@ -1,0 +1,672 @@
+//! The embedded backbone: evaluates the pseudo-code rules with local evidence, no
+//! network. Every decision carries its trace (rules checked, evidence, deciding rule).
+
+use std::collections::{HashMap, HashSet};
+
+use super::fs::{FieldKind, FieldSpec, FsModel, MISSING, Prepared};
+use super::knowledge::Facts;
+use super::rules::{Check, RuleSet};
+use super::text::{Idf, is_abbreviation, jaccard, split_identifier, token_sim, trigram_sim};
+use super::{Column, Table, value_text};
+
+/// The outcome of evaluating a rule set on one pair with one knowledge source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub is_match: bool,
+    /// Confidence that the pair matches, in `[0, 1]`.
+    pub score: f64,
+    /// Id of the deciding rule.
+    pub rule: String,
+    /// The deciding rule's condition.
+    pub condition: String,
+    /// One line per rule checked.
+    pub trace: Vec<String>,
+}
+
+/// Walks the rules in order with `holds(check) -> Option<(bool, evidence)>` (None: the
+/// backbone has no evidence for this check; the rule is skipped).
+pub fn evaluate_rules(
+    rules: &RuleSet,
+    score: f64,
+    mut holds: impl FnMut(Check) -> Option<(bool, String)>,
+) -> Decision {
+    let mut trace = Vec::new();
+    for r in rules.conditions() {
+        let Some(check) = r.check else {
+            trace.push(format!(
+                "{}: skipped ({}: no local evidence)",
+                r.id, r.condition
+            ));
+            continue;
+        };
+        match holds(check) {
+            None => trace.push(format!(
+                "{}: skipped ({}: not applicable)",
+                r.id, r.condition
+            )),
+            Some((true, ev)) => {
+                trace.push(format!(
+                    "{}: {} — holds ({ev}) → {}",
+                    r.id,
+                    r.condition,
+                    r.answer.as_str()
+                ));
+                return Decision {
+                    is_match: r.answer.is_yes(),
+                    score,
+                    rule: r.id.clone(),
+                    condition: r.condition.clone(),
+                    trace,
+                };
+            }
+            Some((false, ev)) => {
+                trace.push(format!("{}: {} — does not hold ({ev})", r.id, r.condition))
+            }
+        }
+    }
+    let c = rules.catch_all();
+    trace.push(format!("{}: otherwise → {}", c.id, c.answer.as_str()));
+    Decision {
+        is_match: c.answer.is_yes(),
+        score,
+        rule: c.id.clone(),
+        condition: c.condition.clone(),
+        trace,
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Entity matching
+// ---------------------------------------------------------------------------------
+
+/// Which fields make up an entity's name: fields named like `*name*` / `title`, else
+/// the first text field.
+#[derive(Debug, Clone, Default)]
+pub struct NameFields(pub Vec<usize>);
+
+impl NameFields {
+    pub fn detect(fields: &[FieldSpec]) -> Self {
+        let named: Vec<usize> = fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                let n = f.name.to_lowercase();
+                n.contains("name") || n.contains("title")
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !named.is_empty() {
+            return Self(named);
+        }
+        Self(
+            fields
+                .iter()
+                .position(|f| f.kind == FieldKind::Text)
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    /// The name of a prepared record (name fields joined).
+    pub fn name(&self, r: &Prepared) -> Vec<String> {
+        self.0
+            .iter()
+            .filter_map(|&i| r.values.get(i))
+            .flat_map(|v| v.tokens.iter().cloned())
+            .collect()
+    }
+}
+
+/// The evidence for one entity pair.
+#[derive(Debug, Clone)]
+pub struct EmEvidence {
+    pub name_a: String,
+    pub name_b: String,
+    /// Match probability from all fields.
+    pub p_all: f64,
+    /// Match probability from the fields other than the name.
+    pub p_rest: f64,
+    /// Whether any non-name field has a value on both sides.
+    pub rest_known: bool,
+    pub abbreviation: Option<String>,
+    pub alias: Option<String>,
+    pub distinct: bool,
+    /// Fields agreeing exactly / disagreeing, for the trace.
+    pub agree: Vec<String>,
+    pub differ: Vec<String>,
+}
+
+impl EmEvidence {
+    /// Computes the evidence; `facts` are the knowledge source's parsed facts.
+    pub fn compute(
+        model: &FsModel,
+        names: &NameFields,
+        a: &Prepared,
+        b: &Prepared,
+        v: &[u8],
+        facts: &[&Facts],
+    ) -> Self {
+        let ta = names.name(a);
+        let tb = names.name(b);
+        let (name_a, name_b) = (ta.join(" "), tb.join(" "));
+        let p_all = model.probability(v);
+        let p_rest = model.probability_without(v, &names.0);
+        let rest_known = v
+            .iter()
+            .enumerate()
+            .any(|(f, &l)| l != MISSING && !names.0.contains(&f));
+        let mut abbreviation = None;
+        let mut alias = None;
+        let mut distinct = false;
+        if !ta.is_empty() && !tb.is_empty() && ta != tb {
+            if is_abbreviation(&ta, &tb) || is_abbreviation(&tb, &ta) {
+                abbreviation = Some("name initials/prefixes".to_string());
+            }
+            for f in facts {
+                if f.abbreviation(&name_a, &name_b) {
+                    abbreviation = Some("stated in knowledge".to_string());
+                }
+                if f.alias(&name_a, &name_b) {
+                    alias = Some("stated in knowledge".to_string());
+                }
+                distinct |= f.is_distinct(&name_a, &name_b);
+            }
+        }
+        let mut agree = Vec::new();
+        let mut differ = Vec::new();
+        for (f, &l) in v.iter().enumerate() {
+            let n = model
+                .fields
+                .get(f)
+                .map(|x| x.name.clone())
+                .unwrap_or_default();
+            match l {
+                0 => agree.push(n),
+                MISSING => {}
+                l if l as usize >= super::fs::LEVELS - 1 => differ.push(n),
+                _ => {}
+            }
+        }
+        Self {
+            name_a,
+            name_b,
+            p_all,
+            p_rest,
+            rest_known,
+            abbreviation,
+            alias,
+            distinct,
+            agree,
+            differ,
+        }
+    }
+
+    /// The self-indicator: a short summary of both sides.
+    pub fn self_indicator(&self) -> String {
+        format!(
+            "A is \"{}\" and B is \"{}\"; they agree on [{}] and differ on [{}].",
+            self.name_a,
+            self.name_b,
+            self.agree.join(", "),
+            self.differ.join(", ")
+        )
+    }
+
+    /// Evaluates the rules with this evidence.
+    pub fn decide_with(&self, rules: &RuleSet, threshold: f64) -> Decision {
+        let rest_ok = !self.rest_known || self.p_rest >= 0.5;
+        let mut d = evaluate_rules(rules, self.p_all, |c| match c {
+            Check::Abbreviation => Some(match &self.abbreviation {
+                Some(why) if rest_ok && !self.distinct => (
+                    true,
+                    format!(
+                        "\"{}\" / \"{}\": {why}; other fields agree (p={:.3})",
+                        self.name_a, self.name_b, self.p_rest
+                    ),
+                ),
+                Some(why) => (
+                    false,
+                    format!(
+                        "{why}, but the other fields disagree (p={:.3})",
+                        self.p_rest
+                    ),
+                ),
+                None => (false, "no abbreviation between the names".to_string()),
+            }),
+            Check::Alias => Some(match &self.alias {
+                Some(why) if rest_ok && !self.distinct => (
+                    true,
+                    format!("\"{}\" / \"{}\": {why}", self.name_a, self.name_b),
+                ),
+                Some(why) => (
+                    false,
+                    format!(
+                        "{why}, but the other fields disagree (p={:.3})",
+                        self.p_rest
+                    ),
+                ),
+                None => (false, "no known alias".to_string()),
+            }),
+            Check::SameConcept => Some((
+                self.p_all >= threshold && !self.distinct,
+                format!(
+                    "field-weighted match probability {:.4} vs threshold {threshold:.2}; agree [{}], differ [{}]",
+                    self.p_all,
+                    self.agree.join(", "),
+                    self.differ.join(", ")
+                ),
+            )),
+            Check::DifferentConcept => Some((
+                self.p_all < threshold || self.distinct,
+                format!(
+                    "match probability {:.4} vs threshold {threshold:.2}",
+                    self.p_all
+                ),
+            )),
+            Check::TypeIncompatible | Check::TablesUnrelated | Check::Otherwise => None,
+        });
+        if d.is_match && (d.rule != "IV" || d.score < threshold) {
+            // decided by an abbreviation/alias rule: confident yes
+            d.score = d.score.max(threshold.max(0.5));
+        }
+        d
+    }
+
+    /// [`Self::decide_with`] under the built-in EM rules (used on the scale path).
+    pub fn decide(&self, threshold: f64) -> Decision {
+        match builtin_em() {
+            Some(r) => self.decide_with(r, threshold),
+            None => Decision {
+                is_match: self.p_all >= threshold,
+                score: self.p_all,
+                rule: "IV".into(),
+                condition: "A and B refer to the same real-world concept".into(),
+                trace: vec![],
+            },
+        }
+    }
+}
+
+fn builtin_em() -> Option<&'static RuleSet> {
+    static EM: std::sync::OnceLock<Option<RuleSet>> = std::sync::OnceLock::new();
+    EM.get_or_init(|| super::rules::Rules::builtin().ok().map(|r| r.em))
+        .as_ref()
+}
+
+// ---------------------------------------------------------------------------------
+// Schema matching
+// ---------------------------------------------------------------------------------
+
+/// Coarse data type of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataType {
+    Integer,
+    Float,
+    Bool,
+    Date,
+    Text,
+    Unknown,
+}
+
+impl DataType {
+    pub fn from_declared(t: &str) -> Self {
+        let t = t.to_lowercase();
+        if t.contains("bool") || t == "bit" {
+            DataType::Bool
+        } else if t.contains("date") || t.contains("time") {
+            DataType::Date
+        } else if t.contains("int") || t == "serial" || t == "long" {
+            DataType::Integer
+        } else if [
+            "float", "double", "real", "decimal", "numeric", "number", "money",
+        ]
+        .iter()
+        .any(|x| t.contains(x))
+        {
+            DataType::Float
+        } else if ["char", "text", "string", "str", "clob", "varchar"]
+            .iter()
+            .any(|x| t.contains(x))
+        {
+            DataType::Text
+        } else {
+            DataType::Unknown
+        }
+    }
+
+    fn of_value(s: &str) -> Self {
+        let s = s.trim();
+        if s.is_empty() {
+            return DataType::Unknown;
+        }
+        let l = s.to_ascii_lowercase();
+        if l == "true" || l == "false" {
+            return DataType::Bool;
+        }
+        if s.parse::<i64>().is_ok() {
+            return DataType::Integer;
+        }
+        if s.parse::<f64>().is_ok() {
+            return DataType::Float;
+        }
+        let b = s.as_bytes();
+        if b.len() >= 8
+            && b.len() <= 25
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && (b[4] == b'-' || b[4] == b'/')
+        {
+            return DataType::Date;
+        }
+        DataType::Text
+    }
+
+    /// Majority type of sample values.
+    pub fn infer(samples: &[String]) -> Self {
+        let mut c: HashMap<DataType, usize> = HashMap::new();
+        for s in samples {
+            let t = DataType::of_value(s);
+            if t != DataType::Unknown {
+                *c.entry(t).or_default() += 1;
+            }
+        }
+        let n: usize = c.values().sum();
+        if n == 0 {
+            return DataType::Unknown;
+        }
+        let ints = c.get(&DataType::Integer).copied().unwrap_or(0);
+        let floats = c.get(&DataType::Float).copied().unwrap_or(0);
+        if ints + floats == n && floats > 0 {
+            return DataType::Float;
+        }
+        c.into_iter()
+            .max_by_key(|(t, k)| (*k, *t as u8))
+            .map(|(t, _)| t)
+            .unwrap_or(DataType::Unknown)
+    }
+
+    /// Whether two types can hold the same kind of data (text holds anything).
+    pub fn compatible(a: Self, b: Self) -> bool {
+        use DataType::*;
+        match (a, b) {
+            (Unknown, _) | (_, Unknown) | (Text, _) | (_, Text) => true,
+            (Integer | Float, Integer | Float) => true,
+            (x, y) => x == y,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataType::Integer => "integer",
+            DataType::Float => "float",
+            DataType::Bool => "bool",
+            DataType::Date => "date",
+            DataType::Text => "text",
+            DataType::Unknown => "unknown",
+        }
+    }
+}
+
+/// A column prepared for schema matching.
+#[derive(Debug, Clone)]
+pub struct SmColumn {
+    pub table: String,
+    pub name: String,
+    pub name_tokens: Vec<String>,
+    pub desc_tokens: Vec<String>,
+    pub declared: DataType,
+    pub inferred: DataType,
+    pub values: HashSet<String>,
+    pub value_tokens: HashSet<String>,
+    /// Mean and std of numeric samples, when numeric.
+    pub numeric: Option<(f64, f64)>,
+    pub mean_len: f64,
+}
+
+impl SmColumn {
+    pub fn new(table: &Table, c: &Column, extra_desc: Option<&str>) -> Self {
+        let samples: Vec<String> = c
+            .samples
+            .iter()
+            .map(value_text)
+            .filter(|s| !s.trim().is_empty())
+            .collect();
+        let mut desc = c.description.clone().unwrap_or_default();
+        if let Some(e) = extra_desc {
+            desc.push(' ');
+            desc.push_str(e);
+        }
+        let nums: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.trim().parse::<f64>().ok())
+            .collect();
+        let numeric = (!nums.is_empty() && nums.len() * 10 >= samples.len() * 9).then(|| {
+            let m = nums.iter().sum::<f64>() / nums.len() as f64;
+            let v = nums.iter().map(|x| (x - m).powi(2)).sum::<f64>() / nums.len() as f64;
+            (m, v.sqrt())
+        });
+        let mean_len = if samples.is_empty() {
+            0.0
+        } else {
+            samples
+                .iter()
+                .map(|s| s.chars().count() as f64)
+                .sum::<f64>()
+                / samples.len() as f64
+        };
+        Self {
+            table: table.name.clone(),
+            name: c.name.clone(),
+            name_tokens: split_identifier(&c.name),
+            desc_tokens: super::text::tokens(&desc),
+            declared: c
+                .data_type
+                .as_deref()
+                .map(DataType::from_declared)
+                .unwrap_or(DataType::Unknown),
+            inferred: DataType::infer(&samples),
+            values: samples.iter().map(|s| super::text::normalize(s)).collect(),
+            value_tokens: samples
+                .iter()
+                .flat_map(|s| super::text::tokens(s))
+                .collect(),
+            numeric,
+            mean_len,
+        }
+    }
+
+    pub fn data_type(&self) -> DataType {
+        if self.declared != DataType::Unknown {
+            self.declared
+        } else {
+            self.inferred
+        }
+    }
+}
+
+/// Token-level expansions learned from the data: a short token in one table that
+/// abbreviates a token of the other table (`gvn` → `given`).
+pub fn learn_expansions(a: &[SmColumn], b: &[SmColumn]) -> HashMap<String, String> {
+    let vocab_a: HashSet<&String> = a.iter().flat_map(|c| c.name_tokens.iter()).collect();
+    let vocab_b: HashSet<&String> = b.iter().flat_map(|c| c.name_tokens.iter()).collect();
+    let mut out = HashMap::new();
+    for (short_side, long_side) in [(&vocab_a, &vocab_b), (&vocab_b, &vocab_a)] {
+        for s in short_side.iter() {
+            if long_side.contains(*s) {
+                continue;
+            }
+            let cands: Vec<&&String> = long_side
+                .iter()
+                .filter(|l| super::text::token_abbreviates(s, l) && s.len() >= 2)
+                .collect();
+            if cands.len() == 1 {
+                out.insert((*s).clone(), (*cands[0]).clone());
+            }
+        }
+    }
+    out
+}
+
+fn expand(tokens: &[String], exp: &HashMap<String, String>, facts: &[&Facts]) -> Vec<String> {
+    let mut out: Vec<String> = tokens
+        .iter()
+        .map(|t| exp.get(t).cloned().unwrap_or_else(|| t.clone()))
+        .collect();
+    let joined = out.join(" ");
+    for f in facts {
+        for (x, y) in f.aliases.iter().chain(&f.abbreviations) {
+            if &joined == x {
+                out = y.split(' ').map(str::to_string).collect();
+            }
+        }
+    }
+    out
+}
+
+/// The evidence for one column pair.
+#[derive(Debug, Clone)]
+pub struct SmEvidence {
+    pub type_a: DataType,
+    pub type_b: DataType,
+    pub name_sim: f64,
+    pub desc_sim: f64,
+    pub value_sim: Option<f64>,
+    pub abbreviation: bool,
+    pub alias: bool,
+    pub distinct: bool,
+    /// Combined concept score.
+    pub score: f64,
+}
+
+/// Scores a column pair.
+pub fn sm_evidence(
+    a: &SmColumn,
+    b: &SmColumn,
+    idf: &Idf,
+    exp: &HashMap<String, String>,
+    facts: &[&Facts],
+) -> SmEvidence {
+    let na = expand(&a.name_tokens, exp, facts);
+    let nb = expand(&b.name_tokens, exp, facts);
+    let ja = a.name_tokens.join(" ");
+    let jb = b.name_tokens.join(" ");
+    let abbreviation = is_abbreviation(&a.name_tokens, &b.name_tokens)
+        || is_abbreviation(&b.name_tokens, &a.name_tokens)
+        || facts.iter().any(|f| f.abbreviation(&ja, &jb));
+    let alias = facts.iter().any(|f| f.alias(&ja, &jb));
+    let distinct = facts.iter().any(|f| f.is_distinct(&ja, &jb));
+    let name_sim = if na == nb || alias {
+        1.0
+    } else {
+        let ts = token_sim(&na, &nb);
+        let tri = trigram_sim(&na.concat(), &nb.concat());
+        let tset: HashSet<&String> = na.iter().collect();
+        let uset: HashSet<&String> = nb.iter().collect();
+        let jac = jaccard(&tset, &uset);
+        (0.4 * ts + 0.3 * tri + 0.3 * jac).max(if abbreviation { 0.85 } else { 0.0 })
+    };
+    let desc_sim = idf.cosine(&a.desc_tokens, &b.desc_tokens);
+    let value_sim = if a.values.is_empty() || b.values.is_empty() {
+        None
+    } else {
+        let exact = jaccard(&a.values, &b.values);
+        let tok = jaccard(&a.value_tokens, &b.value_tokens);
+        let cont = a.values.intersection(&b.values).count() as f64
+            / a.values.len().min(b.values.len()) as f64;
+        let mut s = exact.max(tok).max(0.8 * cont);
+        if let (Some((ma, sa)), Some((mb, sb))) = (a.numeric, b.numeric) {
+            let scale = (sa + sb).max(1e-9) / 2.0 + 1e-9;
+            let z = ((ma - mb).abs() / scale).min(10.0);
+            let dist = (1.0 / (1.0 + z)) * (sa.min(sb) + 1e-9) / (sa.max(sb) + 1e-9);
+            s = s.max(0.9 * dist);
+        }
+        let len_ratio = if a.mean_len > 0.0 && b.mean_len > 0.0 {
+            a.mean_len.min(b.mean_len) / a.mean_len.max(b.mean_len)
+        } else {
+            1.0
+        };
+        Some(s * (0.7 + 0.3 * len_ratio))
+    };
+    let has_desc = !a.desc_tokens.is_empty() && !b.desc_tokens.is_empty();
+    let mut parts = vec![(name_sim, 1.0)];
+    if has_desc {
+        parts.push((desc_sim, 0.6));
+    }
+    if let Some(v) = value_sim {
+        parts.push((v, 1.2));
+    }
+    let w: f64 = parts.iter().map(|p| p.1).sum();
+    let mut score = parts.iter().map(|p| p.0 * p.1).sum::<f64>() / w;
+    // strong single evidence: identical names or near-identical value sets
+    score = score
+        .max(name_sim * 0.95)
+        .max(value_sim.unwrap_or(0.0) * 0.9);
+    if distinct {
+        score = 0.0;
+    }
+    SmEvidence {
+        type_a: a.data_type(),
+        type_b: b.data_type(),
+        name_sim,
+        desc_sim,
+        value_sim,
+        abbreviation,
+        alias,
+        distinct,
+        score: score.clamp(0.0, 1.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn col(name: &str, ty: Option<&str>, samples: serde_json::Value) -> Column {
+        Column {
+            name: name.into(),
+            data_type: ty.map(str::to_string),
+            description: None,
+            samples: samples.as_array().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn types_and_compatibility() {
+        assert_eq!(DataType::from_declared("VARCHAR(20)"), DataType::Text);
+        assert_eq!(DataType::from_declared("bigint"), DataType::Integer);
+        assert_eq!(
+            DataType::infer(&["1".into(), "2.5".into()]),
+            DataType::Float
+        );
+        assert_eq!(DataType::infer(&["2020-01-02".into()]), DataType::Date);
+        assert!(!DataType::compatible(DataType::Date, DataType::Bool));
+        assert!(DataType::compatible(DataType::Integer, DataType::Float));
+    }
+
+    #[test]
+    fn abbreviated_column_scores_high() {
+        let t = Table {
+            name: "people".into(),
+            description: None,
+            columns: vec![],
+        };
+        let a = SmColumn::new(
+            &t,
+            &col("given_name", Some("text"), json!(["john", "mary", "kate"])),
+            None,
+        );
+        let b = SmColumn::new(
+            &t,
+            &col("gvnNm", None, json!(["john", "liam", "kate"])),
+            None,
+        );
+        let c = SmColumn::new(&t, &col("postcode", None, json!([2000, 2600, 4000])), None);
+        let idf = Idf::default();
+        let exp = learn_expansions(std::slice::from_ref(&a), &[b.clone(), c.clone()]);
+        let ab = sm_evidence(&a, &b, &idf, &exp, &[]);
+        let ac = sm_evidence(&a, &c, &idf, &exp, &[]);
+        assert!(ab.abbreviation);
+        assert!(ab.score > 0.7, "{ab:?}");
+        assert!(ac.score < 0.3, "{ac:?}");
+    }
+}

@@ -1,0 +1,375 @@
+//! Text evidence shared by the embedded backbone, blocking and scoring: normalization,
+//! identifier splitting, token/character similarities, phonetic codes, abbreviations.
+
+use std::collections::{HashMap, HashSet};
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Lower-cases, strips accents, turns punctuation into spaces, collapses whitespace.
+/// Apostrophes are dropped (`morton's` → `mortons`).
+pub fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = true;
+    for c in s.nfkd() {
+        if !c.is_ascii() && unicode_normalization::char::is_combining_mark(c) {
+            continue;
+        }
+        if c == '\'' || c == '’' {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            for l in c.to_lowercase() {
+                out.push(l);
+            }
+            space = false;
+        } else if !space {
+            out.push(' ');
+            space = true;
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// Whitespace tokens of the normalized text.
+pub fn tokens(s: &str) -> Vec<String> {
+    normalize(s)
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Splits an identifier on snake_case, kebab-case, camelCase and letter/digit borders:
+/// `custFirstName_2` → `cust first name 2`.
+pub fn split_identifier(name: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                parts.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if let Some(&p) = cur.chars().last().as_ref() {
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            let boundary = (p.is_lowercase() && c.is_uppercase())
+                || (p.is_uppercase() && c.is_uppercase() && next_lower)
+                || (p.is_alphabetic() && c.is_ascii_digit())
+                || (p.is_ascii_digit() && c.is_alphabetic());
+            if boundary {
+                parts.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        parts.push(cur);
+    }
+    parts
+        .into_iter()
+        .map(|p| normalize(&p))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Jaro–Winkler similarity of two strings.
+pub fn jw(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    strsim::jaro_winkler(a, b)
+}
+
+/// Normalized Levenshtein similarity.
+pub fn lev_sim(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    strsim::normalized_levenshtein(a, b)
+}
+
+/// Symmetric Monge–Elkan similarity over tokens (mean of each token's best Jaro–Winkler).
+pub fn token_sim(a: &[String], b: &[String]) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let one = |x: &[String], y: &[String]| {
+        x.iter()
+            .map(|t| y.iter().map(|u| jw(t, u)).fold(0.0, f64::max))
+            .sum::<f64>()
+            / x.len() as f64
+    };
+    (one(a, b) + one(b, a)) / 2.0
+}
+
+/// Jaccard similarity of two token sets.
+pub fn jaccard<T: Eq + std::hash::Hash>(a: &HashSet<T>, b: &HashSet<T>) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 0.0;
+    }
+    let inter = a.intersection(b).count() as f64;
+    inter / (a.len() as f64 + b.len() as f64 - inter)
+}
+
+/// Character q-grams (with padding) of a string.
+pub fn qgrams(s: &str, q: usize) -> HashSet<String> {
+    let padded: Vec<char> = format!("#{s}#").chars().collect();
+    let mut out = HashSet::new();
+    if padded.len() < q {
+        out.insert(padded.iter().collect());
+        return out;
+    }
+    for w in padded.windows(q) {
+        out.insert(w.iter().collect());
+    }
+    out
+}
+
+/// Dice coefficient of the character trigrams.
+pub fn trigram_sim(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    let (x, y) = (qgrams(a, 3), qgrams(b, 3));
+    if x.is_empty() || y.is_empty() {
+        return 0.0;
+    }
+    2.0 * x.intersection(&y).count() as f64 / (x.len() + y.len()) as f64
+}
+
+/// American Soundex code of the first word (`robert` → `R163`); empty for no letters.
+pub fn soundex(s: &str) -> String {
+    let code = |c: char| match c {
+        'b' | 'f' | 'p' | 'v' => '1',
+        'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => '2',
+        'd' | 't' => '3',
+        'l' => '4',
+        'm' | 'n' => '5',
+        'r' => '6',
+        'h' | 'w' => '-',
+        _ => '0',
+    };
+    let letters: Vec<char> = s
+        .chars()
+        .flat_map(char::to_lowercase)
+        .skip_while(|c| !c.is_ascii_alphabetic())
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let Some(&first) = letters.first() else {
+        return String::new();
+    };
+    let mut out = String::new();
+    out.push(first.to_ascii_uppercase());
+    let mut last = code(first);
+    for &c in &letters[1..] {
+        let d = code(c);
+        if d == '-' {
+            continue;
+        }
+        if d != '0' && d != last {
+            out.push(d);
+            if out.len() == 4 {
+                break;
+            }
+        }
+        last = d;
+    }
+    while out.len() < 4 {
+        out.push('0');
+    }
+    out
+}
+
+/// Only the digits of a string.
+pub fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// True when `short` is a subsequence of `long` starting with the same character.
+fn subsequence(short: &str, long: &str) -> bool {
+    let mut it = long.chars();
+    let mut first = true;
+    for c in short.chars() {
+        if first {
+            if long.chars().next() != Some(c) {
+                return false;
+            }
+            it.next();
+            first = false;
+            continue;
+        }
+        if !it.by_ref().any(|x| x == c) {
+            return false;
+        }
+    }
+    true
+}
+
+/// True when the single token `short` abbreviates the word `long` (prefix or
+/// consonant-skeleton subsequence: `st`/`street`, `intl`/`international`, `nm`/`name`).
+pub fn token_abbreviates(short: &str, long: &str) -> bool {
+    short.len() < long.len() && short.len() >= 1 && subsequence(short, long)
+}
+
+/// True when the token list `short` abbreviates `long`: an initialism (`ibm` /
+/// `international business machines`), or token-wise abbreviations of the same number
+/// of tokens with at least one strictly shortened (`gvn nm` / `given name`).
+pub fn is_abbreviation(short: &[String], long: &[String]) -> bool {
+    if short.is_empty() || long.is_empty() || short == long {
+        return false;
+    }
+    // initialism: one token made of the initials of >= 2 tokens
+    let initials: String = long.iter().filter_map(|t| t.chars().next()).collect();
+    let joined: String = short.concat();
+    if long.len() >= 2 && joined.len() >= 2 && joined == initials {
+        return true;
+    }
+    if short.len() == long.len() {
+        let mut shortened = false;
+        for (s, l) in short.iter().zip(long) {
+            if s == l {
+                continue;
+            }
+            if token_abbreviates(s, l) {
+                shortened = true;
+            } else {
+                return false;
+            }
+        }
+        return shortened;
+    }
+    // one token abbreviating the concatenation (`dob` / `date of birth` handled above;
+    // `fname` / `first name`)
+    if short.len() == 1 && long.len() >= 2 {
+        let cat = long.concat();
+        return joined.len() >= 2
+            && joined.len() < cat.len()
+            && subsequence(&joined, &cat)
+            && long
+                .iter()
+                .all(|t| joined.contains(t.chars().next().unwrap_or(' ')));
+    }
+    false
+}
+
+/// Inverse document frequencies over a corpus of token lists.
+#[derive(Debug, Clone, Default)]
+pub struct Idf {
+    df: HashMap<String, f64>,
+    n: f64,
+}
+
+impl Idf {
+    pub fn fit<'a>(docs: impl IntoIterator<Item = &'a [String]>) -> Self {
+        let mut df: HashMap<String, f64> = HashMap::new();
+        let mut n = 0.0;
+        for d in docs {
+            n += 1.0;
+            let set: HashSet<&String> = d.iter().collect();
+            for t in set {
+                *df.entry(t.clone()).or_default() += 1.0;
+            }
+        }
+        Self { df, n }
+    }
+
+    pub fn idf(&self, t: &str) -> f64 {
+        let d = self.df.get(t).copied().unwrap_or(0.0);
+        ((1.0 + self.n) / (1.0 + d)).ln() + 1.0
+    }
+
+    fn tfidf<'a>(&self, d: &'a [String]) -> HashMap<&'a str, f64> {
+        let mut m: HashMap<&str, f64> = HashMap::new();
+        for t in d {
+            *m.entry(t.as_str()).or_default() += 1.0;
+        }
+        for (t, v) in m.iter_mut() {
+            *v *= self.idf(t);
+        }
+        m
+    }
+
+    /// TF-IDF cosine similarity of two token lists.
+    pub fn cosine(&self, a: &[String], b: &[String]) -> f64 {
+        if a.is_empty() || b.is_empty() {
+            return 0.0;
+        }
+        let (x, y) = (self.tfidf(a), self.tfidf(b));
+        let dot: f64 = x
+            .iter()
+            .map(|(t, v)| v * y.get(t).copied().unwrap_or(0.0))
+            .sum();
+        let nx = x.values().map(|v| v * v).sum::<f64>().sqrt();
+        let ny = y.values().map(|v| v * v).sum::<f64>().sqrt();
+        if nx == 0.0 || ny == 0.0 {
+            0.0
+        } else {
+            dot / (nx * ny)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Vec<String> {
+        tokens(s)
+    }
+
+    #[test]
+    fn normalizes_and_splits() {
+        assert_eq!(
+            normalize("  Arnie Morton's  of Chicago!"),
+            "arnie mortons of chicago"
+        );
+        assert_eq!(normalize("Café"), "cafe");
+        assert_eq!(
+            split_identifier("custFirstName_2"),
+            ["cust", "first", "name", "2"]
+        );
+        assert_eq!(split_identifier("HTTPServer"), ["http", "server"]);
+        assert_eq!(split_identifier("date_of_birth"), ["date", "of", "birth"]);
+    }
+
+    #[test]
+    fn soundex_codes() {
+        assert_eq!(soundex("Robert"), "R163");
+        assert_eq!(soundex("Rupert"), "R163");
+        assert_eq!(soundex("Tymczak"), "T522");
+        assert_eq!(soundex("Ashcraft"), "A261");
+        assert_eq!(soundex("123"), "");
+    }
+
+    #[test]
+    fn abbreviations() {
+        assert!(is_abbreviation(
+            &t("IBM"),
+            &t("International Business Machines")
+        ));
+        assert!(is_abbreviation(&t("gvn nm"), &t("given name")));
+        assert!(is_abbreviation(&t("dob"), &t("date of birth")));
+        assert!(is_abbreviation(&t("st"), &t("street")));
+        assert!(!is_abbreviation(&t("name"), &t("name")));
+        assert!(!is_abbreviation(&t("xyz"), &t("given name")));
+        assert!(!is_abbreviation(&t("surname"), &t("given name")));
+    }
+
+    #[test]
+    fn similarities_are_bounded() {
+        assert!((jaccard(&qgrams("abc", 2), &qgrams("abc", 2)) - 1.0).abs() < 1e-9);
+        assert!(trigram_sim("stanley street", "stanley st") > 0.5);
+        assert!(token_sim(&t("apple pan the"), &t("the apple pan")) > 0.99);
+        let idf = Idf::fit([t("a b c").as_slice(), t("a d").as_slice()]);
+        assert!(idf.cosine(&t("b c"), &t("b c")) > 0.99);
+        assert_eq!(idf.cosine(&t("b"), &t("d")), 0.0);
+    }
+}
