@@ -1,0 +1,356 @@
+#!/usr/bin/env bash
+# hack/k8s/up.sh — starts the local Kubernetes control plane for tests.
+#
+# Owns the state dir ${KCMF_K8S_STATE:-/tmp/kcmf-k8s}:
+#   pki/          CA, apiserver serving cert, service-account key pair (openssl)
+#   etcd/         etcd data (--unsafe-no-fsync)
+#   logs/         one log per component
+#   pids          "<name> <pid> <binary>" of every process started, in start order
+#   ports.env     the loopback ports picked (free ports, chosen on first start)
+#   kubeconfig    admin kubeconfig (static token in system:masters)
+#   env.sh        `source` it: exports KUBECONFIG and PATH (bin dir first)
+# Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
+# (fake node + pod/volume lifecycle stages), all on 127.0.0.1, registers one
+# fake Node and waits until /readyz is OK, the node is Ready and untainted and
+# the `default` ServiceAccount exists. PVCs are provisioned and bound by kwok's
+# volume stages through the default StorageClass `kwok-volume`.
+# If the cluster in the state dir is already up and healthy it returns at once.
+# Stop it with hack/k8s/down.sh.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+state="${KCMF_K8S_STATE:-/tmp/kcmf-k8s}"
+node_name="${KCMF_K8S_NODE:-kwok-node-0}"
+timeout="${KCMF_K8S_TIMEOUT:-180}"
+
+log() { echo "up.sh: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# Is every recorded process alive (and still the binary we started)?
+pids_alive() {
+  local name pid exe
+  [[ -s "$state/pids" ]] || return 1
+  while read -r name pid exe; do
+    [[ -r "/proc/$pid/cmdline" ]] || return 1
+    tr '\0' '\n' <"/proc/$pid/cmdline" | head -n1 | grep -qxF "$exe" || return 1
+  done <"$state/pids"
+}
+
+healthy() {
+  [[ -f "$state/env.sh" && -f "$state/kubeconfig" ]] || return 1
+  pids_alive || return 1
+  # shellcheck source=/dev/null
+  (source "$state/env.sh" &&
+    kubectl get --raw=/readyz >/dev/null 2>&1 &&
+    [[ "$(kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]])
+}
+
+bindir="$("$here/build.sh" | tail -n1)"
+[[ -x "$bindir/kube-apiserver" ]] || die "build.sh did not produce binaries"
+stages_file="$(dirname "$bindir")/kwok-stages.yaml"
+
+if healthy; then
+  log "already up (state $state)"
+  echo "$state/env.sh"
+  exit 0
+fi
+if [[ -e "$state" ]]; then
+  log "stale state in $state; cleaning it up first"
+  "$here/down.sh"
+fi
+
+mkdir -p "$state"/{pki,etcd,logs}
+chmod 700 "$state" "$state/etcd"
+: >"$state/pids"
+
+# ---------------------------------------------------------------- ports
+used_ports=" "
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 30000))
+    [[ "$used_ports" == *" $p "* ]] && continue
+    if [[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]]; then
+      used_ports+="$p "
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+etcd_port="${KCMF_K8S_ETCD_PORT:-$(free_port)}"
+etcd_peer_port="$(free_port)"
+api_port="${KCMF_K8S_API_PORT:-$(free_port)}"
+kcm_port="$(free_port)"
+sched_port="$(free_port)"
+kwok_port="$(free_port)"
+cat >"$state/ports.env" <<EOF
+ETCD_PORT=$etcd_port
+ETCD_PEER_PORT=$etcd_peer_port
+APISERVER_PORT=$api_port
+KCM_PORT=$kcm_port
+SCHEDULER_PORT=$sched_port
+KWOK_PORT=$kwok_port
+EOF
+
+# ---------------------------------------------------------------- PKI
+pki="$state/pki"
+service_cidr="10.96.0.0/16"
+service_ip="10.96.0.1"
+log "generating PKI in $pki"
+(
+  cd "$pki"
+  exec 2>"$state/logs/openssl.log"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+    -subj "/CN=kcmf-local-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"
+  cat >apiserver.ext <<EOF
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:$service_ip
+EOF
+  openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr -subj "/CN=kube-apiserver"
+  openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+    -out apiserver.crt -days 3650 -extfile apiserver.ext
+  # Aggregation layer (requestheader): own CA + client cert, as kubeadm does.
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout front-proxy-ca.key -out front-proxy-ca.crt \
+    -days 3650 -subj "/CN=kcmf-front-proxy-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature,keyEncipherment" \
+    "extendedKeyUsage=clientAuth" >front-proxy-client.ext
+  openssl req -newkey rsa:2048 -nodes -keyout front-proxy-client.key -out front-proxy-client.csr \
+    -subj "/CN=front-proxy-client"
+  openssl x509 -req -in front-proxy-client.csr -CA front-proxy-ca.crt -CAkey front-proxy-ca.key \
+    -CAcreateserial -out front-proxy-client.crt -days 3650 -extfile front-proxy-client.ext
+  openssl genrsa -out sa.key 2048
+  openssl rsa -in sa.key -pubout -out sa.pub
+  chmod 600 ./*.key
+)
+
+# Static tokens: everything we run is in system:masters (a test cluster).
+token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+admin_token="$(token)"
+kcm_token="$(token)"
+sched_token="$(token)"
+kwok_token="$(token)"
+cat >"$pki/tokens.csv" <<EOF
+$admin_token,kcmf-admin,kcmf-admin,"system:masters"
+$kcm_token,kcmf-kube-controller-manager,kcmf-kcm,"system:masters"
+$sched_token,kcmf-kube-scheduler,kcmf-scheduler,"system:masters"
+$kwok_token,kcmf-kwok,kcmf-kwok,"system:masters"
+EOF
+chmod 600 "$pki/tokens.csv"
+
+server="https://127.0.0.1:$api_port"
+ca_data="$(base64 -w0 <"$pki/ca.crt")"
+kubeconfig() { # <file> <user> <token>
+  cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: kcmf-local
+  cluster:
+    server: $server
+    certificate-authority-data: $ca_data
+users:
+- name: $2
+  user:
+    token: $3
+contexts:
+- name: kcmf-local
+  context:
+    cluster: kcmf-local
+    user: $2
+    namespace: default
+current-context: kcmf-local
+EOF
+  chmod 600 "$1"
+}
+kubeconfig "$state/kubeconfig" kcmf-admin "$admin_token"
+kubeconfig "$pki/kcm.kubeconfig" kcmf-kube-controller-manager "$kcm_token"
+kubeconfig "$pki/scheduler.kubeconfig" kcmf-kube-scheduler "$sched_token"
+kubeconfig "$pki/kwok.kubeconfig" kcmf-kwok "$kwok_token"
+
+cat >"$state/env.sh" <<EOF
+# Generated by hack/k8s/up.sh — source me.
+export KUBECONFIG="$state/kubeconfig"
+export PATH="$bindir:\$PATH"
+export KCMF_K8S_STATE="$state"
+export KCMF_K8S_BIN="$bindir"
+export KCMF_K8S_API_SERVER="$server"
+EOF
+export KUBECONFIG="$state/kubeconfig"
+export PATH="$bindir:$PATH"
+
+# ---------------------------------------------------------------- processes
+start() { # <name> <binary> args...
+  local name="$1" exe="$bindir/$2"
+  shift 2
+  setsid "$exe" "$@" </dev/null >>"$state/logs/$name.log" 2>&1 &
+  echo "$name $! $exe" >>"$state/pids"
+  log "started $name (pid $!)"
+}
+
+on_fail() {
+  local rc=$?
+  if [[ $rc -ne 0 ]]; then
+    log "FAILED (rc $rc); logs in $state/logs. Last lines:"
+    tail -n 5 "$state"/logs/*.log >&2 || true
+    KEEP_LOGS=1 "$here/down.sh" || true
+  fi
+}
+trap on_fail EXIT
+
+# wait_for <what> <command...>: poll until the command succeeds.
+wait_for() {
+  local what="$1" deadline=$((SECONDS + timeout))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "timed out after ${timeout}s waiting for $what"
+    pids_alive || die "a component exited while waiting for $what"
+    sleep 0.5
+  done
+  log "$what: ok"
+}
+
+start etcd etcd \
+  --name=kcmf \
+  --data-dir="$state/etcd" \
+  --listen-client-urls="http://127.0.0.1:$etcd_port" \
+  --advertise-client-urls="http://127.0.0.1:$etcd_port" \
+  --listen-peer-urls="http://127.0.0.1:$etcd_peer_port" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$etcd_peer_port" \
+  --initial-cluster="kcmf=http://127.0.0.1:$etcd_peer_port" \
+  --unsafe-no-fsync=true \
+  --log-level=warn
+wait_for "etcd /health" curl -sf "http://127.0.0.1:$etcd_port/health"
+
+start kube-apiserver kube-apiserver \
+  --bind-address=127.0.0.1 \
+  --advertise-address=127.0.0.1 \
+  --secure-port="$api_port" \
+  --etcd-servers="http://127.0.0.1:$etcd_port" \
+  --tls-cert-file="$pki/apiserver.crt" \
+  --tls-private-key-file="$pki/apiserver.key" \
+  --client-ca-file="$pki/ca.crt" \
+  --token-auth-file="$pki/tokens.csv" \
+  --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
+  --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User \
+  --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --proxy-client-cert-file="$pki/front-proxy-client.crt" \
+  --proxy-client-key-file="$pki/front-proxy-client.key" \
+  --authorization-mode=RBAC \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$pki/sa.pub" \
+  --service-account-signing-key-file="$pki/sa.key" \
+  --service-cluster-ip-range="$service_cidr" \
+  --endpoint-reconciler-type=none \
+  --allow-privileged=true \
+  --profiling=false
+wait_for "kube-apiserver /readyz" kubectl get --raw=/readyz
+
+start kube-controller-manager kube-controller-manager \
+  --kubeconfig="$pki/kcm.kubeconfig" \
+  --authentication-kubeconfig="$pki/kcm.kubeconfig" \
+  --authorization-kubeconfig="$pki/kcm.kubeconfig" \
+  --bind-address=127.0.0.1 \
+  --secure-port="$kcm_port" \
+  --leader-elect=false \
+  --controllers='*' \
+  --service-account-private-key-file="$pki/sa.key" \
+  --root-ca-file="$pki/ca.crt" \
+  --cluster-signing-cert-file="$pki/ca.crt" \
+  --cluster-signing-key-file="$pki/ca.key" \
+  --service-cluster-ip-range="$service_cidr" \
+  --profiling=false
+
+start kube-scheduler kube-scheduler \
+  --kubeconfig="$pki/scheduler.kubeconfig" \
+  --authentication-kubeconfig="$pki/scheduler.kubeconfig" \
+  --authorization-kubeconfig="$pki/scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 \
+  --secure-port="$sched_port" \
+  --leader-elect=false \
+  --profiling=false
+
+# Only Stage objects in the config: a KwokConfiguration given there is taken
+# without defaults (kwok v0.8.0 then fails: "node leases parallelism must be
+# greater than 0"), so options go in as flags.
+cp "$stages_file" "$state/kwok.yaml"
+start kwok kwok \
+  --kubeconfig="$pki/kwok.kubeconfig" \
+  --config="$state/kwok.yaml" \
+  --manage-all-nodes=true \
+  --node-lease-duration-seconds=40 \
+  --cidr=10.244.0.0/16 \
+  --node-ip=10.0.0.1 \
+  --server-address="127.0.0.1:$kwok_port"
+
+wait_for "kube-controller-manager /healthz" curl -skf "https://127.0.0.1:$kcm_port/healthz"
+wait_for "kube-scheduler /healthz" curl -skf "https://127.0.0.1:$sched_port/healthz"
+wait_for "kwok /healthz" curl -sf "http://127.0.0.1:$kwok_port/healthz"
+
+# Default StorageClass served by kwok's volume stages (pvc-provision / pv-bind):
+# same object as kwok's kustomize/stage/volume/fast/storage-class.yaml.
+kubectl apply -f - >/dev/null <<EOF
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: kwok-volume
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kwok.x-k8s.io/volume
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+EOF
+
+# The fake node. kwok's node-initialize stage fills in conditions/addresses and
+# keeps the capacity given here; the lease keeps it Ready.
+kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $node_name
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    type: kwok
+    kubernetes.io/hostname: $node_name
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    topology.kubernetes.io/zone: kcmf-local
+spec:
+  providerID: kwok://$node_name
+status:
+  capacity:
+    cpu: "32"
+    memory: 256Gi
+    pods: "250"
+    ephemeral-storage: 1Ti
+  allocatable:
+    cpu: "32"
+    memory: 256Gi
+    pods: "250"
+    ephemeral-storage: 1Ti
+EOF
+
+node_ready() {
+  [[ "$(kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]]
+}
+node_untainted() {
+  ! kubectl get node "$node_name" -o jsonpath='{.spec.taints[*].key}' | grep -q 'node.kubernetes.io/not-ready'
+}
+wait_for "node $node_name Ready" node_ready
+wait_for "node $node_name without not-ready taint" node_untainted
+wait_for "ServiceAccount default/default" kubectl -n default get serviceaccount default
+
+log "cluster up: $server (state $state)"
+log "use: source $state/env.sh"
+echo "$state/env.sh"
