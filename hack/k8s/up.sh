@@ -46,6 +46,11 @@ healthy() {
 }
 
 bindir="$("$here/build.sh" | tail -n1)"
+
+# One up.sh per state dir at a time (the lock file lives next to the state dir).
+mkdir -p "$(dirname "$state")"
+exec 8>"$state.lock"
+flock 8
 [[ -x "$bindir/kube-apiserver" ]] || die "build.sh did not produce binaries"
 stages_file="$(dirname "$bindir")/kwok-stages.yaml"
 
