@@ -36,31 +36,46 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct RunArgs {
     /// Watch only this namespace (empty: all namespaces).
-    #[arg(long, env = "WATCH_NAMESPACE", default_value = "")]
+    #[arg(long, global = true, env = "WATCH_NAMESPACE", default_value = "")]
     watch_namespace: String,
     /// Address of the /metrics, /health and /ready server.
-    #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "METRICS_ADDR",
+        default_value = "0.0.0.0:8080"
+    )]
     metrics_addr: SocketAddr,
     /// Elect a leader through a Lease before reconciling (needed with more than one replica).
-    #[arg(long, env = "LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, global = true, env = "LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set)]
     leader_election: bool,
     /// Name of the leader-election Lease.
-    #[arg(long, env = "LEASE_NAME", default_value = "kcmf-operator-leader")]
+    #[arg(
+        long,
+        global = true,
+        env = "LEASE_NAME",
+        default_value = "kcmf-operator-leader"
+    )]
     lease_name: String,
     /// Namespace of the leader-election Lease (defaults to the pod's namespace).
-    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    #[arg(long, global = true, env = "POD_NAMESPACE", default_value = "default")]
     lease_namespace: String,
     /// Lease duration in seconds.
-    #[arg(long, env = "LEASE_DURATION_SECONDS", default_value_t = 15)]
+    #[arg(
+        long,
+        global = true,
+        env = "LEASE_DURATION_SECONDS",
+        default_value_t = 15
+    )]
     lease_duration: u64,
     /// Identity in the Lease and in Events (defaults to the pod name or host name).
-    #[arg(long, env = "POD_NAME")]
+    #[arg(long, global = true, env = "POD_NAME")]
     identity: Option<String>,
     /// Log filter (tracing EnvFilter syntax, e.g. `info` or `kcmf_operator=debug`).
-    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    #[arg(long, global = true, env = "LOG_LEVEL", default_value = "info")]
     log_level: String,
     /// Log format.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    #[arg(long, global = true, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     log_format: LogFormat,
 }
 
@@ -87,7 +102,7 @@ async fn main() -> ExitCode {
         Command::Run => match run(cli.run).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                error!(error = %format!("{e:#}"), "operator failed");
+                error!(error = %e, "operator failed");
                 ExitCode::FAILURE
             }
         },
