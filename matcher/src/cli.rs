@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API.
     Serve,
+    /// Run batch-job workers only (concurrency `matching.max_parallel`).
+    Worker,
     /// Apply the store's migrations and exit.
     Migrate,
     /// Manage API keys.
@@ -32,6 +34,13 @@ pub enum Command {
     },
     /// Print the effective configuration (secrets masked) and exit.
     Config,
+    /// Back up the store, the Redis cache and the configuration; list and verify sets.
+    Backup {
+        #[command(subcommand)]
+        action: crate::backup::cli::BackupCommand,
+    },
+    /// Restore a backup set (checksums first, maintenance mode, row counts after).
+    Restore(crate::backup::cli::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]

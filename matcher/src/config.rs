@@ -193,6 +193,15 @@ pub struct MatchingConfig {
     pub demonstrations: usize,
     /// Directory holding `sm.yaml` and `em.yaml`; none → built-in paper rules.
     pub rules_dir: Option<PathBuf>,
+    /// Batch jobs: a worker's lease on a chunk, seconds (renewed by heartbeats).
+    pub lease_secs: u64,
+    /// Batch jobs: attempts per chunk before the job fails.
+    pub max_attempts: u32,
+    /// Batch jobs: pause after each chunk, milliseconds (caps one worker's load on a
+    /// shared LLM endpoint; 0 = none).
+    pub chunk_pause_ms: u64,
+    /// Largest batch-job upload (JSON, CSV or NDJSON), bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for MatchingConfig {
@@ -207,6 +216,10 @@ impl Default for MatchingConfig {
             ensemble: vec!["dataset".into(), "examples".into(), "user".into()],
             demonstrations: 3,
             rules_dir: None,
+            lease_secs: 30,
+            max_attempts: 5,
+            chunk_pause_ms: 0,
+            max_upload_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -333,6 +346,18 @@ impl Config {
                 .map(str::to_string)
                 .collect();
         }
+        if let Some(v) = get("KCMF_LEASE_SECS") {
+            self.matching.lease_secs = parse("KCMF_LEASE_SECS", &v)?;
+        }
+        if let Some(v) = get("KCMF_CHUNK_PAUSE_MS") {
+            self.matching.chunk_pause_ms = parse("KCMF_CHUNK_PAUSE_MS", &v)?;
+        }
+        if let Some(v) = get("BATCH_SIZE") {
+            self.matching.batch_size = parse("BATCH_SIZE", &v)?;
+        }
+        if let Some(v) = get("KCMF_INPROCESS_WORKERS") {
+            self.app.inprocess_workers = parse("KCMF_INPROCESS_WORKERS", &v)?;
+        }
         if let Some(v) = get("RATE_LIMIT") {
             self.app.rate_limit = parse("RATE_LIMIT", &v)?;
         }
@@ -367,6 +392,12 @@ impl Config {
         }
         if self.matching.max_parallel == 0 {
             return Err(invalid("matching.max_parallel", "must be at least 1"));
+        }
+        if self.matching.lease_secs < 2 {
+            return Err(invalid("matching.lease_secs", "must be at least 2"));
+        }
+        if self.matching.max_attempts == 0 {
+            return Err(invalid("matching.max_attempts", "must be at least 1"));
         }
         if self.database.pool_size == 0 {
             return Err(invalid("database.pool_size", "must be at least 1"));

@@ -12,6 +12,7 @@ use kcmf_matcher::{server, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    kcmf_matcher::backup::set_config_file(cli.config.clone());
     let cfg = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -44,6 +45,9 @@ fn main() -> ExitCode {
 async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
     match cmd {
         Command::Serve => server::serve(cfg).await?,
+        Command::Worker => server::work(cfg).await?,
+        Command::Backup { action } => kcmf_matcher::backup::cli::run_backup(action, cfg).await?,
+        Command::Restore(args) => kcmf_matcher::backup::cli::run_restore(args, cfg).await?,
         Command::Migrate => {
             let store = server::open_store(&cfg).await?;
             println!("migrations applied ({})", store.backend().as_str());

@@ -96,7 +96,8 @@ pub async fn build_state(
     let cipher = Cipher::from_secret(&secret)?;
     bootstrap_key(&cfg, &store).await?;
     let cache = Cache::new(&cfg.cache)?;
-    let engine = Engine::new(&cfg.llm, &cfg.matching)?;
+    let engine =
+        Engine::new(&cfg.llm, &cfg.matching)?.with_llm_cache(std::sync::Arc::new(cache.clone()));
     let header = HeaderName::from_bytes(cfg.app.api_key_header.as_bytes())
         .map_err(|e| StartError::Config(format!("app.api_key_header: {e}")))?;
     let auth = Authenticator::new(store.clone(), header, &cfg.app.valid_api_keys);
@@ -178,8 +179,23 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
             limiter.shrink();
         }
     });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = if state.cfg.app.inprocess_workers {
+        let n = state.cfg.matching.max_parallel.min(4);
+        tracing::info!(workers = n, "starting in-process job workers");
+        crate::jobs::worker::spawn(worker_ctx(&state), n, stop_rx)
+    } else {
+        Vec::new()
+    };
     let store = state.store.clone();
-    let app = api::router(state);
+    let maintenance = crate::backup::maintenance::MaintenanceFlag::watch(
+        state.store.pool().clone(),
+        &state.cfg.cache,
+    );
+    let app = api::router(state).layer(axum::middleware::from_fn_with_state(
+        maintenance,
+        crate::backup::maintenance::guard,
+    ));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -188,6 +204,11 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
     .await
     .map_err(StartError::Serve)?;
     sweeper.abort();
+    let _ = stop_tx.send(true);
+    for w in workers {
+        // A chunk still running past this is picked up again when its lease expires.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), w).await;
+    }
     // The router (and with it every Recorder clone) is gone: the writer drains and ends.
     if tokio::time::timeout(std::time::Duration::from_secs(10), recorder_task)
         .await
@@ -197,5 +218,37 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
     }
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn worker_ctx(state: &AppState) -> crate::jobs::worker::WorkerCtx {
+    crate::jobs::worker::WorkerCtx {
+        queue: crate::jobs::queue::Queue::new(state.store.clone()),
+        engine: state.engine.clone(),
+        cipher: state.cipher.clone(),
+        matching: state.cfg.matching.clone(),
+    }
+}
+
+/// Runs job workers only (`kcmf-matcher worker`) until a shutdown signal.
+pub async fn work(cfg: Config) -> Result<(), StartError> {
+    let (state, recorder_task) = build_state(cfg).await?;
+    let n = state.cfg.matching.max_parallel;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tracing::info!(
+        workers = n,
+        store = state.store.backend().as_str(),
+        "kcmf-matcher worker started"
+    );
+    let workers = crate::jobs::worker::spawn(worker_ctx(&state), n, stop_rx);
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), w).await;
+    }
+    let store = state.store.clone();
+    drop(state);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), recorder_task).await;
+    store.close().await;
     Ok(())
 }

@@ -65,7 +65,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// The field a serde message is about: the path (which already ends in the name of an
 /// unknown field), extended by the named field for "missing field `x`".
-fn field_of(path: &str, msg: &str) -> String {
+pub(crate) fn field_of(path: &str, msg: &str) -> String {
     let base = if path == "." { "" } else { path };
     if let Some(rest) = msg.strip_prefix("missing field `")
         && let Some(end) = rest.find('`')

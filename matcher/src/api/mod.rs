@@ -3,6 +3,7 @@
 
 pub mod extract;
 pub mod feedback;
+pub mod jobs;
 pub mod keys;
 pub mod matching;
 pub mod system;
@@ -35,6 +36,7 @@ use crate::telemetry::track;
     paths(
         matching::match_entity, matching::match_schema, matching::match_dedup,
         feedback::submit, keys::list, keys::create, keys::revoke,
+        jobs::submit, jobs::list, jobs::get, jobs::cancel, jobs::results,
         system::health, system::ready, system::metrics
     ),
     modifiers(&SecurityAddon)
@@ -79,6 +81,14 @@ fn protected(state: &AppState) -> Router<AppState> {
         .route("/api/v1/feedback", post(feedback::submit))
         .route("/api/v1/keys", get(keys::list).post(keys::create))
         .route("/api/v1/keys/{id}", delete(keys::revoke))
+        .route(
+            "/api/v1/jobs",
+            get(jobs::list)
+                .post(jobs::submit)
+                .layer(DefaultBodyLimit::max(state.cfg.matching.max_upload_bytes)),
+        )
+        .route("/api/v1/jobs/{id}", get(jobs::get).delete(jobs::cancel))
+        .route("/api/v1/jobs/{id}/results", get(jobs::results))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
 }
 

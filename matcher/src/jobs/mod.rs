@@ -1,0 +1,471 @@
+//! Durable batch jobs: submission (validation and splitting into chunks), the job view
+//! (state, progress, timings) and the types shared by the queue and the workers.
+//!
+//! The queue lives in the store ([`queue`]): PostgreSQL in production, SQLite in the
+//! embedded default. Workers ([`worker`]) lease chunks, heartbeat, and write results with
+//! the chunk's completion in one transaction, so a killed worker loses nothing and
+//! duplicates nothing.
+
+pub mod queue;
+pub mod worker;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::api::matching::{
+    SchemaRequest, check_entity_options, check_record, check_schema_request, check_threshold,
+    dedup_ids,
+};
+use crate::engine::{EntityOptions, EntityPair, Record, SchemaOptions, Table};
+use crate::error::ApiError;
+
+/// Job types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobType {
+    SchemaBatch,
+    EntityMatch,
+    Dedup,
+    Link,
+}
+
+impl JobType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JobType::SchemaBatch => "schema_batch",
+            JobType::EntityMatch => "entity_match",
+            JobType::Dedup => "dedup",
+            JobType::Link => "link",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "schema_batch" => JobType::SchemaBatch,
+            "entity_match" => JobType::EntityMatch,
+            "dedup" => JobType::Dedup,
+            "link" => JobType::Link,
+            _ => return None,
+        })
+    }
+}
+
+/// Job states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "succeeded" => JobState::Succeeded,
+            "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// Options of a job (the union of the matching options; unknown keys are refused).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobOptions {
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    #[serde(default)]
+    pub knowledge: Vec<String>,
+    /// Entity examples (`entity_match`, `dedup`, `link`).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub examples: Vec<Value>,
+}
+
+/// `POST /api/v1/jobs` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobRequest {
+    #[serde(rename = "type")]
+    pub job_type: JobType,
+    #[schema(value_type = Object)]
+    pub input: Value,
+    #[serde(default)]
+    pub options: JobOptions,
+}
+
+/// One chunk's input, as stored (encrypted) in the queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChunkInput {
+    EntityMatch {
+        offset: usize,
+        pairs: Vec<EntityPair>,
+    },
+    SchemaBatch {
+        offset: usize,
+        pairs: Vec<SchemaPair>,
+    },
+    Dedup {
+        ids: Vec<String>,
+        records: Vec<Record>,
+    },
+    Link {
+        left_ids: Vec<String>,
+        left: Vec<Record>,
+        right_ids: Vec<String>,
+        right: Vec<Record>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SchemaPair {
+    pub source: Table,
+    pub target: Table,
+}
+
+/// A validated job, split into chunks, ready to enqueue.
+#[derive(Debug, Clone)]
+pub struct PreparedJob {
+    pub job_type: JobType,
+    pub options: JobOptions,
+    pub chunks: Vec<(usize, ChunkInput)>,
+    pub total_items: usize,
+}
+
+fn parse_field<T: serde::de::DeserializeOwned>(v: Value, field: &str) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        let inner = crate::api::extract::field_of(&path, &msg);
+        let full = if inner == "<body>" {
+            field.to_string()
+        } else {
+            format!("{field}.{inner}")
+        };
+        ApiError::invalid(full, msg)
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairsInput<T> {
+    pairs: Vec<T>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntitiesInput {
+    entities: Vec<Record>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkInput {
+    left: Vec<Record>,
+    right: Vec<Record>,
+}
+
+impl JobOptions {
+    pub fn entity(&self) -> Result<EntityOptions, ApiError> {
+        let examples = self
+            .examples
+            .iter()
+            .enumerate()
+            .map(|(i, e)| parse_field(e.clone(), &format!("options.examples[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(EntityOptions {
+            threshold: self.threshold,
+            knowledge: self.knowledge.clone(),
+            examples,
+        })
+    }
+
+    pub fn schema(&self) -> Result<SchemaOptions, ApiError> {
+        let examples = self
+            .examples
+            .iter()
+            .enumerate()
+            .map(|(i, e)| parse_field(e.clone(), &format!("options.examples[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SchemaOptions {
+            threshold: self.threshold,
+            knowledge: self.knowledge.clone(),
+            examples,
+        })
+    }
+}
+
+/// Validates a job request and splits it into chunks of `batch_size` items. Nothing is
+/// queued when this fails; the error names the field.
+pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiError> {
+    check_threshold("options.threshold", req.options.threshold)?;
+    let batch = batch_size.max(1);
+    let (chunks, total) = match req.job_type {
+        JobType::EntityMatch => {
+            check_entity_options(&req.options.entity()?)?;
+            let inp: PairsInput<EntityPair> = parse_field(req.input, "input")?;
+            if inp.pairs.is_empty() {
+                return Err(ApiError::invalid(
+                    "input.pairs",
+                    "must contain at least one pair",
+                ));
+            }
+            for (i, p) in inp.pairs.iter().enumerate() {
+                check_record(&format!("input.pairs[{i}].left"), &p.left)?;
+                check_record(&format!("input.pairs[{i}].right"), &p.right)?;
+            }
+            let total = inp.pairs.len();
+            let chunks = inp
+                .pairs
+                .chunks(batch)
+                .enumerate()
+                .map(|(k, c)| {
+                    (
+                        c.len(),
+                        ChunkInput::EntityMatch {
+                            offset: k * batch,
+                            pairs: c.to_vec(),
+                        },
+                    )
+                })
+                .collect();
+            (chunks, total)
+        }
+        JobType::SchemaBatch => {
+            let opts = req.options.schema()?;
+            let inp: PairsInput<SchemaPair> = parse_field(req.input, "input")?;
+            if inp.pairs.is_empty() {
+                return Err(ApiError::invalid(
+                    "input.pairs",
+                    "must contain at least one pair",
+                ));
+            }
+            for (i, p) in inp.pairs.iter().enumerate() {
+                let r = SchemaRequest {
+                    source: p.source.clone(),
+                    target: p.target.clone(),
+                    options: opts.clone(),
+                };
+                check_schema_request(&r).map_err(|e| match e {
+                    ApiError::Invalid { field, message } => ApiError::Invalid {
+                        field: format!("input.pairs[{i}].{field}"),
+                        message,
+                    },
+                    other => other,
+                })?;
+            }
+            let total = inp.pairs.len();
+            // Each schema pair is many column pairs: smaller chunks.
+            let per = (batch / 10).max(1);
+            let chunks = inp
+                .pairs
+                .chunks(per)
+                .enumerate()
+                .map(|(k, c)| {
+                    (
+                        c.len(),
+                        ChunkInput::SchemaBatch {
+                            offset: k * per,
+                            pairs: c.to_vec(),
+                        },
+                    )
+                })
+                .collect();
+            (chunks, total)
+        }
+        JobType::Dedup => {
+            req.options.entity()?;
+            let inp: EntitiesInput = parse_field(req.input, "input")?;
+            let ids = dedup_ids(&inp.entities, "input.entities")?;
+            let total = ids.len();
+            // Blocking and weight estimation need the whole set: one chunk.
+            (
+                vec![(
+                    total,
+                    ChunkInput::Dedup {
+                        ids,
+                        records: inp.entities,
+                    },
+                )],
+                total,
+            )
+        }
+        JobType::Link => {
+            req.options.entity()?;
+            let inp: LinkInput = parse_field(req.input, "input")?;
+            let left_ids = dedup_ids(&inp.left, "input.left")?;
+            let right_ids = dedup_ids(&inp.right, "input.right")?;
+            let total = left_ids.len() + right_ids.len();
+            (
+                vec![(
+                    total,
+                    ChunkInput::Link {
+                        left_ids,
+                        left: inp.left,
+                        right_ids,
+                        right: inp.right,
+                    },
+                )],
+                total,
+            )
+        }
+    };
+    Ok(PreparedJob {
+        job_type: req.job_type,
+        options: req.options,
+        chunks,
+        total_items: total,
+    })
+}
+
+/// Parses an uploaded CSV or NDJSON file into records. Errors name the line.
+pub fn parse_upload(content_type: &str, body: &[u8]) -> Result<Vec<Record>, ApiError> {
+    let mut out = Vec::new();
+    if content_type.starts_with("text/csv") {
+        let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(body);
+        let headers = rdr
+            .headers()
+            .map_err(|e| ApiError::invalid("body", format!("CSV header: {e}")))?
+            .clone();
+        if headers.iter().any(|h| h.trim().is_empty()) {
+            return Err(ApiError::invalid(
+                "body",
+                "CSV header has an empty column name",
+            ));
+        }
+        for (i, row) in rdr.records().enumerate() {
+            let row = row.map_err(|e| {
+                ApiError::invalid(
+                    format!("body line {}", i + 2),
+                    format!("malformed CSV row: {e}"),
+                )
+            })?;
+            let mut r = Record::new();
+            for (h, v) in headers.iter().zip(row.iter()) {
+                r.insert(h.to_string(), Value::String(v.to_string()));
+            }
+            out.push(r);
+        }
+    } else if content_type.starts_with("application/x-ndjson")
+        || content_type.starts_with("application/jsonl")
+    {
+        for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let r: Record = serde_json::from_slice(line).map_err(|e| {
+                ApiError::invalid(
+                    format!("body line {}", i + 1),
+                    format!("not a JSON object: {e}"),
+                )
+            })?;
+            out.push(r);
+        }
+    } else {
+        return Err(ApiError::UnsupportedMediaType(
+            "expected application/json, text/csv or application/x-ndjson".into(),
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn req(v: Value) -> JobRequest {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn entity_jobs_split_into_chunks() {
+        let pairs: Vec<Value> = (0..25)
+            .map(|i| json!({"left": {"n": format!("a{i}")}, "right": {"n": "b"}}))
+            .collect();
+        let p = prepare(
+            req(json!({"type": "entity_match", "input": {"pairs": pairs}})),
+            10,
+        )
+        .unwrap();
+        assert_eq!(p.total_items, 25);
+        let sizes: Vec<usize> = p.chunks.iter().map(|c| c.0).collect();
+        assert_eq!(sizes, vec![10, 10, 5]);
+        match &p.chunks[2].1 {
+            ChunkInput::EntityMatch { offset, pairs } => {
+                assert_eq!((*offset, pairs.len()), (20, 5))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_named() {
+        let field = |v: Value| match prepare(req(v), 10) {
+            Err(ApiError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(json!({"type": "entity_match", "input": {"pairs": []}})),
+            "input.pairs"
+        );
+        assert_eq!(
+            field(json!({"type": "dedup", "input": {"entities": []}})),
+            "input.entities"
+        );
+        assert_eq!(
+            field(
+                json!({"type": "dedup", "input": {"entities": [{"id": "x", "a": 1}, {"id": "x", "a": 2}]}})
+            ),
+            "input.entities[1].id"
+        );
+        assert_eq!(
+            field(json!({"type": "link", "input": {"left": [{"a": 1}]}})),
+            "input"
+        );
+        assert_eq!(
+            field(
+                json!({"type": "entity_match", "input": {"pairs": [{"left": {"a": 1}, "right": {"a": 1}}]}, "options": {"threshold": 7}})
+            ),
+            "options.threshold"
+        );
+        assert!(
+            serde_json::from_value::<JobRequest>(json!({"type": "nope", "input": {}})).is_err()
+        );
+    }
+
+    #[test]
+    fn uploads_parse_and_name_bad_lines() {
+        let r = parse_upload("text/csv", b"id,name\n1,Ann\n2,Bo\n").unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1]["name"], "Bo");
+        match parse_upload("text/csv", b"id,name\n1,Ann\n2,Bo,extra\n") {
+            Err(ApiError::Invalid { field, .. }) => assert_eq!(field, "body line 3"),
+            other => panic!("{other:?}"),
+        }
+        let r = parse_upload("application/x-ndjson", b"{\"id\":1}\n\n{\"id\":2}\n").unwrap();
+        assert_eq!(r.len(), 2);
+        match parse_upload("application/x-ndjson", b"{\"id\":1}\n[1]\n") {
+            Err(ApiError::Invalid { field, .. }) => assert_eq!(field, "body line 2"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Job workers: each loop leases a chunk, renews the lease with heartbeats while the
+//! engine works, and completes it (results + progress in one transaction). Transient
+//! failures (store hiccups, LLM 429/5xx) are retried with exponential backoff; a chunk
+//! that keeps failing fails its job with the reason. `kcmf-matcher worker` runs only these
+//! loops; `serve` runs them in-process unless `app.inprocess_workers` is false.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::queue::{Completed, Lease, Queue};
+use super::{ChunkInput, JobOptions, JobType};
+use crate::config::MatchingConfig;
+use crate::crypto::Cipher;
+use crate::engine::{Engine, EngineError, linkage};
+use crate::store::{StoreError, now_ms};
+
+/// Idle poll interval.
+const POLL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("engine: {0}")]
+    Engine(#[from] EngineError),
+    #[error("chunk payload unreadable: {0}")]
+    Payload(String),
+}
+
+impl WorkError {
+    /// Worth another attempt (the input itself is fine).
+    fn transient(&self) -> bool {
+        match self {
+            WorkError::Store(_) => true,
+            WorkError::Engine(EngineError::Backbone { .. }) => true,
+            WorkError::Engine(_) | WorkError::Payload(_) => false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct WorkerCtx {
+    pub queue: Queue,
+    pub engine: Engine,
+    pub cipher: Cipher,
+    pub matching: MatchingConfig,
+}
+
+/// Starts `n` worker loops; they stop claiming when `stop` turns true.
+pub fn spawn(ctx: WorkerCtx, n: usize, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    let pid = std::process::id();
+    let depth_ctx = ctx.clone();
+    let mut stop_depth = stop.clone();
+    let mut handles = vec![tokio::spawn(async move {
+        loop {
+            if let Ok(d) = depth_ctx.queue.depth().await {
+                metrics::gauge!("kcmf_job_queue_depth").set(d as f64);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {},
+                _ = stop_depth.wait_for(|s| *s) => break,
+            }
+        }
+    })];
+    for i in 0..n.max(1) {
+        let owner = format!("{host}:{pid}:{i}:{}", uuid::Uuid::new_v4().simple());
+        handles.push(tokio::spawn(run_loop(ctx.clone(), owner, stop.clone())));
+    }
+    handles
+}
+
+async fn run_loop(ctx: WorkerCtx, owner: String, mut stop: watch::Receiver<bool>) {
+    let lease_ms = (ctx.matching.lease_secs * 1000) as i64;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        match ctx.queue.claim(&owner, lease_ms).await {
+            Ok(Some(lease)) => {
+                process(&ctx, lease, lease_ms).await;
+                if ctx.matching.chunk_pause_ms > 0 {
+                    tokio::time::sleep(Duration::from_millis(ctx.matching.chunk_pause_ms)).await;
+                }
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL) => {},
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming a chunk failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL * 4) => {},
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+            }
+        }
+    }
+}
+
+async fn job_meta(ctx: &WorkerCtx, job_id: &str) -> Result<(JobType, JobOptions), WorkError> {
+    let row =
+        sqlx::query_as::<_, (String, String)>("SELECT job_type, options FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_one(ctx.queue.store().pool())
+            .await
+            .map_err(|e| WorkError::Store(StoreError::Unavailable(e.to_string())))?;
+    let t =
+        JobType::parse(&row.0).ok_or_else(|| WorkError::Payload(format!("job type {}", row.0)))?;
+    let o = serde_json::from_str(&row.1).map_err(|e| WorkError::Payload(e.to_string()))?;
+    Ok((t, o))
+}
+
+async fn process(ctx: &WorkerCtx, lease: Lease, lease_ms: i64) {
+    let start = Instant::now();
+    let meta = job_meta(ctx, &lease.job_id).await;
+    let job_type = meta.as_ref().map(|m| m.0).unwrap_or(JobType::EntityMatch);
+    // Heartbeats keep the lease while the engine works.
+    let hb_queue = ctx.queue.clone();
+    let hb_lease = lease.clone();
+    let heartbeat = tokio::spawn(async move {
+        let every = Duration::from_millis((lease_ms / 3).max(500) as u64);
+        loop {
+            tokio::time::sleep(every).await;
+            match hb_queue.heartbeat(&hb_lease, lease_ms).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => tracing::warn!(error = %e, "lease heartbeat failed"),
+            }
+        }
+    });
+    let outcome = match meta {
+        Ok((t, opts)) => execute(ctx, &lease, t, &opts).await,
+        Err(e) => Err(e),
+    };
+    heartbeat.abort();
+    let result = match outcome {
+        Ok(results) => ctx
+            .queue
+            .complete(&lease, &results, job_type)
+            .await
+            .map(|c| {
+                if c == Completed::Discarded {
+                    tracing::info!(job = %lease.job_id, seq = lease.seq, "chunk discarded: lease lost or job cancelled");
+                }
+            }),
+        Err(e) if e.transient() && lease.attempts < i64::from(ctx.matching.max_attempts) => {
+            let backoff = 500i64 * 2i64.pow((lease.attempts.clamp(1, 10) - 1) as u32);
+            tracing::warn!(job = %lease.job_id, seq = lease.seq, attempt = lease.attempts, error = %e, "chunk failed; retrying");
+            ctx.queue
+                .retry_later(&lease, &e.to_string(), now_ms() + backoff.min(60_000))
+                .await
+        }
+        Err(e) => {
+            tracing::error!(job = %lease.job_id, seq = lease.seq, error = %e, "chunk failed for good; failing the job");
+            ctx.queue.fail(&lease, &e.to_string(), job_type).await
+        }
+    };
+    if let Err(e) = result {
+        // The lease will expire and another worker will take the chunk again.
+        tracing::warn!(error = %e, "could not record the chunk's outcome");
+    }
+    metrics::histogram!("kcmf_job_chunk_duration_seconds", "type" => job_type.as_str())
+        .record(start.elapsed().as_secs_f64());
+}
+
+fn to_payloads(ctx: &WorkerCtx, rows: Vec<serde_json::Value>) -> Result<Vec<String>, WorkError> {
+    rows.into_iter()
+        .map(|v| {
+            serde_json::to_vec(&v)
+                .map(|b| ctx.cipher.encrypt(&b))
+                .map_err(|e| WorkError::Payload(e.to_string()))
+        })
+        .collect()
+}
+
+/// Runs one chunk through the engine; returns its result rows (encrypted JSON).
+async fn execute(
+    ctx: &WorkerCtx,
+    lease: &Lease,
+    _job_type: JobType,
+    opts: &JobOptions,
+) -> Result<Vec<String>, WorkError> {
+    let plain = ctx
+        .cipher
+        .decrypt(&lease.input_enc)
+        .map_err(|e| WorkError::Payload(e.to_string()))?;
+    let input: ChunkInput =
+        serde_json::from_slice(&plain).map_err(|e| WorkError::Payload(e.to_string()))?;
+    let bad = |e: crate::error::ApiError| WorkError::Payload(e.to_string());
+    let rows = match input {
+        ChunkInput::EntityMatch { offset, pairs } => {
+            let eopts = opts.entity().map_err(bad)?;
+            let res = ctx.engine.match_entities(&pairs, &eopts).await?;
+            res.into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    json!({"index": offset + i, "match": r.is_match, "score": r.score, "rule": r.rule, "reasoning": r.reasoning})
+                })
+                .collect()
+        }
+        ChunkInput::SchemaBatch { offset, pairs } => {
+            let sopts = opts.schema().map_err(bad)?;
+            let mut rows = Vec::with_capacity(pairs.len());
+            for (i, p) in pairs.iter().enumerate() {
+                let m = ctx
+                    .engine
+                    .match_schema(&p.source, &p.target, &sopts)
+                    .await?;
+                rows.push(json!({"index": offset + i, "source": p.source.name, "target": p.target.name, "matches": m}));
+            }
+            rows
+        }
+        ChunkInput::Dedup { ids, records } => {
+            let r = ctx.engine.dedup(&ids, &records, opts.threshold).await?;
+            r.clusters
+                .into_iter()
+                .enumerate()
+                .map(|(k, ids)| json!({"cluster": k, "ids": ids}))
+                .collect()
+        }
+        ChunkInput::Link {
+            left_ids,
+            left,
+            right_ids,
+            right,
+        } => {
+            let eopts = opts.entity().map_err(bad)?;
+            let lopts = linkage::LinkOptions {
+                threshold: opts.threshold.unwrap_or(ctx.matching.entity_threshold),
+                ..linkage::LinkOptions::default()
+            };
+            let examples = Arc::new(eopts.examples);
+            let out = tokio::task::spawn_blocking(move || {
+                let o = linkage::link(&left, &right, &examples, &lopts);
+                o.matches()
+                    .map(|p| {
+                        json!({"left": left_ids[p.left], "right": right_ids[p.right], "score": p.probability, "rule": p.rule})
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| WorkError::Payload(format!("link task: {e}")))?;
+            out
+        }
+    };
+    to_payloads(ctx, rows)
+}
