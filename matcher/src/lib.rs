@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod backup;
+pub mod backup;
 pub mod cache;
 pub mod cli;
 pub mod config;

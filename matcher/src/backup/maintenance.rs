@@ -148,10 +148,14 @@ impl MaintenanceFlag {
 
     /// Starts polling the store (and Redis when given) every [`POLL`]. A failed read keeps
     /// the previous value.
-    pub fn watch(pool: AnyPool, redis_url: Option<String>) -> MaintenanceFlag {
+    pub fn watch(pool: AnyPool, cache: &crate::config::CacheConfig) -> MaintenanceFlag {
         let flag = MaintenanceFlag::default();
         let out = flag.clone();
-        let redis = redis_url.and_then(|u| redis::Client::open(u).ok());
+        let redis = cache
+            .redis_url
+            .as_deref()
+            .filter(|_| cache.enabled)
+            .and_then(|u| redis::Client::open(u).ok());
         tokio::spawn(async move {
             let mut con = None;
             let mut t = tokio::time::interval(POLL);

@@ -36,7 +36,7 @@ pub fn plan(sets: &[Candidate], now: DateTime<Utc>, retention_days: u32) -> Vec<
             Some(&c.id) != newest_verified.as_ref() && Some(&c.id) != newest_complete.as_ref()
         })
         .collect();
-    out.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    out.sort_by_key(|c| c.started_at);
     out.into_iter().map(|c| c.id.clone()).collect()
 }
 
