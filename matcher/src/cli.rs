@@ -32,6 +32,15 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Deduplicate a CSV file into clusters.
+    Dedup(crate::files::DedupFileArgs),
+    /// Link two CSV files.
+    Link(crate::files::LinkFileArgs),
+    /// Evaluate the engine on labelled data (prints precision, recall, F1; last line `f1=`).
+    Eval {
+        #[command(subcommand)]
+        task: crate::eval::EvalArgs,
+    },
     /// Print the effective configuration (secrets masked) and exit.
     Config,
     /// Back up the store, the Redis cache and the configuration; list and verify sets.

@@ -46,6 +46,15 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
     match cmd {
         Command::Serve => server::serve(cfg).await?,
         Command::Worker => server::work(cfg).await?,
+        Command::Dedup(a) => {
+            tokio::task::spawn_blocking(move || kcmf_matcher::files::dedup(&a)).await??
+        }
+        Command::Link(a) => {
+            tokio::task::spawn_blocking(move || kcmf_matcher::files::link(&a)).await??
+        }
+        Command::Eval { task } => {
+            kcmf_matcher::eval::run(task).await?;
+        }
         Command::Backup { action } => kcmf_matcher::backup::cli::run_backup(action, cfg).await?,
         Command::Restore(args) => kcmf_matcher::backup::cli::run_restore(args, cfg).await?,
         Command::Migrate => {
