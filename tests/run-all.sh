@@ -10,6 +10,7 @@ export CARGO_TERM_COLOR=never
 export KCMF_CACHE_DIR=${KCMF_CACHE_DIR:-$HOME/.cache/kcmf}
 LOGS=${KCMF_TEST_LOGS:-/tmp/kcmf-test-logs}
 mkdir -p "$LOGS"
+rm -f "$LOGS"/cargo-test*.log
 
 step() { echo; echo "==> $* ($(date +%T))"; }
 
@@ -58,5 +59,19 @@ if [ "$K8S" = 1 ]; then
   source "${KCMF_K8S_STATE:-/tmp/kcmf-k8s}/env.sh"
 fi
 
-step "cargo test --workspace"
+step "cargo test --workspace (unit and integration tests on PostgreSQL, Redis, SQLite)"
+set +e
 cargo test --workspace --no-fail-fast 2>&1 | tee "$LOGS/cargo-test.log"
+rc_main=${PIPESTATUS[0]}
+rc_k8s=0
+if [ "$K8S" = 1 ]; then
+  step "operator tests on the control plane (cargo test --features cluster)"
+  cargo test -p kcmf-operator --features cluster --test cluster -- --test-threads=4 2>&1 | tee "$LOGS/cargo-test-cluster.log"
+  rc_k8s=${PIPESTATUS[0]}
+fi
+set -e
+step "summary"
+read -r passed failed < <(grep -h '^test result:' "$LOGS"/cargo-test*.log |
+  awk '{for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }} END {print p+0, f+0}')
+echo "$passed passed, $failed failed"
+[ "$rc_main" = 0 ] && [ "$rc_k8s" = 0 ]
