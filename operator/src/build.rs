@@ -274,6 +274,34 @@ pub struct Desired {
     pub config_hash: String,
 }
 
+/// Fingerprint of the desired objects (sha256 of their JSON), to recognise an unchanged
+/// desired state between reconciles.
+pub fn fingerprint(children: &[Child]) -> Result<String> {
+    let mut h = Sha256::new();
+    for c in children {
+        let json = match c {
+            Child::Secret(o) => serde_json::to_vec(o),
+            Child::ConfigMap(o) => serde_json::to_vec(o),
+            Child::PersistentVolumeClaim(o) => serde_json::to_vec(o),
+            Child::Service(o) => serde_json::to_vec(o),
+            Child::StatefulSet(o) => serde_json::to_vec(o),
+            Child::Deployment(o) => serde_json::to_vec(o),
+            Child::HorizontalPodAutoscaler(o) => serde_json::to_vec(o),
+            Child::PodDisruptionBudget(o) => serde_json::to_vec(o),
+            Child::NetworkPolicy(o) => serde_json::to_vec(o),
+            Child::CronJob(o) => serde_json::to_vec(o),
+            Child::ServiceMonitor(o) => serde_json::to_vec(o),
+        }
+        .map_err(|source| crate::Error::Serialize {
+            what: "child",
+            source,
+        })?;
+        h.update(&json);
+        h.update(b"\0");
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
 /// Keys the generated Secret must hold for this spec.
 pub fn required_generated_keys(v: &Validated) -> Vec<&'static str> {
     let mut k = Vec::new();

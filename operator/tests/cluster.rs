@@ -993,3 +993,140 @@ async fn helm_chart_lints_and_applies_server_side() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_works_with_the_charts_least_privilege_rbac() {
+    // Render the chart for one namespace (Role instead of ClusterRole), apply its RBAC and
+    // ServiceAccount, and run the operator with that ServiceAccount's token.
+    let c = client().await;
+    install_crds();
+    let ns = namespace(&c, "kcmf-e2e-rbac").await;
+    let chart = repo_root().join("charts/kcmf-operator");
+    let t = Command::new("helm")
+        .args([
+            "template",
+            "kcmf",
+            chart.to_str().unwrap(),
+            "--namespace",
+            &ns,
+            "--set",
+            &format!("watchNamespace={ns}"),
+            "--show-only",
+            "templates/rbac.yaml",
+            "--show-only",
+            "templates/serviceaccount.yaml",
+        ])
+        .output()
+        .expect("helm template");
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    let rendered = String::from_utf8_lossy(&t.stdout).into_owned();
+    assert!(
+        !rendered.contains("kind: ClusterRole"),
+        "namespaced install must not need a ClusterRole"
+    );
+    let out = kubectl_stdin(&["apply", "-n", &ns, "-f", "-"], &rendered);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = kubectl_ok(&[
+        "create",
+        "token",
+        "kcmf-kcmf-operator",
+        "-n",
+        &ns,
+        "--duration=1h",
+    ]);
+    let server = kubectl_ok(&[
+        "config",
+        "view",
+        "--raw",
+        "--minify",
+        "-o",
+        "jsonpath={.clusters[0].cluster.server}",
+    ]);
+    let ca = kubectl_ok(&[
+        "config",
+        "view",
+        "--raw",
+        "--minify",
+        "-o",
+        "jsonpath={.clusters[0].cluster.certificate-authority-data}",
+    ]);
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: sa\n  user:\n    token: {}\ncontexts:\n- name: sa\n  context: {{cluster: c, user: sa, namespace: {ns}}}\ncurrent-context: sa\n",
+        token.trim()
+    );
+    let dir = repo_root().join("target/op/cluster-logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let kc_path = dir.join(format!("{ns}.kubeconfig"));
+    std::fs::write(&kc_path, kubeconfig).unwrap();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = dir.join(format!("{ns}-{}.log", std::process::id()));
+    let file = std::fs::File::create(&log).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_kcmf-operator"))
+        .arg("run")
+        .env("KUBECONFIG", &kc_path)
+        .env("WATCH_NAMESPACE", &ns)
+        .env("POD_NAMESPACE", &ns)
+        .env("LEADER_ELECTION", "true")
+        .env("LEASE_NAME", "kcmf-operator-rbac")
+        .env("METRICS_ADDR", format!("127.0.0.1:{port}"))
+        .env("LOG_LEVEL", "info,kcmf_operator=debug")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .expect("start operator");
+    let mut op = Operator {
+        child,
+        stopped: false,
+        metrics: format!("http://127.0.0.1:{port}"),
+        log,
+    };
+
+    let api: Api<KcmfDeployment> = Api::namespaced(c.clone(), &ns);
+    create_kcmf(
+        &ns,
+        "demo",
+        json!({"matcher": {"autoscaling": {"minReplicas": 1, "maxReplicas": 2}},
+               "backup": {"schedule": "@daily"}, "monitoring": {"serviceMonitor": true}}),
+    );
+    wait_ready(&api, "demo").await;
+    // Deletion verbs: drop the HPA and the managed Redis.
+    let s = kubectl_stdin(
+        &["apply", "-n", &ns, "-f", "-"],
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "redis-url"},
+                "stringData": {"url": "redis://:pw@redis.example:6379/0"}})
+        .to_string(),
+    );
+    assert!(s.status.success());
+    api.patch(
+        "demo",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {
+            "redis": {"managed": null, "external": {"urlSecretRef": {"name": "redis-url", "key": "url"}}},
+            "matcher": {"autoscaling": null}}})),
+    )
+    .await
+    .unwrap();
+    wait_for("Redis StatefulSet and HPA deleted", TIMEOUT, || async {
+        get::<StatefulSet>(&c, &ns, "demo-redis").await.is_none()
+            && get::<HorizontalPodAutoscaler>(&c, &ns, "demo")
+                .await
+                .is_none()
+    })
+    .await;
+    wait_ready(&api, "demo").await;
+    let m = op.metrics().await;
+    assert!(
+        !m.contains("kcmf_operator_reconcile_errors_total"),
+        "errors under chart RBAC: {m}"
+    );
+    op.stop();
+}
