@@ -178,6 +178,20 @@ impl Cache {
     }
 }
 
+/// The same cache serves the engine's LLM responses (`kind` label `llm`).
+#[async_trait::async_trait]
+impl crate::engine::llm::LlmCache for Cache {
+    async fn get(&self, key: &str) -> Option<String> {
+        Cache::get(self, "llm", &format!("llm:{key}"))
+            .await
+            .map(|v| v.to_string())
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Duration) {
+        Cache::set(self, &format!("llm:{key}"), value, ttl.as_secs().max(1)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,19 +226,5 @@ mod tests {
             ..CacheConfig::default()
         };
         assert!(Cache::new(&cfg).is_err());
-    }
-}
-
-/// The same cache serves the engine's LLM responses (`kind` label `llm`).
-#[async_trait::async_trait]
-impl crate::engine::llm::LlmCache for Cache {
-    async fn get(&self, key: &str) -> Option<String> {
-        Cache::get(self, "llm", &format!("llm:{key}"))
-            .await
-            .map(|v| v.to_string())
-    }
-
-    async fn set(&self, key: &str, value: &str, ttl: Duration) {
-        Cache::set(self, &format!("llm:{key}"), value, ttl.as_secs().max(1)).await
     }
 }

@@ -237,7 +237,7 @@ async fn execute(
                 ..linkage::LinkOptions::default()
             };
             let examples = Arc::new(eopts.examples);
-            let out = tokio::task::spawn_blocking(move || {
+            tokio::task::spawn_blocking(move || {
                 let o = linkage::link(&left, &right, &examples, &lopts);
                 o.matches()
                     .map(|p| {
@@ -246,8 +246,7 @@ async fn execute(
                     .collect::<Vec<_>>()
             })
             .await
-            .map_err(|e| WorkError::Payload(format!("link task: {e}")))?;
-            out
+            .map_err(|e| WorkError::Payload(format!("link task: {e}")))?
         }
     };
     to_payloads(ctx, rows)
