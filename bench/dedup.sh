@@ -8,7 +8,7 @@
 # bench/score_clusters.py (pairwise precision/recall/F1 against the known groups)
 # and print one table. Logs: bench/out/dedup-<tool>-N.{csv,err}; table: bench/out/dedup.txt.
 #
-# Env: SKIP_BUILD=1 (use the existing target/release/kcmf-matcher), SKIP_SPLINK=1,
+# Env: SKIP_BUILD=1 (use the existing target/release/kcmf-matcher), KCMF_BIN=path, SKIP_SPLINK=1,
 #      THRESHOLD (default 0.85, both tools), RUN_TIMEOUT (s per run, default 2400).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ SIZES=("$@")
 [ ${#SIZES[@]} -eq 0 ] && SIZES=(100000 1000000)
 THRESHOLD=${THRESHOLD:-0.85}
 RUN_TIMEOUT=${RUN_TIMEOUT:-2400}
-BIN=$ROOT/target/release/kcmf-matcher
+BIN=${KCMF_BIN:-$ROOT/target/release/kcmf-matcher}
 VENV=$OUT/venv
 
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
@@ -50,8 +50,7 @@ run() {
     ROWS+=("$(printf '%-8s %9s %9s %9s %10s %8s %8s' "$tool" "$n" "${wall:-?}" "${rss:-?}" "rc=$rc" - -)")
     return
   fi
-  read -r p r f < <(python3 "$ROOT/bench/score_clusters.py" "$csv" "$OUT/febrl-$n.csv" --json |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"precision\"]:.4f} {d[\"recall\"]:.4f} {d[\"f1\"]:.4f}")')
+  read -r p r f < <(python3 "$ROOT/bench/score_clusters.py" "$csv" "$OUT/febrl-$n.csv" --short)
   echo "   wall ${wall}s, peak ${rss} MiB, P $p R $r F1 $f" >&2
   ROWS+=("$(printf '%-8s %9s %9s %9s %10s %8s %8s' "$tool" "$n" "$wall" "$rss" "$p" "$r" "$f")")
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Pairwise precision / recall / F1 of predicted clusters against the known groups.
 
-    score_clusters.py PRED.csv TRUTH.csv [--json]
+    score_clusters.py PRED.csv TRUTH.csv [--json | --short]
 
 PRED.csv: `cluster,id` rows (records in clusters of >= 2; absent records are
 singletons). TRUTH.csv: the generated input; the group of `rec-<g>-org` /
@@ -60,6 +60,8 @@ def main():
                clustered_records=len(seen))
     if "--json" in sys.argv:
         print(json.dumps(out))
+    elif "--short" in sys.argv:
+        print(f"{p:.4f} {rc:.4f} {f1:.4f}")
     else:
         print(f"precision {p:.4f}  recall {rc:.4f}  F1 {f1:.4f}  "
               f"(tp {tp}, predicted pairs {pred_pairs}, true pairs {true_pairs}, "
