@@ -158,10 +158,12 @@ pub fn level(kind: FieldKind, a: &Value, b: &Value) -> u8 {
                 return 0;
             }
             let d = strsim::damerau_levenshtein(x, y);
+            // codes are close only within one or two edits (typos); sharing a prefix
+            // (an area code, a region) is no evidence of identity
+            let len = x.chars().count().max(y.chars().count());
             match d {
                 1 => 1,
-                2 => 2,
-                3 => 3,
+                2 if len >= 6 => 2,
                 _ => 4,
             }
         }
@@ -170,6 +172,10 @@ pub fn level(kind: FieldKind, a: &Value, b: &Value) -> u8 {
                 return 0;
             }
             let s = text_similarity(a, b);
+            if !a.digits.is_empty() && !b.digits.is_empty() && a.digits != b.digits {
+                // numbers (house numbers, units) must agree for a close level
+                return if s >= 0.85 { 3 } else { 4 };
+            }
             if s >= 0.94 {
                 1
             } else if s >= 0.85 {
@@ -283,7 +289,10 @@ impl FsModel {
         &mut self,
         vectors: impl IntoIterator<Item = &'a [u8]>,
         iterations: usize,
+        lambda_max: f64,
     ) {
+        let lambda_max = lambda_max.clamp(1e-6, 0.999);
+        self.lambda = self.lambda.min(lambda_max / 2.0);
         let mut patterns: HashMap<&[u8], f64> = HashMap::new();
         for v in vectors {
             *patterns.entry(v).or_default() += 1.0;
@@ -299,7 +308,10 @@ impl FsModel {
             let mut tot = 0.0;
             let mut delta = 0.0;
             for (v, c) in &pats {
-                let g = self.probability(v);
+                // classification EM: a pair belongs to the match class or not; soft
+                // memberships let thousands of weakly similar pairs (same city, same
+                // street) drag the match class away from the true matches
+                let g = if self.probability(v) >= 0.5 { 1.0 } else { 0.0 };
                 tot_g += g * c;
                 tot += c;
                 for (f, &l) in v.iter().enumerate() {
@@ -318,7 +330,7 @@ impl FsModel {
                     .sum::<f64>();
                 self.m[f] = p;
             }
-            let lambda = (tot_g / tot).clamp(1e-6, 0.999);
+            let lambda = (tot_g / tot).clamp(1e-6, lambda_max);
             delta += (lambda - self.lambda).abs();
             self.lambda = lambda;
             self.iterations = it + 1;
@@ -382,6 +394,11 @@ impl FsModel {
 
     /// Probability with the same λ but only the fields not in `skip`.
     pub fn probability_without(&self, v: &[u8], skip: &[usize]) -> f64 {
+        1.0 / (1.0 + (-self.weight_without(v, skip)).exp2())
+    }
+
+    /// Match weight (log2 odds, prior included) from the fields not in `skip`.
+    pub fn weight_without(&self, v: &[u8], skip: &[usize]) -> f64 {
         let prior = (self.lambda / (1.0 - self.lambda)).log2();
         let w: f64 = self
             .field_weights(v)
@@ -390,7 +407,7 @@ impl FsModel {
             .filter(|(f, _)| !skip.contains(f))
             .map(|(_, w)| w)
             .sum();
-        1.0 / (1.0 + (-(prior + w)).exp2())
+        prior + w
     }
 }
 
@@ -436,7 +453,7 @@ mod tests {
         for i in 0..500 {
             vs.push(vec![4, if i % 10 == 0 { 0 } else { 4 }]);
         }
-        m.estimate_m(vs.iter().map(Vec::as_slice), 50);
+        m.estimate_m(vs.iter().map(Vec::as_slice), 50, 0.5);
         assert!(m.lambda > 0.05 && m.lambda < 0.2, "{}", m.lambda);
         assert!(m.probability(&[0, 0]) > 0.9);
         assert!(m.probability(&[4, 4]) < 0.01);

@@ -117,6 +117,32 @@ impl NameFields {
     }
 }
 
+/// Log2 odds from the other fields above which conflicting names are overruled
+/// (several identifying fields agree exactly: the name was mistyped or replaced).
+pub const OVERWHELMING: f64 = 40.0;
+
+/// Below this name similarity, names conflict.
+pub const NAME_CONFLICT: f64 = 0.2;
+
+/// Similarity of two names: character trigrams of the joined tokens, in the given
+/// order or sorted (swapped given name / surname), 1 when one name contains the other.
+pub fn name_similarity(a: &[String], b: &[String]) -> f64 {
+    let (ja, jb) = (a.concat(), b.concat());
+    if ja == jb {
+        return 1.0;
+    }
+    let sa: HashSet<&String> = a.iter().collect();
+    let sb: HashSet<&String> = b.iter().collect();
+    if sa.is_subset(&sb) || sb.is_subset(&sa) {
+        return 1.0;
+    }
+    let mut x = a.to_vec();
+    let mut y = b.to_vec();
+    x.sort();
+    y.sort();
+    trigram_sim(&ja, &jb).max(trigram_sim(&x.concat(), &y.concat()))
+}
+
 /// The evidence for one entity pair.
 #[derive(Debug, Clone)]
 pub struct EmEvidence {
@@ -131,6 +157,10 @@ pub struct EmEvidence {
     pub abbreviation: Option<String>,
     pub alias: Option<String>,
     pub distinct: bool,
+    /// Character-trigram similarity of the names (computed for plausible pairs).
+    pub name_sim: Option<f64>,
+    /// Log2 odds from the fields other than the name.
+    pub rest_weight: f64,
     /// Fields agreeing exactly / disagreeing, for the trace.
     pub agree: Vec<String>,
     pub differ: Vec<String>,
@@ -150,7 +180,8 @@ impl EmEvidence {
         let tb = names.name(b);
         let (name_a, name_b) = (ta.join(" "), tb.join(" "));
         let p_all = model.probability(v);
-        let p_rest = model.probability_without(v, &names.0);
+        let rest_weight = model.weight_without(v, &names.0);
+        let p_rest = 1.0 / (1.0 + (-rest_weight).exp2());
         let rest_known = v
             .iter()
             .enumerate()
@@ -172,6 +203,7 @@ impl EmEvidence {
                 distinct |= f.is_distinct(&name_a, &name_b);
             }
         }
+        let name_sim = (p_all >= 0.1 && !ta.is_empty() && !tb.is_empty()).then(|| name_similarity(&ta, &tb));
         let mut agree = Vec::new();
         let mut differ = Vec::new();
         for (f, &l) in v.iter().enumerate() {
@@ -196,9 +228,20 @@ impl EmEvidence {
             abbreviation,
             alias,
             distinct,
+            name_sim,
+            rest_weight,
             agree,
             differ,
         }
+    }
+
+    /// True when the names clearly describe different entities (no shared character
+    /// trigrams to speak of, no abbreviation, no alias).
+    pub fn names_conflict(&self) -> bool {
+        self.abbreviation.is_none()
+            && self.alias.is_none()
+            && self.name_sim.is_some_and(|s| s < NAME_CONFLICT)
+            && self.rest_weight < OVERWHELMING
     }
 
     /// The self-indicator: a short summary of both sides.
@@ -248,10 +291,11 @@ impl EmEvidence {
                 None => (false, "no known alias".to_string()),
             }),
             Check::SameConcept => Some((
-                self.p_all >= threshold && !self.distinct,
+                self.p_all >= threshold && !self.distinct && !self.names_conflict(),
                 format!(
-                    "field-weighted match probability {:.4} vs threshold {threshold:.2}; agree [{}], differ [{}]",
+                    "field-weighted match probability {:.4} vs threshold {threshold:.2}; name similarity {}; agree [{}], differ [{}]",
                     self.p_all,
+                    self.name_sim.map(|s| format!("{s:.2}{}", if self.names_conflict() { " (the names conflict)" } else { "" })).unwrap_or_else(|| "n/a".into()),
                     self.agree.join(", "),
                     self.differ.join(", ")
                 ),

@@ -286,8 +286,3 @@ pub fn attributes(a: &Record, b: &Record) -> Vec<String> {
     set.into_keys().map(str::to_string).collect()
 }
 
-// Compiles and tests `src/eval.rs` until lib.rs declares `pub mod eval;`.
-// TODO(lead): remove these two lines once `pub mod eval;` is in lib.rs.
-#[cfg(test)]
-#[path = "../eval.rs"]
-mod eval_check;

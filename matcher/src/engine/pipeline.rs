@@ -665,7 +665,7 @@ impl<'a> EmContext<'a> {
         }
         let mut dataset = base.clone();
         if n >= linkage::MIN_EM_PAIRS {
-            dataset.estimate_m(v.iter().map(Vec::as_slice), 30);
+            dataset.estimate_m(v.iter().map(Vec::as_slice), 30, 0.9);
         }
         let mut by_name: HashMap<String, Vec<(usize, bool)>> = HashMap::new();
         for i in 0..n {

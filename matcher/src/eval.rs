@@ -1,0 +1,539 @@
+//! `kcmf-matcher eval …`: measures the engine on labelled data.
+//!
+//! * `eval em --left A.csv --right B.csv --truth T.csv` — link two tables;
+//! * `eval dedup --input X.csv --truth T.csv` — deduplicate one table;
+//! * `eval sm --source S.json --target T.json --truth T.csv` — match two schemas.
+//!
+//! Record ids come from `--id-column` (default: the first column). Truth files are
+//! two-column CSVs with a header. Prints precision, recall, F1, candidate pairs,
+//! blocking recall and wall time; the last line is `f1=<value>`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::{LlmConfig, MatchingConfig};
+use crate::engine::linkage::{self, LinkOptions};
+use crate::engine::{
+    BackboneKind, Engine, EngineError, EntityOptions, EntityPair, Record, SchemaOptions, Table,
+};
+
+/// Errors of an evaluation run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("cannot read {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// Backbone choice on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackboneArg {
+    Local,
+    Openai,
+    Gguf,
+}
+
+/// Options shared by the three tasks.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonArgs {
+    /// Which backbone answers.
+    #[arg(long, value_enum, default_value = "local")]
+    pub backbone: BackboneArg,
+    /// Decision threshold (default: `matching.entity_threshold` / `schema_threshold`).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Model name for `openai`.
+    #[arg(long, env = "LLM_MODEL")]
+    pub model: Option<String>,
+    /// Base URL of an OpenAI-compatible API.
+    #[arg(long, env = "LLM_BASE_URL")]
+    pub base_url: Option<String>,
+    /// GGUF file for `gguf`.
+    #[arg(long, env = "LLM_MODEL_PATH")]
+    pub model_path: Option<PathBuf>,
+    /// Directory with `sm.yaml` / `em.yaml` overriding the built-in rules.
+    #[arg(long)]
+    pub rules_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmArgs {
+    #[arg(long)]
+    pub left: PathBuf,
+    #[arg(long)]
+    pub right: PathBuf,
+    #[arg(long)]
+    pub truth: PathBuf,
+    /// Id column of both files (default: the first column).
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// Allow a record to match several records of the other table (default: one-to-one).
+    #[arg(long)]
+    pub many_to_many: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DedupArgs {
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long)]
+    pub truth: PathBuf,
+    #[arg(long)]
+    pub id_column: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SmArgs {
+    #[arg(long)]
+    pub source: PathBuf,
+    #[arg(long)]
+    pub target: PathBuf,
+    #[arg(long)]
+    pub truth: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `kcmf-matcher eval <task>`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum EvalArgs {
+    /// Link two tables (entity matching).
+    Em(EmArgs),
+    /// Deduplicate one table.
+    Dedup(DedupArgs),
+    /// Match two schemas (JSON tables).
+    Sm(SmArgs),
+}
+
+/// What an evaluation measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub task: String,
+    pub backbone: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub true_pairs: usize,
+    pub predicted_pairs: usize,
+    pub correct_pairs: usize,
+    pub candidate_pairs: usize,
+    /// Share of true pairs that blocking kept (entity tasks).
+    pub blocking_recall: Option<f64>,
+    pub wall_seconds: f64,
+}
+
+impl EvalReport {
+    /// The printed lines; the last is `f1=<value>`.
+    pub fn lines(&self) -> Vec<String> {
+        let mut v = vec![
+            format!("task={} backbone={}", self.task, self.backbone),
+            format!("precision={:.4}", self.precision),
+            format!("recall={:.4}", self.recall),
+            format!(
+                "true_pairs={} predicted_pairs={} correct_pairs={}",
+                self.true_pairs, self.predicted_pairs, self.correct_pairs
+            ),
+            format!("candidate_pairs={}", self.candidate_pairs),
+        ];
+        if let Some(b) = self.blocking_recall {
+            v.push(format!("blocking_recall={b:.4}"));
+        }
+        v.push(format!("wall_seconds={:.3}", self.wall_seconds));
+        v.push(format!("f1={:.4}", self.f1));
+        v
+    }
+}
+
+/// A table of records read from CSV: ids and records (id column removed).
+pub struct CsvTable {
+    pub ids: Vec<String>,
+    pub records: Vec<Record>,
+}
+
+/// Reads a CSV file with a header; values are trimmed strings.
+pub fn read_csv(path: &Path, id_column: Option<&str>) -> Result<CsvTable, EvalError> {
+    let err = |m: String| EvalError::Read {
+        path: path.to_path_buf(),
+        message: m,
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| err(e.to_string()))?;
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| err(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let id_idx = match id_column {
+        Some(c) => headers
+            .iter()
+            .position(|h| h == c)
+            .ok_or_else(|| EvalError::Format {
+                path: path.to_path_buf(),
+                message: format!("no id column {c:?} (columns: {})", headers.join(", ")),
+            })?,
+        None => 0,
+    };
+    let mut ids = Vec::new();
+    let mut records = Vec::new();
+    for (n, row) in rdr.records().enumerate() {
+        let row = row.map_err(|e| err(format!("row {}: {e}", n + 2)))?;
+        let mut r = Record::new();
+        for (i, v) in row.iter().enumerate() {
+            if i == id_idx {
+                continue;
+            }
+            if let Some(h) = headers.get(i) {
+                r.insert(h.clone(), serde_json::Value::String(v.to_string()));
+            }
+        }
+        ids.push(row.get(id_idx).unwrap_or_default().to_string());
+        records.push(r);
+    }
+    Ok(CsvTable { ids, records })
+}
+
+/// Reads a two-column truth CSV (header skipped).
+pub fn read_truth(path: &Path) -> Result<Vec<(String, String)>, EvalError> {
+    let t = read_csv(path, None)?;
+    let mut out = Vec::new();
+    for (id, r) in t.ids.into_iter().zip(t.records) {
+        let second = r
+            .values()
+            .next()
+            .map(crate::engine::value_text)
+            .unwrap_or_default();
+        if id.is_empty() || second.is_empty() {
+            return Err(EvalError::Format {
+                path: path.to_path_buf(),
+                message: "truth rows need two values".into(),
+            });
+        }
+        out.push((id, second));
+    }
+    Ok(out)
+}
+
+fn read_table(path: &Path) -> Result<Table, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EvalError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    serde_json::from_str(&text).map_err(|e| EvalError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn scores(
+    truth: &HashSet<(String, String)>,
+    predicted: &HashSet<(String, String)>,
+) -> (f64, f64, f64, usize) {
+    let correct = predicted.intersection(truth).count();
+    let p = if predicted.is_empty() {
+        0.0
+    } else {
+        correct as f64 / predicted.len() as f64
+    };
+    let r = if truth.is_empty() {
+        0.0
+    } else {
+        correct as f64 / truth.len() as f64
+    };
+    let f = if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    };
+    (p, r, f, correct)
+}
+
+fn unordered(a: String, b: String) -> (String, String) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+fn engine(common: &CommonArgs) -> Result<Engine, EvalError> {
+    let mut llm = LlmConfig::default();
+    llm.provider = match common.backbone {
+        BackboneArg::Local => BackboneKind::Local,
+        BackboneArg::Openai => BackboneKind::Openai,
+        BackboneArg::Gguf => BackboneKind::Gguf,
+    };
+    if let Some(m) = &common.model {
+        llm.model = m.clone();
+    }
+    if let Some(u) = &common.base_url {
+        llm.base_url = u.clone();
+    }
+    llm.model_path = common.model_path.clone();
+    if let Ok(k) = std::env::var("OPENAI_API_KEY")
+        && !k.is_empty()
+    {
+        llm.api_key = Some(k);
+    }
+    let matching = MatchingConfig {
+        rules_dir: common.rules_dir.clone(),
+        ..MatchingConfig::default()
+    };
+    Ok(Engine::new(&llm, &matching)?)
+}
+
+/// Runs an evaluation and prints its lines (last: `f1=<value>`).
+pub async fn run(args: EvalArgs) -> Result<EvalReport, EvalError> {
+    let report = match args {
+        EvalArgs::Em(a) => run_em(&a).await?,
+        EvalArgs::Dedup(a) => run_dedup(&a).await?,
+        EvalArgs::Sm(a) => run_sm(&a).await?,
+    };
+    for l in report.lines() {
+        println!("{l}");
+    }
+    Ok(report)
+}
+
+/// Entity linking evaluation.
+pub async fn run_em(a: &EmArgs) -> Result<EvalReport, EvalError> {
+    let start = Instant::now();
+    let eng = engine(&a.common)?;
+    let threshold = a
+        .common
+        .threshold
+        .unwrap_or(MatchingConfig::default().entity_threshold);
+    let left = read_csv(&a.left, a.id_column.as_deref())?;
+    let right = read_csv(&a.right, a.id_column.as_deref())?;
+    let truth: HashSet<(String, String)> = read_truth(&a.truth)?.into_iter().collect();
+    let opts = LinkOptions {
+        threshold,
+        one_to_one: !a.many_to_many,
+        ..LinkOptions::default()
+    };
+    let (l_recs, r_recs) = (left.records, right.records);
+    let out = if a.common.backbone == BackboneArg::Local {
+        tokio::task::spawn_blocking(move || {
+            let o = linkage::link(&l_recs, &r_recs, &[], &opts);
+            (o, l_recs, r_recs)
+        })
+        .await
+        .map_err(|e| EngineError::Backbone {
+            backbone: "local".into(),
+            message: e.to_string(),
+        })?
+        .0
+    } else {
+        linkage::link(&l_recs, &r_recs, &[], &opts)
+    };
+    let cand: HashSet<(String, String)> = out
+        .pairs
+        .iter()
+        .map(|p| (left.ids[p.left].clone(), right.ids[p.right].clone()))
+        .collect();
+    let predicted: HashSet<(String, String)> = if a.common.backbone == BackboneArg::Local {
+        out.matches()
+            .map(|p| (left.ids[p.left].clone(), right.ids[p.right].clone()))
+            .collect()
+    } else {
+        // the LLM decides the plausible candidates
+        let left_recs = read_csv(&a.left, a.id_column.as_deref())?.records;
+        let right_recs = read_csv(&a.right, a.id_column.as_deref())?.records;
+        let plausible: Vec<&linkage::ScoredPair> =
+            out.pairs.iter().filter(|p| p.probability >= 0.1).collect();
+        let pairs: Vec<EntityPair> = plausible
+            .iter()
+            .map(|p| EntityPair {
+                left: left_recs[p.left].clone(),
+                right: right_recs[p.right].clone(),
+            })
+            .collect();
+        let res = eng
+            .match_entities(
+                &pairs,
+                &EntityOptions {
+                    threshold: Some(threshold),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        plausible
+            .iter()
+            .zip(&res)
+            .filter(|(_, r)| r.is_match)
+            .map(|(p, _)| (left.ids[p.left].clone(), right.ids[p.right].clone()))
+            .collect()
+    };
+    let blocking_recall =
+        truth.iter().filter(|t| cand.contains(*t)).count() as f64 / truth.len().max(1) as f64;
+    let (precision, recall, f1, correct) = scores(&truth, &predicted);
+    Ok(EvalReport {
+        task: "em".into(),
+        backbone: eng.backbone_name(),
+        precision,
+        recall,
+        f1,
+        true_pairs: truth.len(),
+        predicted_pairs: predicted.len(),
+        correct_pairs: correct,
+        candidate_pairs: out.candidate_pairs,
+        blocking_recall: Some(blocking_recall),
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Deduplication evaluation (pairs implied by the clusters).
+pub async fn run_dedup(a: &DedupArgs) -> Result<EvalReport, EvalError> {
+    let start = Instant::now();
+    let eng = engine(&a.common)?;
+    let threshold = a
+        .common
+        .threshold
+        .unwrap_or(MatchingConfig::default().entity_threshold);
+    let t = read_csv(&a.input, a.id_column.as_deref())?;
+    let truth: HashSet<(String, String)> = read_truth(&a.truth)?
+        .into_iter()
+        .map(|(x, y)| unordered(x, y))
+        .collect();
+    let opts = LinkOptions {
+        threshold,
+        ..LinkOptions::default()
+    };
+    let recs = t.records.clone();
+    let out = tokio::task::spawn_blocking(move || linkage::dedup(&recs, &[], &opts))
+        .await
+        .map_err(|e| EngineError::Backbone {
+            backbone: "local".into(),
+            message: e.to_string(),
+        })?;
+    let cand: HashSet<(String, String)> = out
+        .link
+        .pairs
+        .iter()
+        .map(|p| unordered(t.ids[p.left].clone(), t.ids[p.right].clone()))
+        .collect();
+    let clusters: Vec<Vec<String>> = if a.common.backbone == BackboneArg::Local {
+        out.clusters
+            .iter()
+            .map(|c| c.iter().map(|&i| t.ids[i].clone()).collect())
+            .collect()
+    } else {
+        eng.dedup(&t.ids, &t.records, Some(threshold))
+            .await?
+            .clusters
+    };
+    let mut predicted = HashSet::new();
+    for c in &clusters {
+        for x in 0..c.len() {
+            for y in (x + 1)..c.len() {
+                predicted.insert(unordered(c[x].clone(), c[y].clone()));
+            }
+        }
+    }
+    let blocking_recall =
+        truth.iter().filter(|p| cand.contains(*p)).count() as f64 / truth.len().max(1) as f64;
+    let (precision, recall, f1, correct) = scores(&truth, &predicted);
+    Ok(EvalReport {
+        task: "dedup".into(),
+        backbone: eng.backbone_name(),
+        precision,
+        recall,
+        f1,
+        true_pairs: truth.len(),
+        predicted_pairs: predicted.len(),
+        correct_pairs: correct,
+        candidate_pairs: out.link.candidate_pairs,
+        blocking_recall: Some(blocking_recall),
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Schema matching evaluation.
+pub async fn run_sm(a: &SmArgs) -> Result<EvalReport, EvalError> {
+    let start = Instant::now();
+    let eng = engine(&a.common)?;
+    let s = read_table(&a.source)?;
+    let t = read_table(&a.target)?;
+    let truth: HashSet<(String, String)> = read_truth(&a.truth)?.into_iter().collect();
+    let opts = SchemaOptions {
+        threshold: a.common.threshold,
+        ..Default::default()
+    };
+    let m = eng.match_schema(&s, &t, &opts).await?;
+    let predicted: HashSet<(String, String)> =
+        m.into_iter().map(|x| (x.source, x.target)).collect();
+    let (precision, recall, f1, correct) = scores(&truth, &predicted);
+    Ok(EvalReport {
+        task: "sm".into(),
+        backbone: eng.backbone_name(),
+        precision,
+        recall,
+        f1,
+        true_pairs: truth.len(),
+        predicted_pairs: predicted.len(),
+        correct_pairs: correct,
+        candidate_pairs: s.columns.len() * t.columns.len(),
+        blocking_recall: None,
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn em_eval_on_a_tiny_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        std::fs::write(p("a.csv"), "id,name,city,phone\n1,arnie mortons of chicago,los angeles,310/246-1501\n2,arts delicatessen,studio city,818/762-1221\n3,spago,beverly hills,310-385-0880\n").unwrap();
+        std::fs::write(p("b.csv"), "id,name,city,phone\n10,arnie morton's of chicago,los angeles,310-246-1501\n11,art's deli,studio city,818-762-1221\n12,chinois on main,santa monica,310-392-9025\n").unwrap();
+        std::fs::write(p("t.csv"), "a,b\n1,10\n2,11\n").unwrap();
+        let common = CommonArgs {
+            backbone: BackboneArg::Local,
+            threshold: None,
+            model: None,
+            base_url: None,
+            model_path: None,
+            rules_dir: None,
+        };
+        let r = run(EvalArgs::Em(EmArgs {
+            left: p("a.csv"),
+            right: p("b.csv"),
+            truth: p("t.csv"),
+            id_column: None,
+            many_to_many: false,
+            common: common.clone(),
+        }))
+        .await
+        .unwrap();
+        assert!(r.f1 >= 0.99, "{r:?}");
+        assert_eq!(r.blocking_recall, Some(1.0));
+        assert!(r.lines().last().unwrap().starts_with("f1="));
+        std::fs::write(
+            p("d.csv"),
+            "rid,name,city\nx1,john smith,sydney\nx2,jon smith,sydney\nx3,mary jones,perth\n",
+        )
+        .unwrap();
+        std::fs::write(p("dt.csv"), "a,b\nx1,x2\n").unwrap();
+        let r = run(EvalArgs::Dedup(DedupArgs {
+            input: p("d.csv"),
+            truth: p("dt.csv"),
+            id_column: Some("rid".into()),
+            common,
+        }))
+        .await
+        .unwrap();
+        assert!(r.recall >= 0.99, "{r:?}");
+        assert!(read_csv(&p("d.csv"), Some("nope")).is_err());
+    }
+}

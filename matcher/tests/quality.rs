@@ -1,0 +1,178 @@
+//! Quality on the benchmark data built by `tests/data/fetch.sh` (in tests/data/cache/).
+//! FAILS when the data is missing: run `bash tests/data/fetch.sh` first.
+//! The bounds are safe lower bounds (the targets are higher: see bench/quality.sh), so a
+//! failure means a real regression. Run in release mode for realistic timings:
+//! `cargo test -p kcmf-matcher --release --test quality -- --nocapture`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use kcmf_matcher::config::{LlmConfig, MatchingConfig};
+use kcmf_matcher::engine::linkage::{self, LinkOptions};
+use kcmf_matcher::engine::{Engine, Record, SchemaOptions, Table};
+
+fn cache() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/cache");
+    assert!(
+        p.join("febrl/dataset4a.csv").exists(),
+        "benchmark data missing in {}: run `bash tests/data/fetch.sh` first",
+        p.display()
+    );
+    p
+}
+
+fn read(path: &Path) -> (Vec<String>, Vec<Record>) {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_path(path)
+        .unwrap();
+    let h: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
+    let mut ids = Vec::new();
+    let mut recs = Vec::new();
+    for row in rdr.records() {
+        let row = row.unwrap();
+        let mut r = Record::new();
+        for (i, v) in row.iter().enumerate().skip(1) {
+            r.insert(h[i].clone(), v.into());
+        }
+        ids.push(row[0].to_string());
+        recs.push(r);
+    }
+    (ids, recs)
+}
+
+fn truth(path: &Path, unordered: bool) -> HashSet<(String, String)> {
+    let (ids, recs) = read(path);
+    ids.into_iter()
+        .zip(recs)
+        .map(|(a, r)| {
+            let b = r
+                .values()
+                .next()
+                .and_then(|v| v.as_str())
+                .unwrap()
+                .to_string();
+            if unordered && b < a { (b, a) } else { (a, b) }
+        })
+        .collect()
+}
+
+fn f1(t: &HashSet<(String, String)>, p: &HashSet<(String, String)>) -> f64 {
+    let c = t.intersection(p).count() as f64;
+    if c == 0.0 {
+        return 0.0;
+    }
+    let (pr, rc) = (c / p.len() as f64, c / t.len() as f64);
+    2.0 * pr * rc / (pr + rc)
+}
+
+fn link_f1(left: &Path, right: &Path, truth_file: &Path) -> (f64, f64) {
+    let start = Instant::now();
+    let (li, l) = read(left);
+    let (ri, r) = read(right);
+    let t = truth(truth_file, false);
+    let out = linkage::link(
+        &l,
+        &r,
+        &[],
+        &LinkOptions {
+            one_to_one: true,
+            ..Default::default()
+        },
+    );
+    let p: HashSet<(String, String)> = out
+        .matches()
+        .map(|m| (li[m.left].clone(), ri[m.right].clone()))
+        .collect();
+    let secs = start.elapsed().as_secs_f64();
+    let c = t.intersection(&p).count();
+    println!("candidates={} predicted={} correct={} truth={}", out.candidate_pairs, p.len(), c, t.len());
+    if std::env::var("KCMF_DEBUG").is_ok() {
+        println!("lambda={:.4} iterations={}", out.model.lambda, out.model.iterations);
+        for (f, s) in out.model.fields.iter().enumerate() {
+            println!("{:<16} {:?} m={:.3?} u={:.3?}", s.name, s.kind, out.model.m[f], out.model.u[f]);
+        }
+        let truth_idx: HashSet<(usize, usize)> = out.pairs.iter().filter(|m| t.contains(&(li[m.left].clone(), ri[m.right].clone()))).map(|m| (m.left, m.right)).collect();
+        for m in out.pairs.iter().filter(|m| m.is_match != truth_idx.contains(&(m.left, m.right))).take(15) {
+            println!("{} p={:.3} rule={} {:?} | {:?}", if m.is_match { "FP" } else { "FN" }, m.probability, m.rule, l[m.left].values().collect::<Vec<_>>(), r[m.right].values().collect::<Vec<_>>());
+        }
+    }
+    (f1(&t, &p), secs)
+}
+
+#[test]
+fn febrl4_link() {
+    let c = cache();
+    let (f, secs) = link_f1(
+        &c.join("febrl/dataset4a.csv"),
+        &c.join("febrl/dataset4b.csv"),
+        &c.join("febrl/febrl4_truth.csv"),
+    );
+    println!("febrl4 f1={f:.4} seconds={secs:.2}");
+    assert!(f >= 0.99, "febrl4 f1 {f}");
+}
+
+#[test]
+fn fodors_zagats_link() {
+    let c = cache();
+    let (f, secs) = link_f1(
+        &c.join("restaurants/fodors.csv"),
+        &c.join("restaurants/zagats.csv"),
+        &c.join("restaurants/fz_truth.csv"),
+    );
+    println!("fodors-zagats f1={f:.4} seconds={secs:.2}");
+    assert!(f >= 0.95, "fodors-zagats f1 {f}");
+}
+
+#[test]
+fn febrl3_dedup() {
+    let c = cache();
+    let (ids, recs) = read(&c.join("febrl/dataset3.csv"));
+    let t = truth(&c.join("febrl/febrl3_truth.csv"), true);
+    let out = linkage::dedup(&recs, &[], &LinkOptions::default());
+    let mut p = HashSet::new();
+    for cl in &out.clusters {
+        for x in 0..cl.len() {
+            for y in (x + 1)..cl.len() {
+                let (a, b) = (ids[cl[x]].clone(), ids[cl[y]].clone());
+                p.insert(if b < a { (b, a) } else { (a, b) });
+            }
+        }
+    }
+    let f = f1(&t, &p);
+    println!("febrl3 dedup f1={f:.4}");
+    assert!(f >= 0.97, "febrl3 f1 {f}");
+}
+
+#[tokio::test]
+async fn valentine_style_sm() {
+    let c = cache().join("sm");
+    let engine = Engine::new(&LlmConfig::default(), &MatchingConfig::default()).unwrap();
+    let mut all = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(&c)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    for d in dirs {
+        let s: Table =
+            serde_json::from_str(&std::fs::read_to_string(d.join("source.json")).unwrap()).unwrap();
+        let t: Table =
+            serde_json::from_str(&std::fs::read_to_string(d.join("target.json")).unwrap()).unwrap();
+        let truth = truth(&d.join("truth.csv"), false);
+        let m = engine
+            .match_schema(&s, &t, &SchemaOptions::default())
+            .await
+            .unwrap();
+        let p: HashSet<(String, String)> = m.into_iter().map(|x| (x.source, x.target)).collect();
+        let f = f1(&truth, &p);
+        println!("sm {} f1={f:.4}", d.file_name().unwrap().to_string_lossy());
+        all.push(f);
+    }
+    assert!(all.len() >= 5);
+    let mean = all.iter().sum::<f64>() / all.len() as f64;
+    println!("sm mean f1={mean:.4}");
+    assert!(mean >= 0.85, "sm mean f1 {mean}");
+}
