@@ -345,10 +345,23 @@ async fn sqlite_round_trip_through_the_api() {
     let rows = sqlite_rows(&data).await;
     assert!(!rows["match_history"].is_empty() && !rows["request_log"].is_empty());
 
-    let out = ok_cli(&data, &[], &["backup", "run"]);
+    let term = data.join("termination-log");
+    let out = ok_cli(
+        &data,
+        &[("KCMF_TERMINATION_LOG", term.display().to_string())],
+        &["backup", "run"],
+    );
     assert!(out.contains("complete"), "{out}");
     let dir = data.join("backups");
     let set = only_complete_set(&list(&data, &[], &dir));
+    let msg: Value =
+        serde_json::from_str(&std::fs::read_to_string(&term).expect("termination message"))
+            .expect("json");
+    assert_eq!(
+        (msg["kind"].as_str(), msg["result"].as_str()),
+        (Some("backup"), Some("Succeeded"))
+    );
+    assert_eq!(msg["set"].as_str(), Some(set.as_str()));
     assert!(dir.join(&set).join("store.sqlite").is_file());
 
     {
@@ -577,9 +590,13 @@ async fn retention_deletes_old_sets_and_keeps_the_newest_good_one() {
     for id in [&a, &b] {
         std::fs::rename(dir.join(id), dir2.join(id)).expect("move");
     }
+    let term = data.join("termination-log");
     let (code, _, err) = run_cli(
         data,
-        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none".into())],
+        &[
+            ("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none".into()),
+            ("KCMF_TERMINATION_LOG", term.display().to_string()),
+        ],
         &[
             "backup",
             "run",
@@ -590,6 +607,14 @@ async fn retention_deletes_old_sets_and_keeps_the_newest_good_one() {
         ],
     );
     assert_ne!(code, 0, "a failed run exits non-zero: {err}");
+    let msg: Value =
+        serde_json::from_str(&std::fs::read_to_string(&term).expect("termination message"))
+            .expect("json");
+    assert_eq!(msg["result"], "Failed", "{msg}");
+    assert!(
+        msg["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{msg}"
+    );
     let left: Vec<String> = list(data, &[], &dir2)
         .iter()
         .map(|s| s["id"].as_str().expect("id").to_string())

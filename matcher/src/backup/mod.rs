@@ -1075,3 +1075,37 @@ pub fn write_termination_message(v: &serde_json::Value) {
         tracing::debug!(error = %e, path = %path.display(), "cannot write the termination message");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_copies_never_hold_secrets() {
+        let mut v: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+            "app:\n  secret_key: s3cr3t\n  valid_api_keys: [k1, k2]\nllm:\n  api_key: sk-x\ndatabase:\n  url: postgres://kcmf:pw@db/kcmf\ncache:\n  redis_url: redis://:rpw@r:6379/0\n",
+        )
+        .unwrap();
+        redact_yaml(&mut v);
+        let text = serde_yaml_ng::to_string(&v).unwrap();
+        for secret in ["s3cr3t", "k1", "k2", "sk-x", ":pw@", "rpw"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(text.contains("postgres://kcmf:***@db/kcmf"), "{text}");
+
+        let mut cfg = Config::default();
+        cfg.app.secret_key = Some("s3cr3t".into());
+        cfg.app.valid_api_keys = vec!["k1".into()];
+        cfg.database.url = Some("postgres://kcmf:pw@db/kcmf".into());
+        let text = serde_yaml_ng::to_string(&redacted_config(&cfg)).unwrap();
+        assert!(!text.contains("s3cr3t") && !text.contains("k1") && !text.contains(":pw@"));
+    }
+
+    #[test]
+    fn set_ids_parse() {
+        assert!(parse_id_time("20261128T030000Z").is_some());
+        assert!(parse_id_time("20261128T030000Z-pre-restore").is_some());
+        assert!(parse_id_time("20261128T030000").is_none());
+        assert!(parse_id_time("backups").is_none());
+    }
+}
