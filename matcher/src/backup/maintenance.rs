@@ -157,6 +157,11 @@ impl MaintenanceFlag {
             .filter(|_| cache.enabled)
             .and_then(|u| redis::Client::open(u).ok());
         tokio::spawn(async move {
+            // The table exists from the start, so polling never fails (and never fills the
+            // PostgreSQL log with "relation does not exist").
+            if let Err(e) = Switch::new(pool.clone(), None).ensure_table().await {
+                tracing::warn!(error = %e, "cannot create the maintenance table; polling anyway");
+            }
             let mut con = None;
             let mut t = tokio::time::interval(POLL);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -250,7 +250,11 @@ impl RedisTarget {
             }
         }
         let present = self.keys(&mut c).await?;
-        let extra = present.iter().filter(|k| !keys.contains(k)).count();
+        let exported: std::collections::HashSet<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let extra = present
+            .iter()
+            .filter(|k| !exported.contains(k.as_slice()))
+            .count();
         if extra > 0 {
             out.problems
                 .push(format!("{extra} key(s) not in the backup are present"));
