@@ -2063,6 +2063,21 @@ mod tests {
     }
 
     #[test]
+    fn fingerprint_tracks_the_desired_objects() {
+        let (_, a) = desired(json!({}));
+        let (_, b) = desired(json!({}));
+        assert_eq!(
+            fingerprint(&a.apply).unwrap(),
+            fingerprint(&b.apply).unwrap()
+        );
+        let (_, c) = desired(json!({"matcher": {"replicas": 2}}));
+        assert_ne!(
+            fingerprint(&a.apply).unwrap(),
+            fingerprint(&c.apply).unwrap()
+        );
+    }
+
+    #[test]
     fn pdb_allows_one_disruption() {
         let (_, d) = desired(json!({}));
         let p = match find(&d, ChildKind::PodDisruptionBudget, "demo-matcher") {

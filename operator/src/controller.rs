@@ -47,7 +47,12 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// Last successful apply per object UID (see [`Applied`]).
     applied: Mutex<HashMap<String, Applied>>,
+    /// Whether the ServiceMonitor CRD is served, and when that was checked.
+    service_monitors: Mutex<Option<(Instant, bool)>>,
 }
+
+/// How long a ServiceMonitor discovery answer is reused.
+const DISCOVERY_TTL: Duration = Duration::from_secs(60);
 
 /// What the last successful full apply of one object wrote.
 ///
@@ -94,7 +99,37 @@ impl Context {
             client,
             failures: Mutex::new(HashMap::new()),
             applied: Mutex::new(HashMap::new()),
+            service_monitors: Mutex::new(None),
         }
+    }
+
+    /// Whether `monitoring.coreos.com/v1` serves `servicemonitors` (cached for a minute).
+    async fn service_monitors_available(&self) -> Result<bool> {
+        if let Ok(cache) = self.service_monitors.lock()
+            && let Some((at, available)) = *cache
+            && at.elapsed() < DISCOVERY_TTL
+        {
+            return Ok(available);
+        }
+        let available = match self
+            .client
+            .list_api_group_resources("monitoring.coreos.com/v1")
+            .await
+        {
+            Ok(list) => list.resources.iter().any(|r| r.name == "servicemonitors"),
+            Err(e) if is_not_found(&e) => false,
+            Err(e) => {
+                return Err(kube_err(
+                    "discover",
+                    "ServiceMonitor",
+                    "monitoring.coreos.com/v1",
+                )(e));
+            }
+        };
+        if let Ok(mut cache) = self.service_monitors.lock() {
+            *cache = Some((Instant::now(), available));
+        }
+        Ok(available)
     }
 
     fn cached_apply(&self, uid: &str) -> Option<Applied> {
@@ -103,6 +138,8 @@ impl Context {
 
     fn record_apply(&self, uid: &str, record: Option<Applied>) {
         if let Ok(mut map) = self.applied.lock() {
+            // Live objects re-apply at least every RESYNC; older entries belong to deleted ones.
+            map.retain(|_, a| a.at.elapsed() < 2 * RESYNC);
             match record {
                 Some(r) => map.insert(uid.to_string(), r),
                 None => map.remove(uid),
@@ -262,7 +299,7 @@ async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> 
     let spec_changed = obj.status.as_ref().and_then(|s| s.observed_generation) != Some(generation);
 
     // gather
-    let gathered = gather(&ctx.client, &v, spec_changed).await?;
+    let gathered = gather(ctx, &v, spec_changed).await?;
     let generated_keys = build::required_generated_keys(&v);
     let filled = build::fill_generated(&gathered.generated, &generated_keys, &mut rand::rng());
     let new_keys: Vec<String> = filled
@@ -400,7 +437,8 @@ fn secret_data(s: &Secret) -> BTreeMap<String, String> {
 }
 
 /// Gather: the generated Secret, referenced user secrets, ServiceMonitor availability.
-pub async fn gather(client: &Client, v: &Validated, spec_changed: bool) -> Result<Gathered> {
+pub async fn gather(ctx: &Context, v: &Validated, spec_changed: bool) -> Result<Gathered> {
+    let client = &ctx.client;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &v.namespace);
     let gen_name = build::names::secret(&v.name);
     let generated = secrets
@@ -438,20 +476,7 @@ pub async fn gather(client: &Client, v: &Validated, spec_changed: bool) -> Resul
         .as_ref()
         .is_some_and(|m| m.service_monitor);
     let service_monitor_available = if wants_sm || spec_changed {
-        match client
-            .list_api_group_resources("monitoring.coreos.com/v1")
-            .await
-        {
-            Ok(list) => list.resources.iter().any(|r| r.name == "servicemonitors"),
-            Err(e) if is_not_found(&e) => false,
-            Err(e) => {
-                return Err(kube_err(
-                    "discover",
-                    "ServiceMonitor",
-                    "monitoring.coreos.com/v1",
-                )(e));
-            }
-        }
+        ctx.service_monitors_available().await?
     } else {
         false
     };
@@ -532,65 +557,104 @@ where
 /// Apply: server-side apply every desired child under one field manager; returns the
 /// workloads' state for the status.
 pub async fn apply(client: &Client, ns: &str, children: &[Child]) -> Result<Observed> {
+    // Two concurrent waves: what the workloads reference first (Secret, ConfigMap, PVCs,
+    // Services), then the workloads and the rest.
+    let (first, rest): (Vec<&Child>, Vec<&Child>) = children.iter().partition(|c| {
+        matches!(
+            c.kind(),
+            ChildKind::Secret
+                | ChildKind::ConfigMap
+                | ChildKind::PersistentVolumeClaim
+                | ChildKind::Service
+        )
+    });
     let mut obs = Observed::default();
-    for child in children {
-        let kind = child.kind().as_str();
-        match child {
-            Child::Secret(o) => {
-                apply_one(client, ns, kind, o).await?;
-            }
-            Child::ConfigMap(o) => {
-                apply_one(client, ns, kind, o).await?;
-            }
-            Child::PersistentVolumeClaim(o) => {
-                apply_one(client, ns, kind, o).await?;
-            }
-            Child::Service(o) => {
-                apply_one(client, ns, kind, o).await?;
-            }
-            Child::StatefulSet(o) => {
-                let s = apply_one(client, ns, kind, o).await?;
-                let component = s
-                    .labels()
-                    .get("app.kubernetes.io/component")
-                    .cloned()
-                    .unwrap_or_default();
-                if component == "redis" {
-                    obs.redis = Some(s);
-                } else {
-                    obs.postgres = Some(s);
+    for wave in [first, rest] {
+        let results =
+            futures::future::try_join_all(wave.into_iter().map(|c| apply_child(client, ns, c)))
+                .await?;
+        for r in results {
+            match r {
+                AppliedChild::Deployment(d) => obs.matcher = Some(*d),
+                AppliedChild::StatefulSet(s) => {
+                    let redis = s
+                        .labels()
+                        .get("app.kubernetes.io/component")
+                        .is_some_and(|c| c == "redis");
+                    if redis {
+                        obs.redis = Some(*s);
+                    } else {
+                        obs.postgres = Some(*s);
+                    }
                 }
-            }
-            Child::Deployment(o) => {
-                obs.matcher = Some(apply_one(client, ns, kind, o).await?);
-            }
-            Child::HorizontalPodAutoscaler(o) => {
-                apply_one(client, ns, kind, o).await?;
-            }
-            Child::PodDisruptionBudget(o) => {
-                apply_one(client, ns, kind, o).await?;
-            }
-            Child::NetworkPolicy(o) => {
-                apply_one(client, ns, kind, o).await?;
-            }
-            Child::CronJob(o) => {
-                obs.backup = Some(apply_one(client, ns, kind, o).await?);
-            }
-            Child::ServiceMonitor(o) => {
-                let name = o.name_any();
-                let api: Api<DynamicObject> =
-                    Api::namespaced_with(client.clone(), ns, &build::service_monitor_resource());
-                api.patch(
-                    &name,
-                    &PatchParams::apply(FIELD_MANAGER).force(),
-                    &Patch::Apply(o),
-                )
-                .await
-                .map_err(kube_err("apply", kind, &name))?;
+                AppliedChild::CronJob(c) => obs.backup = Some(*c),
+                AppliedChild::Other => {}
             }
         }
     }
     Ok(obs)
+}
+
+/// Result of applying one child: the workloads are kept for the status.
+enum AppliedChild {
+    Other,
+    Deployment(Box<Deployment>),
+    StatefulSet(Box<StatefulSet>),
+    CronJob(Box<CronJob>),
+}
+
+async fn apply_child(client: &Client, ns: &str, child: &Child) -> Result<AppliedChild> {
+    let kind = child.kind().as_str();
+    Ok(match child {
+        Child::Secret(o) => {
+            apply_one(client, ns, kind, o).await?;
+            AppliedChild::Other
+        }
+        Child::ConfigMap(o) => {
+            apply_one(client, ns, kind, o).await?;
+            AppliedChild::Other
+        }
+        Child::PersistentVolumeClaim(o) => {
+            apply_one(client, ns, kind, o).await?;
+            AppliedChild::Other
+        }
+        Child::Service(o) => {
+            apply_one(client, ns, kind, o).await?;
+            AppliedChild::Other
+        }
+        Child::StatefulSet(o) => {
+            AppliedChild::StatefulSet(Box::new(apply_one(client, ns, kind, o).await?))
+        }
+        Child::Deployment(o) => {
+            AppliedChild::Deployment(Box::new(apply_one(client, ns, kind, o).await?))
+        }
+        Child::HorizontalPodAutoscaler(o) => {
+            apply_one(client, ns, kind, o).await?;
+            AppliedChild::Other
+        }
+        Child::PodDisruptionBudget(o) => {
+            apply_one(client, ns, kind, o).await?;
+            AppliedChild::Other
+        }
+        Child::NetworkPolicy(o) => {
+            apply_one(client, ns, kind, o).await?;
+            AppliedChild::Other
+        }
+        Child::CronJob(o) => AppliedChild::CronJob(Box::new(apply_one(client, ns, kind, o).await?)),
+        Child::ServiceMonitor(o) => {
+            let name = o.name_any();
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), ns, &build::service_monitor_resource());
+            api.patch(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(o),
+            )
+            .await
+            .map_err(kube_err("apply", kind, &name))?;
+            AppliedChild::Other
+        }
+    })
 }
 
 async fn delete_owned<K>(
