@@ -85,7 +85,7 @@ sleep 3
 idle_before=$(rss_kib)
 
 # Sample RSS every 100 ms into a file; the peak is its maximum.
-( while kill -0 "$op" 2>/dev/null; do rss_kib; sleep 0.1; done ) >"$out/rss.samples" &
+( while kill -0 "$op" 2>/dev/null; do rss_kib; sleep 0.1; done ) >"$out/operator-100.rss.samples" &
 sampler=$!
 
 manifest="$out/kcmf-100.yaml"
@@ -126,7 +126,7 @@ log "settling 20 s for the idle RSS"
 sleep 20
 idle_after=$(rss_kib)
 kill "$sampler" 2>/dev/null || true
-peak=$(sort -n "$out/rss.samples" | tail -n1)
+peak=$(sort -n "$out/operator-100.rss.samples" | tail -n1)
 reconciles=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^kcmf_operator_reconciles_total/ {s += $2} END {print s+0}')
 errors=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^kcmf_operator_reconcile_errors_total/ {s += $2} END {print s+0}')
 
