@@ -179,19 +179,19 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
             limiter.shrink();
         }
     });
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let workers = if state.cfg.app.inprocess_workers {
-        let n = state.cfg.matching.max_parallel.min(4);
-        tracing::info!(workers = n, "starting in-process job workers");
-        crate::jobs::worker::spawn(worker_ctx(&state), n, stop_rx)
-    } else {
-        Vec::new()
-    };
-    let store = state.store.clone();
     let maintenance = crate::backup::maintenance::MaintenanceFlag::watch(
         state.store.pool().clone(),
         &state.cfg.cache,
     );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = if state.cfg.app.inprocess_workers {
+        let n = state.cfg.matching.max_parallel.min(4);
+        tracing::info!(workers = n, "starting in-process job workers");
+        crate::jobs::worker::spawn(worker_ctx(&state, maintenance.clone()), n, stop_rx)
+    } else {
+        Vec::new()
+    };
+    let store = state.store.clone();
     let app = api::router(state).layer(axum::middleware::from_fn_with_state(
         maintenance,
         crate::backup::maintenance::guard,
@@ -221,8 +221,12 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
     Ok(())
 }
 
-fn worker_ctx(state: &AppState) -> crate::jobs::worker::WorkerCtx {
+fn worker_ctx(
+    state: &AppState,
+    maintenance: crate::backup::maintenance::MaintenanceFlag,
+) -> crate::jobs::worker::WorkerCtx {
     crate::jobs::worker::WorkerCtx {
+        maintenance,
         queue: crate::jobs::queue::Queue::new(state.store.clone()),
         engine: state.engine.clone(),
         cipher: state.cipher.clone(),
@@ -240,7 +244,11 @@ pub async fn work(cfg: Config) -> Result<(), StartError> {
         store = state.store.backend().as_str(),
         "kcmf-matcher worker started"
     );
-    let workers = crate::jobs::worker::spawn(worker_ctx(&state), n, stop_rx);
+    let maintenance = crate::backup::maintenance::MaintenanceFlag::watch(
+        state.store.pool().clone(),
+        &state.cfg.cache,
+    );
+    let workers = crate::jobs::worker::spawn(worker_ctx(&state, maintenance), n, stop_rx);
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     for w in workers {

@@ -44,6 +44,8 @@ impl WorkError {
 
 #[derive(Clone)]
 pub struct WorkerCtx {
+    /// While a restore holds the maintenance flag, no chunk is claimed.
+    pub maintenance: crate::backup::maintenance::MaintenanceFlag,
     pub queue: Queue,
     pub engine: Engine,
     pub cipher: Cipher,
@@ -79,6 +81,12 @@ async fn run_loop(ctx: WorkerCtx, owner: String, mut stop: watch::Receiver<bool>
     loop {
         if *stop.borrow() {
             break;
+        }
+        if ctx.maintenance.is_on() {
+            tokio::select! {
+                _ = tokio::time::sleep(POLL * 4) => continue,
+                _ = stop.wait_for(|s| *s) => break,
+            }
         }
         match ctx.queue.claim(&owner, lease_ms).await {
             Ok(Some(lease)) => {
