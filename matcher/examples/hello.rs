@@ -8,9 +8,14 @@ use axum::{Router, routing::get};
 
 #[tokio::main]
 async fn main() {
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(18081);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(18081);
     let app = Router::new().route("/", get(|| async { "hello" }));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind");
     eprintln!("hello listening on 127.0.0.1:{port}");
     axum::serve(listener, app).await.expect("serve");
 }
