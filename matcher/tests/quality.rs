@@ -168,6 +168,9 @@ async fn valentine_style_sm() {
             .unwrap();
         let p: HashSet<(String, String)> = m.into_iter().map(|x| (x.source, x.target)).collect();
         let f = f1(&truth, &p);
+        if std::env::var("KCMF_DEBUG").is_ok() {
+            println!("  missing {:?}\n  extra {:?}", truth.difference(&p).collect::<Vec<_>>(), p.difference(&truth).collect::<Vec<_>>());
+        }
         println!("sm {} f1={f:.4}", d.file_name().unwrap().to_string_lossy());
         all.push(f);
     }

@@ -25,7 +25,7 @@ pub struct BlockingOptions {
 impl Default for BlockingOptions {
     fn default() -> Self {
         Self {
-            max_block_pairs: 400,
+            max_block_pairs: 100,
             window: 4,
             prefix: 4,
         }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::text::{digits, jw, normalize, token_sim};
+use super::text::{digits, jw, normalize};
 use super::{Record, value_text};
 
 /// Agreement levels per field: 0 exact … `LEVELS - 1` disagree.
@@ -134,9 +134,17 @@ pub fn text_similarity(a: &Value, b: &Value) -> f64 {
         return 1.0;
     }
     let s = jw(&a.norm, &b.norm);
-    if a.tokens.len() > 1 || b.tokens.len() > 1 {
+    if s < 0.94 && (a.tokens.len() > 1 || b.tokens.len() > 1) {
+        // the same tokens in another order or with other spacing
+        let (mut x, mut y) = (a.tokens.clone(), b.tokens.clone());
+        x.sort_unstable();
+        y.sort_unstable();
+        if x == y {
+            return 0.97;
+        }
         let no_space = jw(&a.tokens.concat(), &b.tokens.concat());
-        s.max(token_sim(&a.tokens, &b.tokens)).max(no_space)
+        let sorted = jw(&x.concat(), &y.concat());
+        s.max(no_space).max(sorted)
     } else {
         s
     }
@@ -157,7 +165,7 @@ pub fn level(kind: FieldKind, a: &Value, b: &Value) -> u8 {
             if x == y {
                 return 0;
             }
-            let d = strsim::damerau_levenshtein(x, y);
+            let d = strsim::osa_distance(x, y);
             // codes are close only within one or two edits (typos); sharing a prefix
             // (an area code, a region) is no evidence of identity
             let len = x.chars().count().max(y.chars().count());

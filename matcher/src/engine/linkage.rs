@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::blocking::{BlockingOptions, dedup_candidates, link_candidates};
-use super::fs::{FieldSpec, FsModel, Prepared, compare, infer_fields, prepare};
+use super::fs::{FieldSpec, FsModel, MISSING, Prepared, compare, infer_fields, prepare};
 use super::local::{EmEvidence, NameFields};
 use super::{EntityExample, Record};
 
@@ -122,16 +122,37 @@ fn score_all(
 ) -> Vec<ScoredPair> {
     let nf = fields.len().max(1);
     let names = NameFields::detect(fields);
+    let catch_all = super::local::builtin_em()
+        .map(|r| r.catch_all().id.clone())
+        .unwrap_or_else(|| "V".to_string());
     cand.par_iter()
         .enumerate()
         .map(|(k, &(i, j))| {
             let v = &flat[k * nf..k * nf + fields.len()];
+            let weight = model.weight(v);
+            let p = 1.0 / (1.0 + (-weight).exp2());
+            let rest_known = v
+                .iter()
+                .enumerate()
+                .any(|(f, &l)| l != MISSING && !names.0.contains(&f));
+            if p < threshold && rest_known && model.weight_without(v, &names.0) < 0.0 {
+                // no rule can hold (II and III need the other fields to agree, IV the
+                // threshold): the catch-all decides, without building the evidence
+                return ScoredPair {
+                    left: i as usize,
+                    right: j as usize,
+                    weight,
+                    probability: p,
+                    rule: catch_all.clone(),
+                    is_match: false,
+                };
+            }
             let ev = EmEvidence::compute(model, &names, &a[i as usize], &b[j as usize], v, &[]);
             let d = ev.decide(threshold);
             ScoredPair {
                 left: i as usize,
                 right: j as usize,
-                weight: model.weight(v),
+                weight,
                 probability: d.score,
                 rule: d.rule.to_string(),
                 is_match: d.is_match,
@@ -170,13 +191,20 @@ pub fn link(
     examples: &[EntityExample],
     opts: &LinkOptions,
 ) -> LinkOutput {
+    let t0 = std::time::Instant::now();
     let fields = infer_fields(left.iter().chain(right));
     let a: Vec<Prepared> = left.par_iter().map(|r| prepare(&fields, r)).collect();
     let b: Vec<Prepared> = right.par_iter().map(|r| prepare(&fields, r)).collect();
+    let t1 = t0.elapsed();
     let cand = link_candidates(&fields, &a, &b, &opts.blocking);
+    let t2 = t0.elapsed();
     let flat = vectors(&fields, &a, &b, &cand);
+    let t3 = t0.elapsed();
     let model = fit(&fields, &a, &b, &flat, examples, opts, false);
+    let t4 = t0.elapsed();
     let mut pairs = score_all(&fields, &model, &a, &b, &cand, &flat, opts.threshold);
+    let t5 = t0.elapsed();
+    tracing::debug!(prepare = ?t1, block = ?t2, vectors = ?t3, fit = ?t4, score = ?t5, candidates = cand.len(), "link timings (cumulative)");
     if opts.one_to_one {
         one_to_one(&mut pairs);
     }

@@ -331,7 +331,8 @@ impl EmEvidence {
     }
 }
 
-fn builtin_em() -> Option<&'static RuleSet> {
+/// The built-in EM rules (parsed once).
+pub fn builtin_em() -> Option<&'static RuleSet> {
     static EM: std::sync::OnceLock<Option<RuleSet>> = std::sync::OnceLock::new();
     EM.get_or_init(|| super::rules::Rules::builtin().ok().map(|r| r.em))
         .as_ref()
@@ -464,6 +465,8 @@ pub struct SmColumn {
     /// Mean and std of numeric samples, when numeric.
     pub numeric: Option<(f64, f64)>,
     pub mean_len: f64,
+    /// Character-trigram profile of the values (unit length).
+    pub profile: HashMap<String, f64>,
 }
 
 impl SmColumn {
@@ -515,6 +518,7 @@ impl SmColumn {
                 .collect(),
             numeric,
             mean_len,
+            profile: value_profile(&samples),
         }
     }
 
@@ -525,6 +529,40 @@ impl SmColumn {
             self.inferred
         }
     }
+}
+
+/// Character-trigram profile of values, normalized to unit length.
+pub fn value_profile(samples: &[String]) -> HashMap<String, f64> {
+    let mut m: HashMap<String, f64> = HashMap::new();
+    for s in samples {
+        for g in super::text::qgrams(&super::text::normalize(s), 3) {
+            *m.entry(g).or_default() += 1.0;
+        }
+    }
+    let n = m.values().map(|v| v * v).sum::<f64>().sqrt();
+    if n > 0.0 {
+        for v in m.values_mut() {
+            *v /= n;
+        }
+    }
+    m
+}
+
+/// Cosine of two unit profiles.
+pub fn profile_cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
+    let (x, y) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    x.iter().map(|(k, v)| v * y.get(k).copied().unwrap_or(0.0)).sum()
+}
+
+/// Whether two columns' types exclude each other: declared types that cannot hold the
+/// same data, or sample values that are all numbers on one side and never on the other.
+pub fn types_incompatible(a: &SmColumn, b: &SmColumn) -> bool {
+    if !DataType::compatible(a.data_type(), b.data_type()) {
+        return true;
+    }
+    let numeric = |t: DataType| matches!(t, DataType::Integer | DataType::Float);
+    let (ia, ib) = (a.inferred, b.inferred);
+    (numeric(ia) && ib == DataType::Text) || (numeric(ib) && ia == DataType::Text)
 }
 
 /// Token-level expansions learned from the data: a short token in one table that
@@ -616,7 +654,8 @@ pub fn sm_evidence(
         let tok = jaccard(&a.value_tokens, &b.value_tokens);
         let cont = a.values.intersection(&b.values).count() as f64
             / a.values.len().min(b.values.len()) as f64;
-        let mut s = exact.max(tok).max(0.8 * cont);
+        let prof = profile_cosine(&a.profile, &b.profile);
+        let mut s = exact.max(tok).max(0.8 * cont).max(0.9 * prof * prof);
         if let (Some((ma, sa)), Some((mb, sb))) = (a.numeric, b.numeric) {
             let scale = (sa + sb).max(1e-9) / 2.0 + 1e-9;
             let z = ((ma - mb).abs() / scale).min(10.0);

@@ -201,6 +201,7 @@ impl Pipeline {
     }
 
     /// Asks the LLM one question; returns the vote.
+    #[allow(clippy::too_many_arguments)]
     async fn llm_vote(
         &self,
         chat: &CachedChat,
@@ -1041,7 +1042,7 @@ impl<'a> SmContext<'a> {
     fn table_relatedness(&self, m: &[Vec<f64>], threshold: f64) -> f64 {
         let strong = m
             .iter()
-            .filter(|row| row.iter().any(|&s| s >= threshold))
+            .filter(|row| row.iter().any(|&s| s >= threshold * SM_MUTUAL_FLOOR))
             .count() as f64;
         let share = strong / m.len().max(1) as f64;
         self.table_name_sim.max(self.table_desc_sim).max(share)
@@ -1062,7 +1063,7 @@ impl<'a> SmContext<'a> {
             Check::TypeIncompatible => {
                 let (ta, tb) = (a.data_type(), b.data_type());
                 Some((
-                    !DataType::compatible(ta, tb),
+                    super::local::types_incompatible(a, b),
                     format!(
                         "{} is {}, {} is {}",
                         a.name,

@@ -199,7 +199,7 @@ fn subsequence(short: &str, long: &str) -> bool {
     let mut first = true;
     for c in short.chars() {
         if first {
-            if long.chars().next() != Some(c) {
+            if !long.starts_with(c) {
                 return false;
             }
             it.next();
@@ -216,7 +216,7 @@ fn subsequence(short: &str, long: &str) -> bool {
 /// True when the single token `short` abbreviates the word `long` (prefix or
 /// consonant-skeleton subsequence: `st`/`street`, `intl`/`international`, `nm`/`name`).
 pub fn token_abbreviates(short: &str, long: &str) -> bool {
-    short.len() < long.len() && short.len() >= 1 && subsequence(short, long)
+    short.len() < long.len() && !short.is_empty() && subsequence(short, long)
 }
 
 /// True when the token list `short` abbreviates `long`: an initialism (`ibm` /
