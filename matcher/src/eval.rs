@@ -266,11 +266,13 @@ fn unordered(a: String, b: String) -> (String, String) {
 }
 
 fn engine(common: &CommonArgs) -> Result<Engine, EvalError> {
-    let mut llm = LlmConfig::default();
-    llm.provider = match common.backbone {
-        BackboneArg::Local => BackboneKind::Local,
-        BackboneArg::Openai => BackboneKind::Openai,
-        BackboneArg::Gguf => BackboneKind::Gguf,
+    let mut llm = LlmConfig {
+        provider: match common.backbone {
+            BackboneArg::Local => BackboneKind::Local,
+            BackboneArg::Openai => BackboneKind::Openai,
+            BackboneArg::Gguf => BackboneKind::Gguf,
+        },
+        ..LlmConfig::default()
     };
     if let Some(m) = &common.model {
         llm.model = m.clone();

@@ -88,15 +88,44 @@ fn link_f1(left: &Path, right: &Path, truth_file: &Path) -> (f64, f64) {
         .collect();
     let secs = start.elapsed().as_secs_f64();
     let c = t.intersection(&p).count();
-    println!("candidates={} predicted={} correct={} truth={}", out.candidate_pairs, p.len(), c, t.len());
+    println!(
+        "candidates={} predicted={} correct={} truth={}",
+        out.candidate_pairs,
+        p.len(),
+        c,
+        t.len()
+    );
     if std::env::var("KCMF_DEBUG").is_ok() {
-        println!("lambda={:.4} iterations={}", out.model.lambda, out.model.iterations);
+        println!(
+            "lambda={:.4} iterations={}",
+            out.model.lambda, out.model.iterations
+        );
         for (f, s) in out.model.fields.iter().enumerate() {
-            println!("{:<16} {:?} m={:.3?} u={:.3?}", s.name, s.kind, out.model.m[f], out.model.u[f]);
+            println!(
+                "{:<16} {:?} m={:.3?} u={:.3?}",
+                s.name, s.kind, out.model.m[f], out.model.u[f]
+            );
         }
-        let truth_idx: HashSet<(usize, usize)> = out.pairs.iter().filter(|m| t.contains(&(li[m.left].clone(), ri[m.right].clone()))).map(|m| (m.left, m.right)).collect();
-        for m in out.pairs.iter().filter(|m| m.is_match != truth_idx.contains(&(m.left, m.right))).take(15) {
-            println!("{} p={:.3} rule={} {:?} | {:?}", if m.is_match { "FP" } else { "FN" }, m.probability, m.rule, l[m.left].values().collect::<Vec<_>>(), r[m.right].values().collect::<Vec<_>>());
+        let truth_idx: HashSet<(usize, usize)> = out
+            .pairs
+            .iter()
+            .filter(|m| t.contains(&(li[m.left].clone(), ri[m.right].clone())))
+            .map(|m| (m.left, m.right))
+            .collect();
+        for m in out
+            .pairs
+            .iter()
+            .filter(|m| m.is_match != truth_idx.contains(&(m.left, m.right)))
+            .take(15)
+        {
+            println!(
+                "{} p={:.3} rule={} {:?} | {:?}",
+                if m.is_match { "FP" } else { "FN" },
+                m.probability,
+                m.rule,
+                l[m.left].values().collect::<Vec<_>>(),
+                r[m.right].values().collect::<Vec<_>>()
+            );
         }
     }
     (f1(&t, &p), secs)
@@ -169,7 +198,11 @@ async fn valentine_style_sm() {
         let p: HashSet<(String, String)> = m.into_iter().map(|x| (x.source, x.target)).collect();
         let f = f1(&truth, &p);
         if std::env::var("KCMF_DEBUG").is_ok() {
-            println!("  missing {:?}\n  extra {:?}", truth.difference(&p).collect::<Vec<_>>(), p.difference(&truth).collect::<Vec<_>>());
+            println!(
+                "  missing {:?}\n  extra {:?}",
+                truth.difference(&p).collect::<Vec<_>>(),
+                p.difference(&truth).collect::<Vec<_>>()
+            );
         }
         println!("sm {} f1={f:.4}", d.file_name().unwrap().to_string_lossy());
         all.push(f);

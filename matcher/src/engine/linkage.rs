@@ -233,7 +233,11 @@ fn fit(
         // (dedup): bounds the prior so EM cannot take a frequent agreement pattern
         // (same city, same type) for the match class
         let cands = (flat.len() / nf).max(1) as f64;
-        let most = if same_set { a.len() as f64 } else { a.len().min(b.len()) as f64 };
+        let most = if same_set {
+            a.len() as f64
+        } else {
+            a.len().min(b.len()) as f64
+        };
         model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
     }
     model.refine(&examples_vectors(fields, examples), 5.0);

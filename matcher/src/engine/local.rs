@@ -203,7 +203,8 @@ impl EmEvidence {
                 distinct |= f.is_distinct(&name_a, &name_b);
             }
         }
-        let name_sim = (p_all >= 0.1 && !ta.is_empty() && !tb.is_empty()).then(|| name_similarity(&ta, &tb));
+        let name_sim =
+            (p_all >= 0.1 && !ta.is_empty() && !tb.is_empty()).then(|| name_similarity(&ta, &tb));
         let mut agree = Vec::new();
         let mut differ = Vec::new();
         for (f, &l) in v.iter().enumerate() {
@@ -295,7 +296,16 @@ impl EmEvidence {
                 format!(
                     "field-weighted match probability {:.4} vs threshold {threshold:.2}; name similarity {}; agree [{}], differ [{}]",
                     self.p_all,
-                    self.name_sim.map(|s| format!("{s:.2}{}", if self.names_conflict() { " (the names conflict)" } else { "" })).unwrap_or_else(|| "n/a".into()),
+                    self.name_sim
+                        .map(|s| format!(
+                            "{s:.2}{}",
+                            if self.names_conflict() {
+                                " (the names conflict)"
+                            } else {
+                                ""
+                            }
+                        ))
+                        .unwrap_or_else(|| "n/a".into()),
                     self.agree.join(", "),
                     self.differ.join(", ")
                 ),
@@ -551,7 +561,9 @@ pub fn value_profile(samples: &[String]) -> HashMap<String, f64> {
 /// Cosine of two unit profiles.
 pub fn profile_cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
     let (x, y) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    x.iter().map(|(k, v)| v * y.get(k).copied().unwrap_or(0.0)).sum()
+    x.iter()
+        .map(|(k, v)| v * y.get(k).copied().unwrap_or(0.0))
+        .sum()
 }
 
 /// Whether two columns' types exclude each other: declared types that cannot hold the

@@ -285,4 +285,3 @@ pub fn attributes(a: &Record, b: &Record) -> Vec<String> {
     }
     set.into_keys().map(str::to_string).collect()
 }
-

@@ -14,8 +14,7 @@ use super::knowledge::{Facts, Knowledge, KnowledgeProvider, Source, top_k};
 use super::linkage::{self, LinkOptions};
 use super::llm::{CachedChat, ChatModel, LlmCache, OpenAiClient};
 use super::local::{
-    DataType, Decision, EmEvidence, NameFields, SmColumn, evaluate_rules, learn_expansions,
-    sm_evidence,
+    Decision, EmEvidence, NameFields, SmColumn, evaluate_rules, learn_expansions, sm_evidence,
 };
 use super::prompt::{
     Demonstration, build_messages, parse_answer, self_indicator_messages, serialize_column,
@@ -914,7 +913,7 @@ impl<'a> EmContext<'a> {
 }
 
 /// Share of the threshold a mutual-best column pair must reach.
-pub const SM_MUTUAL_FLOOR: f64 = 0.5;
+pub const SM_MUTUAL_FLOOR: f64 = 0.35;
 
 fn sm_name_sim(a: &SmColumn, b: &SmColumn, exp: &HashMap<String, String>) -> f64 {
     sm_evidence(a, b, &Idf::default(), exp, &[]).name_sim

@@ -149,7 +149,11 @@ pub fn parse_answer(text: &str) -> Option<bool> {
         .filter(|w| !w.is_empty())
         .collect();
     const FILLER: [&str; 7] = ["final", "the", "answer", "is", "my", "so", "therefore"];
-    let rest: Vec<&str> = words.iter().copied().skip_while(|w| FILLER.contains(w)).collect();
+    let rest: Vec<&str> = words
+        .iter()
+        .copied()
+        .skip_while(|w| FILLER.contains(w))
+        .collect();
     let (yes, no) = (rest.contains(&"yes"), rest.contains(&"no"));
     match rest.first().copied() {
         Some("yes") if !no && rest.len() <= 2 => Some(true),
