@@ -439,7 +439,7 @@ mod tests {
         );
         assert_eq!(
             field(json!({"type": "link", "input": {"left": [{"a": 1}]}})),
-            "input"
+            "input.right"
         );
         assert_eq!(
             field(
