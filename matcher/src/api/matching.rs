@@ -5,9 +5,13 @@
 
 use std::time::Instant;
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
-use axum::{Extension, response::IntoResponse};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -289,6 +293,29 @@ async fn cached<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// A cached answer as raw JSON (checked to be JSON, not re-parsed into types): the hot
+/// path of repeated requests answers without deserializing and serializing the results.
+async fn cached_raw(state: &AppState, kind: &'static str, key: &str) -> Option<Arc<str>> {
+    let v = state.cache.get(kind, key).await?;
+    match serde_json::from_str::<&serde_json::value::RawValue>(&v) {
+        Ok(_) => Some(v),
+        Err(e) => {
+            tracing::warn!(error = %e, "discarding unreadable cache entry");
+            None
+        }
+    }
+}
+
+/// `{"<field>": <raw>, "cached": true, "backbone": …, "elapsed_ms": …}`.
+fn raw_hit(field: &str, raw: &str, backbone: &str, start: Instant) -> Response {
+    let backbone = serde_json::Value::String(backbone.to_string());
+    let body = format!(
+        "{{\"{field}\":{raw},\"cached\":true,\"backbone\":{backbone},\"elapsed_ms\":{}}}",
+        ms(start)
+    );
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 async fn remember(
     state: &AppState,
     caller: &Caller,
@@ -333,20 +360,15 @@ pub async fn match_entity(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<EntityRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let start = Instant::now();
     let mut options = req.options.clone();
     check_entity_options(&options)?;
     let pairs = entity_pairs(req, state.cfg.matching.max_pairs)?;
     let key = cache_key("entity", state.feedback.generation(), &(&pairs, &options))?;
     let backbone = state.engine.backbone_name();
-    if let Some(results) = cached::<Vec<MatchResult>>(&state, "entity", &key).await {
-        return Ok(Json(EntityResponse {
-            results,
-            cached: true,
-            backbone,
-            elapsed_ms: ms(start),
-        }));
+    if let Some(raw) = cached_raw(&state, "entity", &key).await {
+        return Ok(raw_hit("results", &raw, &backbone, start));
     }
     options
         .examples
@@ -367,7 +389,8 @@ pub async fn match_entity(
         cached: false,
         backbone,
         elapsed_ms: ms(start),
-    }))
+    })
+    .into_response())
 }
 
 /// Match the columns of two schemas.
@@ -385,18 +408,13 @@ pub async fn match_schema(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<SchemaRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let start = Instant::now();
     check_schema_request(&req)?;
     let key = cache_key("schema", state.feedback.generation(), &req)?;
     let backbone = state.engine.backbone_name();
-    if let Some(matches) = cached::<Vec<SchemaMatch>>(&state, "schema", &key).await {
-        return Ok(Json(SchemaResponse {
-            matches,
-            cached: true,
-            backbone,
-            elapsed_ms: ms(start),
-        }));
+    if let Some(raw) = cached_raw(&state, "schema", &key).await {
+        return Ok(raw_hit("matches", &raw, &backbone, start));
     }
     let mut options = req.options.clone();
     options
@@ -421,7 +439,8 @@ pub async fn match_schema(
         cached: false,
         backbone,
         elapsed_ms: ms(start),
-    }))
+    })
+    .into_response())
 }
 
 /// Deduplicate a small set of entities synchronously.
