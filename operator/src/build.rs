@@ -1295,6 +1295,7 @@ pub fn backup_cronjob(v: &Validated, config_hash: &str) -> CronJob {
         storage_size: None,
         storage_class_name: None,
         suspend: true,
+        verify: false,
     });
     let mut env = datastore_env(v);
     env.push(value_env("KCMF_BACKUP_DIR", "/backups"));
@@ -1302,6 +1303,9 @@ pub fn backup_cronjob(v: &Validated, config_hash: &str) -> CronJob {
         "KCMF_BACKUP_RETENTION_DAYS",
         b.retention_days.to_string(),
     ));
+    if b.verify {
+        env.push(value_env("KCMF_BACKUP_VERIFY", "true"));
+    }
     env.push(value_env("KCMF_DATA_DIR", "/data"));
     let container = Container {
         name: "backup".into(),
@@ -2026,6 +2030,7 @@ mod tests {
             Some("7")
         );
         assert!(env.contains_key("DATABASE_URL") && env.contains_key("REDIS_URL"));
+        assert!(!env.contains_key("KCMF_BACKUP_VERIFY"));
         let labels = s
             .job_template
             .spec
@@ -2040,6 +2045,29 @@ mod tests {
             .unwrap();
         assert_eq!(labels["app.kubernetes.io/component"], "backup");
         assert!(find(&d, ChildKind::PersistentVolumeClaim, "demo-backups").is_some());
+    }
+
+    #[test]
+    fn backup_verify_sets_env() {
+        let (_, d) = desired(json!({"backup": {"schedule": "@daily", "verify": true}}));
+        let cj = match find(&d, ChildKind::CronJob, "demo-backup") {
+            Some(Child::CronJob(c)) => c,
+            _ => panic!(),
+        };
+        let pod = cj
+            .spec
+            .as_ref()
+            .unwrap()
+            .job_template
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap();
+        let env = env_of(&pod.containers[0]);
+        assert_eq!(env["KCMF_BACKUP_VERIFY"].value.as_deref(), Some("true"));
     }
 
     #[test]

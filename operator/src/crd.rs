@@ -412,6 +412,10 @@ pub struct BackupSpec {
     /// Suspend the CronJob (no new backup runs).
     #[serde(default)]
     pub suspend: bool,
+    /// Run the restore drill (`backup run --verify`) after each backup: the run fails unless
+    /// the new set restores into a scratch database and matches its manifest (default false).
+    #[serde(default)]
+    pub verify: bool,
 }
 
 /// Monitoring integration.

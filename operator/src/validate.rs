@@ -386,6 +386,7 @@ mod tests {
             storage_size: None,
             storage_class_name: None,
             suspend: false,
+            verify: false,
         });
         match validate(&object(s)) {
             Err(Error::InvalidSpec { field, message }) => {
