@@ -294,24 +294,44 @@ impl Store {
 
     // ---- request log and history ------------------------------------------------------
 
+    /// Writes request-log lines, many rows per INSERT (one transaction).
     pub async fn insert_request_logs(&self, entries: &[RequestLogEntry]) -> Result<(), StoreError> {
+        const ROWS: usize = 100;
+        const COLS: usize = 8;
         let mut tx = self.pool.begin().await.map_err(q("begin request log"))?;
-        for e in entries {
-            sqlx::query(
-                "INSERT INTO request_log (id, key_id, method, endpoint, status, latency_ms, request_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(new_id())
-            .bind(e.key_id.as_deref())
-            .bind(&e.method)
-            .bind(&e.endpoint)
-            .bind(i64::from(e.status))
-            .bind(e.latency_ms)
-            .bind(e.request_id.as_deref())
-            .bind(e.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("insert request log"))?;
+        for chunk in entries.chunks(ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO request_log (id, key_id, method, endpoint, status, latency_ms, request_id, created_at) VALUES ",
+            );
+            for r in 0..chunk.len() {
+                if r > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for c in 0..COLS {
+                    if c > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${}", r * COLS + c + 1));
+                }
+                sql.push(')');
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                query = query
+                    .bind(new_id())
+                    .bind(e.key_id.clone())
+                    .bind(e.method.clone())
+                    .bind(e.endpoint.clone())
+                    .bind(i64::from(e.status))
+                    .bind(e.latency_ms)
+                    .bind(e.request_id.clone())
+                    .bind(e.created_at);
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .map_err(q("insert request log"))?;
         }
         tx.commit().await.map_err(q("commit request log"))?;
         Ok(())
@@ -376,5 +396,46 @@ impl Store {
             .map(|r| r.try_get::<String, _>("payload_enc"))
             .collect::<Result<_, _>>()
             .map_err(q("decode feedback"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn request_logs_are_written_in_multi_row_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = DatabaseConfig {
+            data_dir: dir.path().to_path_buf(),
+            ..DatabaseConfig::default()
+        };
+        let store = Store::connect(&cfg).await.unwrap();
+        store.migrate().await.unwrap();
+        let entries: Vec<RequestLogEntry> = (0..250)
+            .map(|i| RequestLogEntry {
+                key_id: (i % 2 == 0).then(|| format!("k{i}")),
+                method: "POST".into(),
+                endpoint: "/api/v1/match/entity".into(),
+                status: 200 + (i % 3) as u16,
+                latency_ms: i as f64 / 10.0,
+                request_id: None,
+                created_at: 1_000 + i as i64,
+            })
+            .collect();
+        store.insert_request_logs(&entries).await.unwrap();
+        let rows: Vec<(Option<String>, i64, f64, i64)> = sqlx::query_as(
+            "SELECT key_id, status, latency_ms, created_at FROM request_log ORDER BY created_at",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 250);
+        for (i, (k, st, lat, at)) in rows.iter().enumerate() {
+            assert_eq!(*k, (i % 2 == 0).then(|| format!("k{i}")));
+            assert_eq!(*st, 200 + (i % 3) as i64);
+            assert!((lat - i as f64 / 10.0).abs() < 1e-9);
+            assert_eq!(*at, 1_000 + i as i64);
+        }
     }
 }
