@@ -10,15 +10,16 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -330,7 +331,7 @@ async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> 
             observed = Some(obs);
         }
     }
-    let observed = match observed {
+    let mut observed = match observed {
         Some(o) => o,
         None => {
             ctx.record_apply(&v.uid, None);
@@ -346,6 +347,7 @@ async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> 
             o
         }
     };
+    observed.backup_jobs = backup_jobs(&ctx.client, &v).await?;
     if !new_keys.is_empty() {
         publish(
             ctx,
@@ -487,6 +489,25 @@ pub async fn gather(ctx: &Context, v: &Validated, spec_changed: bool) -> Result<
     })
 }
 
+/// The backup CronJob's Jobs (scheduled or created by hand from it): they carry the
+/// instance's `backup` component labels from the job template.
+pub async fn backup_jobs(client: &Client, v: &Validated) -> Result<Vec<Job>> {
+    if v.spec.backup.is_none() {
+        return Ok(Vec::new());
+    }
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &v.namespace);
+    let selector = build::selector_labels(v, "backup")
+        .iter()
+        .map(|(k, val)| format!("{k}={val}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let list = jobs
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(kube_err("list", "Job", &build::names::backup(&v.name)))?;
+    Ok(list.items)
+}
+
 /// Read the workloads the status is computed from (the cheap path of an unchanged object).
 pub async fn observe(client: &Client, v: &Validated) -> Result<Observed> {
     let deps: Api<Deployment> = Api::namespaced(client.clone(), &v.namespace);
@@ -532,6 +553,7 @@ pub async fn observe(client: &Client, v: &Validated) -> Result<Observed> {
         redis: r,
         postgres: p,
         backup: b,
+        backup_jobs: Vec::new(),
     })
 }
 
@@ -774,6 +796,21 @@ pub async fn write_status(
     Ok(())
 }
 
+/// The KcmfDeployment a backup Job belongs to (its `app.kubernetes.io/instance` label).
+fn backup_job_owner(j: Job) -> Option<ObjectRef<KcmfDeployment>> {
+    let labels = j.labels();
+    if labels
+        .get("app.kubernetes.io/component")
+        .map(String::as_str)
+        != Some("backup")
+    {
+        return None;
+    }
+    let name = labels.get("app.kubernetes.io/instance")?;
+    let ns = j.namespace()?;
+    Some(ObjectRef::new(name).within(&ns))
+}
+
 /// Run the controller until shutdown (SIGTERM / ctrl-c) or `stop` resolves.
 pub async fn run(
     client: Client,
@@ -800,6 +837,10 @@ pub async fn run(
             Api::all(client.clone()),
         ),
     };
+    let jobs: Api<Job> = match &watch_namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
     let owned = watcher::Config::default()
         .labels(&format!("{}={}", build::MANAGED_BY.0, build::MANAGED_BY.1))
         .any_semantic();
@@ -809,7 +850,10 @@ pub async fn run(
         .with_config(ControllerConfig::default().debounce(Duration::from_millis(200)))
         .owns(deploys, owned.clone())
         .owns(stss, owned.clone())
-        .owns(cronjobs, owned)
+        .owns(cronjobs, owned.clone())
+        // Backup Jobs are owned by the CronJob, not by the KcmfDeployment: map them back
+        // through the instance label (manual runs do not touch the CronJob's status).
+        .watches(jobs, owned, backup_job_owner)
         .graceful_shutdown_on(stop)
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {

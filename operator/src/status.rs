@@ -2,7 +2,7 @@
 //! children after applying. The clock is an argument.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::build;
@@ -34,6 +34,9 @@ pub struct Observed {
     pub postgres: Option<StatefulSet>,
     /// Backup CronJob.
     pub backup: Option<CronJob>,
+    /// Jobs of the backup CronJob (scheduled, or created by hand with
+    /// `kubectl create job --from=cronjob/NAME-backup`), which carry the instance's backup labels.
+    pub backup_jobs: Vec<Job>,
 }
 
 /// A condition before timestamps are attached.
@@ -176,6 +179,84 @@ fn backup_cond(v: &Validated, c: Option<&CronJob>) -> Cond {
     }
 }
 
+/// Outcome of one Job: `Succeeded` (condition `Complete`), `Failed` (condition `Failed`) or
+/// `Running`.
+pub fn job_result(j: &Job) -> &'static str {
+    let conds = j
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let has = |t: &str| conds.iter().any(|c| c.type_ == t && c.status == "True");
+    if has("Complete") {
+        "Succeeded"
+    } else if has("Failed") {
+        "Failed"
+    } else {
+        "Running"
+    }
+}
+
+/// When a Job started: `status.startTime`, else its creation time.
+fn job_time(j: &Job) -> Option<Time> {
+    j.status
+        .as_ref()
+        .and_then(|s| s.start_time.clone())
+        .or_else(|| j.metadata.creation_timestamp.clone())
+}
+
+/// When a Job succeeded: `status.completionTime` when it is `Complete`.
+fn job_success_time(j: &Job) -> Option<Time> {
+    if job_result(j) != "Succeeded" {
+        return None;
+    }
+    j.status
+        .as_ref()
+        .and_then(|s| s.completion_time.clone())
+        .or_else(|| job_time(j))
+}
+
+/// Last backup run from the CronJob's status and its Jobs. A Job created by hand
+/// (`kubectl create job --from=cronjob/...`) does not update the CronJob's
+/// `lastScheduleTime`/`lastSuccessfulTime`, so the newest Job wins when it is at least as new
+/// as the last scheduled run.
+pub fn last_backup_with_jobs(c: Option<&CronJob>, jobs: &[Job]) -> Option<LastBackup> {
+    let from_cronjob = last_backup(c);
+    let newest = jobs
+        .iter()
+        .filter_map(|j| job_time(j).map(|t| (t, j)))
+        .max_by(|a, b| a.0.0.cmp(&b.0.0));
+    let job_success = jobs
+        .iter()
+        .filter_map(job_success_time)
+        .max_by(|a, b| a.0.cmp(&b.0));
+    let cj_success = from_cronjob
+        .as_ref()
+        .and_then(|l| l.last_success_time.clone());
+    let last_success_time = match (cj_success, job_success) {
+        (Some(a), Some(b)) => Some(if b.0 > a.0 { b } else { a }),
+        (a, b) => a.or(b),
+    };
+    let (time, result) = match (from_cronjob, newest) {
+        (Some(l), Some((t, j))) => {
+            if l.time.as_ref().is_none_or(|s| t.0 >= s.0) {
+                (Some(t), Some(job_result(j).to_string()))
+            } else {
+                (l.time, l.result)
+            }
+        }
+        (Some(l), None) => (l.time, l.result),
+        (None, Some((t, j))) => (Some(t), Some(job_result(j).to_string())),
+        (None, None) => return None,
+    };
+    Some(LastBackup {
+        time,
+        result,
+        last_success_time,
+    })
+}
+
 /// Last backup run from the CronJob's status.
 pub fn last_backup(c: Option<&CronJob>) -> Option<LastBackup> {
     let st = c?.status.clone()?;
@@ -276,7 +357,7 @@ pub fn compute(
         replicas_summary: Some(format!("{ready}/{}", v.spec.matcher.replicas)),
         selector: Some(build::matcher_selector_string(v)),
         url: Some(build::matcher_url(v)),
-        last_backup: last_backup(obs.backup.as_ref()),
+        last_backup: last_backup_with_jobs(obs.backup.as_ref(), &obs.backup_jobs),
     }
 }
 
@@ -406,6 +487,7 @@ mod tests {
             redis: Some(sts(1)),
             postgres: Some(sts(1)),
             backup: None,
+            backup_jobs: Vec::new(),
         };
         let st = compute(&v, &obs, None, &t(100));
         assert_eq!(st.observed_generation, Some(2));
@@ -432,6 +514,7 @@ mod tests {
             redis: None,
             postgres: Some(sts(0)),
             backup: None,
+            backup_jobs: Vec::new(),
         };
         let st1 = compute(&v, &obs, None, &t(100));
         let ready = cond(&st1, types::READY);
@@ -452,6 +535,7 @@ mod tests {
             redis: Some(sts(1)),
             postgres: Some(sts(1)),
             backup: None,
+            backup_jobs: Vec::new(),
         };
         let st = compute(&v, &obs, None, &t(1));
         assert_eq!(cond(&st, types::MATCHER).reason, "RollingOut");
@@ -485,6 +569,61 @@ mod tests {
             last_backup(Some(&cj)).unwrap().result.as_deref(),
             Some("Failed")
         );
+    }
+
+    #[test]
+    fn manual_job_is_the_last_backup() {
+        use k8s_openapi::api::batch::v1::{JobCondition, JobStatus};
+        let job = |start: i64, cond: Option<&str>, done: Option<i64>| Job {
+            status: Some(JobStatus {
+                start_time: Some(t(start)),
+                completion_time: done.map(t),
+                conditions: cond.map(|c| {
+                    vec![JobCondition {
+                        type_: c.into(),
+                        status: "True".into(),
+                        ..Default::default()
+                    }]
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        // No CronJob run yet, one manual Job running, then complete.
+        let cj = CronJob::default();
+        let running = last_backup_with_jobs(Some(&cj), &[job(80, None, None)]).unwrap();
+        assert_eq!(running.time, Some(t(80)));
+        assert_eq!(running.result.as_deref(), Some("Running"));
+        assert_eq!(running.last_success_time, None);
+        let done =
+            last_backup_with_jobs(Some(&cj), &[job(80, Some("Complete"), Some(90))]).unwrap();
+        assert_eq!(done.result.as_deref(), Some("Succeeded"));
+        assert_eq!(done.last_success_time, Some(t(90)));
+        // A scheduled run newer than the manual Job wins; success time is the newest.
+        let cj = CronJob {
+            status: Some(CronJobStatus {
+                last_schedule_time: Some(t(100)),
+                last_successful_time: None,
+                active: None,
+            }),
+            ..Default::default()
+        };
+        let lb = last_backup_with_jobs(
+            Some(&cj),
+            &[
+                job(80, Some("Complete"), Some(90)),
+                job(60, Some("Failed"), None),
+            ],
+        )
+        .unwrap();
+        assert_eq!(lb.time, Some(t(100)));
+        assert_eq!(lb.result.as_deref(), Some("Failed"));
+        assert_eq!(lb.last_success_time, Some(t(90)));
+        // A failed manual Job after the scheduled run.
+        let lb = last_backup_with_jobs(Some(&cj), &[job(110, Some("Failed"), None)]).unwrap();
+        assert_eq!(lb.result.as_deref(), Some("Failed"));
+        assert_eq!(lb.time, Some(t(110)));
+        assert_eq!(last_backup_with_jobs(None, &[]), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Namespace, PersistentVolumeClaim, Pod, Secret, Service,
 };
@@ -1129,4 +1129,104 @@ async fn operator_works_with_the_charts_least_privilege_rbac() {
         "errors under chart RBAC: {m}"
     );
     op.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_cronjob_and_manual_run_reported_in_status() {
+    let c = client().await;
+    install_crds();
+    let ns = namespace(&c, "kcmf-e2e-backup").await;
+    let _op = Operator::start(&ns, false);
+    let api: Api<KcmfDeployment> = Api::namespaced(c.clone(), &ns);
+    create_kcmf(
+        &ns,
+        "demo",
+        json!({"backup": {"schedule": "0 4 * * *", "suspend": true, "retentionDays": 9, "verify": true}}),
+    );
+    let k = wait_ready(&api, "demo").await;
+    let cj: CronJob = get(&c, &ns, "demo-backup").await.expect("cronjob");
+    assert_owned(&cj, &k);
+    let spec = cj.spec.clone().unwrap();
+    assert_eq!(spec.schedule, "0 4 * * *");
+    assert_eq!(spec.suspend, Some(true));
+    let pod = spec.job_template.spec.unwrap().template.spec.unwrap();
+    assert_eq!(pod.automount_service_account_token, Some(false));
+    let psc = pod.security_context.clone().unwrap();
+    assert_eq!(psc.run_as_non_root, Some(true));
+    assert!(pod.volumes.iter().flatten().any(|v| {
+        v.name == "backups"
+            && v.persistent_volume_claim
+                .as_ref()
+                .is_some_and(|p| p.claim_name == "demo-backups")
+    }));
+    let ctr = &pod.containers[0];
+    assert!(
+        ctr.volume_mounts
+            .iter()
+            .flatten()
+            .any(|m| m.name == "backups"
+                && m.mount_path == "/backups"
+                && m.read_only != Some(true))
+    );
+    let args = ctr.args.clone().unwrap();
+    assert_eq!(args[..2], ["backup".to_string(), "run".into()]);
+    let env: BTreeMap<String, Option<String>> = ctr
+        .env
+        .iter()
+        .flatten()
+        .map(|e| (e.name.clone(), e.value.clone()))
+        .collect();
+    assert!(env.contains_key("DATABASE_URL") && env.contains_key("REDIS_URL"));
+    assert_eq!(env["KCMF_BACKUP_DIR"].as_deref(), Some("/backups"));
+    assert_eq!(env["KCMF_BACKUP_RETENTION_DAYS"].as_deref(), Some("9"));
+    assert_eq!(env["KCMF_BACKUP_VERIFY"].as_deref(), Some("true"));
+    let sc = ctr.security_context.clone().unwrap();
+    assert_eq!(sc.allow_privilege_escalation, Some(false));
+    assert_eq!(sc.read_only_root_filesystem, Some(true));
+    assert!(
+        sc.capabilities
+            .and_then(|c| c.drop)
+            .is_some_and(|d| d.iter().any(|x| x == "ALL"))
+    );
+    // Suspended, never scheduled: no lastBackup yet.
+    assert!(k.status.as_ref().unwrap().last_backup.is_none());
+
+    // A manual run does not touch the CronJob's status; the operator reads the Job.
+    kubectl_ok(&[
+        "create",
+        "job",
+        "--from=cronjob/demo-backup",
+        "manual-1",
+        "-n",
+        &ns,
+    ]);
+    let jobs: Api<Job> = Api::namespaced(c.clone(), &ns);
+    wait_for("manual-1 complete", TIMEOUT, || async {
+        jobs.get_opt("manual-1")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|j| j.status)
+            .and_then(|s| s.conditions)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.type_ == "Complete" && c.status == "True")
+            })
+    })
+    .await;
+    let job = jobs.get("manual-1").await.unwrap();
+    let started = job.status.as_ref().and_then(|s| s.start_time.clone());
+    wait_for("status.lastBackup Succeeded", TIMEOUT, || async {
+        api.get("demo")
+            .await
+            .ok()
+            .and_then(|k| k.status)
+            .and_then(|s| s.last_backup)
+            .is_some_and(|lb| {
+                lb.result.as_deref() == Some("Succeeded")
+                    && lb.time == started
+                    && lb.last_success_time.is_some()
+            })
+    })
+    .await;
 }
