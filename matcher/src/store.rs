@@ -33,7 +33,9 @@ pub enum StoreError {
     },
 }
 
-fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+/// Maps a sqlx error to [`StoreError`]: connection trouble is `Unavailable` (the API answers
+/// 503), anything else a query error naming `what`.
+pub(crate) fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| match source {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             StoreError::Unavailable(format!("{what}: {source}"))

@@ -10,16 +10,7 @@ use sqlx::any::AnyRow;
 
 use super::{JobState, JobType, PreparedJob};
 use crate::crypto::Cipher;
-use crate::store::{Backend, Store, StoreError, now_ms};
-
-fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| match source {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            StoreError::Unavailable(format!("{what}: {source}"))
-        }
-        source => StoreError::Query { what, source },
-    }
-}
+use crate::store::{Backend, Store, StoreError, now_ms, q};
 
 /// A job row.
 #[derive(Debug, Clone)]
