@@ -196,8 +196,17 @@ start() { # <name> <binary> args...
   local name="$1" exe="$bindir/$2"
   shift 2
   setsid "$exe" "$@" </dev/null >>"$state/logs/$name.log" 2>&1 &
-  echo "$name $! $exe" >>"$state/pids"
-  log "started $name (pid $!)"
+  local pid=$! tries=0
+  # Wait until the fork has exec'd the binary: until then /proc/<pid>/cmdline
+  # still reads "bash" or "setsid", and pids_alive would take it for dead
+  # (a race that failed CI on a loaded machine).
+  until tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1 | grep -qxF "$exe"; do
+    kill -0 "$pid" 2>/dev/null || die "$name exited at start; see $state/logs/$name.log"
+    ((++tries < 200)) || die "$name (pid $pid) did not exec $exe within 10s"
+    sleep 0.05
+  done
+  echo "$name $pid $exe" >>"$state/pids"
+  log "started $name (pid $pid)"
 }
 
 on_fail() {
