@@ -269,6 +269,10 @@ start kube-apiserver kube-apiserver \
   --profiling=false
 wait_for "kube-apiserver /readyz" kubectl get --raw=/readyz
 
+# Client QPS and sync concurrency as scale-test clusters set them (defaults are
+# 20 qps / 5 workers): with 100 KcmfDeployments the controller-manager has to
+# write ~2,000 objects (ReplicaSets, Pods, PVCs, EndpointSlices) and would
+# otherwise throttle itself, not the operator, for over a minute.
 start kube-controller-manager kube-controller-manager \
   --kubeconfig="$pki/kcm.kubeconfig" \
   --authentication-kubeconfig="$pki/kcm.kubeconfig" \
@@ -282,6 +286,9 @@ start kube-controller-manager kube-controller-manager \
   --cluster-signing-cert-file="$pki/ca.crt" \
   --cluster-signing-key-file="$pki/ca.key" \
   --service-cluster-ip-range="$service_cidr" \
+  --kube-api-qps=200 --kube-api-burst=400 \
+  --concurrent-deployment-syncs=10 --concurrent-replicaset-syncs=10 \
+  --concurrent-statefulset-syncs=20 \
   --profiling=false
 
 start kube-scheduler kube-scheduler \
@@ -291,6 +298,7 @@ start kube-scheduler kube-scheduler \
   --bind-address=127.0.0.1 \
   --secure-port="$sched_port" \
   --leader-elect=false \
+  --kube-api-qps=200 --kube-api-burst=400 \
   --profiling=false
 
 # Only Stage objects in the config: a KwokConfiguration given there is taken

@@ -16,7 +16,7 @@ use crate::engine::Engine;
 use crate::feedback::FeedbackStore;
 use crate::ratelimit::KeyLimiter;
 use crate::recorder::Recorder;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::store::Store;
 use crate::telemetry;
 
@@ -105,7 +105,7 @@ pub async fn build_state(
     let (recorder, recorder_task) = Recorder::start(store.clone());
     let feedback = FeedbackStore::load(store.clone(), cipher.clone()).await?;
     Ok((
-        AppState {
+        AppState::new(Shared {
             cfg: Arc::new(cfg),
             store,
             cache,
@@ -116,7 +116,7 @@ pub async fn build_state(
             recorder,
             feedback,
             metrics,
-        },
+        }),
         recorder_task,
     ))
 }

@@ -1,6 +1,8 @@
 //! The shared application state handed to every handler: configuration, store, cache,
 //! engine, authentication, rate limiter, cipher, the background recorder and stored
-//! feedback. Built once by [`crate::server`] and cloned (cheaply) per request.
+//! feedback. Built once by [`crate::server`] and cloned per request: the clone is one
+//! reference-count increment (axum clones the state for every extractor and middleware
+//! that asks for it, so a struct of a dozen `Arc`s cost measurably more on the hot path).
 
 use std::sync::Arc;
 
@@ -17,7 +19,25 @@ use crate::recorder::Recorder;
 use crate::store::Store;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Wraps the parts built at start-up.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What every handler shares (reached through [`AppState`]'s `Deref`).
+pub struct Shared {
     pub cfg: Arc<Config>,
     pub store: Store,
     pub cache: Cache,
