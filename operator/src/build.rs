@@ -16,7 +16,7 @@ use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
     MetricTarget, ResourceMetricSource,
 };
-use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
     EnvVar, EnvVarSource, ExecAction, HTTPGetAction, PersistentVolumeClaim,
@@ -56,6 +56,13 @@ pub const POSTGRES_PORT: i32 = 5432;
 pub const PG_USER: &str = "kcmf";
 /// Pod template annotation carrying the hash of config and secrets.
 pub const CONFIG_HASH_ANNOTATION: &str = "kcmf.io/config-hash";
+/// Matcher pod template annotation naming the last successful restore Job: a new value rolls
+/// the matcher pods, so state loaded at start is re-read from the restored store.
+pub const RESTORED_ANNOTATION: &str = "kcmf.io/restored-by";
+/// Restore Job annotation: the requested set.
+pub const RESTORE_SET_ANNOTATION: &str = "kcmf.io/restore-set";
+/// Restore Job annotation: the request id.
+pub const RESTORE_ID_ANNOTATION: &str = "kcmf.io/restore-id";
 /// Label every child carries; the operator's watches select on it.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kcmf-operator");
 
@@ -116,6 +123,16 @@ pub mod names {
     /// HorizontalPodAutoscaler and ServiceMonitor.
     pub fn hpa(n: &str) -> String {
         n.to_string()
+    }
+    /// Restore Job of one request: `<name>-restore-<10 hex digits of sha256(set, id)>`, at most
+    /// 59 characters (names are at most 40), so it fits the 63 of the `job-name` pod label.
+    pub fn restore_job(n: &str, set: &str, id: Option<&str>) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(set.as_bytes());
+        h.update(b"\n");
+        h.update(id.unwrap_or_default().as_bytes());
+        format!("{n}-restore-{}", &hex::encode(h.finalize())[..10])
     }
 }
 
@@ -261,6 +278,9 @@ pub struct BuildInputs {
     pub secrets: SecretInputs,
     /// Whether the ServiceMonitor CRD is served by the cluster.
     pub service_monitor_available: bool,
+    /// The last restore Job that succeeded (from `status.lastRestore`): put on the matcher pod
+    /// template ([`RESTORED_ANNOTATION`]) so a successful restore restarts the matcher pods once.
+    pub restored_by: Option<String>,
 }
 
 /// The desired state: objects to apply (in order) and children to delete.
@@ -479,7 +499,11 @@ pub fn build(v: &Validated, inputs: &BuildInputs) -> Result<Desired> {
     }
 
     apply.push(Child::Service(matcher_service(v)));
-    apply.push(Child::Deployment(matcher_deployment(v, &hash)));
+    apply.push(Child::Deployment(matcher_deployment(
+        v,
+        &hash,
+        inputs.restored_by.as_deref(),
+    )));
 
     match &v.spec.matcher.autoscaling {
         Some(_) => apply.push(Child::HorizontalPodAutoscaler(hpa(v))),
@@ -869,8 +893,18 @@ fn exec_probe(cmd: &[&str], initial: i32, period: i32) -> Probe {
     }
 }
 
-/// The matcher Deployment.
-pub fn matcher_deployment(v: &Validated, config_hash: &str) -> Deployment {
+/// The matcher Deployment. `restored_by` names the last successful restore Job (a new one
+/// rolls the pods).
+pub fn matcher_deployment(
+    v: &Validated,
+    config_hash: &str,
+    restored_by: Option<&str>,
+) -> Deployment {
+    let mut annotations =
+        BTreeMap::from([(CONFIG_HASH_ANNOTATION.to_string(), config_hash.to_string())]);
+    if let Some(job) = restored_by {
+        annotations.insert(RESTORED_ANNOTATION.to_string(), job.to_string());
+    }
     let m = &v.spec.matcher;
     let container = Container {
         name: "matcher".into(),
@@ -910,10 +944,7 @@ pub fn matcher_deployment(v: &Validated, config_hash: &str) -> Deployment {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(labels(v, "matcher")),
-                    annotations: Some(BTreeMap::from([(
-                        CONFIG_HASH_ANNOTATION.to_string(),
-                        config_hash.to_string(),
-                    )])),
+                    annotations: Some(annotations),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
@@ -1232,8 +1263,8 @@ pub fn pdb(v: &Validated) -> PodDisruptionBudget {
     }
 }
 
-/// NetworkPolicy: only this installation's matcher and backup pods reach its managed Redis
-/// and PostgreSQL. `None` when nothing is managed.
+/// NetworkPolicy: only this installation's matcher, backup and restore pods reach its managed
+/// Redis and PostgreSQL. `None` when nothing is managed.
 pub fn network_policy(v: &Validated) -> Option<NetworkPolicy> {
     let mut components = Vec::new();
     let mut ports = Vec::new();
@@ -1266,7 +1297,11 @@ pub fn network_policy(v: &Validated) -> Option<NetworkPolicy> {
             policy_types: Some(vec!["Ingress".into()]),
             ingress: Some(vec![NetworkPolicyIngressRule {
                 from: Some(vec![NetworkPolicyPeer {
-                    pod_selector: Some(instance(vec!["matcher".into(), "backup".into()])),
+                    pod_selector: Some(instance(vec![
+                        "matcher".into(),
+                        "backup".into(),
+                        "restore".into(),
+                    ])),
                     ..Default::default()
                 }]),
                 ports: Some(
@@ -1285,30 +1320,36 @@ pub fn network_policy(v: &Validated) -> Option<NetworkPolicy> {
     })
 }
 
-/// The backup CronJob: `kcmf-matcher backup run` in the matcher image with the backups PVC
-/// at `/backups`. Its job's contents are the matcher's; here it exists with the schedule,
-/// suspend flag and volume.
-pub fn backup_cronjob(v: &Validated, config_hash: &str) -> CronJob {
-    let b = v.spec.backup.clone().unwrap_or(crate::crd::BackupSpec {
+fn default_backup_spec() -> crate::crd::BackupSpec {
+    crate::crd::BackupSpec {
         schedule: "@daily".into(),
         retention_days: 30,
         storage_size: None,
         storage_class_name: None,
         suspend: true,
         verify: false,
-    });
+    }
+}
+
+/// Pod of a backup-volume Job (backup CronJob, restore Job): `kcmf-matcher ARGS --config ...`
+/// in the matcher image, datastore URLs, the backups PVC at `/backups`, the restricted security
+/// context. `extra_env` comes after the common variables.
+fn backup_volume_pod(
+    v: &Validated,
+    component: &str,
+    args: &[&str],
+    extra_env: Vec<EnvVar>,
+    restart_policy: &str,
+    annotations: Option<BTreeMap<String, String>>,
+) -> PodTemplateSpec {
     let mut env = datastore_env(v);
     env.push(value_env("KCMF_BACKUP_DIR", "/backups"));
-    env.push(value_env(
-        "KCMF_BACKUP_RETENTION_DAYS",
-        b.retention_days.to_string(),
-    ));
-    if b.verify {
-        env.push(value_env("KCMF_BACKUP_VERIFY", "true"));
-    }
+    env.extend(extra_env);
     env.push(value_env("KCMF_DATA_DIR", "/data"));
+    let mut argv: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    argv.extend(["--config".to_string(), "/etc/kcmf/config.yaml".into()]);
     let container = Container {
-        name: "backup".into(),
+        name: component.into(),
         image: Some(v.spec.matcher.image.clone()),
         image_pull_policy: v
             .spec
@@ -1316,15 +1357,13 @@ pub fn backup_cronjob(v: &Validated, config_hash: &str) -> CronJob {
             .image_pull_policy
             .map(|p| p.as_str().to_string()),
         command: Some(vec!["kcmf-matcher".into()]),
-        args: Some(vec![
-            "backup".into(),
-            "run".into(),
-            "--config".into(),
-            "/etc/kcmf/config.yaml".into(),
-        ]),
+        args: Some(argv),
         env: Some(env),
         resources: Some(default_resources("50m", "128Mi", "512Mi")),
         security_context: Some(restricted_container_security()),
+        // The matcher writes a one-line JSON result to /dev/termination-log; when it dies
+        // before that (e.g. a configuration error), the log tail is the message instead.
+        termination_message_policy: Some("FallbackToLogsOnError".into()),
         volume_mounts: Some(vec![
             mount("backups", "/backups", false),
             mount("config", "/etc/kcmf", true),
@@ -1333,6 +1372,51 @@ pub fn backup_cronjob(v: &Validated, config_hash: &str) -> CronJob {
         ]),
         ..Default::default()
     };
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(labels(v, component)),
+            annotations,
+            ..Default::default()
+        }),
+        spec: Some(PodSpec {
+            restart_policy: Some(restart_policy.into()),
+            automount_service_account_token: Some(false),
+            security_context: Some(pod_security(10001, 10001)),
+            containers: vec![container],
+            volumes: Some(vec![
+                pvc_volume("backups", names::backups_pvc(&v.name)),
+                config_volume(v),
+                empty_dir("data"),
+                empty_dir("tmp"),
+            ]),
+            ..Default::default()
+        }),
+    }
+}
+
+/// The backup CronJob: `kcmf-matcher backup run` in the matcher image with the backups PVC
+/// at `/backups`. Its job's contents are the matcher's; here it exists with the schedule,
+/// suspend flag and volume.
+pub fn backup_cronjob(v: &Validated, config_hash: &str) -> CronJob {
+    let b = v.spec.backup.clone().unwrap_or_else(default_backup_spec);
+    let mut env = vec![value_env(
+        "KCMF_BACKUP_RETENTION_DAYS",
+        b.retention_days.to_string(),
+    )];
+    if b.verify {
+        env.push(value_env("KCMF_BACKUP_VERIFY", "true"));
+    }
+    let template = backup_volume_pod(
+        v,
+        "backup",
+        &["backup", "run"],
+        env,
+        "OnFailure",
+        Some(BTreeMap::from([(
+            CONFIG_HASH_ANNOTATION.to_string(),
+            config_hash.to_string(),
+        )])),
+    );
     CronJob {
         metadata: meta(v, names::backup(&v.name), "backup"),
         spec: Some(CronJobSpec {
@@ -1348,32 +1432,61 @@ pub fn backup_cronjob(v: &Validated, config_hash: &str) -> CronJob {
                 }),
                 spec: Some(JobSpec {
                     backoff_limit: Some(2),
-                    template: PodTemplateSpec {
-                        metadata: Some(ObjectMeta {
-                            labels: Some(labels(v, "backup")),
-                            annotations: Some(BTreeMap::from([(
-                                CONFIG_HASH_ANNOTATION.to_string(),
-                                config_hash.to_string(),
-                            )])),
-                            ..Default::default()
-                        }),
-                        spec: Some(PodSpec {
-                            restart_policy: Some("OnFailure".into()),
-                            automount_service_account_token: Some(false),
-                            security_context: Some(pod_security(10001, 10001)),
-                            containers: vec![container],
-                            volumes: Some(vec![
-                                pvc_volume("backups", names::backups_pvc(&v.name)),
-                                config_volume(v),
-                                empty_dir("data"),
-                                empty_dir("tmp"),
-                            ]),
-                            ..Default::default()
-                        }),
-                    },
+                    template,
                     ..Default::default()
                 }),
             },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// One restore request of `spec.restore`, with the name of its Job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreRequest {
+    /// Requested set.
+    pub set: String,
+    /// Request id.
+    pub id: Option<String>,
+    /// Name of the Job of this request ([`names::restore_job`]).
+    pub job: String,
+}
+
+/// The restore request of the spec, if any.
+pub fn restore_request(v: &Validated) -> Option<RestoreRequest> {
+    let r = v.spec.restore.as_ref()?;
+    Some(RestoreRequest {
+        set: r.set.clone(),
+        id: r.id.clone(),
+        job: names::restore_job(&v.name, &r.set, r.id.as_deref()),
+    })
+}
+
+/// The restore Job of one request: `kcmf-matcher restore --from SET --yes` with the same
+/// image, volumes, environment and security context as the backup CronJob's jobs. One
+/// attempt (`backoffLimit: 0`, `restartPolicy: Never`): a failed restore is reported, and
+/// retried only when the request changes. The Job is created once and never re-applied (its
+/// pod template is immutable), so nothing in it may depend on state that changes later.
+pub fn restore_job(v: &Validated, req: &RestoreRequest) -> Job {
+    let mut annotations = BTreeMap::from([(RESTORE_SET_ANNOTATION.to_string(), req.set.clone())]);
+    if let Some(id) = &req.id {
+        annotations.insert(RESTORE_ID_ANNOTATION.to_string(), id.clone());
+    }
+    let mut metadata = meta(v, req.job.clone(), "restore");
+    metadata.annotations = Some(annotations);
+    Job {
+        metadata,
+        spec: Some(JobSpec {
+            backoff_limit: Some(0),
+            template: backup_volume_pod(
+                v,
+                "restore",
+                &["restore", "--from", &req.set, "--yes"],
+                Vec::new(),
+                "Never",
+                None,
+            ),
             ..Default::default()
         }),
         ..Default::default()
@@ -1430,6 +1543,7 @@ mod tests {
                 referenced: BTreeMap::new(),
             },
             service_monitor_available: false,
+            restored_by: None,
         }
     }
 
@@ -1871,7 +1985,7 @@ mod tests {
     }
 
     #[test]
-    fn network_policy_admits_only_matcher_and_backup() {
+    fn network_policy_admits_only_matcher_backup_and_restore() {
         let (_, d) = desired(json!({}));
         let np = match find(&d, ChildKind::NetworkPolicy, "demo-datastores") {
             Some(Child::NetworkPolicy(n)) => n,
@@ -1890,7 +2004,11 @@ mod tests {
         );
         assert_eq!(
             from.match_expressions.as_ref().unwrap()[0].values,
-            Some(vec!["matcher".to_string(), "backup".to_string()])
+            Some(vec![
+                "matcher".to_string(),
+                "backup".to_string(),
+                "restore".to_string()
+            ])
         );
         let ports: Vec<_> = rule
             .ports
@@ -2068,6 +2186,172 @@ mod tests {
             .unwrap();
         let env = env_of(&pod.containers[0]);
         assert_eq!(env["KCMF_BACKUP_VERIFY"].value.as_deref(), Some("true"));
+    }
+
+    fn cronjob_pod(d: &Desired) -> PodSpec {
+        match find(d, ChildKind::CronJob, "demo-backup") {
+            Some(Child::CronJob(c)) => c
+                .spec
+                .clone()
+                .unwrap()
+                .job_template
+                .spec
+                .unwrap()
+                .template
+                .spec
+                .unwrap(),
+            _ => panic!("no backup CronJob"),
+        }
+    }
+
+    #[test]
+    fn restore_job_runs_restore_with_the_backup_pod_setup() {
+        let (v, d) = desired(json!({
+            "backup": {"schedule": "@daily", "retentionDays": 7, "verify": true},
+            "restore": {"set": "20261128T030000Z", "id": "retry-1"}
+        }));
+        // The restore Job is not a child applied on every reconcile: it is created once.
+        assert!(d.apply.iter().all(|c| !c.name().contains("restore")));
+        let req = restore_request(&v).unwrap();
+        assert_eq!(req.set, "20261128T030000Z");
+        assert_eq!(req.id.as_deref(), Some("retry-1"));
+        assert_eq!(
+            req.job,
+            names::restore_job("demo", "20261128T030000Z", Some("retry-1"))
+        );
+        let job = restore_job(&v, &req);
+        let m = &job.metadata;
+        assert_eq!(m.name.as_deref(), Some(req.job.as_str()));
+        assert_eq!(m.namespace.as_deref(), Some("ns"));
+        let owner = &m.owner_references.as_ref().unwrap()[0];
+        assert_eq!(
+            (owner.uid.as_str(), owner.controller),
+            ("uid-1", Some(true))
+        );
+        assert_eq!(
+            m.labels.as_ref().unwrap()["app.kubernetes.io/component"],
+            "restore"
+        );
+        let ann = m.annotations.as_ref().unwrap();
+        assert_eq!(ann[RESTORE_SET_ANNOTATION], "20261128T030000Z");
+        assert_eq!(ann[RESTORE_ID_ANNOTATION], "retry-1");
+        let spec = job.spec.as_ref().unwrap();
+        assert_eq!(spec.backoff_limit, Some(0));
+        let pod = spec.template.spec.as_ref().unwrap();
+        assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
+        assert_eq!(
+            spec.template
+                .metadata
+                .as_ref()
+                .unwrap()
+                .labels
+                .as_ref()
+                .unwrap()["app.kubernetes.io/component"],
+            "restore"
+        );
+        let c = &pod.containers[0];
+        assert_eq!(c.name, "restore");
+        assert_eq!(c.command, Some(vec!["kcmf-matcher".to_string()]));
+        assert_eq!(
+            c.args.clone().unwrap(),
+            [
+                "restore",
+                "--from",
+                "20261128T030000Z",
+                "--yes",
+                "--config",
+                "/etc/kcmf/config.yaml"
+            ]
+        );
+        assert_eq!(
+            c.termination_message_policy.as_deref(),
+            Some("FallbackToLogsOnError")
+        );
+        // Same volumes, mounts, security context and datastore environment as the backup
+        // CronJob's pods; no retention or drill settings.
+        let backup = cronjob_pod(&d);
+        let bc = &backup.containers[0];
+        assert_eq!(pod.volumes, backup.volumes);
+        assert_eq!(pod.security_context, backup.security_context);
+        assert_eq!(
+            pod.automount_service_account_token,
+            backup.automount_service_account_token
+        );
+        assert_eq!(c.volume_mounts, bc.volume_mounts);
+        assert_eq!(c.security_context, bc.security_context);
+        assert_eq!(c.image, bc.image);
+        let (renv, benv) = (env_of(c), env_of(bc));
+        for k in [
+            "DATABASE_URL",
+            "REDIS_URL",
+            "POSTGRES_PASSWORD",
+            "REDIS_PASSWORD",
+            "KCMF_BACKUP_DIR",
+            "KCMF_DATA_DIR",
+        ] {
+            assert_eq!(renv.get(k), benv.get(k), "{k}");
+        }
+        assert!(!renv.contains_key("KCMF_BACKUP_RETENTION_DAYS"));
+        assert!(!renv.contains_key("KCMF_BACKUP_VERIFY"));
+        // $(VAR) composition only works when the variable is defined earlier.
+        let names: Vec<&str> = c.env.iter().flatten().map(|e| e.name.as_str()).collect();
+        let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        assert!(pos("POSTGRES_PASSWORD") < pos("DATABASE_URL"));
+        // Deterministic: same request, same Job.
+        assert_eq!(
+            serde_json::to_value(&job).unwrap(),
+            serde_json::to_value(restore_job(&v, &req)).unwrap()
+        );
+    }
+
+    #[test]
+    fn restore_job_names_follow_the_request() {
+        let a = names::restore_job("demo", "20261128T030000Z", None);
+        assert!(a.starts_with("demo-restore-") && a.len() == "demo-restore-".len() + 10);
+        assert_eq!(a, names::restore_job("demo", "20261128T030000Z", None));
+        assert_ne!(a, names::restore_job("demo", "20261128T030000Z", Some("2")));
+        assert_ne!(a, names::restore_job("demo", "20261129T030000Z", None));
+        // No ambiguity between set and id.
+        assert_ne!(
+            names::restore_job("demo", "a", Some("b")),
+            names::restore_job("demo", "a\nb", None)
+        );
+        let longest = names::restore_job(&"x".repeat(40), "latest", None);
+        assert!(longest.len() <= 63, "{longest}");
+        let (v, _) = desired(json!({"backup": {"schedule": "@daily"}}));
+        assert_eq!(restore_request(&v), None);
+    }
+
+    #[test]
+    fn a_successful_restore_rolls_the_matcher_once() {
+        let v = v(json!({}));
+        let mut i = inputs(&v);
+        let plain = build(&v, &i).unwrap();
+        let ann = |d: &Desired| {
+            deployment(d)
+                .spec
+                .as_ref()
+                .unwrap()
+                .template
+                .metadata
+                .as_ref()
+                .unwrap()
+                .annotations
+                .clone()
+                .unwrap()
+        };
+        assert!(!ann(&plain).contains_key(RESTORED_ANNOTATION));
+        i.restored_by = Some("demo-restore-0123456789".into());
+        let restored = build(&v, &i).unwrap();
+        assert_eq!(
+            ann(&restored)[RESTORED_ANNOTATION],
+            "demo-restore-0123456789"
+        );
+        assert_eq!(plain.config_hash, restored.config_hash);
+        assert_ne!(
+            fingerprint(&plain.apply).unwrap(),
+            fingerprint(&restored.apply).unwrap()
+        );
     }
 
     #[test]

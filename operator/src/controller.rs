@@ -11,12 +11,14 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions,
+};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
@@ -29,7 +31,7 @@ use tracing::{debug, info, warn};
 
 use crate::build::{self, BuildInputs, Child, ChildKind, ChildRef, SecretInputs};
 use crate::crd::{KcmfDeployment, KcmfDeploymentStatus};
-use crate::status::{self, Observed};
+use crate::status::{self, JobEvent, Observed, RestoreAction, RestoreObservation};
 use crate::validate::{self, Validated};
 use crate::{Error, FIELD_MANAGER, Result, metrics};
 
@@ -50,7 +52,14 @@ pub struct Context {
     applied: Mutex<HashMap<String, Applied>>,
     /// Whether the ServiceMonitor CRD is served, and when that was checked.
     service_monitors: Mutex<Option<(Instant, bool)>>,
+    /// Job events published (`namespace/reason/job`) and when. The status decides which Jobs
+    /// are news ([`status::backup_events`]); this guards against a reconcile that runs before
+    /// the watch delivered this operator's own last status write and so sees an older status.
+    job_events: Mutex<HashMap<String, Instant>>,
 }
+
+/// How long a published Job event is remembered (the stale-status window is well under a second).
+const JOB_EVENT_MEMORY: Duration = Duration::from_secs(3600);
 
 /// How long a ServiceMonitor discovery answer is reused.
 const DISCOVERY_TTL: Duration = Duration::from_secs(60);
@@ -101,7 +110,18 @@ impl Context {
             failures: Mutex::new(HashMap::new()),
             applied: Mutex::new(HashMap::new()),
             service_monitors: Mutex::new(None),
+            job_events: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// True the first time this process reports `reason` about `job` (within an hour).
+    fn first_job_event(&self, ns: &str, reason: &str, job: &str) -> bool {
+        let Ok(mut sent) = self.job_events.lock() else {
+            return true;
+        };
+        sent.retain(|_, at| at.elapsed() < JOB_EVENT_MEMORY);
+        sent.insert(format!("{ns}/{reason}/{job}"), Instant::now())
+            .is_none()
     }
 
     /// Whether `monitoring.coreos.com/v1` serves `servicemonitors` (cached for a minute).
@@ -131,6 +151,13 @@ impl Context {
             *cache = Some((Instant::now(), available));
         }
         Ok(available)
+    }
+
+    /// Forget the ServiceMonitor discovery answer (the API disappeared under us).
+    fn forget_service_monitors(&self) {
+        if let Ok(mut cache) = self.service_monitors.lock() {
+            *cache = None;
+        }
     }
 
     fn cached_apply(&self, uid: &str) -> Option<Applied> {
@@ -251,6 +278,21 @@ async fn publish(
     }
 }
 
+/// Publish an Event about a Job once (see [`Context::first_job_event`]).
+async fn publish_job_event(ctx: &Context, obj: &KcmfDeployment, e: JobEvent, action: &str) {
+    let ns = obj.namespace().unwrap_or_default();
+    if !ctx.first_job_event(&ns, e.reason, &e.job) {
+        debug!(job = %e.job, reason = e.reason, "event already published");
+        return;
+    }
+    let type_ = if e.warning {
+        EventType::Warning
+    } else {
+        EventType::Normal
+    };
+    publish(ctx, obj, type_, e.reason, action, e.note).await;
+}
+
 async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> {
     if obj.metadata.deletion_timestamp.is_some() {
         // Owner references let the garbage collector delete the children.
@@ -316,6 +358,7 @@ async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> 
             referenced: gathered.referenced,
         },
         service_monitor_available: gathered.service_monitor_available,
+        restored_by: status::restored_by(obj.status.as_ref()),
     };
     let desired = build::build(&v, &inputs)?;
 
@@ -347,7 +390,44 @@ async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> 
             o
         }
     };
+    if observed.service_monitor_gone {
+        info!(object = %key(obj), "the ServiceMonitor API is gone; skipped the ServiceMonitor");
+        ctx.forget_service_monitors();
+    }
     observed.backup_jobs = backup_jobs(&ctx.client, &v).await?;
+
+    // restore: after apply, because the Job mounts the backup PVC, ConfigMap and Secrets
+    let previous = obj.status.as_ref();
+    let prev_restore = previous.and_then(|s| s.last_restore.as_ref());
+    let request = build::restore_request(&v);
+    let mut started = None;
+    observed.restore = match (
+        status::restore_action(request.as_ref(), prev_restore),
+        &request,
+    ) {
+        (RestoreAction::Follow(name), _) => RestoreObservation {
+            job: get_job(&ctx.client, &v.namespace, &name).await?,
+            followed: Some(name),
+            pending: None,
+        },
+        (RestoreAction::Start, Some(r)) if status::datastores_ready(&v, &observed) => {
+            let job = create_job(&ctx.client, &v.namespace, &build::restore_job(&v, r)).await?;
+            started = Some(r.clone());
+            RestoreObservation {
+                followed: Some(r.job.clone()),
+                job: Some(job),
+                pending: None,
+            }
+        }
+        (RestoreAction::Start, Some(_)) => RestoreObservation {
+            pending: Some("waiting for PostgreSQL and Redis to be ready".into()),
+            ..Default::default()
+        },
+        (RestoreAction::Start, None) | (RestoreAction::Idle, _) => RestoreObservation::default(),
+    };
+    if !observed.backup_jobs.is_empty() || observed.restore.job.is_some() {
+        observed.job_pods = job_pods(&ctx.client, &v).await?;
+    }
     if !new_keys.is_empty() {
         publish(
             ctx,
@@ -383,13 +463,43 @@ async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> 
     }
 
     // status
-    let st = status::compute(&v, &observed, obj.status.as_ref(), &now());
+    let st = status::compute(&v, &observed, previous, &now());
     let ready = st
         .conditions
         .iter()
         .any(|c| c.type_ == status::types::READY && c.status == "True");
-    if obj.status.as_ref() != Some(&st) {
+    // Events about finished Jobs, published once the status recording them is written, so
+    // each Job is reported once.
+    let mut events = status::backup_events(
+        previous.and_then(|s| s.last_backup.as_ref()),
+        &observed.backup_jobs,
+        &observed.job_pods,
+    );
+    events.extend(status::restore_event(
+        prev_restore,
+        st.last_restore.as_ref(),
+    ));
+    if previous != Some(&st) {
         write_status(&ctx.client, obj, st).await?;
+    }
+    if let Some(r) = started {
+        let note = format!(
+            "started restore Job {} of set {}{}",
+            r.job,
+            r.set,
+            r.id.map(|i| format!(" (request id {i})"))
+                .unwrap_or_default()
+        );
+        let e = JobEvent {
+            job: r.job,
+            warning: false,
+            reason: "RestoreStarted",
+            note,
+        };
+        publish_job_event(ctx, obj, e, "Restore").await;
+    }
+    for e in events {
+        publish_job_event(ctx, obj, e, "Observe").await;
     }
     if spec_changed {
         publish(
@@ -508,6 +618,53 @@ pub async fn backup_jobs(client: &Client, v: &Validated) -> Result<Vec<Job>> {
     Ok(list.items)
 }
 
+/// Label selector of the pods of this instance's backup and restore Jobs.
+fn job_pods_selector(v: &Validated) -> String {
+    format!(
+        "app.kubernetes.io/name=kcmf,app.kubernetes.io/instance={},app.kubernetes.io/component in (backup,restore)",
+        v.name
+    )
+}
+
+/// Pods of the backup and restore Jobs (their termination messages carry the set names).
+pub async fn job_pods(client: &Client, v: &Validated) -> Result<Vec<Pod>> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &v.namespace);
+    let list = pods
+        .list(&ListParams::default().labels(&job_pods_selector(v)))
+        .await
+        .map_err(kube_err("list", "Pod", &format!("{} job pods", v.name)))?;
+    Ok(list.items)
+}
+
+/// One Job by name (`None` when absent).
+async fn get_job(client: &Client, ns: &str, name: &str) -> Result<Option<Job>> {
+    let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
+    jobs.get_opt(name)
+        .await
+        .map_err(kube_err("get", "Job", name))
+}
+
+/// Create a Job; when one of that name exists already (a reconcile whose status write was
+/// lost), return that one. Jobs are never patched: their pod template is immutable.
+async fn create_job(client: &Client, ns: &str, job: &Job) -> Result<Job> {
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
+    let pp = PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    match jobs.create(&pp, job).await {
+        Ok(j) => {
+            info!(job = %name, "created restore Job");
+            Ok(j)
+        }
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            jobs.get(&name).await.map_err(kube_err("get", "Job", &name))
+        }
+        Err(e) => Err(kube_err("create", "Job", &name)(e)),
+    }
+}
+
 /// Read the workloads the status is computed from (the cheap path of an unchanged object).
 pub async fn observe(client: &Client, v: &Validated) -> Result<Observed> {
     let deps: Api<Deployment> = Api::namespaced(client.clone(), &v.namespace);
@@ -553,7 +710,7 @@ pub async fn observe(client: &Client, v: &Validated) -> Result<Observed> {
         redis: r,
         postgres: p,
         backup: b,
-        backup_jobs: Vec::new(),
+        ..Default::default()
     })
 }
 
@@ -610,6 +767,7 @@ pub async fn apply(client: &Client, ns: &str, children: &[Child]) -> Result<Obse
                     }
                 }
                 AppliedChild::CronJob(c) => obs.backup = Some(*c),
+                AppliedChild::ServiceMonitorGone => obs.service_monitor_gone = true,
                 AppliedChild::Other => {}
             }
         }
@@ -623,6 +781,8 @@ enum AppliedChild {
     Deployment(Box<Deployment>),
     StatefulSet(Box<StatefulSet>),
     CronJob(Box<CronJob>),
+    /// The ServiceMonitor API is not served (any more): its CRD was removed after discovery.
+    ServiceMonitorGone,
 }
 
 async fn apply_child(client: &Client, ns: &str, child: &Child) -> Result<AppliedChild> {
@@ -667,14 +827,18 @@ async fn apply_child(client: &Client, ns: &str, child: &Child) -> Result<Applied
             let name = o.name_any();
             let api: Api<DynamicObject> =
                 Api::namespaced_with(client.clone(), ns, &build::service_monitor_resource());
-            api.patch(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(o),
-            )
-            .await
-            .map_err(kube_err("apply", kind, &name))?;
-            AppliedChild::Other
+            match api
+                .patch(
+                    &name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(o),
+                )
+                .await
+            {
+                Ok(_) => AppliedChild::Other,
+                Err(e) if is_not_found(&e) => AppliedChild::ServiceMonitorGone,
+                Err(e) => return Err(kube_err("apply", kind, &name)(e)),
+            }
         }
     })
 }
@@ -796,18 +960,16 @@ pub async fn write_status(
     Ok(())
 }
 
-/// The KcmfDeployment a backup Job belongs to (its `app.kubernetes.io/instance` label).
-fn backup_job_owner(j: Job) -> Option<ObjectRef<KcmfDeployment>> {
-    let labels = j.labels();
-    if labels
-        .get("app.kubernetes.io/component")
-        .map(String::as_str)
-        != Some("backup")
-    {
+/// The KcmfDeployment a backup or restore Job, or a pod of one, belongs to (its
+/// `app.kubernetes.io/instance` label).
+fn job_owner<K: Resource>(o: K) -> Option<ObjectRef<KcmfDeployment>> {
+    let labels = o.labels();
+    let component = labels.get("app.kubernetes.io/component")?;
+    if component != "backup" && component != "restore" {
         return None;
     }
     let name = labels.get("app.kubernetes.io/instance")?;
-    let ns = j.namespace()?;
+    let ns = o.namespace()?;
     Some(ObjectRef::new(name).within(&ns))
 }
 
@@ -841,6 +1003,18 @@ pub async fn run(
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
+    let pods: Api<Pod> = match &watch_namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    // Only the pods of backup and restore Jobs: their termination messages name the sets.
+    let job_pods = watcher::Config::default()
+        .labels(&format!(
+            "{}={},app.kubernetes.io/component in (backup,restore)",
+            build::MANAGED_BY.0,
+            build::MANAGED_BY.1
+        ))
+        .any_semantic();
     let owned = watcher::Config::default()
         .labels(&format!("{}={}", build::MANAGED_BY.0, build::MANAGED_BY.1))
         .any_semantic();
@@ -852,8 +1026,10 @@ pub async fn run(
         .owns(stss, owned.clone())
         .owns(cronjobs, owned.clone())
         // Backup Jobs are owned by the CronJob, not by the KcmfDeployment: map them back
-        // through the instance label (manual runs do not touch the CronJob's status).
-        .watches(jobs, owned, backup_job_owner)
+        // through the instance label (manual runs do not touch the CronJob's status); restore
+        // Jobs and the pods of both the same way.
+        .watches(jobs, owned, job_owner::<Job>)
+        .watches(pods, job_pods, job_owner::<Pod>)
         .graceful_shutdown_on(stop)
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {

@@ -26,6 +26,7 @@ pub const CRON_PATTERN: &str = r"^(@(yearly|annually|monthly|weekly|daily|midnig
 /// Desired state of one KcMF installation: the matcher API, its Redis cache, its PostgreSQL
 /// database and the backup schedule.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[x_kube(validation = Rule::new("!has(self.restore) || has(self.backup)").message("spec.restore needs spec.backup: the restore Job reads the set from the backup volume"))]
 #[kube(
     group = "kcmf.io",
     version = "v1alpha1",
@@ -74,6 +75,20 @@ pub struct KcmfDeploymentSpec {
     /// Monitoring integration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<MonitoringSpec>,
+
+    /// Declarative restore of a backup set. Setting `set`, or later changing `set` or `id`,
+    /// starts exactly one restore Job, `<name>-restore-<hash of set and id>`, which runs
+    /// `kcmf-matcher restore --from SET --yes` in the matcher image with the backup volume,
+    /// once managed PostgreSQL and Redis are ready. Leaving the request unchanged never restores
+    /// again (not even when the Job is deleted); to restore the same set once more, change
+    /// `id`. A new request made while a restore Job still runs starts when that one finished.
+    /// One attempt per request: a failed restore is reported, and retried by changing `id`.
+    /// The outcome is in `status.lastRestore`; after a successful restore the matcher pods
+    /// are restarted. The restore replaces the store and the cache: the matcher answers
+    /// 503 while it runs and takes a `-pre-restore` safety set first (see docs/backup-runbook.md).
+    /// Needs `spec.backup` (the sets live on its volume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreSpec>,
 }
 
 /// The matcher API server.
@@ -418,6 +433,31 @@ pub struct BackupSpec {
     pub verify: bool,
 }
 
+/// Regex (RE2 and Rust `regex` compatible) of `spec.restore.set`: `latest` or a set id as the
+/// matcher names them, `<UTC start time>Z` with optional suffixes (`-pre-restore`, `-2`).
+pub const RESTORE_SET_PATTERN: &str = r"^(latest|[0-9]{8}T[0-9]{6}Z(-[a-z0-9]+)*)$";
+
+/// Regex of `spec.restore.id`: a DNS label.
+pub const RESTORE_ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
+/// A restore request. The request is the pair (`set`, `id`): each new pair starts one restore Job.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreSpec {
+    /// Backup set to restore: a set id as `kcmf-matcher backup list` shows it (e.g.
+    /// `20261128T030000Z`, or `20261128T101502Z-pre-restore` to roll back an earlier restore), or
+    /// `latest` for the newest complete set at the time the Job runs.
+    #[schemars(length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new(format!("self.matches('{}')", RESTORE_SET_PATTERN)).message("set must be latest or a backup set id such as 20261128T030000Z or 20261128T101502Z-pre-restore"))]
+    pub set: String,
+    /// Request id (a DNS label, e.g. a date or a ticket number). Change it to restore the same
+    /// set again, or to retry a failed restore. Omitted: the set alone names the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    #[x_kube(validation = Rule::new(format!("self.matches('{}')", RESTORE_ID_PATTERN)).message("id must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit"))]
+    pub id: Option<String>,
+}
+
 /// Monitoring integration.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
@@ -456,6 +496,13 @@ pub struct KcmfDeploymentStatus {
     /// Outcome of the most recent backup run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_backup: Option<LastBackup>,
+    /// The newest backup set a restore drill verified (from the termination messages of the
+    /// backup Jobs: `backup run --verify` or `backup verify`). Absent until one is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verified: Option<LastVerified>,
+    /// Outcome of the most recent restore requested by `spec.restore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restore: Option<LastRestore>,
 }
 
 /// The most recent backup run.
@@ -471,6 +518,68 @@ pub struct LastBackup {
     /// Last successful run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_success_time: Option<Time>,
+    /// The Job of that run (absent when only the CronJob's status was available).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// The backup set the run wrote, from its pod's termination message. Absent when the run
+    /// left none (still running, failed before writing a set, or a cluster that runs no
+    /// containers): the operator never guesses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
+    /// Whether the run's restore drill verified the set (`spec.backup.verify`), from the
+    /// termination message; absent when the run had no drill or left no message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// The run's error, or why `set` is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The newest verified backup set.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LastVerified {
+    /// Set id.
+    pub set: String,
+    /// When the restore drill passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Time>,
+    /// The Job that ran the drill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+}
+
+/// The most recent restore requested by `spec.restore`.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LastRestore {
+    /// The requested set (`spec.restore.set`).
+    pub set: String,
+    /// The request id (`spec.restore.id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The restore Job.
+    pub job: String,
+    /// `Pending` (the Job waits for PostgreSQL and Redis to be ready), `Running`, `Succeeded`,
+    /// `Failed`, or `Unknown` (the Job disappeared before it finished).
+    pub result: String,
+    /// When the Job started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Time>,
+    /// When the Job finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_time: Option<Time>,
+    /// The set actually restored (the resolved id when `set` is `latest`), from the Job's
+    /// termination message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_set: Option<String>,
+    /// The roll-back point taken just before restoring, from the termination message: request
+    /// it as `spec.restore.set` to undo the restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_set: Option<String>,
+    /// The error, what the restore waits for, or why fields are unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 fn default_matcher_image() -> String {

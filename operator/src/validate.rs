@@ -7,7 +7,7 @@
 
 use crate::crd::{
     AutoscalingSpec, BackupSpec, ExternalDatastore, KcmfDeployment, KcmfDeploymentSpec,
-    ManagedDatastore,
+    ManagedDatastore, RestoreSpec,
 };
 use crate::{Error, Result};
 use kube::ResourceExt;
@@ -105,6 +105,15 @@ pub fn validate(obj: &KcmfDeployment) -> Result<Validated> {
     if let Some(b) = &spec.backup {
         validate_backup(b)?;
     }
+    if let Some(r) = &spec.restore {
+        if spec.backup.is_none() {
+            return Err(invalid(
+                "spec.restore",
+                "needs spec.backup: the restore Job reads the set from the backup volume",
+            ));
+        }
+        validate_restore(r)?;
+    }
     Ok(Validated {
         name,
         namespace,
@@ -161,6 +170,81 @@ fn validate_backup(b: &BackupSpec) -> Result<()> {
         return Err(invalid("spec.backup.retentionDays", "must be at least 1"));
     }
     validate_cron(&b.schedule).map_err(|m| invalid("spec.backup.schedule", m))
+}
+
+fn validate_restore(r: &RestoreSpec) -> Result<()> {
+    validate_set_id(&r.set).map_err(|m| invalid("spec.restore.set", m))?;
+    if let Some(id) = &r.id {
+        validate_dns_label(id).map_err(|m| invalid("spec.restore.id", m))?;
+    }
+    Ok(())
+}
+
+/// Check a backup set reference the way the matcher names sets: `latest`, or
+/// `YYYYMMDDTHHMMSSZ` (a real UTC time) followed by optional `-suffix` parts of lower-case
+/// letters and digits (`-pre-restore`, `-2`).
+pub fn validate_set_id(set: &str) -> std::result::Result<(), String> {
+    if set == "latest" {
+        return Ok(());
+    }
+    let shape =
+        "must be latest or a set id such as 20261128T030000Z or 20261128T101502Z-pre-restore";
+    let (Some(stamp), Some(rest)) = (set.get(..15), set.get(15..)) else {
+        return Err(format!("{set:?} {shape}"));
+    };
+    let Some(suffix) = rest.strip_prefix('Z') else {
+        return Err(format!("{set:?} {shape}"));
+    };
+    if !stamp.bytes().enumerate().all(|(i, b)| {
+        if i == 8 {
+            b == b'T'
+        } else {
+            b.is_ascii_digit()
+        }
+    }) {
+        return Err(format!("{set:?} {shape}"));
+    }
+    if let Err(e) = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%S") {
+        return Err(format!(
+            "{set:?} does not start with a valid UTC time ({e})"
+        ));
+    }
+    if !suffix.is_empty() {
+        let parts = suffix.strip_prefix('-').map(|s| s.split('-'));
+        let ok = parts.is_some_and(|mut p| {
+            p.all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
+        });
+        if !ok {
+            return Err(format!("{set:?} {shape}"));
+        }
+    }
+    if set.len() > 64 {
+        return Err(format!("{set:?} is longer than 64 characters"));
+    }
+    Ok(())
+}
+
+/// A DNS label (RFC 1123): 1–63 lower-case letters, digits and `-`, alphanumeric at both ends.
+pub fn validate_dns_label(s: &str) -> std::result::Result<(), String> {
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let b = s.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 63
+        && b.iter().all(|&c| alnum(c) || c == b'-')
+        && alnum(b[0])
+        && alnum(b[b.len() - 1]);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} must be a DNS label: 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit"
+        ))
+    }
 }
 
 const MONTHS: [&str; 12] = [
@@ -374,6 +458,115 @@ mod tests {
         }
         for bad in ["* * * *", "0 0 * * * *", "@sometimes", "", "0 0 * * * ; rm"] {
             assert!(!re.is_match(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn restore_set_ids() {
+        for ok in [
+            "latest",
+            "20261128T030000Z",
+            "20261128T101502Z-pre-restore",
+            "20261128T101502Z-pre-restore-2",
+            "20240229T235959Z",
+        ] {
+            assert_eq!(validate_set_id(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "Latest",
+            "20261128T030000",
+            "20261128030000Z",
+            "20261399T030000Z",
+            "20230229T000000Z",
+            "20261128T250000Z",
+            "20261128T030000Z-",
+            "20261128T030000Z--x",
+            "20261128T030000Z-Pre",
+            "20261128T030000Z/../x",
+            "../20261128T030000Z",
+            "/backups/20261128T030000Z",
+            "20261128T030000Z x",
+        ] {
+            assert!(validate_set_id(bad).is_err(), "{bad:?} accepted");
+        }
+        // The CEL rule uses RESTORE_SET_PATTERN: same shapes (the calendar is left to
+        // validate_set_id, which is why the operator checks again).
+        let re = regex_lite::Regex::new(RESTORE_SET_PATTERN).unwrap();
+        for ok in [
+            "latest",
+            "20261128T030000Z",
+            "20261128T101502Z-pre-restore-2",
+        ] {
+            assert!(re.is_match(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "../x",
+            "20261128T030000Z-",
+            "20261128T030000Z/x",
+            "latest2",
+        ] {
+            assert!(!re.is_match(bad), "{bad:?}");
+        }
+        assert!(re.is_match("20261399T030000Z"));
+        assert!(validate_set_id("20261399T030000Z").is_err());
+        let id = regex_lite::Regex::new(RESTORE_ID_PATTERN).unwrap();
+        for ok in ["1", "retry-2", "chg12345"] {
+            assert!(id.is_match(ok) && validate_dns_label(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "A", "a_b", "a.b"] {
+            assert!(
+                !id.is_match(bad) && validate_dns_label(bad).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(validate_dns_label(&"a".repeat(64)).is_err());
+    }
+
+    fn backup() -> BackupSpec {
+        serde_json::from_value(serde_json::json!({"schedule": "@daily"})).unwrap()
+    }
+
+    #[test]
+    fn restore_is_validated_with_fields() {
+        let mut s = spec();
+        s.backup = Some(backup());
+        s.restore = Some(RestoreSpec {
+            set: "20261128T030000Z".into(),
+            id: Some("retry-1".into()),
+        });
+        assert!(validate(&object(s.clone())).is_ok());
+        s.restore = Some(RestoreSpec {
+            set: "20261399T030000Z".into(),
+            id: None,
+        });
+        match validate(&object(s.clone())) {
+            Err(Error::InvalidSpec { field, message }) => {
+                assert_eq!(field, "spec.restore.set");
+                assert!(message.contains("valid UTC time"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        s.restore = Some(RestoreSpec {
+            set: "latest".into(),
+            id: Some("Bad_Id".into()),
+        });
+        match validate(&object(s.clone())) {
+            Err(Error::InvalidSpec { field, .. }) => assert_eq!(field, "spec.restore.id"),
+            other => panic!("unexpected {other:?}"),
+        }
+        s.backup = None;
+        s.restore = Some(RestoreSpec {
+            set: "latest".into(),
+            id: None,
+        });
+        match validate(&object(s)) {
+            Err(Error::InvalidSpec { field, message }) => {
+                assert_eq!(field, "spec.restore");
+                assert!(message.contains("spec.backup"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
         }
     }
 
