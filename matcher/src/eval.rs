@@ -162,6 +162,23 @@ pub struct CsvTable {
 
 /// Reads a CSV file with a header; values are trimmed strings.
 pub fn read_csv(path: &Path, id_column: Option<&str>) -> Result<CsvTable, EvalError> {
+    let mut ids = Vec::new();
+    let mut records = Vec::new();
+    visit_csv(path, id_column, |id, r| {
+        ids.push(id);
+        records.push(r);
+        Ok(())
+    })?;
+    Ok(CsvTable { ids, records })
+}
+
+/// Streams a CSV with a header: calls `each(id, record)` per row (the id column is left
+/// out of the record), so callers that keep a compact form never hold every raw record.
+pub fn visit_csv(
+    path: &Path,
+    id_column: Option<&str>,
+    mut each: impl FnMut(String, Record) -> Result<(), EvalError>,
+) -> Result<(), EvalError> {
     let err = |m: String| EvalError::Read {
         path: path.to_path_buf(),
         message: m,
@@ -187,10 +204,15 @@ pub fn read_csv(path: &Path, id_column: Option<&str>) -> Result<CsvTable, EvalEr
             })?,
         None => 0,
     };
-    let mut ids = Vec::new();
-    let mut records = Vec::new();
-    for (n, row) in rdr.records().enumerate() {
-        let row = row.map_err(|e| err(format!("row {}: {e}", n + 2)))?;
+    let mut row = csv::StringRecord::new();
+    let mut n = 0usize;
+    loop {
+        match rdr.read_record(&mut row) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(err(format!("row {}: {e}", n + 2))),
+        }
+        n += 1;
         let mut r = Record::new();
         for (i, v) in row.iter().enumerate() {
             if i == id_idx {
@@ -200,10 +222,9 @@ pub fn read_csv(path: &Path, id_column: Option<&str>) -> Result<CsvTable, EvalEr
                 r.insert(h.clone(), serde_json::Value::String(v.to_string()));
             }
         }
-        ids.push(row.get(id_idx).unwrap_or_default().to_string());
-        records.push(r);
+        each(row.get(id_idx).unwrap_or_default().to_string(), r)?;
     }
-    Ok(CsvTable { ids, records })
+    Ok(())
 }
 
 /// Reads a two-column truth CSV (header skipped).

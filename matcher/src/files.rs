@@ -9,8 +9,12 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use rayon::prelude::*;
+
+use crate::engine::Record;
+use crate::engine::fs::{FieldSpec, Prepared, infer_fields, prepare};
 use crate::engine::linkage::{self, LinkOptions};
-use crate::eval::{EvalError, read_csv};
+use crate::eval::{EvalError, read_csv, visit_csv};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {
@@ -121,8 +125,8 @@ pub fn dedup(a: &DedupFileArgs) -> Result<(), FilesError> {
     check_threshold(a.threshold)?;
     let p = Progress::new();
     p.stage(format!("reading {}", a.input.display()));
-    let t = read_csv(&a.input, a.id_column.as_deref())?;
-    if t.records.is_empty() {
+    let (ids, fields, prepared) = read_prepared(&a.input, a.id_column.as_deref())?;
+    if prepared.is_empty() {
         return Err(FilesError::Invalid(format!(
             "{} has no records",
             a.input.display()
@@ -130,13 +134,13 @@ pub fn dedup(a: &DedupFileArgs) -> Result<(), FilesError> {
     }
     p.stage(format!(
         "{} records: blocking, scoring, clustering",
-        t.records.len()
+        prepared.len()
     ));
     let opts = LinkOptions {
         threshold: a.threshold,
         ..LinkOptions::default()
     };
-    let out = linkage::dedup(&t.records, &[], &opts);
+    let out = linkage::dedup_prepared(fields, &prepared, &[], &opts);
     p.stage(format!("writing {}", a.out.display()));
     let mut w = writer(&a.out)?;
     w.write_record(["cluster", "id"])
@@ -145,7 +149,7 @@ pub fn dedup(a: &DedupFileArgs) -> Result<(), FilesError> {
     for (k, c) in out.clusters.iter().enumerate() {
         for &i in c {
             in_clusters += 1;
-            w.write_record([k.to_string().as_str(), t.ids[i].as_str()])
+            w.write_record([k.to_string().as_str(), ids[i].as_str()])
                 .map_err(write_err(&a.out))?;
         }
     }
@@ -155,13 +159,47 @@ pub fn dedup(a: &DedupFileArgs) -> Result<(), FilesError> {
     })?;
     p.done(format!(
         "{} records, {} candidate pairs, {} clusters ({} records) in {:.2}s",
-        t.records.len(),
+        prepared.len(),
         out.link.candidate_pairs,
         out.clusters.len(),
         in_clusters,
         p.start.elapsed().as_secs_f64()
     ));
     Ok(())
+}
+
+/// Ids, comparison fields and prepared records of a CSV (see [`read_prepared`]).
+type PreparedFile = (Vec<String>, Vec<FieldSpec>, Vec<Prepared>);
+
+/// Records read per batch; the field kinds are inferred from the first batch.
+const READ_BATCH: usize = 50_000;
+
+/// Reads a CSV straight into prepared (normalized, compact) records, a batch at a time
+/// (normalized in parallel), so the raw rows of a million-record file are never all held:
+/// ids, the comparison fields (kinds inferred from the first [`READ_BATCH`] rows) and the
+/// prepared records.
+fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, FilesError> {
+    let mut ids = Vec::new();
+    let mut batch: Vec<Record> = Vec::with_capacity(READ_BATCH);
+    let mut fields: Option<Vec<FieldSpec>> = None;
+    let mut prepared: Vec<Prepared> = Vec::new();
+    let mut flush = |batch: &mut Vec<Record>, prepared: &mut Vec<Prepared>| {
+        let f = fields.get_or_insert_with(|| infer_fields(batch.iter()));
+        prepared.par_extend(batch.par_iter().map(|r| prepare(f, r)));
+        batch.clear();
+    };
+    visit_csv(path, id_column, |id, r| {
+        ids.push(id);
+        batch.push(r);
+        if batch.len() == READ_BATCH {
+            flush(&mut batch, &mut prepared);
+        }
+        Ok(())
+    })?;
+    if !batch.is_empty() {
+        flush(&mut batch, &mut prepared);
+    }
+    Ok((ids, fields.unwrap_or_default(), prepared))
 }
 
 /// `kcmf-matcher link`.

@@ -5,7 +5,9 @@
 //! holds record numbers only; keys are computed one record at a time.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::fs::{FieldKind, FieldSpec, Prepared};
@@ -46,43 +48,130 @@ type Key = (KeyKind, u16, String);
 /// Blocking keys of one prepared record.
 fn keys(fields: &[FieldSpec], r: &Prepared, opts: &BlockingOptions, out: &mut Vec<Key>) {
     out.clear();
-    for (f, (spec, v)) in fields.iter().zip(&r.values).enumerate() {
-        if v.is_empty() {
-            continue;
-        }
-        let f = f as u16;
-        match spec.kind {
-            FieldKind::Code => {
-                out.push((KeyKind::Exact, f, v.digits.clone()));
-                if opts.prefix > 0 && v.digits.len() > opts.prefix + 1 {
-                    // both halves, so one edit leaves one key intact
-                    let mid = v.digits.len() / 2;
-                    out.push((KeyKind::Prefix, f, format!("<{}", &v.digits[..mid])));
-                    out.push((KeyKind::Prefix, f, format!(">{}", &v.digits[mid..])));
-                }
-            }
-            FieldKind::Text => {
-                out.push((KeyKind::Exact, f, v.tokens.concat()));
-                if v.tokens.len() > 1 {
-                    for t in &v.tokens {
-                        if t.len() > 1 {
-                            out.push((KeyKind::Token, f, t.clone()));
-                        }
-                    }
-                }
-                if opts.prefix > 0 {
-                    let p: String = v.tokens.concat().chars().take(opts.prefix).collect();
-                    out.push((KeyKind::Prefix, f, p));
-                }
-                let s = soundex(&v.norm);
-                if !s.is_empty() {
-                    out.push((KeyKind::Phonetic, f, s));
-                }
-            }
-        }
+    for f in 0..fields.len() {
+        field_keys(fields, f, r, opts, out);
     }
     out.sort();
     out.dedup();
+}
+
+/// Appends the blocking keys of field `f` of one prepared record to `out`.
+fn field_keys(
+    fields: &[FieldSpec],
+    f: usize,
+    r: &Prepared,
+    opts: &BlockingOptions,
+    out: &mut Vec<Key>,
+) {
+    let (Some(spec), Some(v)) = (fields.get(f), r.values.get(f)) else {
+        return;
+    };
+    if v.is_empty() {
+        return;
+    }
+    let f = f as u16;
+    match spec.kind {
+        FieldKind::Code => {
+            out.push((KeyKind::Exact, f, v.digits.to_string()));
+            if opts.prefix > 0 && v.digits.len() > opts.prefix + 1 {
+                // both halves, so one edit leaves one key intact
+                let mid = v.digits.len() / 2;
+                out.push((KeyKind::Prefix, f, format!("<{}", &v.digits[..mid])));
+                out.push((KeyKind::Prefix, f, format!(">{}", &v.digits[mid..])));
+            }
+        }
+        FieldKind::Text => {
+            let joined = v.joined();
+            if v.token_count() > 1 {
+                for t in v.tokens() {
+                    if t.len() > 1 {
+                        out.push((KeyKind::Token, f, t.to_string()));
+                    }
+                }
+            }
+            if opts.prefix > 0 {
+                let p: String = joined.chars().take(opts.prefix).collect();
+                out.push((KeyKind::Prefix, f, p));
+            }
+            out.push((KeyKind::Exact, f, joined));
+            let s = soundex(&v.norm);
+            if !s.is_empty() {
+                out.push((KeyKind::Phonetic, f, s));
+            }
+        }
+    }
+}
+
+fn hash_of(k: &impl Hash) -> u64 {
+    // SipHash with fixed keys: the same input always blocks the same way
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    k.hash(&mut h);
+    h.finish()
+}
+
+/// The tokens of a whole record, field-agnostic (so swapped fields still share them):
+/// text tokens longer than one character and the digits of code fields, hashed, unique.
+fn record_tokens(fields: &[FieldSpec], r: &Prepared) -> Vec<u64> {
+    let mut out = Vec::new();
+    for (spec, v) in fields.iter().zip(r.values.iter()) {
+        match spec.kind {
+            FieldKind::Code if !v.digits.is_empty() => out.push(hash_of(&&*v.digits)),
+            FieldKind::Code => {}
+            FieldKind::Text => out.extend(v.tokens().filter(|t| t.len() > 1).map(|t| hash_of(&t))),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Tokens per record taken for rare-token keys.
+const RARE_TOKENS: usize = 3;
+
+/// Rare-token keys: one key per pair of the record's [`RARE_TOKENS`] rarest tokens that
+/// occur at least twice in the data (a token seen once, often a typo, cannot be shared).
+/// Two records with the same two rare tokens are worth comparing however common each of
+/// their single fields is; this keeps recall when every single-field block of a large
+/// set is over the cap (a million records: every postcode, date and street name).
+fn rare_keys(tokens: &[u64], freq: &HashMap<u64, u32>, out: &mut Vec<u64>) {
+    out.clear();
+    let mut rare: Vec<(u32, u64)> = tokens
+        .iter()
+        .filter_map(|t| freq.get(t).filter(|&&n| n >= 2).map(|&n| (n, *t)))
+        .collect();
+    rare.sort_unstable();
+    rare.truncate(RARE_TOKENS);
+    for a in 0..rare.len() {
+        for b in (a + 1)..rare.len() {
+            let (x, y) = (rare[a].1.min(rare[b].1), rare[a].1.max(rare[b].1));
+            out.push(hash_of(&("rare", x, y)));
+        }
+    }
+}
+
+/// Sorts `(key, record)` entries and appends the pairs of every block (run of one key)
+/// within the cap to `pairs`.
+fn block_pairs(entries: &mut [(u64, u32)], max_block_pairs: usize, pairs: &mut Vec<u64>) {
+    entries.par_sort_unstable();
+    let mut s = 0;
+    while s < entries.len() {
+        let mut e = s + 1;
+        while e < entries.len() && entries[e].0 == entries[s].0 {
+            e += 1;
+        }
+        let n = e - s;
+        if n >= 2 && n * (n - 1) / 2 <= max_block_pairs {
+            for a in s..e {
+                for b in (a + 1)..e {
+                    let (x, y) = (entries[a].1, entries[b].1);
+                    if x != y {
+                        pairs.push(pack(x.min(y), x.max(y)));
+                    }
+                }
+            }
+        }
+        s = e;
+    }
 }
 
 /// Packs a pair of record numbers.
@@ -101,7 +190,9 @@ pub fn unpack(p: u64) -> (u32, u32) {
 fn snm_key(r: &Prepared) -> String {
     let mut s = String::new();
     for v in &r.values {
-        s.push_str(&v.tokens.concat());
+        for t in v.tokens() {
+            s.push_str(t);
+        }
         s.push('|');
     }
     s
@@ -171,39 +262,57 @@ pub fn link_candidates(
 }
 
 /// Candidate pairs `(i, j)`, `i < j`, within one set of records, sorted, unique.
+///
+/// Keys are hashed (64-bit) and blocked one field at a time by sorting `(key, record)`
+/// entries in parallel, which keeps a million records to a few hundred MiB; plus the
+/// rare-token keys ([`rare_keys`]) and the sorted-neighbourhood window.
 pub fn dedup_candidates(
     fields: &[FieldSpec],
     records: &[Prepared],
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
-    let mut index: HashMap<Key, Vec<u32>> = HashMap::new();
-    let mut buf = Vec::new();
-    for (i, r) in records.iter().enumerate() {
-        keys(fields, r, opts, &mut buf);
-        for k in buf.drain(..) {
-            index.entry(k).or_default().push(i as u32);
-        }
-    }
     let mut pairs: Vec<u64> = Vec::new();
-    for ids in index.values() {
-        let n = ids.len();
-        if n < 2 || n * (n - 1) / 2 > opts.max_block_pairs {
-            continue;
+    for f in 0..fields.len() {
+        let mut entries: Vec<(u64, u32)> = records
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, r)| {
+                let mut ks = Vec::new();
+                field_keys(fields, f, r, opts, &mut ks);
+                ks.sort();
+                ks.dedup();
+                ks.into_iter().map(move |k| (hash_of(&k), i as u32))
+            })
+            .collect();
+        block_pairs(&mut entries, opts.max_block_pairs, &mut pairs);
+    }
+    {
+        let tokens: Vec<Vec<u64>> = records
+            .par_iter()
+            .map(|r| record_tokens(fields, r))
+            .collect();
+        let mut freq: HashMap<u64, u32> = HashMap::new();
+        for t in tokens.iter().flatten() {
+            *freq.entry(*t).or_default() += 1;
         }
-        for a in 0..n {
-            for b in (a + 1)..n {
-                let (i, j) = (ids[a].min(ids[b]), ids[a].max(ids[b]));
-                pairs.push(pack(i, j));
-            }
-        }
+        let mut entries: Vec<(u64, u32)> = tokens
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, t)| {
+                let mut ks = Vec::new();
+                rare_keys(t, &freq, &mut ks);
+                ks.into_iter().map(move |k| (k, i as u32))
+            })
+            .collect();
+        block_pairs(&mut entries, opts.max_block_pairs, &mut pairs);
     }
     if opts.window > 0 {
         let mut all: Vec<(String, u32)> = records
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, r)| (snm_key(r), i as u32))
             .collect();
-        all.sort();
+        all.par_sort_unstable();
         for a in 0..all.len() {
             for b in (a + 1)..all.len().min(a + 1 + opts.window) {
                 let (i, j) = (all[a].1.min(all[b].1), all[a].1.max(all[b].1));
@@ -211,7 +320,7 @@ pub fn dedup_candidates(
             }
         }
     }
-    pairs.sort_unstable();
+    pairs.par_sort_unstable();
     pairs.dedup();
     pairs.into_iter().map(unpack).collect()
 }
@@ -253,5 +362,36 @@ mod tests {
         let d = dedup_candidates(&fields, &all, &opts);
         assert!(d.contains(&(7, 60)));
         assert!(d.iter().all(|(i, j)| i < j));
+    }
+
+    #[test]
+    fn rare_token_pairs_find_duplicates_whose_fields_are_all_common() {
+        // 40 people share every single value with 20+ others (each block is over the cap);
+        // #0 and its duplicate (given name and surname swapped) share two rare tokens.
+        let mk = |g: &str, s: &str, city: &str| {
+            json!({"given": g, "surname": s, "city": city})
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        let mut recs: Vec<_> = (0..40)
+            .map(|i| {
+                let g = if i % 2 == 0 { "anna" } else { "ben" };
+                let s = if i % 3 == 0 { "smith" } else { "jones" };
+                mk(g, s, "springfield")
+            })
+            .collect();
+        recs[0] = mk("zebulon anna", "quixotic smith", "springfield");
+        recs.push(mk("quixotic smith", "zebulon anna", "springfield"));
+        let fields = infer_fields(recs.iter());
+        let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
+        let opts = BlockingOptions {
+            max_block_pairs: 10,
+            window: 0,
+            prefix: 0,
+        };
+        let c = dedup_candidates(&fields, &p, &opts);
+        assert!(c.contains(&(0, 40)), "{c:?}");
+        assert!(c.len() < 40, "{}", c.len());
     }
 }

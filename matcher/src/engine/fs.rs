@@ -36,37 +36,48 @@ pub struct FieldSpec {
     pub kind: FieldKind,
 }
 
-/// One normalized field value.
+/// One normalized field value: the normalized text (tokens separated by single spaces)
+/// and its digits. Kept compact (two boxed strings, no token vector): a million prepared
+/// records of ten fields are held in memory at once by dedup.
 #[derive(Debug, Clone, Default)]
 pub struct Value {
-    pub norm: String,
-    pub tokens: Vec<String>,
-    pub digits: String,
+    pub norm: Box<str>,
+    pub digits: Box<str>,
 }
 
 impl Value {
     pub fn new(raw: &str) -> Self {
         let norm = normalize(raw);
-        let tokens = norm
-            .split(' ')
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect();
         Self {
-            digits: digits(&norm),
-            norm,
-            tokens,
+            digits: digits(&norm).into_boxed_str(),
+            norm: norm.into_boxed_str(),
         }
     }
     pub fn is_empty(&self) -> bool {
         self.norm.is_empty()
+    }
+    /// The tokens of the normalized text.
+    pub fn tokens(&self) -> impl Iterator<Item = &str> + '_ {
+        self.norm.split(' ').filter(|t| !t.is_empty())
+    }
+    /// How many tokens the normalized text has.
+    pub fn token_count(&self) -> usize {
+        if self.norm.is_empty() {
+            0
+        } else {
+            self.norm.bytes().filter(|&b| b == b' ').count() + 1
+        }
+    }
+    /// The tokens joined without spaces.
+    pub fn joined(&self) -> String {
+        self.tokens().collect()
     }
 }
 
 /// A record normalized against a field list.
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
-    pub values: Vec<Value>,
+    pub values: Box<[Value]>,
 }
 
 /// Names that are record identifiers, not evidence.
@@ -134,15 +145,15 @@ pub fn text_similarity(a: &Value, b: &Value) -> f64 {
         return 1.0;
     }
     let s = jw(&a.norm, &b.norm);
-    if s < 0.94 && (a.tokens.len() > 1 || b.tokens.len() > 1) {
+    if s < 0.94 && (a.token_count() > 1 || b.token_count() > 1) {
         // the same tokens in another order or with other spacing
-        let (mut x, mut y) = (a.tokens.clone(), b.tokens.clone());
+        let (mut x, mut y): (Vec<&str>, Vec<&str>) = (a.tokens().collect(), b.tokens().collect());
         x.sort_unstable();
         y.sort_unstable();
         if x == y {
             return 0.97;
         }
-        let no_space = jw(&a.tokens.concat(), &b.tokens.concat());
+        let no_space = jw(&a.joined(), &b.joined());
         let sorted = jw(&x.concat(), &y.concat());
         s.max(no_space).max(sorted)
     } else {
@@ -509,19 +520,55 @@ mod tests {
         // in one case of 500, the state in one of four
         let rare = [0.001, 0.001, 0.002, 0.006, 0.99];
         let loc = [0.002, 0.0005, 0.0005, 0.002, 0.995];
-        m.u = vec![rare, rare, rare, loc, loc, [0.25, 0.0001, 0.0001, 0.0001, 0.7497]];
+        m.u = vec![
+            rare,
+            rare,
+            rare,
+            loc,
+            loc,
+            [0.25, 0.0001, 0.0001, 0.0001, 0.7497],
+        ];
         let mut vs: Vec<Vec<u8>> = Vec::new();
         for i in 0..300u32 {
-            let typo = |k: u32| if (i + k) % 3 == 0 { 1 + (i % 3) as u8 } else { 0 };
-            let names = if i % 10 == 0 { [4, 4] } else { [typo(0), typo(1)] };
-            vs.push(vec![names[0], names[1], typo(2), 0, if i % 7 == 0 { 4 } else { 0 }, 0]);
+            let typo = |k: u32| {
+                if (i + k).is_multiple_of(3) {
+                    1 + (i % 3) as u8
+                } else {
+                    0
+                }
+            };
+            let names = if i % 10 == 0 {
+                [4, 4]
+            } else {
+                [typo(0), typo(1)]
+            };
+            vs.push(vec![
+                names[0],
+                names[1],
+                typo(2),
+                0,
+                if i % 7 == 0 { 4 } else { 0 },
+                0,
+            ]);
         }
         for i in 0..6000u32 {
-            let near = |k: u32| if (i + k) % 11 == 0 { 3 } else { 4 };
-            vs.push(vec![near(0), near(1), near(2), 0, if i % 2 == 0 { 0 } else { 4 }, 0]);
+            let near = |k: u32| if (i + k).is_multiple_of(11) { 3 } else { 4 };
+            vs.push(vec![
+                near(0),
+                near(1),
+                near(2),
+                0,
+                if i % 2 == 0 { 0 } else { 4 },
+                0,
+            ]);
         }
         m.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5);
-        assert!(m.m[0][0] > 0.4 && m.m[1][0] > 0.4, "names: {:?} {:?}", m.m[0], m.m[1]);
+        assert!(
+            m.m[0][0] > 0.4 && m.m[1][0] > 0.4,
+            "names: {:?} {:?}",
+            m.m[0],
+            m.m[1]
+        );
         assert!(m.probability(&[4, 4, 4, 0, 0, 0]) < 0.5, "{m:?}");
         assert!(m.probability(&[0, 1, 0, 0, 0, 0]) > 0.9, "{m:?}");
         assert!(m.lambda < 0.1, "{}", m.lambda);

@@ -63,7 +63,8 @@ pub struct LinkOutput {
     pub fields: Vec<FieldSpec>,
     pub model: FsModel,
     pub candidate_pairs: usize,
-    /// Every scored candidate pair, matched or not, in candidate order.
+    /// Every scored candidate pair, matched or not, in candidate order ([`link`]); only
+    /// the matched ones ([`dedup`]).
     pub pairs: Vec<ScoredPair>,
 }
 
@@ -119,6 +120,7 @@ fn score_all(
     cand: &[(u32, u32)],
     flat: &[u8],
     threshold: f64,
+    keep_all: bool,
 ) -> Vec<ScoredPair> {
     let nf = fields.len().max(1);
     let names = NameFields::detect(fields);
@@ -127,7 +129,7 @@ fn score_all(
         .unwrap_or_else(|| "V".to_string());
     cand.par_iter()
         .enumerate()
-        .map(|(k, &(i, j))| {
+        .filter_map(|(k, &(i, j))| {
             let v = &flat[k * nf..k * nf + fields.len()];
             let weight = model.weight(v);
             let p = 1.0 / (1.0 + (-weight).exp2());
@@ -138,25 +140,28 @@ fn score_all(
             if p < threshold && rest_known && model.weight_without(v, &names.0) < 0.0 {
                 // no rule can hold (II and III need the other fields to agree, IV the
                 // threshold): the catch-all decides, without building the evidence
-                return ScoredPair {
+                if !keep_all {
+                    return None;
+                }
+                return Some(ScoredPair {
                     left: i as usize,
                     right: j as usize,
                     weight,
                     probability: p,
                     rule: catch_all.clone(),
                     is_match: false,
-                };
+                });
             }
             let ev = EmEvidence::compute(model, &names, &a[i as usize], &b[j as usize], v, &[]);
             let d = ev.decide(threshold);
-            ScoredPair {
+            (keep_all || d.is_match).then(|| ScoredPair {
                 left: i as usize,
                 right: j as usize,
                 weight,
                 probability: d.score,
                 rule: d.rule.to_string(),
                 is_match: d.is_match,
-            }
+            })
         })
         .collect()
 }
@@ -202,7 +207,7 @@ pub fn link(
     let t3 = t0.elapsed();
     let model = fit(&fields, &a, &b, &flat, examples, opts, false);
     let t4 = t0.elapsed();
-    let mut pairs = score_all(&fields, &model, &a, &b, &cand, &flat, opts.threshold);
+    let mut pairs = score_all(&fields, &model, &a, &b, &cand, &flat, opts.threshold, true);
     let t5 = t0.elapsed();
     tracing::debug!(prepare = ?t1, block = ?t2, vectors = ?t3, fit = ?t4, score = ?t5, candidates = cand.len(), "link timings (cumulative)");
     if opts.one_to_one {
@@ -244,27 +249,40 @@ fn fit(
     model
 }
 
-/// Deduplicates `records`: scored candidate pairs and the clusters of matched pairs
-/// (connected components).
+/// Deduplicates `records`: the matched pairs and their clusters (connected components).
 pub fn dedup(records: &[Record], examples: &[EntityExample], opts: &LinkOptions) -> DedupOutput {
     let fields = infer_fields(records.iter());
     let a: Vec<Prepared> = records.par_iter().map(|r| prepare(&fields, r)).collect();
-    let cand = dedup_candidates(&fields, &a, &opts.blocking);
-    let flat = vectors(&fields, &a, &a, &cand);
-    let model = fit(&fields, &a, &a, &flat, examples, opts, true);
-    let pairs = score_all(&fields, &model, &a, &a, &cand, &flat, opts.threshold);
-    let clusters = clusters(
-        records.len(),
-        pairs
-            .iter()
-            .filter(|p| p.is_match)
-            .map(|p| (p.left, p.right)),
-    );
+    dedup_prepared(fields, &a, examples, opts)
+}
+
+/// [`dedup`] on records already prepared against `fields` (large inputs are read straight
+/// into this compact form). Only matched pairs are kept (`link.pairs`); a million records
+/// give millions of candidates, and the rest only ever counted.
+pub fn dedup_prepared(
+    fields: Vec<FieldSpec>,
+    a: &[Prepared],
+    examples: &[EntityExample],
+    opts: &LinkOptions,
+) -> DedupOutput {
+    let t0 = std::time::Instant::now();
+    let cand = dedup_candidates(&fields, a, &opts.blocking);
+    let t1 = t0.elapsed();
+    let flat = vectors(&fields, a, a, &cand);
+    let t2 = t0.elapsed();
+    let model = fit(&fields, a, a, &flat, examples, opts, true);
+    let t3 = t0.elapsed();
+    let pairs = score_all(&fields, &model, a, a, &cand, &flat, opts.threshold, false);
+    let candidate_pairs = cand.len();
+    drop((cand, flat));
+    let t4 = t0.elapsed();
+    let clusters = clusters(a.len(), pairs.iter().map(|p| (p.left, p.right)));
+    tracing::debug!(block = ?t1, vectors = ?t2, fit = ?t3, score = ?t4, cluster = ?t0.elapsed(), candidates = candidate_pairs, "dedup timings (cumulative)");
     DedupOutput {
         link: LinkOutput {
             fields,
             model,
-            candidate_pairs: cand.len(),
+            candidate_pairs,
             pairs,
         },
         clusters,

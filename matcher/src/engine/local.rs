@@ -112,7 +112,7 @@ impl NameFields {
         self.0
             .iter()
             .filter_map(|&i| r.values.get(i))
-            .flat_map(|v| v.tokens.iter().cloned())
+            .flat_map(|v| v.tokens().map(str::to_string))
             .collect()
     }
 }
