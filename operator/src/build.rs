@@ -41,7 +41,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::Result;
-use crate::crd::{DEFAULT_POSTGRES_IMAGE, DEFAULT_REDIS_IMAGE, ManagedDatastore, SecretKeyRef};
+use crate::crd::{
+    DEFAULT_POSTGRES_IMAGE, DEFAULT_REDIS_IMAGE, LastRestore, ManagedDatastore, SecretKeyRef,
+};
 use crate::validate::{Datastore, Validated};
 
 /// HTTP port of the matcher.
@@ -124,14 +126,17 @@ pub mod names {
     pub fn hpa(n: &str) -> String {
         n.to_string()
     }
-    /// Restore Job of one request: `<name>-restore-<10 hex digits of sha256(set, id)>`, at most
-    /// 59 characters (names are at most 40), so it fits the 63 of the `job-name` pod label.
-    pub fn restore_job(n: &str, set: &str, id: Option<&str>) -> String {
+    /// Restore Job of one request: `<name>-restore-<10 hex digits of sha256(set, id, the
+    /// previous restore Job)>`, at most 59 characters (names are at most 40), so it fits the
+    /// 63 of the `job-name` pod label. See [`super::restore_request`] for why the previous
+    /// Job is part of it.
+    pub fn restore_job(n: &str, set: &str, id: Option<&str>, after: Option<&str>) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        h.update(set.as_bytes());
-        h.update(b"\n");
-        h.update(id.unwrap_or_default().as_bytes());
+        for part in [set, id.unwrap_or_default(), after.unwrap_or_default()] {
+            h.update(part.as_bytes());
+            h.update(b"\0");
+        }
         format!("{n}-restore-{}", &hex::encode(h.finalize())[..10])
     }
 }
@@ -1453,13 +1458,25 @@ pub struct RestoreRequest {
     pub job: String,
 }
 
-/// The restore request of the spec, if any.
-pub fn restore_request(v: &Validated) -> Option<RestoreRequest> {
+/// The restore request of the spec, if any, given the previous `status.lastRestore`.
+///
+/// The request is the pair (`set`, `id`). The request the previous status describes keeps its
+/// Job name (started, or still waiting to start). A new request is named after the restore
+/// Job before it: changing back to an earlier set or id is a new request with a new Job,
+/// while every reconcile that reads the same previous status (also one that runs before the
+/// watch delivered the operator's own last status write) computes the same name, so it finds
+/// the Job already created instead of starting a second one.
+pub fn restore_request(v: &Validated, prev: Option<&LastRestore>) -> Option<RestoreRequest> {
     let r = v.spec.restore.as_ref()?;
+    let job = match prev {
+        Some(p) if p.set == r.set && p.id == r.id => p.job.clone(),
+        Some(p) => names::restore_job(&v.name, &r.set, r.id.as_deref(), Some(&p.job)),
+        None => names::restore_job(&v.name, &r.set, r.id.as_deref(), None),
+    };
     Some(RestoreRequest {
         set: r.set.clone(),
         id: r.id.clone(),
-        job: names::restore_job(&v.name, &r.set, r.id.as_deref()),
+        job,
     })
 }
 
@@ -2212,12 +2229,12 @@ mod tests {
         }));
         // The restore Job is not a child applied on every reconcile: it is created once.
         assert!(d.apply.iter().all(|c| !c.name().contains("restore")));
-        let req = restore_request(&v).unwrap();
+        let req = restore_request(&v, None).unwrap();
         assert_eq!(req.set, "20261128T030000Z");
         assert_eq!(req.id.as_deref(), Some("retry-1"));
         assert_eq!(
             req.job,
-            names::restore_job("demo", "20261128T030000Z", Some("retry-1"))
+            names::restore_job("demo", "20261128T030000Z", Some("retry-1"), None)
         );
         let job = restore_job(&v, &req);
         let m = &job.metadata;
@@ -2306,20 +2323,62 @@ mod tests {
 
     #[test]
     fn restore_job_names_follow_the_request() {
-        let a = names::restore_job("demo", "20261128T030000Z", None);
+        let set = "20261128T030000Z";
+        let a = names::restore_job("demo", set, None, None);
         assert!(a.starts_with("demo-restore-") && a.len() == "demo-restore-".len() + 10);
-        assert_eq!(a, names::restore_job("demo", "20261128T030000Z", None));
-        assert_ne!(a, names::restore_job("demo", "20261128T030000Z", Some("2")));
-        assert_ne!(a, names::restore_job("demo", "20261129T030000Z", None));
-        // No ambiguity between set and id.
+        assert_eq!(a, names::restore_job("demo", set, None, None));
+        assert_ne!(a, names::restore_job("demo", set, Some("2"), None));
         assert_ne!(
-            names::restore_job("demo", "a", Some("b")),
-            names::restore_job("demo", "a\nb", None)
+            a,
+            names::restore_job("demo", "20261129T030000Z", None, None)
         );
-        let longest = names::restore_job(&"x".repeat(40), "latest", None);
+        assert_ne!(a, names::restore_job("demo", set, None, Some("x")));
+        // No ambiguity between the parts.
+        assert_ne!(
+            names::restore_job("demo", "a", Some("b"), None),
+            names::restore_job("demo", "a", None, Some("b"))
+        );
+        let longest = names::restore_job(&"x".repeat(40), "latest", None, Some(&a));
         assert!(longest.len() <= 63, "{longest}");
-        let (v, _) = desired(json!({"backup": {"schedule": "@daily"}}));
-        assert_eq!(restore_request(&v), None);
+
+        let (none, _) = desired(json!({"backup": {"schedule": "@daily"}}));
+        assert_eq!(restore_request(&none, None), None);
+        let (v, _) = desired(json!({"backup": {"schedule": "@daily"}, "restore": {"set": set}}));
+        let first = restore_request(&v, None).unwrap();
+        assert_eq!(first.job, a);
+        let seen = |req: &RestoreRequest, result: &str| LastRestore {
+            set: req.set.clone(),
+            id: req.id.clone(),
+            job: req.job.clone(),
+            result: result.into(),
+            ..Default::default()
+        };
+        // The request of the previous status keeps its Job, whatever became of it.
+        for result in ["Pending", "Running", "Succeeded", "Failed", "Unknown"] {
+            assert_eq!(
+                restore_request(&v, Some(&seen(&first, result))),
+                Some(first.clone()),
+                "{result}"
+            );
+        }
+        // Another request, then back to the first set: a new Job each time.
+        let (v2, _) = desired(
+            json!({"backup": {"schedule": "@daily"}, "restore": {"set": set, "id": "again"}}),
+        );
+        let second = restore_request(&v2, Some(&seen(&first, "Succeeded"))).unwrap();
+        assert_eq!(
+            second.job,
+            names::restore_job("demo", set, Some("again"), Some(&a))
+        );
+        let back = restore_request(&v, Some(&seen(&second, "Succeeded"))).unwrap();
+        assert_eq!((back.set.as_str(), back.id.as_deref()), (set, None));
+        assert_ne!(back.job, first.job);
+        assert_ne!(back.job, second.job);
+        // Deterministic for the same previous status (a re-reconcile finds the same Job).
+        assert_eq!(
+            restore_request(&v, Some(&seen(&second, "Succeeded"))),
+            Some(back)
+        );
     }
 
     #[test]

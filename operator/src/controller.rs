@@ -11,7 +11,9 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ObjectReference, PersistentVolumeClaim, Pod, Secret, Service,
+};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -266,12 +268,27 @@ async fn publish(
     action: &str,
     note: String,
 ) {
+    publish_related(ctx, obj, type_, reason, action, note, None).await;
+}
+
+/// Publish an Event about `obj`, optionally naming a related object. The recorder folds
+/// Events with the same type, action, reason, object and related object into one series (the
+/// note is not part of that key), so Events about different Jobs name their Job.
+async fn publish_related(
+    ctx: &Context,
+    obj: &KcmfDeployment,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+    related: Option<ObjectReference>,
+) {
     let ev = Event {
         type_,
         reason: reason.into(),
         note: Some(note.chars().take(1000).collect()),
         action: action.into(),
-        secondary: None,
+        secondary: related,
     };
     if let Err(e) = ctx.recorder.publish(&ev, &obj.object_ref(&())).await {
         debug!(error = %e, "could not publish event");
@@ -290,7 +307,14 @@ async fn publish_job_event(ctx: &Context, obj: &KcmfDeployment, e: JobEvent, act
     } else {
         EventType::Normal
     };
-    publish(ctx, obj, type_, e.reason, action, e.note).await;
+    let job = ObjectReference {
+        api_version: Some("batch/v1".into()),
+        kind: Some("Job".into()),
+        name: Some(e.job.clone()),
+        namespace: Some(ns),
+        ..Default::default()
+    };
+    publish_related(ctx, obj, type_, e.reason, action, e.note, Some(job)).await;
 }
 
 async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> {
@@ -399,7 +423,7 @@ async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> 
     // restore: after apply, because the Job mounts the backup PVC, ConfigMap and Secrets
     let previous = obj.status.as_ref();
     let prev_restore = previous.and_then(|s| s.last_restore.as_ref());
-    let request = build::restore_request(&v);
+    let request = build::restore_request(&v, prev_restore);
     let mut started = None;
     observed.restore = match (
         status::restore_action(request.as_ref(), prev_restore),

@@ -76,12 +76,12 @@ pub struct KcmfDeploymentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<MonitoringSpec>,
 
-    /// Declarative restore of a backup set. Setting `set`, or later changing `set` or `id`,
-    /// starts exactly one restore Job, `<name>-restore-<hash of set and id>`, which runs
-    /// `kcmf-matcher restore --from SET --yes` in the matcher image with the backup volume,
-    /// once managed PostgreSQL and Redis are ready. Leaving the request unchanged never restores
-    /// again (not even when the Job is deleted); to restore the same set once more, change
-    /// `id`. A new request made while a restore Job still runs starts when that one finished.
+    /// Declarative restore of a backup set. Setting `set`, or later changing `set` or `id`
+    /// (also back to an earlier value), starts exactly one restore Job, `<name>-restore-<hash>`,
+    /// which runs `kcmf-matcher restore --from SET --yes` in the matcher image with the backup
+    /// volume, once managed PostgreSQL and Redis are ready. Leaving the request unchanged never
+    /// restores again (not even when the Job is deleted); to restore the same set once more,
+    /// change `id`. A new request made while a restore Job still runs starts when that one finished.
     /// One attempt per request: a failed restore is reported, and retried by changing `id`.
     /// The outcome is in `status.lastRestore`; after a successful restore the matcher pods
     /// are restarted. The restore replaces the store and the cache: the matcher answers
@@ -440,7 +440,7 @@ pub const RESTORE_SET_PATTERN: &str = r"^(latest|[0-9]{8}T[0-9]{6}Z(-[a-z0-9]+)*
 /// Regex of `spec.restore.id`: a DNS label.
 pub const RESTORE_ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 
-/// A restore request. The request is the pair (`set`, `id`): each new pair starts one restore Job.
+/// A restore request, the pair (`set`, `id`): each change of it starts one restore Job.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreSpec {

@@ -990,7 +990,7 @@ pub fn compute(
             &obs.job_pods,
         ),
         last_restore: last_restore(
-            build::restore_request(v).as_ref(),
+            build::restore_request(v, previous.and_then(|p| p.last_restore.as_ref())).as_ref(),
             previous.and_then(|p| p.last_restore.as_ref()),
             &obs.restore,
             &obs.job_pods,
@@ -1652,7 +1652,7 @@ mod tests {
         RestoreRequest {
             set: set.into(),
             id: id.map(str::to_string),
-            job: build::names::restore_job("demo", set, id),
+            job: build::names::restore_job("demo", set, id, None),
         }
     }
 
