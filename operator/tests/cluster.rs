@@ -382,10 +382,17 @@ async fn events(c: &Client, ns: &str, reason: &str, about: &str) -> Vec<K8sEvent
         .collect()
 }
 
-/// Exactly one Event of `reason` about `about`, published once (no series of repeats).
-async fn assert_one_event(c: &Client, ns: &str, reason: &str, about: &str) -> K8sEvent {
+/// Exactly one Event of `reason` about the Job `job` (its related object), published once (no
+/// series of repeats).
+async fn assert_one_event(c: &Client, ns: &str, reason: &str, job: &str) -> K8sEvent {
+    let about = job;
     let found = events(c, ns, reason, about).await;
     assert_eq!(found.len(), 1, "{reason} events about {about}: {found:#?}");
+    let related = found[0].related.as_ref().expect("related object");
+    assert_eq!(
+        (related.kind.as_deref(), related.name.as_deref()),
+        (Some("Job"), Some(job))
+    );
     assert!(
         found[0].series.is_none(),
         "{reason} about {about} was published more than once: {:?}",
@@ -1555,7 +1562,7 @@ async fn declarative_restore_starts_one_job_and_reports_it() {
 
     // Setting spec.restore.set starts one restore Job.
     let set = "20261128T030000Z";
-    let first = names::restore_job("demo", set, None);
+    let first = names::restore_job("demo", set, None, None);
     api.patch(
         "demo",
         &PatchParams::default(),
@@ -1708,7 +1715,7 @@ async fn declarative_restore_starts_one_job_and_reports_it() {
     );
 
     // A new request id restores the same set once more: one more Job.
-    let second = names::restore_job("demo", set, Some("again"));
+    let second = names::restore_job("demo", set, Some("again"), Some(&first));
     api.patch(
         "demo",
         &PatchParams::default(),
@@ -1733,6 +1740,28 @@ async fn declarative_restore_starts_one_job_and_reports_it() {
         || async { restored_by().await.as_deref() == Some(second.as_str()) },
     )
     .await;
+    assert_one_event(&c, &ns, "RestoreStarted", &second).await;
+
+    // Changing back to the first request is a change too: one more Job, with a new name.
+    let third = names::restore_job("demo", set, None, Some(&second));
+    assert_ne!(third, first);
+    api.patch(
+        "demo",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"restore": {"id": null}}})),
+    )
+    .await
+    .unwrap();
+    wait_for("third restore Succeeded", TIMEOUT, || async {
+        last_restore(&api, "demo")
+            .await
+            .is_some_and(|r| r.job == third && r.result == "Succeeded")
+    })
+    .await;
+    let mut want = vec![second.clone(), third.clone()];
+    want.sort();
+    assert_eq!(restore_jobs().await, want);
+    assert_one_event(&c, &ns, "RestoreSucceeded", &third).await;
     wait_ready(&api, "demo").await;
 }
 
