@@ -195,7 +195,7 @@ export PATH="$bindir:$PATH"
 start() { # <name> <binary> args...
   local name="$1" exe="$bindir/$2"
   shift 2
-  setsid "$exe" "$@" </dev/null >>"$state/logs/$name.log" 2>&1 &
+  setsid "$exe" "$@" </dev/null >>"$state/logs/$name.log" 2>&1 8>&- &
   local pid=$! tries=0
   # Wait until the fork has exec'd the binary: until then /proc/<pid>/cmdline
   # still reads "bash" or "setsid", and pids_alive would take it for dead
