@@ -1045,7 +1045,15 @@ pub async fn run(
     let ctx = Arc::new(Context::new(client, instance));
     info!(namespace = ?watch_namespace, "starting controller");
     Controller::new(api, watcher::Config::default().any_semantic())
-        .with_config(ControllerConfig::default().debounce(Duration::from_millis(200)))
+        // Debounce merges the bursts of child status changes (pods becoming ready) into one
+        // reconcile; bounded concurrency keeps the peak (and, as the allocator keeps what
+        // it had, the idle) memory low: the API server is the bottleneck long before 16
+        // reconciles in flight are.
+        .with_config(
+            ControllerConfig::default()
+                .debounce(Duration::from_millis(500))
+                .concurrency(16),
+        )
         .owns(deploys, owned.clone())
         .owns(stss, owned.clone())
         .owns(cronjobs, owned.clone())
