@@ -45,16 +45,6 @@ enum KeyKind {
 
 type Key = (KeyKind, u16, String);
 
-/// Blocking keys of one prepared record.
-fn keys(fields: &[FieldSpec], r: &Prepared, opts: &BlockingOptions, out: &mut Vec<Key>) {
-    out.clear();
-    for f in 0..fields.len() {
-        field_keys(fields, f, r, opts, out);
-    }
-    out.sort();
-    out.dedup();
-}
-
 /// Appends the blocking keys of field `f` of one prepared record to `out`.
 fn field_keys(
     fields: &[FieldSpec],
@@ -199,37 +189,50 @@ fn snm_key(r: &Prepared) -> String {
 }
 
 /// Candidate pairs `(i, j)` between `left[i]` and `right[j]`, sorted, unique.
+///
+/// Like [`dedup_candidates`]: hashed keys, one field at a time, blocks found by a parallel
+/// sort of `(key, side, record)` entries; a block pairs its left with its right records.
 pub fn link_candidates(
     fields: &[FieldSpec],
     left: &[Prepared],
     right: &[Prepared],
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
-    let mut index: HashMap<Key, (Vec<u32>, Vec<u32>)> = HashMap::new();
-    let mut buf = Vec::new();
-    for (i, r) in left.iter().enumerate() {
-        keys(fields, r, opts, &mut buf);
-        for k in buf.drain(..) {
-            index.entry(k).or_default().0.push(i as u32);
-        }
-    }
-    for (j, r) in right.iter().enumerate() {
-        keys(fields, r, opts, &mut buf);
-        for k in buf.drain(..) {
-            if let Some(e) = index.get_mut(&k) {
-                e.1.push(j as u32);
-            }
-        }
-    }
     let mut pairs: Vec<u64> = Vec::new();
-    for (l, r) in index.values() {
-        if l.is_empty() || r.is_empty() || l.len() * r.len() > opts.max_block_pairs {
-            continue;
-        }
-        for &i in l {
-            for &j in r {
-                pairs.push(pack(i, j));
+    let side_keys = |recs: &[Prepared], f: usize, side: u32| -> Vec<(u64, u32, u32)> {
+        recs.par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, r)| {
+                let mut ks = Vec::new();
+                field_keys(fields, f, r, opts, &mut ks);
+                ks.sort();
+                ks.dedup();
+                ks.into_iter().map(move |k| (hash_of(&k), side, i as u32))
+            })
+            .collect()
+    };
+    for f in 0..fields.len() {
+        let mut entries = side_keys(left, f, 0);
+        entries.extend(side_keys(right, f, 1));
+        entries.par_sort_unstable();
+        let mut s = 0;
+        while s < entries.len() {
+            let mut e = s + 1;
+            while e < entries.len() && entries[e].0 == entries[s].0 {
+                e += 1;
             }
+            // within a run the left entries (side 0) sort first
+            let run = &entries[s..e];
+            let split = run.partition_point(|x| x.1 == 0);
+            let (l, r) = run.split_at(split);
+            if !l.is_empty() && !r.is_empty() && l.len() * r.len() <= opts.max_block_pairs {
+                for x in l {
+                    for y in r {
+                        pairs.push(pack(x.2, y.2));
+                    }
+                }
+            }
+            s = e;
         }
     }
     if opts.window > 0 {
