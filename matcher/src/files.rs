@@ -39,6 +39,10 @@ pub struct DedupFileArgs {
     /// Column holding record ids (default: the first column).
     #[arg(long)]
     pub id_column: Option<String>,
+    /// No cluster grows beyond this many records: pairs join strongest first, and a pair
+    /// that would make a cluster larger is left out (0: plain connected components).
+    #[arg(long, default_value_t = linkage::DEFAULT_MAX_CLUSTER)]
+    pub max_cluster_size: usize,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -138,6 +142,7 @@ pub fn dedup(a: &DedupFileArgs) -> Result<(), FilesError> {
     ));
     let opts = LinkOptions {
         threshold: a.threshold,
+        max_cluster_size: a.max_cluster_size,
         ..LinkOptions::default()
     };
     let out = linkage::dedup_prepared(fields, &prepared, &[], &opts);

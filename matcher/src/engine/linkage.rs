@@ -28,7 +28,19 @@ pub struct LinkOptions {
     /// Random pairs drawn to estimate u-probabilities.
     pub u_samples: usize,
     pub seed: u64,
+    /// Dedup: no cluster grows beyond this many records (0: no limit). Matched pairs join
+    /// clusters strongest first, and a pair that would make a cluster larger is left out,
+    /// so one weak link cannot chain two groups (or hundreds) into one.
+    #[serde(default = "default_max_cluster")]
+    pub max_cluster_size: usize,
 }
+
+fn default_max_cluster() -> usize {
+    DEFAULT_MAX_CLUSTER
+}
+
+/// Default [`LinkOptions::max_cluster_size`].
+pub const DEFAULT_MAX_CLUSTER: usize = 16;
 
 impl Default for LinkOptions {
     fn default() -> Self {
@@ -39,6 +51,7 @@ impl Default for LinkOptions {
             em_iterations: 30,
             u_samples: 20_000,
             seed: 42,
+            max_cluster_size: DEFAULT_MAX_CLUSTER,
         }
     }
 }
@@ -276,7 +289,7 @@ pub fn dedup_prepared(
     let candidate_pairs = cand.len();
     drop((cand, flat));
     let t4 = t0.elapsed();
-    let clusters = clusters(a.len(), pairs.iter().map(|p| (p.left, p.right)));
+    let clusters = capped_clusters(a.len(), &pairs, opts.max_cluster_size);
     tracing::debug!(block = ?t1, vectors = ?t2, fit = ?t3, score = ?t4, cluster = ?t0.elapsed(), candidates = candidate_pairs, "dedup timings (cumulative)");
     DedupOutput {
         link: LinkOutput {
@@ -287,6 +300,47 @@ pub fn dedup_prepared(
         },
         clusters,
     }
+}
+
+/// Clusters of matched pairs, strongest pair first, never larger than `cap` records (0: no
+/// limit, plain connected components).
+pub fn capped_clusters(n: usize, pairs: &[ScoredPair], cap: usize) -> Vec<Vec<usize>> {
+    if cap == 0 {
+        return clusters(n, pairs.iter().map(|p| (p.left, p.right)));
+    }
+    let mut order: Vec<&ScoredPair> = pairs.iter().collect();
+    order.sort_by(|x, y| {
+        y.probability
+            .total_cmp(&x.probability)
+            .then(y.weight.total_cmp(&x.weight))
+    });
+    let mut parent: Vec<usize> = (0..n).collect();
+    let mut size = vec![1usize; n];
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut kept = Vec::with_capacity(order.len());
+    for p in order {
+        if p.left >= n || p.right >= n {
+            continue;
+        }
+        let (a, b) = (find(&mut parent, p.left), find(&mut parent, p.right));
+        if a == b {
+            continue;
+        }
+        if size[a] + size[b] > cap {
+            continue;
+        }
+        let (root, child) = (a.min(b), a.max(b));
+        parent[child] = root;
+        size[root] += size[child];
+        kept.push((p.left, p.right));
+    }
+    clusters(n, kept)
 }
 
 /// Connected components (size > 1) of the graph on `n` nodes with `edges`.
@@ -405,5 +459,31 @@ mod tests {
             clusters(4, [(0, 1), (2, 3), (1, 0)]),
             vec![vec![0, 1], vec![2, 3]]
         );
+    }
+
+    #[test]
+    fn capped_clusters_refuse_the_weak_link_that_would_chain_two_groups() {
+        let p = |l: usize, r: usize, probability: f64| ScoredPair {
+            left: l,
+            right: r,
+            weight: 0.0,
+            probability,
+            rule: "IV".into(),
+            is_match: true,
+        };
+        // {0,1,2} and {3,4,5} strongly linked; one weak pair 2-3 between them
+        let pairs = vec![
+            p(0, 1, 0.99),
+            p(1, 2, 0.98),
+            p(2, 3, 0.86),
+            p(3, 4, 0.99),
+            p(4, 5, 0.97),
+        ];
+        assert_eq!(capped_clusters(6, &pairs, 0), vec![vec![0, 1, 2, 3, 4, 5]]);
+        assert_eq!(
+            capped_clusters(6, &pairs, 4),
+            vec![vec![0, 1, 2], vec![3, 4, 5]]
+        );
+        assert_eq!(capped_clusters(6, &pairs, 6).len(), 1);
     }
 }
