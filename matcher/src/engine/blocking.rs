@@ -116,7 +116,7 @@ fn record_tokens(fields: &[FieldSpec], r: &Prepared) -> Vec<u64> {
 }
 
 /// Tokens per record taken for rare-token keys.
-const RARE_TOKENS: usize = 3;
+const RARE_TOKENS: usize = 4;
 
 /// Rare-token keys: one key per pair of the record's [`RARE_TOKENS`] rarest tokens that
 /// occur at least twice in the data (a token seen once, often a typo, cannot be shared).

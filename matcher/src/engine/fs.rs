@@ -260,6 +260,10 @@ pub struct FsModel {
     pub lambda: f64,
     /// EM iterations run (0: priors only).
     pub iterations: usize,
+    /// Joint probability that two fields both agree exactly in a random pair (where both
+    /// are known), `[f][g]`; empty: fields treated as independent. See [`Self::field_weights`].
+    #[serde(default)]
+    pub u_pair: Vec<Vec<f64>>,
 }
 
 const M_PRIOR: [f64; LEVELS] = [0.80, 0.10, 0.05, 0.03, 0.02];
@@ -301,6 +305,7 @@ impl FsModel {
             u: vec![U_PRIOR; n],
             lambda: 0.3,
             iterations: 0,
+            u_pair: Vec::new(),
         }
     }
 
@@ -317,11 +322,30 @@ impl FsModel {
             return;
         }
         // prior pseudo-counts keep tiny inputs sensible
-        let mut counts: Vec<[f64; LEVELS]> = vec![U_PRIOR.map(|x| x * 30.0); self.fields.len()];
+        let nf = self.fields.len();
+        let mut counts: Vec<[f64; LEVELS]> = vec![U_PRIOR.map(|x| x * 30.0); nf];
+        // exact agreement of two fields together, and how often both were known
+        let mut both_agree = vec![vec![0.0f64; nf]; nf];
+        let mut both_known = vec![vec![0.0f64; nf]; nf];
         let mut add = |v: Vec<u8>| {
+            // a random pair that agrees on most fields is likely a duplicate: it would make
+            // every two identifying fields look correlated
+            let joint = !mostly_agree(&v);
             for (f, &l) in v.iter().enumerate() {
-                if l != MISSING {
-                    counts[f][l as usize] += 1.0;
+                if l == MISSING {
+                    continue;
+                }
+                counts[f][l as usize] += 1.0;
+                if !joint {
+                    continue;
+                }
+                for (g, &k) in v.iter().enumerate().skip(f + 1) {
+                    if k != MISSING {
+                        both_known[f][g] += 1.0;
+                        if l == 0 && k == 0 {
+                            both_agree[f][g] += 1.0;
+                        }
+                    }
                 }
             }
         };
@@ -349,6 +373,17 @@ impl FsModel {
             normalize_probs(&mut p);
             self.u[f] = p;
         }
+        // joint agreement, shrunk towards independence by 30 pseudo-pairs
+        let mut u_pair = vec![vec![0.0f64; nf]; nf];
+        for f in 0..nf {
+            for g in (f + 1)..nf {
+                let indep = self.u[f][0] * self.u[g][0];
+                let p = (both_agree[f][g] + 30.0 * indep) / (both_known[f][g] + 30.0);
+                u_pair[f][g] = p;
+                u_pair[g][f] = p;
+            }
+        }
+        self.u_pair = u_pair;
     }
 
     /// Estimates m (and λ) by EM over the candidate comparison vectors, u kept fixed.
@@ -443,8 +478,15 @@ impl FsModel {
     }
 
     /// Per-field log2 Bayes factors of a comparison vector (0 for missing).
+    ///
+    /// Fields whose agreement goes together in random pairs (a suburb and its postcode and
+    /// state) would count the same evidence several times; so the exact agreements are taken
+    /// strongest first, and each later one is divided by its largest lift over one already
+    /// taken, `u(f and g) / (u(f) u(g))`, never below zero: agreeing on a suburb adds
+    /// little once the postcode agrees.
     pub fn field_weights(&self, v: &[u8]) -> Vec<f64> {
-        v.iter()
+        let mut w: Vec<f64> = v
+            .iter()
             .enumerate()
             .map(|(f, &l)| {
                 if l == MISSING || f >= self.m.len() {
@@ -453,7 +495,28 @@ impl FsModel {
                     (self.m[f][l as usize] / self.u[f][l as usize]).log2()
                 }
             })
-            .collect()
+            .collect();
+        self.correct_dependence(v, &mut w);
+        w
+    }
+
+    fn correct_dependence(&self, v: &[u8], w: &mut [f64]) {
+        let n = self.u_pair.len().min(v.len()).min(self.u.len());
+        let mut agree: Vec<usize> = (0..n).filter(|&f| v[f] == 0).collect();
+        if agree.len() < 2 {
+            return;
+        }
+        agree.sort_by(|&a, &b| w[b].total_cmp(&w[a]));
+        for k in 1..agree.len() {
+            let f = agree[k];
+            let lift = agree[..k]
+                .iter()
+                .map(|&g| self.u_pair[f][g] / (self.u[f][0] * self.u[g][0]))
+                .fold(1.0f64, f64::max);
+            if lift > 1.0 && w[f] > 0.0 {
+                w[f] = (w[f] - lift.log2()).max(0.0);
+            }
+        }
     }
 
     /// Match weight: log2 prior odds + Σ field weights.
@@ -505,6 +568,48 @@ mod tests {
         let v = compare(&f, &prepare(&f, &a), &prepare(&f, &b));
         assert_eq!(v[1], 0);
         assert!(v[0] >= 1 && v[0] <= 2, "{v:?}");
+    }
+
+    #[test]
+    fn correlated_agreement_counts_once() {
+        // suburb determines postcode: in random pairs they agree together; the personal
+        // fields (name, dob, phone, email) are unique, so such pairs are no duplicates
+        let fields: Vec<FieldSpec> = ["name", "suburb", "postcode", "dob", "phone", "email"]
+            .iter()
+            .map(|n| FieldSpec {
+                name: (*n).into(),
+                kind: FieldKind::Text,
+            })
+            .collect();
+        let places = [
+            ("alpha", "x1000"),
+            ("beta", "x2000"),
+            ("gamma", "x3000"),
+            ("delta", "x4000"),
+        ];
+        let recs: Vec<Record> = (0..200)
+            .map(|i| {
+                let (s, p) = places[i % 4];
+                rec(
+                    json!({"name": format!("person{i}"), "suburb": s, "postcode": p,
+                    "dob": format!("d{}", i * 7), "phone": format!("p{}", i * 13),
+                    "email": format!("e{}", i * 17)}),
+                )
+            })
+            .collect();
+        let prepared: Vec<Prepared> = recs.iter().map(|r| prepare(&fields, r)).collect();
+        let mut m = FsModel::prior(fields);
+        m.estimate_u(&prepared, &prepared, 5000, 7, true);
+        let w = m.field_weights(&[4, 0, 0, 4, 4, 4]);
+        let alone = m.field_weights(&[4, 0, 4, 4, 4, 4]);
+        // suburb and postcode together add about what one of them adds alone
+        assert!(w[1] + w[2] < alone[1] + 0.5, "{w:?} vs {alone:?}");
+        assert!(w[1] + w[2] >= alone[1] - 0.5, "{w:?} vs {alone:?}");
+        // without the joint estimate both would count in full
+        let mut indep = m.clone();
+        indep.u_pair.clear();
+        let wi = indep.field_weights(&[4, 0, 0, 4, 4, 4]);
+        assert!(wi[1] + wi[2] > w[1] + w[2] + 1.0, "{wi:?} vs {w:?}");
     }
 
     #[test]
