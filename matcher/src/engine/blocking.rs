@@ -139,28 +139,42 @@ fn rare_keys(tokens: &[u64], freq: &HashMap<u64, u32>, out: &mut Vec<u64>) {
     }
 }
 
+/// `(hashed key, record)` entries of field `f` of every record (each key once per record).
+fn field_entries(
+    fields: &[FieldSpec],
+    f: usize,
+    records: &[Prepared],
+    opts: &BlockingOptions,
+) -> Vec<(u64, u32)> {
+    records
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, r)| {
+            let mut ks = Vec::new();
+            field_keys(fields, f, r, opts, &mut ks);
+            ks.sort();
+            ks.dedup();
+            ks.into_iter().map(move |k| (hash_of(&k), i as u32))
+        })
+        .collect()
+}
+
 /// Sorts `(key, record)` entries and appends the pairs of every block (run of one key)
 /// within the cap to `pairs`.
 fn block_pairs(entries: &mut [(u64, u32)], max_block_pairs: usize, pairs: &mut Vec<u64>) {
     entries.par_sort_unstable();
-    let mut s = 0;
-    while s < entries.len() {
-        let mut e = s + 1;
-        while e < entries.len() && entries[e].0 == entries[s].0 {
-            e += 1;
+    for run in entries.chunk_by(|a, b| a.0 == b.0) {
+        let n = run.len();
+        if n < 2 || n * (n - 1) / 2 > max_block_pairs {
+            continue;
         }
-        let n = e - s;
-        if n >= 2 && n * (n - 1) / 2 <= max_block_pairs {
-            for a in s..e {
-                for b in (a + 1)..e {
-                    let (x, y) = (entries[a].1, entries[b].1);
-                    if x != y {
-                        pairs.push(pack(x.min(y), x.max(y)));
-                    }
+        for (a, x) in run.iter().enumerate() {
+            for y in &run[a + 1..] {
+                if x.1 != y.1 {
+                    pairs.push(pack(x.1.min(y.1), x.1.max(y.1)));
                 }
             }
         }
-        s = e;
     }
 }
 
@@ -199,32 +213,17 @@ pub fn link_candidates(
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
     let mut pairs: Vec<u64> = Vec::new();
-    let side_keys = |recs: &[Prepared], f: usize, side: u32| -> Vec<(u64, u32, u32)> {
-        recs.par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, r)| {
-                let mut ks = Vec::new();
-                field_keys(fields, f, r, opts, &mut ks);
-                ks.sort();
-                ks.dedup();
-                ks.into_iter().map(move |k| (hash_of(&k), side, i as u32))
-            })
-            .collect()
-    };
     for f in 0..fields.len() {
-        let mut entries = side_keys(left, f, 0);
-        entries.extend(side_keys(right, f, 1));
+        let side = |recs: &[Prepared], side: u32| {
+            field_entries(fields, f, recs, opts)
+                .into_iter()
+                .map(move |(k, i)| (k, side, i))
+        };
+        let mut entries: Vec<(u64, u32, u32)> = side(left, 0).chain(side(right, 1)).collect();
         entries.par_sort_unstable();
-        let mut s = 0;
-        while s < entries.len() {
-            let mut e = s + 1;
-            while e < entries.len() && entries[e].0 == entries[s].0 {
-                e += 1;
-            }
+        for run in entries.chunk_by(|a, b| a.0 == b.0) {
             // within a run the left entries (side 0) sort first
-            let run = &entries[s..e];
-            let split = run.partition_point(|x| x.1 == 0);
-            let (l, r) = run.split_at(split);
+            let (l, r) = run.split_at(run.partition_point(|x| x.1 == 0));
             if !l.is_empty() && !r.is_empty() && l.len() * r.len() <= opts.max_block_pairs {
                 for x in l {
                     for y in r {
@@ -232,7 +231,6 @@ pub fn link_candidates(
                     }
                 }
             }
-            s = e;
         }
     }
     if opts.window > 0 {
@@ -276,17 +274,7 @@ pub fn dedup_candidates(
 ) -> Vec<(u32, u32)> {
     let mut pairs: Vec<u64> = Vec::new();
     for f in 0..fields.len() {
-        let mut entries: Vec<(u64, u32)> = records
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, r)| {
-                let mut ks = Vec::new();
-                field_keys(fields, f, r, opts, &mut ks);
-                ks.sort();
-                ks.dedup();
-                ks.into_iter().map(move |k| (hash_of(&k), i as u32))
-            })
-            .collect();
+        let mut entries = field_entries(fields, f, records, opts);
         block_pairs(&mut entries, opts.max_block_pairs, &mut pairs);
     }
     {
