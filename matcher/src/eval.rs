@@ -429,6 +429,7 @@ pub async fn run_dedup(a: &DedupArgs) -> Result<EvalReport, EvalError> {
         .collect();
     let opts = LinkOptions {
         threshold,
+        keep_candidates: true,
         ..LinkOptions::default()
     };
     let recs = t.records.clone();
@@ -439,10 +440,9 @@ pub async fn run_dedup(a: &DedupArgs) -> Result<EvalReport, EvalError> {
             message: e.to_string(),
         })?;
     let cand: HashSet<(String, String)> = out
-        .link
-        .pairs
+        .candidates
         .iter()
-        .map(|p| unordered(t.ids[p.left].clone(), t.ids[p.right].clone()))
+        .map(|&(i, j)| unordered(t.ids[i as usize].clone(), t.ids[j as usize].clone()))
         .collect();
     let clusters: Vec<Vec<String>> = if a.common.backbone == BackboneArg::Local {
         out.clusters

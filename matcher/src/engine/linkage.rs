@@ -33,6 +33,10 @@ pub struct LinkOptions {
     /// so one weak link cannot chain two groups (or hundreds) into one.
     #[serde(default = "default_max_cluster")]
     pub max_cluster_size: usize,
+    /// Dedup: also return the blocked candidate pairs (evaluation measures blocking recall
+    /// on them; a million records give millions, so off by default).
+    #[serde(default)]
+    pub keep_candidates: bool,
 }
 
 fn default_max_cluster() -> usize {
@@ -52,6 +56,7 @@ impl Default for LinkOptions {
             u_samples: 20_000,
             seed: 42,
             max_cluster_size: DEFAULT_MAX_CLUSTER,
+            keep_candidates: false,
         }
     }
 }
@@ -94,6 +99,8 @@ pub struct DedupOutput {
     pub link: LinkOutput,
     /// Clusters (record numbers, sorted) with more than one member, sorted.
     pub clusters: Vec<Vec<usize>>,
+    /// The blocked candidate pairs, when [`LinkOptions::keep_candidates`] (else empty).
+    pub candidates: Vec<(u32, u32)>,
 }
 
 fn vectors(fields: &[FieldSpec], a: &[Prepared], b: &[Prepared], cand: &[(u32, u32)]) -> Vec<u8> {
@@ -287,7 +294,12 @@ pub fn dedup_prepared(
     let t3 = t0.elapsed();
     let pairs = score_all(&fields, &model, a, a, &cand, &flat, opts.threshold, false);
     let candidate_pairs = cand.len();
-    drop((cand, flat));
+    drop(flat);
+    let candidates = if opts.keep_candidates {
+        cand
+    } else {
+        Vec::new()
+    };
     let t4 = t0.elapsed();
     let clusters = capped_clusters(a.len(), &pairs, opts.max_cluster_size);
     tracing::debug!(block = ?t1, vectors = ?t2, fit = ?t3, score = ?t4, cluster = ?t0.elapsed(), candidates = candidate_pairs, "dedup timings (cumulative)");
@@ -299,6 +311,7 @@ pub fn dedup_prepared(
             pairs,
         },
         clusters,
+        candidates,
     }
 }
 
