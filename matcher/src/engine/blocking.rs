@@ -53,9 +53,10 @@ fn field_keys(
     opts: &BlockingOptions,
     out: &mut Vec<Key>,
 ) {
-    let (Some(spec), Some(v)) = (fields.get(f), r.values.get(f)) else {
+    let Some(spec) = fields.get(f) else {
         return;
     };
+    let v = r.value(f);
     if v.is_empty() {
         return;
     }
@@ -84,7 +85,7 @@ fn field_keys(
                 out.push((KeyKind::Prefix, f, p));
             }
             out.push((KeyKind::Exact, f, joined));
-            let s = soundex(&v.norm);
+            let s = soundex(v.norm);
             if !s.is_empty() {
                 out.push((KeyKind::Phonetic, f, s));
             }
@@ -103,9 +104,9 @@ fn hash_of(k: &impl Hash) -> u64 {
 /// text tokens longer than one character and the digits of code fields, hashed, unique.
 fn record_tokens(fields: &[FieldSpec], r: &Prepared) -> Vec<u64> {
     let mut out = Vec::new();
-    for (spec, v) in fields.iter().zip(r.values.iter()) {
+    for (spec, v) in fields.iter().zip(r.values()) {
         match spec.kind {
-            FieldKind::Code if !v.digits.is_empty() => out.push(hash_of(&&*v.digits)),
+            FieldKind::Code if !v.digits.is_empty() => out.push(hash_of(&v.digits)),
             FieldKind::Code => {}
             FieldKind::Text => out.extend(v.tokens().filter(|t| t.len() > 1).map(|t| hash_of(&t))),
         }
@@ -193,7 +194,7 @@ pub fn unpack(p: u64) -> (u32, u32) {
 /// A sort key for the sorted-neighbourhood pass: the values of the text fields.
 fn snm_key(r: &Prepared) -> String {
     let mut s = String::new();
-    for v in &r.values {
+    for v in r.values() {
         for t in v.tokens() {
             s.push_str(t);
         }

@@ -111,7 +111,7 @@ impl NameFields {
     pub fn name(&self, r: &Prepared) -> Vec<String> {
         self.0
             .iter()
-            .filter_map(|&i| r.values.get(i))
+            .map(|&i| r.value(i))
             .flat_map(|v| v.tokens().map(str::to_string))
             .collect()
     }

@@ -91,41 +91,68 @@ pub fn jw(a: &str, b: &str) -> f64 {
     strsim::jaro_winkler(a, b)
 }
 
-/// `strsim::jaro_winkler` for ASCII strings of at most 64 bytes, with the match flags in
-/// two `u64`s instead of an allocated vector: the same result (same matching order), and
-/// no allocation on the hot path of scoring millions of candidate pairs.
+/// [`jw`] of two ASCII byte strings (`strsim::jaro_winkler` beyond 64 bytes).
+pub fn jw_ascii(a: &[u8], b: &[u8]) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    if a.len() <= 64 && b.len() <= 64 {
+        return jaro_winkler_ascii(a, b);
+    }
+    match (std::str::from_utf8(a), std::str::from_utf8(b)) {
+        (Ok(x), Ok(y)) => strsim::jaro_winkler(x, y),
+        _ => 0.0,
+    }
+}
+
+/// `strsim::jaro_winkler` for ASCII strings of at most 64 bytes, bit-parallel: the
+/// positions of each byte in `b` as a `u64` mask, so each byte of `a` finds its first
+/// unmatched equal byte of `b` within the window with one mask operation. The same result
+/// (same matching order) as the quadratic loop, and no allocation on the hot path of
+/// scoring millions of candidate pairs.
 fn jaro_winkler_ascii(a: &[u8], b: &[u8]) -> f64 {
     let (al, bl) = (a.len(), b.len());
     let range = (al.max(bl) / 2).saturating_sub(1);
+    let mut pos = [0u64; 128];
+    for (j, &y) in b.iter().enumerate() {
+        pos[(y & 0x7f) as usize] |= 1u64 << j;
+    }
+    // bits lo..hi (exclusive) set
+    let window = |lo: usize, hi: usize| -> u64 {
+        if hi <= lo {
+            0
+        } else {
+            let upto = if hi >= 64 { u64::MAX } else { (1u64 << hi) - 1 };
+            upto & !((1u64 << lo) - 1)
+        }
+    };
     let (mut af, mut bf) = (0u64, 0u64);
     let mut m = 0usize;
     for (i, &x) in a.iter().enumerate() {
         let lo = i.saturating_sub(range);
         let hi = (i + range + 1).min(bl);
-        for (j, &y) in b.iter().enumerate().take(hi).skip(lo) {
-            if bf & (1u64 << j) == 0 && y == x {
-                af |= 1u64 << i;
-                bf |= 1u64 << j;
-                m += 1;
-                break;
-            }
+        let c = pos[(x & 0x7f) as usize] & !bf & window(lo, hi);
+        if c != 0 {
+            bf |= c & c.wrapping_neg();
+            af |= 1u64 << i;
+            m += 1;
         }
     }
     if m == 0 {
         return 0.0;
     }
     let mut t = 0usize;
-    let mut k = 0usize;
-    for (i, &x) in a.iter().enumerate() {
-        if af & (1u64 << i) != 0 {
-            while bf & (1u64 << k) == 0 {
-                k += 1;
-            }
-            if x != b[k] {
-                t += 1;
-            }
-            k += 1;
+    let (mut ra, mut rb) = (af, bf);
+    while ra != 0 {
+        let (i, j) = (ra.trailing_zeros() as usize, rb.trailing_zeros() as usize);
+        if a[i] != b[j] {
+            t += 1;
         }
+        ra &= ra - 1;
+        rb &= rb - 1;
     }
     let t = t / 2;
     let m = m as f64;
@@ -455,6 +482,27 @@ mod tests {
                 let (x, y) = (jw(a, b), strsim::jaro_winkler(a, b));
                 assert!((x - y).abs() < 1e-12, "{a} / {b}: {x} vs {y}");
             }
+        }
+    }
+
+    #[test]
+    fn bit_parallel_jaro_winkler_equals_strsim_on_random_strings() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let alphabet = b"abcde fg";
+        for _ in 0..20_000 {
+            let max = if rng.random_bool(0.1) { 64 } else { 14 };
+            let mut word = |max: usize| -> String {
+                let n = rng.random_range(1..=max);
+                (0..n)
+                    .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
+                    .collect()
+            };
+            let (a, b) = (word(max), word(max));
+            let (x, y) = (jw(&a, &b), strsim::jaro_winkler(&a, &b));
+            assert!((x - y).abs() < 1e-12, "{a} / {b}: {x} vs {y}");
+            let z = jw_ascii(a.as_bytes(), b.as_bytes());
+            assert!((z - y).abs() < 1e-12, "{a} / {b}: {z} vs {y}");
         }
     }
 }
