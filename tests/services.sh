@@ -3,7 +3,8 @@
 # servers the integration tests use. Everything runs on loopback, from state under
 # $KCMF_SVC_DIR (default /tmp/kcmf-services); `stop` ends exactly what `start` started.
 #
-#   tests/services.sh install   # apt-get install postgresql redis-server (idempotent)
+#   tests/services.sh install   # apt-get install postgresql redis-server, and cmake and
+#                               # libclang-dev for the local-llm build (idempotent)
 #   tests/services.sh start     # prints the env to export (also written to $KCMF_SVC_DIR/env.sh)
 #   tests/services.sh stop
 set -euo pipefail
@@ -28,6 +29,9 @@ install() {
   command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
   command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
   command -v openssl >/dev/null 2>&1 || need+=(openssl)
+  # Build tools of the `local-llm` feature (llama.cpp through llama-cpp-2's bindgen).
+  command -v cmake >/dev/null 2>&1 || need+=(cmake)
+  dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -108,6 +108,8 @@ pub struct LlmConfig {
     pub retry_attempts: u32,
     /// Path of a GGUF model file (`provider: gguf`).
     pub model_path: Option<PathBuf>,
+    /// Seconds an LLM response stays cached (0: responses are not cached).
+    pub cache_ttl: u64,
 }
 
 impl Default for LlmConfig {
@@ -123,6 +125,7 @@ impl Default for LlmConfig {
             timeout: 60,
             retry_attempts: 3,
             model_path: None,
+            cache_ttl: 86_400,
         }
     }
 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::config::{LlmConfig, MatchingConfig};
+use crate::config::{Config, LlmConfig, MatchingConfig};
 use crate::engine::linkage::{self, LinkOptions};
 use crate::engine::{
     BackboneKind, Engine, EngineError, EntityOptions, EntityPair, Record, SchemaOptions, Table,
@@ -130,6 +130,9 @@ pub struct EvalReport {
     /// Share of true pairs that blocking kept (entity tasks).
     pub blocking_recall: Option<f64>,
     pub wall_seconds: f64,
+    /// Schema matching: the pairs missed and the pairs wrongly predicted (`missed=a,b`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 impl EvalReport {
@@ -148,6 +151,7 @@ impl EvalReport {
         if let Some(b) = self.blocking_recall {
             v.push(format!("blocking_recall={b:.4}"));
         }
+        v.extend(self.errors.iter().cloned());
         v.push(format!("wall_seconds={:.3}", self.wall_seconds));
         v.push(format!("f1={:.4}", self.f1));
         v
@@ -286,14 +290,14 @@ fn unordered(a: String, b: String) -> (String, String) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
-fn engine(common: &CommonArgs) -> Result<Engine, EvalError> {
-    let mut llm = LlmConfig {
-        provider: match common.backbone {
-            BackboneArg::Local => BackboneKind::Local,
-            BackboneArg::Openai => BackboneKind::Openai,
-            BackboneArg::Gguf => BackboneKind::Gguf,
-        },
-        ..LlmConfig::default()
+/// The engine from the loaded configuration (`--config`, environment) with the
+/// command line's choices on top.
+fn engine(common: &CommonArgs, cfg: &Config) -> Result<Engine, EvalError> {
+    let mut llm: LlmConfig = cfg.llm.clone();
+    llm.provider = match common.backbone {
+        BackboneArg::Local => BackboneKind::Local,
+        BackboneArg::Openai => BackboneKind::Openai,
+        BackboneArg::Gguf => BackboneKind::Gguf,
     };
     if let Some(m) = &common.model {
         llm.model = m.clone();
@@ -301,25 +305,22 @@ fn engine(common: &CommonArgs) -> Result<Engine, EvalError> {
     if let Some(u) = &common.base_url {
         llm.base_url = u.clone();
     }
-    llm.model_path = common.model_path.clone();
-    if let Ok(k) = std::env::var("OPENAI_API_KEY")
-        && !k.is_empty()
-    {
-        llm.api_key = Some(k);
+    if common.model_path.is_some() {
+        llm.model_path = common.model_path.clone();
     }
-    let matching = MatchingConfig {
-        rules_dir: common.rules_dir.clone(),
-        ..MatchingConfig::default()
-    };
+    let mut matching: MatchingConfig = cfg.matching.clone();
+    if common.rules_dir.is_some() {
+        matching.rules_dir = common.rules_dir.clone();
+    }
     Ok(Engine::new(&llm, &matching)?)
 }
 
 /// Runs an evaluation and prints its lines (last: `f1=<value>`).
-pub async fn run(args: EvalArgs) -> Result<EvalReport, EvalError> {
+pub async fn run(args: EvalArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     let report = match args {
-        EvalArgs::Em(a) => run_em(&a).await?,
-        EvalArgs::Dedup(a) => run_dedup(&a).await?,
-        EvalArgs::Sm(a) => run_sm(&a).await?,
+        EvalArgs::Em(a) => run_em(&a, cfg).await?,
+        EvalArgs::Dedup(a) => run_dedup(&a, cfg).await?,
+        EvalArgs::Sm(a) => run_sm(&a, cfg).await?,
     };
     for l in report.lines() {
         println!("{l}");
@@ -328,13 +329,10 @@ pub async fn run(args: EvalArgs) -> Result<EvalReport, EvalError> {
 }
 
 /// Entity linking evaluation.
-pub async fn run_em(a: &EmArgs) -> Result<EvalReport, EvalError> {
+pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     let start = Instant::now();
-    let eng = engine(&a.common)?;
-    let threshold = a
-        .common
-        .threshold
-        .unwrap_or(MatchingConfig::default().entity_threshold);
+    let eng = engine(&a.common, cfg)?;
+    let threshold = a.common.threshold.unwrap_or(cfg.matching.entity_threshold);
     let left = read_csv(&a.left, a.id_column.as_deref())?;
     let right = read_csv(&a.right, a.id_column.as_deref())?;
     let truth: HashSet<(String, String)> = read_truth(&a.truth)?.into_iter().collect();
@@ -410,18 +408,16 @@ pub async fn run_em(a: &EmArgs) -> Result<EvalReport, EvalError> {
         correct_pairs: correct,
         candidate_pairs: out.candidate_pairs,
         blocking_recall: Some(blocking_recall),
+        errors: Vec::new(),
         wall_seconds: start.elapsed().as_secs_f64(),
     })
 }
 
 /// Deduplication evaluation (pairs implied by the clusters).
-pub async fn run_dedup(a: &DedupArgs) -> Result<EvalReport, EvalError> {
+pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     let start = Instant::now();
-    let eng = engine(&a.common)?;
-    let threshold = a
-        .common
-        .threshold
-        .unwrap_or(MatchingConfig::default().entity_threshold);
+    let eng = engine(&a.common, cfg)?;
+    let threshold = a.common.threshold.unwrap_or(cfg.matching.entity_threshold);
     let t = read_csv(&a.input, a.id_column.as_deref())?;
     let truth: HashSet<(String, String)> = read_truth(&a.truth)?
         .into_iter()
@@ -476,14 +472,15 @@ pub async fn run_dedup(a: &DedupArgs) -> Result<EvalReport, EvalError> {
         correct_pairs: correct,
         candidate_pairs: out.link.candidate_pairs,
         blocking_recall: Some(blocking_recall),
+        errors: Vec::new(),
         wall_seconds: start.elapsed().as_secs_f64(),
     })
 }
 
 /// Schema matching evaluation.
-pub async fn run_sm(a: &SmArgs) -> Result<EvalReport, EvalError> {
+pub async fn run_sm(a: &SmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     let start = Instant::now();
-    let eng = engine(&a.common)?;
+    let eng = engine(&a.common, cfg)?;
     let s = read_table(&a.source)?;
     let t = read_table(&a.target)?;
     let truth: HashSet<(String, String)> = read_truth(&a.truth)?.into_iter().collect();
@@ -495,8 +492,19 @@ pub async fn run_sm(a: &SmArgs) -> Result<EvalReport, EvalError> {
     let predicted: HashSet<(String, String)> =
         m.into_iter().map(|x| (x.source, x.target)).collect();
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
+    let mut errors: Vec<String> = truth
+        .difference(&predicted)
+        .map(|(a, b)| format!("missed={a},{b}"))
+        .chain(
+            predicted
+                .difference(&truth)
+                .map(|(a, b)| format!("wrong={a},{b}")),
+        )
+        .collect();
+    errors.sort();
     Ok(EvalReport {
         task: "sm".into(),
+        errors,
         backbone: eng.backbone_name(),
         precision,
         recall,
@@ -529,14 +537,17 @@ mod tests {
             model_path: None,
             rules_dir: None,
         };
-        let r = run(EvalArgs::Em(EmArgs {
-            left: p("a.csv"),
-            right: p("b.csv"),
-            truth: p("t.csv"),
-            id_column: None,
-            many_to_many: false,
-            common: common.clone(),
-        }))
+        let r = run(
+            EvalArgs::Em(EmArgs {
+                left: p("a.csv"),
+                right: p("b.csv"),
+                truth: p("t.csv"),
+                id_column: None,
+                many_to_many: false,
+                common: common.clone(),
+            }),
+            &Config::default(),
+        )
         .await
         .unwrap();
         assert!(r.f1 >= 0.99, "{r:?}");
@@ -548,12 +559,15 @@ mod tests {
         )
         .unwrap();
         std::fs::write(p("dt.csv"), "a,b\nx1,x2\n").unwrap();
-        let r = run(EvalArgs::Dedup(DedupArgs {
-            input: p("d.csv"),
-            truth: p("dt.csv"),
-            id_column: Some("rid".into()),
-            common,
-        }))
+        let r = run(
+            EvalArgs::Dedup(DedupArgs {
+                input: p("d.csv"),
+                truth: p("dt.csv"),
+                id_column: Some("rid".into()),
+                common,
+            }),
+            &Config::default(),
+        )
         .await
         .unwrap();
         assert!(r.recall >= 0.99, "{r:?}");

@@ -59,7 +59,7 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || kcmf_matcher::files::link(&a)).await??
         }
         Command::Eval { task } => {
-            kcmf_matcher::eval::run(task).await?;
+            kcmf_matcher::eval::run(task, &cfg).await?;
         }
         Command::Backup { action } => kcmf_matcher::backup::cli::run_backup(action, cfg).await?,
         Command::Restore(args) => kcmf_matcher::backup::cli::run_restore(args, cfg).await?,

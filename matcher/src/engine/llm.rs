@@ -262,7 +262,8 @@ impl CachedChat {
     /// One chat call through the cache; the second result is true on a cache hit.
     pub async fn chat(&self, messages: &[ChatMessage]) -> Result<(String, bool), LlmError> {
         let key = self.key(messages);
-        if let Some(c) = &self.cache
+        let cache = self.cache.as_ref().filter(|_| !self.ttl.is_zero());
+        if let Some(c) = cache
             && let Some(v) = c.get(&key).await
         {
             return Ok((v, true));
@@ -275,7 +276,7 @@ impl CachedChat {
                     .increment(r.prompt_tokens);
                 metrics::counter!("kcmf_llm_tokens_total", "kind" => "completion")
                     .increment(r.completion_tokens);
-                if let Some(c) = &self.cache {
+                if let Some(c) = cache {
                     c.set(&key, &r.content, self.ttl).await;
                 }
                 Ok((r.content, false))

@@ -158,7 +158,7 @@ impl Pipeline {
             chat: chat.map(|model| CachedChat {
                 model,
                 cache: None,
-                ttl: Duration::from_secs(86_400),
+                ttl: Duration::from_secs(llm.cache_ttl),
             }),
             cache: None,
             external: None,
@@ -265,6 +265,32 @@ impl Pipeline {
         }
     }
 
+    /// Demonstration summarization (LLM path): each demonstration's reasoning starts with
+    /// the model's own one-sentence summary of the example pair, as the query's reasoning
+    /// starts with its self-indicator. Its own call, cached like every LLM call; a failed
+    /// call leaves the demonstration as it was.
+    async fn summarize_demonstrations(
+        &self,
+        chat: &CachedChat,
+        demos: Vec<Demonstration>,
+    ) -> Vec<Demonstration> {
+        let mut out = Vec::with_capacity(demos.len());
+        for mut d in demos {
+            match chat.chat(&self_indicator_messages(&d.pair)).await {
+                Ok((t, _)) => {
+                    if let Some(l) = t.lines().map(str::trim).find(|l| !l.is_empty()) {
+                        d.reasoning.insert(0, truncate(l, 300));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "demonstration summary failed; kept without it")
+                }
+            }
+            out.push(d);
+        }
+        out
+    }
+
     // -----------------------------------------------------------------------------
     // Entity matching
     // -----------------------------------------------------------------------------
@@ -323,7 +349,9 @@ impl Pipeline {
                         let si = self
                             .llm_self_indicator(chat, &pair_text, &em.self_indicator(i))
                             .await;
-                        let demos = em.demonstrations(i, rules, threshold);
+                        let demos = self
+                            .summarize_demonstrations(chat, em.demonstrations(i, rules, threshold))
+                            .await;
                         let mut votes = Vec::new();
                         let mut errors = Vec::new();
                         for (src, k) in &plan {
@@ -466,7 +494,12 @@ impl Pipeline {
                     serialize_column(target, &target.columns[j])
                 );
                 let si = self.llm_self_indicator(chat, &pair, &local_si).await;
-                let demos = sm.demonstrations(i, j, rules, self.cfg.demonstrations);
+                let demos = self
+                    .summarize_demonstrations(
+                        chat,
+                        sm.demonstrations(i, j, rules, self.cfg.demonstrations),
+                    )
+                    .await;
                 let mut votes = Vec::new();
                 let mut errors = Vec::new();
                 for (src, k) in sources {
