@@ -12,9 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::engine::Record;
-use crate::engine::fs::{FieldSpec, Prepared, infer_fields, prepare};
+use crate::engine::fs::{FieldSpec, Prepared, infer_fields};
 use crate::engine::linkage::{self, LinkOptions};
-use crate::eval::{EvalError, read_csv, visit_csv};
+use crate::eval::{EvalError, read_csv};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {
@@ -179,32 +179,109 @@ type PreparedFile = (Vec<String>, Vec<FieldSpec>, Vec<Prepared>);
 /// Records read per batch; the field kinds are inferred from the first batch.
 const READ_BATCH: usize = 50_000;
 
-/// Reads a CSV straight into prepared (normalized, compact) records, a batch at a time
-/// (normalized in parallel), so the raw rows of a million-record file are never all held:
-/// ids, the comparison fields (kinds inferred from the first [`READ_BATCH`] rows) and the
-/// prepared records.
+/// Reads a CSV straight into prepared (normalized, compact) records, a batch of rows at a
+/// time (normalized in parallel), so the raw rows of a million-record file are never all
+/// held: ids, the comparison fields (kinds inferred from the first [`READ_BATCH`] rows) and
+/// the prepared records. Rows are read as [`csv::StringRecord`]s and prepared straight
+/// from their columns; the same records as [`read_csv`] + [`crate::engine::fs::prepare`] would give.
 fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, FilesError> {
+    let err = |m: String| {
+        FilesError::Read(EvalError::Read {
+            path: path.to_path_buf(),
+            message: m,
+        })
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| err(e.to_string()))?;
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| err(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let id_idx = match id_column {
+        Some(c) => headers.iter().position(|h| h == c).ok_or_else(|| {
+            FilesError::Read(EvalError::Format {
+                path: path.to_path_buf(),
+                message: format!("no id column {c:?} (columns: {})", headers.join(", ")),
+            })
+        })?,
+        None => 0,
+    };
     let mut ids = Vec::new();
-    let mut batch: Vec<Record> = Vec::with_capacity(READ_BATCH);
-    let mut fields: Option<Vec<FieldSpec>> = None;
+    let mut fields: Option<(Vec<FieldSpec>, Vec<Option<usize>>)> = None;
     let mut prepared: Vec<Prepared> = Vec::new();
-    let mut flush = |batch: &mut Vec<Record>, prepared: &mut Vec<Prepared>| {
-        let f = fields.get_or_insert_with(|| infer_fields(batch.iter()));
-        prepared.par_extend(batch.par_iter().map(|r| prepare(f, r)));
+    let mut batch: Vec<csv::StringRecord> = Vec::with_capacity(READ_BATCH);
+    let mut flush = |batch: &mut Vec<csv::StringRecord>, prepared: &mut Vec<Prepared>| {
+        let (f, cols) = fields.get_or_insert_with(|| {
+            let recs: Vec<Record> = batch
+                .iter()
+                .map(|r| row_record(&headers, id_idx, r))
+                .collect();
+            let f = infer_fields(recs.iter());
+            // the column of each field: the last one of that name, as in a record
+            let cols = f
+                .iter()
+                .map(|s| {
+                    headers
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .find(|(i, h)| *i != id_idx && **h == s.name)
+                        .map(|(i, _)| i)
+                })
+                .collect();
+            (f, cols)
+        });
+        debug_assert_eq!(f.len(), cols.len());
+        prepared.par_extend(batch.par_iter().map(|row| {
+            Prepared::from_raw(
+                cols.iter()
+                    .map(|c| c.and_then(|c| row.get(c)).unwrap_or("")),
+            )
+        }));
+        ids.extend(
+            batch
+                .iter()
+                .map(|r| r.get(id_idx).unwrap_or_default().to_string()),
+        );
         batch.clear();
     };
-    visit_csv(path, id_column, |id, r| {
-        ids.push(id);
-        batch.push(r);
+    let mut n = 0usize;
+    loop {
+        let mut row = csv::StringRecord::new();
+        match rdr.read_record(&mut row) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(err(format!("row {}: {e}", n + 2))),
+        }
+        n += 1;
+        batch.push(row);
         if batch.len() == READ_BATCH {
             flush(&mut batch, &mut prepared);
         }
-        Ok(())
-    })?;
+    }
     if !batch.is_empty() {
         flush(&mut batch, &mut prepared);
     }
-    Ok((ids, fields.unwrap_or_default(), prepared))
+    Ok((ids, fields.map(|(f, _)| f).unwrap_or_default(), prepared))
+}
+
+/// One CSV row as a record (id column left out), as [`crate::eval::visit_csv`] gives it.
+fn row_record(headers: &[String], id_idx: usize, row: &csv::StringRecord) -> Record {
+    let mut r = Record::new();
+    for (i, v) in row.iter().enumerate() {
+        if i == id_idx {
+            continue;
+        }
+        if let Some(h) = headers.get(i) {
+            r.insert(h.clone(), serde_json::Value::String(v.to_string()));
+        }
+    }
+    r
 }
 
 /// `kcmf-matcher link`.

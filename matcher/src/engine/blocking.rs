@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::fs::{FieldKind, FieldSpec, Prepared};
-use super::text::soundex;
+use super::text::soundex_code;
 
 /// Blocking options.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,7 +28,7 @@ impl Default for BlockingOptions {
     fn default() -> Self {
         Self {
             max_block_pairs: 100,
-            window: 4,
+            window: 2,
             prefix: 4,
         }
     }
@@ -41,17 +41,86 @@ enum KeyKind {
     Token,
     Prefix,
     Phonetic,
+    Rare,
 }
 
-type Key = (KeyKind, u16, String);
+/// A fast, deterministic 64-bit hash for blocking keys (fixed constants: the same input
+/// always blocks the same way): 8 bytes at a time, multiply–rotate, a final avalanche.
+#[derive(Default)]
+struct KeyHasher(u64);
 
-/// Appends the blocking keys of field `f` of one prepared record to `out`.
+impl KeyHasher {
+    #[inline]
+    fn mix(&mut self, x: u64) {
+        self.0 = (self.0 ^ x)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(31);
+    }
+}
+
+impl Hasher for KeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        self.mix(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 60));
+    }
+    #[inline]
+    fn write_u8(&mut self, x: u8) {
+        self.mix(u64::from(x) | 1 << 40);
+    }
+    #[inline]
+    fn write_u16(&mut self, x: u16) {
+        self.mix(u64::from(x) | 2 << 40);
+    }
+    #[inline]
+    fn write_u64(&mut self, x: u64) {
+        self.mix(x);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // murmur3 fmix64
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+fn hash_of(k: &impl Hash) -> u64 {
+    let mut h = KeyHasher::default();
+    k.hash(&mut h);
+    h.finish()
+}
+
+/// The hashed key `(kind, field, bytes)`.
+#[inline]
+fn key(kind: KeyKind, f: u16, bytes: &[u8]) -> u64 {
+    let mut h = KeyHasher::default();
+    h.write_u8(kind as u8);
+    h.write_u16(f);
+    h.write(bytes);
+    h.finish()
+}
+
+/// Appends the hashed blocking keys of field `f` of one prepared record to `out`
+/// (`joined`: scratch space).
 fn field_keys(
     fields: &[FieldSpec],
     f: usize,
     r: &Prepared,
     opts: &BlockingOptions,
-    out: &mut Vec<Key>,
+    joined: &mut String,
+    out: &mut Vec<u64>,
 ) {
     let Some(spec) = fields.get(f) else {
         return;
@@ -63,47 +132,64 @@ fn field_keys(
     let f = f as u16;
     match spec.kind {
         FieldKind::Code => {
-            out.push((KeyKind::Exact, f, v.digits.to_string()));
-            if opts.prefix > 0 && v.digits.len() > opts.prefix + 1 {
+            let d = v.digits.as_bytes();
+            out.push(key(KeyKind::Exact, f, d));
+            if opts.prefix > 0 && d.len() > opts.prefix + 1 {
                 // both halves, so one edit leaves one key intact
-                let mid = v.digits.len() / 2;
-                out.push((KeyKind::Prefix, f, format!("<{}", &v.digits[..mid])));
-                out.push((KeyKind::Prefix, f, format!(">{}", &v.digits[mid..])));
+                let mid = d.len() / 2;
+                let mut h = KeyHasher::default();
+                h.write_u8(KeyKind::Prefix as u8);
+                h.write_u16(f);
+                h.write_u8(b'<');
+                h.write(&d[..mid]);
+                out.push(h.finish());
+                let mut h = KeyHasher::default();
+                h.write_u8(KeyKind::Prefix as u8);
+                h.write_u16(f);
+                h.write_u8(b'>');
+                h.write(&d[mid..]);
+                out.push(h.finish());
             }
         }
         FieldKind::Text => {
-            let joined = v.joined();
-            if v.token_count() > 1 {
+            joined.clear();
+            let mut multi = false;
+            for t in v.tokens() {
+                if !joined.is_empty() {
+                    multi = true;
+                }
+                joined.push_str(t);
+            }
+            if multi {
                 for t in v.tokens() {
                     if t.len() > 1 {
-                        out.push((KeyKind::Token, f, t.to_string()));
+                        out.push(key(KeyKind::Token, f, t.as_bytes()));
                     }
                 }
             }
             if opts.prefix > 0 {
-                let p: String = joined.chars().take(opts.prefix).collect();
-                out.push((KeyKind::Prefix, f, p));
+                let end = joined
+                    .char_indices()
+                    .nth(opts.prefix)
+                    .map_or(joined.len(), |(i, _)| i);
+                out.push(key(KeyKind::Prefix, f, &joined.as_bytes()[..end]));
             }
-            out.push((KeyKind::Exact, f, joined));
-            let s = soundex(v.norm);
-            if !s.is_empty() {
-                out.push((KeyKind::Phonetic, f, s));
+            out.push(key(KeyKind::Exact, f, joined.as_bytes()));
+            if let Some(code) = soundex_code(v.norm) {
+                out.push(key(KeyKind::Phonetic, f, &code));
             }
         }
     }
 }
 
-fn hash_of(k: &impl Hash) -> u64 {
-    // SipHash with fixed keys: the same input always blocks the same way
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    k.hash(&mut h);
-    h.finish()
-}
+/// Records per parallel task when computing keys.
+const KEY_CHUNK: usize = 4096;
 
 /// The tokens of a whole record, field-agnostic (so swapped fields still share them):
-/// text tokens longer than one character and the digits of code fields, hashed, unique.
-fn record_tokens(fields: &[FieldSpec], r: &Prepared) -> Vec<u64> {
-    let mut out = Vec::new();
+/// text tokens longer than one character and the digits of code fields, hashed, unique,
+/// appended to `out`.
+fn record_tokens(fields: &[FieldSpec], r: &Prepared, out: &mut Vec<u64>) {
+    let start = out.len();
     for (spec, v) in fields.iter().zip(r.values()) {
         match spec.kind {
             FieldKind::Code if !v.digits.is_empty() => out.push(hash_of(&v.digits)),
@@ -111,21 +197,47 @@ fn record_tokens(fields: &[FieldSpec], r: &Prepared) -> Vec<u64> {
             FieldKind::Text => out.extend(v.tokens().filter(|t| t.len() > 1).map(|t| hash_of(&t))),
         }
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+    out[start..].sort_unstable();
+    let mut w = start;
+    for k in start..out.len() {
+        if k == start || out[k] != out[w - 1] {
+            out[w] = out[k];
+            w += 1;
+        }
+    }
+    out.truncate(w);
 }
 
 /// Tokens per record taken for rare-token keys.
 const RARE_TOKENS: usize = 4;
+
+/// A map keyed by values that are already hashes.
+type HashedMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<IdentityHasher>>;
+
+/// Hasher for keys that are already well-mixed 64-bit hashes.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Rare-token keys: one key per pair of the record's [`RARE_TOKENS`] rarest tokens that
 /// occur at least twice in the data (a token seen once, often a typo, cannot be shared).
 /// Two records with the same two rare tokens are worth comparing however common each of
 /// their single fields is; this keeps recall when every single-field block of a large
 /// set is over the cap (a million records: every postcode, date and street name).
-fn rare_keys(tokens: &[u64], freq: &HashMap<u64, u32>, out: &mut Vec<u64>) {
-    out.clear();
+fn rare_keys(tokens: &[u64], freq: &HashedMap<u32>, out: &mut Vec<u64>) {
     let mut rare: Vec<(u32, u64)> = tokens
         .iter()
         .filter_map(|t| freq.get(t).filter(|&&n| n >= 2).map(|&n| (n, *t)))
@@ -135,7 +247,11 @@ fn rare_keys(tokens: &[u64], freq: &HashMap<u64, u32>, out: &mut Vec<u64>) {
     for a in 0..rare.len() {
         for b in (a + 1)..rare.len() {
             let (x, y) = (rare[a].1.min(rare[b].1), rare[a].1.max(rare[b].1));
-            out.push(hash_of(&("rare", x, y)));
+            let mut h = KeyHasher::default();
+            h.write_u8(KeyKind::Rare as u8);
+            h.write_u64(x);
+            h.write_u64(y);
+            out.push(h.finish());
         }
     }
 }
@@ -147,17 +263,24 @@ fn field_entries(
     records: &[Prepared],
     opts: &BlockingOptions,
 ) -> Vec<(u64, u32)> {
-    records
-        .par_iter()
+    let parts: Vec<Vec<(u64, u32)>> = records
+        .par_chunks(KEY_CHUNK)
         .enumerate()
-        .flat_map_iter(|(i, r)| {
-            let mut ks = Vec::new();
-            field_keys(fields, f, r, opts, &mut ks);
-            ks.sort();
-            ks.dedup();
-            ks.into_iter().map(move |k| (hash_of(&k), i as u32))
+        .map(|(c, chunk)| {
+            let mut out = Vec::with_capacity(chunk.len() * 4);
+            let (mut joined, mut ks) = (String::new(), Vec::new());
+            for (k, r) in chunk.iter().enumerate() {
+                ks.clear();
+                field_keys(fields, f, r, opts, &mut joined, &mut ks);
+                ks.sort_unstable();
+                ks.dedup();
+                let i = (c * KEY_CHUNK + k) as u32;
+                out.extend(ks.iter().map(|&h| (h, i)));
+            }
+            out
         })
-        .collect()
+        .collect();
+    parts.concat()
 }
 
 /// Sorts `(key, record)` entries and appends the pairs of every block (run of one key)
@@ -273,31 +396,53 @@ pub fn dedup_candidates(
     records: &[Prepared],
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
+    let t0 = std::time::Instant::now();
     let mut pairs: Vec<u64> = Vec::new();
     for f in 0..fields.len() {
         let mut entries = field_entries(fields, f, records, opts);
         block_pairs(&mut entries, opts.max_block_pairs, &mut pairs);
     }
+    let (t_fields, n_fields) = (t0.elapsed(), pairs.len());
     {
-        let tokens: Vec<Vec<u64>> = records
-            .par_iter()
-            .map(|r| record_tokens(fields, r))
-            .collect();
-        let mut freq: HashMap<u64, u32> = HashMap::new();
-        for t in tokens.iter().flatten() {
-            *freq.entry(*t).or_default() += 1;
-        }
-        let mut entries: Vec<(u64, u32)> = tokens
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, t)| {
-                let mut ks = Vec::new();
-                rare_keys(t, &freq, &mut ks);
-                ks.into_iter().map(move |k| (k, i as u32))
+        // every record's unique tokens, flat (`ends[i]`: end of record i's tokens)
+        let parts: Vec<(Vec<u64>, Vec<u32>)> = records
+            .par_chunks(KEY_CHUNK)
+            .map(|chunk| {
+                let (mut toks, mut ends) = (Vec::new(), Vec::with_capacity(chunk.len()));
+                for r in chunk {
+                    record_tokens(fields, r, &mut toks);
+                    ends.push(toks.len() as u32);
+                }
+                (toks, ends)
             })
             .collect();
+        let mut freq: HashedMap<u32> = HashedMap::default();
+        for (toks, _) in &parts {
+            for t in toks {
+                *freq.entry(*t).or_default() += 1;
+            }
+        }
+        let entries: Vec<Vec<(u64, u32)>> = parts
+            .par_iter()
+            .enumerate()
+            .map(|(c, (toks, ends))| {
+                let (mut out, mut ks) = (Vec::new(), Vec::new());
+                let mut start = 0usize;
+                for (k, &end) in ends.iter().enumerate() {
+                    ks.clear();
+                    rare_keys(&toks[start..end as usize], &freq, &mut ks);
+                    start = end as usize;
+                    let i = (c * KEY_CHUNK + k) as u32;
+                    out.extend(ks.iter().map(|&h| (h, i)));
+                }
+                out
+            })
+            .collect();
+        drop(parts);
+        let mut entries = entries.concat();
         block_pairs(&mut entries, opts.max_block_pairs, &mut pairs);
     }
+    let (t_rare, n_rare) = (t0.elapsed(), pairs.len());
     if opts.window > 0 {
         let mut all: Vec<(String, u32)> = records
             .par_iter()
@@ -312,9 +457,14 @@ pub fn dedup_candidates(
             }
         }
     }
+    let (t_snm, n_raw) = (t0.elapsed(), pairs.len());
     pairs.par_sort_unstable();
     pairs.dedup();
-    pairs.into_iter().map(unpack).collect()
+    let out: Vec<(u32, u32)> = pairs.into_iter().map(unpack).collect();
+    tracing::debug!(fields = ?t_fields, rare = ?t_rare, snm = ?t_snm, sort = ?t0.elapsed(),
+        field_pairs = n_fields, rare_pairs = n_rare - n_fields, snm_pairs = n_raw - n_rare,
+        unique = out.len(), "dedup blocking (cumulative)");
+    out
 }
 
 #[cfg(test)]

@@ -66,6 +66,35 @@ impl<'a> Value<'a> {
     }
 }
 
+/// The digits of a normalized date written with separators, as `YYYYMMDD`: `1936 01 26`
+/// (from `1936-01-26`) and `26 1 1936` (from `26/1/1936`; day first, month first only
+/// when the second number cannot be a month) both give `19360126`, so one date written
+/// two ways has the same digits.
+/// `None` for anything else (a value without separators keeps its digits as written).
+pub fn date_digits(norm: &str) -> Option<String> {
+    let mut it = norm.split(' ');
+    let (a, b, c) = (it.next()?, it.next()?, it.next()?);
+    if it.next().is_some() {
+        return None;
+    }
+    let num = |t: &str, lo: usize, hi: usize| -> Option<u32> {
+        (t.len() >= lo && t.len() <= hi && t.bytes().all(|x| x.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let (y, m, d) = if let Some(y) = num(a, 4, 4) {
+        (y, num(b, 1, 2)?, num(c, 1, 2)?)
+    } else {
+        let (p, q, y) = (num(a, 1, 2)?, num(b, 1, 2)?, num(c, 4, 4)?);
+        if q > 12 && p <= 12 {
+            (y, p, q)
+        } else {
+            (y, q, p)
+        }
+    };
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then(|| format!("{y:04}{m:02}{d:02}"))
+}
+
 /// A record normalized against a field list, in one allocation (a million prepared records
 /// of ten fields are held in memory at once by dedup, and scoring a candidate pair reads
 /// two of them: one or two cache lines each instead of twenty scattered strings).
@@ -111,7 +140,7 @@ impl Prepared {
             .into_iter()
             .map(|r| {
                 let norm = normalize(r);
-                let d = digits(&norm);
+                let d = date_digits(&norm).unwrap_or_else(|| digits(&norm));
                 (norm, d)
             })
             .collect();
@@ -413,9 +442,38 @@ pub fn compare(fields: &[FieldSpec], a: &Prepared, b: &Prepared) -> Vec<u8> {
 }
 
 /// [`compare`] into `out` (one level per field, `out.len() >= fields.len()`).
+///
+/// Two text fields whose values are swapped between the records (given name and surname
+/// transposed, the most common field-level error of person data) both disagree; when
+/// each side's value is close (level ≤ 1) to the other side's value of the other field,
+/// both get level 1 instead: a swap is a typo of the record, not a different value.
 pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut [u8]) {
+    let mut disagree = 0u32;
     for ((f, spec), o) in fields.iter().enumerate().zip(out.iter_mut()) {
         *o = level(spec.kind, a.value(f), b.value(f));
+        if *o >= 3 && *o != MISSING && spec.kind == FieldKind::Text && f < 32 {
+            disagree |= 1 << f;
+        }
+    }
+    if disagree.count_ones() < 2 {
+        return;
+    }
+    let close = |x: Value<'_>, y: Value<'_>| level(FieldKind::Text, x, y) <= 1;
+    for f in 0..32usize.min(fields.len()) {
+        if disagree & (1 << f) == 0 {
+            continue;
+        }
+        for g in (f + 1)..32usize.min(fields.len()) {
+            if disagree & (1 << g) != 0
+                && close(a.value(f), b.value(g))
+                && close(a.value(g), b.value(f))
+            {
+                out[f] = 1;
+                out[g] = 1;
+                disagree &= !(1 << f | 1 << g);
+                break;
+            }
+        }
     }
 }
 
@@ -649,8 +707,8 @@ impl FsModel {
     /// Per-field log2 Bayes factors of a comparison vector (0 for missing).
     ///
     /// Fields whose agreement goes together in random pairs (a suburb and its postcode and
-    /// state) would count the same evidence several times; so the exact agreements are taken
-    /// strongest first, and each later one is divided by its largest lift over one already
+    /// state) would count the same evidence several times; so the agreements (exact or close,
+    /// level ≤ 2) are taken strongest first, and each later one is divided by its largest lift over one already
     /// taken, `u(f and g) / (u(f) u(g))`, never below zero: agreeing on a suburb adds
     /// little once the postcode agrees.
     pub fn field_weights(&self, v: &[u8]) -> Vec<f64> {
@@ -671,7 +729,8 @@ impl FsModel {
 
     fn correct_dependence(&self, v: &[u8], w: &mut [f64]) {
         let n = self.u_pair.len().min(v.len()).min(self.u.len());
-        let mut agree: Vec<usize> = (0..n).filter(|&f| v[f] == 0).collect();
+        // exact or close (a typo of the same suburb goes with its postcode just as well)
+        let mut agree: Vec<usize> = (0..n).filter(|&f| v[f] <= 2).collect();
         if agree.len() < 2 {
             return;
         }
@@ -839,16 +898,43 @@ mod tests {
     }
 
     #[test]
+    fn swapped_fields_count_as_close() {
+        let fields: Vec<FieldSpec> = ["given", "surname", "city"]
+            .iter()
+            .map(|n| FieldSpec {
+                name: (*n).into(),
+                kind: FieldKind::Text,
+            })
+            .collect();
+        let a = Prepared::from_raw(["Anna", "Quixote", "Springfield"]);
+        let b = Prepared::from_raw(["Quixotte", "Anna", "Springfield"]);
+        assert_eq!(compare(&fields, &a, &b), vec![1, 1, 0]);
+        // different people sharing one name are not swapped
+        let c = Prepared::from_raw(["Quixote", "Brown", "Springfield"]);
+        assert_eq!(compare(&fields, &a, &c), vec![4, 4, 0]);
+    }
+
+    #[test]
     fn prepared_records_keep_their_values() {
         let p = Prepared::from_raw(["John  Smith", "", "12/03-1999", "Zoë"]);
         assert_eq!(p.len(), 4);
         assert_eq!(p.value(0).norm, "john smith");
         assert_eq!(p.value(0).digits, "");
         assert!(p.value(1).is_empty());
-        assert_eq!(p.value(2).digits, "12031999");
+        assert_eq!(p.value(2).digits, "19990312");
         assert_eq!(p.value(3).norm, "zoe");
         assert!(p.value(4).is_empty());
         assert!(Prepared::default().value(0).is_empty());
+        assert_eq!(date_digits("1936 01 26").as_deref(), Some("19360126"));
+        assert_eq!(date_digits("26 1 1936").as_deref(), Some("19360126"));
+        assert_eq!(date_digits("1 26 1936").as_deref(), Some("19360126"));
+        assert_eq!(date_digits("19360126"), None);
+        assert_eq!(date_digits("12 34 5678"), None);
+        assert_eq!(date_digits("unit 3 1999"), None);
+        assert_eq!(
+            Prepared::from_raw(["26/01/1936"]).value(0).digits,
+            "19360126"
+        );
         let big = "x".repeat(3 << 20);
         let q = Prepared::from_raw([big.as_str(), "a 1"]);
         assert_eq!(q.value(0).norm.len(), 3 << 20);

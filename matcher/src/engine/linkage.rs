@@ -9,7 +9,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::blocking::{BlockingOptions, dedup_candidates, link_candidates};
-use super::fs::{FieldSpec, FsModel, MISSING, Prepared, compare, infer_fields, prepare};
+use super::fs::{
+    FieldSpec, FsModel, MISSING, Prepared, compare, compare_into, infer_fields, prepare,
+};
 use super::local::{EmEvidence, NameFields};
 use super::{EntityExample, Record};
 
@@ -108,10 +110,7 @@ fn vectors(fields: &[FieldSpec], a: &[Prepared], b: &[Prepared], cand: &[(u32, u
     let mut flat = vec![0u8; cand.len() * nf];
     flat.par_chunks_mut(nf)
         .zip(cand.par_iter())
-        .for_each(|(out, &(i, j))| {
-            let v = compare(fields, &a[i as usize], &b[j as usize]);
-            out[..v.len()].copy_from_slice(&v);
-        });
+        .for_each(|(out, &(i, j))| compare_into(fields, &a[i as usize], &b[j as usize], out));
     flat
 }
 
@@ -292,6 +291,16 @@ pub fn dedup_prepared(
     let t2 = t0.elapsed();
     let model = fit(&fields, a, a, &flat, examples, opts, true);
     let t3 = t0.elapsed();
+    if tracing::enabled!(tracing::Level::TRACE) {
+        for (f, spec) in fields.iter().enumerate() {
+            tracing::trace!(field = %spec.name, m = ?model.m[f], u = ?model.u[f], "dedup model");
+        }
+        tracing::trace!(
+            lambda = model.lambda,
+            iterations = model.iterations,
+            "dedup model"
+        );
+    }
     let pairs = score_all(&fields, &model, a, a, &cand, &flat, opts.threshold, false);
     let candidate_pairs = cand.len();
     drop(flat);

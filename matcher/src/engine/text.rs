@@ -10,6 +10,25 @@ use unicode_normalization::UnicodeNormalization;
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = true;
+    if s.is_ascii() {
+        // the same steps for ASCII, where decomposition changes nothing
+        for &b in s.as_bytes() {
+            if b == b'\'' {
+                continue;
+            }
+            if b.is_ascii_alphanumeric() {
+                out.push(char::from(b.to_ascii_lowercase()));
+                space = false;
+            } else if !space {
+                out.push(' ');
+                space = true;
+            }
+        }
+        if out.ends_with(' ') {
+            out.pop();
+        }
+        return out;
+    }
     for c in s.nfkd() {
         if !c.is_ascii() && unicode_normalization::char::is_combining_mark(c) {
             continue;
@@ -224,45 +243,48 @@ pub fn trigram_sim(a: &str, b: &str) -> f64 {
 
 /// American Soundex code of the first word (`robert` → `R163`); empty for no letters.
 pub fn soundex(s: &str) -> String {
+    soundex_code(s)
+        .map(|c| c.iter().map(|&b| char::from(b)).collect())
+        .unwrap_or_default()
+}
+
+/// [`soundex`] as four ASCII bytes, without allocating; `None` for no letters.
+pub fn soundex_code(s: &str) -> Option<[u8; 4]> {
     let code = |c: char| match c {
-        'b' | 'f' | 'p' | 'v' => '1',
-        'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => '2',
-        'd' | 't' => '3',
-        'l' => '4',
-        'm' | 'n' => '5',
-        'r' => '6',
-        'h' | 'w' => '-',
-        _ => '0',
+        'b' | 'f' | 'p' | 'v' => b'1',
+        'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => b'2',
+        'd' | 't' => b'3',
+        'l' => b'4',
+        'm' | 'n' => b'5',
+        'r' => b'6',
+        'h' | 'w' => b'-',
+        _ => b'0',
     };
-    let letters: Vec<char> = s
+    let mut letters = s
         .chars()
         .flat_map(char::to_lowercase)
         .skip_while(|c| !c.is_ascii_alphabetic())
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect();
-    let Some(&first) = letters.first() else {
-        return String::new();
-    };
-    let mut out = String::new();
-    out.push(first.to_ascii_uppercase());
+        .take_while(|c| c.is_ascii_alphabetic());
+    let first = letters.next()?;
+    let mut out = [b'0'; 4];
+    out[0] = first.to_ascii_uppercase() as u8;
+    let mut n = 1;
     let mut last = code(first);
-    for &c in &letters[1..] {
+    for c in letters {
         let d = code(c);
-        if d == '-' {
+        if d == b'-' {
             continue;
         }
-        if d != '0' && d != last {
-            out.push(d);
-            if out.len() == 4 {
+        if d != b'0' && d != last {
+            out[n] = d;
+            n += 1;
+            if n == 4 {
                 break;
             }
         }
         last = d;
     }
-    while out.len() < 4 {
-        out.push('0');
-    }
-    out
+    Some(out)
 }
 
 /// Only the digits of a string.
