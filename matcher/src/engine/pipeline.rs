@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use super::embed::{Embedder, calibrate, cosine};
 use super::fs::{FieldSpec, FsModel, Prepared, compare, infer_fields, prepare};
 use super::knowledge::{Facts, Knowledge, KnowledgeProvider, Source, top_k};
 use super::linkage::{self, LinkOptions};
@@ -110,6 +111,8 @@ pub struct Pipeline {
     pub chat: Option<CachedChat>,
     pub cache: Option<Arc<dyn LlmCache>>,
     pub external: Option<Arc<dyn KnowledgeProvider>>,
+    /// Sentence embeddings for column names (`matching.embedding_model`).
+    pub embedder: Option<Arc<dyn Embedder>>,
 }
 
 fn check_threshold(t: f64, field: &str) -> Result<f64, EngineError> {
@@ -162,6 +165,10 @@ impl Pipeline {
             }),
             cache: None,
             external: None,
+            embedder: match &cfg.embedding_model {
+                Some(dir) => Some(super::embed::load(dir)?),
+                None => None,
+            },
         })
     }
 
@@ -263,6 +270,47 @@ impl Pipeline {
                 fallback.to_string()
             }
         }
+    }
+
+    /// Embedding similarity of every source × target column name, calibrated to
+    /// `[0, 1]`, when an embedding model is configured. (Embedding sample values as well
+    /// was tried: MiniLM gives lists of proper nouns no useful similarity.)
+    async fn semantic_names(
+        &self,
+        source: &Table,
+        target: &Table,
+    ) -> Result<Option<Vec<Vec<f64>>>, EngineError> {
+        let Some(e) = self.embedder.clone() else {
+            return Ok(None);
+        };
+        let n = source.columns.len();
+        let texts: Vec<String> = source
+            .columns
+            .iter()
+            .chain(&target.columns)
+            .map(|c| ident(&c.name))
+            .collect();
+        let v = tokio::task::spawn_blocking(move || e.embed(&texts))
+            .await
+            .map_err(|e| EngineError::Backbone {
+                backbone: "embeddings".into(),
+                message: e.to_string(),
+            })??;
+        let m: Vec<Vec<f64>> = (0..n)
+            .map(|i| (n..v.len()).map(|j| cosine(&v[i], &v[j])).collect())
+            .collect();
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            for (i, row) in m.iter().enumerate() {
+                for (j, c) in row.iter().enumerate() {
+                    tracing::debug!(a = %source.columns[i].name, b = %target.columns[j].name, cosine = c, "column-name embedding");
+                }
+            }
+        }
+        Ok(Some(
+            m.into_iter()
+                .map(|row| row.into_iter().map(calibrate).collect())
+                .collect(),
+        ))
     }
 
     /// Demonstration summarization (LLM path): each demonstration's reasoning starts with
@@ -395,7 +443,8 @@ impl Pipeline {
         if source.columns.is_empty() || target.columns.is_empty() {
             return Ok(Vec::new());
         }
-        let sm = SmContext::new(source, target, opts);
+        let semantic = self.semantic_names(source, target).await?;
+        let sm = SmContext::new(source, target, opts, semantic);
         let rules = &self.rules.sm;
         let mut sources: Vec<(Source, Knowledge)> = Vec::new();
         for s in &self.ensemble {
@@ -445,6 +494,8 @@ impl Pipeline {
             .iter()
             .map(|(_, k)| sm.matrix(&[&k.facts]))
             .collect();
+        let floor = threshold * SM_MUTUAL_FLOOR;
+        let assigns: Vec<Vec<Option<usize>>> = mats.iter().map(|m| one_to_one(m, floor)).collect();
         let mut out = Vec::new();
         let (ns, nt) = (source.columns.len(), target.columns.len());
         let mut llm_jobs = Vec::new();
@@ -455,9 +506,9 @@ impl Pipeline {
                     None => {
                         let votes: Vec<Vote> = sources
                             .iter()
-                            .zip(&mats)
-                            .map(|((src, _), m)| {
-                                let d = sm.local_decision(i, j, m, rules, threshold);
+                            .zip(mats.iter().zip(&assigns))
+                            .map(|((src, _), (m, a))| {
+                                let d = sm.local_decision(i, j, m, a, rules, threshold);
                                 Vote {
                                     source: *src,
                                     answer: Some(d.is_match),
@@ -945,11 +996,37 @@ impl<'a> EmContext<'a> {
     }
 }
 
-/// Share of the threshold a mutual-best column pair must reach.
+/// Share of the threshold a one-to-one column pair must reach.
 pub const SM_MUTUAL_FLOOR: f64 = 0.35;
 
-fn sm_name_sim(a: &SmColumn, b: &SmColumn, exp: &HashMap<String, String>) -> f64 {
-    sm_evidence(a, b, &Idf::default(), exp, &[]).name_sim
+/// Greedy one-to-one assignment over a score matrix: pairs at or above `floor`, strongest
+/// first, each row and column used once. Returns the column assigned to each row.
+pub fn one_to_one(m: &[Vec<f64>], floor: f64) -> Vec<Option<usize>> {
+    let mut pairs: Vec<(f64, usize, usize)> = m
+        .iter()
+        .enumerate()
+        .flat_map(|(i, row)| row.iter().enumerate().map(move |(j, &s)| (s, i, j)))
+        .filter(|p| p.0 >= floor)
+        .collect();
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut row: Vec<Option<usize>> = vec![None; m.len()];
+    let mut col_used = vec![false; m.first().map_or(0, Vec::len)];
+    for (_, i, j) in pairs {
+        if row[i].is_none() && !col_used[j] {
+            row[i] = Some(j);
+            col_used[j] = true;
+        }
+    }
+    row
+}
+
+fn sm_name_sim(
+    a: &SmColumn,
+    b: &SmColumn,
+    exp: &HashMap<String, String>,
+    semantic: Option<f64>,
+) -> f64 {
+    sm_evidence(a, b, &Idf::default(), exp, &[], semantic).name_sim
 }
 
 /// Per-request state of schema matching.
@@ -964,6 +1041,8 @@ struct SmContext<'a> {
     examples: &'a [super::SchemaExample],
     table_name_sim: f64,
     table_desc_sim: f64,
+    /// Calibrated embedding similarity of column names (source × target), if configured.
+    semantic: Option<Vec<Vec<f64>>>,
 }
 
 fn ident(s: &str) -> String {
@@ -971,7 +1050,12 @@ fn ident(s: &str) -> String {
 }
 
 impl<'a> SmContext<'a> {
-    fn new(source: &'a Table, target: &'a Table, opts: &'a SchemaOptions) -> Self {
+    fn new(
+        source: &'a Table,
+        target: &'a Table,
+        opts: &'a SchemaOptions,
+        semantic: Option<Vec<Vec<f64>>>,
+    ) -> Self {
         // DaK: descriptions of same-named columns elsewhere in the request fill gaps
         let mut desc: HashMap<String, String> = HashMap::new();
         for c in source.columns.iter().chain(&target.columns) {
@@ -1021,16 +1105,27 @@ impl<'a> SmContext<'a> {
             examples: &opts.examples,
             table_name_sim,
             table_desc_sim,
+            semantic,
         }
     }
 
     fn matrix(&self, facts: &[&Facts]) -> Vec<Vec<f64>> {
         self.cols_s
             .iter()
-            .map(|a| {
+            .enumerate()
+            .map(|(i, a)| {
                 self.cols_t
                     .iter()
-                    .map(|b| sm_evidence(a, b, &self.idf, &self.exp, facts).score)
+                    .enumerate()
+                    .map(|(j, b)| {
+                        // rule II: columns that cannot hold the same data never compete
+                        // for a counterpart
+                        if super::local::types_incompatible(a, b) {
+                            return 0.0;
+                        }
+                        let sem = self.semantic.as_ref().map(|m| m[i][j]);
+                        sm_evidence(a, b, &self.idf, &self.exp, facts, sem).score
+                    })
                     .collect()
             })
             .collect()
@@ -1085,6 +1180,7 @@ impl<'a> SmContext<'a> {
         i: usize,
         j: usize,
         m: &[Vec<f64>],
+        assign: &[Option<usize>],
         rules: &RuleSet,
         threshold: f64,
     ) -> Decision {
@@ -1113,39 +1209,29 @@ impl<'a> SmContext<'a> {
                 ),
             )),
             Check::DifferentConcept | Check::SameConcept => {
-                let best_row = (0..m[i].len())
-                    .filter(|&x| x != j)
-                    .map(|x| (m[i][x], x))
-                    .max_by(|p, q| p.0.total_cmp(&q.0));
-                let best_col = (0..m.len())
-                    .filter(|&x| x != i)
-                    .map(|x| (m[x][j], x))
-                    .max_by(|p, q| p.0.total_cmp(&q.0));
-                // same concept: a mutual best counterpart whose similarity reaches
-                // half the threshold (DaK: no other pair of the request fits better)
+                // same concept: the pair is in the one-to-one assignment of the request's
+                // columns (strongest pairs first, each column used once) and reaches the
+                // floor (DaK: no other pair of the request claims either column more
+                // strongly)
                 let floor = threshold * SM_MUTUAL_FLOOR;
+                let row_taken = assign[i].filter(|&x| x != j);
+                let col_taken = (0..assign.len()).find(|&y| y != i && assign[y] == Some(j));
                 let mut why = format!(
-                    "concept similarity {s:.3} (names {:.2}, values {}) vs floor {floor:.2} for a mutual best",
-                    sm_name_sim(a, b, &self.exp),
+                    "concept similarity {s:.3} (names {:.2}, values {}) vs floor {floor:.2} for a one-to-one match",
+                    sm_name_sim(a, b, &self.exp, self.semantic.as_ref().map(|m| m[i][j])),
                     a.values.len().min(b.values.len())
                 );
-                let mut different = s < floor;
-                if let Some((o, x)) = best_row
-                    && o > s
-                {
-                    different = true;
+                let different = s < floor || assign[i] != Some(j);
+                if let Some(x) = row_taken {
                     why.push_str(&format!(
-                        "; {} matches {} better ({o:.3})",
-                        a.name, self.cols_t[x].name
+                        "; {} matches {} better ({:.3})",
+                        a.name, self.cols_t[x].name, m[i][x]
                     ));
                 }
-                if let Some((o, x)) = best_col
-                    && o > s
-                {
-                    different = true;
+                if let Some(y) = col_taken {
                     why.push_str(&format!(
-                        "; {} matches {} better ({o:.3})",
-                        b.name, self.cols_s[x].name
+                        "; {} matches {} better ({:.3})",
+                        b.name, self.cols_s[y].name, m[y][j]
                     ));
                 }
                 Some((
@@ -1284,6 +1370,18 @@ mod tests {
             .await
             .is_err()
         );
+    }
+
+    #[test]
+    fn one_to_one_takes_strongest_pairs_first() {
+        let m = vec![
+            vec![0.9, 0.8, 0.0],
+            vec![0.85, 0.5, 0.0],
+            vec![0.0, 0.0, 0.1],
+        ];
+        // row 0 takes column 0; row 1 gets column 1, not its best; row 2 is below the floor
+        assert_eq!(one_to_one(&m, 0.3), vec![Some(0), Some(1), None]);
+        assert_eq!(one_to_one(&m, 0.86), vec![Some(0), None, None]);
     }
 
     fn table(name: &str, cols: &[(&str, Option<&str>, serde_json::Value)]) -> Table {
