@@ -160,6 +160,7 @@ impl Prepared {
     fn int(&self, w: usize, k: usize) -> usize {
         let at = 1 + w * k;
         match self.data.as_bytes().get(at..at + w) {
+            Some(&[a, b, c]) => a as usize | (b as usize) << 7 | (c as usize) << 14,
             Some(b) => b
                 .iter()
                 .rev()
@@ -200,9 +201,22 @@ impl Prepared {
         }
     }
 
-    /// The values of all fields, in order.
+    /// The values of all fields, in order (the header decoded once).
     pub fn values(&self) -> impl Iterator<Item = Value<'_>> + '_ {
-        (0..self.len()).map(|f| self.value(f))
+        let w = self.width();
+        let nf = self.len();
+        let base = 1 + w * (1 + 2 * nf);
+        let s = move |a: usize, b: usize| self.data.get(base + a..base + b).unwrap_or_default();
+        let mut start = 0;
+        (0..nf).map(move |f| {
+            let (mid, end) = (self.int(w, 1 + 2 * f), self.int(w, 2 + 2 * f));
+            let v = Value {
+                norm: s(start, mid),
+                digits: s(mid, end),
+            };
+            start = end;
+            v
+        })
     }
 }
 
@@ -449,8 +463,10 @@ pub fn compare(fields: &[FieldSpec], a: &Prepared, b: &Prepared) -> Vec<u8> {
 /// both get level 1 instead: a swap is a typo of the record, not a different value.
 pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut [u8]) {
     let mut disagree = 0u32;
-    for ((f, spec), o) in fields.iter().enumerate().zip(out.iter_mut()) {
-        *o = level(spec.kind, a.value(f), b.value(f));
+    out.iter_mut().take(fields.len()).for_each(|o| *o = MISSING);
+    let pairs = a.values().zip(b.values());
+    for (((f, spec), o), (x, y)) in fields.iter().enumerate().zip(out.iter_mut()).zip(pairs) {
+        *o = level(spec.kind, x, y);
         if *o >= 3 && *o != MISSING && spec.kind == FieldKind::Text && f < 32 {
             disagree |= 1 << f;
         }
@@ -925,6 +941,8 @@ mod tests {
         assert_eq!(p.value(3).norm, "zoe");
         assert!(p.value(4).is_empty());
         assert!(Prepared::default().value(0).is_empty());
+        let all: Vec<Value<'_>> = p.values().collect();
+        assert_eq!(all, (0..4).map(|f| p.value(f)).collect::<Vec<_>>());
         assert_eq!(date_digits("1936 01 26").as_deref(), Some("19360126"));
         assert_eq!(date_digits("26 1 1936").as_deref(), Some("19360126"));
         assert_eq!(date_digits("1 26 1936").as_deref(), Some("19360126"));

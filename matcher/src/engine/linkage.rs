@@ -146,17 +146,20 @@ fn score_all(
     let catch_all = super::local::builtin_em()
         .map(|r| r.catch_all().id.clone())
         .unwrap_or_else(|| "V".to_string());
+    let cache = PatternWeights::new(model, &names.0, flat, nf, fields.len());
     cand.par_iter()
         .enumerate()
         .filter_map(|(k, &(i, j))| {
             let v = &flat[k * nf..k * nf + fields.len()];
-            let weight = model.weight(v);
+            let (weight, rest_weight) = cache
+                .get(v)
+                .unwrap_or_else(|| (model.weight(v), model.weight_without(v, &names.0)));
             let p = 1.0 / (1.0 + (-weight).exp2());
             let rest_known = v
                 .iter()
                 .enumerate()
                 .any(|(f, &l)| l != MISSING && !names.0.contains(&f));
-            if p < threshold && rest_known && model.weight_without(v, &names.0) < 0.0 {
+            if p < threshold && rest_known && rest_weight < 0.0 {
                 // no rule can hold (II and III need the other fields to agree, IV the
                 // threshold): the catch-all decides, without building the evidence
                 if !keep_all {
@@ -183,6 +186,65 @@ fn score_all(
             })
         })
         .collect()
+}
+
+/// Match weight and weight without the name fields per distinct comparison vector: a few
+/// thousand patterns among millions of candidate pairs, so the weights (logarithms, the
+/// dependence correction) are computed once per pattern. Vectors are packed 3 bits a level
+/// (at most 21 fields; more: no cache).
+struct PatternWeights {
+    keys: Vec<u64>,
+    weights: Vec<(f64, f64)>,
+}
+
+impl PatternWeights {
+    const MAX_FIELDS: usize = 21;
+
+    fn key(v: &[u8]) -> Option<u64> {
+        if v.len() > Self::MAX_FIELDS {
+            return None;
+        }
+        let mut k = 0u64;
+        for &l in v {
+            let code = if l == MISSING { 7 } else { u64::from(l.min(6)) };
+            k = (k << 3) | code;
+        }
+        Some(k)
+    }
+
+    fn new(model: &FsModel, names: &[usize], flat: &[u8], nf: usize, used: usize) -> Self {
+        if used > Self::MAX_FIELDS || used == 0 {
+            return Self {
+                keys: Vec::new(),
+                weights: Vec::new(),
+            };
+        }
+        // one representative vector per key
+        let mut reps: Vec<(u64, usize)> = flat
+            .par_chunks(nf)
+            .enumerate()
+            .filter_map(|(k, v)| Self::key(&v[..used]).map(|key| (key, k)))
+            .collect();
+        reps.par_sort_unstable_by_key(|r| r.0);
+        reps.dedup_by_key(|r| r.0);
+        let weights = reps
+            .par_iter()
+            .map(|&(_, k)| {
+                let v = &flat[k * nf..k * nf + used];
+                (model.weight(v), model.weight_without(v, names))
+            })
+            .collect();
+        Self {
+            keys: reps.into_iter().map(|r| r.0).collect(),
+            weights,
+        }
+    }
+
+    fn get(&self, v: &[u8]) -> Option<(f64, f64)> {
+        let k = Self::key(v)?;
+        let at = self.keys.binary_search(&k).ok()?;
+        self.weights.get(at).copied()
+    }
 }
 
 /// Keeps at most one match per left and per right record, best first.
@@ -481,6 +543,28 @@ mod tests {
             clusters(4, [(0, 1), (2, 3), (1, 0)]),
             vec![vec![0, 1], vec![2, 3]]
         );
+    }
+
+    #[test]
+    fn pattern_weights_equal_the_model_weights() {
+        let (l, _) = people();
+        let fields = infer_fields(l.iter());
+        let a: Vec<Prepared> = l.iter().map(|r| prepare(&fields, r)).collect();
+        let mut model = FsModel::prior(fields.clone());
+        model.estimate_u(&a, &a, 2000, 1, true);
+        let nf = fields.len();
+        let flat: Vec<u8> = (0..a.len() - 1)
+            .flat_map(|i| compare(&fields, &a[i], &a[i + 1]))
+            .chain([0, MISSING, 4, 1])
+            .collect();
+        let names = [1usize];
+        let cache = PatternWeights::new(&model, &names, &flat, nf, nf);
+        for v in flat.chunks(nf) {
+            let got = cache.get(v);
+            let want = (model.weight(v), model.weight_without(v, &names));
+            assert_eq!(got, Some(want), "{v:?}");
+        }
+        assert_eq!(cache.get(&[9; 22]), None);
     }
 
     #[test]
