@@ -237,10 +237,15 @@ impl Hasher for IdentityHasher {
 /// Two records with the same two rare tokens are worth comparing however common each of
 /// their single fields is; this keeps recall when every single-field block of a large
 /// set is over the cap (a million records: every postcode, date and street name).
-fn rare_keys(tokens: &[u64], freq: &HashedMap<u32>, out: &mut Vec<u64>) {
+fn rare_keys(tokens: &[u64], freq: &[HashedMap<u32>], out: &mut Vec<u64>) {
     let mut rare: Vec<(u32, u64)> = tokens
         .iter()
-        .filter_map(|t| freq.get(t).filter(|&&n| n >= 2).map(|&n| (n, *t)))
+        .filter_map(|t| {
+            freq.get(shard(*t))?
+                .get(t)
+                .filter(|&&n| n >= 2)
+                .map(|&n| (n, *t))
+        })
         .collect();
     rare.sort_unstable();
     rare.truncate(RARE_TOKENS);
@@ -386,6 +391,88 @@ pub fn link_candidates(
     pairs.into_iter().map(unpack).collect()
 }
 
+/// Shards of the token frequency map (built in parallel, one shard per task).
+const FREQ_SHARDS: usize = 8;
+
+/// The shard of a token hash (middle bits: the map itself uses the low and the top ones).
+#[inline]
+fn shard(t: u64) -> usize {
+    ((t >> 40) as usize) % FREQ_SHARDS
+}
+
+/// Packed pairs of the records sharing a rare-token key ([`rare_keys`]).
+fn rare_pairs(fields: &[FieldSpec], records: &[Prepared], max_block_pairs: usize) -> Vec<u64> {
+    // every record's unique tokens, flat (`ends[i]`: end of record i's tokens)
+    let parts: Vec<(Vec<u64>, Vec<u32>)> = records
+        .par_chunks(KEY_CHUNK)
+        .map(|chunk| {
+            let (mut toks, mut ends) = (Vec::new(), Vec::with_capacity(chunk.len()));
+            for r in chunk {
+                record_tokens(fields, r, &mut toks);
+                ends.push(toks.len() as u32);
+            }
+            (toks, ends)
+        })
+        .collect();
+    let freq: Vec<HashedMap<u32>> = (0..FREQ_SHARDS)
+        .into_par_iter()
+        .map(|s| {
+            let mut m = HashedMap::default();
+            for (toks, _) in &parts {
+                for &t in toks {
+                    if shard(t) == s {
+                        *m.entry(t).or_default() += 1;
+                    }
+                }
+            }
+            m
+        })
+        .collect();
+    let entries: Vec<Vec<(u64, u32)>> = parts
+        .par_iter()
+        .enumerate()
+        .map(|(c, (toks, ends))| {
+            let (mut out, mut ks) = (Vec::new(), Vec::new());
+            let mut start = 0usize;
+            for (k, &end) in ends.iter().enumerate() {
+                ks.clear();
+                rare_keys(&toks[start..end as usize], &freq, &mut ks);
+                start = end as usize;
+                let i = (c * KEY_CHUNK + k) as u32;
+                out.extend(ks.iter().map(|&h| (h, i)));
+            }
+            out
+        })
+        .collect();
+    drop(parts);
+    let mut entries = entries.concat();
+    let mut pairs = Vec::new();
+    block_pairs(&mut entries, max_block_pairs, &mut pairs);
+    pairs
+}
+
+/// Packed pairs of records within `window` of each other in [`snm_key`] order.
+fn snm_pairs(records: &[Prepared], window: usize) -> Vec<u64> {
+    let mut pairs = Vec::new();
+    if window == 0 {
+        return pairs;
+    }
+    let mut all: Vec<(String, u32)> = records
+        .par_iter()
+        .enumerate()
+        .map(|(i, r)| (snm_key(r), i as u32))
+        .collect();
+    all.par_sort_unstable();
+    pairs.reserve(all.len() * window);
+    for a in 0..all.len() {
+        for b in (a + 1)..all.len().min(a + 1 + window) {
+            let (i, j) = (all[a].1.min(all[b].1), all[a].1.max(all[b].1));
+            pairs.push(pack(i, j));
+        }
+    }
+    pairs
+}
+
 /// Candidate pairs `(i, j)`, `i < j`, within one set of records, sorted, unique.
 ///
 /// Keys are hashed (64-bit) and blocked one field at a time by sorting `(key, record)`
@@ -403,66 +490,20 @@ pub fn dedup_candidates(
         block_pairs(&mut entries, opts.max_block_pairs, &mut pairs);
     }
     let (t_fields, n_fields) = (t0.elapsed(), pairs.len());
-    {
-        // every record's unique tokens, flat (`ends[i]`: end of record i's tokens)
-        let parts: Vec<(Vec<u64>, Vec<u32>)> = records
-            .par_chunks(KEY_CHUNK)
-            .map(|chunk| {
-                let (mut toks, mut ends) = (Vec::new(), Vec::with_capacity(chunk.len()));
-                for r in chunk {
-                    record_tokens(fields, r, &mut toks);
-                    ends.push(toks.len() as u32);
-                }
-                (toks, ends)
-            })
-            .collect();
-        let mut freq: HashedMap<u32> = HashedMap::default();
-        for (toks, _) in &parts {
-            for t in toks {
-                *freq.entry(*t).or_default() += 1;
-            }
-        }
-        let entries: Vec<Vec<(u64, u32)>> = parts
-            .par_iter()
-            .enumerate()
-            .map(|(c, (toks, ends))| {
-                let (mut out, mut ks) = (Vec::new(), Vec::new());
-                let mut start = 0usize;
-                for (k, &end) in ends.iter().enumerate() {
-                    ks.clear();
-                    rare_keys(&toks[start..end as usize], &freq, &mut ks);
-                    start = end as usize;
-                    let i = (c * KEY_CHUNK + k) as u32;
-                    out.extend(ks.iter().map(|&h| (h, i)));
-                }
-                out
-            })
-            .collect();
-        drop(parts);
-        let mut entries = entries.concat();
-        block_pairs(&mut entries, opts.max_block_pairs, &mut pairs);
-    }
-    let (t_rare, n_rare) = (t0.elapsed(), pairs.len());
-    if opts.window > 0 {
-        let mut all: Vec<(String, u32)> = records
-            .par_iter()
-            .enumerate()
-            .map(|(i, r)| (snm_key(r), i as u32))
-            .collect();
-        all.par_sort_unstable();
-        for a in 0..all.len() {
-            for b in (a + 1)..all.len().min(a + 1 + opts.window) {
-                let (i, j) = (all[a].1.min(all[b].1), all[a].1.max(all[b].1));
-                pairs.push(pack(i, j));
-            }
-        }
-    }
-    let (t_snm, n_raw) = (t0.elapsed(), pairs.len());
+    // the two passes over whole records run side by side (their serial parts overlap)
+    let (rare, snm) = rayon::join(
+        || rare_pairs(fields, records, opts.max_block_pairs),
+        || snm_pairs(records, opts.window),
+    );
+    let (n_rare, n_snm) = (rare.len(), snm.len());
+    pairs.extend(rare);
+    pairs.extend(snm);
+    let t_rest = t0.elapsed();
     pairs.par_sort_unstable();
     pairs.dedup();
     let out: Vec<(u32, u32)> = pairs.into_iter().map(unpack).collect();
-    tracing::debug!(fields = ?t_fields, rare = ?t_rare, snm = ?t_snm, sort = ?t0.elapsed(),
-        field_pairs = n_fields, rare_pairs = n_rare - n_fields, snm_pairs = n_raw - n_rare,
+    tracing::debug!(fields = ?t_fields, rare_and_snm = ?t_rest, sort = ?t0.elapsed(),
+        field_pairs = n_fields, rare_pairs = n_rare, snm_pairs = n_snm,
         unique = out.len(), "dedup blocking (cumulative)");
     out
 }
