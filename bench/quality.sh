@@ -10,8 +10,16 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 backbone="${BACKBONE:-local}"
 bash tests/data/fetch.sh >/dev/null
+# EMBEDDINGS=1: schema matching also compares column names by MiniLM sentence embeddings
+# (build with --features embeddings; the model from tests/data/fetch-embeddings.sh).
+features=()
+if [ "${EMBEDDINGS:-0}" = 1 ]; then
+  features=(--features embeddings)
+  EMBEDDING_MODEL="$(bash tests/data/fetch-embeddings.sh)"
+  export EMBEDDING_MODEL
+fi
 if [ -z "${KCMF_BIN:-}" ]; then
-  nice -n 5 flock /tmp/kcmf-cargo.lock cargo build --release -p kcmf-matcher --quiet
+  nice -n 5 flock /tmp/kcmf-cargo.lock cargo build --release -p kcmf-matcher "${features[@]}" --quiet
   KCMF_BIN="$root/target/release/kcmf-matcher"
 fi
 c="tests/data/cache"
