@@ -176,13 +176,12 @@ pub fn read_csv(path: &Path, id_column: Option<&str>) -> Result<CsvTable, EvalEr
     Ok(CsvTable { ids, records })
 }
 
-/// Streams a CSV with a header: calls `each(id, record)` per row (the id column is left
-/// out of the record), so callers that keep a compact form never hold every raw record.
-pub fn visit_csv(
+/// Opens a CSV for reading (fields trimmed, ragged rows allowed): the reader, the header
+/// and the index of the id column (`id_column`, default the first column).
+pub(crate) fn open_csv(
     path: &Path,
     id_column: Option<&str>,
-    mut each: impl FnMut(String, Record) -> Result<(), EvalError>,
-) -> Result<(), EvalError> {
+) -> Result<(csv::Reader<std::fs::File>, Vec<String>, usize), EvalError> {
     let err = |m: String| EvalError::Read {
         path: path.to_path_buf(),
         message: m,
@@ -208,6 +207,21 @@ pub fn visit_csv(
             })?,
         None => 0,
     };
+    Ok((rdr, headers, id_idx))
+}
+
+/// Streams a CSV with a header: calls `each(id, record)` per row (the id column is left
+/// out of the record), so callers that keep a compact form never hold every raw record.
+pub fn visit_csv(
+    path: &Path,
+    id_column: Option<&str>,
+    mut each: impl FnMut(String, Record) -> Result<(), EvalError>,
+) -> Result<(), EvalError> {
+    let err = |m: String| EvalError::Read {
+        path: path.to_path_buf(),
+        message: m,
+    };
+    let (mut rdr, headers, id_idx) = open_csv(path, id_column)?;
     let mut row = csv::StringRecord::new();
     let mut n = 0usize;
     loop {

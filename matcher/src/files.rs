@@ -191,26 +191,8 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
             message: m,
         })
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| err(e.to_string()))?;
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| err(e.to_string()))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let id_idx = match id_column {
-        Some(c) => headers.iter().position(|h| h == c).ok_or_else(|| {
-            FilesError::Read(EvalError::Format {
-                path: path.to_path_buf(),
-                message: format!("no id column {c:?} (columns: {})", headers.join(", ")),
-            })
-        })?,
-        None => 0,
-    };
+    let (mut rdr, headers, id_idx) =
+        crate::eval::open_csv(path, id_column).map_err(FilesError::Read)?;
     let mut ids = Vec::new();
     let mut fields: Option<(Vec<FieldSpec>, Vec<Option<usize>>)> = None;
     let mut prepared: Vec<Prepared> = Vec::new();

@@ -256,18 +256,24 @@ impl Pipeline {
 
     /// The self-indicator from the LLM (its own cached call); the local one on failure.
     async fn llm_self_indicator(&self, chat: &CachedChat, pair: &str, fallback: &str) -> String {
+        self.llm_summary(chat, pair, "self-indicator")
+            .await
+            .unwrap_or_else(|| fallback.to_string())
+    }
+
+    /// The model's one-line summary of a serialized pair (the self-indicator call): its
+    /// first non-empty line, at most 300 characters; none on an empty answer or a failed
+    /// call (logged with `what`).
+    async fn llm_summary(&self, chat: &CachedChat, pair: &str, what: &str) -> Option<String> {
         match chat.chat(&self_indicator_messages(pair)).await {
-            Ok((t, _)) => {
-                let l = t
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| !l.is_empty())
-                    .unwrap_or(fallback);
-                truncate(l, 300)
-            }
+            Ok((t, _)) => t
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(|l| truncate(l, 300)),
             Err(e) => {
-                tracing::warn!(error = %e, "self-indicator call failed; using the local summary");
-                fallback.to_string()
+                tracing::warn!(error = %e, call = what, "summary call failed; going on without it");
+                None
             }
         }
     }
@@ -324,15 +330,11 @@ impl Pipeline {
     ) -> Vec<Demonstration> {
         let mut out = Vec::with_capacity(demos.len());
         for mut d in demos {
-            match chat.chat(&self_indicator_messages(&d.pair)).await {
-                Ok((t, _)) => {
-                    if let Some(l) = t.lines().map(str::trim).find(|l| !l.is_empty()) {
-                        d.reasoning.insert(0, truncate(l, 300));
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "demonstration summary failed; kept without it")
-                }
+            if let Some(l) = self
+                .llm_summary(chat, &d.pair, "demonstration summary")
+                .await
+            {
+                d.reasoning.insert(0, l);
             }
             out.push(d);
         }
