@@ -206,7 +206,10 @@ async fn sm_mean(engine: &Engine) -> f64 {
         println!("sm {} f1={f:.4}", d.file_name().unwrap().to_string_lossy());
         all.push(f);
     }
-    assert!(all.len() >= 5);
+    assert!(
+        all.len() >= 7,
+        "expected the 7 SM tasks of tests/data/fetch.sh"
+    );
     let mean = all.iter().sum::<f64>() / all.len() as f64;
     println!("sm mean f1={mean:.4}");
     mean
@@ -216,15 +219,19 @@ async fn sm_mean(engine: &Engine) -> f64 {
 async fn valentine_style_sm() {
     let engine = Engine::new(&LlmConfig::default(), &MatchingConfig::default()).unwrap();
     let mean = sm_mean(&engine).await;
-    assert!(mean >= 0.85, "sm mean f1 {mean}");
+    // measured 0.858 over the seven tasks (the two held-out ones: 1.0 and 0.571; the
+    // default build has no semantics for synonyms like name/venue)
+    assert!(mean >= 0.83, "sm mean f1 {mean}");
 }
 
 /// Safe lower bound of the SM mean with embeddings (measured: see bench/README.md).
 #[cfg(feature = "embeddings")]
-const SM_EMBEDDINGS_FLOOR: f64 = 0.93;
+/// The target (measured: 1.0 on all seven tasks).
+const SM_EMBEDDINGS_FLOOR: f64 = 0.95;
 
-/// With sentence embeddings of column names (feature `embeddings`; the model directory in
-/// `KCMF_EMBEDDING_MODEL`, as tests/run-all.sh sets it): synonyms are found.
+/// With sentence embeddings of column names and of value lists (feature `embeddings`; the
+/// model directory in `KCMF_EMBEDDING_MODEL`, as tests/run-all.sh sets it): synonyms are
+/// found.
 #[cfg(feature = "embeddings")]
 #[tokio::test]
 async fn valentine_style_sm_with_embeddings() {

