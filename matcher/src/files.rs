@@ -193,12 +193,38 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
     };
     let (mut rdr, headers, id_idx) =
         crate::eval::open_csv(path, id_column).map_err(FilesError::Read)?;
+    // a reader thread parses the next batch while the pool prepares this one (parsing is
+    // a third of the work and single-threaded)
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, String>>(2);
+    let reader = std::thread::spawn(move || {
+        let mut n = 0usize;
+        loop {
+            let mut batch = Vec::with_capacity(READ_BATCH);
+            while batch.len() < READ_BATCH {
+                let mut row = csv::StringRecord::new();
+                match rdr.read_record(&mut row) {
+                    Ok(true) => batch.push(row),
+                    Ok(false) => break,
+                    Err(e) => {
+                        // the receiver may have gone away; nothing else to tell
+                        let _ = tx.send(Err(format!("row {}: {e}", n + batch.len() + 2)));
+                        return;
+                    }
+                }
+            }
+            n += batch.len();
+            let last = batch.len() < READ_BATCH;
+            if (!batch.is_empty() && tx.send(Ok(batch)).is_err()) || last {
+                return;
+            }
+        }
+    });
     let mut ids = Vec::new();
     let mut fields: Option<(Vec<FieldSpec>, Vec<Option<usize>>)> = None;
     let mut prepared: Vec<Prepared> = Vec::new();
-    let mut batch: Vec<csv::StringRecord> = Vec::with_capacity(READ_BATCH);
-    let mut flush = |batch: &mut Vec<csv::StringRecord>, prepared: &mut Vec<Prepared>| {
-        let (f, cols) = fields.get_or_insert_with(|| {
+    for batch in rx {
+        let batch = batch.map_err(err)?;
+        let (_, cols) = fields.get_or_insert_with(|| {
             let recs: Vec<Record> = batch
                 .iter()
                 .map(|r| row_record(&headers, id_idx, r))
@@ -218,7 +244,6 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
                 .collect();
             (f, cols)
         });
-        debug_assert_eq!(f.len(), cols.len());
         prepared.par_extend(batch.par_iter().map(|row| {
             Prepared::from_raw(
                 cols.iter()
@@ -230,25 +255,10 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
                 .iter()
                 .map(|r| r.get(id_idx).unwrap_or_default().to_string()),
         );
-        batch.clear();
-    };
-    let mut n = 0usize;
-    loop {
-        let mut row = csv::StringRecord::new();
-        match rdr.read_record(&mut row) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(err(format!("row {}: {e}", n + 2))),
-        }
-        n += 1;
-        batch.push(row);
-        if batch.len() == READ_BATCH {
-            flush(&mut batch, &mut prepared);
-        }
     }
-    if !batch.is_empty() {
-        flush(&mut batch, &mut prepared);
-    }
+    reader
+        .join()
+        .map_err(|_| err("the CSV reader thread panicked".into()))?;
     Ok((ids, fields.map(|(f, _)| f).unwrap_or_default(), prepared))
 }
 

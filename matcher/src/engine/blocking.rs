@@ -18,7 +18,9 @@ use super::text::soundex_code;
 pub struct BlockingOptions {
     /// Blocks with more candidate pairs than this are skipped.
     pub max_block_pairs: usize,
-    /// Sorted-neighbourhood window (0 disables).
+    /// Sorted-neighbourhood window (0 disables). Default 1: each record with the next
+    /// in key order. With the rare-token keys in place, a window of 2 found 0.03% more of
+    /// the true pairs of a million records for 1M more candidates (2.9 s of 14.5).
     pub window: usize,
     /// Prefix length for prefix keys (0 disables).
     pub prefix: usize,
@@ -28,7 +30,7 @@ impl Default for BlockingOptions {
     fn default() -> Self {
         Self {
             max_block_pairs: 100,
-            window: 2,
+            window: 1,
             prefix: 4,
         }
     }
@@ -261,13 +263,15 @@ fn rare_keys(tokens: &[u64], freq: &[HashedMap<u32>], out: &mut Vec<u64>) {
     }
 }
 
-/// `(hashed key, record)` entries of field `f` of every record (each key once per record).
+/// `(hashed key, record)` entries of field `f` of every record (each key once per
+/// record), into `out` (cleared first; its memory is reused).
 fn field_entries(
     fields: &[FieldSpec],
     f: usize,
     records: &[Prepared],
     opts: &BlockingOptions,
-) -> Vec<(u64, u32)> {
+    out: &mut Vec<(u64, u32)>,
+) {
     let parts: Vec<Vec<(u64, u32)>> = records
         .par_chunks(KEY_CHUNK)
         .enumerate()
@@ -285,13 +289,22 @@ fn field_entries(
             out
         })
         .collect();
-    parts.concat()
+    out.clear();
+    out.reserve(parts.iter().map(Vec::len).sum());
+    for p in &parts {
+        out.extend_from_slice(p);
+    }
 }
 
 /// Sorts `(key, record)` entries and appends the pairs of every block (run of one key)
 /// within the cap to `pairs`.
-fn block_pairs(entries: &mut [(u64, u32)], max_block_pairs: usize, pairs: &mut Vec<u64>) {
-    entries.par_sort_unstable();
+fn block_pairs(
+    entries: &mut Vec<(u64, u32)>,
+    scratch: &mut Vec<(u64, u32)>,
+    max_block_pairs: usize,
+    pairs: &mut Vec<u64>,
+) {
+    sort_hashed(entries, scratch);
     for run in entries.chunk_by(|a, b| a.0 == b.0) {
         let n = run.len();
         if n < 2 || n * (n - 1) / 2 > max_block_pairs {
@@ -307,6 +320,42 @@ fn block_pairs(entries: &mut [(u64, u32)], max_block_pairs: usize, pairs: &mut V
     }
 }
 
+/// Top bits of a hashed key that pick its bucket in [`sort_hashed`].
+const BUCKET_BITS: u32 = 16;
+
+/// Sorts `(hashed key, record)` entries: one counting pass scatters them into buckets by
+/// the top [`BUCKET_BITS`] of the key (hashes spread evenly, so a million entries make
+/// buckets of a few dozen), then the buckets are sorted in parallel, each in cache. Same
+/// order as `sort_unstable`, in a fraction of the comparisons.
+/// `scratch` is reused between calls (blocking sorts one such vector per field: fresh
+/// memory each time costs more in page faults than the sort itself).
+fn sort_hashed(entries: &mut Vec<(u64, u32)>, scratch: &mut Vec<(u64, u32)>) {
+    if entries.len() < 1 << BUCKET_BITS {
+        entries.par_sort_unstable();
+        return;
+    }
+    let bucket = |k: u64| (k >> (64 - BUCKET_BITS)) as usize;
+    let mut next = vec![0usize; 1 << BUCKET_BITS];
+    for e in entries.iter() {
+        next[bucket(e.0)] += 1;
+    }
+    let mut start = 0;
+    for n in next.iter_mut() {
+        (*n, start) = (start, start + *n);
+    }
+    scratch.clear();
+    scratch.resize(entries.len(), (0, 0));
+    for &e in entries.iter() {
+        let b = &mut next[bucket(e.0)];
+        scratch[*b] = e;
+        *b += 1;
+    }
+    scratch
+        .par_chunk_by_mut(|a, b| bucket(a.0) == bucket(b.0))
+        .for_each(<[(u64, u32)]>::sort_unstable);
+    std::mem::swap(entries, scratch);
+}
+
 /// Packs a pair of record numbers.
 #[inline]
 fn pack(i: u32, j: u32) -> u64 {
@@ -319,16 +368,38 @@ pub fn unpack(p: u64) -> (u32, u32) {
     ((p >> 32) as u32, p as u32)
 }
 
-/// A sort key for the sorted-neighbourhood pass: the values of the text fields.
-fn snm_key(r: &Prepared) -> String {
-    let mut s = String::new();
-    for v in r.values() {
+/// Bytes of a record's sorted-neighbourhood key that are compared.
+const SNM_KEY_BYTES: usize = 24;
+
+/// A sort key for the sorted-neighbourhood pass: the values of the record's fields in
+/// order (tokens joined, fields ended by `|`), of which the first [`SNM_KEY_BYTES`] bytes
+/// are packed big-endian, so comparing the integers compares the bytes; records whose
+/// keys agree that far are ordered by record number. No allocation per record, and a
+/// million keys sort as integers.
+fn snm_key(r: &Prepared) -> (u128, u64) {
+    let mut buf = [0u8; SNM_KEY_BYTES];
+    let mut n = 0;
+    'fields: for v in r.values() {
         for t in v.tokens() {
-            s.push_str(t);
+            for &b in t.as_bytes() {
+                if n == SNM_KEY_BYTES {
+                    break 'fields;
+                }
+                buf[n] = b;
+                n += 1;
+            }
         }
-        s.push('|');
+        if n == SNM_KEY_BYTES {
+            break;
+        }
+        buf[n] = b'|';
+        n += 1;
     }
-    s
+    let mut hi = [0u8; 16];
+    let mut lo = [0u8; 8];
+    hi.copy_from_slice(&buf[..16]);
+    lo.copy_from_slice(&buf[16..]);
+    (u128::from_be_bytes(hi), u64::from_be_bytes(lo))
 }
 
 /// Candidate pairs `(i, j)` between `left[i]` and `right[j]`, sorted, unique.
@@ -344,9 +415,9 @@ pub fn link_candidates(
     let mut pairs: Vec<u64> = Vec::new();
     for f in 0..fields.len() {
         let side = |recs: &[Prepared], side: u32| {
-            field_entries(fields, f, recs, opts)
-                .into_iter()
-                .map(move |(k, i)| (k, side, i))
+            let mut e = Vec::new();
+            field_entries(fields, f, recs, opts, &mut e);
+            e.into_iter().map(move |(k, i)| (k, side, i))
         };
         let mut entries: Vec<(u64, u32, u32)> = side(left, 0).chain(side(right, 1)).collect();
         entries.par_sort_unstable();
@@ -364,7 +435,7 @@ pub fn link_candidates(
     }
     if opts.window > 0 {
         // sorted neighbourhood over both sides merged
-        let mut all: Vec<(String, bool, u32)> = left
+        let mut all: Vec<((u128, u64), bool, u32)> = left
             .iter()
             .enumerate()
             .map(|(i, r)| (snm_key(r), false, i as u32))
@@ -375,7 +446,7 @@ pub fn link_candidates(
                     .map(|(j, r)| (snm_key(r), true, j as u32)),
             )
             .collect();
-        all.sort();
+        all.par_sort_unstable();
         for a in 0..all.len() {
             for b in (a + 1)..all.len().min(a + 1 + opts.window) {
                 match (all[a].1, all[b].1) {
@@ -447,7 +518,7 @@ fn rare_pairs(fields: &[FieldSpec], records: &[Prepared], max_block_pairs: usize
     drop(parts);
     let mut entries = entries.concat();
     let mut pairs = Vec::new();
-    block_pairs(&mut entries, max_block_pairs, &mut pairs);
+    block_pairs(&mut entries, &mut Vec::new(), max_block_pairs, &mut pairs);
     pairs
 }
 
@@ -457,7 +528,7 @@ fn snm_pairs(records: &[Prepared], window: usize) -> Vec<u64> {
     if window == 0 {
         return pairs;
     }
-    let mut all: Vec<(String, u32)> = records
+    let mut all: Vec<((u128, u64), u32)> = records
         .par_iter()
         .enumerate()
         .map(|(i, r)| (snm_key(r), i as u32))
@@ -485,9 +556,10 @@ pub fn dedup_candidates(
 ) -> Vec<(u32, u32)> {
     let t0 = std::time::Instant::now();
     let mut pairs: Vec<u64> = Vec::new();
+    let (mut entries, mut scratch) = (Vec::new(), Vec::new());
     for f in 0..fields.len() {
-        let mut entries = field_entries(fields, f, records, opts);
-        block_pairs(&mut entries, opts.max_block_pairs, &mut pairs);
+        field_entries(fields, f, records, opts, &mut entries);
+        block_pairs(&mut entries, &mut scratch, opts.max_block_pairs, &mut pairs);
     }
     let (t_fields, n_fields) = (t0.elapsed(), pairs.len());
     // the two passes over whole records run side by side (their serial parts overlap)
@@ -513,6 +585,29 @@ mod tests {
     use super::super::fs::{infer_fields, prepare};
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn bucketed_sort_equals_a_plain_sort() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        for n in [10usize, 200_000] {
+            // hashed keys, a few repeated (blocks), some records twice
+            let mut v: Vec<(u64, u32)> = (0..n)
+                .map(|_| {
+                    (
+                        rng.random::<u64>() >> rng.random_range(0..3),
+                        rng.random_range(0..50),
+                    )
+                })
+                .collect();
+            let dup: Vec<(u64, u32)> = v.iter().take(n / 10).map(|e| (e.0, e.1 + 1)).collect();
+            v.extend(dup);
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_hashed(&mut v, &mut Vec::new());
+            assert_eq!(v, want);
+        }
+    }
 
     #[test]
     fn blocks_on_any_key_and_skips_huge_blocks() {
