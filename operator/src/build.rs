@@ -369,6 +369,12 @@ pub fn referenced_secret_keys(v: &Validated) -> Vec<SecretKeyRef> {
     refs
 }
 
+/// Whether the workloads read a key of the user's Secret `name` (in the object's
+/// namespace): a change to it must roll them, so the operator watches Secrets.
+pub fn references_secret(v: &Validated, name: &str) -> bool {
+    referenced_secret_keys(v).iter().any(|r| r.name == name)
+}
+
 /// Complete the generated Secret's data: keep every existing key, generate the missing
 /// required ones from `rng` (a CSPRNG in production).
 pub fn fill_generated(
@@ -1568,6 +1574,19 @@ mod tests {
         let v = v(json);
         let d = build(&v, &inputs(&v)).unwrap();
         (v, d)
+    }
+
+    #[test]
+    fn secret_references_are_what_the_workloads_read() {
+        let v = v(serde_json::json!({
+            "matcher": {"llm": {"apiKeySecretRef": {"name": "llm-key", "key": "token"}}},
+            "redis": {"external": {"urlSecretRef": {"name": "urls", "key": "redis"}}}
+        }));
+        assert!(references_secret(&v, "llm-key"));
+        assert!(references_secret(&v, "urls"));
+        // the generated Secret is the operator's own; other Secrets are not read
+        assert!(!references_secret(&v, &names::secret("demo")));
+        assert!(!references_secret(&v, "unrelated"));
     }
 
     fn find<'a>(d: &'a Desired, kind: ChildKind, name: &str) -> Option<&'a Child> {

@@ -19,7 +19,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{
-    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions,
+    Api, DeleteParams, DynamicObject, ListParams, PartialObjectMeta, Patch, PatchParams,
+    PostParams, Preconditions,
 };
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
@@ -1042,9 +1043,18 @@ pub async fn run(
     let owned = watcher::Config::default()
         .labels(&format!("{}={}", build::MANAGED_BY.0, build::MANAGED_BY.1))
         .any_semantic();
+    // User Secrets the workloads read (LLM key, external URLs, passwords): a change must
+    // roll the pods now, not at the next resync. Metadata only (no Secret data is held);
+    // a changed resourceVersion is the trigger, mapped to the objects that reference it.
+    let secrets: Api<PartialObjectMeta<Secret>> = match &watch_namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
     let ctx = Arc::new(Context::new(client, instance));
     info!(namespace = ?watch_namespace, "starting controller");
-    Controller::new(api, watcher::Config::default().any_semantic())
+    let controller = Controller::new(api, watcher::Config::default().any_semantic());
+    let objects = controller.store();
+    controller
         // Debounce merges the bursts of child status changes (pods becoming ready) into one
         // reconcile; bounded concurrency keeps the peak (and, as the allocator keeps what
         // it had, the idle) memory low: the API server is the bottleneck long before 16
@@ -1062,6 +1072,22 @@ pub async fn run(
         // Jobs and the pods of both the same way.
         .watches(jobs, owned, job_owner::<Job>)
         .watches(pods, job_pods, job_owner::<Pod>)
+        .watches(
+            secrets,
+            watcher::Config::default().any_semantic(),
+            move |s| {
+                let (ns, name) = (s.namespace(), s.name_any());
+                objects
+                    .state()
+                    .into_iter()
+                    .filter(|o| o.namespace() == ns)
+                    .filter(|o| {
+                        validate::validate(o).is_ok_and(|v| build::references_secret(&v, &name))
+                    })
+                    .map(|o| ObjectRef::from_obj(&*o))
+                    .collect::<Vec<_>>()
+            },
+        )
         .graceful_shutdown_on(stop)
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {

@@ -816,6 +816,94 @@ async fn scale_hpa_and_config_rollout() {
     );
 }
 
+/// Sum of the operator's reconcile counter.
+async fn reconciles(op: &Operator) -> f64 {
+    op.metrics()
+        .await
+        .lines()
+        .filter(|l| l.starts_with("kcmf_operator_reconciles_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// A change to a user Secret the workloads read rolls the matcher at once: the operator
+/// watches Secrets (metadata only). The Secret is changed once the operator has been idle
+/// for 8 s (no reconcile: the object is Ready, its next resync is 300 s away), so only the
+/// watch can bring the change in within the 15 s the test allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_user_secret_rolls_the_matcher() {
+    let c = client().await;
+    install_crds();
+    let ns = namespace(&c, "kcmf-e2e-secret-watch").await;
+    let op = Operator::start(&ns, false);
+    let api: Api<KcmfDeployment> = Api::namespaced(c.clone(), &ns);
+    let deps: Api<Deployment> = Api::namespaced(c.clone(), &ns);
+    let secret = |redis: &str| {
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "urls"},
+               "stringData": {"redis": redis, "db": "postgres://kcmf:pw@pg.example:5432/kcmf"}})
+        .to_string()
+    };
+    let s = kubectl_stdin(
+        &["apply", "-n", &ns, "-f", "-"],
+        &secret("redis://:pw@redis.example:6379/0"),
+    );
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    create_kcmf(
+        &ns,
+        "demo",
+        json!({"redis": {"external": {"urlSecretRef": {"name": "urls", "key": "redis"}}},
+               "postgres": {"external": {"urlSecretRef": {"name": "urls", "key": "db"}}}}),
+    );
+    wait_ready(&api, "demo").await;
+    let before = template_hash(&deps.get("demo-matcher").await.unwrap());
+    assert!(!before.is_empty());
+
+    // an unrelated Secret changes nothing
+    let other = kubectl_stdin(
+        &["apply", "-n", &ns, "-f", "-"],
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "unrelated"},
+                "stringData": {"x": "1"}})
+        .to_string(),
+    );
+    assert!(other.status.success());
+
+    // wait for a quiet operator: the reconcile count unchanged for 8 s
+    let start = Instant::now();
+    let (mut last, mut since) = (reconciles(&op).await, Instant::now());
+    while since.elapsed() < Duration::from_secs(8) {
+        assert!(start.elapsed() < TIMEOUT, "the operator never went idle");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = reconciles(&op).await;
+        if now != last {
+            (last, since) = (now, Instant::now());
+        }
+    }
+    assert!(last > 0.0, "no reconcile counted: metrics unreadable?");
+    assert_eq!(
+        template_hash(&deps.get("demo-matcher").await.unwrap()),
+        before
+    );
+
+    let s = kubectl_stdin(
+        &["apply", "-n", &ns, "-f", "-"],
+        &secret("redis://:rotated@redis.example:6379/0"),
+    );
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    wait_for(
+        "new template hash after the referenced Secret changed",
+        Duration::from_secs(15),
+        || async {
+            deps.get("demo-matcher")
+                .await
+                .map(|d| template_hash(&d))
+                .unwrap_or_default()
+                != before
+        },
+    )
+    .await;
+    wait_ready(&api, "demo").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unwanted_children_are_deleted_and_gc_removes_the_rest() {
     let c = client().await;

@@ -44,8 +44,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: ["kcmf.io"]
   resources: ["kcmfdeployments/finalizers"]
   verbs: ["update"]
+# Secrets are also listed and watched (metadata only): a change to a user Secret the
+# workloads read rolls them
 - apiGroups: [""]
-  resources: ["secrets", "configmaps", "services", "persistentvolumeclaims"]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["configmaps", "services", "persistentvolumeclaims"]
   verbs: ["get", "create", "patch", "delete"]
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets"]
