@@ -165,6 +165,11 @@ struct Operator {
 
 impl Operator {
     fn start(namespace: &str, leader_election: bool) -> Self {
+        Self::start_with(namespace, leader_election, &[])
+    }
+
+    /// [`Operator::start`] with extra environment (overrides the defaults).
+    fn start_with(namespace: &str, leader_election: bool, env: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -185,6 +190,7 @@ impl Operator {
             .env("POD_NAMESPACE", namespace)
             .env("LEASE_NAME", "kcmf-operator-test")
             .env("LOG_LEVEL", "info,kcmf_operator=debug")
+            .envs(env.iter().copied())
             .stdout(file.try_clone().expect("log fd"))
             .stderr(file)
             .spawn()
@@ -202,6 +208,22 @@ impl Operator {
         http_get(&format!("{}/metrics", self.metrics))
             .await
             .unwrap_or_default()
+    }
+
+    /// `kcmf_operator_leader` as the operator reports it (`None`: metrics not reachable).
+    async fn is_leader(&self) -> Option<bool> {
+        let m = http_get(&format!("{}/metrics", self.metrics)).await?;
+        m.lines()
+            .find(|l| l.starts_with("kcmf_operator_leader "))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .map(|v| v == 1.0)
+    }
+
+    /// Kills the process without letting it release its lease (a crashed node).
+    fn kill_hard(&mut self) {
+        self.stopped = true;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     fn stop(&mut self) {
@@ -814,6 +836,74 @@ async fn scale_hpa_and_config_rollout() {
         http_get(&format!("{}/health", op.metrics)).await.as_deref(),
         Some("ok")
     );
+}
+
+/// Two operators with leader election: one leads, the other stands by without
+/// reconciling; when the leader dies without releasing the Lease (SIGKILL), the standby
+/// takes over once the Lease expires and carries on (a spec change is applied).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_operator_takes_over_when_the_leader_dies() {
+    let c = client().await;
+    install_crds();
+    let ns = namespace(&c, "kcmf-e2e-failover").await;
+    let env = [
+        ("LEASE_NAME", "kcmf-operator-failover"),
+        ("LEASE_DURATION_SECONDS", "4"),
+    ];
+    let mut a = Operator::start_with(&ns, true, &[("POD_NAME", "op-a"), env[0], env[1]]);
+    wait_for("operator a leads", TIMEOUT, || async {
+        a.is_leader().await == Some(true)
+    })
+    .await;
+    let b = Operator::start_with(&ns, true, &[("POD_NAME", "op-b"), env[0], env[1]]);
+    wait_for("operator b is up as a standby", TIMEOUT, || async {
+        b.is_leader().await == Some(false)
+    })
+    .await;
+    let api: Api<KcmfDeployment> = Api::namespaced(c.clone(), &ns);
+    let deps: Api<Deployment> = Api::namespaced(c.clone(), &ns);
+    create_kcmf(&ns, "demo", json!({"matcher": {"replicas": 1}}));
+    wait_ready(&api, "demo").await;
+    assert_eq!(b.is_leader().await, Some(false));
+    assert_eq!(reconciles(&b).await, 0.0, "the standby reconciled");
+    let lease: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(c.clone(), &ns);
+    let holder = |l: k8s_openapi::api::coordination::v1::Lease| {
+        l.spec.and_then(|s| s.holder_identity).unwrap_or_default()
+    };
+    assert_eq!(
+        holder(lease.get("kcmf-operator-failover").await.unwrap()),
+        "op-a"
+    );
+
+    a.kill_hard();
+    wait_for("operator b takes over", TIMEOUT, || async {
+        b.is_leader().await == Some(true)
+    })
+    .await;
+    assert_eq!(
+        holder(lease.get("kcmf-operator-failover").await.unwrap()),
+        "op-b"
+    );
+    api.patch(
+        "demo",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"matcher": {"replicas": 2}}})),
+    )
+    .await
+    .unwrap();
+    wait_for("the new leader applies the change", TIMEOUT, || async {
+        deps.get("demo-matcher")
+            .await
+            .ok()
+            .and_then(|d| d.spec.and_then(|s| s.replicas))
+            == Some(2)
+    })
+    .await;
+    // counted when the reconcile returns, a moment after its apply
+    wait_for("operator b counts its reconciles", TIMEOUT, || async {
+        reconciles(&b).await > 0.0
+    })
+    .await;
 }
 
 /// Sum of the operator's reconcile counter.
