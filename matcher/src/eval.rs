@@ -460,9 +460,16 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
             .map(|c| c.iter().map(|&i| t.ids[i].clone()).collect())
             .collect()
     } else {
-        eng.dedup(&t.ids, &t.records, Some(threshold))
-            .await?
-            .clusters
+        eng.dedup(
+            &t.ids,
+            &t.records,
+            crate::engine::DedupOptions {
+                threshold: Some(threshold),
+                split_threshold: None,
+            },
+        )
+        .await?
+        .clusters
     };
     let mut predicted = HashSet::new();
     for c in &clusters {

@@ -43,6 +43,11 @@ pub struct DedupFileArgs {
     /// that would make a cluster larger is left out (0: plain connected components).
     #[arg(long, default_value_t = linkage::DEFAULT_MAX_CLUSTER)]
     pub max_cluster_size: usize,
+    /// Stricter threshold that splits clusters: pairs at or above it form the clusters, a
+    /// pair below it may add a lone record but never joins two clusters (at least
+    /// `--threshold`; default off).
+    #[arg(long)]
+    pub split_threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -127,6 +132,14 @@ fn write_err(path: &Path) -> impl Fn(csv::Error) -> FilesError + '_ {
 /// `kcmf-matcher dedup`.
 pub fn dedup(a: &DedupFileArgs) -> Result<(), FilesError> {
     check_threshold(a.threshold)?;
+    if let Some(s) = a.split_threshold
+        && !(a.threshold..=1.0).contains(&s)
+    {
+        return Err(FilesError::Invalid(format!(
+            "--split-threshold {s} is not in [--threshold {}, 1]",
+            a.threshold
+        )));
+    }
     let p = Progress::new();
     p.stage(format!("reading {}", a.input.display()));
     let (ids, fields, prepared) = read_prepared(&a.input, a.id_column.as_deref())?;
@@ -143,6 +156,7 @@ pub fn dedup(a: &DedupFileArgs) -> Result<(), FilesError> {
     let opts = LinkOptions {
         threshold: a.threshold,
         max_cluster_size: a.max_cluster_size,
+        split_threshold: a.split_threshold,
         ..LinkOptions::default()
     };
     let out = linkage::dedup_prepared(fields, &prepared, &[], &opts);
@@ -327,4 +341,85 @@ pub fn link(a: &LinkFileArgs) -> Result<(), FilesError> {
         p.start.elapsed().as_secs_f64()
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(dir: &Path, csv: &str) -> DedupFileArgs {
+        let input = dir.join("in.csv");
+        std::fs::write(&input, csv).unwrap();
+        DedupFileArgs {
+            input,
+            out: dir.join("out.csv"),
+            threshold: 0.85,
+            id_column: None,
+            max_cluster_size: linkage::DEFAULT_MAX_CLUSTER,
+            split_threshold: None,
+        }
+    }
+
+    /// Two people written twice each among strangers, over more rows than one read batch
+    /// (the reader thread hands batches to the preparing pool).
+    fn people(n: usize) -> String {
+        let mut s = String::from("id,given,surname,city,dob\n");
+        for i in 0..n {
+            s.push_str(&format!(
+                "r{i},g{i}x,s{}y,c{},19{:02}01{:02}\n",
+                i * 7,
+                i % 50,
+                i % 90,
+                i % 28 + 1
+            ));
+        }
+        s.push_str("dup-a,g3x,s21y,c3,19030104\n");
+        s.push_str(&format!(
+            "dup-b,g{0}x,s{1}y,c{2},19{3:02}01{4:02}\n",
+            READ_BATCH + 5,
+            (READ_BATCH + 5) * 7,
+            (READ_BATCH + 5) % 50,
+            (READ_BATCH + 5) % 90,
+            (READ_BATCH + 5) % 28 + 1
+        ));
+        s
+    }
+
+    #[test]
+    fn dedup_reads_in_batches_and_clusters_the_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = args(dir.path(), &people(READ_BATCH + 10));
+        dedup(&a).unwrap();
+        let out = std::fs::read_to_string(&a.out).unwrap();
+        let (ids, _, prepared) = read_prepared(&a.input, None).unwrap();
+        assert_eq!(ids.len(), READ_BATCH + 12);
+        assert_eq!(prepared.len(), ids.len());
+        assert_eq!(ids.last().map(String::as_str), Some("dup-b"));
+        let clustered = |id: &str| out.lines().any(|l| l.ends_with(&format!(",{id}")));
+        for id in ["r3", "dup-a", &format!("r{}", READ_BATCH + 5), "dup-b"] {
+            assert!(clustered(id), "{id} not clustered:\n{out}");
+        }
+    }
+
+    #[test]
+    fn bad_rows_and_options_are_refused_with_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        // a row that is not UTF-8, after more than one batch
+        let a = args(dir.path(), &people(READ_BATCH + 3));
+        let mut bytes = std::fs::read(&a.input).unwrap();
+        bytes.extend_from_slice(b"bad,\xff\xfe,x,y,z\n");
+        std::fs::write(&a.input, bytes).unwrap();
+        let e = dedup(&a).unwrap_err().to_string();
+        // rows are numbered as lines of the file (the header is row 1)
+        assert!(
+            e.contains(&format!("row {}", READ_BATCH + 3 + 2 + 2)),
+            "{e}"
+        );
+        let mut a = args(dir.path(), &people(10));
+        a.split_threshold = Some(0.5);
+        let e = dedup(&a).unwrap_err().to_string();
+        assert!(e.contains("--split-threshold"), "{e}");
+        a.split_threshold = Some(0.97);
+        dedup(&a).unwrap();
+    }
 }

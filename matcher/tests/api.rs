@@ -309,6 +309,28 @@ async fn bad_input_is_a_4xx_naming_the_field() {
         (st, r["error"]["field"].as_str()),
         (422, Some("entities[1].id"))
     );
+    // split_threshold: a probability, at least the threshold (given or configured)
+    let two = json!([{"id": "a", "n": "x"}, {"id": "b", "n": "x"}]);
+    for body in [
+        json!({"entities": two, "threshold": 0.9, "split_threshold": 0.5}),
+        json!({"entities": two, "split_threshold": 1.5}),
+        json!({"entities": two, "split_threshold": 0.3}),
+    ] {
+        let (st, r) = m.post("/api/v1/match/dedup", Some(&key), &body).await;
+        assert_eq!(
+            (st, r["error"]["field"].as_str()),
+            (422, Some("split_threshold")),
+            "{body} -> {r}"
+        );
+    }
+    let (st, r) = m
+        .post(
+            "/api/v1/match/dedup",
+            Some(&key),
+            &json!({"entities": two, "split_threshold": 0.95}),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
     let many: Vec<Value> = (0..2001)
         .map(|i| json!({"id": i, "name": format!("n{i}")}))
         .collect();

@@ -20,8 +20,8 @@ use crate::api::extract::ApiJson;
 use crate::auth::Caller;
 use crate::crypto::sha256_hex;
 use crate::engine::{
-    DedupResult, ENGINE_VERSION, EntityOptions, EntityPair, MatchResult, Record, SchemaMatch,
-    SchemaOptions, Table,
+    DedupOptions, DedupResult, ENGINE_VERSION, EntityOptions, EntityPair, MatchResult, Record,
+    SchemaMatch, SchemaOptions, Table,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::recorder::Entry;
@@ -77,6 +77,10 @@ pub struct DedupRequest {
     pub entities: Vec<Record>,
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// Stricter threshold that splits clusters: a pair below it never joins two clusters
+    /// (at least `threshold`; default off).
+    #[serde(default)]
+    pub split_threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -96,6 +100,23 @@ pub fn check_threshold(field: &str, t: Option<f64>) -> Result<(), ApiError> {
         Some(v) if !(0.0..=1.0).contains(&v) || v.is_nan() => {
             Err(ApiError::invalid(field, format!("{v} is not in [0, 1]")))
         }
+        _ => Ok(()),
+    }
+}
+
+/// A split threshold must be a probability and at least the threshold (the configured
+/// default when none is given is checked by the engine).
+pub fn check_split_threshold(
+    field: &str,
+    threshold: Option<f64>,
+    split: Option<f64>,
+) -> Result<(), ApiError> {
+    check_threshold(field, split)?;
+    match (threshold, split) {
+        (Some(t), Some(s)) if s < t => Err(ApiError::invalid(
+            field,
+            format!("{s} is below the threshold {t}"),
+        )),
         _ => Ok(()),
     }
 }
@@ -461,6 +482,7 @@ pub async fn match_dedup(
 ) -> Result<impl IntoResponse, ApiError> {
     let start = Instant::now();
     check_threshold("threshold", req.threshold)?;
+    check_split_threshold("split_threshold", req.threshold, req.split_threshold)?;
     let limit = state.cfg.matching.dedup_sync_limit;
     if req.entities.len() > limit {
         return Err(ApiError::TooLarge(format!(
@@ -483,7 +505,14 @@ pub async fn match_dedup(
     }
     let r = state
         .engine
-        .dedup(&ids, &req.entities, req.threshold)
+        .dedup(
+            &ids,
+            &req.entities,
+            DedupOptions {
+                threshold: req.threshold,
+                split_threshold: req.split_threshold,
+            },
+        )
         .await?;
     remember(
         &state,

@@ -35,6 +35,11 @@ pub struct LinkOptions {
     /// so one weak link cannot chain two groups (or hundreds) into one.
     #[serde(default = "default_max_cluster")]
     pub max_cluster_size: usize,
+    /// Dedup: a stricter threshold that splits clusters (`None`: off). Pairs at or above it
+    /// form the clusters; a pair between `threshold` and it may still add a lone record to
+    /// a cluster, but never joins two clusters: one weak link does not merge two groups.
+    #[serde(default)]
+    pub split_threshold: Option<f64>,
     /// Dedup: also return the blocked candidate pairs (evaluation measures blocking recall
     /// on them; a million records give millions, so off by default).
     #[serde(default)]
@@ -58,6 +63,7 @@ impl Default for LinkOptions {
             u_samples: 20_000,
             seed: 42,
             max_cluster_size: DEFAULT_MAX_CLUSTER,
+            split_threshold: None,
             keep_candidates: false,
         }
     }
@@ -372,7 +378,7 @@ pub fn dedup_prepared(
         Vec::new()
     };
     let t4 = t0.elapsed();
-    let clusters = capped_clusters(a.len(), &pairs, opts.max_cluster_size);
+    let clusters = capped_clusters(a.len(), &pairs, opts.max_cluster_size, opts.split_threshold);
     tracing::debug!(block = ?t1, vectors = ?t2, fit = ?t3, score = ?t4, cluster = ?t0.elapsed(), candidates = candidate_pairs, "dedup timings (cumulative)");
     DedupOutput {
         link: LinkOutput {
@@ -388,8 +394,17 @@ pub fn dedup_prepared(
 
 /// Clusters of matched pairs, strongest pair first, never larger than `cap` records (0: no
 /// limit, plain connected components).
-pub fn capped_clusters(n: usize, pairs: &[ScoredPair], cap: usize) -> Vec<Vec<usize>> {
-    if cap == 0 {
+///
+/// With `split` (a stricter threshold), a pair below it joins a lone record to a cluster
+/// but never two clusters of two or more (pairs are taken strongest first, so every pair
+/// at or above `split` has been taken by then).
+pub fn capped_clusters(
+    n: usize,
+    pairs: &[ScoredPair],
+    cap: usize,
+    split: Option<f64>,
+) -> Vec<Vec<usize>> {
+    if cap == 0 && split.is_none() {
         return clusters(n, pairs.iter().map(|p| (p.left, p.right)));
     }
     let mut order: Vec<&ScoredPair> = pairs.iter().collect();
@@ -416,7 +431,10 @@ pub fn capped_clusters(n: usize, pairs: &[ScoredPair], cap: usize) -> Vec<Vec<us
         if a == b {
             continue;
         }
-        if size[a] + size[b] > cap {
+        if cap > 0 && size[a] + size[b] > cap {
+            continue;
+        }
+        if split.is_some_and(|s| p.probability < s) && size[a] > 1 && size[b] > 1 {
             continue;
         }
         let (root, child) = (a.min(b), a.max(b));
@@ -585,11 +603,28 @@ mod tests {
             p(3, 4, 0.99),
             p(4, 5, 0.97),
         ];
-        assert_eq!(capped_clusters(6, &pairs, 0), vec![vec![0, 1, 2, 3, 4, 5]]);
         assert_eq!(
-            capped_clusters(6, &pairs, 4),
+            capped_clusters(6, &pairs, 0, None),
+            vec![vec![0, 1, 2, 3, 4, 5]]
+        );
+        assert_eq!(
+            capped_clusters(6, &pairs, 4, None),
             vec![vec![0, 1, 2], vec![3, 4, 5]]
         );
-        assert_eq!(capped_clusters(6, &pairs, 6).len(), 1);
+        assert_eq!(capped_clusters(6, &pairs, 6, None).len(), 1);
+        // a stricter split threshold: the weak pair 2-3 cannot join the two groups ...
+        assert_eq!(
+            capped_clusters(6, &pairs, 0, Some(0.9)),
+            vec![vec![0, 1, 2], vec![3, 4, 5]]
+        );
+        // ... but a weak pair still adds a lone record (6) to a group
+        let mut more = pairs.clone();
+        more.push(p(5, 6, 0.87));
+        assert_eq!(
+            capped_clusters(7, &more, 0, Some(0.9)),
+            vec![vec![0, 1, 2], vec![3, 4, 5, 6]]
+        );
+        // below every pair's probability it changes nothing
+        assert_eq!(capped_clusters(6, &pairs, 0, Some(0.5)).len(), 1);
     }
 }

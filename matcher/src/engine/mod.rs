@@ -152,6 +152,16 @@ pub struct SchemaMatch {
     pub reasoning: Vec<String>,
 }
 
+/// Options for deduplication.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DedupOptions {
+    /// Match probability threshold (default `matching.entity_threshold`).
+    pub threshold: Option<f64>,
+    /// Stricter threshold that splits clusters: a pair below it never joins two clusters
+    /// ([`linkage::LinkOptions::split_threshold`]); at least `threshold`.
+    pub split_threshold: Option<f64>,
+}
+
 /// Result of deduplicating a set of entities.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DedupResult {
@@ -261,9 +271,9 @@ impl Engine {
         &self,
         ids: &[String],
         records: &[Record],
-        threshold: Option<f64>,
+        opts: DedupOptions,
     ) -> Result<DedupResult, EngineError> {
-        self.inner.dedup(ids, records, threshold).await
+        self.inner.dedup(ids, records, opts).await
     }
 }
 

@@ -25,8 +25,8 @@ use super::prompt::{
 use super::rules::{Check, RuleSet, Rules};
 use super::text::{Idf, split_identifier, trigram_sim};
 use super::{
-    BackboneKind, DedupResult, EngineError, EntityExample, EntityOptions, EntityPair, MatchResult,
-    Record, SchemaMatch, SchemaOptions, Table, value_text,
+    BackboneKind, DedupOptions, DedupResult, EngineError, EntityExample, EntityOptions, EntityPair,
+    MatchResult, Record, SchemaMatch, SchemaOptions, Table, value_text,
 };
 use crate::config::{LlmConfig, MatchingConfig};
 
@@ -615,7 +615,7 @@ impl Pipeline {
         &self,
         ids: &[String],
         records: &[Record],
-        threshold: Option<f64>,
+        dopts: DedupOptions,
     ) -> Result<DedupResult, EngineError> {
         if ids.len() != records.len() {
             return Err(EngineError::InvalidInput {
@@ -623,12 +623,25 @@ impl Pipeline {
                 message: format!("{} ids for {} records", ids.len(), records.len()),
             });
         }
-        let threshold =
-            check_threshold(threshold.unwrap_or(self.cfg.entity_threshold), "threshold")?;
+        let threshold = check_threshold(
+            dopts.threshold.unwrap_or(self.cfg.entity_threshold),
+            "threshold",
+        )?;
+        let split_threshold = match dopts.split_threshold {
+            Some(s) if check_threshold(s, "split_threshold")? < threshold => {
+                return Err(EngineError::InvalidInput {
+                    field: "split_threshold".into(),
+                    message: format!("{s} is below the threshold {threshold}"),
+                });
+            }
+            s => s,
+        };
         let opts = LinkOptions {
             threshold,
+            split_threshold,
             ..LinkOptions::default()
         };
+        let (cap, split) = (opts.max_cluster_size, opts.split_threshold);
         let recs = records.to_vec();
         let out = tokio::task::spawn_blocking(move || linkage::dedup(&recs, &[], &opts))
             .await
@@ -662,14 +675,17 @@ impl Pipeline {
                     },
                 )
                 .await?;
-            let edges: Vec<(usize, usize)> = cand
+            let matched: Vec<linkage::ScoredPair> = cand
                 .iter()
                 .zip(&res)
                 .filter(|(_, r)| r.is_match)
-                .map(|(p, _)| (p.left, p.right))
+                .map(|(p, _)| (*p).clone())
                 .collect();
-            let n = edges.len() as u64;
-            (linkage::clusters(records.len(), edges), n)
+            let n = matched.len() as u64;
+            (
+                linkage::capped_clusters(records.len(), &matched, cap, split),
+                n,
+            )
         } else {
             (out.clusters.clone(), out.link.matches().count() as u64)
         };
@@ -1573,9 +1589,26 @@ mod tests {
             recs.push(rec(json!({"name": n, "city": c, "dob": if i < 2 { "19800102".to_string() } else { format!("1990010{i}") }})));
             ids.push(format!("r{i}"));
         }
-        let d = e.dedup(&ids, &recs, None).await.unwrap();
+        let d = e.dedup(&ids, &recs, DedupOptions::default()).await.unwrap();
         assert_eq!(d.clusters, vec![vec!["r0".to_string(), "r1".to_string()]]);
         assert!(d.candidate_pairs >= 1);
-        assert!(e.dedup(&ids[..1], &recs, None).await.is_err());
+        assert!(
+            e.dedup(&ids[..1], &recs, DedupOptions::default())
+                .await
+                .is_err()
+        );
+        // a split threshold below the threshold names its field
+        let err = e
+            .dedup(
+                &ids,
+                &recs,
+                DedupOptions {
+                    threshold: Some(0.9),
+                    split_threshold: Some(0.5),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("split_threshold"), "{err}");
     }
 }

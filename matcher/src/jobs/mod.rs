@@ -14,8 +14,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::api::matching::{
-    SchemaRequest, check_entity_options, check_record, check_schema_request, check_threshold,
-    dedup_ids,
+    SchemaRequest, check_entity_options, check_record, check_schema_request, check_split_threshold,
+    check_threshold, dedup_ids,
 };
 use crate::engine::{EntityOptions, EntityPair, Record, SchemaOptions, Table};
 use crate::error::ApiError;
@@ -91,6 +91,9 @@ impl JobState {
 pub struct JobOptions {
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// `dedup`: stricter threshold that splits clusters (a pair below it never joins two).
+    #[serde(default)]
+    pub split_threshold: Option<f64>,
     #[serde(default)]
     pub knowledge: Vec<String>,
     /// Entity examples (`entity_match`, `dedup`, `link`).
@@ -217,6 +220,11 @@ impl JobOptions {
 /// queued when this fails; the error names the field.
 pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiError> {
     check_threshold("options.threshold", req.options.threshold)?;
+    check_split_threshold(
+        "options.split_threshold",
+        req.options.threshold,
+        req.options.split_threshold,
+    )?;
     let batch = batch_size.max(1);
     let (chunks, total) = match req.job_type {
         JobType::EntityMatch => {
@@ -446,6 +454,12 @@ mod tests {
                 json!({"type": "entity_match", "input": {"pairs": [{"left": {"a": 1}, "right": {"a": 1}}]}, "options": {"threshold": 7}})
             ),
             "options.threshold"
+        );
+        assert_eq!(
+            field(
+                json!({"type": "dedup", "input": {"entities": [{"id": 1, "a": 1}]}, "options": {"threshold": 0.9, "split_threshold": 0.5}})
+            ),
+            "options.split_threshold"
         );
         assert!(
             serde_json::from_value::<JobRequest>(json!({"type": "nope", "input": {}})).is_err()

@@ -226,7 +226,11 @@ async fn execute(
             rows
         }
         ChunkInput::Dedup { ids, records } => {
-            let r = ctx.engine.dedup(&ids, &records, opts.threshold).await?;
+            let dopts = crate::engine::DedupOptions {
+                threshold: opts.threshold,
+                split_threshold: opts.split_threshold,
+            };
+            let r = ctx.engine.dedup(&ids, &records, dopts).await?;
             r.clusters
                 .into_iter()
                 .enumerate()
