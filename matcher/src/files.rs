@@ -395,10 +395,17 @@ mod tests {
         assert_eq!(ids.len(), READ_BATCH + 12);
         assert_eq!(prepared.len(), ids.len());
         assert_eq!(ids.last().map(String::as_str), Some("dup-b"));
-        let clustered = |id: &str| out.lines().any(|l| l.ends_with(&format!(",{id}")));
-        for id in ["r3", "dup-a", &format!("r{}", READ_BATCH + 5), "dup-b"] {
-            assert!(clustered(id), "{id} not clustered:\n{out}");
-        }
+        // `cluster,id` lines: each duplicate in its original's cluster
+        let cluster = |id: &str| {
+            out.lines()
+                .find_map(|l| l.strip_suffix(&format!(",{id}")).map(str::to_string))
+        };
+        let far = format!("r{}", READ_BATCH + 5);
+        assert!(cluster("r3").is_some(), "r3 not clustered:\n{out}");
+        assert_eq!(cluster("r3"), cluster("dup-a"));
+        assert!(cluster(&far).is_some(), "{far} not clustered");
+        assert_eq!(cluster(&far), cluster("dup-b"));
+        assert_ne!(cluster("r3"), cluster(&far));
     }
 
     #[test]

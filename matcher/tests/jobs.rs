@@ -291,6 +291,11 @@ async fn bad_job_input_is_refused_before_queueing() {
             "options.threshold",
         ),
         (json!({"input": {}}), "type"),
+        // below the configured default threshold (0.85): refused before anything is queued
+        (
+            json!({"type": "dedup", "input": {"entities": [{"id": 1, "a": "x"}, {"id": 2, "a": "x"}]}, "options": {"split_threshold": 0.3}}),
+            "options.split_threshold",
+        ),
     ];
     for (body, field) in cases {
         let (st, r, _) = submit(&m, &key, body.clone()).await;

@@ -176,6 +176,16 @@ pub async fn submit(
             },
         }
     };
+    // against the threshold the job will run with (prepare only knows a given one)
+    crate::api::matching::check_split_threshold(
+        "options.split_threshold",
+        Some(
+            req.options
+                .threshold
+                .unwrap_or(state.cfg.matching.entity_threshold),
+        ),
+        req.options.split_threshold,
+    )?;
     let prepared = prepare(req, state.cfg.matching.batch_size)?;
     let id = queue(&state)
         .enqueue(&caller.key_id, &prepared, &state.cipher)

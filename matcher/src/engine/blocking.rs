@@ -377,8 +377,9 @@ const SNM_KEY_BYTES: usize = 24;
 /// A sort key for the sorted-neighbourhood pass: the values of the record's fields in
 /// order (tokens joined, fields ended by `|`), of which the first [`SNM_KEY_BYTES`] bytes
 /// are packed big-endian, so comparing the integers compares the bytes; records whose
-/// keys agree that far are ordered by record number. No allocation per record, and a
-/// million keys sort as integers.
+/// keys agree that far are ordered by what follows the key in the sorted tuple (record
+/// number; in linking, side then record number). No allocation per record, and a million
+/// keys sort as integers.
 fn snm_key(r: &Prepared) -> (u128, u64) {
     let mut buf = [0u8; SNM_KEY_BYTES];
     let mut n = 0;

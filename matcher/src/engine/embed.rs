@@ -64,7 +64,8 @@ mod imp {
     use super::Embedder;
     use crate::engine::EngineError;
 
-    /// Longest input, tokens (column names and descriptions are short).
+    /// Longest input, tokens: column names are short; a longer value list is cut to its
+    /// first values (enough to say what kind of values a column holds).
     const MAX_TOKENS: usize = 128;
     /// Cached embeddings kept per process.
     const CACHE_ENTRIES: usize = 50_000;

@@ -500,7 +500,8 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
         }
     }
     // a swap turns two disagreeing fields into agreeing ones; with more than
-    // MAX_SWAP_DISAGREE disagreeing, the pair stays a non-match whatever is swapped, and
+    // MAX_SWAP_DISAGREE disagreeing, the pair rarely reaches the threshold whatever is
+    // swapped, and
     // the pairwise check (a Jaro–Winkler per pair of fields) would cost more than the
     // whole comparison vector
     if !(2..=MAX_SWAP_DISAGREE).contains(&disagree.count_ones()) {

@@ -36,8 +36,9 @@ pub struct LinkOptions {
     #[serde(default = "default_max_cluster")]
     pub max_cluster_size: usize,
     /// Dedup: a stricter threshold that splits clusters (`None`: off). Pairs at or above it
-    /// form the clusters; a pair between `threshold` and it may still add a lone record to
-    /// a cluster, but never joins two clusters: one weak link does not merge two groups.
+    /// form the clusters; a pair between `threshold` and it may only add a lone record to
+    /// such a cluster: it never joins two clusters (one weak link does not merge two
+    /// groups) nor two lone records.
     #[serde(default)]
     pub split_threshold: Option<f64>,
     /// Dedup: also return the blocked candidate pairs (evaluation measures blocking recall
@@ -395,9 +396,9 @@ pub fn dedup_prepared(
 /// Clusters of matched pairs, strongest pair first, never larger than `cap` records (0: no
 /// limit, plain connected components).
 ///
-/// With `split` (a stricter threshold), a pair below it joins a lone record to a cluster
-/// but never two clusters of two or more (pairs are taken strongest first, so every pair
-/// at or above `split` has been taken by then).
+/// With `split` (a stricter threshold), a pair below it only joins a lone record to a
+/// cluster of two or more (pairs are taken strongest first, so every pair at or above
+/// `split` has been taken by then, and the clusters it may join are theirs).
 pub fn capped_clusters(
     n: usize,
     pairs: &[ScoredPair],
@@ -434,7 +435,8 @@ pub fn capped_clusters(
         if cap > 0 && size[a] + size[b] > cap {
             continue;
         }
-        if split.is_some_and(|s| p.probability < s) && size[a] > 1 && size[b] > 1 {
+        // a weak pair: exactly one side a lone record
+        if split.is_some_and(|s| p.probability < s) && (size[a] > 1) == (size[b] > 1) {
             continue;
         }
         let (root, child) = (a.min(b), a.max(b));
@@ -626,5 +628,8 @@ mod tests {
         );
         // below every pair's probability it changes nothing
         assert_eq!(capped_clusters(6, &pairs, 0, Some(0.5)).len(), 1);
+        // weak pairs alone make no cluster, whatever their order
+        let weak = vec![p(0, 1, 0.86), p(2, 3, 0.87), p(1, 2, 0.88)];
+        assert!(capped_clusters(4, &weak, 0, Some(0.9)).is_empty());
     }
 }

@@ -296,18 +296,25 @@ impl Pipeline {
         let n = source.columns.len();
         let names: Vec<String> = cols.iter().map(|c| ident(&c.name)).collect();
         let lists: Vec<Option<String>> = cols.iter().map(|c| value_list(c)).collect();
-        let texts: Vec<String> = names
-            .iter()
-            .chain(lists.iter().flatten())
-            .cloned()
-            .collect();
-        let v = tokio::task::spawn_blocking(move || e.embed(&texts))
-            .await
-            .map_err(|e| EngineError::Backbone {
-                backbone: "embeddings".into(),
-                message: e.to_string(),
-            })??;
-        let (name_v, mut rest) = v.split_at(cols.len());
+        let list_texts: Vec<String> = lists.iter().flatten().cloned().collect();
+        // two batches: a batch is padded to its longest text, and value lists are long
+        let (name_v, list_flat) = tokio::task::spawn_blocking(move || {
+            let name_v = e.embed(&names)?;
+            let list_flat = e.embed(&list_texts)?;
+            if name_v.len() != names.len() || list_flat.len() != list_texts.len() {
+                return Err(EngineError::Backbone {
+                    backbone: "embeddings".into(),
+                    message: "the embedder returned a different number of vectors".into(),
+                });
+            }
+            Ok((name_v, list_flat))
+        })
+        .await
+        .map_err(|e| EngineError::Backbone {
+            backbone: "embeddings".into(),
+            message: e.to_string(),
+        })??;
+        let mut rest = list_flat.as_slice();
         let list_v: Vec<Option<&[f32]>> = lists
             .iter()
             .map(|l| {
