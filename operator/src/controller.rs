@@ -24,8 +24,8 @@ use kube::api::{
 };
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -59,6 +59,17 @@ pub struct Context {
     /// are news ([`status::backup_events`]); this guards against a reconcile that runs before
     /// the watch delivered this operator's own last status write and so sees an older status.
     job_events: Mutex<HashMap<String, Instant>>,
+    /// The owned workloads as the controller's watches see them (empty in tests without a
+    /// controller): [`observe`] reads them here instead of asking the API server.
+    workloads: Workloads,
+}
+
+/// Reflector stores of the owned workloads, filled by the controller's child watches.
+#[derive(Clone, Default)]
+pub struct Workloads {
+    deployments: Option<Store<Deployment>>,
+    stateful_sets: Option<Store<StatefulSet>>,
+    cron_jobs: Option<Store<CronJob>>,
 }
 
 /// How long a published Job event is remembered (the stale-status window is well under a second).
@@ -114,7 +125,14 @@ impl Context {
             applied: Mutex::new(HashMap::new()),
             service_monitors: Mutex::new(None),
             job_events: Mutex::new(HashMap::new()),
+            workloads: Workloads::default(),
         }
+    }
+
+    /// Reads owned workloads from these stores (see [`observe`]).
+    pub fn with_workloads(mut self, w: Workloads) -> Self {
+        self.workloads = w;
+        self
     }
 
     /// True the first time this process reports `reason` about `job` (within an hour).
@@ -394,7 +412,7 @@ async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> 
         .filter(|a| !spec_changed && a.fingerprint == fingerprint && a.at.elapsed() < RESYNC);
     let mut observed = None;
     if let Some(a) = cached {
-        let obs = observe(&ctx.client, &v).await?;
+        let obs = observe(ctx, &v).await?;
         if workload_generations(&obs) == a.generations {
             observed = Some(obs);
         }
@@ -690,8 +708,36 @@ async fn create_job(client: &Client, ns: &str, job: &Job) -> Result<Job> {
     }
 }
 
-/// Read the workloads the status is computed from (the cheap path of an unchanged object).
-pub async fn observe(client: &Client, v: &Validated) -> Result<Observed> {
+/// Drops what the status never reads from a stored workload: its managed fields, the
+/// bulk of a server-side-applied object (the stores hold every child workload).
+fn slim<K: Resource>(o: &mut K) {
+    o.meta_mut().managed_fields = None;
+}
+
+/// An owned workload from the store when it holds it, else from the API server (the store
+/// is still listing, or the object was created a moment ago).
+async fn stored_or_get<K>(
+    store: Option<&Store<K>>,
+    api: &Api<K>,
+    ns: &str,
+    name: &str,
+    kind: &'static str,
+) -> Result<Option<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    if let Some(o) = store.and_then(|s| s.get(&ObjectRef::new(name).within(ns))) {
+        return Ok(Some((*o).clone()));
+    }
+    api.get_opt(name).await.map_err(kube_err("get", kind, name))
+}
+
+/// Read the workloads the status is computed from (the cheap path of an unchanged object):
+/// from the controller's reflector stores, so an unchanged object costs no request.
+pub async fn observe(ctx: &Context, v: &Validated) -> Result<Observed> {
+    let client = &ctx.client;
+    let w = &ctx.workloads;
+    let ns = v.namespace.as_str();
     let deps: Api<Deployment> = Api::namespaced(client.clone(), &v.namespace);
     let stss: Api<StatefulSet> = Api::namespaced(client.clone(), &v.namespace);
     let cjs: Api<CronJob> = Api::namespaced(client.clone(), &v.namespace);
@@ -700,34 +746,31 @@ pub async fn observe(client: &Client, v: &Validated) -> Result<Observed> {
     let postgres = build::names::postgres(&v.name);
     let backup = build::names::backup(&v.name);
     let (m, r, p, b) = futures::try_join!(
-        async {
-            deps.get_opt(&matcher)
-                .await
-                .map_err(kube_err("get", "Deployment", &matcher))
-        },
+        stored_or_get(w.deployments.as_ref(), &deps, ns, &matcher, "Deployment"),
         async {
             if v.redis.managed().is_none() {
                 return Ok(None);
             }
-            stss.get_opt(&redis)
-                .await
-                .map_err(kube_err("get", "StatefulSet", &redis))
+            stored_or_get(w.stateful_sets.as_ref(), &stss, ns, &redis, "StatefulSet").await
         },
         async {
             if v.postgres.managed().is_none() {
                 return Ok(None);
             }
-            stss.get_opt(&postgres)
-                .await
-                .map_err(kube_err("get", "StatefulSet", &postgres))
+            stored_or_get(
+                w.stateful_sets.as_ref(),
+                &stss,
+                ns,
+                &postgres,
+                "StatefulSet",
+            )
+            .await
         },
         async {
             if v.spec.backup.is_none() {
                 return Ok(None);
             }
-            cjs.get_opt(&backup)
-                .await
-                .map_err(kube_err("get", "CronJob", &backup))
+            stored_or_get(w.cron_jobs.as_ref(), &cjs, ns, &backup, "CronJob").await
         },
     )?;
     Ok(Observed {
@@ -1050,7 +1093,34 @@ pub async fn run(
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let ctx = Arc::new(Context::new(client, instance));
+    // The child watches also fill reflector stores that `observe` reads.
+    let (deploy_store, deploy_writer) = reflector::store();
+    let (sts_store, sts_writer) = reflector::store();
+    let (cj_store, cj_writer) = reflector::store();
+    let deploy_events = reflector(
+        deploy_writer,
+        watcher(deploys, owned.clone())
+            .default_backoff()
+            .modify(slim),
+    )
+    .touched_objects();
+    let sts_events = reflector(
+        sts_writer,
+        watcher(stss, owned.clone()).default_backoff().modify(slim),
+    )
+    .touched_objects();
+    let cj_events = reflector(
+        cj_writer,
+        watcher(cronjobs, owned.clone())
+            .default_backoff()
+            .modify(slim),
+    )
+    .touched_objects();
+    let ctx = Arc::new(Context::new(client, instance).with_workloads(Workloads {
+        deployments: Some(deploy_store),
+        stateful_sets: Some(sts_store),
+        cron_jobs: Some(cj_store),
+    }));
     info!(namespace = ?watch_namespace, "starting controller");
     let controller = Controller::new(api, watcher::Config::default().any_semantic());
     let objects = controller.store();
@@ -1064,9 +1134,9 @@ pub async fn run(
                 .debounce(Duration::from_millis(500))
                 .concurrency(16),
         )
-        .owns(deploys, owned.clone())
-        .owns(stss, owned.clone())
-        .owns(cronjobs, owned.clone())
+        .owns_stream(deploy_events)
+        .owns_stream(sts_events)
+        .owns_stream(cj_events)
         // Backup Jobs are owned by the CronJob, not by the KcmfDeployment: map them back
         // through the instance label (manual runs do not touch the CronJob's status); restore
         // Jobs and the pods of both the same way.
