@@ -79,7 +79,7 @@ FEATURES="local-llm embeddings"
 # instead of ~22 (the key says so, as the artifacts differ).
 LLM_TARGET="$KCMF_CACHE_DIR/cargo-target/features-$(grep -o 'llama-cpp-2 = { version = "=[0-9.]*' matcher/Cargo.toml | grep -o '[0-9.]*$')-nodebug"
 # older keys' targets are dead weight (the debug-info one was 7.7 GB)
-find "$KCMF_CACHE_DIR/cargo-target" -mindepth 1 -maxdepth 1 -name 'features-*' ! -path "$LLM_TARGET" \
+find "$KCMF_CACHE_DIR/cargo-target" -mindepth 1 -maxdepth 1 -name 'features-*' ! -name "${LLM_TARGET##*/}" \
   -exec rm -rf {} + 2>/dev/null || true
 rc_llm=0
 if model="$(tests/data/fetch-model.sh)" && emb="$(tests/data/fetch-embeddings.sh)"; then
