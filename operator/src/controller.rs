@@ -714,6 +714,51 @@ fn slim<K: Resource>(o: &mut K) {
     o.meta_mut().managed_fields = None;
 }
 
+/// Apis in the watched namespace, or in all namespaces.
+struct ScopedApi<'a> {
+    client: &'a Client,
+    namespace: Option<&'a str>,
+}
+
+impl ScopedApi<'_> {
+    fn api<K>(&self) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        match self.namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        }
+    }
+}
+
+/// A watch of owned children (backoff on errors, managed fields dropped) that fills a
+/// reflector store: the store, and the stream of touched objects for `owns_stream`.
+fn stored_watch<K>(
+    api: Api<K>,
+    config: &watcher::Config,
+) -> (
+    Store<K>,
+    impl futures::Stream<Item = std::result::Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let events = reflector(
+        writer,
+        watcher(api, config.clone()).default_backoff().modify(slim),
+    )
+    .touched_objects();
+    (store, events)
+}
+
 /// An owned workload from the store when it holds it, else from the API server (the store
 /// is still listing, or the object was created a moment ago).
 async fn stored_or_get<K>(
@@ -1048,33 +1093,15 @@ pub async fn run(
     instance: Option<String>,
     stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let (api, deploys, stss, cronjobs): (
-        Api<KcmfDeployment>,
-        Api<Deployment>,
-        Api<StatefulSet>,
-        Api<CronJob>,
-    ) = match &watch_namespace {
-        Some(ns) => (
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), ns),
-        ),
-        None => (
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-        ),
+    let scoped = ScopedApi {
+        client: &client,
+        namespace: watch_namespace.as_deref(),
     };
-    let jobs: Api<Job> = match &watch_namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
-    let pods: Api<Pod> = match &watch_namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
+    let (api, jobs, pods) = (
+        scoped.api::<KcmfDeployment>(),
+        scoped.api::<Job>(),
+        scoped.api::<Pod>(),
+    );
     // Only the pods of backup and restore Jobs: their termination messages name the sets.
     let job_pods = watcher::Config::default()
         .labels(&format!(
@@ -1089,33 +1116,11 @@ pub async fn run(
     // User Secrets the workloads read (LLM key, external URLs, passwords): a change must
     // roll the pods now, not at the next resync. Metadata only (no Secret data is held);
     // a changed resourceVersion is the trigger, mapped to the objects that reference it.
-    let secrets: Api<PartialObjectMeta<Secret>> = match &watch_namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
+    let secrets = scoped.api::<PartialObjectMeta<Secret>>();
     // The child watches also fill reflector stores that `observe` reads.
-    let (deploy_store, deploy_writer) = reflector::store();
-    let (sts_store, sts_writer) = reflector::store();
-    let (cj_store, cj_writer) = reflector::store();
-    let deploy_events = reflector(
-        deploy_writer,
-        watcher(deploys, owned.clone())
-            .default_backoff()
-            .modify(slim),
-    )
-    .touched_objects();
-    let sts_events = reflector(
-        sts_writer,
-        watcher(stss, owned.clone()).default_backoff().modify(slim),
-    )
-    .touched_objects();
-    let cj_events = reflector(
-        cj_writer,
-        watcher(cronjobs, owned.clone())
-            .default_backoff()
-            .modify(slim),
-    )
-    .touched_objects();
+    let (deploy_store, deploy_events) = stored_watch(scoped.api::<Deployment>(), &owned);
+    let (sts_store, sts_events) = stored_watch(scoped.api::<StatefulSet>(), &owned);
+    let (cj_store, cj_events) = stored_watch(scoped.api::<CronJob>(), &owned);
     let ctx = Arc::new(Context::new(client, instance).with_workloads(Workloads {
         deployments: Some(deploy_store),
         stateful_sets: Some(sts_store),
