@@ -146,7 +146,7 @@ end=$(date +%s.%N)
 elapsed=$(echo "$end - $start" | bc)
 cpu_end=$(cp_cpu)
 kubectl get --raw /metrics | grep '^apiserver_request_total' >"$out/operator-100.api-after"
-op_cpu=$(echo "scale=1; ($(awk '{print $14 + $15}' "/proc/$op/stat") - op_ticks_start) / $(getconf CLK_TCK)" | bc)
+op_cpu=$(echo "scale=1; ($(awk '{print $14 + $15}' "/proc/$op/stat")- $op_ticks_start) / $(getconf CLK_TCK)" | bc)
 
 log "settling 20 s for the idle RSS"
 sleep 20
