@@ -301,10 +301,12 @@ impl Store {
 
     /// Writes request-log lines, many rows per INSERT (one transaction).
     pub async fn insert_request_logs(&self, entries: &[RequestLogEntry]) -> Result<(), StoreError> {
-        // SQLite resolves each bound parameter's name with a linear scan, so very wide
-        // statements cost O(params²): 32 rows × 8 columns keeps that negligible.
+        // SQLite resolves each numbered parameter's name with a linear scan (O(params²)
+        // per statement), so SQLite gets anonymous `?` placeholders, bound in order;
+        // PostgreSQL needs `$n`.
         const ROWS: usize = 32;
         const COLS: usize = 8;
+        let anonymous = self.backend == Backend::Sqlite;
         let mut tx = self.pool.begin().await.map_err(q("begin request log"))?;
         for chunk in entries.chunks(ROWS) {
             let mut sql = String::from(
@@ -319,7 +321,11 @@ impl Store {
                     if c > 0 {
                         sql.push(',');
                     }
-                    sql.push_str(&format!("${}", r * COLS + c + 1));
+                    if anonymous {
+                        sql.push('?');
+                    } else {
+                        sql.push_str(&format!("${}", r * COLS + c + 1));
+                    }
                 }
                 sql.push(')');
             }
@@ -327,12 +333,12 @@ impl Store {
             for e in chunk {
                 query = query
                     .bind(new_id())
-                    .bind(e.key_id.clone())
-                    .bind(e.method.clone())
-                    .bind(e.endpoint.clone())
+                    .bind(e.key_id.as_deref())
+                    .bind(e.method.as_str())
+                    .bind(e.endpoint.as_str())
                     .bind(i64::from(e.status))
                     .bind(e.latency_ms)
-                    .bind(e.request_id.clone())
+                    .bind(e.request_id.as_deref())
                     .bind(e.created_at);
             }
             query

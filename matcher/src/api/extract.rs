@@ -22,10 +22,9 @@ where
         let ct = req
             .headers()
             .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if !(ct.starts_with("application/json") || ct.contains("+json")) {
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !is_json_media_type(ct) {
             return Err(ApiError::UnsupportedMediaType(
                 "expected `Content-Type: application/json`".into(),
             ));
@@ -41,8 +40,20 @@ where
     }
 }
 
+/// `application/json` or any `+json` type (case-insensitive, parameters allowed).
+fn is_json_media_type(ct: &[u8]) -> bool {
+    const JSON: &[u8] = b"application/json";
+    let starts = ct.len() >= JSON.len() && ct[..JSON.len()].eq_ignore_ascii_case(JSON);
+    starts || ct.windows(5).any(|w| w.eq_ignore_ascii_case(b"+json"))
+}
+
 /// Parses JSON, mapping errors to [`ApiError`] with the JSON path of the offending field.
+/// Valid bodies take serde_json's plain path; only a body that fails is parsed again
+/// with path tracking, to name the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -110,6 +121,25 @@ mod tests {
         items: Vec<Inner>,
         #[serde(default)]
         opt: Option<Inner>,
+    }
+
+    #[test]
+    fn json_media_types() {
+        for ct in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/vnd.api+json",
+        ] {
+            assert!(is_json_media_type(ct.as_bytes()), "{ct}");
+        }
+        for ct in [
+            "",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "application/js",
+        ] {
+            assert!(!is_json_media_type(ct.as_bytes()), "{ct}");
+        }
     }
 
     fn field(body: &str) -> String {

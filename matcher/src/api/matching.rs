@@ -314,10 +314,15 @@ async fn cached<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// A cached answer as raw JSON (checked to be JSON, not re-parsed into types): the hot
-/// path of repeated requests answers without deserializing and serializing the results.
+/// A cached answer as raw JSON, not re-parsed into types: the hot path of repeated
+/// requests answers without deserializing and serializing the results. Values from Redis
+/// are checked to be JSON (another writer may share it); in-process values were written
+/// by this process from serialized results.
 async fn cached_raw(state: &AppState, kind: &'static str, key: &str) -> Option<Arc<str>> {
     let v = state.cache.get(kind, key).await?;
+    if state.cache.kind() == "memory" {
+        return Some(v);
+    }
     match serde_json::from_str::<&serde_json::value::RawValue>(&v) {
         Ok(_) => Some(v),
         Err(e) => {
