@@ -91,7 +91,8 @@ impl JobState {
 pub struct JobOptions {
     #[serde(default)]
     pub threshold: Option<f64>,
-    /// `dedup`: stricter threshold that splits clusters (a pair below it never joins two).
+    /// `dedup` only (refused on other job types): stricter threshold that splits clusters
+    /// (a pair below it never joins two).
     #[serde(default)]
     pub split_threshold: Option<f64>,
     #[serde(default)]
@@ -225,6 +226,12 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiErr
         req.options.threshold,
         req.options.split_threshold,
     )?;
+    if req.options.split_threshold.is_some() && req.job_type != JobType::Dedup {
+        return Err(ApiError::invalid(
+            "options.split_threshold",
+            "applies to `dedup` jobs only",
+        ));
+    }
     let batch = batch_size.max(1);
     let (chunks, total) = match req.job_type {
         JobType::EntityMatch => {
@@ -458,6 +465,12 @@ mod tests {
         assert_eq!(
             field(
                 json!({"type": "dedup", "input": {"entities": [{"id": 1, "a": 1}]}, "options": {"threshold": 0.9, "split_threshold": 0.5}})
+            ),
+            "options.split_threshold"
+        );
+        assert_eq!(
+            field(
+                json!({"type": "link", "input": {"left": [{"a": 1}], "right": [{"a": 1}]}, "options": {"split_threshold": 0.95}})
             ),
             "options.split_threshold"
         );
