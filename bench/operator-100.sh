@@ -2,7 +2,7 @@
 # bench/operator-100.sh — operator performance on the local control plane (hack/k8s/up.sh).
 #
 # Creates N (default 100) KcmfDeployments (default spec: managed Redis + PostgreSQL, i.e.
-# 3 pods and 2 PVCs each) in namespace kcmf-bench, and reports
+# 3 pods and 2 PVCs each) in a fresh namespace kcmf-bench-HHMMSS, and reports
 #   - seconds from `kubectl apply` until all are Ready=True for their generation,
 #   - the operator's RSS: idle before any object, peak during the run, idle after settling.
 # Targets (issue): < 30 s, idle RSS < 40 MiB.
@@ -20,7 +20,9 @@ set -euo pipefail
 
 n="${1:-100}"
 mode="${BENCH_MODE:-managed}"
-ns="${BENCH_NS:-kcmf-bench}"
+# A fresh name per run: the API server's NamespaceLifecycle admission looks a recently
+# deleted namespace up live (a GET per write) when one of that name is created again.
+ns="${BENCH_NS:-kcmf-bench-$(date +%H%M%S)}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="${KCMF_K8S_STATE:-/tmp/kcmf-k8s}"
 out="$root/bench/out"

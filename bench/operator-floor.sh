@@ -21,8 +21,10 @@ n="${1:-100}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="${KCMF_K8S_STATE:-/tmp/kcmf-k8s}"
 out="$root/bench/out"
-src_ns=kcmf-bench
-ns=kcmf-floor
+# Fresh names per run (see operator-100.sh: a re-created namespace costs a live lookup per write).
+stamp=$(date +%H%M%S)
+src_ns="kcmf-bench-$stamp"
+ns="kcmf-floor-$stamp"
 mkdir -p "$out"
 log() { echo "operator-floor: $*" >&2; }
 
