@@ -89,25 +89,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# CPU seconds (user + system) the control-plane processes have used so far, as
-# "name=seconds ..." (from the pids file hack/k8s/up.sh writes).
-cp_cpu() {
-  local name pid _ ticks hz
-  hz=$(getconf CLK_TCK)
-  while read -r name pid _; do
-    ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
-    printf '%s=%s ' "$name" "$(echo "scale=1; $ticks / $hz" | bc)"
-  done <"$state/pids"
-}
-# Per-process and total difference of two cp_cpu outputs.
-cp_cpu_delta() {
-  python3 -c '
-import sys
-a = dict(kv.split("=") for kv in sys.argv[1].split())
-b = dict(kv.split("=") for kv in sys.argv[2].split())
-d = {k: float(b[k]) - float(a.get(k, 0)) for k in b}
-print(" ".join(f"{k} {v:.0f}" for k, v in d.items()) + f"; total {sum(d.values()):.0f} s")' "$1" "$2"
-}
+# shellcheck source=bench/k8s-lib.sh
+source "$root/bench/k8s-lib.sh"
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$op/status" 2>/dev/null || echo 0; }
 until curl -sf "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.1; done
@@ -133,7 +116,7 @@ done
 
 log "creating $n KcmfDeployments"
 cpu_start=$(cp_cpu)
-kubectl get --raw /metrics | grep '^apiserver_request_total' >"$out/operator-100.api-before"
+api_requests "$out/operator-100.api-before"
 op_ticks_start=$(awk '{print $14 + $15}' "/proc/$op/stat")
 start=$(date +%s.%N)
 kubectl apply -f "$manifest" >/dev/null
@@ -155,7 +138,7 @@ done
 end=$(date +%s.%N)
 elapsed=$(echo "$end - $start" | bc)
 cpu_end=$(cp_cpu)
-kubectl get --raw /metrics | grep '^apiserver_request_total' >"$out/operator-100.api-after"
+api_requests "$out/operator-100.api-after"
 op_cpu=$(printf '%.1f' "$(echo "scale=2; ($(awk '{print $14 + $15}' "/proc/$op/stat") - $op_ticks_start) / $(getconf CLK_TCK)" | bc)")
 
 log "settling 20 s for the idle RSS"

@@ -31,6 +31,8 @@ log() { echo "operator-floor: $*" >&2; }
 BENCH_KEEP=1 BENCH_NS="$src_ns" bash "$root/bench/operator-100.sh" "$n"
 # shellcheck source=/dev/null
 source "$state/env.sh"
+# shellcheck source=bench/k8s-lib.sh
+source "$root/bench/k8s-lib.sh"
 
 cleanup() {
   kubectl delete namespace "$ns" "$src_ns" --ignore-not-found --wait=true --timeout=300s >/dev/null 2>&1 || true
@@ -81,16 +83,10 @@ kubectl create namespace "$ns" >/dev/null
 until kubectl -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.2; done
 sleep 5
 
-cp_cpu() {
-  local name pid _
-  while read -r name pid _; do
-    printf '%s=%s ' "$name" "$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)"
-  done <"$state/pids"
-}
 pods=$(python3 -c 'import json,sys; print(sum(o["kind"] in ("Deployment","StatefulSet") and (o["spec"].get("replicas") or 1) for p in sys.argv[1:] for o in json.load(open(p))["items"]))' "$work"/part-*.json)
 log "applying the children of $n objects ($pods pods) with no operator running"
 cpu_start=$(cp_cpu)
-kubectl get --raw /metrics | grep '^apiserver_request_total' >"$out/operator-floor.api-before"
+api_requests "$out/operator-floor.api-before"
 start=$(date +%s.%N)
 for f in "$work"/part-*.json; do
   kubectl apply --server-side -f "$f" >/dev/null &
@@ -109,15 +105,8 @@ print(sum(any(c["type"] == "Ready" and c["status"] == "True" for c in (p.get("st
 done
 end=$(date +%s.%N)
 cpu_end=$(cp_cpu)
-kubectl get --raw /metrics | grep '^apiserver_request_total' >"$out/operator-floor.api-after"
-hz=$(getconf CLK_TCK)
-cpu=$(python3 -c '
-import sys
-hz = float(sys.argv[3])
-a = dict(kv.split("=") for kv in sys.argv[1].split())
-b = dict(kv.split("=") for kv in sys.argv[2].split())
-d = {k: (float(b[k]) - float(a.get(k, 0))) / hz for k in b}
-print(" ".join(f"{k} {v:.0f}" for k, v in d.items()) + f"; total {sum(d.values()):.0f} s")' "$cpu_start" "$cpu_end" "$hz")
+api_requests "$out/operator-floor.api-after"
+cpu=$(cp_cpu_delta "$cpu_start" "$cpu_end")
 
 printf '%s\n' \
   "floor, no operator:      children of $n KcmfDeployments, $pods pods ($ready Ready)" \
