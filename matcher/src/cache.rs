@@ -83,6 +83,11 @@ impl Cache {
         }
     }
 
+    /// Values live in this process (written by it), not in a shared Redis.
+    pub fn is_in_process(&self) -> bool {
+        matches!(self.backend, Backend::Memory(_))
+    }
+
     fn record(&self, hit: bool, kind: &'static str) {
         if hit {
             self.hits.fetch_add(1, Ordering::Relaxed);

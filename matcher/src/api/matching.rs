@@ -320,7 +320,7 @@ async fn cached<T: serde::de::DeserializeOwned>(
 /// by this process from serialized results.
 async fn cached_raw(state: &AppState, kind: &'static str, key: &str) -> Option<Arc<str>> {
     let v = state.cache.get(kind, key).await?;
-    if state.cache.kind() == "memory" {
+    if state.cache.is_in_process() {
         return Some(v);
     }
     match serde_json::from_str::<&serde_json::value::RawValue>(&v) {
