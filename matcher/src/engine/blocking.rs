@@ -156,6 +156,28 @@ fn field_keys(
                 out.push(h.finish());
             }
         }
+        FieldKind::Number => out.push(key(KeyKind::Exact, f, v.norm.as_bytes())),
+        FieldKind::Date => {
+            let d = v.norm.as_bytes();
+            out.push(key(KeyKind::Exact, f, d));
+            if d.len() == 8 {
+                // year+month, month+day, year+day: one wrong part leaves a key intact;
+                // an unknown part (zeros) makes no key
+                let (y, m, dd) = (&d[..4], &d[4..6], &d[6..]);
+                let known = |p: &[u8]| p.iter().any(|&b| b != b'0');
+                for (tag, x, y2) in [(b'a', y, m), (b'b', m, dd), (b'c', y, dd)] {
+                    if known(x) && known(y2) {
+                        let mut h = KeyHasher::default();
+                        h.write_u8(KeyKind::Prefix as u8);
+                        h.write_u16(f);
+                        h.write_u8(tag);
+                        h.write(x);
+                        h.write(y2);
+                        out.push(h.finish());
+                    }
+                }
+            }
+        }
         FieldKind::Text => {
             joined.clear();
             let mut multi = false;
@@ -198,7 +220,8 @@ fn record_tokens(fields: &[FieldSpec], r: &Prepared, out: &mut Vec<u64>) {
     for (spec, v) in fields.iter().zip(r.values()) {
         match spec.kind {
             FieldKind::Code if !v.digits.is_empty() => out.push(hash_of(&v.digits)),
-            FieldKind::Code => {}
+            FieldKind::Date if full_date(v.norm) => out.push(hash_of(&v.norm)),
+            FieldKind::Code | FieldKind::Date | FieldKind::Number => {}
             FieldKind::Text => out.extend(v.tokens().filter(|t| t.len() > 1).map(|t| hash_of(&t))),
         }
     }
@@ -211,6 +234,14 @@ fn record_tokens(fields: &[FieldSpec], r: &Prepared, out: &mut Vec<u64>) {
         }
     }
     out.truncate(w);
+}
+
+/// Whether a canonical date (`YYYYMMDD`, zeros for unknown parts) has every part.
+fn full_date(d: &str) -> bool {
+    d.len() == 8
+        && d.get(..4) != Some("0000")
+        && d.get(4..6) != Some("00")
+        && d.get(6..) != Some("00")
 }
 
 /// Tokens per record taken for rare-token keys.
@@ -300,17 +331,25 @@ fn field_entries(
 }
 
 /// Sorts `(key, record)` entries and appends the pairs of every block (run of one key)
-/// within the cap to `pairs`.
+/// within the cap to `pairs`; the members of a block over the cap with at most
+/// [`BIG_BLOCK`] records go to `big` (see [`BigBlocks`]).
 fn block_pairs(
     entries: &mut Vec<(u64, u32)>,
     scratch: &mut Vec<(u64, u32)>,
     max_block_pairs: usize,
     pairs: &mut Vec<u64>,
+    big: &mut BigBlocks,
 ) {
     sort_hashed(entries, scratch);
     for run in entries.chunk_by(|a, b| a.0 == b.0) {
         let n = run.len();
-        if n < 2 || n * (n - 1) / 2 > max_block_pairs {
+        if n < 2 {
+            continue;
+        }
+        if n * (n - 1) / 2 > max_block_pairs {
+            if n <= BIG_BLOCK {
+                big.push(run.iter().map(|e| e.1));
+            }
             continue;
         }
         for (a, x) in run.iter().enumerate() {
@@ -320,6 +359,56 @@ fn block_pairs(
                 }
             }
         }
+    }
+}
+
+/// Most records of a block over the cap that is kept for [`BigBlocks`].
+pub const BIG_BLOCK: usize = 2000;
+
+/// The blocks over the cap (with at most [`BIG_BLOCK`] records): a value shared by
+/// strangers (a state, a common surname) or one entity with hundreds of records (an
+/// inventor's mentions, a company's branches). Blocking cannot tell them apart; the
+/// fitted model can, on a sample of each block's pairs (see `linkage::dedup_prepared`).
+/// Members of each block, sorted and unique, stored flat.
+#[derive(Debug, Default, Clone)]
+pub struct BigBlocks {
+    pub members: Vec<u32>,
+    pub ends: Vec<usize>,
+}
+
+impl BigBlocks {
+    fn push(&mut self, m: impl Iterator<Item = u32>) {
+        let start = self.members.len();
+        self.members.extend(m);
+        self.members[start..].sort_unstable();
+        let mut w = start;
+        for k in start..self.members.len() {
+            if k == start || self.members[k] != self.members[w - 1] {
+                self.members[w] = self.members[k];
+                w += 1;
+            }
+        }
+        self.members.truncate(w);
+        self.ends.push(w);
+    }
+
+    /// The blocks, each once (the same members under several keys are one block).
+    pub fn blocks(&self) -> Vec<&[u32]> {
+        let mut out: Vec<&[u32]> = Vec::with_capacity(self.ends.len());
+        let mut start = 0;
+        for &e in &self.ends {
+            out.push(&self.members[start..e]);
+            start = e;
+        }
+        out.sort_unstable_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
+        out.dedup();
+        out
+    }
+
+    fn extend(&mut self, other: BigBlocks) {
+        let off = self.members.len();
+        self.members.extend(other.members);
+        self.ends.extend(other.ends.into_iter().map(|e| e + off));
     }
 }
 
@@ -476,7 +565,11 @@ fn shard(t: u64) -> usize {
 }
 
 /// Packed pairs of the records sharing a rare-token key ([`rare_keys`]).
-fn rare_pairs(fields: &[FieldSpec], records: &[Prepared], max_block_pairs: usize) -> Vec<u64> {
+fn rare_pairs(
+    fields: &[FieldSpec],
+    records: &[Prepared],
+    max_block_pairs: usize,
+) -> (Vec<u64>, BigBlocks) {
     // every record's unique tokens, flat (`ends[i]`: end of record i's tokens)
     let parts: Vec<(Vec<u64>, Vec<u32>)> = records
         .par_chunks(KEY_CHUNK)
@@ -521,9 +614,15 @@ fn rare_pairs(fields: &[FieldSpec], records: &[Prepared], max_block_pairs: usize
         .collect();
     drop(parts);
     let mut entries = entries.concat();
-    let mut pairs = Vec::new();
-    block_pairs(&mut entries, &mut Vec::new(), max_block_pairs, &mut pairs);
-    pairs
+    let (mut pairs, mut big) = (Vec::new(), BigBlocks::default());
+    block_pairs(
+        &mut entries,
+        &mut Vec::new(),
+        max_block_pairs,
+        &mut pairs,
+        &mut big,
+    );
+    (pairs, big)
 }
 
 /// Packed pairs of records within `window` of each other in [`snm_key`] order.
@@ -558,19 +657,46 @@ pub fn dedup_candidates(
     records: &[Prepared],
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
+    dedup_candidates_and_big(fields, records, opts).0
+}
+
+/// [`dedup_candidates`] and the blocks over the cap ([`BigBlocks`]).
+pub fn dedup_candidates_and_big(
+    fields: &[FieldSpec],
+    records: &[Prepared],
+    opts: &BlockingOptions,
+) -> (Vec<(u32, u32)>, BigBlocks) {
     let t0 = std::time::Instant::now();
     let mut pairs: Vec<u64> = Vec::new();
+    let mut big = BigBlocks::default();
     let (mut entries, mut scratch) = (Vec::new(), Vec::new());
     for f in 0..fields.len() {
         field_entries(fields, f, records, opts, &mut entries);
-        block_pairs(&mut entries, &mut scratch, opts.max_block_pairs, &mut pairs);
+        block_pairs(
+            &mut entries,
+            &mut scratch,
+            opts.max_block_pairs,
+            &mut pairs,
+            &mut big,
+        );
     }
+    // the whole name (name fields' tokens, sorted: swapped given name and surname agree)
+    name_entries(fields, records, &mut entries);
+    block_pairs(
+        &mut entries,
+        &mut scratch,
+        opts.max_block_pairs,
+        &mut pairs,
+        &mut big,
+    );
     let (t_fields, n_fields) = (t0.elapsed(), pairs.len());
     // the two passes over whole records run side by side (their serial parts overlap)
     let (rare, snm) = rayon::join(
         || rare_pairs(fields, records, opts.max_block_pairs),
         || snm_pairs(records, opts.window),
     );
+    let (rare, rare_big) = rare;
+    big.extend(rare_big);
     let (n_rare, n_snm) = (rare.len(), snm.len());
     pairs.extend(rare);
     pairs.extend(snm);
@@ -580,8 +706,49 @@ pub fn dedup_candidates(
     let out: Vec<(u32, u32)> = pairs.into_iter().map(unpack).collect();
     tracing::debug!(fields = ?t_fields, rare_and_snm = ?t_rest, sort = ?t0.elapsed(),
         field_pairs = n_fields, rare_pairs = n_rare, snm_pairs = n_snm,
-        unique = out.len(), "dedup blocking (cumulative)");
-    out
+        unique = out.len(), big_blocks = big.ends.len(), "dedup blocking (cumulative)");
+    (out, big)
+}
+
+/// `(hashed whole-name key, record)` entries, into `out` (cleared first): the tokens of
+/// the name fields (`super::local::NameFields`), sorted and joined, when the name is
+/// spread over two or more fields (a given name and a surname). Nothing otherwise.
+fn name_entries(fields: &[FieldSpec], records: &[Prepared], out: &mut Vec<(u64, u32)>) {
+    out.clear();
+    let names = super::local::NameFields::detect(fields);
+    if names.names.len() < 2 {
+        return;
+    }
+    let parts: Vec<Vec<(u64, u32)>> = records
+        .par_chunks(KEY_CHUNK)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let mut out = Vec::with_capacity(chunk.len());
+            let mut toks: Vec<&str> = Vec::new();
+            for (k, r) in chunk.iter().enumerate() {
+                toks.clear();
+                for &f in &names.names {
+                    toks.extend(r.value(f).tokens().filter(|t| t.len() > 1));
+                }
+                if toks.len() < 2 {
+                    continue;
+                }
+                toks.sort_unstable();
+                let mut h = KeyHasher::default();
+                h.write_u8(KeyKind::Exact as u8);
+                h.write_u16(u16::MAX);
+                for t in &toks {
+                    h.write(t.as_bytes());
+                    h.write_u8(b' ');
+                }
+                out.push((h.finish(), (c * KEY_CHUNK + k) as u32));
+            }
+            out
+        })
+        .collect();
+    for p in parts {
+        out.extend(p);
+    }
 }
 
 #[cfg(test)]

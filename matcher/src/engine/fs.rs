@@ -27,13 +27,101 @@ pub enum FieldKind {
     Text,
     /// Codes and numbers (digits only): edit distance on the digits.
     Code,
+    /// Amounts (a decimal point or a currency sign): relative difference.
+    Number,
+    /// Dates, written as one string or over part columns: agreement of year, month and
+    /// day where both sides know them.
+    Date,
+}
+
+/// How the numbers of a date field are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DateOrder {
+    /// Day first when ambiguous (`26/01/1936`); year first when four digits lead.
+    #[default]
+    Dmy,
+    /// Month first (`01/26/1936`).
+    Mdy,
+    /// Year first (`1936-01-26`, `19360126`).
+    Ymd,
+    /// Year, month and day columns (`FieldSpec::columns` in that order; a part may be
+    /// an empty name when the file has no such column).
+    Parts,
 }
 
 /// A field of the comparison schema.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldSpec {
     pub name: String,
     pub kind: FieldKind,
+    /// The columns whose values make the field (empty: the column `name`): a text
+    /// continued over numbered columns, or a date's year, month and day columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    #[serde(default)]
+    pub date_order: DateOrder,
+}
+
+impl FieldSpec {
+    /// A field read from the column `name`.
+    pub fn new(name: impl Into<String>, kind: FieldKind) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            columns: Vec::new(),
+            date_order: DateOrder::default(),
+        }
+    }
+
+    /// The source columns of the field.
+    pub fn sources(&self) -> Vec<&str> {
+        if self.columns.is_empty() {
+            vec![self.name.as_str()]
+        } else {
+            self.columns.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// The raw value of the field from its source columns' values (`get(column)`).
+    pub fn raw<'s>(&self, mut get: impl FnMut(&str) -> Option<&'s str>) -> String {
+        if self.columns.is_empty() {
+            return get(&self.name).unwrap_or_default().to_string();
+        }
+        if self.kind == FieldKind::Date && self.date_order == DateOrder::Parts {
+            // `y-m-d`, unknown parts as `?`
+            let part = |c: &String, get: &mut dyn FnMut(&str) -> Option<&'s str>| {
+                let v = if c.is_empty() {
+                    ""
+                } else {
+                    get(c).unwrap_or_default()
+                };
+                let v = v.trim();
+                let v = v.strip_suffix(".0").unwrap_or(v);
+                if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                    "?".to_string()
+                } else {
+                    v.to_string()
+                }
+            };
+            let parts: Vec<String> = self.columns.iter().map(|c| part(c, &mut get)).collect();
+            if parts.iter().all(|p| p == "?") {
+                return String::new();
+            }
+            return parts.join("-");
+        }
+        let mut out = String::new();
+        for c in &self.columns {
+            let v = get(c).unwrap_or_default().trim();
+            if !v.is_empty() {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(v);
+            }
+        }
+        out
+    }
 }
 
 /// One normalized field value: the normalized text (tokens separated by single spaces)
@@ -228,54 +316,162 @@ pub fn is_id_field(name: &str) -> bool {
     )
 }
 
-/// The comparison schema for a set of records: every non-id attribute, kind inferred
-/// from the values (mostly digits → [`FieldKind::Code`]).
+/// The comparison schema for a set of records (see [`super::columns::infer_fields`]).
 pub fn infer_fields<'a>(records: impl IntoIterator<Item = &'a Record> + Clone) -> Vec<FieldSpec> {
-    let mut order: Vec<String> = Vec::new();
-    let mut stats: HashMap<String, (usize, usize)> = HashMap::new();
-    for r in records {
-        for (k, v) in r {
-            if is_id_field(k) {
-                continue;
-            }
-            let s = value_text(v);
-            let s = s.trim();
-            let e = stats.entry(k.clone()).or_insert_with(|| {
-                order.push(k.clone());
-                (0, 0)
-            });
-            if s.is_empty() {
-                continue;
-            }
-            e.0 += 1;
-            let d = s.chars().filter(char::is_ascii_digit).count();
-            let letters = s.chars().filter(|c| c.is_alphabetic()).count();
-            if d > 0 && letters == 0 {
-                e.1 += 1;
-            }
-        }
-    }
-    order
-        .into_iter()
-        .map(|name| {
-            let (n, num) = stats.get(&name).copied().unwrap_or((0, 0));
-            let kind = if n > 0 && num * 10 >= n * 9 {
-                FieldKind::Code
-            } else {
-                FieldKind::Text
-            };
-            FieldSpec { name, kind }
-        })
-        .collect()
+    super::columns::infer_fields(records)
 }
 
 /// Normalizes a record against the field list.
 pub fn prepare(fields: &[FieldSpec], r: &Record) -> Prepared {
-    let raw: Vec<String> = fields
+    let texts: HashMap<&str, String> = fields
         .iter()
-        .map(|f| r.get(&f.name).map(value_text).unwrap_or_default())
+        .flat_map(|f| f.sources())
+        .filter(|c| !c.is_empty())
+        .filter_map(|c| r.get_key_value(c).map(|(k, v)| (k.as_str(), value_text(v))))
         .collect();
-    Prepared::from_raw(raw.iter().map(String::as_str))
+    prepare_with(fields, |c| texts.get(c).map(String::as_str))
+}
+
+/// Normalizes one record given by `get(column) -> raw value`.
+pub fn prepare_with<'s>(
+    fields: &[FieldSpec],
+    mut get: impl FnMut(&str) -> Option<&'s str>,
+) -> Prepared {
+    let vals: Vec<(String, String)> = fields
+        .iter()
+        .map(|f| normalize_field(f, &f.raw(&mut get)))
+        .collect();
+    Prepared::from_values(vals.iter().map(|(n, d)| (n.as_str(), d.as_str())))
+}
+
+/// The normalized text and digits of one raw value of field `f`.
+pub fn normalize_field(f: &FieldSpec, raw: &str) -> (String, String) {
+    let norm = normalize(raw);
+    if norm.is_empty() || super::columns::is_missing_token(&norm) {
+        return (String::new(), String::new());
+    }
+    match f.kind {
+        FieldKind::Date => match canonical_date(raw, f.date_order) {
+            Some(d) => (d.clone(), d),
+            None => (String::new(), String::new()),
+        },
+        FieldKind::Number => {
+            let n = number_text(raw);
+            match n {
+                Some(n) => (n.clone(), n),
+                None => (String::new(), String::new()),
+            }
+        }
+        _ => {
+            let d = date_digits(&norm).unwrap_or_else(|| digits(&norm));
+            (norm, d)
+        }
+    }
+}
+
+/// A number written with a currency sign, thousands separators or a decimal point, as the
+/// shortest decimal text (`$1,299.50` → `1299.5`).
+fn number_text(raw: &str) -> Option<String> {
+    let t: String = raw
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_digit() || matches!(c, '.' | '-'))
+        .collect();
+    let x: f64 = t.parse().ok()?;
+    x.is_finite().then(|| format!("{x}"))
+}
+
+/// A date as `YYYYMMDD` with `0000`/`00` for unknown parts (from parts: `1980-?-12`;
+/// from a string in `order`). `None` when no part can be read.
+pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
+    let groups: Vec<&str> = raw
+        .split(|c: char| !(c.is_ascii_digit() || c == '?'))
+        .filter(|g| !g.is_empty())
+        .collect();
+    let num = |g: &str| -> u32 { g.parse().unwrap_or(0) };
+    let (y, m, d) = match (order, groups.as_slice()) {
+        (DateOrder::Parts, [y, m, d, ..]) => (num(y), num(m), num(d)),
+        (_, [one]) if one.len() == 8 => (num(&one[..4]), num(&one[4..6]), num(&one[6..])),
+        (_, [one]) if one.len() == 4 => (num(one), 0, 0),
+        (_, [a, b, c, ..]) => {
+            if a.len() == 4 {
+                (num(a), num(b), num(c))
+            } else {
+                let (p, q, y) = (num(a), num(b), num(c));
+                let month_first = match order {
+                    DateOrder::Mdy => !(p > 12 && q <= 12),
+                    _ => q > 12 && p <= 12,
+                };
+                if month_first { (y, p, q) } else { (y, q, p) }
+            }
+        }
+        _ => return None,
+    };
+    let y = if (1000..=2100).contains(&y) { y } else { 0 };
+    let m = if (1..=12).contains(&m) { m } else { 0 };
+    let d = if (1..=31).contains(&d) { d } else { 0 };
+    if y == 0 && (m == 0 || d == 0) {
+        return None;
+    }
+    Some(format!("{y:04}{m:02}{d:02}"))
+}
+
+/// Agreement level of two canonical dates ([`canonical_date`]): 0 the whole date agrees;
+/// 1 one typo or day and month swapped; 2 every part both sides know agrees, but some
+/// are unknown; 3 the year agrees (or is one off with the rest agreeing); 4 otherwise.
+fn date_level(a: &str, b: &str) -> u8 {
+    let parts = |s: &str| -> Option<(u32, u32, u32)> {
+        (s.len() == 8).then(|| {
+            (
+                s[..4].parse().unwrap_or(0),
+                s[4..6].parse().unwrap_or(0),
+                s[6..].parse().unwrap_or(0),
+            )
+        })
+    };
+    let (Some((ya, ma, da)), Some((yb, mb, db))) = (parts(a), parts(b)) else {
+        return MISSING;
+    };
+    let cmp = |x: u32, y: u32| (x != 0 && y != 0).then_some(x == y);
+    let (y, m, d) = (cmp(ya, yb), cmp(ma, mb), cmp(da, db));
+    if y.is_none() && (m.is_none() || d.is_none()) {
+        return MISSING;
+    }
+    let full = y.is_some() && m.is_some() && d.is_some();
+    if full && a == b {
+        return 0;
+    }
+    if full && (osa_distance_at_most(a, b, 1) <= 1 || (ya == yb && ma == db && da == mb)) {
+        return 1;
+    }
+    let all_agree = [y, m, d].iter().all(|x| x.unwrap_or(true));
+    if all_agree {
+        return if y.is_some() { 2 } else { 3 };
+    }
+    if y == Some(true) || (full && ya.abs_diff(yb) == 1 && ma == mb && da == db) {
+        return 3;
+    }
+    4
+}
+
+/// Agreement level of two amounts by relative difference.
+fn number_level(a: &str, b: &str) -> u8 {
+    let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) else {
+        return if a == b { 0 } else { 4 };
+    };
+    if x == y {
+        return 0;
+    }
+    let rel = (x - y).abs() / x.abs().max(y.abs()).max(1e-9);
+    if rel <= 0.01 {
+        1
+    } else if rel <= 0.05 {
+        2
+    } else if rel <= 0.15 {
+        3
+    } else {
+        4
+    }
 }
 
 /// Similarity in `[0, 1]` of two values of a text field.
@@ -371,13 +567,19 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
                 return 0;
             }
             // codes are close only within one or two edits (typos); sharing a prefix
-            // (an area code, a region) is no evidence of identity
+            // (an area code, a region) is no evidence of identity. A one- or two-digit code
+            // (a month, a day, an age) is one edit from most others: there an edit is
+            // a different value, and three digits make it a weak agreement at most
+            let len = x.chars().count().max(y.chars().count());
             match osa_distance_at_most(x, y, 2) {
-                1 => 1,
-                2 if x.chars().count().max(y.chars().count()) >= 6 => 2,
+                1 if len >= 4 => 1,
+                1 if len == 3 => 3,
+                2 if len >= 6 => 2,
                 _ => 4,
             }
         }
+        FieldKind::Date => date_level(a.norm, b.norm),
+        FieldKind::Number => number_level(a.norm, b.norm),
         FieldKind::Text => {
             if a.norm == b.norm {
                 return 0;
@@ -526,6 +728,103 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
     }
 }
 
+/// Term frequencies of the values of each field: agreeing on `smith` or on the largest
+/// town says less than agreeing on a rare surname or a village. The exact-agreement
+/// weight of a pair is adjusted by `log2(u0 / p_value)`, where `u0` is the field's average
+/// chance agreement and `p_value` the share of records holding the value (splink's term
+/// frequency adjustment), bounded to ±[`TF_BOUND`] bits.
+#[derive(Debug, Clone, Default)]
+pub struct TermFrequencies {
+    /// Per field: value hash → records holding it.
+    counts: Vec<HashMap<u64, u32>>,
+    /// Per field: records with a value.
+    known: Vec<u32>,
+}
+
+/// Largest term-frequency adjustment, in bits, either way.
+pub const TF_BOUND: f64 = 5.0;
+
+fn value_hash(s: &str) -> u64 {
+    // FNV-1a: deterministic, and fast enough for a few million short values
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in s.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl TermFrequencies {
+    /// Counts the values of every field over the records of both sides (one side in
+    /// dedup: pass it once).
+    pub fn count<'a>(nf: usize, sides: &[&'a [Prepared]]) -> Self {
+        use rayon::prelude::*;
+        let per_field: Vec<(HashMap<u64, u32>, u32)> = (0..nf)
+            .into_par_iter()
+            .map(|f| {
+                let mut m: HashMap<u64, u32> = HashMap::new();
+                let mut known = 0u32;
+                for side in sides {
+                    for r in side.iter() {
+                        let v = r.value(f);
+                        if !v.is_empty() {
+                            *m.entry(value_hash(v.norm)).or_default() += 1;
+                            known += 1;
+                        }
+                    }
+                }
+                (m, known)
+            })
+            .collect();
+        let (counts, known) = per_field.into_iter().unzip();
+        Self { counts, known }
+    }
+
+    /// The adjustment (bits) of exact agreement on field `f` with the value `norm`.
+    pub fn adjustment(&self, model: &FsModel, f: usize, norm: &str) -> f64 {
+        let (Some(m), Some(&known)) = (self.counts.get(f), self.known.get(f)) else {
+            return 0.0;
+        };
+        let Some(&n) = m.get(&value_hash(norm)) else {
+            return 0.0;
+        };
+        if known < 50 || n == 0 {
+            return 0.0;
+        }
+        let p = f64::from(n) / f64::from(known);
+        let u0 = model.u.get(f).map_or(0.0, |u| u[0]);
+        if u0 <= 0.0 {
+            return 0.0;
+        }
+        (u0 / p).log2().clamp(-TF_BOUND, TF_BOUND)
+    }
+
+    /// The adjustments of a pair: over all fields agreeing exactly, and over those not in
+    /// `skip` (the name fields).
+    pub fn pair_adjustment(
+        &self,
+        model: &FsModel,
+        a: &Prepared,
+        v: &[u8],
+        skip: &[usize],
+    ) -> (f64, f64) {
+        if self.counts.is_empty() {
+            return (0.0, 0.0);
+        }
+        let (mut all, mut rest) = (0.0, 0.0);
+        for (f, &l) in v.iter().enumerate() {
+            if l == 0 {
+                let adj = self.adjustment(model, f, a.value(f).norm);
+                all += adj;
+                if !skip.contains(&f) {
+                    rest += adj;
+                }
+            }
+        }
+        (all, rest)
+    }
+}
+
 /// Fellegi–Sunter model: per field and level, m = P(level | match), u = P(level | non-match).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FsModel {
@@ -540,6 +839,12 @@ pub struct FsModel {
     /// are known), `[f][g]`; empty: fields treated as independent. See [`Self::field_weights`].
     #[serde(default)]
     pub u_pair: Vec<Vec<f64>>,
+    /// Individual fields (`local::NameFields::individual`): a pattern where they conflict
+    /// never joins the match class while m is estimated (household members agree on
+    /// every shared field and would teach the model that a different given name or
+    /// birth date is common among duplicates).
+    #[serde(default)]
+    pub individual: Vec<(usize, bool)>,
 }
 
 const M_PRIOR: [f64; LEVELS] = [0.80, 0.10, 0.05, 0.03, 0.02];
@@ -582,6 +887,7 @@ impl FsModel {
             lambda: 0.3,
             iterations: 0,
             u_pair: Vec::new(),
+            individual: Vec::new(),
         }
     }
 
@@ -693,7 +999,10 @@ impl FsModel {
                 // duplicates agree on most attributes, while blocking fills the candidates
                 // with pairs that share only a location (postcode, suburb, state), a
                 // class EM otherwise drifts to within a few iterations
-                let g = if mostly_agree(v) && self.probability(v) >= 0.5 {
+                let g = if mostly_agree(v)
+                    && !super::local::NameFields::pattern_conflict(&self.individual, v)
+                    && self.probability(v) >= 0.5
+                {
                     1.0
                 } else {
                     0.0
@@ -753,6 +1062,30 @@ impl FsModel {
         }
     }
 
+    /// The match weight (log2 m/u) of level `l` of field `f`, kept sensible whatever EM
+    /// estimated: a level never weighs more than a closer one, agreement (levels 0-2)
+    /// never counts against a match and full disagreement never for one. On data unlike
+    /// any seen (a field where chance agreement is common among the candidates), EM can
+    /// give m < u for an agreeing level; taken as it is, such a weight would make
+    /// agreement evidence of a non-match.
+    pub fn level_weight(&self, f: usize, l: usize) -> f64 {
+        let (Some(m), Some(u)) = (self.m.get(f), self.u.get(f)) else {
+            return 0.0;
+        };
+        let raw = |k: usize| (m[k] / u[k]).log2();
+        let mut w = raw(l.min(LEVELS - 1));
+        for k in 0..l.min(LEVELS - 1) {
+            w = w.min(raw(k));
+        }
+        if l <= 2 {
+            w = w.max(0.0);
+        }
+        if l >= LEVELS - 1 {
+            w = w.min(0.0);
+        }
+        w
+    }
+
     /// Per-field log2 Bayes factors of a comparison vector (0 for missing).
     ///
     /// Fields whose agreement goes together in random pairs (a suburb and its postcode and
@@ -768,7 +1101,7 @@ impl FsModel {
                 if l == MISSING || f >= self.m.len() {
                     0.0
                 } else {
-                    (self.m[f][l as usize] / self.u[f][l as usize]).log2()
+                    self.level_weight(f, l as usize)
                 }
             })
             .collect();
@@ -853,10 +1186,7 @@ mod tests {
         // fields (name, dob, phone, email) are unique, so such pairs are no duplicates
         let fields: Vec<FieldSpec> = ["name", "suburb", "postcode", "dob", "phone", "email"]
             .iter()
-            .map(|n| FieldSpec {
-                name: (*n).into(),
-                kind: FieldKind::Text,
-            })
+            .map(|n| FieldSpec::new(*n, FieldKind::Text))
             .collect();
         let places = [
             ("alpha", "x1000"),
@@ -951,10 +1281,7 @@ mod tests {
     fn swapped_fields_count_as_close() {
         let fields: Vec<FieldSpec> = ["given", "surname", "city"]
             .iter()
-            .map(|n| FieldSpec {
-                name: (*n).into(),
-                kind: FieldKind::Text,
-            })
+            .map(|n| FieldSpec::new(*n, FieldKind::Text))
             .collect();
         let a = Prepared::from_raw(["Anna", "Quixote", "Springfield"]);
         let b = Prepared::from_raw(["Quixotte", "Anna", "Springfield"]);
@@ -997,14 +1324,8 @@ mod tests {
     fn em_separates_matches_from_non_matches() {
         // 2 fields; 50 matching-looking patterns and 500 disagreeing ones.
         let fields = vec![
-            FieldSpec {
-                name: "a".into(),
-                kind: FieldKind::Text,
-            },
-            FieldSpec {
-                name: "b".into(),
-                kind: FieldKind::Text,
-            },
+            FieldSpec::new("a", FieldKind::Text),
+            FieldSpec::new("b", FieldKind::Text),
         ];
         let mut m = FsModel::prior(fields);
         let mut vs: Vec<Vec<u8>> = Vec::new();
@@ -1029,10 +1350,7 @@ mod tests {
         // postcode/suburb produces them. The match class must stay the duplicates.
         let fields: Vec<FieldSpec> = ["given", "surname", "dob", "postcode", "suburb", "state"]
             .iter()
-            .map(|n| FieldSpec {
-                name: (*n).into(),
-                kind: FieldKind::Text,
-            })
+            .map(|n| FieldSpec::new(*n, FieldKind::Text))
             .collect();
         let mut m = FsModel::prior(fields);
         // u as random pairs show it: names and dates rarely agree, postcode and suburb

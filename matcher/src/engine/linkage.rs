@@ -8,9 +8,10 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::blocking::{BlockingOptions, dedup_candidates, link_candidates};
+use super::blocking::{BigBlocks, BlockingOptions, dedup_candidates_and_big, link_candidates};
 use super::fs::{
-    FieldSpec, FsModel, MISSING, Prepared, compare, compare_into, infer_fields, prepare,
+    FieldSpec, FsModel, MISSING, Prepared, TermFrequencies, compare, compare_into, infer_fields,
+    prepare,
 };
 use super::local::{EmEvidence, NameFields};
 use super::{EntityExample, Record};
@@ -30,9 +31,8 @@ pub struct LinkOptions {
     /// Random pairs drawn to estimate u-probabilities.
     pub u_samples: usize,
     pub seed: u64,
-    /// Dedup: no cluster grows beyond this many records (0: no limit). Matched pairs join
-    /// clusters strongest first, and a pair that would make a cluster larger is left out,
-    /// so one weak link cannot chain two groups (or hundreds) into one.
+    /// Dedup: no cluster grows beyond this many records (0, the default: no limit; see
+    /// [`capped_clusters`] for why one weak link cannot chain two groups without one).
     #[serde(default = "default_max_cluster")]
     pub max_cluster_size: usize,
     /// Dedup: a stricter threshold that splits clusters (`None`: off). Pairs at or above it
@@ -41,6 +41,10 @@ pub struct LinkOptions {
     /// groups) nor two lone records.
     #[serde(default)]
     pub split_threshold: Option<f64>,
+    /// Link: the columns to compare, as (left, right) column names; `None`: aligned by
+    /// the schema matcher ([`super::align`]).
+    #[serde(default)]
+    pub column_map: Option<Vec<(String, String)>>,
     /// Dedup: also return the blocked candidate pairs (evaluation measures blocking recall
     /// on them; a million records give millions, so off by default).
     #[serde(default)]
@@ -52,7 +56,7 @@ fn default_max_cluster() -> usize {
 }
 
 /// Default [`LinkOptions::max_cluster_size`].
-pub const DEFAULT_MAX_CLUSTER: usize = 16;
+pub const DEFAULT_MAX_CLUSTER: usize = 0;
 
 impl Default for LinkOptions {
     fn default() -> Self {
@@ -65,6 +69,7 @@ impl Default for LinkOptions {
             seed: 42,
             max_cluster_size: DEFAULT_MAX_CLUSTER,
             split_threshold: None,
+            column_map: None,
             keep_candidates: false,
         }
     }
@@ -93,6 +98,10 @@ pub struct LinkOutput {
     /// Every scored candidate pair, matched or not, in candidate order ([`link`]); only
     /// the matched ones ([`dedup`]).
     pub pairs: Vec<ScoredPair>,
+    /// The fields compared ([`link`]: left and right column(s) of each, and the schema
+    /// matcher's score; empty for [`dedup`]).
+    #[serde(default)]
+    pub alignment: Vec<super::align::AlignedPair>,
 }
 
 impl LinkOutput {
@@ -121,7 +130,11 @@ fn vectors(fields: &[FieldSpec], a: &[Prepared], b: &[Prepared], cand: &[(u32, u
     flat
 }
 
-fn examples_vectors(fields: &[FieldSpec], examples: &[EntityExample]) -> Vec<(Vec<u8>, bool)> {
+fn examples_vectors(
+    fields: &[FieldSpec],
+    right_fields: &[FieldSpec],
+    examples: &[EntityExample],
+) -> Vec<(Vec<u8>, bool)> {
     examples
         .iter()
         .map(|e| {
@@ -129,7 +142,7 @@ fn examples_vectors(fields: &[FieldSpec], examples: &[EntityExample]) -> Vec<(Ve
                 compare(
                     fields,
                     &prepare(fields, &e.left),
-                    &prepare(fields, &e.right),
+                    &prepare(right_fields, &e.right),
                 ),
                 e.is_match,
             )
@@ -137,6 +150,29 @@ fn examples_vectors(fields: &[FieldSpec], examples: &[EntityExample]) -> Vec<(Ve
         .collect()
 }
 
+/// Candidates per parallel task in [`score_all`].
+const SCORE_CHUNK: usize = 4096;
+
+/// Log2 odds a decided pair brings to clustering ([`evidence_clusters`]): positive for a
+/// match, negative for a non-match, at most 10 either way; a pair whose individual fields
+/// conflict (two members of one household) is as strong a "no" as there is.
+fn edge_evidence(is_match: bool, probability: f64, conflict: bool) -> f32 {
+    if conflict && !is_match {
+        return -10.0;
+    }
+    let p = probability.clamp(1e-6, 1.0 - 1e-6);
+    let lo = (p / (1.0 - p)).log2();
+    // a plain "no" weighs little: mentions of one person at two employers disagree on
+    // most fields, and are still linked through the mentions between them
+    if is_match {
+        lo.clamp(0.5, 10.0) as f32
+    } else {
+        lo.clamp(-2.0, -0.5) as f32
+    }
+}
+
+/// Scores every candidate: the pairs kept (every pair with `keep_all`, else the matches)
+/// and, with `want_evidence`, each candidate's [`edge_evidence`] in candidate order.
 #[allow(clippy::too_many_arguments)]
 fn score_all(
     fields: &[FieldSpec],
@@ -147,52 +183,92 @@ fn score_all(
     flat: &[u8],
     threshold: f64,
     keep_all: bool,
-) -> Vec<ScoredPair> {
+    want_evidence: bool,
+) -> (Vec<ScoredPair>, Vec<f32>) {
     let nf = fields.len().max(1);
     let names = NameFields::detect(fields);
     let catch_all = super::local::builtin_em()
         .map(|r| r.catch_all().id.clone())
         .unwrap_or_else(|| "V".to_string());
-    let cache = PatternWeights::new(model, &names.0, flat, nf, fields.len());
-    cand.par_iter()
-        .enumerate()
-        .filter_map(|(k, &(i, j))| {
-            let v = &flat[k * nf..k * nf + fields.len()];
-            let (weight, rest_weight) = cache
-                .get(v)
-                .unwrap_or_else(|| (model.weight(v), model.weight_without(v, &names.0)));
-            let p = 1.0 / (1.0 + (-weight).exp2());
-            let rest_known = v
-                .iter()
-                .enumerate()
-                .any(|(f, &l)| l != MISSING && !names.0.contains(&f));
-            if p < threshold && rest_known && rest_weight < 0.0 {
-                // no rule can hold (II and III need the other fields to agree, IV the
-                // threshold): the catch-all decides, without building the evidence
-                if !keep_all {
-                    return None;
-                }
-                return Some(ScoredPair {
+    let cache = PatternWeights::new(model, &names.names, flat, nf, fields.len());
+    let tf = if a.as_ptr() == b.as_ptr() {
+        TermFrequencies::count(fields.len(), &[a])
+    } else {
+        TermFrequencies::count(fields.len(), &[a, b])
+    };
+    let eval = |k: usize, i: u32, j: u32| -> (f32, Option<ScoredPair>) {
+        let v = &flat[k * nf..k * nf + fields.len()];
+        let (weight, rest_weight) = cache
+            .get(v)
+            .unwrap_or_else(|| (model.weight(v), model.weight_without(v, &names.names)));
+        let (x, y) = (&a[i as usize], &b[j as usize]);
+        let adj = tf.pair_adjustment(model, x, v, &names.names);
+        let (weight, rest_weight) = (weight + adj.0, rest_weight + adj.1);
+        let p = 1.0 / (1.0 + (-weight).exp2());
+        let rest_known = v
+            .iter()
+            .enumerate()
+            .any(|(f, &l)| l != MISSING && !names.names.contains(&f));
+        if p < threshold && rest_known && rest_weight < 0.0 {
+            // no rule can hold (II and III need the other fields to agree, IV the
+            // threshold): the catch-all decides, without building the evidence
+            let ev = edge_evidence(false, p, false);
+            if !keep_all {
+                return (ev, None);
+            }
+            return (
+                ev,
+                Some(ScoredPair {
                     left: i as usize,
                     right: j as usize,
                     weight,
                     probability: p,
                     rule: catch_all.clone(),
                     is_match: false,
-                });
-            }
-            let ev = EmEvidence::compute(model, &names, &a[i as usize], &b[j as usize], v, &[]);
-            let d = ev.decide(threshold);
-            (keep_all || d.is_match).then(|| ScoredPair {
-                left: i as usize,
-                right: j as usize,
-                weight,
-                probability: d.score,
-                rule: d.rule.to_string(),
-                is_match: d.is_match,
+                }),
+            );
+        }
+        let ev = EmEvidence::compute_adjusted(model, &names, x, y, v, &[], adj);
+        let d = ev.decide(threshold);
+        let evidence = edge_evidence(d.is_match, d.score, ev.individual_conflict);
+        let kept = (keep_all || d.is_match).then(|| ScoredPair {
+            left: i as usize,
+            right: j as usize,
+            weight,
+            probability: d.score,
+            rule: d.rule.to_string(),
+            is_match: d.is_match,
+        });
+        (evidence, kept)
+    };
+    let mut evidence = vec![0f32; if want_evidence { cand.len() } else { 0 }];
+    let parts: Vec<Vec<ScoredPair>> = if want_evidence {
+        evidence
+            .par_chunks_mut(SCORE_CHUNK)
+            .zip(cand.par_chunks(SCORE_CHUNK))
+            .enumerate()
+            .map(|(c, (ev, cs))| {
+                let mut out = Vec::new();
+                for (k, &(i, j)) in cs.iter().enumerate() {
+                    let (e, kept) = eval(c * SCORE_CHUNK + k, i, j);
+                    ev[k] = e;
+                    out.extend(kept);
+                }
+                out
             })
-        })
-        .collect()
+            .collect()
+    } else {
+        cand.par_chunks(SCORE_CHUNK)
+            .enumerate()
+            .map(|(c, cs)| {
+                cs.iter()
+                    .enumerate()
+                    .filter_map(|(k, &(i, j))| eval(c * SCORE_CHUNK + k, i, j).1)
+                    .collect()
+            })
+            .collect()
+    };
+    (parts.concat(), evidence)
 }
 
 /// Match weight and weight without the name fields per distinct comparison vector: a few
@@ -277,36 +353,53 @@ fn one_to_one(pairs: &mut [ScoredPair]) {
 }
 
 /// Links `left` to `right`: returns every blocked candidate pair with its score and
-/// decision. `examples` (labelled pairs) refine the unsupervised weights.
+/// decision. The columns are aligned first ([`super::align`], or `opts.column_map`);
+/// `examples` (labelled pairs) refine the unsupervised weights.
 pub fn link(
     left: &[Record],
     right: &[Record],
     examples: &[EntityExample],
     opts: &LinkOptions,
-) -> LinkOutput {
+) -> Result<LinkOutput, super::EngineError> {
     let t0 = std::time::Instant::now();
-    let fields = infer_fields(left.iter().chain(right));
+    let aligned = super::align::align(left, right, opts.column_map.as_deref())?;
+    let (fields, right_fields) = (aligned.left, aligned.right);
     let a: Vec<Prepared> = left.par_iter().map(|r| prepare(&fields, r)).collect();
-    let b: Vec<Prepared> = right.par_iter().map(|r| prepare(&fields, r)).collect();
+    let b: Vec<Prepared> = right
+        .par_iter()
+        .map(|r| prepare(&right_fields, r))
+        .collect();
     let t1 = t0.elapsed();
     let cand = link_candidates(&fields, &a, &b, &opts.blocking);
     let t2 = t0.elapsed();
     let flat = vectors(&fields, &a, &b, &cand);
     let t3 = t0.elapsed();
-    let model = fit(&fields, &a, &b, &flat, examples, opts, false);
+    let labelled = examples_vectors(&fields, &right_fields, examples);
+    let model = fit(&fields, &a, &b, &flat, &labelled, opts, false);
     let t4 = t0.elapsed();
-    let mut pairs = score_all(&fields, &model, &a, &b, &cand, &flat, opts.threshold, true);
+    let (mut pairs, _) = score_all(
+        &fields,
+        &model,
+        &a,
+        &b,
+        &cand,
+        &flat,
+        opts.threshold,
+        true,
+        false,
+    );
     let t5 = t0.elapsed();
     tracing::debug!(prepare = ?t1, block = ?t2, vectors = ?t3, fit = ?t4, score = ?t5, candidates = cand.len(), "link timings (cumulative)");
     if opts.one_to_one {
         one_to_one(&mut pairs);
     }
-    LinkOutput {
+    Ok(LinkOutput {
         fields,
         model,
         candidate_pairs: cand.len(),
         pairs,
-    }
+        alignment: aligned.pairs,
+    })
 }
 
 fn fit(
@@ -314,12 +407,13 @@ fn fit(
     a: &[Prepared],
     b: &[Prepared],
     flat: &[u8],
-    examples: &[EntityExample],
+    labelled: &[(Vec<u8>, bool)],
     opts: &LinkOptions,
     same_set: bool,
 ) -> FsModel {
     let nf = fields.len().max(1);
     let mut model = FsModel::prior(fields.to_vec());
+    model.individual = NameFields::detect(fields).individual;
     model.estimate_u(a, b, opts.u_samples, opts.seed, same_set);
     if flat.len() / nf >= MIN_EM_PAIRS && !fields.is_empty() {
         // at most one match per record of the smaller side (link), about one per record
@@ -333,7 +427,7 @@ fn fit(
         };
         model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
     }
-    model.refine(&examples_vectors(fields, examples), 5.0);
+    model.refine(labelled, 5.0);
     model
 }
 
@@ -354,11 +448,18 @@ pub fn dedup_prepared(
     opts: &LinkOptions,
 ) -> DedupOutput {
     let t0 = std::time::Instant::now();
-    let cand = dedup_candidates(&fields, a, &opts.blocking);
+    let (mut cand, big) = dedup_candidates_and_big(&fields, a, &opts.blocking);
     let t1 = t0.elapsed();
-    let flat = vectors(&fields, a, a, &cand);
+    let mut flat = vectors(&fields, a, a, &cand);
     let t2 = t0.elapsed();
-    let model = fit(&fields, a, a, &flat, examples, opts, true);
+    let labelled = examples_vectors(&fields, &fields, examples);
+    let model = fit(&fields, a, a, &flat, &labelled, opts, true);
+    let extra = entity_blocks(&fields, &model, a, &big, &cand, opts.threshold);
+    if !extra.is_empty() {
+        let more = vectors(&fields, a, a, &extra);
+        flat.extend(more);
+        cand.extend(extra);
+    }
     let t3 = t0.elapsed();
     if tracing::enabled!(tracing::Level::TRACE) {
         for (f, spec) in fields.iter().enumerate() {
@@ -370,16 +471,34 @@ pub fn dedup_prepared(
             "dedup model"
         );
     }
-    let pairs = score_all(&fields, &model, a, a, &cand, &flat, opts.threshold, false);
+    let (pairs, evidence) = score_all(
+        &fields,
+        &model,
+        a,
+        a,
+        &cand,
+        &flat,
+        opts.threshold,
+        false,
+        true,
+    );
     let candidate_pairs = cand.len();
     drop(flat);
+    let t4 = t0.elapsed();
+    let clusters = evidence_clusters(
+        a.len(),
+        &cand,
+        &evidence,
+        &pairs,
+        opts.max_cluster_size,
+        opts.split_threshold,
+    );
+    drop(evidence);
     let candidates = if opts.keep_candidates {
         cand
     } else {
         Vec::new()
     };
-    let t4 = t0.elapsed();
-    let clusters = capped_clusters(a.len(), &pairs, opts.max_cluster_size, opts.split_threshold);
     tracing::debug!(block = ?t1, vectors = ?t2, fit = ?t3, score = ?t4, cluster = ?t0.elapsed(), candidates = candidate_pairs, "dedup timings (cumulative)");
     DedupOutput {
         link: LinkOutput {
@@ -387,35 +506,140 @@ pub fn dedup_prepared(
             model,
             candidate_pairs,
             pairs,
+            alignment: Vec::new(),
         },
         clusters,
         candidates,
     }
 }
 
-/// Clusters of matched pairs, strongest pair first, never larger than `cap` records (0: no
-/// limit, plain connected components).
+/// Pairs of a big block sampled to tell one entity from a shared value.
+const BLOCK_SAMPLE: usize = 24;
+
+/// The pairs of the blocks over the cap ([`BigBlocks`]) that the fitted model finds to
+/// be mostly one entity: of [`BLOCK_SAMPLE`] pairs drawn from the block (seeded by the
+/// block), at least a third match. A block of strangers sharing a common value has few
+/// such pairs; the 300 mentions of one inventor have many. Blocks are taken smallest
+/// first within a budget of `max(200k, 20 n)` pairs, and pairs already candidates are
+/// left out. Sorted, unique.
+pub fn entity_blocks(
+    fields: &[FieldSpec],
+    model: &FsModel,
+    a: &[Prepared],
+    big: &BigBlocks,
+    cand: &[(u32, u32)],
+    threshold: f64,
+) -> Vec<(u32, u32)> {
+    let blocks = big.blocks();
+    if blocks.is_empty() || fields.is_empty() {
+        return Vec::new();
+    }
+    let accepted: Vec<bool> = blocks
+        .par_iter()
+        .map(|b| {
+            let n = b.len() as u64;
+            let mut x = b.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, &i| {
+                (h ^ u64::from(i)).wrapping_mul(0x1000_0000_01b3)
+            });
+            let mut next = || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            let mut v = vec![0u8; fields.len()];
+            let mut hits = 0;
+            for _ in 0..BLOCK_SAMPLE {
+                let (i, j) = ((next() % n) as usize, (next() % n) as usize);
+                if i == j {
+                    continue;
+                }
+                compare_into(fields, &a[b[i] as usize], &a[b[j] as usize], &mut v);
+                if model.probability(&v) >= threshold {
+                    hits += 1;
+                }
+            }
+            hits * 3 >= BLOCK_SAMPLE
+        })
+        .collect();
+    let budget = (20 * a.len()).max(200_000);
+    let mut out: Vec<u64> = Vec::new();
+    for (b, ok) in blocks.iter().zip(accepted) {
+        let n = b.len();
+        if !ok || out.len() + n * (n - 1) / 2 > budget {
+            continue;
+        }
+        for x in 0..n {
+            for y in (x + 1)..n {
+                out.push((u64::from(b[x]) << 32) | u64::from(b[y]));
+            }
+        }
+    }
+    out.par_sort_unstable();
+    out.dedup();
+    // `cand` is sorted and unique (blocking's order)
+    let extra: Vec<(u32, u32)> = out
+        .into_iter()
+        .map(|p| ((p >> 32) as u32, p as u32))
+        .filter(|p| cand.binary_search(p).is_err())
+        .collect();
+    tracing::debug!(
+        big_blocks = blocks.len(),
+        extra = extra.len(),
+        "entity blocks"
+    );
+    extra
+}
+
+/// Clusters with no fixed size, from the evidence of every scored candidate pair:
+/// matched pairs are taken strongest first, and each joins its two clusters only when the
+/// evidence of all candidate pairs between them ([`edge_evidence`]: log2 odds, positive
+/// for matches, negative for non-matches) adds up to more than nothing. A lone record
+/// joins its best cluster unless the cluster holds records it was found *not* to match;
+/// a household of five namesakes with one mistaken link stays five clusters, since the
+/// other pairs between them say no; 500 mentions of one inventor join, since theirs say
+/// yes. Pairs that were never candidates count as nothing.
 ///
-/// With `split` (a stricter threshold), a pair below it only joins a lone record to a
-/// cluster of two or more (pairs are taken strongest first, so every pair at or above
-/// `split` has been taken by then, and the clusters it may join are theirs).
-pub fn capped_clusters(
+/// `cap` > 0 bounds a cluster's size; with `split`, a matched pair below it only joins a
+/// lone record to a cluster (see [`capped_clusters`]).
+pub fn evidence_clusters(
     n: usize,
-    pairs: &[ScoredPair],
+    cand: &[(u32, u32)],
+    evidence: &[f32],
+    matched: &[ScoredPair],
     cap: usize,
     split: Option<f64>,
 ) -> Vec<Vec<usize>> {
-    if cap == 0 && split.is_none() {
-        return clusters(n, pairs.iter().map(|p| (p.left, p.right)));
+    let ok = |i: u32, j: u32| (i as usize) < n && (j as usize) < n && i != j;
+    let mut start = vec![0usize; n + 1];
+    for &(i, j) in cand.iter().filter(|&&(i, j)| ok(i, j)) {
+        start[i as usize + 1] += 1;
+        start[j as usize + 1] += 1;
     }
-    let mut order: Vec<&ScoredPair> = pairs.iter().collect();
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut adj: Vec<(u32, f32)> = vec![(0, 0.0); start[n]];
+    for (&(i, j), &e) in cand.iter().zip(evidence).filter(|((i, j), _)| ok(*i, *j)) {
+        adj[fill[i as usize]] = (j, e);
+        fill[i as usize] += 1;
+        adj[fill[j as usize]] = (i, e);
+        fill[j as usize] += 1;
+    }
+    drop(fill);
+    let mut order: Vec<&ScoredPair> = matched
+        .iter()
+        .filter(|p| p.left < n && p.right < n && p.left != p.right)
+        .collect();
     order.sort_by(|x, y| {
         y.probability
             .total_cmp(&x.probability)
             .then(y.weight.total_cmp(&x.weight))
+            .then((x.left, x.right).cmp(&(y.left, y.right)))
     });
     let mut parent: Vec<usize> = (0..n).collect();
-    let mut size = vec![1usize; n];
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); n];
     fn find(p: &mut [usize], mut x: usize) -> usize {
         while p[x] != x {
             p[x] = p[p[x]];
@@ -423,25 +647,152 @@ pub fn capped_clusters(
         }
         x
     }
+    let size = |members: &[Vec<u32>], r: usize| members[r].len().max(1);
     let mut kept = Vec::with_capacity(order.len());
     for p in order {
-        if p.left >= n || p.right >= n {
-            continue;
-        }
         let (a, b) = (find(&mut parent, p.left), find(&mut parent, p.right));
         if a == b {
             continue;
         }
-        if cap > 0 && size[a] + size[b] > cap {
+        let (sa, sb) = (size(&members, a), size(&members, b));
+        if cap > 0 && sa + sb > cap {
+            continue;
+        }
+        if split.is_some_and(|s| p.probability < s) && (sa > 1) == (sb > 1) {
+            continue;
+        }
+        // the evidence between the two clusters, read from the smaller one's side
+        let (small, big) = if sa <= sb { (a, b) } else { (b, a) };
+        let lone = [small as u32];
+        let xs: &[u32] = if members[small].is_empty() {
+            &lone
+        } else {
+            &members[small]
+        };
+        let mut total = 0f32;
+        for &x in xs {
+            let x = x as usize;
+            for &(y, e) in &adj[start[x]..start[x + 1]] {
+                if find(&mut parent, y as usize) == big {
+                    total += e;
+                }
+            }
+        }
+        if total <= 0.0 {
+            continue;
+        }
+        let (root, child) = if sa >= sb { (a, b) } else { (b, a) };
+        parent[child] = root;
+        let mut moved = std::mem::take(&mut members[child]);
+        if moved.is_empty() {
+            moved.push(child as u32);
+        }
+        if members[root].is_empty() {
+            members[root].push(root as u32);
+        }
+        members[root].append(&mut moved);
+        kept.push((p.left, p.right));
+    }
+    clusters(n, kept)
+}
+
+/// Clusters of matched pairs with no fixed size: pairs are taken strongest first, and
+///
+/// - a pair joins a lone record to a cluster at once (its strongest pair comes first);
+/// - a pair joins two clusters of two or more records only when the matched pairs
+///   between them number at least half the smaller cluster (and two): two halves of one
+///   entity are linked by many pairs, two households or two namesakes by one or two, so
+///   one weak link — a shared address, one mistyped date — cannot chain two groups, while
+///   500 mentions of one person still end in one cluster.
+///
+/// `cap` > 0 bounds a cluster's size (0: no bound). With `split` (a stricter threshold),
+/// a pair below it only joins a lone record to a cluster of two or more (pairs are taken
+/// strongest first, so every pair at or above `split` has been taken by then).
+pub fn capped_clusters(
+    n: usize,
+    pairs: &[ScoredPair],
+    cap: usize,
+    split: Option<f64>,
+) -> Vec<Vec<usize>> {
+    let valid = |p: &&ScoredPair| p.left < n && p.right < n && p.left != p.right;
+    // adjacency of the matched pairs (CSR), to count the support between two clusters
+    let mut start = vec![0usize; n + 1];
+    for p in pairs.iter().filter(valid) {
+        start[p.left + 1] += 1;
+        start[p.right + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut adj = vec![0u32; start[n]];
+    for p in pairs.iter().filter(valid) {
+        adj[fill[p.left]] = p.right as u32;
+        fill[p.left] += 1;
+        adj[fill[p.right]] = p.left as u32;
+        fill[p.right] += 1;
+    }
+    let mut order: Vec<&ScoredPair> = pairs.iter().filter(valid).collect();
+    order.sort_by(|x, y| {
+        y.probability
+            .total_cmp(&x.probability)
+            .then(y.weight.total_cmp(&x.weight))
+            .then((x.left, x.right).cmp(&(y.left, y.right)))
+    });
+    let mut parent: Vec<usize> = (0..n).collect();
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); n];
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let size = |members: &[Vec<u32>], r: usize| members[r].len().max(1);
+    let mut kept = Vec::with_capacity(order.len());
+    for p in order {
+        let (a, b) = (find(&mut parent, p.left), find(&mut parent, p.right));
+        if a == b {
+            continue;
+        }
+        let (sa, sb) = (size(&members, a), size(&members, b));
+        if cap > 0 && sa + sb > cap {
             continue;
         }
         // a weak pair: exactly one side a lone record
-        if split.is_some_and(|s| p.probability < s) && (size[a] > 1) == (size[b] > 1) {
+        if split.is_some_and(|s| p.probability < s) && (sa > 1) == (sb > 1) {
             continue;
         }
-        let (root, child) = (a.min(b), a.max(b));
+        if sa > 1 && sb > 1 {
+            let (small, big) = if sa <= sb { (a, b) } else { (b, a) };
+            let need = members[small].len().div_ceil(2).max(2);
+            let mut support = 0usize;
+            'count: for &x in &members[small] {
+                let x = x as usize;
+                for &y in &adj[start[x]..start[x + 1]] {
+                    if find(&mut parent, y as usize) == big {
+                        support += 1;
+                        if support >= need {
+                            break 'count;
+                        }
+                    }
+                }
+            }
+            if support < need {
+                continue;
+            }
+        }
+        // the larger cluster's root stays; the smaller one's members move
+        let (root, child) = if sa >= sb { (a, b) } else { (b, a) };
         parent[child] = root;
-        size[root] += size[child];
+        let mut moved = std::mem::take(&mut members[child]);
+        if moved.is_empty() {
+            moved.push(child as u32);
+        }
+        if members[root].is_empty() {
+            members[root].push(root as u32);
+        }
+        members[root].append(&mut moved);
         kept.push((p.left, p.right));
     }
     clusters(n, kept)
@@ -536,7 +887,7 @@ mod tests {
             u_samples: 2000,
             ..Default::default()
         };
-        let out = link(&l, &r, &[], &opts);
+        let out = link(&l, &r, &[], &opts).unwrap();
         let found: Vec<(usize, usize)> = out.matches().map(|p| (p.left, p.right)).collect();
         let correct = found.iter().filter(|(a, b)| a == b).count();
         assert!(correct >= 27, "correct {correct} of {}", found.len());
@@ -605,10 +956,19 @@ mod tests {
             p(3, 4, 0.99),
             p(4, 5, 0.97),
         ];
+        // one pair between two groups of three is not enough support
         assert_eq!(
             capped_clusters(6, &pairs, 0, None),
+            vec![vec![0, 1, 2], vec![3, 4, 5]]
+        );
+        // a second pair between them is
+        let mut two = pairs.clone();
+        two.push(p(0, 4, 0.9));
+        assert_eq!(
+            capped_clusters(6, &two, 0, None),
             vec![vec![0, 1, 2, 3, 4, 5]]
         );
+        let pairs = two;
         assert_eq!(
             capped_clusters(6, &pairs, 4, None),
             vec![vec![0, 1, 2], vec![3, 4, 5]]
@@ -616,20 +976,20 @@ mod tests {
         assert_eq!(capped_clusters(6, &pairs, 6, None).len(), 1);
         // a stricter split threshold: the weak pair 2-3 cannot join the two groups ...
         assert_eq!(
-            capped_clusters(6, &pairs, 0, Some(0.9)),
+            capped_clusters(6, &pairs, 0, Some(0.95)),
             vec![vec![0, 1, 2], vec![3, 4, 5]]
         );
         // ... but a weak pair still adds a lone record (6) to a group
         let mut more = pairs.clone();
         more.push(p(5, 6, 0.87));
         assert_eq!(
-            capped_clusters(7, &more, 0, Some(0.9)),
+            capped_clusters(7, &more, 0, Some(0.95)),
             vec![vec![0, 1, 2], vec![3, 4, 5, 6]]
         );
         // below every pair's probability it changes nothing
         assert_eq!(capped_clusters(6, &pairs, 0, Some(0.5)).len(), 1);
         // weak pairs alone make no cluster, whatever their order
         let weak = vec![p(0, 1, 0.86), p(2, 3, 0.87), p(1, 2, 0.88)];
-        assert!(capped_clusters(4, &weak, 0, Some(0.9)).is_empty());
+        assert!(capped_clusters(4, &weak, 0, Some(0.95)).is_empty());
     }
 }

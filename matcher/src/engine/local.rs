@@ -80,12 +80,27 @@ pub fn evaluate_rules(
 // ---------------------------------------------------------------------------------
 
 /// Which fields make up an entity's name: fields named like `*name*` / `title`, else
-/// the first text field.
+/// the first text field; and which tell members of one group apart (a person's given
+/// name, birth date, identity number, e-mail: [`super::lexicon::INDIVIDUAL`]).
 #[derive(Debug, Clone, Default)]
-pub struct NameFields(pub Vec<usize>);
+pub struct NameFields {
+    pub names: Vec<usize>,
+    /// Individual fields (field index, whether it is a given name).
+    pub individual: Vec<(usize, bool)>,
+}
 
 impl NameFields {
     pub fn detect(fields: &[FieldSpec]) -> Self {
+        let individual: Vec<(usize, bool)> = fields
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                let c = super::lexicon::concept(&f.name)?;
+                super::lexicon::INDIVIDUAL
+                    .contains(&c)
+                    .then_some((i, c == "given_name"))
+            })
+            .collect();
         let named: Vec<usize> = fields
             .iter()
             .enumerate()
@@ -96,20 +111,83 @@ impl NameFields {
             .map(|(i, _)| i)
             .collect();
         if !named.is_empty() {
-            return Self(named);
+            return Self {
+                names: named,
+                individual,
+            };
         }
-        Self(
-            fields
+        Self {
+            names: fields
                 .iter()
                 .position(|f| f.kind == FieldKind::Text)
                 .into_iter()
                 .collect(),
-        )
+            individual,
+        }
+    }
+
+    /// Whether the individual fields of a pair conflict: a given name disagrees outright
+    /// (and is no short form of the other) and no individual field agrees; or a hard
+    /// identifier (birth date, identity number, e-mail) disagrees outright while no hard
+    /// identifier and no given name agrees. Two members of one household agree on
+    /// everything they share and conflict here; a duplicate with a missing birth date
+    /// does not, nor one with its given name and a mistyped identity number (the rest of
+    /// its fields decide).
+    pub fn individual_conflict(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
+        let (mut hard_conflict, mut given_conflict) = (false, false);
+        let mut any_agree = false;
+        for &(f, given) in &self.individual {
+            match v.get(f).copied() {
+                Some(l) if l <= 2 => {
+                    any_agree = true;
+                }
+                Some(l) if l != MISSING && l as usize >= super::fs::LEVELS - 1 => {
+                    if !given {
+                        hard_conflict = true;
+                        continue;
+                    }
+                    let (x, y) = (a.value(f), b.value(f));
+                    let nick = x
+                        .tokens()
+                        .any(|s| y.tokens().any(|t| super::lexicon::nickname_pair(s, t)));
+                    if nick {
+                        any_agree = true;
+                    } else {
+                        given_conflict = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        (hard_conflict || given_conflict) && !any_agree
+    }
+
+    /// [`Self::individual_conflict`] on the comparison vector alone (short forms of a
+    /// given name count as a conflict): the EM estimation's test.
+    pub fn pattern_conflict(individual: &[(usize, bool)], v: &[u8]) -> bool {
+        let (mut hard_conflict, mut given_conflict) = (false, false);
+        let mut any_agree = false;
+        for &(f, given) in individual {
+            match v.get(f).copied() {
+                Some(l) if l <= 2 => {
+                    any_agree = true;
+                }
+                Some(l) if l != MISSING && l as usize >= super::fs::LEVELS - 1 => {
+                    if given {
+                        given_conflict = true;
+                    } else {
+                        hard_conflict = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        (hard_conflict || given_conflict) && !any_agree
     }
 
     /// The name of a prepared record (name fields joined).
     pub fn name(&self, r: &Prepared) -> Vec<String> {
-        self.0
+        self.names
             .iter()
             .map(|&i| r.value(i))
             .flat_map(|v| v.tokens().map(str::to_string))
@@ -164,6 +242,8 @@ pub struct EmEvidence {
     /// Fields agreeing exactly / disagreeing, for the trace.
     pub agree: Vec<String>,
     pub differ: Vec<String>,
+    /// The individual fields conflict ([`NameFields::individual_conflict`]).
+    pub individual_conflict: bool,
 }
 
 impl EmEvidence {
@@ -176,16 +256,30 @@ impl EmEvidence {
         v: &[u8],
         facts: &[&Facts],
     ) -> Self {
+        Self::compute_adjusted(model, names, a, b, v, facts, (0.0, 0.0))
+    }
+
+    /// [`Self::compute`] with term-frequency adjustments `(all fields, fields other than
+    /// the name)` added to the match weights ([`super::fs::TermFrequencies`]).
+    pub fn compute_adjusted(
+        model: &FsModel,
+        names: &NameFields,
+        a: &Prepared,
+        b: &Prepared,
+        v: &[u8],
+        facts: &[&Facts],
+        tf: (f64, f64),
+    ) -> Self {
         let ta = names.name(a);
         let tb = names.name(b);
         let (name_a, name_b) = (ta.join(" "), tb.join(" "));
-        let p_all = model.probability(v);
-        let rest_weight = model.weight_without(v, &names.0);
+        let p_all = 1.0 / (1.0 + (-(model.weight(v) + tf.0)).exp2());
+        let rest_weight = model.weight_without(v, &names.names) + tf.1;
         let p_rest = 1.0 / (1.0 + (-rest_weight).exp2());
         let rest_known = v
             .iter()
             .enumerate()
-            .any(|(f, &l)| l != MISSING && !names.0.contains(&f));
+            .any(|(f, &l)| l != MISSING && !names.names.contains(&f));
         let mut abbreviation = None;
         let mut alias = None;
         let mut distinct = false;
@@ -220,7 +314,9 @@ impl EmEvidence {
                 _ => {}
             }
         }
+        let individual_conflict = names.individual_conflict(a, b, v);
         Self {
+            individual_conflict,
             name_a,
             name_b,
             p_all,
@@ -258,7 +354,7 @@ impl EmEvidence {
 
     /// Evaluates the rules with this evidence.
     pub fn decide_with(&self, rules: &RuleSet, threshold: f64) -> Decision {
-        let rest_ok = !self.rest_known || self.p_rest >= 0.5;
+        let rest_ok = (!self.rest_known || self.p_rest >= 0.5) && !self.individual_conflict;
         let mut d = evaluate_rules(rules, self.p_all, |c| match c {
             Check::Abbreviation => Some(match &self.abbreviation {
                 Some(why) if rest_ok && !self.distinct => (
@@ -292,9 +388,12 @@ impl EmEvidence {
                 None => (false, "no known alias".to_string()),
             }),
             Check::SameConcept => Some((
-                self.p_all >= threshold && !self.distinct && !self.names_conflict(),
+                self.p_all >= threshold
+                    && !self.distinct
+                    && !self.names_conflict()
+                    && !self.individual_conflict,
                 format!(
-                    "field-weighted match probability {:.4} vs threshold {threshold:.2}; name similarity {}; agree [{}], differ [{}]",
+                    "field-weighted match probability {:.4} vs threshold {threshold:.2}; name similarity {}; agree [{}], differ [{}]{}",
                     self.p_all,
                     self.name_sim
                         .map(|s| format!(
@@ -307,11 +406,16 @@ impl EmEvidence {
                         ))
                         .unwrap_or_else(|| "n/a".into()),
                     self.agree.join(", "),
-                    self.differ.join(", ")
+                    self.differ.join(", "),
+                    if self.individual_conflict {
+                        "; the individual fields conflict (given name, birth date, id) and none agrees"
+                    } else {
+                        ""
+                    }
                 ),
             )),
             Check::DifferentConcept => Some((
-                self.p_all < threshold || self.distinct,
+                self.p_all < threshold || self.distinct || self.individual_conflict,
                 format!(
                     "match probability {:.4} vs threshold {threshold:.2}",
                     self.p_all
@@ -477,6 +581,8 @@ pub struct SmColumn {
     pub mean_len: f64,
     /// Character-trigram profile of the values (unit length).
     pub profile: HashMap<String, f64>,
+    /// The concept the name stands for in the built-in lexicon ([`super::lexicon`]).
+    pub concept: Option<&'static str>,
 }
 
 impl SmColumn {
@@ -514,6 +620,7 @@ impl SmColumn {
             table: table.name.clone(),
             name: c.name.clone(),
             name_tokens: split_identifier(&c.name),
+            concept: super::lexicon::concept(&c.name),
             desc_tokens: super::text::tokens(&desc),
             declared: c
                 .data_type
@@ -670,9 +777,16 @@ pub fn sm_evidence(
         let tset: HashSet<&String> = na.iter().collect();
         let uset: HashSet<&String> = nb.iter().collect();
         let jac = jaccard(&tset, &uset);
-        (0.4 * ts + 0.3 * tri + 0.3 * jac)
+        let lexical = (0.4 * ts + 0.3 * tri + 0.3 * jac)
             .max(if abbreviation { 0.85 } else { 0.0 })
-            .max(semantic.name.unwrap_or(0.0))
+            .max(semantic.name.unwrap_or(0.0));
+        // the built-in lexicon: two names of one concept (`surname` / `last_name`) are
+        // synonyms; names of two concepts (`first_name` / `last_name`) only look alike
+        match (a.concept, b.concept) {
+            (Some(x), Some(y)) if x == y => lexical.max(0.95),
+            (Some(_), Some(_)) => lexical.min(0.3),
+            _ => lexical,
+        }
     };
     let desc_sim = idf.cosine(&a.desc_tokens, &b.desc_tokens);
     let value_sim = if a.values.is_empty() || b.values.is_empty() {

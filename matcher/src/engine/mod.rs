@@ -4,11 +4,14 @@
 //! This module owns the public interface (request/answer types, [`Engine`]) and the
 //! dispatch to a backbone. The pipeline pieces live in sub-modules.
 
+pub mod align;
 pub mod blocking;
+pub mod columns;
 pub mod embed;
 pub mod fs;
 pub mod gguf;
 pub mod knowledge;
+pub mod lexicon;
 pub mod linkage;
 pub mod llm;
 pub mod local;

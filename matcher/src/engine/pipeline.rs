@@ -785,6 +785,7 @@ impl<'a> EmContext<'a> {
             .map(|(x, y)| compare(&fields, x, y))
             .collect();
         let mut base = FsModel::prior(fields.clone());
+        base.individual = names.individual.clone();
         let n = pairs.len();
         if n >= 3 {
             base.estimate_u(&a, &b, 5000, 7, true);

@@ -101,6 +101,10 @@ pub struct JobOptions {
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub examples: Vec<Value>,
+    /// `link` only: the columns to compare, left column → right column (default: aligned
+    /// by the schema matcher).
+    #[serde(default)]
+    pub column_map: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// `POST /api/v1/jobs` body.
@@ -226,6 +230,12 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiErr
         req.options.threshold,
         req.options.split_threshold,
     )?;
+    if req.options.column_map.is_some() && req.job_type != JobType::Link {
+        return Err(ApiError::invalid(
+            "options.column_map",
+            "column_map applies to link jobs only",
+        ));
+    }
     if req.options.split_threshold.is_some() && req.job_type != JobType::Dedup {
         return Err(ApiError::invalid(
             "options.split_threshold",
@@ -328,6 +338,18 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiErr
             let inp: LinkInput = parse_field(req.input, "input")?;
             let left_ids = dedup_ids(&inp.left, "input.left")?;
             let right_ids = dedup_ids(&inp.right, "input.right")?;
+            if let Some(map) = &req.options.column_map {
+                for (l, r) in map {
+                    for (side, recs, col) in [("left", &inp.left, l), ("right", &inp.right, r)] {
+                        if !recs.iter().any(|x| x.contains_key(col)) {
+                            return Err(ApiError::invalid(
+                                format!("options.column_map.{l}"),
+                                format!("no record of input.{side} has the column `{col}`"),
+                            ));
+                        }
+                    }
+                }
+            }
             let total = left_ids.len() + right_ids.len();
             (
                 vec![(

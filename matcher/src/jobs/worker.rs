@@ -246,19 +246,25 @@ async fn execute(
             let eopts = opts.entity().map_err(bad)?;
             let lopts = linkage::LinkOptions {
                 threshold: opts.threshold.unwrap_or(ctx.matching.entity_threshold),
+                column_map: opts
+                    .column_map
+                    .as_ref()
+                    .map(|m| m.iter().map(|(l, r)| (l.clone(), r.clone())).collect()),
                 ..linkage::LinkOptions::default()
             };
             let examples = Arc::new(eopts.examples);
             tokio::task::spawn_blocking(move || {
-                let o = linkage::link(&left, &right, &examples, &lopts);
-                o.matches()
-                    .map(|p| {
-                        json!({"left": left_ids[p.left], "right": right_ids[p.right], "score": p.probability, "rule": p.rule})
-                    })
-                    .collect::<Vec<_>>()
+                let o = linkage::link(&left, &right, &examples, &lopts)?;
+                Ok::<_, EngineError>(
+                    o.matches()
+                        .map(|p| {
+                            json!({"left": left_ids[p.left], "right": right_ids[p.right], "score": p.probability, "rule": p.rule})
+                        })
+                        .collect::<Vec<_>>(),
+                )
             })
             .await
-            .map_err(|e| WorkError::Payload(format!("link task: {e}")))?
+            .map_err(|e| WorkError::Payload(format!("link task: {e}")))??
         }
     };
     to_payloads(ctx, rows)

@@ -1,0 +1,576 @@
+#!/usr/bin/env python3
+"""Seeded generator of dev sets whose *shapes* are the ones real files take.
+
+    python3 bench/gen_shapes.py OUT_DIR          # every set below, deterministic
+
+Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
+
+  person_split   dedup  given and family names each split over two columns (the second
+                        mostly empty), the birth date as three integer columns, 30-60%
+                        missing values, households (same surname and address, different
+                        people), common-name collisions, nicknames, typos, swapped names
+  person_heavy   dedup  heavy-tailed entity sizes: most people 1-3 mentions, a few
+                        100-500 (an inventor-like mention file: name parts, city, state,
+                        organisation, co-mentioned names, class codes), many common names
+  person_link    link   two files that name and split their columns differently
+                        (`street_name` vs `mailing_address_street_name`, one `name` vs
+                        first/last, date string vs integer parts), households on both sides
+  sm/person_*    schema six pairs of person tables designed apart (synonyms,
+                        abbreviations, camelCase, formats of dates and phones)
+  org_dedup      dedup  organisation names with legal-form variants, abbreviations,
+                        missing addresses and phones
+  product_link   link   product titles with brand and model codes written differently,
+                        prices that drift
+
+No data leaves this file: the name, street and place tables are built here from
+syllables and short word lists, and the random generator is seeded, so the same command
+always writes the same files. None of these shapes is tuned to one public data set: each
+knob (missing rate, cluster-size law, household rate) is drawn per set from the ranges
+that real files show.
+"""
+import csv
+import os
+import random
+import string
+import sys
+
+SEED = 20261203
+
+GIVEN = """james john robert michael william david richard joseph thomas charles christopher
+daniel matthew anthony mark donald steven paul andrew joshua kenneth kevin brian george
+timothy ronald edward jason jeffrey ryan jacob gary nicholas eric jonathan stephen larry
+justin scott brandon benjamin samuel gregory alexander frank patrick raymond jack dennis
+jerry tyler aaron jose adam nathan henry douglas zachary peter kyle noah ethan jeremy
+walter christian keith roger terry austin sean gerald carl harold dylan arthur lawrence
+jordan jesse bryan billy bruce gabriel joe logan alan juan albert willie elijah wayne
+randy vincent mason roy ralph bobby russell bradley philip eugene mary patricia jennifer
+linda elizabeth barbara susan jessica sarah karen lisa nancy betty sandra margaret ashley
+kimberly emily donna michelle carol amanda melissa deborah stephanie dorothy rebecca
+sharon laura cynthia amy kathleen angela shirley brenda emma anna pamela nicole samantha
+katherine christine helen debra rachel carolyn janet maria catherine heather diane olivia
+julie joyce victoria ruth virginia lauren kelly christina joan evelyn judith andrea hannah
+megan cheryl jacqueline martha madison teresa gloria sara janice ann kathryn abigail
+sophia frances jean alice judy isabella julia grace amber denise danielle marilyn beverly
+charlotte natalie theresa diana brittany doris kayla alexis lori marie""".split()
+
+NICK = {"james": "jim", "john": "jack", "robert": "bob", "michael": "mike", "william": "bill",
+        "david": "dave", "richard": "rick", "joseph": "joe", "thomas": "tom", "charles": "chuck",
+        "christopher": "chris", "daniel": "dan", "matthew": "matt", "anthony": "tony",
+        "steven": "steve", "andrew": "andy", "joshua": "josh", "kenneth": "ken",
+        "jeffrey": "jeff", "nicholas": "nick", "jonathan": "jon", "stephen": "steve",
+        "benjamin": "ben", "samuel": "sam", "gregory": "greg", "alexander": "alex",
+        "patrick": "pat", "timothy": "tim", "ronald": "ron", "edward": "ed",
+        "lawrence": "larry", "elizabeth": "liz", "patricia": "pat", "jennifer": "jen",
+        "margaret": "maggie", "kimberly": "kim", "jessica": "jess", "susan": "sue",
+        "deborah": "deb", "rebecca": "becky", "katherine": "kate", "christine": "chris",
+        "cynthia": "cindy", "pamela": "pam", "samantha": "sam", "victoria": "vicky",
+        "kathleen": "kathy", "dorothy": "dot", "abigail": "abby", "frances": "fran",
+        "theresa": "terry", "alexis": "lexi", "judith": "judy", "barbara": "barb"}
+
+SYL = ["an", "ber", "cal", "dor", "el", "fen", "gar", "hol", "ing", "jor", "kel", "lan",
+       "mor", "nel", "or", "per", "quin", "ros", "san", "tor", "ul", "ver", "wil", "yar",
+       "zen", "ash", "brook", "ton", "ley", "son", "man", "ford", "field", "wood", "by",
+       "ham", "well", "stone", "er", "ett", "ick", "ard", "ow", "ich", "ski", "ez", "ov"]
+COMMON_SURNAMES = """smith johnson williams brown jones garcia miller davis rodriguez martinez
+hernandez lopez gonzalez wilson anderson thomas taylor moore jackson martin lee perez
+thompson white harris sanchez clark ramirez lewis robinson walker young allen king wright
+scott torres nguyen hill flores green adams nelson baker hall rivera campbell mitchell
+carter roberts""".split()
+STREET_TYPES = ["st", "ave", "rd", "dr", "ln", "ct", "blvd", "way", "pl"]
+STREET_LONG = {"st": "street", "ave": "avenue", "rd": "road", "dr": "drive", "ln": "lane",
+               "ct": "court", "blvd": "boulevard", "way": "way", "pl": "place"}
+STATES = ["ca", "tx", "fl", "ny", "pa", "il", "oh", "ga", "nc", "mi", "nj", "va", "wa", "az",
+          "ma", "tn", "in", "mo", "md", "wi"]
+ORG_WORDS = """global united national advanced applied integrated pacific atlantic northern
+southern central digital quantum summit pioneer frontier premier heritage liberty eagle
+falcon river mountain valley harbor bridge crown star sun lake coast metro urban rural
+green blue red silver golden iron steel cedar oak pine maple""".split()
+ORG_KINDS = """systems technologies solutions industries manufacturing logistics foods
+pharmaceuticals energy holdings partners consulting networks software devices materials
+instruments laboratories services foods capital media""".split()
+LEGAL = [("inc", "incorporated"), ("llc", "limited liability company"), ("ltd", "limited"),
+         ("corp", "corporation"), ("co", "company"), ("gmbh", "gmbh"), ("plc", "plc")]
+BRANDS = """acme zenith orion vertex nimbus apex lumen stratos kestrel halcyon borealis
+sierra titan nova pulse vector quasar helix arcadia onyx""".split()
+PRODUCTS = """laptop monitor keyboard mouse headphones speaker camera tablet printer router
+charger drive projector microphone webcam smartwatch phone television soundbar scanner""".split()
+ADJ = """wireless portable compact professional gaming ultra slim digital smart mini pro
+ergonomic rechargeable bluetooth hd 4k noise-cancelling""".split()
+
+
+def zipf_pick(rng, items, s=1.1):
+    """An item drawn with probability ~ 1/rank^s (precomputed weights cached per list)."""
+    key = (id(items), s)
+    w = zipf_pick.cache.get(key)
+    if w is None:
+        w = [1.0 / (k + 1) ** s for k in range(len(items))]
+        tot = 0.0
+        acc = []
+        for x in w:
+            tot += x
+            acc.append(tot)
+        w = (acc, tot)
+        zipf_pick.cache[key] = w
+    acc, tot = w
+    r = rng.random() * tot
+    lo, hi = 0, len(acc) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if acc[mid] < r:
+            lo = mid + 1
+        else:
+            hi = mid
+    return items[lo]
+
+
+zipf_pick.cache = {}
+
+
+def pseudo_word(rng, lo=2, hi=3):
+    return "".join(rng.choice(SYL) for _ in range(rng.randint(lo, hi)))
+
+
+def tables(rng):
+    surnames = COMMON_SURNAMES + sorted({pseudo_word(rng) for _ in range(6000)})
+    streets = sorted({pseudo_word(rng, 1, 2) for _ in range(3000)})
+    cities = sorted({pseudo_word(rng, 2, 3) for _ in range(600)})
+    city_info = {c: (rng.choice(STATES), f"{rng.randint(10000, 99899):05d}") for c in cities}
+    return surnames, streets, cities, city_info
+
+
+def typo(rng, s):
+    if len(s) < 3:
+        return s
+    i = rng.randrange(len(s) - 1)
+    op = rng.random()
+    if op < 0.3:
+        return s[:i] + s[i + 1] + s[i] + s[i + 2:]
+    if op < 0.6:
+        return s[:i] + rng.choice(string.ascii_lowercase) + s[i + 1:]
+    if op < 0.8:
+        return s[:i] + s[i + 1:]
+    return s[:i] + rng.choice(string.ascii_lowercase) + s[i:]
+
+
+def digit_typo(rng, s):
+    if not s:
+        return s
+    i = rng.randrange(len(s))
+    return s[:i] + str(rng.randint(0, 9)) + s[i + 1:]
+
+
+def cluster_sizes(rng, n_records, heavy):
+    """Entity sizes summing to about n_records: mostly 1-3; `heavy`: a few of 100-500."""
+    sizes = []
+    total = 0
+    if heavy:
+        for _ in range(heavy):
+            k = rng.randint(100, 500)
+            sizes.append(k)
+            total += k
+    while total < n_records:
+        r = rng.random()
+        if r < 0.55:
+            k = 1
+        elif r < 0.80:
+            k = 2
+        elif r < 0.92:
+            k = 3
+        elif r < 0.985:
+            k = rng.randint(4, 10)
+        else:
+            k = rng.randint(11, 40)
+        sizes.append(k)
+        total += k
+    return sizes
+
+
+def write(path, header, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def dedup_truth(path, groups):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id1", "id2"])
+        for ids in groups:
+            for a in range(len(ids)):
+                for b in range(a + 1, len(ids)):
+                    w.writerow([ids[a], ids[b]])
+
+
+class Person:
+    pass
+
+
+def make_people(rng, n, T, household_rate):
+    surnames, streets, cities, city_info = T
+    people = []
+    while len(people) < n:
+        last = zipf_pick(rng, surnames, 1.0)
+        city = zipf_pick(rng, cities, 0.8)
+        state, zipc = city_info[city]
+        addr = (str(rng.randint(1, 9999)), f"{rng.choice(streets)} {rng.choice(STREET_TYPES)}",
+                rng.choice(["", "", "", f"apt {rng.randint(1, 40)}"]), city, state, zipc)
+        phone = f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+        size = 1
+        if rng.random() < household_rate:
+            size = rng.randint(2, 5)
+        base_year = rng.randint(1935, 1995)
+        for k in range(size):
+            p = Person()
+            p.first = zipf_pick(rng, GIVEN, 0.9)
+            p.middle = zipf_pick(rng, GIVEN, 0.9) if rng.random() < 0.5 else ""
+            p.last = last
+            p.last2 = zipf_pick(rng, surnames, 1.0) if rng.random() < 0.08 else ""
+            # household: parents close in age, children 20-40 years younger
+            year = base_year + (rng.randint(-4, 4) if k < 2 else rng.randint(20, 40))
+            p.dob = (min(year, 2015), rng.randint(1, 12), rng.randint(1, 28))
+            p.addr = addr
+            p.phone = phone if (k < 2 or rng.random() < 0.5) else \
+                f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+            p.ssn = f"{rng.randint(100, 899):03d}{rng.randint(10, 99):02d}{rng.randint(1000, 9999):04d}"
+            p.email = f"{p.first}.{p.last}{rng.randint(1, 99)}@{rng.choice(['mail', 'post', 'web'])}.com"
+            people.append(p)
+    # common-name collisions: a share of people copy another's first and last name
+    for p in people:
+        if rng.random() < 0.04:
+            q = rng.choice(people)
+            p.first, p.last = q.first, q.last
+    return people[:n]
+
+
+def moved(rng, p, T):
+    surnames, streets, cities, city_info = T
+    city = zipf_pick(rng, cities, 0.8)
+    state, zipc = city_info[city]
+    return (str(rng.randint(1, 9999)), f"{rng.choice(streets)} {rng.choice(STREET_TYPES)}",
+            "", city, state, zipc)
+
+
+def mention(rng, p, T, noise):
+    """One (possibly corrupted) view of a person: a dict of clean-ish strings."""
+    first, middle, last, last2 = p.first, p.middle, p.last, p.last2
+    y, m, d = p.dob
+    addr = p.addr
+    phone, ssn, email = p.phone, p.ssn, p.email
+    if rng.random() < noise * 0.5 and first in NICK:
+        first = NICK[first]
+    if rng.random() < noise:
+        first = typo(rng, first)
+    if rng.random() < noise:
+        last = typo(rng, last)
+    if rng.random() < noise * 0.15:
+        first, last = last, first
+    if rng.random() < noise * 0.3:
+        d, m = (m, d) if d <= 12 else (d, m)
+    if rng.random() < noise * 0.3:
+        y = y + rng.choice([-1, 1, -10, 10])
+    if rng.random() < noise * 0.3:
+        d = rng.randint(1, 28)
+    if rng.random() < noise * 0.6:
+        addr = moved(rng, p, T)
+    if rng.random() < noise * 0.5:
+        phone = digit_typo(rng, phone)
+    if rng.random() < noise * 0.3:
+        ssn = digit_typo(rng, ssn)
+    return dict(first=first, middle=middle, last=last, last2=last2, y=y, m=m, d=d,
+                addr=addr, phone=phone, ssn=ssn, email=email)
+
+
+def blank(rng, v, rate):
+    return "" if rng.random() < rate else v
+
+
+def person_split(out, rng, T):
+    """Dedup, ~10k rows, split names, integer date parts, heavy missingness."""
+    sizes = cluster_sizes(rng, 10_000, 0)
+    people = make_people(rng, len(sizes), T, household_rate=0.25)
+    miss = {c: rng.uniform(0.3, 0.6) for c in ["middle", "addr", "zip", "phone", "dob", "ssn"]}
+    rows, groups = [], []
+    rid = 0
+    for p, k in zip(people, sizes):
+        ids = []
+        for j in range(k):
+            v = mention(rng, p, T, noise=0.0 if j == 0 else 0.35)
+            first, first2 = v["first"], ""
+            # a two-part given name is written in one column or split over two
+            if v["middle"] and rng.random() < 0.35:
+                if rng.random() < 0.5:
+                    first, first2 = v["first"], v["middle"]
+                else:
+                    first = f"{v['first']} {v['middle']}"
+            last, last2 = v["last"], ""
+            if v["last2"]:
+                if rng.random() < 0.5:
+                    last2 = v["last2"]
+                else:
+                    last = f"{v['last']} {v['last2']}"
+            dob_missing = rng.random() < miss["dob"]
+            num, street, unit, city, state, zipc = v["addr"]
+            addr_missing = rng.random() < miss["addr"]
+            rid += 1
+            rows.append([f"r{rid}", first, first2, last, last2,
+                         "" if dob_missing else v["y"],
+                         "" if dob_missing or rng.random() < 0.05 else v["m"],
+                         "" if dob_missing or rng.random() < 0.05 else v["d"],
+                         "" if addr_missing else num, "" if addr_missing else street,
+                         blank(rng, city, 0.15), blank(rng, zipc, miss["zip"]),
+                         blank(rng, v["phone"], miss["phone"]),
+                         blank(rng, v["ssn"], miss["ssn"])])
+            ids.append(f"r{rid}")
+        groups.append(ids)
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    d = os.path.join(out, "person_split")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "input.csv"),
+          ["id", "first_name", "first_name_2", "last_name", "last_name_2", "birth_year",
+           "birth_month", "birth_day", "house_number", "street", "city", "zip", "phone",
+           "ssn"], [rows[i] for i in order])
+    dedup_truth(os.path.join(d, "truth.csv"), groups)
+
+
+def person_heavy(out, rng, T):
+    """Dedup, ~13k mentions, a few people with 100-500 mentions, common names."""
+    surnames, streets, cities, city_info = T
+    sizes = cluster_sizes(rng, 13_000, heavy=8)
+    people = make_people(rng, len(sizes), T, household_rate=0.0)
+    orgs = [f"{rng.choice(ORG_WORDS)} {rng.choice(ORG_KINDS)}" for _ in range(800)]
+    rows, groups = [], []
+    rid = 0
+    for p, k in zip(people, sizes):
+        # a career: a few organisations and places, co-workers, a field of classes
+        career = [(rng.choice(orgs), zipf_pick(rng, cities, 0.8)) for _ in range(rng.randint(1, 3))]
+        peers = [f"{zipf_pick(rng, GIVEN, 0.9)} {zipf_pick(rng, surnames, 1.0)}"
+                 for _ in range(rng.randint(2, 12))]
+        field = [f"{rng.choice('ABCDEFGH')}{rng.randint(1, 99):02d}{rng.choice('ABCDEFGHJK')}"
+                 for _ in range(rng.randint(1, 4))]
+        ids = []
+        for j in range(k):
+            org, city = rng.choice(career)
+            state = city_info[city][0]
+            first = p.first
+            if p.middle and rng.random() < 0.4:
+                first = f"{first} {p.middle[0] if rng.random() < 0.6 else p.middle}"
+            if rng.random() < 0.08:
+                first = typo(rng, first)
+            last = p.last if rng.random() > 0.05 else typo(rng, p.last)
+            co = rng.sample(peers, min(len(peers), rng.randint(0, 4)))
+            cls = rng.sample(field, rng.randint(1, len(field)))
+            rid += 1
+            rows.append([f"m{rid}", first, last, blank(rng, city, 0.1), blank(rng, state, 0.1),
+                         blank(rng, org, 0.3), ";".join(co), ";".join(cls)])
+            ids.append(f"m{rid}")
+        groups.append(ids)
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    d = os.path.join(out, "person_heavy")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "input.csv"),
+          ["mention_id", "name_first", "name_last", "city", "state", "assignee",
+           "coinventors", "classes"], [rows[i] for i in order])
+    dedup_truth(os.path.join(d, "truth.csv"), groups)
+
+
+def person_link(out, rng, T):
+    """Link: a census-like file and a tax-like file, columns named and split differently."""
+    people = make_people(rng, 9000, T, household_rate=0.35)
+    left, right, truth = [], [], []
+    for n, p in enumerate(people):
+        in_l = rng.random() < 0.85
+        in_r = rng.random() < 0.7
+        if in_l:
+            v = mention(rng, p, T, noise=0.25)
+            num, street, unit, city, state, zipc = v["addr"]
+            left.append([f"c{n}", v["first"], v["middle"][:1], v["last"],
+                         blank(rng, f"{v['m']:02d}/{v['d']:02d}/{v['y']}", 0.2),
+                         num, street, unit, city, state, blank(rng, zipc, 0.1)])
+        if in_r:
+            v = mention(rng, p, T, noise=0.25)
+            num, street, unit, city, state, zipc = v["addr"]
+            st = street.split(" ")
+            street_w = " ".join(st[:-1] + [STREET_LONG.get(st[-1], st[-1])]) if rng.random() < 0.5 else street
+            right.append([f"t{n}", v["first"], blank(rng, v["middle"][:1], 0.5), v["last"],
+                          blank(rng, v["y"], 0.3), blank(rng, v["m"], 0.3),
+                          blank(rng, v["ssn"], 0.4), num, street_w, unit.replace("apt ", "#"),
+                          city, state, zipc])
+        if in_l and in_r:
+            truth.append((f"c{n}", f"t{n}"))
+    rng.shuffle(left)
+    rng.shuffle(right)
+    d = os.path.join(out, "person_link")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "left.csv"),
+          ["id", "first_name", "middle_initial", "last_name", "date_of_birth", "street_number",
+           "street_name", "unit_number", "city", "state", "zipcode"], left)
+    write(os.path.join(d, "right.csv"),
+          ["id", "first_name", "middle_initial", "last_name", "birth_year", "birth_month",
+           "ssn", "mailing_address_street_number", "mailing_address_street_name",
+           "mailing_address_unit_number", "mailing_address_city", "mailing_address_state",
+           "mailing_address_zipcode"], right)
+    with open(os.path.join(d, "truth.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["left_id", "right_id"])
+        w.writerows(truth)
+
+
+def org_dedup(out, rng, T):
+    surnames, streets, cities, city_info = T
+    sizes = cluster_sizes(rng, 6000, 0)
+    rows, groups = [], []
+    rid = 0
+    for e, k in enumerate(sizes):
+        words = [rng.choice(ORG_WORDS) for _ in range(rng.randint(1, 2))]
+        if rng.random() < 0.3:
+            words = [zipf_pick(rng, surnames, 1.0)] + words[:1]
+        kind = rng.choice(ORG_KINDS)
+        legal = rng.choice(LEGAL)
+        city = zipf_pick(rng, cities, 0.8)
+        state, zipc = city_info[city]
+        addr = f"{rng.randint(1, 9999)} {rng.choice(streets)} {rng.choice(STREET_TYPES)}"
+        phone = f"{rng.randint(201, 989)}-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
+        web = f"www.{''.join(words)}{kind[:4]}.com"
+        ids = []
+        for j in range(k):
+            name_words = list(words) + [kind]
+            if j and rng.random() < 0.2:
+                name_words = ["".join(w[0] for w in words)] + [kind]  # acronym
+            form = legal[0] if rng.random() < 0.6 else legal[1]
+            if j and rng.random() < 0.3:
+                form = ""
+            name = " ".join(name_words + ([form] if form else []))
+            if j and rng.random() < 0.25:
+                name = typo(rng, name)
+            if rng.random() < 0.5:
+                name = name.title()
+            rid += 1
+            rows.append([f"o{rid}", name, blank(rng, addr if not j or rng.random() > 0.2 else
+                                               f"{rng.randint(1, 9999)} {rng.choice(streets)} st", 0.4),
+                         blank(rng, city, 0.2), blank(rng, state, 0.3), blank(rng, zipc, 0.4),
+                         blank(rng, phone if rng.random() > 0.2 else phone.replace("-", ""), 0.5),
+                         blank(rng, web, 0.6)])
+            ids.append(f"o{rid}")
+        groups.append(ids)
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    d = os.path.join(out, "org_dedup")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "input.csv"),
+          ["org_id", "company_name", "address", "city", "state", "postal_code", "telephone",
+           "website"], [rows[i] for i in order])
+    dedup_truth(os.path.join(d, "truth.csv"), groups)
+
+
+def product_link(out, rng, T):
+    left, right, truth = [], [], []
+    for n in range(3000):
+        brand = rng.choice(BRANDS)
+        prod = rng.choice(PRODUCTS)
+        adjs = rng.sample(ADJ, rng.randint(1, 3))
+        model = f"{rng.choice(string.ascii_uppercase)}{rng.choice(string.ascii_uppercase)}-{rng.randint(100, 9999)}"
+        price = round(rng.uniform(15, 2500), 2)
+        in_l, in_r = rng.random() < 0.8, rng.random() < 0.7
+        if in_l:
+            left.append([f"a{n}", f"{brand} {' '.join(adjs)} {prod} {model}", brand,
+                         blank(rng, f"{price:.2f}", 0.2)])
+        if in_r:
+            m2 = model.replace("-", "") if rng.random() < 0.4 else model.lower()
+            title = f"{brand.title()} {prod.title()} {m2} - {' '.join(rng.sample(adjs, len(adjs)))}"
+            if rng.random() < 0.2:
+                title = typo(rng, title)
+            right.append([f"b{n}", title, blank(rng, brand.title(), 0.4),
+                          blank(rng, f"${price * rng.uniform(0.9, 1.1):.2f}", 0.3)])
+        if in_l and in_r:
+            truth.append((f"a{n}", f"b{n}"))
+    rng.shuffle(left)
+    rng.shuffle(right)
+    d = os.path.join(out, "product_link")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "left.csv"), ["id", "title", "manufacturer", "price"], left)
+    write(os.path.join(d, "right.csv"), ["id", "name", "brand", "price"], right)
+    with open(os.path.join(d, "truth.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["left_id", "right_id"])
+        w.writerows(truth)
+
+
+# Independently designed person tables: concept -> column name per design. A design
+# leaves out some concepts; `fmt` writes a person's value of a concept.
+DESIGNS = {
+    "crm": {"given": "fname", "family": "lname", "dob": "dob", "sex": "gender",
+            "street": "street_addr", "city": "city", "state": "st", "zip": "zip",
+            "phone": "tel", "email": "email"},
+    "clinic": {"given": "given_name", "family": "family_name", "dob": "birth_date",
+               "sex": "sex", "street": "address_line1", "city": "town",
+               "state": "state_code", "zip": "postal_code", "phone": "phone_number",
+               "email": "e_mail", "ssn": "social_security_number"},
+    "hr": {"given": "FirstName", "middle": "MiddleInitial", "family": "LastName",
+           "dob": "DateOfBirth", "street": "HomeAddress", "city": "HomeCity",
+           "state": "Province", "zip": "PostCode", "phone": "MobilePhone",
+           "email": "EmailAddress", "ssn": "SSN"},
+    "voter": {"given": "first", "middle": "middle", "family": "last", "dob": "birthdate",
+              "street": "residence_street", "city": "residence_city",
+              "zip": "residence_zip", "phone": "contact_number"},
+}
+
+
+def schema_tasks(out, rng, T):
+    """Schema pairs of person tables designed apart (names, formats, column subsets)."""
+    people = make_people(rng, 300, T, household_rate=0.2)
+
+    def value(p, concept, design):
+        y, m, d = p.dob
+        num, street, unit, city, state, zipc = p.addr
+        if concept == "dob":
+            return {"crm": f"{y}-{m:02d}-{d:02d}", "clinic": f"{d:02d}/{m:02d}/{y}",
+                    "hr": f"{m}/{d}/{y}", "voter": f"{y}{m:02d}{d:02d}"}[design]
+        if concept == "phone":
+            ph = p.phone
+            return {"crm": f"({ph[:3]}) {ph[3:6]}-{ph[6:]}", "clinic": ph,
+                    "hr": f"{ph[:3]}.{ph[3:6]}.{ph[6:]}", "voter": f"{ph[:3]}-{ph[3:6]}-{ph[6:]}"}[design]
+        return {"given": p.first, "middle": p.middle[:1], "family": p.last,
+                "sex": rng.choice(["m", "f"]) if design != "clinic" else rng.choice(["male", "female"]),
+                "street": f"{num} {street}", "city": city, "state": state, "zip": zipc,
+                "email": p.email, "ssn": p.ssn}[concept]
+
+    def table(design, sample):
+        cols = DESIGNS[design]
+        return {"name": design, "columns": [
+            {"name": name, "samples": [value(p, concept, design) for p in sample]}
+            for concept, name in cols.items()]}
+
+    pairs = [("crm", "clinic"), ("crm", "hr"), ("clinic", "voter"), ("hr", "voter"),
+             ("clinic", "hr"), ("crm", "voter")]
+    for a, b in pairs:
+        d = os.path.join(out, "sm", f"person_{a}_{b}")
+        os.makedirs(d, exist_ok=True)
+        sa, sb = rng.sample(people, 40), rng.sample(people, 40)
+        import json
+        with open(os.path.join(d, "source.json"), "w") as f:
+            json.dump(table(a, sa), f, indent=1)
+        with open(os.path.join(d, "target.json"), "w") as f:
+            json.dump(table(b, sb), f, indent=1)
+        with open(os.path.join(d, "truth.csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["source", "target"])
+            for concept, name in DESIGNS[a].items():
+                if concept in DESIGNS[b]:
+                    w.writerow([name, DESIGNS[b][concept]])
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "bench/out/shapes"
+    os.makedirs(out, exist_ok=True)
+    T = tables(random.Random(SEED))
+    for k, fn in enumerate([person_split, person_heavy, person_link, org_dedup, product_link,
+                            schema_tasks]):
+        fn(out, random.Random(SEED + k + 1), T)
+    print(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+//! Aligning the columns of two record files before linking them — KcMF's order: schema
+//! matching first, then entity matching on the aligned attributes.
+//!
+//! Two files of one population rarely name or split their columns alike: a census has
+//! `street_name` and `date_of_birth`, a tax file `mailing_address_street_name`,
+//! `birth_year` and `birth_month`. Compared by name only, those attributes never meet and
+//! the link rests on the few columns that happen to share a name. Each side's schema is
+//! typed on its own ([`super::columns`]: the tax file's year and month become one date),
+//! the schema matcher's evidence (names, the built-in lexicon, value overlap and shape)
+//! scores every pair of fields, and a one-to-one assignment keeps the best.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::columns::infer_fields;
+use super::fs::{DateOrder, FieldKind, FieldSpec};
+use super::local::{Semantic, SmColumn, sm_evidence};
+use super::pipeline::one_to_one;
+use super::text::Idf;
+use super::{Column, EngineError, Record, Table, value_text};
+
+/// Score a field pair must reach to be aligned.
+pub const ALIGN_FLOOR: f64 = 0.4;
+
+/// Sample values per field given to the schema matcher.
+const SAMPLES: usize = 200;
+
+/// One aligned pair of fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlignedPair {
+    /// The left field's name (and its columns, joined by `+` when several).
+    pub left: String,
+    pub right: String,
+    pub score: f64,
+}
+
+/// The fields compared when linking: `left[k]` of a left record against `right[k]` of a
+/// right record (one kind per pair), and the alignment that chose them.
+#[derive(Debug, Clone, Default)]
+pub struct Aligned {
+    pub left: Vec<FieldSpec>,
+    pub right: Vec<FieldSpec>,
+    pub pairs: Vec<AlignedPair>,
+}
+
+fn label(f: &FieldSpec) -> String {
+    if f.columns.is_empty() {
+        f.name.clone()
+    } else {
+        f.columns
+            .iter()
+            .filter(|c| !c.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("+")
+    }
+}
+
+/// The kind two aligned fields are compared as.
+fn joint_kind(a: FieldKind, b: FieldKind) -> Option<FieldKind> {
+    use FieldKind::*;
+    match (a, b) {
+        (x, y) if x == y => Some(x),
+        (Date, _) | (_, Date) => None,
+        (Number, Code) | (Code, Number) => Some(Number),
+        (Number, Text) | (Text, Number) => None,
+        _ => Some(Text),
+    }
+}
+
+/// Up to [`SAMPLES`] non-empty raw values of a field, spread over the records.
+fn samples(f: &FieldSpec, records: &[Record]) -> Vec<serde_json::Value> {
+    let step = (records.len() / (SAMPLES * 4)).max(1);
+    let mut out = Vec::new();
+    for r in records.iter().step_by(step) {
+        let texts: HashMap<&str, String> = f
+            .sources()
+            .into_iter()
+            .filter_map(|c| r.get_key_value(c).map(|(k, v)| (k.as_str(), value_text(v))))
+            .collect();
+        let v = f.raw(|c| texts.get(c).map(String::as_str));
+        if !v.trim().is_empty() {
+            out.push(serde_json::Value::String(v));
+            if out.len() == SAMPLES {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The right field read as the left one is named (so both prepare alike), with `kind`.
+fn as_pair(l: &FieldSpec, r: &FieldSpec, kind: FieldKind) -> (FieldSpec, FieldSpec) {
+    let mut lf = l.clone();
+    lf.kind = kind;
+    let mut rf = r.clone();
+    if rf.columns.is_empty() {
+        rf.columns = vec![r.name.clone()];
+        // one column read as it is: a date's order stays the right side's own
+        if kind == FieldKind::Date && r.kind != FieldKind::Date {
+            rf.date_order = DateOrder::default();
+        }
+    }
+    rf.name = l.name.clone();
+    rf.kind = kind;
+    (lf, rf)
+}
+
+/// Aligns the fields of `left` and `right` records. With `column_map` (pairs of column
+/// names, left then right) exactly those columns are compared; otherwise fields of the
+/// same name pair up, and the rest are matched by the schema matcher's evidence.
+pub fn align(
+    left: &[Record],
+    right: &[Record],
+    column_map: Option<&[(String, String)]>,
+) -> Result<Aligned, EngineError> {
+    let fl = infer_fields(left.iter());
+    let fr = infer_fields(right.iter());
+    let mut out = Aligned::default();
+    let push = |out: &mut Aligned, l: &FieldSpec, r: &FieldSpec, score: f64| {
+        let kind = joint_kind(l.kind, r.kind).unwrap_or(FieldKind::Text);
+        let (lf, rf) = as_pair(l, r, kind);
+        out.pairs.push(AlignedPair {
+            left: label(l),
+            right: label(r),
+            score,
+        });
+        out.left.push(lf);
+        out.right.push(rf);
+    };
+    if let Some(map) = column_map {
+        for (k, (lc, rc)) in map.iter().enumerate() {
+            let find = |fs: &[FieldSpec], c: &str| {
+                fs.iter()
+                    .find(|f| f.name == c || f.sources().contains(&c))
+                    .cloned()
+            };
+            let (Some(l), Some(r)) = (find(&fl, lc), find(&fr, rc)) else {
+                let (side, col) = if find(&fl, lc).is_none() {
+                    ("left", lc)
+                } else {
+                    ("right", rc)
+                };
+                return Err(EngineError::InvalidInput {
+                    field: format!("column_map[{k}]"),
+                    message: format!("the {side} records have no column `{col}`"),
+                });
+            };
+            push(&mut out, &l, &r, 1.0);
+        }
+        return Ok(out);
+    }
+    // same names first (the common case: one schema on both sides)
+    let mut used_r = vec![false; fr.len()];
+    let mut rest_l = Vec::new();
+    for l in &fl {
+        match fr.iter().position(|r| r.name == l.name) {
+            Some(j) if joint_kind(l.kind, fr[j].kind).is_some() => {
+                used_r[j] = true;
+                push(&mut out, l, &fr[j], 1.0);
+            }
+            _ => rest_l.push(l.clone()),
+        }
+    }
+    let rest_r: Vec<FieldSpec> = fr
+        .iter()
+        .zip(&used_r)
+        .filter(|(_, u)| !**u)
+        .map(|(f, _)| f.clone())
+        .collect();
+    if rest_l.is_empty() || rest_r.is_empty() {
+        return Ok(out);
+    }
+    let table = |name: &str, fs: &[FieldSpec], recs: &[Record]| Table {
+        name: name.into(),
+        description: None,
+        columns: fs
+            .iter()
+            .map(|f| Column {
+                name: f.name.clone(),
+                data_type: None,
+                description: None,
+                samples: samples(f, recs),
+            })
+            .collect(),
+    };
+    let (tl, tr) = (table("left", &rest_l, left), table("right", &rest_r, right));
+    let cl: Vec<SmColumn> = tl
+        .columns
+        .iter()
+        .map(|c| SmColumn::new(&tl, c, None))
+        .collect();
+    let cr: Vec<SmColumn> = tr
+        .columns
+        .iter()
+        .map(|c| SmColumn::new(&tr, c, None))
+        .collect();
+    let (idf, exp) = (Idf::default(), HashMap::new());
+    let m: Vec<Vec<f64>> = cl
+        .iter()
+        .zip(&rest_l)
+        .map(|(a, la)| {
+            cr.iter()
+                .zip(&rest_r)
+                .map(|(b, rb)| {
+                    if joint_kind(la.kind, rb.kind).is_none() {
+                        return 0.0;
+                    }
+                    sm_evidence(a, b, &idf, &exp, &[], Semantic::default()).score
+                })
+                .collect()
+        })
+        .collect();
+    for (i, j) in one_to_one(&m, ALIGN_FLOOR).into_iter().enumerate() {
+        if let Some(j) = j {
+            push(&mut out, &rest_l[i], &rest_r[j], m[i][j]);
+        }
+    }
+    Ok(out)
+}
+
+/// Parses `left:right,left2:right2` (the command line's `--columns`).
+pub fn parse_column_map(s: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (k, part) in s.split(',').enumerate() {
+        let part = part.trim();
+        let Some((l, r)) = part.split_once(':') else {
+            return Err(format!(
+                "pair {} (`{part}`) is not `left_column:right_column`",
+                k + 1
+            ));
+        };
+        let (l, r) = (l.trim(), r.trim());
+        if l.is_empty() || r.is_empty() {
+            return Err(format!(
+                "pair {} (`{part}`) has an empty column name",
+                k + 1
+            ));
+        }
+        out.push((l.to_string(), r.to_string()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn differently_named_and_split_columns_are_aligned() {
+        let mut left = Vec::new();
+        let mut right = Vec::new();
+        let streets = [
+            "oak street",
+            "elm road",
+            "pine avenue",
+            "cedar lane",
+            "birch way",
+        ];
+        let names = [
+            "anna", "ben", "carla", "dmitri", "eve", "farid", "gus", "hana",
+        ];
+        let surnames = ["smith", "jones", "garcia", "nguyen", "okafor", "schmidt"];
+        for i in 0..60usize {
+            let (y, m, d) = (1940 + i, 1 + i % 12, 1 + i % 28);
+            left.push(
+                json!({"id": i, "first_name": names[i % 8], "last_name": surnames[i % 6],
+                    "date_of_birth": format!("{m:02}/{d:02}/{y}"),
+                    "street_name": streets[i % 5], "zipcode": format!("{:05}", 20000 + i)})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            );
+            right.push(
+                json!({"id": i, "forename": names[(i + 1) % 8], "surname": surnames[(i + 2) % 6],
+                    "birth_year": y, "birth_month": m,
+                    "mailing_address_street_name": streets[(i + 3) % 5],
+                    "mailing_address_zip": format!("{:05}", 20000 + (i + 7) % 60)})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            );
+        }
+        let a = align(&left, &right, None).unwrap();
+        let got: Vec<(String, String)> = a
+            .pairs
+            .iter()
+            .map(|p| (p.left.clone(), p.right.clone()))
+            .collect();
+        for want in [
+            ("first_name", "forename"),
+            ("last_name", "surname"),
+            ("date_of_birth", "birth_year+birth_month"),
+            ("street_name", "mailing_address_street_name"),
+            ("zipcode", "mailing_address_zip"),
+        ] {
+            assert!(
+                got.contains(&(want.0.to_string(), want.1.to_string())),
+                "{want:?} missing from {got:?}"
+            );
+        }
+        assert_eq!(got.len(), 5, "{got:?}");
+        // the right date is read from its parts and compared as a date
+        let k = a
+            .left
+            .iter()
+            .position(|f| f.name == "date_of_birth")
+            .unwrap();
+        assert_eq!(a.right[k].kind, FieldKind::Date);
+        // an override names the columns; an unknown one is refused, naming it
+        let map = vec![("zipcode".to_string(), "mailing_address_zip".to_string())];
+        assert_eq!(align(&left, &right, Some(&map)).unwrap().pairs.len(), 1);
+        let bad = vec![("zipcode".to_string(), "nope".to_string())];
+        let e = align(&left, &right, Some(&bad)).unwrap_err();
+        assert!(e.to_string().contains("column_map[0]") && e.to_string().contains("nope"));
+        assert_eq!(
+            parse_column_map("a:b, c : d").unwrap(),
+            vec![("a".into(), "b".into()), ("c".into(), "d".into())]
+        );
+        assert!(parse_column_map("a:b,c").unwrap_err().contains("pair 2"));
+        assert!(parse_column_map(":b").is_err());
+    }
+}

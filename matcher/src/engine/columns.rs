@@ -1,0 +1,493 @@
+//! The comparison schema of a record set, typed from the data: which columns are compared,
+//! how (free text, code, number, date), and which columns are one value written over
+//! several columns.
+//!
+//! Real files split what is one value: a birth date as three integer columns
+//! (`birth_year`, `birth_month`, `birth_day`), a given name over `first_name` and a mostly
+//! empty `first_name_2`. Compared column by column, a month agrees by chance once in
+//! twelve and a one-digit month is one edit from every other, so the parts look like
+//! evidence where there is none; joined, they are one date or one name. This module finds
+//! those groups by name and by value, and types every field from its values, so that the
+//! same default configuration holds on files it has never seen.
+//!
+//! Everything here reads at most [`SAMPLE`] records: the schema of a million-record file
+//! is inferred from its first batch.
+
+use std::collections::HashMap;
+
+use super::fs::{DateOrder, FieldKind, FieldSpec, is_id_field};
+use super::{Record, value_text};
+
+/// Records read to infer the schema.
+pub const SAMPLE: usize = 50_000;
+
+/// Normalized values that mean "no value" (a missing value is never agreement).
+pub fn is_missing_token(norm: &str) -> bool {
+    matches!(
+        norm,
+        "na" | "n a"
+            | "nan"
+            | "null"
+            | "none"
+            | "nil"
+            | "unknown"
+            | "unk"
+            | "missing"
+            | "not available"
+            | "not known"
+            | "tbd"
+    )
+}
+
+/// Which date part a column name stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Part {
+    Year,
+    Month,
+    Day,
+}
+
+/// The stem and date part of a column name: `birth_year` → (`birth`, Year),
+/// `dob_m` → (`dob`, Month), `yob` → (`b`, Year).
+fn date_part(name: &str) -> Option<(String, Part)> {
+    let toks: Vec<String> = super::text::split_identifier(name);
+    let part_of = |t: &str| match t {
+        "year" | "yr" | "yyyy" | "y" => Some(Part::Year),
+        "month" | "mon" | "mm" | "m" | "mo" => Some(Part::Month),
+        "day" | "dd" | "d" => Some(Part::Day),
+        _ => None,
+    };
+    match toks.as_slice() {
+        [one] => match one.as_str() {
+            "yob" | "byear" => Some(("b".into(), Part::Year)),
+            "mob" | "bmonth" => Some(("b".into(), Part::Month)),
+            "dayob" | "bday" => Some(("b".into(), Part::Day)),
+            other => part_of(other).map(|p| (String::new(), p)),
+        },
+        many => {
+            // the part is the first or the last token; the rest is the stem
+            if let Some(p) = many.last().and_then(|t| part_of(t)) {
+                let stem = many[..many.len() - 1].join("_");
+                return Some((stem, p));
+            }
+            if let Some(p) = many.first().and_then(|t| part_of(t)) {
+                let stem = many[1..].join("_");
+                return Some((stem, p));
+            }
+            None
+        }
+    }
+}
+
+/// The stem of a column that continues another (`first_name_2` → `first_name`,
+/// `address2` → `address`), `None` for a column without a trailing number.
+fn continuation_stem(name: &str) -> Option<(String, u32)> {
+    let t = name.trim();
+    let digits = t.len() - t.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 || digits > 2 {
+        return None;
+    }
+    let (stem, num) = t.split_at(t.len() - digits);
+    let stem = stem.trim_end_matches(['_', '-', ' ', '.']);
+    if stem.is_empty() {
+        return None;
+    }
+    Some((stem.to_ascii_lowercase(), num.parse().ok()?))
+}
+
+/// Per-column statistics over the sampled records.
+#[derive(Debug, Default, Clone)]
+struct Stats {
+    seen: usize,
+    filled: usize,
+    /// values with digits and no letters
+    numeric: usize,
+    /// values that are integers in a date part's range, per part
+    year: usize,
+    month: usize,
+    day: usize,
+    /// values that parse as a whole date, per order
+    dates: usize,
+    ymd: usize,
+    day_first: usize,
+    month_first: usize,
+    /// values with a decimal point or a currency sign and digits only otherwise
+    amount: usize,
+}
+
+fn int_of(s: &str) -> Option<u32> {
+    let s = s.trim();
+    let s = s.strip_suffix(".0").unwrap_or(s);
+    (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// The numbers of a date written as a string: three groups of digits (or one of eight).
+fn date_numbers(s: &str) -> Option<(u32, u32, u32, usize)> {
+    let groups: Vec<&str> = s
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .collect();
+    let letters = s.chars().any(char::is_alphabetic);
+    if letters {
+        return None;
+    }
+    match groups.as_slice() {
+        [one] if one.len() == 8 => {
+            let y: u32 = one[..4].parse().ok()?;
+            let m: u32 = one[4..6].parse().ok()?;
+            let d: u32 = one[6..].parse().ok()?;
+            ((1800..=2100).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d))
+                .then_some((y, m, d, 0))
+        }
+        [a, b, c, rest @ ..] if rest.iter().all(|g| g.bytes().all(|x| x == b'0')) => {
+            let (a4, c4) = (a.len() == 4, c.len() == 4);
+            if !(a4 || c4) || b.len() > 2 {
+                return None;
+            }
+            Some((
+                a.parse().ok()?,
+                b.parse().ok()?,
+                c.parse().ok()?,
+                usize::from(c4),
+            ))
+        }
+        _ => None,
+    }
+}
+
+impl Stats {
+    fn add(&mut self, raw: &str) {
+        self.seen += 1;
+        let s = raw.trim();
+        if s.is_empty() || is_missing_token(&super::text::normalize(s)) {
+            return;
+        }
+        self.filled += 1;
+        let d = s.bytes().filter(u8::is_ascii_digit).count();
+        let letters = s.chars().filter(|c| c.is_alphabetic()).count();
+        if d > 0 && letters == 0 {
+            self.numeric += 1;
+            if (s.contains('.') && !s.ends_with(".0"))
+                || s.starts_with(['$', '€', '£'])
+                || s.ends_with(['€', '$'])
+            {
+                let plain = s
+                    .trim_start_matches(['$', '€', '£'])
+                    .trim_end_matches(['€', '$']);
+                if plain.replace(',', "").parse::<f64>().is_ok() {
+                    self.amount += 1;
+                }
+            }
+        }
+        if let Some(n) = int_of(s) {
+            if (1800..=2100).contains(&n) {
+                self.year += 1;
+            }
+            if (1..=12).contains(&n) {
+                self.month += 1;
+            }
+            if (1..=31).contains(&n) {
+                self.day += 1;
+            }
+        }
+        if let Some((a, b, c, year_last)) = date_numbers(s) {
+            if year_last == 0 {
+                if (1800..=2100).contains(&a) && (1..=12).contains(&b) && (1..=31).contains(&c) {
+                    self.dates += 1;
+                    self.ymd += 1;
+                }
+            } else if (1800..=2100).contains(&c) && (1..=31).contains(&a) && (1..=31).contains(&b) {
+                self.dates += 1;
+                if a > 12 {
+                    self.day_first += 1;
+                }
+                if b > 12 {
+                    self.month_first += 1;
+                }
+            }
+        }
+    }
+
+    fn most(&self, n: usize) -> bool {
+        self.filled > 0 && n * 10 >= self.filled * 9
+    }
+
+    fn kind(&self) -> (FieldKind, DateOrder) {
+        if self.filled == 0 {
+            return (FieldKind::Text, DateOrder::default());
+        }
+        if self.most(self.dates) && self.filled >= 3 {
+            let order = if self.ymd * 2 > self.dates {
+                DateOrder::Ymd
+            } else if self.month_first > self.day_first {
+                DateOrder::Mdy
+            } else {
+                DateOrder::Dmy
+            };
+            return (FieldKind::Date, order);
+        }
+        if self.most(self.amount) {
+            return (FieldKind::Number, DateOrder::default());
+        }
+        if self.most(self.numeric) {
+            return (FieldKind::Code, DateOrder::default());
+        }
+        (FieldKind::Text, DateOrder::default())
+    }
+}
+
+/// The comparison schema for a set of records: every non-id attribute, typed from its
+/// values; date parts joined into one date field; a column continued by mostly empty
+/// numbered columns (`first_name`, `first_name_2`) joined into one text field.
+pub fn infer_fields<'a>(records: impl IntoIterator<Item = &'a Record> + Clone) -> Vec<FieldSpec> {
+    let mut order: Vec<String> = Vec::new();
+    let mut stats: HashMap<String, Stats> = HashMap::new();
+    for r in records.into_iter().take(SAMPLE) {
+        for (k, v) in r {
+            if is_id_field(k) {
+                continue;
+            }
+            let e = stats.entry(k.clone()).or_insert_with(|| {
+                order.push(k.clone());
+                Stats::default()
+            });
+            e.add(&value_text(v));
+        }
+    }
+    fields_from(&order, &stats)
+}
+
+/// [`infer_fields`] from header and rows (a CSV read as strings; `skip`: the id column).
+pub fn infer_fields_rows<'a, R>(headers: &[String], skip: usize, rows: R) -> Vec<FieldSpec>
+where
+    R: IntoIterator<Item = &'a csv::StringRecord>,
+{
+    let mut order: Vec<String> = Vec::new();
+    let mut stats: HashMap<String, Stats> = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        if i != skip && !is_id_field(h) && !stats.contains_key(h) {
+            order.push(h.clone());
+            stats.insert(h.clone(), Stats::default());
+        }
+    }
+    for row in rows.into_iter().take(SAMPLE) {
+        for (i, v) in row.iter().enumerate() {
+            if i == skip {
+                continue;
+            }
+            if let Some(e) = headers.get(i).and_then(|h| stats.get_mut(h)) {
+                e.add(v);
+            }
+        }
+    }
+    fields_from(&order, &stats)
+}
+
+fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpec> {
+    let get = |n: &str| stats.get(n).cloned().unwrap_or_default();
+    let mut used: Vec<bool> = vec![false; order.len()];
+    let mut out: Vec<(usize, FieldSpec)> = Vec::new();
+
+    // date parts: a year column and a month and/or day column of one stem
+    let mut by_stem: HashMap<String, Vec<(Part, usize)>> = HashMap::new();
+    for (i, name) in order.iter().enumerate() {
+        if let Some((stem, part)) = date_part(name) {
+            let s = get(name);
+            let fits = match part {
+                Part::Year => s.most(s.year),
+                Part::Month => s.most(s.month),
+                Part::Day => s.most(s.day),
+            };
+            if fits && s.filled > 0 {
+                by_stem.entry(stem).or_default().push((part, i));
+            }
+        }
+    }
+    let mut stems: Vec<(&String, &Vec<(Part, usize)>)> = by_stem.iter().collect();
+    stems.sort();
+    for (stem, parts) in stems {
+        let find = |p: Part| parts.iter().find(|(q, _)| *q == p).map(|x| x.1);
+        let (Some(y), m, d) = (find(Part::Year), find(Part::Month), find(Part::Day)) else {
+            continue;
+        };
+        if m.is_none() && d.is_none() {
+            continue;
+        }
+        let cols: Vec<String> = [Some(y), m, d]
+            .into_iter()
+            .map(|c| c.map(|c| order[c].clone()).unwrap_or_default())
+            .collect();
+        for c in [Some(y), m, d].into_iter().flatten() {
+            used[c] = true;
+        }
+        let name = if stem.is_empty() {
+            "date".to_string()
+        } else {
+            format!("{stem}_date")
+        };
+        out.push((
+            y,
+            FieldSpec {
+                name,
+                kind: FieldKind::Date,
+                columns: cols,
+                date_order: DateOrder::Parts,
+            },
+        ));
+    }
+
+    // continued columns: `x` followed by mostly empty `x_2`, `x_3`
+    for (i, name) in order.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        let base = name.to_ascii_lowercase();
+        let conts: Vec<usize> = order
+            .iter()
+            .enumerate()
+            .filter(|(j, n)| {
+                *j != i
+                    && !used[*j]
+                    && continuation_stem(n).is_some_and(|(s, k)| s == base && k >= 2)
+            })
+            .map(|(j, _)| j)
+            .collect();
+        // `x_1` + `x_2` (no bare `x`): the first numbered column is the base
+        let (base_col, conts) = if conts.is_empty() {
+            match continuation_stem(name) {
+                Some((stem, 1)) => {
+                    let c: Vec<usize> = order
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, n)| {
+                            *j != i
+                                && !used[*j]
+                                && continuation_stem(n).is_some_and(|(s, k)| s == stem && k >= 2)
+                        })
+                        .map(|(j, _)| j)
+                        .collect();
+                    (i, c)
+                }
+                _ => (i, Vec::new()),
+            }
+        } else {
+            (i, conts)
+        };
+        if conts.is_empty() {
+            continue;
+        }
+        let b = get(&order[base_col]);
+        let text = b.kind().0 == FieldKind::Text;
+        // the continuations carry little: mostly empty, text like the base
+        let sparse = conts.iter().all(|&c| {
+            let s = get(&order[c]);
+            s.kind().0 == FieldKind::Text && s.filled * 10 <= s.seen.max(1) * 4
+        });
+        if !(text && sparse) {
+            continue;
+        }
+        let mut cols = vec![order[base_col].clone()];
+        cols.extend(conts.iter().map(|&c| order[c].clone()));
+        used[base_col] = true;
+        for &c in &conts {
+            used[c] = true;
+        }
+        let name = continuation_stem(&order[base_col])
+            .map(|(s, _)| s)
+            .unwrap_or_else(|| order[base_col].clone());
+        out.push((
+            base_col,
+            FieldSpec {
+                name,
+                kind: FieldKind::Text,
+                columns: cols,
+                date_order: DateOrder::default(),
+            },
+        ));
+    }
+
+    for (i, name) in order.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        let (kind, date_order) = get(name).kind();
+        out.push((
+            i,
+            FieldSpec {
+                name: name.clone(),
+                kind,
+                columns: Vec::new(),
+                date_order,
+            },
+        ));
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, f)| f).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn recs(rows: &[serde_json::Value]) -> Vec<Record> {
+        rows.iter()
+            .map(|v| v.as_object().cloned().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn date_parts_become_one_date_and_split_names_one_name() {
+        let mut rows = Vec::new();
+        for i in 0..40 {
+            rows.push(json!({
+                "id": i, "first_name": "anna", "first_name_2": if i % 5 == 0 { "marie" } else { "" },
+                "birth_year": 1950 + i, "birth_month": 1 + i % 12, "birth_day": 1 + i % 28,
+                "zip": format!("{:05}", 10000 + i), "price": format!("{}.99", i),
+                "seen": format!("{:02}/{:02}/19{}", 1 + i % 12, 13 + i % 15, 50 + i)
+            }));
+        }
+        let f = infer_fields(recs(&rows).iter());
+        let names: Vec<(&str, FieldKind)> = f.iter().map(|s| (s.name.as_str(), s.kind)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("first_name", FieldKind::Text),
+                ("birth_date", FieldKind::Date),
+                ("zip", FieldKind::Code),
+                ("price", FieldKind::Number),
+                ("seen", FieldKind::Date),
+            ]
+        );
+        assert_eq!(f[0].columns, vec!["first_name", "first_name_2"]);
+        assert_eq!(f[1].columns, vec!["birth_year", "birth_month", "birth_day"]);
+        assert_eq!(f[4].date_order, DateOrder::Mdy);
+    }
+
+    #[test]
+    fn columns_that_only_look_alike_stay_apart() {
+        // a numbered column that is mostly filled is its own field (two phone numbers);
+        // a year without a month or day is a plain code
+        let mut rows = Vec::new();
+        for i in 0..20 {
+            rows.push(
+                json!({"phone_1": format!("555{i:04}"), "phone_2": format!("556{i:04}"),
+                "year": 1990 + i, "name": "x"}),
+            );
+        }
+        let f = infer_fields(recs(&rows).iter());
+        assert_eq!(f.len(), 4, "{f:?}");
+        assert!(f.iter().all(|s| s.columns.is_empty()), "{f:?}");
+        assert_eq!(date_part("birth_year"), Some(("birth".into(), Part::Year)));
+        assert_eq!(date_part("dob_m"), Some(("dob".into(), Part::Month)));
+        assert_eq!(date_part("surname"), None);
+        assert_eq!(
+            continuation_stem("first_name_2"),
+            Some(("first_name".into(), 2))
+        );
+        assert_eq!(continuation_stem("address2"), Some(("address".into(), 2)));
+        assert_eq!(continuation_stem("name"), None);
+    }
+}

@@ -1,0 +1,440 @@
+//! Built-in knowledge of how independently designed tables name the same attribute of
+//! people, organisations, places and products: `dob` and `birth_date`, `zip` and
+//! `postcode`, `tel` and `phone_number`, `surname` and `last_name`.
+//!
+//! Lexical similarity cannot see that `surname` and `last_name` mean one thing (they share
+//! no token), nor that `first_name` and `last_name` mean two (they share one). A short
+//! list of concepts and their usual names, matched on the *end* of a column name (so
+//! `mailing_address_zipcode` and `cust_dob` are found too), gives the default build
+//! that knowledge without a model; an embedding model, when configured, adds to it.
+
+use super::text::split_identifier;
+
+/// Concepts and the token sequences that name them (normalized, space-separated).
+const CONCEPTS: &[(&str, &[&str])] = &[
+    (
+        "given_name",
+        &[
+            "first name",
+            "fname",
+            "firstname",
+            "first nm",
+            "frst nm",
+            "forename",
+            "given name",
+            "givenname",
+            "given",
+            "first",
+            "christian name",
+            "name first",
+            "gvn nm",
+        ],
+    ),
+    (
+        "middle_name",
+        &[
+            "middle name",
+            "middle initial",
+            "middle",
+            "mname",
+            "mi",
+            "name middle",
+        ],
+    ),
+    (
+        "surname",
+        &[
+            "last name",
+            "lname",
+            "lastname",
+            "surname",
+            "family name",
+            "familyname",
+            "last",
+            "name last",
+            "sur name",
+            "srnm",
+            "lst nm",
+        ],
+    ),
+    (
+        "full_name",
+        &["full name", "fullname", "person name", "complete name"],
+    ),
+    (
+        "birth_date",
+        &[
+            "dob",
+            "date of birth",
+            "birth date",
+            "birthdate",
+            "birthday",
+            "bdate",
+            "birth dt",
+            "dt of birth",
+            "born",
+            "date birth",
+            "birth",
+        ],
+    ),
+    (
+        "birth_year",
+        &["birth year", "year of birth", "yob", "byear"],
+    ),
+    ("age", &["age", "age years"]),
+    ("gender", &["sex", "gender"]),
+    (
+        "postcode",
+        &[
+            "zip",
+            "zipcode",
+            "zip code",
+            "postcode",
+            "post code",
+            "postal code",
+            "postalcode",
+            "postal",
+            "plz",
+            "pcode",
+            "zip5",
+        ],
+    ),
+    (
+        "phone",
+        &[
+            "tel",
+            "telephone",
+            "phone",
+            "phone number",
+            "phone no",
+            "phone num",
+            "phonenumber",
+            "telephone number",
+            "tel no",
+            "mobile",
+            "cell",
+            "cell phone",
+            "contact number",
+            "ph",
+            "phn",
+        ],
+    ),
+    ("fax", &["fax", "fax number", "fax no"]),
+    (
+        "email",
+        &[
+            "email",
+            "e mail",
+            "email address",
+            "mail address",
+            "e mail address",
+        ],
+    ),
+    (
+        "ssn",
+        &[
+            "ssn",
+            "social security number",
+            "social security",
+            "soc sec id",
+            "soc sec",
+            "social security no",
+            "national id",
+            "sin",
+            "tax id",
+            "tin",
+        ],
+    ),
+    (
+        "street_number",
+        &[
+            "street number",
+            "street no",
+            "house number",
+            "house no",
+            "house nr",
+            "building number",
+            "street num",
+            "st num",
+            "stnum",
+            "housenumber",
+            "number",
+        ],
+    ),
+    (
+        "street",
+        &[
+            "street",
+            "street name",
+            "address 1",
+            "address line 1",
+            "address line1",
+            "street address",
+            "addr",
+            "address",
+            "addr1",
+            "address1",
+            "street line",
+            "road",
+            "st name",
+        ],
+    ),
+    (
+        "address_2",
+        &[
+            "address 2",
+            "address line 2",
+            "address line2",
+            "addr2",
+            "address2",
+            "building",
+            "building name",
+            "unit",
+            "unit number",
+            "apartment",
+            "apt",
+            "suite",
+        ],
+    ),
+    (
+        "city",
+        &[
+            "city",
+            "town",
+            "suburb",
+            "locality",
+            "municipality",
+            "city name",
+            "place",
+            "village",
+        ],
+    ),
+    (
+        "state",
+        &[
+            "state",
+            "province",
+            "region",
+            "state code",
+            "territory",
+            "prov",
+        ],
+    ),
+    ("county", &["county", "district"]),
+    ("country", &["country", "nation", "country code"]),
+    (
+        "organisation",
+        &[
+            "company",
+            "company name",
+            "organization",
+            "organisation",
+            "org",
+            "org name",
+            "employer",
+            "assignee",
+            "business",
+            "business name",
+            "firm",
+            "corporation",
+            "manufacturer",
+            "brand",
+            "vendor",
+        ],
+    ),
+    (
+        "website",
+        &["website", "web site", "url", "homepage", "web", "domain"],
+    ),
+    (
+        "price",
+        &["price", "cost", "amount", "list price", "unit price"],
+    ),
+    (
+        "title",
+        &["title", "product name", "product title", "item name"],
+    ),
+    ("cuisine", &["cuisine", "food type", "category", "type"]),
+    (
+        "venue",
+        &["venue", "journal", "conference", "publication", "booktitle"],
+    ),
+    ("year", &["year", "yr", "publication year"]),
+    ("authors", &["authors", "author", "author names", "writers"]),
+];
+
+/// The concept a column name stands for, by the longest concept phrase its tokens end
+/// with (or, failing that, start with): `mailing_address_zipcode` → `postcode`,
+/// `tgt_dob` → `birth_date`, `surname` → `surname`. `None` for names the list lacks.
+pub fn concept(name: &str) -> Option<&'static str> {
+    let toks = split_identifier(name);
+    concept_of_tokens(&toks)
+}
+
+/// [`concept`] of an already split name.
+pub fn concept_of_tokens(toks: &[String]) -> Option<&'static str> {
+    if toks.is_empty() {
+        return None;
+    }
+    let mut best: Option<(usize, &'static str)> = None;
+    for &(c, phrases) in CONCEPTS {
+        for p in phrases {
+            let pt: Vec<&str> = p.split(' ').collect();
+            if pt.len() > toks.len() {
+                continue;
+            }
+            let tail = &toks[toks.len() - pt.len()..];
+            let head = &toks[..pt.len()];
+            let ends = tail.iter().zip(&pt).all(|(a, b)| a == b);
+            // a leading match counts for one less token (`name_first` ends with `first`)
+            let starts = head.iter().zip(&pt).all(|(a, b)| a == b);
+            let score = if ends {
+                2 * pt.len()
+            } else if starts {
+                2 * pt.len() - 1
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, c));
+            }
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Concepts whose values tell the members of one group apart: people of one household
+/// share an address, a phone and a surname, but not a given name, a birth date, an
+/// identity number or an e-mail address.
+pub const INDIVIDUAL: &[&str] = &["given_name", "birth_date", "ssn", "email"];
+
+/// Common given names and their short forms, `formal: short short ...`.
+const NICKNAMES: &[(&str, &str)] = &[
+    ("abigail", "abby abbie gail"),
+    ("albert", "al bert bertie"),
+    ("alexander", "alex al sandy xander"),
+    ("alexandra", "alex sandra sandy lexi"),
+    ("alfred", "al alf fred freddie"),
+    ("andrew", "andy drew"),
+    ("anthony", "tony ant"),
+    ("barbara", "barb babs barbie"),
+    ("benjamin", "ben benny benji"),
+    ("catherine", "cathy kate katie cat"),
+    ("charles", "charlie chuck chas chaz"),
+    ("christine", "chris chrissy tina"),
+    ("christopher", "chris kit topher"),
+    ("cynthia", "cindy cyndi"),
+    ("daniel", "dan danny"),
+    ("david", "dave davey"),
+    ("deborah", "deb debbie debra"),
+    ("donald", "don donnie"),
+    ("dorothy", "dot dottie dolly"),
+    ("douglas", "doug"),
+    ("edward", "ed eddie ted ned"),
+    ("elizabeth", "liz beth betty lizzie eliza betsy libby"),
+    ("eugene", "gene"),
+    ("frances", "fran frannie"),
+    ("francis", "frank fran"),
+    ("frederick", "fred freddie"),
+    ("gerald", "jerry gerry"),
+    ("gregory", "greg"),
+    ("henry", "hank harry hal"),
+    ("jacob", "jake"),
+    ("james", "jim jimmy jamie"),
+    ("jeffrey", "jeff"),
+    ("jennifer", "jen jenny jenn"),
+    ("jessica", "jess jessie"),
+    ("john", "jack johnny jon"),
+    ("jonathan", "jon jonny nathan"),
+    ("joseph", "joe joey"),
+    ("joshua", "josh"),
+    ("judith", "judy jude"),
+    ("katherine", "kate kathy katie kat kay"),
+    ("kathleen", "kathy kate kay"),
+    ("kenneth", "ken kenny"),
+    ("kimberly", "kim"),
+    ("lawrence", "larry laurie"),
+    ("margaret", "maggie meg peggy marge"),
+    ("matthew", "matt"),
+    ("michael", "mike mikey mick"),
+    ("nicholas", "nick nicky"),
+    ("pamela", "pam"),
+    ("patricia", "pat patty trish tricia"),
+    ("patrick", "pat paddy rick"),
+    ("peter", "pete"),
+    ("philip", "phil"),
+    ("raymond", "ray"),
+    ("rebecca", "becky becca"),
+    ("richard", "rick dick rich ricky"),
+    ("robert", "bob rob bobby robbie bert"),
+    ("ronald", "ron ronnie"),
+    ("samantha", "sam sammy"),
+    ("samuel", "sam sammy"),
+    ("stephanie", "steph stephie"),
+    ("stephen", "steve stevie"),
+    ("steven", "steve stevie"),
+    ("susan", "sue susie suzy"),
+    ("theodore", "ted teddy theo"),
+    ("theresa", "terry tess tessa"),
+    ("thomas", "tom tommy"),
+    ("timothy", "tim timmy"),
+    ("victoria", "vicky vic tori"),
+    ("walter", "walt wally"),
+    ("william", "bill will billy willie liam"),
+    ("zachary", "zach zack"),
+];
+
+/// Whether two normalized given names are one name and its short form (or two short
+/// forms of one name): `bill` / `william`, `bob` / `robert`, `jim` / `jimmy`.
+pub fn nickname_pair(a: &str, b: &str) -> bool {
+    if a.is_empty() || b.is_empty() || a == b {
+        return false;
+    }
+    let forms = |x: &str| -> Vec<&'static str> {
+        NICKNAMES
+            .iter()
+            .filter(|(formal, short)| *formal == x || short.split(' ').any(|s| s == x))
+            .map(|(formal, _)| *formal)
+            .collect()
+    };
+    let (fa, fb) = (forms(a), forms(b));
+    fa.iter().any(|f| fb.contains(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_one_concept_meet_and_of_two_do_not() {
+        for (a, b) in [
+            ("surname", "last_name"),
+            ("zip", "postcode"),
+            ("tel", "phone_number"),
+            ("birth_date", "dob"),
+            ("mailing_address_zipcode", "zip"),
+            ("mailing_address_street_name", "street_name"),
+            ("fname", "given_name"),
+            ("custFirstName", "forename"),
+            ("soc_sec_id", "ssn"),
+            ("address_1", "street_address"),
+        ] {
+            assert_eq!(concept(a), concept(b), "{a} / {b}");
+            assert!(concept(a).is_some(), "{a}");
+        }
+        for (a, b) in [
+            ("first_name", "last_name"),
+            ("address_1", "address_2"),
+            ("street_number", "street_name"),
+            ("birth_year", "birth_date"),
+            ("city", "state"),
+        ] {
+            assert_ne!(concept(a), concept(b), "{a} / {b}");
+        }
+        assert_eq!(concept("quux"), None);
+        assert!(nickname_pair("bill", "william"));
+        assert!(nickname_pair("bob", "bobby"));
+        assert!(!nickname_pair("bill", "robert"));
+        assert!(!nickname_pair("anna", "anna"));
+    }
+}
