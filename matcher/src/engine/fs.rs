@@ -845,6 +845,11 @@ pub struct FsModel {
     /// birth date is common among duplicates).
     #[serde(default)]
     pub individual: Vec<(usize, bool)>,
+    /// Fields that change together (the parts of an address: a move changes them all).
+    /// A group disagreeing throughout counts as one disagreement, its strongest; in the
+    /// EM's "agrees on most fields" test a group is one unit.
+    #[serde(default)]
+    pub groups: Vec<Vec<usize>>,
 }
 
 const M_PRIOR: [f64; LEVELS] = [0.80, 0.10, 0.05, 0.03, 0.02];
@@ -876,6 +881,40 @@ pub fn mostly_agree(v: &[u8]) -> bool {
     known > 0 && 2 * agree > known
 }
 
+/// [`mostly_agree`] with each group of three or more fields in `groups` counted as one
+/// field: it agrees when a member agrees (level ≤ 2), disagrees when every known member
+/// disagrees. (A pair of fields, such as an address line and a town, stays two.)
+pub fn mostly_agree_grouped(v: &[u8], groups: &[Vec<usize>]) -> bool {
+    let groups: Vec<&Vec<usize>> = groups.iter().filter(|g| g.len() >= 3).collect();
+    if groups.is_empty() {
+        return mostly_agree(v);
+    }
+    let (mut known, mut agree) = (0usize, 0usize);
+    let in_group = |f: usize| groups.iter().any(|g| g.contains(&f));
+    for (f, &l) in v.iter().enumerate() {
+        if l != MISSING && !in_group(f) {
+            known += 1;
+            if l <= 2 {
+                agree += 1;
+            }
+        }
+    }
+    for g in &groups {
+        let levels: Vec<u8> = g
+            .iter()
+            .filter_map(|&f| v.get(f).copied())
+            .filter(|&l| l != MISSING)
+            .collect();
+        if !levels.is_empty() {
+            known += 1;
+            if levels.iter().any(|&l| l <= 2) {
+                agree += 1;
+            }
+        }
+    }
+    known > 0 && 2 * agree > known
+}
+
 impl FsModel {
     /// Priors only (for a handful of pairs, where nothing can be estimated).
     pub fn prior(fields: Vec<FieldSpec>) -> Self {
@@ -888,6 +927,7 @@ impl FsModel {
             iterations: 0,
             u_pair: Vec::new(),
             individual: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -909,10 +949,11 @@ impl FsModel {
         // exact agreement of two fields together, and how often both were known
         let mut both_agree = vec![vec![0.0f64; nf]; nf];
         let mut both_known = vec![vec![0.0f64; nf]; nf];
+        let groups = self.groups.clone();
         let mut add = |v: Vec<u8>| {
             // a random pair that agrees on most fields is likely a duplicate: it would make
             // every two identifying fields look correlated
-            let joint = !mostly_agree(&v);
+            let joint = !mostly_agree_grouped(&v, &groups);
             for (f, &l) in v.iter().enumerate() {
                 if l == MISSING {
                     continue;
@@ -999,7 +1040,7 @@ impl FsModel {
                 // duplicates agree on most attributes, while blocking fills the candidates
                 // with pairs that share only a location (postcode, suburb, state), a
                 // class EM otherwise drifts to within a few iterations
-                let g = if mostly_agree(v)
+                let g = if mostly_agree_grouped(v, &self.groups)
                     && !super::local::NameFields::pattern_conflict(&self.individual, v)
                     && self.probability(v) >= 0.5
                 {
@@ -1106,7 +1147,32 @@ impl FsModel {
             })
             .collect();
         self.correct_dependence(v, &mut w);
+        self.correct_groups(v, &mut w);
         w
+    }
+
+    /// A group disagreeing throughout (no member agrees, two or more known) keeps only
+    /// its strongest disagreement: moving house changes the street, the number, the town
+    /// and the postcode at once, one event rather than four.
+    fn correct_groups(&self, v: &[u8], w: &mut [f64]) {
+        for g in &self.groups {
+            let known: Vec<usize> = g
+                .iter()
+                .copied()
+                .filter(|&f| v.get(f).is_some_and(|&l| l != MISSING) && f < w.len())
+                .collect();
+            if known.len() < 2 || known.iter().any(|&f| v[f] <= 2) {
+                continue;
+            }
+            let Some(&worst) = known.iter().min_by(|&&x, &&y| w[x].total_cmp(&w[y])) else {
+                continue;
+            };
+            for &f in &known {
+                if f != worst {
+                    w[f] = w[f].max(0.0);
+                }
+            }
+        }
     }
 
     fn correct_dependence(&self, v: &[u8], w: &mut [f64]) {

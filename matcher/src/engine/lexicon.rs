@@ -308,6 +308,34 @@ pub fn concept_of_tokens(toks: &[String]) -> Option<&'static str> {
 /// identity number or an e-mail address.
 pub const INDIVIDUAL: &[&str] = &["given_name", "birth_date", "ssn", "email"];
 
+/// Concepts that change together: the parts of a postal address.
+pub const ADDRESS: &[&str] = &[
+    "street_number",
+    "street",
+    "address_2",
+    "city",
+    "state",
+    "county",
+    "postcode",
+    "country",
+];
+
+/// Groups of fields that change together ([`ADDRESS`]), by their names' concepts; only
+/// groups of two or more.
+pub fn dependency_groups(names: &[&str]) -> Vec<Vec<usize>> {
+    let addr: Vec<usize> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| concept(n).is_some_and(|c| ADDRESS.contains(&c)))
+        .map(|(i, _)| i)
+        .collect();
+    if addr.len() >= 2 {
+        vec![addr]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Common given names and their short forms, `formal: short short ...`.
 const NICKNAMES: &[(&str, &str)] = &[
     ("abigail", "abby abbie gail"),

@@ -414,6 +414,8 @@ fn fit(
     let nf = fields.len().max(1);
     let mut model = FsModel::prior(fields.to_vec());
     model.individual = NameFields::detect(fields).individual;
+    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    model.groups = super::lexicon::dependency_groups(&names);
     model.estimate_u(a, b, opts.u_samples, opts.seed, same_set);
     if flat.len() / nf >= MIN_EM_PAIRS && !fields.is_empty() {
         // at most one match per record of the smaller side (link), about one per record

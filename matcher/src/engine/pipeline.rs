@@ -786,6 +786,8 @@ impl<'a> EmContext<'a> {
             .collect();
         let mut base = FsModel::prior(fields.clone());
         base.individual = names.individual.clone();
+        let field_names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        base.groups = super::lexicon::dependency_groups(&field_names);
         let n = pairs.len();
         if n >= 3 {
             base.estimate_u(&a, &b, 5000, 7, true);
