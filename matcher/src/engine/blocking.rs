@@ -47,6 +47,7 @@ enum KeyKind {
     Prefix,
     Phonetic,
     Rare,
+    Digits,
 }
 
 /// A fast, deterministic 64-bit hash for blocking keys (fixed constants: the same input
@@ -202,6 +203,11 @@ fn field_keys(
                 out.push(key(KeyKind::Prefix, f, &joined.as_bytes()[..end]));
             }
             out.push(key(KeyKind::Exact, f, joined.as_bytes()));
+            // the digits of a text with a code in it (a model number written `KO-2152` or
+            // `ko2152`, a flight, a part): the same digits however the letters are spaced
+            if v.digits.len() >= 3 {
+                out.push(key(KeyKind::Digits, f, v.digits.as_bytes()));
+            }
             if let Some(code) = soundex_code(v.norm) {
                 out.push(key(KeyKind::Phonetic, f, &code));
             }

@@ -1105,35 +1105,36 @@ impl FsModel {
 
     /// The match weight (log2 m/u) of level `l` of field `f`, kept sensible whatever EM
     /// estimated: a level never weighs more than a closer one, agreement (levels 0-2)
-    /// never counts against a match and full disagreement never for one. On data unlike
-    /// any seen (a field where chance agreement is common among the candidates), EM can
-    /// give m < u for an agreeing level; taken as it is, such a weight would make
-    /// agreement evidence of a non-match.
+    /// never counts against a match and full disagreement never for one. When exact
+    /// agreement is all but absent among matches (a title written two ways by two
+    /// sources), its own estimate rests on nothing and it weighs as the best agreeing
+    /// level. On data unlike any seen, EM can give m < u for an agreeing level; taken as
+    /// it is, such a weight would make agreement evidence of a non-match.
     pub fn level_weight(&self, f: usize, l: usize) -> f64 {
         let (Some(m), Some(u)) = (self.m.get(f), self.u.get(f)) else {
             return 0.0;
         };
-        let raw = |k: usize| (m[k] / u[k]).log2();
-        let mut w = raw(l.min(LEVELS - 1));
-        for k in 0..l.min(LEVELS - 1) {
-            w = w.min(raw(k));
+        let l = l.min(LEVELS - 1);
+        let mut w = [0.0f64; LEVELS];
+        for (k, x) in w.iter_mut().enumerate() {
+            *x = (m[k] / u[k]).log2();
         }
+        if m[0] < 0.01 {
+            w[0] = w[0].max(w[1]).max(w[2]);
+        }
+        for k in 1..=l {
+            w[k] = w[k].min(w[k - 1]);
+        }
+        let mut out = w[l];
         if l <= 2 {
-            w = w.max(0.0);
+            out = out.max(0.0);
         }
-        if l >= LEVELS - 1 {
-            w = w.min(0.0);
+        if l == LEVELS - 1 {
+            out = out.min(0.0);
         }
-        w
+        out
     }
 
-    /// Per-field log2 Bayes factors of a comparison vector (0 for missing).
-    ///
-    /// Fields whose agreement goes together in random pairs (a suburb and its postcode and
-    /// state) would count the same evidence several times; so the agreements (exact or close,
-    /// level ≤ 2) are taken strongest first, and each later one is divided by its largest lift over one already
-    /// taken, `u(f and g) / (u(f) u(g))`, never below zero: agreeing on a suburb adds
-    /// little once the postcode agrees.
     pub fn field_weights(&self, v: &[u8]) -> Vec<f64> {
         let mut w: Vec<f64> = v
             .iter()
