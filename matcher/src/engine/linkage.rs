@@ -487,6 +487,17 @@ pub fn dedup_prepared(
     let candidate_pairs = cand.len();
     drop(flat);
     let t4 = t0.elapsed();
+    let names = NameFields::detect(&fields);
+    let tf = TermFrequencies::count(fields.len(), &[a]);
+    let threshold = opts.threshold;
+    let scorer = |i: usize, j: usize| -> f32 {
+        let v = compare(&fields, &a[i], &a[j]);
+        let (all, _) = tf.pair_adjustment(&model, &a[i], &v, &names.names);
+        let w = model.weight(&v) + all;
+        let p = 1.0 / (1.0 + (-w).exp2());
+        let conflict = names.individual_conflict(&a[i], &a[j], &v);
+        edge_evidence(p >= threshold && !conflict, p, conflict)
+    };
     let clusters = evidence_clusters(
         a.len(),
         &cand,
@@ -494,6 +505,7 @@ pub fn dedup_prepared(
         &pairs,
         opts.max_cluster_size,
         opts.split_threshold,
+        Some(&scorer),
     );
     drop(evidence);
     let candidates = if opts.keep_candidates {
@@ -593,6 +605,9 @@ pub fn entity_blocks(
     extra
 }
 
+/// Most pairs between two clusters that [`evidence_clusters`] scores one by one.
+pub const FULL_EVIDENCE: usize = 256;
+
 /// Clusters with no fixed size, from the evidence of every scored candidate pair:
 /// matched pairs are taken strongest first, and each joins its two clusters only when the
 /// evidence of all candidate pairs between them ([`edge_evidence`]: log2 odds, positive
@@ -600,7 +615,10 @@ pub fn entity_blocks(
 /// joins its best cluster unless the cluster holds records it was found *not* to match;
 /// a household of five namesakes with one mistaken link stays five clusters, since the
 /// other pairs between them say no; 500 mentions of one inventor join, since theirs say
-/// yes. Pairs that were never candidates count as nothing.
+/// yes. Pairs that were never candidates count as nothing, unless `score` is given and
+/// the two clusters are small (at most [`FULL_EVIDENCE`] pairs between them): then every
+/// pair between them is scored, so two groups found through different keys are compared
+/// record by record before they join.
 ///
 /// `cap` > 0 bounds a cluster's size; with `split`, a matched pair below it only joins a
 /// lone record to a cluster (see [`capped_clusters`]).
@@ -611,6 +629,7 @@ pub fn evidence_clusters(
     matched: &[ScoredPair],
     cap: usize,
     split: Option<f64>,
+    score: Option<&(dyn Fn(usize, usize) -> f32 + Sync)>,
 ) -> Vec<Vec<usize>> {
     let ok = |i: u32, j: u32| (i as usize) < n && (j as usize) < n && i != j;
     let mut start = vec![0usize; n + 1];
@@ -665,18 +684,39 @@ pub fn evidence_clusters(
         }
         // the evidence between the two clusters, read from the smaller one's side
         let (small, big) = if sa <= sb { (a, b) } else { (b, a) };
-        let lone = [small as u32];
+        let (lone_s, lone_b) = ([small as u32], [big as u32]);
         let xs: &[u32] = if members[small].is_empty() {
-            &lone
+            &lone_s
         } else {
             &members[small]
         };
         let mut total = 0f32;
-        for &x in xs {
-            let x = x as usize;
-            for &(y, e) in &adj[start[x]..start[x + 1]] {
-                if find(&mut parent, y as usize) == big {
-                    total += e;
+        match score {
+            Some(score) if sa * sb <= FULL_EVIDENCE => {
+                let ys: &[u32] = if members[big].is_empty() {
+                    &lone_b
+                } else {
+                    &members[big]
+                };
+                for &x in xs {
+                    let x = x as usize;
+                    let known = &adj[start[x]..start[x + 1]];
+                    for &y in ys {
+                        total += match known.iter().find(|e| e.0 == y) {
+                            Some(&(_, e)) => e,
+                            None => score(x, y as usize),
+                        };
+                    }
+                }
+            }
+            _ => {
+                for &x in xs {
+                    let x = x as usize;
+                    for &(y, e) in &adj[start[x]..start[x + 1]] {
+                        if find(&mut parent, y as usize) == big {
+                            total += e;
+                        }
+                    }
                 }
             }
         }
