@@ -606,7 +606,7 @@ pub fn entity_blocks(
 }
 
 /// Most pairs between two clusters that [`evidence_clusters`] scores one by one.
-pub const FULL_EVIDENCE: usize = 256;
+pub const FULL_EVIDENCE: usize = 1024;
 
 /// Clusters with no fixed size, from the evidence of every scored candidate pair:
 /// matched pairs are taken strongest first, and each joins its two clusters only when the
