@@ -664,6 +664,7 @@ mod tests {
             base_url: None,
             model_path: None,
             rules_dir: None,
+            explain: true,
         };
         let r = run(
             EvalArgs::Em(EmArgs {
@@ -672,6 +673,8 @@ mod tests {
                 truth: p("t.csv"),
                 id_column: None,
                 many_to_many: false,
+                columns: None,
+                judged: None,
                 common: common.clone(),
             }),
             &Config::default(),
@@ -681,6 +684,55 @@ mod tests {
         assert!(r.f1 >= 0.99, "{r:?}");
         assert_eq!(r.blocking_recall, Some(1.0));
         assert!(r.lines().last().unwrap().starts_with("f1="));
+        // the alignment and (--explain) the model come first
+        let lines = r.lines();
+        assert!(
+            lines.contains(&"aligned: name <-> name (1.00)".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("model: phone (Code): L0 m=")),
+            "{lines:?}"
+        );
+        // judged pairs: a predicted pair outside them is not counted (only 1-10 judged)
+        std::fs::write(
+            p("j.csv"),
+            "a,b
+1,10
+",
+        )
+        .unwrap();
+        std::fs::write(
+            p("t1.csv"),
+            "a,b
+1,10
+",
+        )
+        .unwrap();
+        let judged = run(
+            EvalArgs::Em(EmArgs {
+                left: p("a.csv"),
+                right: p("b.csv"),
+                truth: p("t1.csv"),
+                id_column: None,
+                many_to_many: false,
+                columns: Some(vec![("name".into(), "name".into())]),
+                judged: Some(p("j.csv")),
+                common: common.clone(),
+            }),
+            &Config::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(judged.predicted_pairs, 1, "{judged:?}");
+        assert_eq!(judged.f1, 1.0, "{judged:?}");
+        assert!(
+            judged
+                .lines()
+                .contains(&"aligned: name <-> name (1.00)".to_string())
+        );
         std::fs::write(
             p("d.csv"),
             "rid,name,city\nx1,john smith,sydney\nx2,jon smith,sydney\nx3,mary jones,perth\n",
@@ -699,6 +751,7 @@ mod tests {
         .await
         .unwrap();
         assert!(r.recall >= 0.99, "{r:?}");
+        assert_eq!(r.lines()[0], "cluster_sizes=1:1 2:1", "{r:?}");
         assert!(read_csv(&p("d.csv"), Some("nope")).is_err());
     }
 }

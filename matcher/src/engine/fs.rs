@@ -757,7 +757,7 @@ fn value_hash(s: &str) -> u64 {
 impl TermFrequencies {
     /// Counts the values of every field over the records of both sides (one side in
     /// dedup: pass it once).
-    pub fn count<'a>(nf: usize, sides: &[&'a [Prepared]]) -> Self {
+    pub fn count(nf: usize, sides: &[&[Prepared]]) -> Self {
         use rayon::prelude::*;
         let per_field: Vec<(HashMap<u64, u32>, u32)> = (0..nf)
             .into_par_iter()
@@ -1479,5 +1479,122 @@ mod tests {
         assert!(mostly_agree(&[0, 1, 2, 4, MISSING]));
         assert!(!mostly_agree(&[4, 4, 0, 0]));
         assert!(!mostly_agree(&[MISSING, MISSING]));
+    }
+
+    #[test]
+    fn typed_levels_dates_amounts_short_codes_and_missing_values() {
+        let date = FieldSpec {
+            kind: FieldKind::Date,
+            columns: vec!["y".into(), "m".into(), "d".into()],
+            date_order: DateOrder::Parts,
+            ..FieldSpec::new("dob", FieldKind::Date)
+        };
+        let parts = |y: &str, m: &str, d: &str| {
+            let r = rec(json!({"y": y, "m": m, "d": d}));
+            prepare(std::slice::from_ref(&date), &r)
+        };
+        let lv = |a: &Prepared, b: &Prepared| compare(std::slice::from_ref(&date), a, b)[0];
+        let full = parts("1980", "3", "7");
+        assert_eq!(full.value(0).norm, "19800307");
+        assert_eq!(lv(&full, &parts("1980", "03", "07")), 0);
+        assert_eq!(
+            lv(&full, &parts("1980", "7", "3")),
+            1,
+            "day and month swapped"
+        );
+        assert_eq!(lv(&full, &parts("1980", "3", "")), 2, "day unknown");
+        assert_eq!(lv(&full, &parts("1980", "11", "21")), 3, "same year");
+        assert_eq!(lv(&full, &parts("1955", "11", "21")), 4);
+        assert_eq!(lv(&full, &parts("", "", "")), MISSING);
+        // one date written as a string, month first, against its parts
+        let mdy = FieldSpec {
+            date_order: DateOrder::Mdy,
+            ..FieldSpec::new("dob", FieldKind::Date)
+        };
+        assert_eq!(normalize_field(&mdy, "03/07/1980").0, "19800307");
+        assert_eq!(
+            canonical_date("1980", DateOrder::Dmy).as_deref(),
+            Some("19800000")
+        );
+        assert_eq!(canonical_date("hello", DateOrder::Dmy), None);
+        // amounts by relative difference
+        let price = [FieldSpec::new("price", FieldKind::Number)];
+        let amount = |x: &str| prepare(&price, &rec(json!({"price": x})));
+        assert_eq!(amount("$1,299.50").value(0).norm, "1299.5");
+        assert_eq!(
+            compare(&price, &amount("$1,299.50"), &amount("1299.5"))[0],
+            0
+        );
+        assert_eq!(compare(&price, &amount("100"), &amount("100.9"))[0], 1);
+        assert_eq!(compare(&price, &amount("100"), &amount("300"))[0], 4);
+        // a one-digit code one edit away is another value, not a typo
+        let code = [FieldSpec::new("month", FieldKind::Code)];
+        let c = |x: &str| prepare(&code, &rec(json!({"month": x})));
+        assert_eq!(compare(&code, &c("3"), &c("4"))[0], 4);
+        assert_eq!(compare(&code, &c("123"), &c("124"))[0], 3);
+        assert_eq!(compare(&code, &c("12345"), &c("12346"))[0], 1);
+        // "n/a" and friends are missing values, never agreement
+        let text = [FieldSpec::new("city", FieldKind::Text)];
+        let t = |x: &str| prepare(&text, &rec(json!({"city": x})));
+        assert_eq!(compare(&text, &t("N/A"), &t("n/a"))[0], MISSING);
+        assert_eq!(compare(&text, &t("unknown"), &t("Paris"))[0], MISSING);
+    }
+
+    #[test]
+    fn level_weights_stay_sensible_and_address_parts_count_once() {
+        let fields: Vec<FieldSpec> = ["name", "street", "city", "zip"]
+            .iter()
+            .map(|n| FieldSpec::new(*n, FieldKind::Text))
+            .collect();
+        let mut m = FsModel::prior(fields);
+        // EM gone wrong on field 0: exact agreement more common among non-matches
+        m.m[0] = [0.01, 0.3, 0.3, 0.2, 0.19];
+        m.u[0] = [0.05, 0.001, 0.01, 0.1, 0.839];
+        assert!(
+            m.level_weight(0, 0) >= m.level_weight(0, 1),
+            "rare exact agreement"
+        );
+        assert!(m.level_weight(0, 2) >= 0.0);
+        assert!(m.level_weight(0, 4) <= 0.0);
+        for l in 1..LEVELS {
+            assert!(
+                m.level_weight(0, l) <= m.level_weight(0, l - 1) + 1e-12,
+                "{l}"
+            );
+        }
+        // a move: street, city and zip disagree together and count as one disagreement
+        let moved = [0u8, 4, 4, 4];
+        let alone = m.weight(&moved);
+        m.groups = vec![vec![1, 2, 3]];
+        let grouped = m.weight(&moved);
+        assert!(grouped > alone + 2.0, "{grouped} vs {alone}");
+        let w = m.field_weights(&moved);
+        assert_eq!(w.iter().filter(|x| **x < 0.0).count(), 1, "{w:?}");
+        // one part agreeing: no correction
+        assert_eq!(m.field_weights(&[0, 0, 4, 4])[3], m.level_weight(3, 4));
+        assert!(mostly_agree_grouped(&[0, 4, 4, 4], &m.groups) == mostly_agree(&[0, 4]));
+    }
+
+    #[test]
+    fn term_frequencies_weigh_common_values_less() {
+        let fields = [FieldSpec::new("surname", FieldKind::Text)];
+        let mut recs: Vec<Prepared> = Vec::new();
+        for i in 0..400 {
+            let v = if i % 4 == 0 {
+                "smith".to_string()
+            } else {
+                format!("rare{i}")
+            };
+            recs.push(prepare(&fields, &rec(json!({"surname": v}))));
+        }
+        recs.push(prepare(&fields, &rec(json!({"surname": "rare1"}))));
+        let mut m = FsModel::prior(fields.to_vec());
+        m.estimate_u(&recs, &recs, 20_000, 3, true);
+        let tf = TermFrequencies::count(1, &[recs.as_slice()]);
+        let common = tf.adjustment(&m, 0, "smith");
+        let rare = tf.adjustment(&m, 0, "rare1");
+        assert!(common < 0.0 && rare > 0.0, "{common} {rare}");
+        assert!(rare <= TF_BOUND && common >= -TF_BOUND);
+        assert_eq!(tf.pair_adjustment(&m, &recs[1], &[4], &[]), (0.0, 0.0));
     }
 }

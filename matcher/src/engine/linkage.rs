@@ -1034,4 +1034,92 @@ mod tests {
         let weak = vec![p(0, 1, 0.86), p(2, 3, 0.87), p(1, 2, 0.88)];
         assert!(capped_clusters(4, &weak, 0, Some(0.95)).is_empty());
     }
+
+    fn scored(l: usize, r: usize, probability: f64) -> ScoredPair {
+        ScoredPair {
+            left: l,
+            right: r,
+            weight: 0.0,
+            probability,
+            rule: "IV".into(),
+            is_match: true,
+        }
+    }
+
+    #[test]
+    fn evidence_between_clusters_decides_whether_they_join() {
+        // {0,1} and {2,3}: one matched pair 1-2 between them, and the other pairs between
+        // them candidates found *not* to match (a household with one mistaken link)
+        let cand = vec![(0, 1), (2, 3), (1, 2), (0, 2), (0, 3), (1, 3)];
+        let evidence = vec![8.0, 8.0, 1.0, -10.0, -10.0, -2.0];
+        let matched = vec![scored(0, 1, 0.99), scored(2, 3, 0.99), scored(1, 2, 0.9)];
+        assert_eq!(
+            evidence_clusters(4, &cand, &evidence, &matched, 0, None, None),
+            vec![vec![0, 1], vec![2, 3]]
+        );
+        // the same pairs saying yes: one cluster
+        let yes = vec![8.0, 8.0, 1.0, 3.0, 3.0, 2.0];
+        assert_eq!(
+            evidence_clusters(4, &cand, &yes, &matched, 0, None, None),
+            vec![vec![0, 1, 2, 3]]
+        );
+        // pairs that were never candidates are scored one by one when a scorer is given
+        let sparse = vec![(0, 1), (2, 3), (1, 2)];
+        let ev = vec![8.0, 8.0, 1.0];
+        assert_eq!(
+            evidence_clusters(4, &sparse, &ev, &matched, 0, None, None),
+            vec![vec![0, 1, 2, 3]]
+        );
+        let no = |_: usize, _: usize| -5.0f32;
+        assert_eq!(
+            evidence_clusters(4, &sparse, &ev, &matched, 0, None, Some(&no)),
+            vec![vec![0, 1], vec![2, 3]]
+        );
+        // a cap still bounds the size
+        assert_eq!(
+            evidence_clusters(4, &cand, &yes, &matched, 3, None, None),
+            vec![vec![0, 1], vec![2, 3]]
+        );
+    }
+
+    #[test]
+    fn one_entity_with_hundreds_of_records_is_found_and_kept_whole() {
+        // 300 mentions of one person (typos in a few) among 3000 strangers from 40 towns
+        // and 8 states; every single-field block of the entity is over the cap
+        let mut recs: Vec<Record> = Vec::new();
+        for i in 0..300 {
+            let first = if i % 17 == 0 { "jonathon" } else { "jonathan" };
+            recs.push(
+                serde_json::json!({"name_first": first, "name_last": "quixotic",
+                    "city": "springfield", "state": "il", "org": "acme corp"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            );
+        }
+        // letters only: a name is no number
+        let word = |mut i: usize, salt: usize| -> String {
+            let mut w = String::new();
+            i = (i * 2_654_435_761 + salt * 97) % 11_881_376;
+            for _ in 0..5 {
+                w.push(char::from(b'a' + (i % 26) as u8));
+                i /= 26;
+            }
+            w
+        };
+        for i in 0..3000 {
+            recs.push(
+                serde_json::json!({"name_first": word(i, 3), "name_last": word(i, 11),
+                    "city": format!("town{}", i % 40), "state": format!("s{}", i % 8),
+                    "org": format!("org{}", i % 300)})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            );
+        }
+        let out = dedup(&recs, &[], &LinkOptions::default());
+        let sizes: Vec<usize> = out.clusters.iter().map(Vec::len).collect();
+        assert_eq!(out.clusters.len(), 1, "{sizes:?}");
+        assert_eq!(out.clusters[0], (0..300).collect::<Vec<_>>());
+    }
 }
