@@ -844,7 +844,7 @@ pub struct FsModel {
     /// every shared field and would teach the model that a different given name or
     /// birth date is common among duplicates).
     #[serde(default)]
-    pub individual: Vec<(usize, bool)>,
+    pub individual: Vec<(usize, super::local::IndividualKind)>,
     /// Fields that change together (the parts of an address: a move changes them all).
     /// A group disagreeing throughout counts as one disagreement, its strongest; in the
     /// EM's "agrees on most fields" test a group is one unit.
@@ -1152,9 +1152,33 @@ impl FsModel {
         w
     }
 
-    /// A group disagreeing throughout (no member agrees, two or more known) keeps only
-    /// its strongest disagreement: moving house changes the street, the number, the town
-    /// and the postcode at once, one event rather than four.
+    /// Every field's [`Self::level_weight`]s, for the hot paths that weigh millions of
+    /// vectors with one model ([`Self::weight_with`]).
+    pub fn weights_table(&self) -> Vec<[f64; LEVELS]> {
+        (0..self.m.len())
+            .map(|f| std::array::from_fn(|l| self.level_weight(f, l)))
+            .collect()
+    }
+
+    /// [`Self::weight`] with the level weights read from `table` ([`Self::weights_table`]).
+    pub fn weight_with(&self, table: &[[f64; LEVELS]], v: &[u8]) -> f64 {
+        let mut w: Vec<f64> = v
+            .iter()
+            .enumerate()
+            .map(|(f, &l)| match table.get(f) {
+                Some(t) if l != MISSING => t[(l as usize).min(LEVELS - 1)],
+                _ => 0.0,
+            })
+            .collect();
+        self.correct_dependence(v, &mut w);
+        self.correct_groups(v, &mut w);
+        let prior = (self.lambda / (1.0 - self.lambda)).log2();
+        prior + w.iter().sum::<f64>()
+    }
+
+    /// A group disagreeing throughout (no member agrees, two or more known) keeps its
+    /// strongest disagreement and a sixth of the others: moving house changes the street,
+    /// the number, the town and the postcode at once, one event rather than four.
     fn correct_groups(&self, v: &[u8], w: &mut [f64]) {
         for g in &self.groups {
             let known: Vec<usize> = g
@@ -1168,9 +1192,11 @@ impl FsModel {
             let Some(&worst) = known.iter().min_by(|&&x, &&y| w[x].total_cmp(&w[y])) else {
                 continue;
             };
+            // the rest keep a sixth of their weight: a move is one event, but a
+            // stranger's address differs in every part too
             for &f in &known {
-                if f != worst {
-                    w[f] = w[f].max(0.0);
+                if f != worst && w[f] < 0.0 {
+                    w[f] /= 6.0;
                 }
             }
         }
@@ -1569,7 +1595,8 @@ mod tests {
         let grouped = m.weight(&moved);
         assert!(grouped > alone + 2.0, "{grouped} vs {alone}");
         let w = m.field_weights(&moved);
-        assert_eq!(w.iter().filter(|x| **x < 0.0).count(), 1, "{w:?}");
+        let strongest = (1..4).map(|f| m.level_weight(f, 4)).fold(0.0, f64::min);
+        assert_eq!(w.iter().filter(|x| **x == strongest).count(), 1, "{w:?}");
         // one part agreeing: no correction
         assert_eq!(m.field_weights(&[0, 0, 4, 4])[3], m.level_weight(3, 4));
         assert!(mostly_agree_grouped(&[0, 4, 4, 4], &m.groups) == mostly_agree(&[0, 4]));

@@ -155,10 +155,12 @@ const SCORE_CHUNK: usize = 4096;
 
 /// Log2 odds a decided pair brings to clustering ([`evidence_clusters`]): positive for a
 /// match, negative for a non-match, at most 10 either way; a pair whose individual fields
-/// conflict (two members of one household) is as strong a "no" as there is.
+/// conflict (two members of one household) is a strong "no" (-6: still outweighed by the
+/// strongest "yes" of a record to another member, so one mistyped given name among three
+/// records of one person does not split them).
 fn edge_evidence(is_match: bool, probability: f64, conflict: bool) -> f32 {
     if conflict && !is_match {
-        return -10.0;
+        return -6.0;
     }
     let p = probability.clamp(1e-6, 1.0 - 1e-6);
     let lo = (p / (1.0 - p)).log2();
@@ -184,6 +186,7 @@ fn score_all(
     threshold: f64,
     keep_all: bool,
     want_evidence: bool,
+    tf: &TermFrequencies,
 ) -> (Vec<ScoredPair>, Vec<f32>) {
     let nf = fields.len().max(1);
     let names = NameFields::detect(fields);
@@ -191,11 +194,6 @@ fn score_all(
         .map(|r| r.catch_all().id.clone())
         .unwrap_or_else(|| "V".to_string());
     let cache = PatternWeights::new(model, &names.names, flat, nf, fields.len());
-    let tf = if a.as_ptr() == b.as_ptr() {
-        TermFrequencies::count(fields.len(), &[a])
-    } else {
-        TermFrequencies::count(fields.len(), &[a, b])
-    };
     let eval = |k: usize, i: u32, j: u32| -> (f32, Option<ScoredPair>) {
         let v = &flat[k * nf..k * nf + fields.len()];
         let (weight, rest_weight) = cache
@@ -377,6 +375,7 @@ pub fn link(
     let labelled = examples_vectors(&fields, &right_fields, examples);
     let model = fit(&fields, &a, &b, &flat, &labelled, opts, false);
     let t4 = t0.elapsed();
+    let tf = TermFrequencies::count(fields.len(), &[&a, &b]);
     let (mut pairs, _) = score_all(
         &fields,
         &model,
@@ -387,6 +386,7 @@ pub fn link(
         opts.threshold,
         true,
         false,
+        &tf,
     );
     let t5 = t0.elapsed();
     tracing::debug!(prepare = ?t1, block = ?t2, vectors = ?t3, fit = ?t4, score = ?t5, candidates = cand.len(), "link timings (cumulative)");
@@ -473,6 +473,7 @@ pub fn dedup_prepared(
             "dedup model"
         );
     }
+    let tf = TermFrequencies::count(fields.len(), &[a]);
     let (pairs, evidence) = score_all(
         &fields,
         &model,
@@ -483,17 +484,18 @@ pub fn dedup_prepared(
         opts.threshold,
         false,
         true,
+        &tf,
     );
     let candidate_pairs = cand.len();
     drop(flat);
     let t4 = t0.elapsed();
     let names = NameFields::detect(&fields);
-    let tf = TermFrequencies::count(fields.len(), &[a]);
     let threshold = opts.threshold;
+    let table = model.weights_table();
     let scorer = |i: usize, j: usize| -> f32 {
         let v = compare(&fields, &a[i], &a[j]);
         let (all, _) = tf.pair_adjustment(&model, &a[i], &v, &names.names);
-        let w = model.weight(&v) + all;
+        let w = model.weight_with(&table, &v) + all;
         let p = 1.0 / (1.0 + (-w).exp2());
         let conflict = names.individual_conflict(&a[i], &a[j], &v);
         edge_evidence(p >= threshold && !conflict, p, conflict)
@@ -548,6 +550,7 @@ pub fn entity_blocks(
     if blocks.is_empty() || fields.is_empty() {
         return Vec::new();
     }
+    let table = model.weights_table();
     let accepted: Vec<bool> = blocks
         .par_iter()
         .map(|b| {
@@ -563,13 +566,18 @@ pub fn entity_blocks(
             };
             let mut v = vec![0u8; fields.len()];
             let mut hits = 0;
-            for _ in 0..BLOCK_SAMPLE {
+            for k in 0..BLOCK_SAMPLE {
+                // a block of strangers shows itself early: no match in the first eight
+                if k == 8 && hits == 0 {
+                    return false;
+                }
                 let (i, j) = ((next() % n) as usize, (next() % n) as usize);
                 if i == j {
                     continue;
                 }
                 compare_into(fields, &a[b[i] as usize], &a[b[j] as usize], &mut v);
-                if model.probability(&v) >= threshold {
+                let w = model.weight_with(&table, &v);
+                if 1.0 / (1.0 + (-w).exp2()) >= threshold {
                     hits += 1;
                 }
             }
@@ -1051,7 +1059,7 @@ mod tests {
         // {0,1} and {2,3}: one matched pair 1-2 between them, and the other pairs between
         // them candidates found *not* to match (a household with one mistaken link)
         let cand = vec![(0, 1), (2, 3), (1, 2), (0, 2), (0, 3), (1, 3)];
-        let evidence = vec![8.0, 8.0, 1.0, -10.0, -10.0, -2.0];
+        let evidence = vec![8.0, 8.0, 1.0, -6.0, -6.0, -2.0];
         let matched = vec![scored(0, 1, 0.99), scored(2, 3, 0.99), scored(1, 2, 0.9)];
         assert_eq!(
             evidence_clusters(4, &cand, &evidence, &matched, 0, None, None),

@@ -79,26 +79,41 @@ pub fn evaluate_rules(
 // Entity matching
 // ---------------------------------------------------------------------------------
 
+/// What an individual field is ([`NameFields::individual`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndividualKind {
+    /// A given name.
+    Given,
+    /// A birth date.
+    Birth,
+    /// An identity number or an e-mail address.
+    Id,
+}
+
 /// Which fields make up an entity's name: fields named like `*name*` / `title`, else
 /// the first text field; and which tell members of one group apart (a person's given
 /// name, birth date, identity number, e-mail: [`super::lexicon::INDIVIDUAL`]).
 #[derive(Debug, Clone, Default)]
 pub struct NameFields {
     pub names: Vec<usize>,
-    /// Individual fields (field index, whether it is a given name).
-    pub individual: Vec<(usize, bool)>,
+    /// Individual fields (field index and kind).
+    pub individual: Vec<(usize, IndividualKind)>,
 }
 
 impl NameFields {
     pub fn detect(fields: &[FieldSpec]) -> Self {
-        let individual: Vec<(usize, bool)> = fields
+        let individual: Vec<(usize, IndividualKind)> = fields
             .iter()
             .enumerate()
             .filter_map(|(i, f)| {
-                let c = super::lexicon::concept(&f.name)?;
-                super::lexicon::INDIVIDUAL
-                    .contains(&c)
-                    .then_some((i, c == "given_name"))
+                let kind = match super::lexicon::concept(&f.name)? {
+                    "given_name" => IndividualKind::Given,
+                    "birth_date" => IndividualKind::Birth,
+                    "ssn" | "email" => IndividualKind::Id,
+                    _ => return None,
+                };
+                Some((i, kind))
             })
             .collect();
         let named: Vec<usize> = fields
@@ -126,63 +141,61 @@ impl NameFields {
         }
     }
 
-    /// Whether the individual fields of a pair conflict: a given name disagrees outright
-    /// (and is no short form of the other) and no individual field agrees; or a hard
-    /// identifier (birth date, identity number, e-mail) disagrees outright while no hard
-    /// identifier and no given name agrees. Two members of one household agree on
-    /// everything they share and conflict here; a duplicate with a missing birth date
-    /// does not, nor one with its given name and a mistyped identity number (the rest of
-    /// its fields decide).
+    /// Whether the individual fields of a pair conflict:
+    /// - a given name disagrees outright (and is no short form of the other) while no
+    ///   identity number or e-mail agrees, and the birth date does not agree together
+    ///   with some field beyond the name (an address, a phone): two members of one
+    ///   household, or two namesakes born the same day elsewhere, share everything else;
+    /// - a birth date, identity number or e-mail disagrees outright while no individual
+    ///   field agrees.
+    ///
+    /// A duplicate with a missing birth date does not conflict, nor one with its given name
+    /// and a mistyped identity number (the rest of its fields decide), nor one whose given
+    /// name was replaced but whose birth date and address agree.
     pub fn individual_conflict(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
-        let (mut hard_conflict, mut given_conflict) = (false, false);
-        let mut any_agree = false;
-        for &(f, given) in &self.individual {
-            match v.get(f).copied() {
-                Some(l) if l <= 2 => {
-                    any_agree = true;
-                }
-                Some(l) if l != MISSING && l as usize >= super::fs::LEVELS - 1 => {
-                    if !given {
-                        hard_conflict = true;
-                        continue;
-                    }
-                    let (x, y) = (a.value(f), b.value(f));
-                    let nick = x
-                        .tokens()
-                        .any(|s| y.tokens().any(|t| super::lexicon::nickname_pair(s, t)));
-                    if nick {
-                        any_agree = true;
-                    } else {
-                        given_conflict = true;
-                    }
-                }
-                _ => {}
-            }
-        }
-        (hard_conflict || given_conflict) && !any_agree
+        let nick = |f: usize| {
+            let (x, y) = (a.value(f), b.value(f));
+            x.tokens()
+                .any(|s| y.tokens().any(|t| super::lexicon::nickname_pair(s, t)))
+        };
+        let beyond = v.iter().enumerate().any(|(f, &l)| {
+            l <= 1 && !self.names.contains(&f) && !self.individual.iter().any(|x| x.0 == f)
+        });
+        Self::conflict_with(&self.individual, v, nick, beyond)
     }
 
     /// [`Self::individual_conflict`] on the comparison vector alone (short forms of a
-    /// given name count as a conflict): the EM estimation's test.
-    pub fn pattern_conflict(individual: &[(usize, bool)], v: &[u8]) -> bool {
-        let (mut hard_conflict, mut given_conflict) = (false, false);
-        let mut any_agree = false;
-        for &(f, given) in individual {
+    /// given name count as a conflict, and a birth date never rescues a given name): the
+    /// EM estimation's stricter test.
+    pub fn pattern_conflict(individual: &[(usize, IndividualKind)], v: &[u8]) -> bool {
+        Self::conflict_with(individual, v, |_| false, false)
+    }
+
+    fn conflict_with(
+        individual: &[(usize, IndividualKind)],
+        v: &[u8],
+        mut nick: impl FnMut(usize) -> bool,
+        beyond_name_agrees: bool,
+    ) -> bool {
+        let (mut given_conflict, mut hard_conflict) = (false, false);
+        let (mut any_agree, mut id_agree, mut birth_agree) = (false, false, false);
+        for &(f, kind) in individual {
             match v.get(f).copied() {
                 Some(l) if l <= 2 => {
                     any_agree = true;
+                    id_agree |= kind == IndividualKind::Id;
+                    birth_agree |= kind == IndividualKind::Birth;
                 }
-                Some(l) if l != MISSING && l as usize >= super::fs::LEVELS - 1 => {
-                    if given {
-                        given_conflict = true;
-                    } else {
-                        hard_conflict = true;
-                    }
-                }
+                Some(l) if l != MISSING && l as usize >= super::fs::LEVELS - 1 => match kind {
+                    IndividualKind::Given if nick(f) => any_agree = true,
+                    IndividualKind::Given => given_conflict = true,
+                    _ => hard_conflict = true,
+                },
                 _ => {}
             }
         }
-        (hard_conflict || given_conflict) && !any_agree
+        let rescued = id_agree || (birth_agree && beyond_name_agrees);
+        (given_conflict && !rescued) || (hard_conflict && !any_agree)
     }
 
     /// The name of a prepared record (name fields joined).

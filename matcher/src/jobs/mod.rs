@@ -496,6 +496,28 @@ mod tests {
             ),
             "options.split_threshold"
         );
+        // a column map names columns the records have, on link jobs only
+        assert_eq!(
+            field(
+                json!({"type": "link", "input": {"left": [{"zip": 1}], "right": [{"postcode": 1}]}, "options": {"column_map": {"zip": "postal"}}})
+            ),
+            "options.column_map.zip"
+        );
+        assert_eq!(
+            field(
+                json!({"type": "dedup", "input": {"entities": [{"id": 1, "a": 1}]}, "options": {"column_map": {"a": "a"}}})
+            ),
+            "options.column_map"
+        );
+        assert!(
+            prepare(
+                req(
+                    json!({"type": "link", "input": {"left": [{"zip": 1}], "right": [{"postcode": 1}]}, "options": {"column_map": {"zip": "postcode"}}})
+                ),
+                10
+            )
+            .is_ok()
+        );
         assert!(
             serde_json::from_value::<JobRequest>(json!({"type": "nope", "input": {}})).is_err()
         );
