@@ -689,7 +689,7 @@ pub fn compare(fields: &[FieldSpec], a: &Prepared, b: &Prepared) -> Vec<u8> {
 ///
 /// Two text fields whose values are swapped between the records (given name and surname
 /// transposed, the most common field-level error of person data) both disagree; when
-/// each side's value is close (level ≤ 1) to the other side's value of the other field,
+/// each side's value is close (level ≤ 2: a typo in a swapped name too) to the other side's value of the other field,
 /// both get level 1 instead: a swap is a typo of the record, not a different value.
 pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut [u8]) {
     let mut disagree = 0u32;
@@ -709,7 +709,7 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
     if !(2..=MAX_SWAP_DISAGREE).contains(&disagree.count_ones()) {
         return;
     }
-    let close = |x: Value<'_>, y: Value<'_>| level(FieldKind::Text, x, y) <= 1;
+    let close = |x: Value<'_>, y: Value<'_>| level(FieldKind::Text, x, y) <= 2;
     for f in 0..32usize.min(fields.len()) {
         if disagree & (1 << f) == 0 {
             continue;
