@@ -6,6 +6,7 @@
 
 pub mod align;
 pub mod blocking;
+pub mod cluster;
 pub mod columns;
 pub mod embed;
 pub mod fs;

@@ -1,0 +1,268 @@
+//! Clusters from matched pairs, with no fixed size cap.
+//!
+//! Both rules here take the matched pairs strongest first and let a pair join its two
+//! clusters only when what lies *between* the clusters agrees: one weak link — a shared
+//! address, one mistyped date, two namesakes — must not chain two groups, while the 500
+//! mentions of one inventor must end in one cluster. They differ in what they read
+//! between the clusters:
+//! - [`evidence_clusters`] (dedup): the evidence of every scored candidate pair, and for
+//!   small clusters of every pair, scored on the spot;
+//! - [`capped_clusters`] (the LLM-backed dedup, which has only its matched pairs): how many
+//!   matched pairs there are.
+//!
+//! [`Forest`] is what they share: union-find over record numbers that keeps each
+//! cluster's members, and the pair adjacency with each pair's evidence.
+
+use super::linkage::ScoredPair;
+
+/// Most pairs between two clusters that [`evidence_clusters`] scores one by one.
+pub const FULL_EVIDENCE: usize = 1024;
+
+/// Union-find over `n` records that keeps each cluster's members (a lone record has
+/// none stored: it is its own member), and the adjacency (CSR) of the given pairs with
+/// their evidence.
+struct Forest {
+    parent: Vec<usize>,
+    members: Vec<Vec<u32>>,
+    start: Vec<usize>,
+    adj: Vec<(u32, f32)>,
+}
+
+impl Forest {
+    fn new(n: usize, pairs: impl Iterator<Item = (u32, u32, f32)> + Clone) -> Self {
+        let ok = |&(i, j, _): &(u32, u32, f32)| (i as usize) < n && (j as usize) < n && i != j;
+        let mut start = vec![0usize; n + 1];
+        for (i, j, _) in pairs.clone().filter(ok) {
+            start[i as usize + 1] += 1;
+            start[j as usize + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut adj: Vec<(u32, f32)> = vec![(0, 0.0); start[n]];
+        for (i, j, e) in pairs.filter(ok) {
+            adj[fill[i as usize]] = (j, e);
+            fill[i as usize] += 1;
+            adj[fill[j as usize]] = (i, e);
+            fill[j as usize] += 1;
+        }
+        Self {
+            parent: (0..n).collect(),
+            members: vec![Vec::new(); n],
+            start,
+            adj,
+        }
+    }
+
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+
+    fn size(&self, root: usize) -> usize {
+        self.members[root].len().max(1)
+    }
+
+    /// The members of the cluster rooted at `root`.
+    fn members_of(&self, root: usize) -> Vec<u32> {
+        if self.members[root].is_empty() {
+            vec![root as u32]
+        } else {
+            self.members[root].clone()
+        }
+    }
+
+    /// The pairs of record `x` and their evidence.
+    fn pairs_of(&self, x: usize) -> &[(u32, f32)] {
+        &self.adj[self.start[x]..self.start[x + 1]]
+    }
+
+    /// The sum of the evidence of the known pairs between cluster `small` and `big`.
+    fn known_between(&mut self, small: usize, big: usize) -> f32 {
+        let mut total = 0f32;
+        for x in self.members_of(small) {
+            let x = x as usize;
+            for k in self.start[x]..self.start[x + 1] {
+                let (y, e) = self.adj[k];
+                if self.find(y as usize) == big {
+                    total += e;
+                }
+            }
+        }
+        total
+    }
+
+    /// Joins the clusters of roots `a` and `b` (the smaller one's members move).
+    fn join(&mut self, a: usize, b: usize) {
+        let (root, child) = if self.size(a) >= self.size(b) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        self.parent[child] = root;
+        let mut moved = std::mem::take(&mut self.members[child]);
+        if moved.is_empty() {
+            moved.push(child as u32);
+        }
+        if self.members[root].is_empty() {
+            self.members[root].push(root as u32);
+        }
+        self.members[root].append(&mut moved);
+    }
+}
+
+/// The greedy core of both rules: matched pairs strongest first; a pair within one
+/// cluster, over `cap` (> 0) or against `split` is left out, and otherwise `accept(forest,
+/// small, big)` decides (the two roots, the smaller cluster first).
+fn greedy(
+    n: usize,
+    matched: &[ScoredPair],
+    cap: usize,
+    split: Option<f64>,
+    forest: &mut Forest,
+    mut accept: impl FnMut(&mut Forest, usize, usize) -> bool,
+) -> Vec<Vec<usize>> {
+    let mut order: Vec<&ScoredPair> = matched
+        .iter()
+        .filter(|p| p.left < n && p.right < n && p.left != p.right)
+        .collect();
+    order.sort_by(|x, y| {
+        y.probability
+            .total_cmp(&x.probability)
+            .then(y.weight.total_cmp(&x.weight))
+            .then((x.left, x.right).cmp(&(y.left, y.right)))
+    });
+    let mut kept = Vec::with_capacity(order.len());
+    for p in order {
+        let (a, b) = (forest.find(p.left), forest.find(p.right));
+        if a == b {
+            continue;
+        }
+        let (sa, sb) = (forest.size(a), forest.size(b));
+        if cap > 0 && sa + sb > cap {
+            continue;
+        }
+        // a weak pair: exactly one side a lone record
+        if split.is_some_and(|s| p.probability < s) && (sa > 1) == (sb > 1) {
+            continue;
+        }
+        let (small, big) = if sa <= sb { (a, b) } else { (b, a) };
+        if accept(forest, small, big) {
+            forest.join(a, b);
+            kept.push((p.left, p.right));
+        }
+    }
+    clusters(n, kept)
+}
+
+/// Clusters with no fixed size, from the evidence of every scored candidate pair (log2
+/// odds, positive for matches and negative for non-matches, as `linkage` computes it):
+/// matched pairs are taken strongest first, and each joins its two clusters only when the
+/// evidence of all candidate pairs between them adds up to more than nothing. A lone
+/// record joins its best cluster unless the cluster holds records it was found *not* to
+/// match; a household of five namesakes with one mistaken link stays five clusters, since
+/// the other pairs between them say no; 500 mentions of one inventor join, since theirs
+/// say yes. Pairs that were never candidates count as nothing, unless `score` is given and
+/// the two clusters are small (at most [`FULL_EVIDENCE`] pairs between them): then every
+/// pair between them is scored, so two groups found through different keys are compared
+/// record by record before they join.
+///
+/// `cap` > 0 bounds a cluster's size; with `split`, a matched pair below it only joins a
+/// lone record to a cluster (see [`capped_clusters`]).
+pub fn evidence_clusters(
+    n: usize,
+    cand: &[(u32, u32)],
+    evidence: &[f32],
+    matched: &[ScoredPair],
+    cap: usize,
+    split: Option<f64>,
+    score: Option<&(dyn Fn(usize, usize) -> f32 + Sync)>,
+) -> Vec<Vec<usize>> {
+    let pairs = cand.iter().zip(evidence).map(|(&(i, j), &e)| (i, j, e));
+    let mut forest = Forest::new(n, pairs);
+    greedy(n, matched, cap, split, &mut forest, |f, small, big| {
+        let total = match score {
+            Some(score) if f.size(small) * f.size(big) <= FULL_EVIDENCE => {
+                let ys = f.members_of(big);
+                let mut total = 0f32;
+                for x in f.members_of(small) {
+                    let x = x as usize;
+                    let known = f.pairs_of(x);
+                    for &y in &ys {
+                        total += match known.iter().find(|e| e.0 == y) {
+                            Some(&(_, e)) => e,
+                            None => score(x, y as usize),
+                        };
+                    }
+                }
+                total
+            }
+            _ => f.known_between(small, big),
+        };
+        total > 0.0
+    })
+}
+
+/// Clusters of matched pairs with no fixed size: pairs are taken strongest first, and
+///
+/// - a pair joins a lone record to a cluster at once (its strongest pair comes first);
+/// - a pair joins two clusters of two or more records only when the matched pairs
+///   between them number at least half the smaller cluster (and two): two halves of one
+///   entity are linked by many pairs, two households or two namesakes by one or two, so
+///   one weak link — a shared address, one mistyped date — cannot chain two groups, while
+///   500 mentions of one person still end in one cluster.
+///
+/// `cap` > 0 bounds a cluster's size (0: no bound). With `split` (a stricter threshold),
+/// a pair below it only joins a lone record to a cluster of two or more (pairs are taken
+/// strongest first, so every pair at or above `split` has been taken by then).
+pub fn capped_clusters(
+    n: usize,
+    pairs: &[ScoredPair],
+    cap: usize,
+    split: Option<f64>,
+) -> Vec<Vec<usize>> {
+    let edges = pairs
+        .iter()
+        .map(|p| (p.left as u32, p.right as u32, 1.0f32));
+    let mut forest = Forest::new(n, edges);
+    greedy(n, pairs, cap, split, &mut forest, |f, small, big| {
+        if f.size(small) == 1 {
+            return true;
+        }
+        let need = f.size(small).div_ceil(2).max(2) as f32;
+        f.known_between(small, big) >= need
+    })
+}
+
+/// Connected components (size > 1) of the graph on `n` nodes with `edges`.
+pub fn clusters(n: usize, edges: impl IntoIterator<Item = (usize, usize)>) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    for (i, j) in edges {
+        if i >= n || j >= n {
+            continue;
+        }
+        let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+        if a != b {
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for i in 0..n {
+        let r = find(&mut parent, i);
+        groups.entry(r).or_default().push(i);
+    }
+    let mut out: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
+    out.sort();
+    out
+}
