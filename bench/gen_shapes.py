@@ -202,6 +202,13 @@ def dedup_truth(path, groups):
                     w.writerow([ids[a], ids[b]])
 
 
+def link_truth(path, pairs):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["left_id", "right_id"])
+        w.writerows(pairs)
+
+
 class Person:
     pass
 
@@ -412,10 +419,7 @@ def person_link(out, rng, T):
            "ssn", "mailing_address_street_number", "mailing_address_street_name",
            "mailing_address_unit_number", "mailing_address_city", "mailing_address_state",
            "mailing_address_zipcode"], right)
-    with open(os.path.join(d, "truth.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["left_id", "right_id"])
-        w.writerows(truth)
+    link_truth(os.path.join(d, "truth.csv"), truth)
 
 
 def org_dedup(out, rng, T):
@@ -492,10 +496,7 @@ def product_link(out, rng, T):
     os.makedirs(d, exist_ok=True)
     write(os.path.join(d, "left.csv"), ["id", "title", "manufacturer", "price"], left)
     write(os.path.join(d, "right.csv"), ["id", "name", "brand", "price"], right)
-    with open(os.path.join(d, "truth.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["left_id", "right_id"])
-        w.writerows(truth)
+    link_truth(os.path.join(d, "truth.csv"), truth)
 
 
 # Independently designed person tables: concept -> column name per design. A design

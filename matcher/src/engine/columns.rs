@@ -343,42 +343,30 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         if used[i] {
             continue;
         }
-        let base = name.to_ascii_lowercase();
-        let conts: Vec<usize> = order
-            .iter()
-            .enumerate()
-            .filter(|(j, n)| {
-                *j != i
-                    && !used[*j]
-                    && continuation_stem(n).is_some_and(|(s, k)| s == base && k >= 2)
-            })
-            .map(|(j, _)| j)
-            .collect();
-        // `x_1` + `x_2` (no bare `x`): the first numbered column is the base
-        let (base_col, conts) = if conts.is_empty() {
-            match continuation_stem(name) {
-                Some((stem, 1)) => {
-                    let c: Vec<usize> = order
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, n)| {
-                            *j != i
-                                && !used[*j]
-                                && continuation_stem(n).is_some_and(|(s, k)| s == stem && k >= 2)
-                        })
-                        .map(|(j, _)| j)
-                        .collect();
-                    (i, c)
-                }
-                _ => (i, Vec::new()),
-            }
-        } else {
-            (i, conts)
+        // the unused columns `<stem>_<k>`, k >= 2, other than this one
+        let continuations = |stem: &str| -> Vec<usize> {
+            order
+                .iter()
+                .enumerate()
+                .filter(|(j, n)| {
+                    *j != i
+                        && !used[*j]
+                        && continuation_stem(n).is_some_and(|(s, k)| s == stem && k >= 2)
+                })
+                .map(|(j, _)| j)
+                .collect()
         };
+        let mut conts = continuations(&name.to_ascii_lowercase());
+        // `x_1` + `x_2` (no bare `x`): the first numbered column is the base
+        if conts.is_empty()
+            && let Some((stem, 1)) = continuation_stem(name)
+        {
+            conts = continuations(&stem);
+        }
         if conts.is_empty() {
             continue;
         }
-        let b = get(&order[base_col]);
+        let b = get(&order[i]);
         let text = b.kind().0 == FieldKind::Text;
         // the continuations carry little: mostly empty, text like the base
         let sparse = conts.iter().all(|&c| {
@@ -388,17 +376,17 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         if !(text && sparse) {
             continue;
         }
-        let mut cols = vec![order[base_col].clone()];
+        let mut cols = vec![order[i].clone()];
         cols.extend(conts.iter().map(|&c| order[c].clone()));
-        used[base_col] = true;
+        used[i] = true;
         for &c in &conts {
             used[c] = true;
         }
-        let name = continuation_stem(&order[base_col])
+        let name = continuation_stem(&order[i])
             .map(|(s, _)| s)
-            .unwrap_or_else(|| order[base_col].clone());
+            .unwrap_or_else(|| order[i].clone());
         out.push((
-            base_col,
+            i,
             FieldSpec {
                 name,
                 kind: FieldKind::Text,

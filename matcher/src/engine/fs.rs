@@ -1136,14 +1136,26 @@ impl FsModel {
     }
 
     pub fn field_weights(&self, v: &[u8]) -> Vec<f64> {
+        self.corrected_weights(v, |f, l| {
+            if f < self.m.len() {
+                self.level_weight(f, l)
+            } else {
+                0.0
+            }
+        })
+    }
+
+    /// Per-field weights of `v` from `level(field, level)` (missing levels weigh 0), with
+    /// the dependence and group corrections applied.
+    fn corrected_weights(&self, v: &[u8], level: impl Fn(usize, usize) -> f64) -> Vec<f64> {
         let mut w: Vec<f64> = v
             .iter()
             .enumerate()
             .map(|(f, &l)| {
-                if l == MISSING || f >= self.m.len() {
+                if l == MISSING {
                     0.0
                 } else {
-                    self.level_weight(f, l as usize)
+                    level(f, (l as usize).min(LEVELS - 1))
                 }
             })
             .collect();
@@ -1162,16 +1174,7 @@ impl FsModel {
 
     /// [`Self::weight`] with the level weights read from `table` ([`Self::weights_table`]).
     pub fn weight_with(&self, table: &[[f64; LEVELS]], v: &[u8]) -> f64 {
-        let mut w: Vec<f64> = v
-            .iter()
-            .enumerate()
-            .map(|(f, &l)| match table.get(f) {
-                Some(t) if l != MISSING => t[(l as usize).min(LEVELS - 1)],
-                _ => 0.0,
-            })
-            .collect();
-        self.correct_dependence(v, &mut w);
-        self.correct_groups(v, &mut w);
+        let w = self.corrected_weights(v, |f, l| table.get(f).map_or(0.0, |t| t[l]));
         let prior = (self.lambda / (1.0 - self.lambda)).log2();
         prior + w.iter().sum::<f64>()
     }

@@ -240,34 +240,27 @@ fn score_all(
         });
         (evidence, kept)
     };
-    let mut evidence = vec![0f32; if want_evidence { cand.len() } else { 0 }];
-    let parts: Vec<Vec<ScoredPair>> = if want_evidence {
-        evidence
-            .par_chunks_mut(SCORE_CHUNK)
-            .zip(cand.par_chunks(SCORE_CHUNK))
-            .enumerate()
-            .map(|(c, (ev, cs))| {
-                let mut out = Vec::new();
-                for (k, &(i, j)) in cs.iter().enumerate() {
-                    let (e, kept) = eval(c * SCORE_CHUNK + k, i, j);
-                    ev[k] = e;
-                    out.extend(kept);
+    let parts: Vec<(Vec<f32>, Vec<ScoredPair>)> = cand
+        .par_chunks(SCORE_CHUNK)
+        .enumerate()
+        .map(|(c, cs)| {
+            let (mut ev, mut out) = (Vec::new(), Vec::new());
+            if want_evidence {
+                ev.reserve(cs.len());
+            }
+            for (k, &(i, j)) in cs.iter().enumerate() {
+                let (e, kept) = eval(c * SCORE_CHUNK + k, i, j);
+                if want_evidence {
+                    ev.push(e);
                 }
-                out
-            })
-            .collect()
-    } else {
-        cand.par_chunks(SCORE_CHUNK)
-            .enumerate()
-            .map(|(c, cs)| {
-                cs.iter()
-                    .enumerate()
-                    .filter_map(|(k, &(i, j))| eval(c * SCORE_CHUNK + k, i, j).1)
-                    .collect()
-            })
-            .collect()
-    };
-    (parts.concat(), evidence)
+                out.extend(kept);
+            }
+            (ev, out)
+        })
+        .collect();
+    let evidence = parts.iter().flat_map(|p| p.0.iter().copied()).collect();
+    let pairs = parts.into_iter().flat_map(|p| p.1).collect();
+    (pairs, evidence)
 }
 
 /// Match weight and weight without the name fields per distinct comparison vector: a few
@@ -727,14 +720,7 @@ mod tests {
 
     #[test]
     fn capped_clusters_refuse_the_weak_link_that_would_chain_two_groups() {
-        let p = |l: usize, r: usize, probability: f64| ScoredPair {
-            left: l,
-            right: r,
-            weight: 0.0,
-            probability,
-            rule: "IV".into(),
-            is_match: true,
-        };
+        let p = scored;
         // {0,1,2} and {3,4,5} strongly linked; one weak pair 2-3 between them
         let pairs = vec![
             p(0, 1, 0.99),
