@@ -1,18 +1,13 @@
-//! API-key authentication: the middleware that guards `/api/v1/*`, key lookup (store keys
-//! by id, then a constant-time hash comparison; `VALID_API_KEYS` from the environment),
-//! and a short-lived cache of successful lookups so the hot path does not hit the store.
-//! A revoked key stops working within [`AUTH_CACHE_TTL`].
+//! API-key authentication: key lookup (store keys by id, then a constant-time hash
+//! comparison; `VALID_API_KEYS` from the environment), and a short-lived cache of
+//! successful lookups so the hot path does not hit the store. A revoked key stops working
+//! within [`AUTH_CACHE_TTL`]. The middleware that guards `/api/v1/*` with it is
+//! [`crate::api::middleware::require_key`]; this module knows nothing of HTTP state.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-
 use crate::crypto::{hash_key, hashes_equal, key_id};
-use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::{Store, StoreError};
 
 /// How long a successful key lookup is trusted before the store is asked again.
@@ -116,30 +111,4 @@ impl Authenticator {
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
     }
-}
-
-/// Middleware: requires a valid key, attaches [`Caller`], then applies the rate limit.
-pub async fn require_key(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let auth = &state.auth;
-    let presented = req
-        .headers()
-        .get(auth.header())
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or(ApiError::Unauthorized)?;
-    let caller = auth
-        .authenticate(presented)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    state.limiter.check(&caller.key_id)?;
-    req.extensions_mut().insert(caller.clone());
-    let mut resp = next.run(req).await;
-    // The tracking middleware reads the caller from the response for the request log.
-    resp.extensions_mut().insert(caller);
-    Ok(resp)
 }

@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::BackboneKind;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -88,6 +86,26 @@ impl Default for AppConfig {
             secret_key: None,
             cors_origins: Vec::new(),
             inprocess_workers: true,
+        }
+    }
+}
+
+/// Which backbone answers (`llm.provider`): the embedded rules, an OpenAI-compatible API,
+/// or a GGUF model in-process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackboneKind {
+    Local,
+    Openai,
+    Gguf,
+}
+
+impl BackboneKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BackboneKind::Local => "local",
+            BackboneKind::Openai => "openai",
+            BackboneKind::Gguf => "gguf",
         }
     }
 }

@@ -14,11 +14,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::config::{Config, LlmConfig, MatchingConfig};
+use crate::config::{BackboneKind, Config, LlmConfig, MatchingConfig};
 use crate::engine::linkage::{self, LinkOptions};
-use crate::engine::{
-    BackboneKind, Engine, EngineError, EntityOptions, EntityPair, Record, SchemaOptions, Table,
-};
+use crate::engine::{Engine, EngineError, EntityOptions, EntityPair, Record, SchemaOptions, Table};
 
 /// Errors of an evaluation run.
 #[derive(Debug, thiserror::Error)]

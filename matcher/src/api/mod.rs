@@ -6,6 +6,7 @@ pub mod feedback;
 pub mod jobs;
 pub mod keys;
 pub mod matching;
+pub mod middleware;
 pub mod system;
 
 use std::time::Duration;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
-use axum::middleware;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{delete, get, post};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -26,7 +27,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::require_key;
+use self::middleware::require_key;
 use crate::state::AppState;
 use crate::telemetry::track;
 
@@ -89,7 +90,7 @@ fn protected(state: &AppState) -> Router<AppState> {
         )
         .route("/api/v1/jobs/{id}", get(jobs::get).delete(jobs::cancel))
         .route("/api/v1/jobs/{id}/results", get(jobs::results))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
+        .route_layer(from_fn_with_state(state.clone(), require_key))
 }
 
 /// The whole application router.
@@ -103,7 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
         .fallback(|| async { crate::error::ApiError::NotFound("no such route".into()) })
-        .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .route_layer(from_fn_with_state(state.clone(), track))
         .layer(DefaultBodyLimit::max(cfg.app.max_body_bytes));
     if let Some(c) = cors(&cfg.app.cors_origins) {
         app = app.layer(c);

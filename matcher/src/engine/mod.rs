@@ -177,25 +177,6 @@ pub struct DedupResult {
     pub matched_pairs: u64,
 }
 
-/// Which backbone answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum BackboneKind {
-    Local,
-    Openai,
-    Gguf,
-}
-
-impl BackboneKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            BackboneKind::Local => "local",
-            BackboneKind::Openai => "openai",
-            BackboneKind::Gguf => "gguf",
-        }
-    }
-}
-
 /// The matching engine. Cheap to clone (shared state inside).
 #[derive(Clone)]
 pub struct Engine {

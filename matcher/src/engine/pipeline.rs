@@ -25,10 +25,10 @@ use super::prompt::{
 use super::rules::{Check, RuleSet, Rules};
 use super::text::{Idf, split_identifier, trigram_sim};
 use super::{
-    BackboneKind, DedupOptions, DedupResult, EngineError, EntityExample, EntityOptions, EntityPair,
-    MatchResult, Record, SchemaMatch, SchemaOptions, Table, value_text,
+    DedupOptions, DedupResult, EngineError, EntityExample, EntityOptions, EntityPair, MatchResult,
+    Record, SchemaMatch, SchemaOptions, Table, value_text,
 };
-use crate::config::{LlmConfig, MatchingConfig};
+use crate::config::{BackboneKind, LlmConfig, MatchingConfig};
 
 /// One source's answer.
 #[derive(Debug, Clone)]
