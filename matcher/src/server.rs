@@ -30,6 +30,8 @@ pub enum StartError {
     Engine(#[from] crate::engine::EngineError),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    #[error(transparent)]
+    Telemetry(#[from] telemetry::TelemetryError),
     #[error("config: {0}")]
     Config(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -90,7 +92,7 @@ pub async fn bootstrap_key(cfg: &Config, store: &Store) -> Result<(), StartError
 pub async fn build_state(
     cfg: Config,
 ) -> Result<(AppState, tokio::task::JoinHandle<()>), StartError> {
-    let metrics = telemetry::init_metrics();
+    let metrics = telemetry::init_metrics()?;
     let store = open_store(&cfg).await?;
     let secret = secret(&cfg, &store).await?;
     let cipher = Cipher::from_secret(&secret)?;

@@ -2,12 +2,13 @@
 //! middleware that counts and times every request (`kcmf_requests_total`,
 //! `kcmf_request_duration_seconds`) and queues `/api/v1` calls for the request log.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::Caller;
@@ -39,26 +40,37 @@ pub fn init_logging(level: &str, format: &str) {
     drop(res);
 }
 
-/// Installs the Prometheus recorder once per process and returns its handle.
-pub fn init_metrics() -> PrometheusHandle {
-    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Suffix("duration_seconds".into()),
-                    &[
-                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                        5.0, 10.0, 30.0,
-                    ],
-                )
-                .unwrap_or_else(|_| PrometheusBuilder::new());
-            match builder.install_recorder() {
-                Ok(h) => h,
-                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-            }
-        })
-        .clone()
+/// Why the Prometheus recorder could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("metrics: invalid histogram buckets for `*duration_seconds`: {source}")]
+    Buckets { source: BuildError },
+    #[error("metrics: cannot install the Prometheus recorder: {source}")]
+    Install { source: BuildError },
+}
+
+/// Histogram buckets of every `*duration_seconds` metric.
+const DURATION_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Installs the Prometheus recorder once per process and returns its handle (the same
+/// handle on later calls: tests build several states in one process). Fails when the
+/// recorder cannot be installed, e.g. because another recorder holds the process-wide
+/// slot: serving would otherwise answer `/metrics` with an empty page.
+pub fn init_metrics() -> Result<PrometheusHandle, TelemetryError> {
+    static HANDLE: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
+    let mut slot = HANDLE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(h) = slot.as_ref() {
+        return Ok(h.clone());
+    }
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), DURATION_BUCKETS)
+        .map_err(|source| TelemetryError::Buckets { source })?
+        .install_recorder()
+        .map_err(|source| TelemetryError::Install { source })?;
+    *slot = Some(handle.clone());
+    Ok(handle)
 }
 
 /// Middleware: metrics for every request; request-log entries for `/api/v1` calls.
@@ -95,4 +107,24 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         }));
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Another recorder already holds the process-wide slot, so the Prometheus one cannot
+    /// be installed: start-up must hear about it, not serve an empty `/metrics`.
+    #[test]
+    fn metrics_install_failure_is_reported() {
+        // No other test in this binary installs a recorder (only `init_metrics` does).
+        drop(metrics::set_global_recorder(metrics::NoopRecorder));
+        match init_metrics() {
+            Err(e @ TelemetryError::Install { .. }) => {
+                assert!(e.to_string().contains("cannot install"), "{e}")
+            }
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("the recorder was not installed, yet init_metrics returned a handle"),
+        }
+    }
 }
