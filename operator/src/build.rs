@@ -41,10 +41,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::Result;
-use crate::crd::{
-    DEFAULT_POSTGRES_IMAGE, DEFAULT_REDIS_IMAGE, LastRestore, ManagedDatastore, SecretKeyRef,
-};
-use crate::validate::{Datastore, Validated};
+use crate::crd::{AutoscalingSpec, LastRestore, SecretKeyRef};
+use crate::validate::{Backup, Datastore, Managed, Validated};
 
 /// HTTP port of the matcher.
 pub const HTTP_PORT: i32 = 8000;
@@ -122,8 +120,12 @@ pub mod names {
     pub fn datastores_policy(n: &str) -> String {
         format!("{n}-datastores")
     }
-    /// HorizontalPodAutoscaler and ServiceMonitor.
+    /// HorizontalPodAutoscaler (named as the KcmfDeployment it scales).
     pub fn hpa(n: &str) -> String {
+        n.to_string()
+    }
+    /// ServiceMonitor (named as the KcmfDeployment it scrapes).
+    pub fn service_monitor(n: &str) -> String {
         n.to_string()
     }
     /// Restore Job of one request: `<name>-restore-<10 hex digits of sha256(set, id, the
@@ -330,10 +332,10 @@ pub fn fingerprint(children: &[Child]) -> Result<String> {
 /// Keys the generated Secret must hold for this spec.
 pub fn required_generated_keys(v: &Validated) -> Vec<&'static str> {
     let mut k = Vec::new();
-    if v.spec.matcher.secret_key_secret_ref.is_none() {
+    if v.matcher.secret_key_secret_ref.is_none() {
         k.push(keys::SECRET_KEY);
     }
-    if v.spec.matcher.api_keys_secret_ref.is_none() {
+    if v.matcher.api_keys_secret_ref.is_none() {
         k.push(keys::API_KEYS);
     }
     if let Datastore::Managed(m) = &v.postgres
@@ -351,7 +353,7 @@ pub fn required_generated_keys(v: &Validated) -> Vec<&'static str> {
 
 /// User-provided secret keys the workloads read (hashed into the pod template).
 pub fn referenced_secret_keys(v: &Validated) -> Vec<SecretKeyRef> {
-    let m = &v.spec.matcher;
+    let m = &v.matcher;
     let mut refs: Vec<SecretKeyRef> = [
         m.secret_key_secret_ref.clone(),
         m.api_keys_secret_ref.clone(),
@@ -484,7 +486,7 @@ pub fn build(v: &Validated, inputs: &BuildInputs) -> Result<Desired> {
                     v,
                     pvc_name,
                     component,
-                    m.storage_size.as_deref().unwrap_or("1Gi"),
+                    &m.storage_size,
                     m.storage_class_name.as_deref(),
                 )));
                 apply.push(Child::Service(datastore_service(v, component)));
@@ -516,8 +518,8 @@ pub fn build(v: &Validated, inputs: &BuildInputs) -> Result<Desired> {
         inputs.restored_by.as_deref(),
     )));
 
-    match &v.spec.matcher.autoscaling {
-        Some(_) => apply.push(Child::HorizontalPodAutoscaler(hpa(v))),
+    match &v.matcher.autoscaling {
+        Some(a) => apply.push(Child::HorizontalPodAutoscaler(hpa(v, a))),
         None => unwanted.push(ChildRef {
             kind: ChildKind::HorizontalPodAutoscaler,
             name: names::hpa(&v.name),
@@ -531,16 +533,16 @@ pub fn build(v: &Validated, inputs: &BuildInputs) -> Result<Desired> {
             name: names::datastores_policy(&v.name),
         }),
     }
-    match &v.spec.backup {
+    match &v.backup {
         Some(b) => {
             apply.push(Child::PersistentVolumeClaim(pvc(
                 v,
                 names::backups_pvc(&v.name),
                 "backup",
-                b.storage_size.as_deref().unwrap_or("5Gi"),
+                &b.storage_size,
                 b.storage_class_name.as_deref(),
             )));
-            apply.push(Child::CronJob(backup_cronjob(v, &hash)));
+            apply.push(Child::CronJob(backup_cronjob(v, b, &hash)));
         }
         // The backup PVC is kept: removing the schedule must not delete existing backups.
         None => unwanted.push(ChildRef {
@@ -548,18 +550,13 @@ pub fn build(v: &Validated, inputs: &BuildInputs) -> Result<Desired> {
             name: names::backup(&v.name),
         }),
     }
-    let wants_sm = v
-        .spec
-        .monitoring
-        .as_ref()
-        .is_some_and(|m| m.service_monitor);
     if inputs.service_monitor_available {
-        if wants_sm {
+        if v.service_monitor {
             apply.push(Child::ServiceMonitor(service_monitor(v)));
         } else {
             unwanted.push(ChildRef {
                 kind: ChildKind::ServiceMonitor,
-                name: names::hpa(&v.name),
+                name: names::service_monitor(&v.name),
             });
         }
     }
@@ -573,7 +570,7 @@ pub fn build(v: &Validated, inputs: &BuildInputs) -> Result<Desired> {
 /// The matcher's `config.yaml`. Emits only keys the matcher knows (its sections deny unknown
 /// keys); everything not set in the spec keeps the matcher's defaults.
 pub fn config_yaml(v: &Validated) -> Result<String> {
-    let m = &v.spec.matcher;
+    let m = &v.matcher;
     let c = &m.config;
     let mut app = serde_json::Map::new();
     app.insert("name".into(), json!(v.name));
@@ -756,7 +753,7 @@ pub fn datastore_env(v: &Validated) -> Vec<EnvVar> {
 }
 
 fn matcher_env(v: &Validated) -> Vec<EnvVar> {
-    let m = &v.spec.matcher;
+    let m = &v.matcher;
     let mut env = vec![
         secret_or_generated(
             v,
@@ -916,7 +913,7 @@ pub fn matcher_deployment(
     if let Some(job) = restored_by {
         annotations.insert(RESTORED_ANNOTATION.to_string(), job.to_string());
     }
-    let m = &v.spec.matcher;
+    let m = &v.matcher;
     let container = Container {
         name: "matcher".into(),
         image: Some(m.image.clone()),
@@ -1082,14 +1079,10 @@ fn statefulset(
 }
 
 /// Managed Redis: password from a Secret, AOF persistence on the data PVC.
-pub fn redis_statefulset(v: &Validated, m: &ManagedDatastore) -> StatefulSet {
+pub fn redis_statefulset(v: &Validated, m: &Managed) -> StatefulSet {
     let container = Container {
         name: "redis".into(),
-        image: Some(
-            m.image
-                .clone()
-                .unwrap_or_else(|| DEFAULT_REDIS_IMAGE.into()),
-        ),
+        image: Some(m.image.clone()),
         command: Some(vec!["redis-server".into()]),
         args: Some(
             [
@@ -1157,7 +1150,7 @@ pub fn redis_statefulset(v: &Validated, m: &ManagedDatastore) -> StatefulSet {
 }
 
 /// Managed PostgreSQL: readiness and liveness via `pg_isready`.
-pub fn postgres_statefulset(v: &Validated, m: &ManagedDatastore) -> StatefulSet {
+pub fn postgres_statefulset(v: &Validated, m: &Managed) -> StatefulSet {
     let pg_isready = [
         "pg_isready",
         "-U",
@@ -1171,11 +1164,7 @@ pub fn postgres_statefulset(v: &Validated, m: &ManagedDatastore) -> StatefulSet 
     ];
     let container = Container {
         name: "postgres".into(),
-        image: Some(
-            m.image
-                .clone()
-                .unwrap_or_else(|| DEFAULT_POSTGRES_IMAGE.into()),
-        ),
+        image: Some(m.image.clone()),
         env: Some(vec![
             value_env("POSTGRES_USER", PG_USER),
             value_env("POSTGRES_DB", PG_USER),
@@ -1219,17 +1208,7 @@ pub fn postgres_statefulset(v: &Validated, m: &ManagedDatastore) -> StatefulSet 
 
 /// HPA scaling the KcmfDeployment through its `/scale` subresource, so the operator's
 /// Deployment replicas and the HPA never fight.
-pub fn hpa(v: &Validated) -> HorizontalPodAutoscaler {
-    let a = v
-        .spec
-        .matcher
-        .autoscaling
-        .clone()
-        .unwrap_or(crate::crd::AutoscalingSpec {
-            min_replicas: 1,
-            max_replicas: 1,
-            target_cpu_utilization_percentage: 80,
-        });
+pub fn hpa(v: &Validated, a: &AutoscalingSpec) -> HorizontalPodAutoscaler {
     HorizontalPodAutoscaler {
         metadata: meta(v, names::hpa(&v.name), "matcher"),
         spec: Some(HorizontalPodAutoscalerSpec {
@@ -1331,17 +1310,6 @@ pub fn network_policy(v: &Validated) -> Option<NetworkPolicy> {
     })
 }
 
-fn default_backup_spec() -> crate::crd::BackupSpec {
-    crate::crd::BackupSpec {
-        schedule: "@daily".into(),
-        retention_days: 30,
-        storage_size: None,
-        storage_class_name: None,
-        suspend: true,
-        verify: false,
-    }
-}
-
 /// Pod of a backup-volume Job (backup CronJob, restore Job): `kcmf-matcher ARGS --config ...`
 /// in the matcher image, datastore URLs, the backups PVC at `/backups`, the restricted security
 /// context. `extra_env` comes after the common variables.
@@ -1361,12 +1329,8 @@ fn backup_volume_pod(
     argv.extend(["--config".to_string(), "/etc/kcmf/config.yaml".into()]);
     let container = Container {
         name: component.into(),
-        image: Some(v.spec.matcher.image.clone()),
-        image_pull_policy: v
-            .spec
-            .matcher
-            .image_pull_policy
-            .map(|p| p.as_str().to_string()),
+        image: Some(v.matcher.image.clone()),
+        image_pull_policy: v.matcher.image_pull_policy.map(|p| p.as_str().to_string()),
         command: Some(vec!["kcmf-matcher".into()]),
         args: Some(argv),
         env: Some(env),
@@ -1408,8 +1372,7 @@ fn backup_volume_pod(
 /// The backup CronJob: `kcmf-matcher backup run` in the matcher image with the backups PVC
 /// at `/backups`. Its job's contents are the matcher's; here it exists with the schedule,
 /// suspend flag and volume.
-pub fn backup_cronjob(v: &Validated, config_hash: &str) -> CronJob {
-    let b = v.spec.backup.clone().unwrap_or_else(default_backup_spec);
+pub fn backup_cronjob(v: &Validated, b: &Backup, config_hash: &str) -> CronJob {
     let mut env = vec![value_env(
         "KCMF_BACKUP_RETENTION_DAYS",
         b.retention_days.to_string(),
@@ -1473,7 +1436,7 @@ pub struct RestoreRequest {
 /// watch delivered the operator's own last status write) computes the same name, so it finds
 /// the Job already created instead of starting a second one.
 pub fn restore_request(v: &Validated, prev: Option<&LastRestore>) -> Option<RestoreRequest> {
-    let r = v.spec.restore.as_ref()?;
+    let r = v.restore.as_ref()?;
     let job = match prev {
         Some(p) if p.set == r.set && p.id == r.id => p.job.clone(),
         Some(p) => names::restore_job(&v.name, &r.set, r.id.as_deref(), Some(&p.job)),
@@ -1526,8 +1489,11 @@ pub fn service_monitor_resource() -> ApiResource {
 
 /// ServiceMonitor scraping the matcher's metrics port.
 pub fn service_monitor(v: &Validated) -> DynamicObject {
-    let mut o = DynamicObject::new(&names::hpa(&v.name), &service_monitor_resource());
-    o.metadata = meta(v, names::hpa(&v.name), "matcher");
+    let mut o = DynamicObject::new(
+        &names::service_monitor(&v.name),
+        &service_monitor_resource(),
+    );
+    o.metadata = meta(v, names::service_monitor(&v.name), "matcher");
     o.data = json!({
         "spec": {
             "selector": { "matchLabels": selector_labels(v, "matcher") },

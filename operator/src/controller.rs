@@ -365,7 +365,7 @@ async fn reconcile_inner(obj: &KcmfDeployment, ctx: &Context) -> Result<Action> 
         Err(e) => return Err(e),
     };
 
-    if v.spec.paused {
+    if v.paused {
         let st = status::paused(obj.status.as_ref(), generation, &now());
         if obj.status.as_ref() != Some(&st) {
             publish(
@@ -625,12 +625,7 @@ pub async fn gather(ctx: &Context, v: &Validated, spec_changed: bool) -> Result<
             })?;
         referenced.insert(format!("{}/{}", r.name, r.key), value.clone());
     }
-    let wants_sm = v
-        .spec
-        .monitoring
-        .as_ref()
-        .is_some_and(|m| m.service_monitor);
-    let service_monitor_available = if wants_sm || spec_changed {
+    let service_monitor_available = if v.service_monitor || spec_changed {
         ctx.service_monitors_available().await?
     } else {
         false
@@ -645,7 +640,7 @@ pub async fn gather(ctx: &Context, v: &Validated, spec_changed: bool) -> Result<
 /// The backup CronJob's Jobs (scheduled or created by hand from it): they carry the
 /// instance's `backup` component labels from the job template.
 pub async fn backup_jobs(client: &Client, v: &Validated) -> Result<Vec<Job>> {
-    if v.spec.backup.is_none() {
+    if v.backup.is_none() {
         return Ok(Vec::new());
     }
     let jobs: Api<Job> = Api::namespaced(client.clone(), &v.namespace);
@@ -812,7 +807,7 @@ pub async fn observe(ctx: &Context, v: &Validated) -> Result<Observed> {
             .await
         },
         async {
-            if v.spec.backup.is_none() {
+            if v.backup.is_none() {
                 return Ok(None);
             }
             stored_or_get(w.cron_jobs.as_ref(), &cjs, ns, &backup, "CronJob").await

@@ -99,7 +99,7 @@ impl Cond {
 }
 
 fn matcher_cond(v: &Validated, d: Option<&Deployment>) -> (Cond, i32, i32) {
-    let desired = v.spec.matcher.replicas;
+    let desired = v.matcher.replicas;
     let Some(d) = d else {
         return (
             Cond::new(
@@ -191,7 +191,7 @@ fn datastore_cond(
 }
 
 fn backup_cond(v: &Validated, c: Option<&CronJob>) -> Cond {
-    match (&v.spec.backup, c) {
+    match (&v.backup, c) {
         (None, _) => Cond::new(
             types::BACKUP,
             false,
@@ -977,7 +977,7 @@ pub fn compute(
         ),
         replicas,
         ready_replicas: ready,
-        replicas_summary: Some(format!("{ready}/{}", v.spec.matcher.replicas)),
+        replicas_summary: Some(format!("{ready}/{}", v.matcher.replicas)),
         selector: Some(build::matcher_selector_string(v)),
         url: Some(build::matcher_url(v)),
         last_backup: carry_over_backup(

@@ -5,9 +5,11 @@
 //! installed from an older version, or objects stored before a rule existed, may bypass them)
 //! and add what CEL cannot say precisely (cron field ranges).
 
+use k8s_openapi::api::core::v1::ResourceRequirements;
+
 use crate::crd::{
-    AutoscalingSpec, BackupSpec, ExternalDatastore, KcmfDeployment, KcmfDeploymentSpec,
-    ManagedDatastore, RestoreSpec,
+    AutoscalingSpec, BackupSpec, DEFAULT_POSTGRES_IMAGE, DEFAULT_REDIS_IMAGE, ExternalDatastore,
+    KcmfDeployment, ManagedDatastore, MatcherSpec, RestoreSpec, SecretKeyRef,
 };
 use crate::{Error, Result};
 use kube::ResourceExt;
@@ -15,18 +17,84 @@ use kube::ResourceExt;
 /// Longest accepted `metadata.name` (children append suffixes such as `-postgres-data`).
 pub const MAX_NAME_LEN: usize = 40;
 
+/// Default size of a managed datastore's data volume.
+pub const DEFAULT_DATA_SIZE: &str = "1Gi";
+/// Default size of the backup volume.
+pub const DEFAULT_BACKUP_SIZE: &str = "5Gi";
+
 /// Managed or external datastore, after validation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Datastore {
     /// Run by the operator.
-    Managed(ManagedDatastore),
+    Managed(Managed),
     /// Provided by the user.
     External(ExternalDatastore),
 }
 
+/// A managed datastore with its defaults resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Managed {
+    /// Container image (the spec's, else the operator's default for the kind).
+    pub image: String,
+    /// Size of the data volume.
+    pub storage_size: String,
+    /// StorageClass of the data volume (`None`: the cluster default).
+    pub storage_class_name: Option<String>,
+    /// Compute resources of the datastore container (`None`: the builder's defaults).
+    pub resources: Option<ResourceRequirements>,
+    /// Secret key holding the password (`None`: generated into `<name>-generated`).
+    pub password_secret_ref: Option<SecretKeyRef>,
+}
+
+impl Managed {
+    fn resolve(m: ManagedDatastore, default_image: &str) -> Self {
+        Self {
+            image: m.image.unwrap_or_else(|| default_image.to_string()),
+            storage_size: m
+                .storage_size
+                .unwrap_or_else(|| DEFAULT_DATA_SIZE.to_string()),
+            storage_class_name: m.storage_class_name,
+            resources: m.resources,
+            password_secret_ref: m.password_secret_ref,
+        }
+    }
+}
+
+/// Scheduled backups with their defaults resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Backup {
+    /// Cron schedule (validated).
+    pub schedule: String,
+    /// Days a backup is kept.
+    pub retention_days: i32,
+    /// Size of the backup volume.
+    pub storage_size: String,
+    /// StorageClass of the backup volume (`None`: the cluster default).
+    pub storage_class_name: Option<String>,
+    /// The CronJob is suspended.
+    pub suspend: bool,
+    /// Each run verifies its set by a restore drill.
+    pub verify: bool,
+}
+
+impl From<BackupSpec> for Backup {
+    fn from(b: BackupSpec) -> Self {
+        Self {
+            schedule: b.schedule,
+            retention_days: b.retention_days,
+            storage_size: b
+                .storage_size
+                .unwrap_or_else(|| DEFAULT_BACKUP_SIZE.to_string()),
+            storage_class_name: b.storage_class_name,
+            suspend: b.suspend,
+            verify: b.verify,
+        }
+    }
+}
+
 impl Datastore {
     /// The managed settings, if managed.
-    pub fn managed(&self) -> Option<&ManagedDatastore> {
+    pub fn managed(&self) -> Option<&Managed> {
         match self {
             Datastore::Managed(m) => Some(m),
             Datastore::External(_) => None,
@@ -34,7 +102,8 @@ impl Datastore {
     }
 }
 
-/// A spec that passed validation, with defaults resolved.
+/// A spec that passed validation, with every default resolved: the whole input of
+/// [`crate::build`] (which never reads the stored spec).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Validated {
     /// Object name.
@@ -45,12 +114,20 @@ pub struct Validated {
     pub uid: String,
     /// `metadata.generation`.
     pub generation: i64,
-    /// The spec as stored.
-    pub spec: KcmfDeploymentSpec,
+    /// `spec.paused`: no child object is changed.
+    pub paused: bool,
+    /// The matcher settings.
+    pub matcher: MatcherSpec,
     /// Redis after defaulting.
     pub redis: Datastore,
     /// PostgreSQL after defaulting.
     pub postgres: Datastore,
+    /// Scheduled backups (`None`: no backups).
+    pub backup: Option<Backup>,
+    /// The restore request (only with `backup`).
+    pub restore: Option<RestoreSpec>,
+    /// `spec.monitoring.serviceMonitor`: a ServiceMonitor is wanted.
+    pub service_monitor: bool,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> Error {
@@ -99,9 +176,19 @@ pub fn validate(obj: &KcmfDeployment) -> Result<Validated> {
         ));
     }
     let redis = spec.redis_or_default();
-    let redis = datastore("spec.redis", redis.managed, redis.external)?;
+    let redis = datastore(
+        "spec.redis",
+        redis.managed,
+        redis.external,
+        DEFAULT_REDIS_IMAGE,
+    )?;
     let postgres = spec.postgres_or_default();
-    let postgres = datastore("spec.postgres", postgres.managed, postgres.external)?;
+    let postgres = datastore(
+        "spec.postgres",
+        postgres.managed,
+        postgres.external,
+        DEFAULT_POSTGRES_IMAGE,
+    )?;
     if let Some(b) = &spec.backup {
         validate_backup(b)?;
     }
@@ -119,9 +206,13 @@ pub fn validate(obj: &KcmfDeployment) -> Result<Validated> {
         namespace,
         uid,
         generation: obj.metadata.generation.unwrap_or_default(),
-        spec: spec.clone(),
+        paused: spec.paused,
+        matcher: spec.matcher.clone(),
         redis,
         postgres,
+        backup: spec.backup.clone().map(Backup::from),
+        restore: spec.restore.clone(),
+        service_monitor: spec.monitoring.as_ref().is_some_and(|m| m.service_monitor),
     })
 }
 
@@ -154,9 +245,10 @@ fn datastore(
     field: &str,
     managed: Option<ManagedDatastore>,
     external: Option<ExternalDatastore>,
+    default_image: &str,
 ) -> Result<Datastore> {
     match (managed, external) {
-        (Some(m), None) => Ok(Datastore::Managed(m)),
+        (Some(m), None) => Ok(Datastore::Managed(Managed::resolve(m, default_image))),
         (None, Some(e)) => Ok(Datastore::External(e)),
         _ => Err(invalid(
             field,
@@ -351,9 +443,35 @@ mod tests {
         let v = validate(&object(spec())).unwrap();
         assert!(matches!(v.redis, Datastore::Managed(_)));
         assert!(matches!(v.postgres, Datastore::Managed(_)));
-        assert_eq!(v.spec.matcher.replicas, 1);
-        assert_eq!(v.spec.matcher.image, DEFAULT_MATCHER_IMAGE);
+        assert_eq!(v.matcher.replicas, 1);
+        assert_eq!(v.matcher.image, DEFAULT_MATCHER_IMAGE);
         assert_eq!(v.generation, 3);
+    }
+
+    /// Build reads only `Validated`: every default the CRD documents is resolved here, with
+    /// the CRD's values (a spec as the API server stores it, from JSON).
+    #[test]
+    fn defaults_are_resolved_with_the_crd_values() {
+        let s: KcmfDeploymentSpec = serde_json::from_value(serde_json::json!({
+            "backup": {"schedule": "@daily"},
+            "monitoring": {"serviceMonitor": true},
+            "postgres": {"managed": {"storageSize": "3Gi"}},
+        }))
+        .unwrap();
+        let v = validate(&object(s)).unwrap();
+        let b = v.backup.as_ref().unwrap();
+        assert_eq!(b.schedule, "@daily");
+        assert_eq!(b.retention_days, 30);
+        assert_eq!(b.storage_size, DEFAULT_BACKUP_SIZE);
+        assert!(!b.suspend && !b.verify);
+        assert!(v.service_monitor);
+        let r = v.redis.managed().unwrap();
+        assert_eq!(r.image, DEFAULT_REDIS_IMAGE);
+        assert_eq!(r.storage_size, DEFAULT_DATA_SIZE);
+        let p = v.postgres.managed().unwrap();
+        assert_eq!(p.image, DEFAULT_POSTGRES_IMAGE);
+        assert_eq!(p.storage_size, "3Gi");
+        assert!(!validate(&object(spec())).unwrap().service_monitor);
     }
 
     #[test]
