@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{BackupError, RestoreOptions, RunOptions};
+use super::{BackupError, RestoreOptions, RunOptions, kinds, results};
 use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
@@ -143,14 +143,14 @@ pub async fn run_backup(cmd: BackupCommand, cfg: Config) -> Result<(), BackupErr
                         println!("retention: deleted {d}");
                     }
                     super::write_termination_message(&json!({
-                        "kind": "backup", "result": "Succeeded", "set": r.set,
+                        "kind": kinds::BACKUP, "result": results::SUCCEEDED, "set": r.set,
                         "startedAt": r.manifest.started_at, "finishedAt": r.manifest.finished_at,
                         "verified": r.verification.as_ref().map(|v| v.ok),
                         "deleted": r.deleted,
                     }));
                 }
                 Err(e) => super::write_termination_message(&json!({
-                    "kind": "backup", "result": "Failed", "startedAt": started,
+                    "kind": kinds::BACKUP, "result": results::FAILED, "startedAt": started,
                     "finishedAt": chrono::Utc::now(), "error": e.to_string(),
                 })),
             }
@@ -225,13 +225,13 @@ pub async fn run_backup(cmd: BackupCommand, cfg: Config) -> Result<(), BackupErr
                     for c in &v.checks {
                         println!("  {c}");
                     }
-                    json!({"kind": "verify", "result": "Succeeded", "set": set, "verifiedAt": v.verified_at})
+                    json!({"kind": kinds::VERIFY, "result": results::SUCCEEDED, "set": set, "verifiedAt": v.verified_at})
                 }
                 Ok(v) => {
-                    json!({"kind": "verify", "result": "Failed", "set": set, "error": v.error})
+                    json!({"kind": kinds::VERIFY, "result": results::FAILED, "set": set, "error": v.error})
                 }
                 Err(e) => {
-                    json!({"kind": "verify", "result": "Failed", "set": set, "error": e.to_string()})
+                    json!({"kind": kinds::VERIFY, "result": results::FAILED, "set": set, "error": e.to_string()})
                 }
             };
             super::write_termination_message(&msg);
@@ -301,12 +301,12 @@ pub async fn run_restore(args: RestoreArgs, cfg: Config) -> Result<(), BackupErr
                 println!("roll back with: kcmf-matcher restore --from {s} --yes");
             }
             super::write_termination_message(&json!({
-                "kind": "restore", "result": "Succeeded", "set": r.set, "safetySet": r.safety_set,
+                "kind": kinds::RESTORE, "result": results::SUCCEEDED, "set": r.set, "safetySet": r.safety_set,
                 "startedAt": started, "finishedAt": chrono::Utc::now(),
             }));
         }
         Err(e) => super::write_termination_message(&json!({
-            "kind": "restore", "result": "Failed", "set": from, "error": e.to_string(),
+            "kind": kinds::RESTORE, "result": results::FAILED, "set": from, "error": e.to_string(),
             "startedAt": started, "finishedAt": chrono::Utc::now(),
         })),
     }

@@ -1049,6 +1049,26 @@ async fn restore_with(
     })
 }
 
+/// The termination message's `result` values: the strings of the operator's
+/// `status::results` (operator/src/status.rs), which reads them.
+pub mod results {
+    /// The command completed.
+    pub const SUCCEEDED: &str = "Succeeded";
+    /// The command failed (the message carries `error`).
+    pub const FAILED: &str = "Failed";
+}
+
+/// The termination message's `kind` values: the command that wrote it (the operator's
+/// `MessageKind`).
+pub mod kinds {
+    /// `backup run`
+    pub const BACKUP: &str = "backup";
+    /// `backup verify`
+    pub const VERIFY: &str = "verify";
+    /// `restore`
+    pub const RESTORE: &str = "restore";
+}
+
 /// Kubernetes keeps at most 4096 bytes of a termination message.
 const TERMINATION_LIMIT: usize = 4000;
 
@@ -1238,6 +1258,20 @@ mod tests {
         assert!(text.len() <= TERMINATION_LIMIT);
         let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         assert_eq!((&v["kind"], &v["result"]), (&msg["kind"], &msg["result"]));
+    }
+
+    /// The operator matches these exact strings (operator/src/status.rs: `results`,
+    /// `parse_termination_message`); changing one here breaks its status.
+    #[test]
+    fn termination_message_words_are_the_operators() {
+        assert_eq!(
+            (results::SUCCEEDED, results::FAILED),
+            ("Succeeded", "Failed")
+        );
+        assert_eq!(
+            (kinds::BACKUP, kinds::VERIFY, kinds::RESTORE),
+            ("backup", "verify", "restore")
+        );
     }
 
     #[test]
