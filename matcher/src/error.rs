@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::engine::EngineError;
+use crate::requests::RequestError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -126,11 +127,57 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::InvalidInput { field, message } => ApiError::Invalid { field, message },
+            RequestError::TooLarge(m) => ApiError::TooLarge(m),
+            RequestError::UnsupportedFormat(m) => ApiError::UnsupportedMediaType(m),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(m) => ApiError::Unavailable(format!("store: {m}")),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_errors_answer_as_before() {
+        let cases = [
+            (
+                RequestError::invalid("pairs[0].left", "record has no attributes"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                Some("pairs[0].left".to_string()),
+            ),
+            (
+                RequestError::TooLarge("too many".into()),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                None,
+            ),
+            (
+                RequestError::UnsupportedFormat("csv only".into()),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                None,
+            ),
+        ];
+        for (e, status, code, field) in cases {
+            let text = e.to_string();
+            let api = ApiError::from(e);
+            assert_eq!(api.parts(), (status, code, field));
+            // the client sees the same message the request error carries
+            assert_eq!(api.to_string(), text);
         }
     }
 }

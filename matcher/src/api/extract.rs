@@ -8,6 +8,7 @@ use axum::http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::requests::field_of;
 
 pub struct ApiJson<T>(pub T);
 
@@ -72,27 +73,6 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|e| ApiError::MalformedJson(format!("trailing characters: {e}")))?;
     Ok(value)
-}
-
-/// The field a serde message is about: the path (which already ends in the name of an
-/// unknown field), extended by the named field for "missing field `x`".
-pub(crate) fn field_of(path: &str, msg: &str) -> String {
-    let base = if path == "." { "" } else { path };
-    if let Some(rest) = msg.strip_prefix("missing field `")
-        && let Some(end) = rest.find('`')
-    {
-        let name = &rest[..end];
-        return if base.is_empty() {
-            name.to_string()
-        } else {
-            format!("{base}.{name}")
-        };
-    }
-    if base.is_empty() {
-        "<body>".to_string()
-    } else {
-        base.to_string()
-    }
 }
 
 fn strip_position(msg: &str) -> String {

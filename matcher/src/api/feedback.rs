@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::extract::ApiJson;
-use crate::api::matching::check_record;
 use crate::auth::Caller;
 use crate::engine::{EntityExample, Record, SchemaExample};
 use crate::error::{ApiError, ErrorBody};
 use crate::feedback::Example;
+use crate::requests::check_record;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -177,7 +177,7 @@ pub async fn submit(
         }
     };
     // against the threshold the job will run with (prepare only knows a given one)
-    crate::api::matching::check_split_threshold(
+    crate::requests::check_split_threshold(
         "options.split_threshold",
         Some(
             req.options

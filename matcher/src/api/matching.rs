@@ -1,5 +1,5 @@
 //! The matching endpoints: `POST /api/v1/match/entity`, `/match/schema`, `/match/dedup`.
-//! Handlers validate (every problem named by field), look the normalized request up in the
+//! Handlers validate with [`crate::requests`] (every problem named by field), look the normalized request up in the
 //! result cache, call the engine on a miss, cache the answer and queue an encrypted
 //! match-history entry.
 
@@ -13,36 +13,20 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::api::extract::ApiJson;
 use crate::auth::Caller;
 use crate::crypto::sha256_hex;
-use crate::engine::{
-    DedupOptions, DedupResult, ENGINE_VERSION, EntityOptions, EntityPair, MatchResult, Record,
-    SchemaMatch, SchemaOptions, Table,
-};
+use crate::engine::{DedupOptions, DedupResult, ENGINE_VERSION, MatchResult, SchemaMatch};
 use crate::error::{ApiError, ErrorBody};
 use crate::recorder::Entry;
+use crate::requests::{
+    DedupRequest, EntityRequest, SchemaRequest, check_entity_options, check_schema_request,
+    check_split_threshold, check_threshold, dedup_ids, entity_pairs,
+};
 use crate::state::AppState;
 use crate::store::{HistoryEntry, now_ms};
-
-/// `POST /api/v1/match/entity` body: one pair (`left` + `right`) or a list (`pairs`).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EntityRequest {
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub left: Option<Record>,
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub right: Option<Record>,
-    #[serde(default)]
-    pub pairs: Option<Vec<EntityPair>>,
-    #[serde(default)]
-    pub options: EntityOptions,
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EntityResponse {
@@ -50,15 +34,6 @@ pub struct EntityResponse {
     pub cached: bool,
     pub backbone: String,
     pub elapsed_ms: f64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SchemaRequest {
-    pub source: Table,
-    pub target: Table,
-    #[serde(default)]
-    pub options: SchemaOptions,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -70,20 +45,6 @@ pub struct SchemaResponse {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DedupRequest {
-    /// Records; an `id` attribute (string or number) names each one, else its index.
-    #[schema(value_type = Vec<Object>)]
-    pub entities: Vec<Record>,
-    #[serde(default)]
-    pub threshold: Option<f64>,
-    /// Stricter threshold that splits clusters: a pair below it never joins two clusters
-    /// (at least `threshold`; default off).
-    #[serde(default)]
-    pub split_threshold: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DedupResponse {
     pub clusters: Vec<Vec<String>>,
     pub candidate_pairs: u64,
@@ -91,196 +52,6 @@ pub struct DedupResponse {
     pub cached: bool,
     pub backbone: String,
     pub elapsed_ms: f64,
-}
-
-// ---- validation (shared with batch jobs) ------------------------------------------------
-
-pub fn check_threshold(field: &str, t: Option<f64>) -> Result<(), ApiError> {
-    match t {
-        Some(v) if !(0.0..=1.0).contains(&v) || v.is_nan() => {
-            Err(ApiError::invalid(field, format!("{v} is not in [0, 1]")))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// A split threshold must be a probability and at least the threshold (the configured
-/// default when none is given is checked by the engine).
-pub fn check_split_threshold(
-    field: &str,
-    threshold: Option<f64>,
-    split: Option<f64>,
-) -> Result<(), ApiError> {
-    check_threshold(field, split)?;
-    match (threshold, split) {
-        (Some(t), Some(s)) if s < t => Err(ApiError::invalid(
-            field,
-            format!("{s} is below the threshold {t}"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// A record must be a non-empty flat object of strings, numbers, booleans or nulls.
-pub fn check_record(field: &str, r: &Record) -> Result<(), ApiError> {
-    if r.is_empty() {
-        return Err(ApiError::invalid(field, "record has no attributes"));
-    }
-    for (k, v) in r {
-        if k.trim().is_empty() {
-            return Err(ApiError::invalid(
-                field,
-                "attribute names must not be empty",
-            ));
-        }
-        if matches!(v, Value::Object(_) | Value::Array(_)) {
-            return Err(ApiError::invalid(
-                format!("{field}.{k}"),
-                "attribute values must be strings, numbers, booleans or null (records are flat)",
-            ));
-        }
-    }
-    Ok(())
-}
-
-pub fn check_entity_options(o: &EntityOptions) -> Result<(), ApiError> {
-    check_threshold("options.threshold", o.threshold)?;
-    for (i, e) in o.examples.iter().enumerate() {
-        check_record(&format!("options.examples[{i}].left"), &e.left)?;
-        check_record(&format!("options.examples[{i}].right"), &e.right)?;
-    }
-    Ok(())
-}
-
-/// Normalizes the two request shapes into a list of pairs.
-pub fn entity_pairs(req: EntityRequest, max_pairs: usize) -> Result<Vec<EntityPair>, ApiError> {
-    let pairs = match (req.pairs, req.left, req.right) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            return Err(ApiError::invalid(
-                "pairs",
-                "give either `pairs` or `left` and `right`, not both",
-            ));
-        }
-        (Some(p), None, None) => {
-            if p.is_empty() {
-                return Err(ApiError::invalid("pairs", "must contain at least one pair"));
-            }
-            if p.len() > max_pairs {
-                return Err(ApiError::TooLarge(format!(
-                    "`pairs` has {} pairs; at most {max_pairs} are answered synchronously — submit a batch job (POST /api/v1/jobs, type entity_match)",
-                    p.len()
-                )));
-            }
-            for (i, pair) in p.iter().enumerate() {
-                check_record(&format!("pairs[{i}].left"), &pair.left)?;
-                check_record(&format!("pairs[{i}].right"), &pair.right)?;
-            }
-            p
-        }
-        (None, Some(left), Some(right)) => {
-            check_record("left", &left)?;
-            check_record("right", &right)?;
-            vec![EntityPair { left, right }]
-        }
-        (None, None, Some(_)) => return Err(ApiError::invalid("left", "missing field `left`")),
-        (None, Some(_), None) => {
-            return Err(ApiError::invalid("right", "missing field `right`"));
-        }
-        (None, None, None) => {
-            return Err(ApiError::invalid(
-                "pairs",
-                "give `pairs` or `left` and `right`",
-            ));
-        }
-    };
-    Ok(pairs)
-}
-
-pub fn check_table(field: &str, t: &Table) -> Result<(), ApiError> {
-    if t.name.trim().is_empty() {
-        return Err(ApiError::invalid(
-            format!("{field}.name"),
-            "must not be empty",
-        ));
-    }
-    if t.columns.is_empty() {
-        return Err(ApiError::invalid(
-            format!("{field}.columns"),
-            "must contain at least one column",
-        ));
-    }
-    let mut seen = std::collections::HashSet::new();
-    for (i, c) in t.columns.iter().enumerate() {
-        if c.name.trim().is_empty() {
-            return Err(ApiError::invalid(
-                format!("{field}.columns[{i}].name"),
-                "must not be empty",
-            ));
-        }
-        if !seen.insert(c.name.as_str()) {
-            return Err(ApiError::invalid(
-                format!("{field}.columns[{i}].name"),
-                format!("duplicate column name {:?}", c.name),
-            ));
-        }
-        if let Some(j) = c
-            .samples
-            .iter()
-            .position(|v| matches!(v, Value::Object(_) | Value::Array(_)))
-        {
-            return Err(ApiError::invalid(
-                format!("{field}.columns[{i}].samples[{j}]"),
-                "samples must be strings, numbers, booleans or null",
-            ));
-        }
-    }
-    Ok(())
-}
-
-pub fn check_schema_request(r: &SchemaRequest) -> Result<(), ApiError> {
-    check_table("source", &r.source)?;
-    check_table("target", &r.target)?;
-    check_threshold("options.threshold", r.options.threshold)?;
-    for (i, e) in r.options.examples.iter().enumerate() {
-        if e.source.trim().is_empty() || e.target.trim().is_empty() {
-            return Err(ApiError::invalid(
-                format!("options.examples[{i}]"),
-                "`source` and `target` must name columns",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Validates a dedup set and returns the id of each record.
-pub fn dedup_ids(entities: &[Record], field: &str) -> Result<Vec<String>, ApiError> {
-    if entities.is_empty() {
-        return Err(ApiError::invalid(field, "must contain at least one entity"));
-    }
-    let mut ids = Vec::with_capacity(entities.len());
-    let mut seen = std::collections::HashSet::new();
-    for (i, r) in entities.iter().enumerate() {
-        check_record(&format!("{field}[{i}]"), r)?;
-        let id = match r.get("id") {
-            None | Some(Value::Null) => i.to_string(),
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(_) => {
-                return Err(ApiError::invalid(
-                    format!("{field}[{i}].id"),
-                    "must be a non-empty string or a number",
-                ));
-            }
-        };
-        if !seen.insert(id.clone()) {
-            return Err(ApiError::invalid(
-                format!("{field}[{i}].id"),
-                format!("duplicate id {id:?}"),
-            ));
-        }
-        ids.push(id);
-    }
-    Ok(ids)
 }
 
 // ---- caching helpers --------------------------------------------------------------------

@@ -13,12 +13,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::api::matching::{
-    SchemaRequest, check_entity_options, check_record, check_schema_request, check_split_threshold,
-    check_threshold, dedup_ids,
-};
 use crate::engine::{EntityOptions, EntityPair, Record, SchemaOptions, Table};
-use crate::error::ApiError;
+use crate::requests::{
+    RequestError, SchemaRequest, check_entity_options, check_record, check_schema_request,
+    check_split_threshold, check_threshold, dedup_ids, field_of,
+};
 
 /// Job types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -158,17 +157,17 @@ pub struct PreparedJob {
     pub total_items: usize,
 }
 
-fn parse_field<T: serde::de::DeserializeOwned>(v: Value, field: &str) -> Result<T, ApiError> {
+fn parse_field<T: serde::de::DeserializeOwned>(v: Value, field: &str) -> Result<T, RequestError> {
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         let msg = e.into_inner().to_string();
-        let inner = crate::api::extract::field_of(&path, &msg);
+        let inner = field_of(&path, &msg);
         let full = if inner == "<body>" {
             field.to_string()
         } else {
             format!("{field}.{inner}")
         };
-        ApiError::invalid(full, msg)
+        RequestError::invalid(full, msg)
     })
 }
 
@@ -192,7 +191,7 @@ struct LinkInput {
 }
 
 impl JobOptions {
-    pub fn entity(&self) -> Result<EntityOptions, ApiError> {
+    pub fn entity(&self) -> Result<EntityOptions, RequestError> {
         let examples = self
             .examples
             .iter()
@@ -206,7 +205,7 @@ impl JobOptions {
         })
     }
 
-    pub fn schema(&self) -> Result<SchemaOptions, ApiError> {
+    pub fn schema(&self) -> Result<SchemaOptions, RequestError> {
         let examples = self
             .examples
             .iter()
@@ -223,7 +222,7 @@ impl JobOptions {
 
 /// Validates a job request and splits it into chunks of `batch_size` items. Nothing is
 /// queued when this fails; the error names the field.
-pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiError> {
+pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, RequestError> {
     check_threshold("options.threshold", req.options.threshold)?;
     check_split_threshold(
         "options.split_threshold",
@@ -231,13 +230,13 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiErr
         req.options.split_threshold,
     )?;
     if req.options.column_map.is_some() && req.job_type != JobType::Link {
-        return Err(ApiError::invalid(
+        return Err(RequestError::invalid(
             "options.column_map",
             "column_map applies to link jobs only",
         ));
     }
     if req.options.split_threshold.is_some() && req.job_type != JobType::Dedup {
-        return Err(ApiError::invalid(
+        return Err(RequestError::invalid(
             "options.split_threshold",
             "applies to `dedup` jobs only",
         ));
@@ -248,7 +247,7 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiErr
             check_entity_options(&req.options.entity()?)?;
             let inp: PairsInput<EntityPair> = parse_field(req.input, "input")?;
             if inp.pairs.is_empty() {
-                return Err(ApiError::invalid(
+                return Err(RequestError::invalid(
                     "input.pairs",
                     "must contain at least one pair",
                 ));
@@ -278,7 +277,7 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiErr
             let opts = req.options.schema()?;
             let inp: PairsInput<SchemaPair> = parse_field(req.input, "input")?;
             if inp.pairs.is_empty() {
-                return Err(ApiError::invalid(
+                return Err(RequestError::invalid(
                     "input.pairs",
                     "must contain at least one pair",
                 ));
@@ -289,13 +288,7 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiErr
                     target: p.target.clone(),
                     options: opts.clone(),
                 };
-                check_schema_request(&r).map_err(|e| match e {
-                    ApiError::Invalid { field, message } => ApiError::Invalid {
-                        field: format!("input.pairs[{i}].{field}"),
-                        message,
-                    },
-                    other => other,
-                })?;
+                check_schema_request(&r).map_err(|e| e.within(&format!("input.pairs[{i}]")))?;
             }
             let total = inp.pairs.len();
             // Each schema pair is many column pairs: smaller chunks.
@@ -342,7 +335,7 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiErr
                 for (l, r) in map {
                     for (side, recs, col) in [("left", &inp.left, l), ("right", &inp.right, r)] {
                         if !recs.iter().any(|x| x.contains_key(col)) {
-                            return Err(ApiError::invalid(
+                            return Err(RequestError::invalid(
                                 format!("options.column_map.{l}"),
                                 format!("no record of input.{side} has the column `{col}`"),
                             ));
@@ -374,23 +367,23 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, ApiErr
 }
 
 /// Parses an uploaded CSV or NDJSON file into records. Errors name the line.
-pub fn parse_upload(content_type: &str, body: &[u8]) -> Result<Vec<Record>, ApiError> {
+pub fn parse_upload(content_type: &str, body: &[u8]) -> Result<Vec<Record>, RequestError> {
     let mut out = Vec::new();
     if content_type.starts_with("text/csv") {
         let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(body);
         let headers = rdr
             .headers()
-            .map_err(|e| ApiError::invalid("body", format!("CSV header: {e}")))?
+            .map_err(|e| RequestError::invalid("body", format!("CSV header: {e}")))?
             .clone();
         if headers.iter().any(|h| h.trim().is_empty()) {
-            return Err(ApiError::invalid(
+            return Err(RequestError::invalid(
                 "body",
                 "CSV header has an empty column name",
             ));
         }
         for (i, row) in rdr.records().enumerate() {
             let row = row.map_err(|e| {
-                ApiError::invalid(
+                RequestError::invalid(
                     format!("body line {}", i + 2),
                     format!("malformed CSV row: {e}"),
                 )
@@ -409,7 +402,7 @@ pub fn parse_upload(content_type: &str, body: &[u8]) -> Result<Vec<Record>, ApiE
                 continue;
             }
             let r: Record = serde_json::from_slice(line).map_err(|e| {
-                ApiError::invalid(
+                RequestError::invalid(
                     format!("body line {}", i + 1),
                     format!("not a JSON object: {e}"),
                 )
@@ -417,7 +410,7 @@ pub fn parse_upload(content_type: &str, body: &[u8]) -> Result<Vec<Record>, ApiE
             out.push(r);
         }
     } else {
-        return Err(ApiError::UnsupportedMediaType(
+        return Err(RequestError::UnsupportedFormat(
             "expected application/json, text/csv or application/x-ndjson".into(),
         ));
     }
@@ -457,7 +450,7 @@ mod tests {
     #[test]
     fn bad_inputs_are_named() {
         let field = |v: Value| match prepare(req(v), 10) {
-            Err(ApiError::Invalid { field, .. }) => field,
+            Err(RequestError::InvalidInput { field, .. }) => field,
             other => panic!("{other:?}"),
         };
         assert_eq!(
@@ -529,13 +522,13 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r[1]["name"], "Bo");
         match parse_upload("text/csv", b"id,name\n1,Ann\n2,Bo,extra\n") {
-            Err(ApiError::Invalid { field, .. }) => assert_eq!(field, "body line 3"),
+            Err(RequestError::InvalidInput { field, .. }) => assert_eq!(field, "body line 3"),
             other => panic!("{other:?}"),
         }
         let r = parse_upload("application/x-ndjson", b"{\"id\":1}\n\n{\"id\":2}\n").unwrap();
         assert_eq!(r.len(), 2);
         match parse_upload("application/x-ndjson", b"{\"id\":1}\n[1]\n") {
-            Err(ApiError::Invalid { field, .. }) => assert_eq!(field, "body line 2"),
+            Err(RequestError::InvalidInput { field, .. }) => assert_eq!(field, "body line 2"),
             other => panic!("{other:?}"),
         }
     }

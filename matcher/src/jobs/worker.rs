@@ -201,7 +201,7 @@ async fn execute(
         .map_err(|e| WorkError::Payload(e.to_string()))?;
     let input: ChunkInput =
         serde_json::from_slice(&plain).map_err(|e| WorkError::Payload(e.to_string()))?;
-    let bad = |e: crate::error::ApiError| WorkError::Payload(e.to_string());
+    let bad = |e: crate::requests::RequestError| WorkError::Payload(e.to_string());
     let rows = match input {
         ChunkInput::EntityMatch { offset, pairs } => {
             let eopts = opts.entity().map_err(bad)?;
