@@ -80,25 +80,7 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
             println!("migrations applied ({})", store.backend().as_str());
         }
         Command::Config => {
-            let mut shown = cfg.clone();
-            if shown.app.secret_key.is_some() {
-                shown.app.secret_key = Some("***".into());
-            }
-            if shown.llm.api_key.is_some() {
-                shown.llm.api_key = Some("***".into());
-            }
-            shown.app.valid_api_keys = shown
-                .app
-                .valid_api_keys
-                .iter()
-                .map(|_| "***".into())
-                .collect();
-            if shown.database.url.is_some() {
-                shown.database.url = Some("***".into());
-            }
-            if shown.cache.redis_url.is_some() {
-                shown.cache.redis_url = Some("***".into());
-            }
+            let shown = kcmf_matcher::redact::config(&cfg);
             print!("{}", serde_yaml_ng::to_string(&shown)?);
         }
         Command::Keys { action } => {

@@ -868,3 +868,38 @@ async fn maintenance_mode_stops_api_writes() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// `kcmf-matcher config` masks secrets as the configuration copies in a backup set do
+/// (one function, `redact`): keys and tokens whole, URLs all but their password, so the
+/// printout still shows which servers are used.
+#[test]
+fn config_command_masks_secrets_like_the_backup_copies() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let env = [
+        (
+            "DATABASE_URL",
+            "postgres://kcmf:pg-pw@db:5432/kcmf?sslmode=disable&password=query-pw".to_string(),
+        ),
+        ("REDIS_URL", "redis://:redis-pw@cache:6379/0".into()),
+        ("SECRET_KEY", "secret-sk".into()),
+        ("OPENAI_API_KEY", "sk-llm".into()),
+        ("VALID_API_KEYS", "key-one,key-two".into()),
+    ];
+    let out = ok_cli(tmp.path(), &env, &["config"]);
+    for secret in [
+        "pg-pw",
+        "query-pw",
+        "redis-pw",
+        "secret-sk",
+        "sk-llm",
+        "key-one",
+        "key-two",
+    ] {
+        assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+    }
+    assert!(
+        out.contains("postgres://kcmf:***@db:5432/kcmf?sslmode=disable&password=***"),
+        "{out}"
+    );
+    assert!(out.contains("redis://:***@cache:6379/0"), "{out}");
+}

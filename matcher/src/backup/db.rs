@@ -202,21 +202,6 @@ pub fn split_password(url: &str) -> PgTarget {
     }
 }
 
-/// The URL with its password replaced by `***` (for manifests and logs).
-pub fn redact_url(url: &str) -> String {
-    let t = split_password(url);
-    match (&t.password, url.split_once("://")) {
-        (Some(_), Some((scheme, _))) => {
-            let rest = &t.url[scheme.len() + 3..];
-            match rest.split_once('@') {
-                Some((user, host)) => format!("{scheme}://{user}:***@{host}"),
-                None => t.url.clone(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
 /// The same server and credentials, another database name.
 pub fn with_database(url: &str, db: &str) -> Result<String, BackupError> {
     let (base, query) = match url.split_once('?') {
@@ -226,7 +211,7 @@ pub fn with_database(url: &str, db: &str) -> Result<String, BackupError> {
     let Some((scheme, rest)) = base.split_once("://") else {
         return Err(BackupError::Invalid(format!(
             "database URL has no scheme: {}",
-            redact_url(url)
+            crate::redact::url(url)
         )));
     };
     let authority = rest.split('/').next().unwrap_or(rest);
@@ -424,16 +409,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn password_is_split_and_redacted() {
+    fn password_is_split() {
         let t = split_password("postgres://kcmf:s%40cret@db:5432/kcmf?sslmode=disable");
         assert_eq!(t.url, "postgres://kcmf@db:5432/kcmf?sslmode=disable");
         assert_eq!(t.password.as_deref(), Some("s@cret"));
-        assert_eq!(
-            redact_url("postgres://kcmf:pw@db/kcmf"),
-            "postgres://kcmf:***@db/kcmf"
-        );
-        assert_eq!(redact_url("redis://:pw@r:6379/0"), "redis://:***@r:6379/0");
-        assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
     }
 
     #[test]

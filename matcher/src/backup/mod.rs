@@ -512,7 +512,7 @@ async fn fill_set_with(
     let mut source = Source {
         store_backend: backend.as_str().to_string(),
         store_version,
-        store_url: db::redact_url(store.url()),
+        store_url: crate::redact::url(store.url()),
         redis_version: None,
         redis_url: None,
         redis_db: None,
@@ -521,7 +521,7 @@ async fn fill_set_with(
         Some(url) => {
             let target = redis::RedisTarget::open(url)?;
             source.redis_version = Some(target.version().await?);
-            source.redis_url = Some(db::redact_url(url));
+            source.redis_url = Some(crate::redact::url(url));
             source.redis_db = Some(target.db());
             let mut stat = target.export(&out.join(REDIS_EXPORT)).await?;
             names.push(REDIS_EXPORT.to_string());
@@ -574,58 +574,12 @@ async fn fill_set_with(
 
 // ---- configuration ---------------------------------------------------------------------------
 
-const SECRET_KEYS: &[&str] = &["secret_key", "api_key", "valid_api_keys", "password"];
-const URL_KEYS: &[&str] = &["url", "redis_url"];
-
-/// The effective configuration with every secret masked (URLs keep all but the password).
-pub fn redacted_config(cfg: &Config) -> Config {
-    let mut c = cfg.clone();
-    if c.app.secret_key.is_some() {
-        c.app.secret_key = Some("***".into());
-    }
-    if c.llm.api_key.is_some() {
-        c.llm.api_key = Some("***".into());
-    }
-    c.app.valid_api_keys = c.app.valid_api_keys.iter().map(|_| "***".into()).collect();
-    c.database.url = c.database.url.as_deref().map(db::redact_url);
-    c.cache.redis_url = c.cache.redis_url.as_deref().map(db::redact_url);
-    c
-}
-
-fn redact_yaml(v: &mut serde_yaml_ng::Value) {
-    use serde_yaml_ng::Value;
-    match v {
-        Value::Mapping(m) => {
-            for (k, val) in m.iter_mut() {
-                let key = k.as_str().unwrap_or_default();
-                if SECRET_KEYS.contains(&key) {
-                    *val = match val {
-                        Value::Sequence(s) => {
-                            Value::Sequence(s.iter().map(|_| Value::from("***")).collect())
-                        }
-                        Value::Null => Value::Null,
-                        _ => Value::from("***"),
-                    };
-                } else if URL_KEYS.contains(&key) {
-                    if let Value::String(s) = val {
-                        *s = db::redact_url(s);
-                    }
-                } else {
-                    redact_yaml(val);
-                }
-            }
-        }
-        Value::Sequence(s) => s.iter_mut().for_each(redact_yaml),
-        _ => {}
-    }
-}
-
 /// `config/effective.yaml` and, with `--config`, `config/config.yaml`, secrets masked.
 fn write_config(cfg: &Config, out: &Path) -> Result<Vec<String>, BackupError> {
     let dir = out.join("config");
     std::fs::create_dir_all(&dir).map_err(io_err(format!("create {}", dir.display())))?;
     let mut names = Vec::new();
-    let eff = serde_yaml_ng::to_string(&redacted_config(cfg))
+    let eff = serde_yaml_ng::to_string(&crate::redact::config(cfg))
         .map_err(|e| BackupError::Invalid(format!("cannot render the configuration: {e}")))?;
     manifest::write_atomic(&dir.join("effective.yaml"), eff.as_bytes())?;
     names.push("config/effective.yaml".to_string());
@@ -633,7 +587,7 @@ fn write_config(cfg: &Config, out: &Path) -> Result<Vec<String>, BackupError> {
         let text = std::fs::read_to_string(p).map_err(io_err(format!("read {}", p.display())))?;
         let mut v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
             .map_err(|e| BackupError::Invalid(format!("{}: {e}", p.display())))?;
-        redact_yaml(&mut v);
+        crate::redact::yaml(&mut v);
         let text = serde_yaml_ng::to_string(&v)
             .map_err(|e| BackupError::Invalid(format!("cannot render {}: {e}", p.display())))?;
         manifest::write_atomic(&dir.join("config.yaml"), text.as_bytes())?;
@@ -1176,27 +1130,6 @@ pub fn write_termination_message(v: &serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn config_copies_never_hold_secrets() {
-        let mut v: serde_yaml_ng::Value = serde_yaml_ng::from_str(
-            "app:\n  secret_key: s3cr3t\n  valid_api_keys: [k1, k2]\nllm:\n  api_key: sk-x\ndatabase:\n  url: postgres://kcmf:pw@db/kcmf\ncache:\n  redis_url: redis://:rpw@r:6379/0\n",
-        )
-        .unwrap();
-        redact_yaml(&mut v);
-        let text = serde_yaml_ng::to_string(&v).unwrap();
-        for secret in ["s3cr3t", "k1", "k2", "sk-x", ":pw@", "rpw"] {
-            assert!(!text.contains(secret), "{secret} leaked: {text}");
-        }
-        assert!(text.contains("postgres://kcmf:***@db/kcmf"), "{text}");
-
-        let mut cfg = Config::default();
-        cfg.app.secret_key = Some("s3cr3t".into());
-        cfg.app.valid_api_keys = vec!["k1".into()];
-        cfg.database.url = Some("postgres://kcmf:pw@db/kcmf".into());
-        let text = serde_yaml_ng::to_string(&redacted_config(&cfg)).unwrap();
-        assert!(!text.contains("s3cr3t") && !text.contains("k1") && !text.contains(":pw@"));
-    }
 
     #[test]
     fn a_long_error_keeps_the_termination_message_json_with_its_set() {
