@@ -5,26 +5,26 @@
 //! * `eval sm --source S.json --target T.json --truth T.csv` — match two schemas.
 //!
 //! Record ids come from `--id-column` (default: the first column). Truth files are
-//! two-column CSVs with a header. Prints precision, recall, F1, candidate pairs,
+//! two-column CSVs with a header. The files are read by [`crate::records`]. Prints precision, recall, F1, candidate pairs,
 //! blocking recall and wall time; the last line is `f1=<value>`.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::config::{BackboneKind, Config, LlmConfig, MatchingConfig};
 use crate::engine::linkage::{self, LinkOptions};
-use crate::engine::{Engine, EngineError, EntityOptions, EntityPair, Record, SchemaOptions, Table};
+use crate::engine::{Engine, EngineError, EntityOptions, EntityPair, SchemaOptions};
+use crate::records::{RecordsError, read_csv, read_table, read_truth};
 
 /// Errors of an evaluation run.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    #[error("cannot read {path}: {message}")]
-    Read { path: PathBuf, message: String },
-    #[error("{path}: {message}")]
-    Format { path: PathBuf, message: String },
+    /// An input file (records, truth, schema) cannot be read.
+    #[error(transparent)]
+    Records(#[from] RecordsError),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -173,125 +173,6 @@ impl EvalReport {
         v.push(format!("f1={:.4}", self.f1));
         v
     }
-}
-
-/// A table of records read from CSV: ids and records (id column removed).
-pub struct CsvTable {
-    pub ids: Vec<String>,
-    pub records: Vec<Record>,
-}
-
-/// Reads a CSV file with a header; values are trimmed strings.
-pub fn read_csv(path: &Path, id_column: Option<&str>) -> Result<CsvTable, EvalError> {
-    let mut ids = Vec::new();
-    let mut records = Vec::new();
-    visit_csv(path, id_column, |id, r| {
-        ids.push(id);
-        records.push(r);
-        Ok(())
-    })?;
-    Ok(CsvTable { ids, records })
-}
-
-/// Opens a CSV for reading (fields trimmed, ragged rows allowed): the reader, the header
-/// and the index of the id column (`id_column`, default the first column).
-pub(crate) fn open_csv(
-    path: &Path,
-    id_column: Option<&str>,
-) -> Result<(csv::Reader<std::fs::File>, Vec<String>, usize), EvalError> {
-    let err = |m: String| EvalError::Read {
-        path: path.to_path_buf(),
-        message: m,
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| err(e.to_string()))?;
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| err(e.to_string()))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let id_idx = match id_column {
-        Some(c) => headers
-            .iter()
-            .position(|h| h == c)
-            .ok_or_else(|| EvalError::Format {
-                path: path.to_path_buf(),
-                message: format!("no id column {c:?} (columns: {})", headers.join(", ")),
-            })?,
-        None => 0,
-    };
-    Ok((rdr, headers, id_idx))
-}
-
-/// Streams a CSV with a header: calls `each(id, record)` per row (the id column is left
-/// out of the record), so callers that keep a compact form never hold every raw record.
-pub fn visit_csv(
-    path: &Path,
-    id_column: Option<&str>,
-    mut each: impl FnMut(String, Record) -> Result<(), EvalError>,
-) -> Result<(), EvalError> {
-    let err = |m: String| EvalError::Read {
-        path: path.to_path_buf(),
-        message: m,
-    };
-    let (mut rdr, headers, id_idx) = open_csv(path, id_column)?;
-    let mut row = csv::StringRecord::new();
-    let mut n = 0usize;
-    loop {
-        match rdr.read_record(&mut row) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(err(format!("row {}: {e}", n + 2))),
-        }
-        n += 1;
-        let mut r = Record::new();
-        for (i, v) in row.iter().enumerate() {
-            if i == id_idx {
-                continue;
-            }
-            if let Some(h) = headers.get(i) {
-                r.insert(h.clone(), serde_json::Value::String(v.to_string()));
-            }
-        }
-        each(row.get(id_idx).unwrap_or_default().to_string(), r)?;
-    }
-    Ok(())
-}
-
-/// Reads a two-column truth CSV (header skipped).
-pub fn read_truth(path: &Path) -> Result<Vec<(String, String)>, EvalError> {
-    let t = read_csv(path, None)?;
-    let mut out = Vec::new();
-    for (id, r) in t.ids.into_iter().zip(t.records) {
-        let second = r
-            .values()
-            .next()
-            .map(crate::engine::value_text)
-            .unwrap_or_default();
-        if id.is_empty() || second.is_empty() {
-            return Err(EvalError::Format {
-                path: path.to_path_buf(),
-                message: "truth rows need two values".into(),
-            });
-        }
-        out.push((id, second));
-    }
-    Ok(out)
-}
-
-fn read_table(path: &Path) -> Result<Table, EvalError> {
-    let text = std::fs::read_to_string(path).map_err(|e| EvalError::Read {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    serde_json::from_str(&text).map_err(|e| EvalError::Format {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
 }
 
 fn scores(
@@ -750,6 +631,5 @@ mod tests {
         .unwrap();
         assert!(r.recall >= 0.99, "{r:?}");
         assert_eq!(r.lines()[0], "cluster_sizes=1:1 2:1", "{r:?}");
-        assert!(read_csv(&p("d.csv"), Some("nope")).is_err());
     }
 }

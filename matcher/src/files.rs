@@ -1,7 +1,8 @@
 //! File commands for people with CSVs: `kcmf-matcher dedup INPUT.csv --out clusters.csv`
 //! and `kcmf-matcher link A.csv B.csv --out pairs.csv`. They call the engine's set
 //! operations directly (blocking → scoring in parallel → clustering), with a progress bar
-//! on a terminal and plain progress lines otherwise.
+//! on a terminal and plain progress lines otherwise. The files are read and written
+//! through [`crate::records`].
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -14,14 +15,13 @@ use rayon::prelude::*;
 
 use crate::engine::fs::{FieldSpec, Prepared, prepare_with};
 use crate::engine::linkage::{self, LinkOptions};
-use crate::eval::{EvalError, read_csv};
+use crate::records::{CsvOut, OpenCsv, RecordsError, open_csv, read_csv};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {
+    /// Reading the input or writing the output failed.
     #[error(transparent)]
-    Read(#[from] EvalError),
-    #[error("cannot write {path}: {message}")]
-    Write { path: PathBuf, message: String },
+    Records(#[from] RecordsError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -119,20 +119,6 @@ fn check_threshold(t: f64) -> Result<(), FilesError> {
     }
 }
 
-fn writer(path: &Path) -> Result<csv::Writer<std::fs::File>, FilesError> {
-    csv::Writer::from_path(path).map_err(|e| FilesError::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
-fn write_err(path: &Path) -> impl Fn(csv::Error) -> FilesError + '_ {
-    move |e| FilesError::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
-}
-
 /// `kcmf-matcher dedup`.
 pub fn dedup(a: &DedupFileArgs) -> Result<(), FilesError> {
     check_threshold(a.threshold)?;
@@ -165,21 +151,16 @@ pub fn dedup(a: &DedupFileArgs) -> Result<(), FilesError> {
     };
     let out = linkage::dedup_prepared(fields, &prepared, &[], &opts);
     p.stage(format!("writing {}", a.out.display()));
-    let mut w = writer(&a.out)?;
-    w.write_record(["cluster", "id"])
-        .map_err(write_err(&a.out))?;
+    let mut w = CsvOut::create(&a.out)?;
+    w.row(["cluster", "id"])?;
     let mut in_clusters = 0usize;
     for (k, c) in out.clusters.iter().enumerate() {
         for &i in c {
             in_clusters += 1;
-            w.write_record([k.to_string().as_str(), ids[i].as_str()])
-                .map_err(write_err(&a.out))?;
+            w.row([k.to_string().as_str(), ids[i].as_str()])?;
         }
     }
-    w.flush().map_err(|e| FilesError::Write {
-        path: a.out.clone(),
-        message: e.to_string(),
-    })?;
+    w.finish()?;
     p.done(format!(
         "{} records, {} candidate pairs, {} clusters ({} records) in {:.2}s",
         prepared.len(),
@@ -204,13 +185,16 @@ const READ_BATCH: usize = 50_000;
 /// from their columns; the same records as [`read_csv`] + [`crate::engine::fs::prepare`] would give.
 fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, FilesError> {
     let err = |m: String| {
-        FilesError::Read(EvalError::Read {
+        FilesError::Records(RecordsError::Read {
             path: path.to_path_buf(),
             message: m,
         })
     };
-    let (mut rdr, headers, id_idx) =
-        crate::eval::open_csv(path, id_column).map_err(FilesError::Read)?;
+    let OpenCsv {
+        reader: mut rdr,
+        headers,
+        id_index: id_idx,
+    } = open_csv(path, id_column)?;
     // a reader thread parses the next batch while the pool prepares this one (parsing is
     // a third of the work and single-threaded)
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, String>>(2);
@@ -303,24 +287,19 @@ pub fn link(a: &LinkFileArgs) -> Result<(), FilesError> {
     for al in &out.alignment {
         eprintln!("aligned: {} <-> {} ({:.2})", al.left, al.right, al.score);
     }
-    let mut w = writer(&a.out)?;
-    w.write_record(["left", "right", "probability", "rule"])
-        .map_err(write_err(&a.out))?;
+    let mut w = CsvOut::create(&a.out)?;
+    w.row(["left", "right", "probability", "rule"])?;
     let mut n = 0usize;
     for m in out.matches() {
         n += 1;
-        w.write_record([
+        w.row([
             l.ids[m.left].as_str(),
             r.ids[m.right].as_str(),
             format!("{:.6}", m.probability).as_str(),
             m.rule.as_str(),
-        ])
-        .map_err(write_err(&a.out))?;
+        ])?;
     }
-    w.flush().map_err(|e| FilesError::Write {
-        path: a.out.clone(),
-        message: e.to_string(),
-    })?;
+    w.finish()?;
     p.done(format!(
         "{} candidate pairs, {n} matches in {:.2}s",
         out.candidate_pairs,

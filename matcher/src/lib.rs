@@ -21,6 +21,7 @@ pub mod files;
 pub mod jobs;
 pub mod ratelimit;
 pub mod recorder;
+pub mod records;
 pub mod redact;
 pub mod requests;
 pub mod server;

@@ -14,6 +14,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::engine::{EntityOptions, EntityPair, Record, SchemaOptions, Table};
+use crate::records::{self, RecordsError};
 use crate::requests::{
     RequestError, SchemaRequest, check_entity_options, check_record, check_schema_request,
     check_split_threshold, check_threshold, dedup_ids, field_of,
@@ -366,55 +367,31 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, Reques
     })
 }
 
-/// Parses an uploaded CSV or NDJSON file into records. Errors name the line.
+/// Parses an uploaded CSV or NDJSON file ([`crate::records`]) into records. Errors name
+/// the line (`body line 3`), or `body` for the whole of it.
 pub fn parse_upload(content_type: &str, body: &[u8]) -> Result<Vec<Record>, RequestError> {
-    let mut out = Vec::new();
-    if content_type.starts_with("text/csv") {
-        let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(body);
-        let headers = rdr
-            .headers()
-            .map_err(|e| RequestError::invalid("body", format!("CSV header: {e}")))?
-            .clone();
-        if headers.iter().any(|h| h.trim().is_empty()) {
-            return Err(RequestError::invalid(
-                "body",
-                "CSV header has an empty column name",
-            ));
-        }
-        for (i, row) in rdr.records().enumerate() {
-            let row = row.map_err(|e| {
-                RequestError::invalid(
-                    format!("body line {}", i + 2),
-                    format!("malformed CSV row: {e}"),
-                )
-            })?;
-            let mut r = Record::new();
-            for (h, v) in headers.iter().zip(row.iter()) {
-                r.insert(h.to_string(), Value::String(v.to_string()));
-            }
-            out.push(r);
-        }
+    let parsed = if content_type.starts_with("text/csv") {
+        records::parse_csv(body)
     } else if content_type.starts_with("application/x-ndjson")
         || content_type.starts_with("application/jsonl")
     {
-        for (i, line) in body.split(|b| *b == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let r: Record = serde_json::from_slice(line).map_err(|e| {
-                RequestError::invalid(
-                    format!("body line {}", i + 1),
-                    format!("not a JSON object: {e}"),
-                )
-            })?;
-            out.push(r);
-        }
+        records::parse_ndjson(body)
     } else {
         return Err(RequestError::UnsupportedFormat(
             "expected application/json, text/csv or application/x-ndjson".into(),
         ));
-    }
-    Ok(out)
+    };
+    parsed.map_err(|e| match e {
+        RecordsError::Body {
+            line: Some(l),
+            message,
+        } => RequestError::invalid(format!("body line {l}"), message),
+        RecordsError::Body {
+            line: None,
+            message,
+        } => RequestError::invalid("body", message),
+        other => RequestError::invalid("body", other.to_string()),
+    })
 }
 
 #[cfg(test)]
