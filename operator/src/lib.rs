@@ -1,6 +1,6 @@
 //! `kcmf-operator`: reconciles `KcmfDeployment` resources into running KcMF installations.
 //!
-//! Reconcile = gather → validate → build → apply → status. Only `gather`, `apply` and
+//! Reconcile = validate → gather → build → apply → observe → restore → prune → status. Only `gather`, `apply` and
 //! `status` talk to the API server (see [`controller`]); [`build`] is pure functions from the
 //! validated spec to the desired child objects.
 
@@ -68,6 +68,67 @@ pub enum Error {
     /// The object lacks a namespace or name (never happens for namespaced objects from the API).
     #[error("object has no {0}")]
     MissingMetadata(&'static str),
+
+    /// A reconcile step failed: the message names the step, the label stays the cause's.
+    #[error("{step}: {source}")]
+    Step {
+        /// The step that failed.
+        step: Step,
+        /// What went wrong in it.
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+/// The steps of one reconcile (see [`controller`]), named in its errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Checking the spec and resolving its defaults.
+    Validate,
+    /// Reading Secrets and API discovery.
+    Gather,
+    /// Building the desired children.
+    Build,
+    /// Applying them.
+    Apply,
+    /// Reading workloads, Jobs and pods.
+    Observe,
+    /// Following or starting a restore Job.
+    Restore,
+    /// Deleting children the spec no longer wants.
+    Prune,
+    /// Writing the status.
+    Status,
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Step::Validate => "validate",
+            Step::Gather => "gather",
+            Step::Build => "build",
+            Step::Apply => "apply",
+            Step::Observe => "observe",
+            Step::Restore => "restore",
+            Step::Prune => "prune",
+            Step::Status => "status",
+        })
+    }
+}
+
+/// Names the step an error came from (`.step(Step::Apply)?`).
+pub trait StepContext<T> {
+    /// Wrap the error in [`Error::Step`].
+    fn step(self, step: Step) -> Result<T>;
+}
+
+impl<T> StepContext<T> for Result<T> {
+    fn step(self, step: Step) -> Result<T> {
+        self.map_err(|e| Error::Step {
+            step,
+            source: Box::new(e),
+        })
+    }
 }
 
 impl Error {
@@ -80,6 +141,7 @@ impl Error {
             Error::Serialize { .. } => "Serialize",
             Error::Yaml(_) => "Yaml",
             Error::MissingMetadata(_) => "MissingMetadata",
+            Error::Step { source, .. } => source.metric_label(),
         }
     }
 
@@ -92,3 +154,20 @@ impl Error {
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_errors_name_the_step_and_keep_the_cause_label() {
+        let failed: Result<()> = Err(Error::MissingSecret {
+            name: "llm".into(),
+            message: "has no key \"token\"".into(),
+        });
+        let e = failed.step(Step::Gather).unwrap_err();
+        assert_eq!(e.to_string(), "gather: secret llm: has no key \"token\"");
+        assert_eq!(e.metric_label(), "MissingSecret");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+}

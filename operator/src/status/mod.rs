@@ -122,6 +122,13 @@ pub fn datastores_ready(v: &Validated, obs: &Observed) -> bool {
     redis.status == "True" && postgres.status == "True"
 }
 
+/// Whether the status says `Ready=True`.
+pub fn is_ready(st: &KcmfDeploymentStatus) -> bool {
+    st.conditions
+        .iter()
+        .any(|c| c.type_ == types::READY && c.status == "True")
+}
+
 /// Status after a successful apply.
 pub fn compute(
     v: &Validated,
