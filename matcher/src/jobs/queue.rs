@@ -53,6 +53,14 @@ fn job_row(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
     })
 }
 
+/// What a worker reads of a chunk's job: its type and options, as stored (the worker
+/// parses them and refuses what it does not know).
+#[derive(Debug, Clone)]
+pub struct JobMeta {
+    pub job_type: String,
+    pub options: String,
+}
+
 /// A leased chunk.
 #[derive(Debug, Clone)]
 pub struct Lease {
@@ -295,8 +303,14 @@ impl Queue {
         Ok(())
     }
 
-    /// Fails the chunk and its job with a reason.
-    pub async fn fail(&self, l: &Lease, error: &str, job_type: JobType) -> Result<(), StoreError> {
+    /// Fails the chunk and its job with a reason. `job_type` labels the metric (`None`:
+    /// a type this build does not know, counted as `unknown`).
+    pub async fn fail(
+        &self,
+        l: &Lease,
+        error: &str,
+        job_type: Option<JobType>,
+    ) -> Result<(), StoreError> {
         let now = now_ms();
         let mut tx = self.store.pool().begin().await.map_err(q("begin fail"))?;
         sqlx::query(
@@ -323,8 +337,8 @@ impl Queue {
         .rows_affected();
         tx.commit().await.map_err(q("commit fail"))?;
         if n == 1 {
-            metrics::counter!("kcmf_jobs_total", "type" => job_type.as_str(), "state" => "failed")
-                .increment(1);
+            let t = job_type.map_or("unknown", |t| t.as_str());
+            metrics::counter!("kcmf_jobs_total", "type" => t, "state" => "failed").increment(1);
         }
         Ok(())
     }
@@ -350,6 +364,24 @@ impl Queue {
                 .increment(1);
         }
         self.get(id, key_id).await
+    }
+
+    /// The type and options of job `id` (any owner: the worker running one of its
+    /// chunks); `None` when the job row is gone.
+    pub async fn job_meta(&self, id: &str) -> Result<Option<JobMeta>, StoreError> {
+        let row = sqlx::query("SELECT job_type, options FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.store.pool())
+            .await
+            .map_err(q("read job meta"))?;
+        row.map(|r| {
+            Ok(JobMeta {
+                job_type: r.try_get("job_type")?,
+                options: r.try_get("options")?,
+            })
+        })
+        .transpose()
+        .map_err(q("decode job meta"))
     }
 
     /// A job, only if it belongs to `key_id`.

@@ -1,7 +1,9 @@
 //! Job workers: each loop leases a chunk, renews the lease with heartbeats while the
 //! engine works, and completes it (results + progress in one transaction). Transient
-//! failures (store hiccups, LLM 429/5xx) are retried with exponential backoff; a chunk
-//! that keeps failing fails its job with the reason. `kcmf-matcher worker` runs only these
+//! failures (the store unreachable, LLM 429/5xx) are retried with exponential backoff; a
+//! chunk that keeps failing fails its job with the reason, and so, at once, does anything
+//! retrying cannot mend: a query or decoding error, a job type this build does not know, a
+//! chunk of another kind than its job. `kcmf-matcher worker` runs only these
 //! loops; `serve` runs them in-process unless `app.inprocess_workers` is false.
 
 use std::sync::Arc;
@@ -29,15 +31,32 @@ pub enum WorkError {
     Engine(#[from] EngineError),
     #[error("chunk payload unreadable: {0}")]
     Payload(String),
+    #[error("the job's row is gone")]
+    JobGone,
+    #[error(
+        "unknown job type `{0}` (this worker runs schema_batch, entity_match, dedup and link): not run"
+    )]
+    UnknownJobType(String),
+    #[error("a `{chunk}` chunk in a `{job_type}` job: not run")]
+    ChunkKind {
+        job_type: &'static str,
+        chunk: &'static str,
+    },
 }
 
 impl WorkError {
-    /// Worth another attempt (the input itself is fine).
+    /// Worth another attempt: the store could not be reached, or the LLM backbone failed
+    /// (the input itself is fine). A query or decoding error would fail the same way again.
     fn transient(&self) -> bool {
         match self {
-            WorkError::Store(_) => true,
+            WorkError::Store(StoreError::Unavailable(_)) => true,
             WorkError::Engine(EngineError::Backbone { .. }) => true,
-            WorkError::Engine(_) | WorkError::Payload(_) => false,
+            WorkError::Store(_)
+            | WorkError::Engine(_)
+            | WorkError::Payload(_)
+            | WorkError::JobGone
+            | WorkError::UnknownJobType(_)
+            | WorkError::ChunkKind { .. } => false,
         }
     }
 }
@@ -112,23 +131,23 @@ async fn run_loop(ctx: WorkerCtx, owner: String, mut stop: watch::Receiver<bool>
     }
 }
 
+/// The chunk's job type and options; an unknown type is refused.
 async fn job_meta(ctx: &WorkerCtx, job_id: &str) -> Result<(JobType, JobOptions), WorkError> {
-    let row =
-        sqlx::query_as::<_, (String, String)>("SELECT job_type, options FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .fetch_one(ctx.queue.store().pool())
-            .await
-            .map_err(|e| WorkError::Store(StoreError::Unavailable(e.to_string())))?;
-    let t =
-        JobType::parse(&row.0).ok_or_else(|| WorkError::Payload(format!("job type {}", row.0)))?;
-    let o = serde_json::from_str(&row.1).map_err(|e| WorkError::Payload(e.to_string()))?;
+    let meta = ctx
+        .queue
+        .job_meta(job_id)
+        .await?
+        .ok_or(WorkError::JobGone)?;
+    let t = JobType::parse(&meta.job_type).ok_or(WorkError::UnknownJobType(meta.job_type))?;
+    let o = serde_json::from_str(&meta.options)
+        .map_err(|e| WorkError::Payload(format!("job options: {e}")))?;
     Ok((t, o))
 }
 
 async fn process(ctx: &WorkerCtx, lease: Lease, lease_ms: i64) {
     let start = Instant::now();
     let meta = job_meta(ctx, &lease.job_id).await;
-    let job_type = meta.as_ref().map(|m| m.0).unwrap_or(JobType::EntityMatch);
+    let job_type = meta.as_ref().ok().map(|m| m.0);
     // Heartbeats keep the lease while the engine works.
     let hb_queue = ctx.queue.clone();
     let hb_lease = lease.clone();
@@ -144,14 +163,14 @@ async fn process(ctx: &WorkerCtx, lease: Lease, lease_ms: i64) {
         }
     });
     let outcome = match meta {
-        Ok((t, opts)) => execute(ctx, &lease, t, &opts).await,
+        Ok((t, opts)) => execute(ctx, &lease, t, &opts).await.map(|rows| (t, rows)),
         Err(e) => Err(e),
     };
     heartbeat.abort();
     let result = match outcome {
-        Ok(results) => ctx
+        Ok((t, results)) => ctx
             .queue
-            .complete(&lease, &results, job_type)
+            .complete(&lease, &results, t)
             .await
             .map(|c| {
                 if c == Completed::Discarded {
@@ -174,7 +193,8 @@ async fn process(ctx: &WorkerCtx, lease: Lease, lease_ms: i64) {
         // The lease will expire and another worker will take the chunk again.
         tracing::warn!(error = %e, "could not record the chunk's outcome");
     }
-    metrics::histogram!("kcmf_job_chunk_duration_seconds", "type" => job_type.as_str())
+    let label = job_type.map_or("unknown", |t| t.as_str());
+    metrics::histogram!("kcmf_job_chunk_duration_seconds", "type" => label)
         .record(start.elapsed().as_secs_f64());
 }
 
@@ -188,11 +208,22 @@ fn to_payloads(ctx: &WorkerCtx, rows: Vec<serde_json::Value>) -> Result<Vec<Stri
         .collect()
 }
 
-/// Runs one chunk through the engine; returns its result rows (encrypted JSON).
+/// The job type a chunk belongs to.
+fn chunk_kind(input: &ChunkInput) -> JobType {
+    match input {
+        ChunkInput::EntityMatch { .. } => JobType::EntityMatch,
+        ChunkInput::SchemaBatch { .. } => JobType::SchemaBatch,
+        ChunkInput::Dedup { .. } => JobType::Dedup,
+        ChunkInput::Link { .. } => JobType::Link,
+    }
+}
+
+/// Runs one chunk of a `job_type` job through the engine; returns its result rows
+/// (encrypted JSON). A chunk of another kind is refused.
 async fn execute(
     ctx: &WorkerCtx,
     lease: &Lease,
-    _job_type: JobType,
+    job_type: JobType,
     opts: &JobOptions,
 ) -> Result<Vec<String>, WorkError> {
     let plain = ctx
@@ -201,6 +232,13 @@ async fn execute(
         .map_err(|e| WorkError::Payload(e.to_string()))?;
     let input: ChunkInput =
         serde_json::from_slice(&plain).map_err(|e| WorkError::Payload(e.to_string()))?;
+    let chunk = chunk_kind(&input);
+    if chunk != job_type {
+        return Err(WorkError::ChunkKind {
+            job_type: job_type.as_str(),
+            chunk: chunk.as_str(),
+        });
+    }
     let bad = |e: crate::requests::RequestError| WorkError::Payload(e.to_string());
     let rows = match input {
         ChunkInput::EntityMatch { offset, pairs } => {
@@ -268,4 +306,105 @@ async fn execute(
         }
     };
     to_payloads(ctx, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DatabaseConfig, LlmConfig};
+    use crate::jobs::queue::JobRow;
+    use crate::jobs::{JobRequest, prepare};
+    use crate::store::{Store, q};
+
+    #[test]
+    fn only_connectivity_errors_are_retried() {
+        let store = |e| WorkError::Store(q("job meta")(e));
+        assert!(store(sqlx::Error::PoolTimedOut).transient());
+        assert!(store(sqlx::Error::Io(std::io::Error::other("reset"))).transient());
+        assert!(!store(sqlx::Error::RowNotFound).transient());
+        assert!(!store(sqlx::Error::ColumnNotFound("options".into())).transient());
+        assert!(!store(sqlx::Error::Decode("not a string".into())).transient());
+    }
+
+    async fn ctx(dir: &std::path::Path) -> WorkerCtx {
+        let store = Store::connect(&DatabaseConfig {
+            data_dir: dir.to_path_buf(),
+            ..DatabaseConfig::default()
+        })
+        .await
+        .expect("store");
+        store.migrate().await.expect("migrate");
+        WorkerCtx {
+            maintenance: Default::default(),
+            queue: Queue::new(store),
+            engine: Engine::new(&LlmConfig::default(), &MatchingConfig::default()).expect("engine"),
+            cipher: Cipher::from_secret("worker-test").expect("cipher"),
+            matching: MatchingConfig::default(),
+        }
+    }
+
+    /// Queues a one-chunk entity job, gives its row the type `job_type`, runs the chunk
+    /// once; returns the job row after.
+    async fn run_as(job_type: &str) -> JobRow {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let ctx = ctx(tmp.path()).await;
+        let req: JobRequest = serde_json::from_value(json!({
+            "type": "entity_match",
+            "input": {"pairs": [{"left": {"name": "Asahi Ramen"}, "right": {"name": "Asahi Ramen"}}]}
+        }))
+        .expect("request");
+        let job = prepare(req, 10).expect("prepared");
+        let id = ctx
+            .queue
+            .enqueue("k", &job, &ctx.cipher)
+            .await
+            .expect("enqueue");
+        sqlx::query("UPDATE jobs SET job_type = $1 WHERE id = $2")
+            .bind(job_type)
+            .bind(&id)
+            .execute(ctx.queue.store().pool())
+            .await
+            .expect("relabel");
+        let lease = ctx
+            .queue
+            .claim("test", 60_000)
+            .await
+            .expect("claim")
+            .expect("a chunk");
+        process(&ctx, lease, 60_000).await;
+        ctx.queue
+            .get(&id, "k")
+            .await
+            .expect("get")
+            .expect("the job")
+    }
+
+    #[tokio::test]
+    async fn the_chunk_runs_as_its_job_type() {
+        let j = run_as("entity_match").await;
+        assert_eq!(
+            (j.state.as_str(), j.result_count),
+            ("succeeded", 1),
+            "{j:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_job_type_fails_the_job_without_running_it() {
+        let j = run_as("bogus").await;
+        assert_eq!((j.state.as_str(), j.result_count), ("failed", 0), "{j:?}");
+        let error = j.error.unwrap_or_default();
+        assert!(error.contains("unknown job type `bogus`"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_chunk_of_another_kind_than_its_job_is_refused() {
+        let j = run_as("schema_batch").await;
+        assert_eq!((j.state.as_str(), j.result_count), ("failed", 0), "{j:?}");
+        let error = j.error.unwrap_or_default();
+        assert!(
+            error.contains("schema_batch") && error.contains("entity_match"),
+            "{error}"
+        );
+    }
 }
