@@ -11,6 +11,8 @@
 
 mod apply;
 mod events;
+#[cfg(test)]
+mod fixtures;
 mod gather;
 mod observe;
 mod restore;
@@ -342,5 +344,211 @@ async fn validated(
             Ok(None)
         }
         Err(e) => Err(e).step(Step::Validate),
+    }
+}
+
+/// Reconcile decisions against the fake API server of [`fixtures`]: what one reconcile asks of
+/// the API server, without a cluster.
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{Call, FakeApi, path};
+    use super::*;
+    use http::Method;
+    use serde_json::{Value, json};
+
+    const NS: &str = "ns";
+
+    fn kcmf_path() -> String {
+        path("kcmf.io/v1alpha1", NS, "kcmfdeployments", "demo")
+    }
+
+    /// Store a KcmfDeployment `demo` with `spec` and return the fake and a context on it.
+    fn setup(spec: Value) -> (FakeApi, Arc<Context>) {
+        let api = FakeApi::default();
+        api.put(
+            &kcmf_path(),
+            json!({"apiVersion": "kcmf.io/v1alpha1", "kind": "KcmfDeployment",
+                "metadata": {"name": "demo", "namespace": NS, "uid": "uid-demo", "generation": 1},
+                "spec": spec}),
+        );
+        let ctx = Arc::new(Context::new(api.client(), None));
+        (api, ctx)
+    }
+
+    /// One reconcile of the stored object; the requests it made.
+    async fn reconcile_stored(api: &FakeApi, ctx: &Arc<Context>) -> Vec<Call> {
+        api.take_calls();
+        let obj = api.kcmf(NS, "demo");
+        reconcile(Arc::new(obj), ctx.clone())
+            .await
+            .unwrap_or_else(|e| panic!("reconcile: {e}"));
+        api.take_calls()
+    }
+
+    fn has(calls: &[Call], method: Method, suffix: &str) -> bool {
+        calls
+            .iter()
+            .any(|c| c.method == method && c.path.ends_with(suffix))
+    }
+
+    /// Applies of children (not the status, not Events).
+    fn child_applies(calls: &[Call]) -> Vec<&Call> {
+        calls
+            .iter()
+            .filter(|c| c.method == Method::PATCH)
+            .filter(|c| !c.path.ends_with("/status") && !c.path.contains("/events"))
+            .collect()
+    }
+
+    /// Change the stored spec (a new generation).
+    fn respec(api: &FakeApi, spec: Value) {
+        api.edit(&kcmf_path(), |o| {
+            o["spec"] = spec;
+            o["metadata"]["generation"] = json!(2);
+        });
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_object_is_not_applied_again_until_a_workload_is_edited() {
+        let (api, ctx) = setup(json!({}));
+        let first = reconcile_stored(&api, &ctx).await;
+        assert!(has(&first, Method::PATCH, "/deployments/demo-matcher"));
+        assert!(has(&first, Method::PATCH, "/kcmfdeployments/demo/status"));
+
+        // Same spec, same desired objects, workloads as applied: read, never written.
+        let second = reconcile_stored(&api, &ctx).await;
+        assert_eq!(child_applies(&second), Vec::<&Call>::new());
+        assert!(has(&second, Method::GET, "/deployments/demo-matcher"));
+
+        // Someone edits the Deployment (its generation moves): the next reconcile applies.
+        let deployment = path("apps/v1", NS, "deployments", "demo-matcher");
+        api.edit(&deployment, |o| o["metadata"]["generation"] = json!(7));
+        let third = reconcile_stored(&api, &ctx).await;
+        assert!(has(&third, Method::PATCH, "/deployments/demo-matcher"));
+    }
+
+    #[tokio::test]
+    async fn a_restore_starts_one_job_once_the_datastores_are_ready() {
+        let (api, ctx) = setup(json!({
+            "backup": {"schedule": "@daily"},
+            "restore": {"set": "latest"},
+        }));
+        let jobs = path("batch/v1", NS, "jobs", "");
+        let jobs = jobs.trim_end_matches('/');
+        let created = |calls: &[Call]| {
+            calls
+                .iter()
+                .filter(|c| c.method == Method::POST && c.path == jobs)
+                .count()
+        };
+
+        // The StatefulSets have no ready pod yet: the request waits.
+        let first = reconcile_stored(&api, &ctx).await;
+        assert_eq!(created(&first), 0);
+        let pending = api.kcmf(NS, "demo");
+        let last = pending.status.and_then(|s| s.last_restore);
+        assert!(last.is_some(), "the waiting request is in the status");
+
+        for sts in ["demo-redis", "demo-postgres"] {
+            api.edit(&path("apps/v1", NS, "statefulsets", sts), |o| {
+                let generation = o["metadata"]["generation"].clone();
+                o["status"] = json!({"replicas": 1, "readyReplicas": 1,
+                    "observedGeneration": generation});
+            });
+        }
+        let second = reconcile_stored(&api, &ctx).await;
+        assert_eq!(created(&second), 1, "one restore Job");
+        let job = api
+            .kcmf(NS, "demo")
+            .status
+            .and_then(|s| s.last_restore)
+            .map(|r| r.job)
+            .unwrap_or_default();
+        assert!(job.starts_with("demo-restore-"), "{job}");
+        assert!(api.get(&format!("{jobs}/{job}")).is_some());
+
+        // The same request again: the Job is followed, not created a second time.
+        let third = reconcile_stored(&api, &ctx).await;
+        assert_eq!(created(&third), 0);
+        assert!(has(&third, Method::GET, &format!("/jobs/{job}")));
+    }
+
+    #[tokio::test]
+    async fn a_spec_change_prunes_what_it_no_longer_wants_and_keeps_the_data() {
+        let (api, ctx) = setup(json!({
+            "matcher": {"autoscaling": {"minReplicas": 1, "maxReplicas": 3}},
+        }));
+        api.put(
+            &path("v1", NS, "secrets", "redis-url"),
+            json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "redis-url", "namespace": NS},
+                "data": {"url": "cmVkaXM6Ly9yZWRpczo2Mzc5LzA="}}),
+        );
+        let first = reconcile_stored(&api, &ctx).await;
+        assert!(has(&first, Method::PATCH, "/horizontalpodautoscalers/demo"));
+        assert!(has(&first, Method::PATCH, "/statefulsets/demo-redis"));
+        let policy = path(
+            "networking.k8s.io/v1",
+            NS,
+            "networkpolicies",
+            "demo-datastores",
+        );
+        let unchanged = reconcile_stored(&api, &ctx).await;
+        assert!(!unchanged.iter().any(|c| c.method == Method::DELETE));
+
+        respec(
+            &api,
+            json!({"redis": {"external": {"urlSecretRef": {"name": "redis-url", "key": "url"}}}}),
+        );
+        let second = reconcile_stored(&api, &ctx).await;
+        assert!(has(
+            &second,
+            Method::DELETE,
+            "/horizontalpodautoscalers/demo"
+        ));
+        assert!(has(&second, Method::DELETE, "/statefulsets/demo-redis"));
+        assert!(has(&second, Method::DELETE, "/services/demo-redis"));
+        assert!(
+            !has(
+                &second,
+                Method::DELETE,
+                "/persistentvolumeclaims/demo-redis-data"
+            ),
+            "switching to an external Redis keeps the data volume"
+        );
+        assert!(
+            api.get(&path("apps/v1", NS, "statefulsets", "demo-redis"))
+                .is_none()
+        );
+        assert!(
+            api.get(&path("apps/v1", NS, "statefulsets", "demo-postgres"))
+                .is_some()
+        );
+        assert!(
+            api.get(&policy).is_some(),
+            "PostgreSQL is still managed and guarded"
+        );
+    }
+
+    #[tokio::test]
+    async fn pruning_leaves_objects_of_other_owners() {
+        let (api, ctx) = setup(json!({}));
+        let hpa = path("autoscaling/v2", NS, "horizontalpodautoscalers", "demo");
+        api.put(
+            &hpa,
+            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "demo", "namespace": NS, "uid": "uid-other",
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                        "name": "someone-else", "uid": "uid-other", "controller": true}]},
+                "spec": {"maxReplicas": 2, "scaleTargetRef": {"kind": "Deployment", "name": "x"}}}),
+        );
+        let calls = reconcile_stored(&api, &ctx).await;
+        assert!(has(&calls, Method::GET, "/horizontalpodautoscalers/demo"));
+        assert!(!has(
+            &calls,
+            Method::DELETE,
+            "/horizontalpodautoscalers/demo"
+        ));
+        assert!(api.get(&hpa).is_some());
     }
 }
