@@ -208,7 +208,7 @@ pub struct MatchingConfig {
     pub dedup_sync_limit: usize,
     /// Largest number of pairs in one `match/entity` request.
     pub max_pairs: usize,
-    /// Knowledge sources forming the ensemble.
+    /// Knowledge sources forming the ensemble: `dataset`, `examples`, `user`.
     pub ensemble: Vec<String>,
     /// Demonstrations per prompt (EaK).
     pub demonstrations: usize,
@@ -461,11 +461,21 @@ impl Config {
             ));
         }
         for s in &self.matching.ensemble {
-            if !matches!(s.as_str(), "dataset" | "examples" | "user" | "external") {
-                return Err(invalid(
-                    "matching.ensemble",
-                    format!("unknown knowledge source {s:?} (dataset, examples, user, external)"),
-                ));
+            match s.as_str() {
+                "dataset" | "examples" | "user" => {}
+                "external" => {
+                    return Err(invalid(
+                        "matching.ensemble",
+                        "`external` is not available: no external knowledge provider is built \
+                         in, so it would add nothing to the vote (use dataset, examples, user)",
+                    ));
+                }
+                _ => {
+                    return Err(invalid(
+                        "matching.ensemble",
+                        format!("unknown knowledge source {s:?} (dataset, examples, user)"),
+                    ));
+                }
             }
         }
         if self.llm.provider == BackboneKind::Gguf && self.llm.model_path.is_none() {
@@ -557,6 +567,20 @@ mod tests {
                 .contains("VALID_API_KEYS")
         );
         c.app.valid_api_keys = vec!["k".into()];
+        c.validate().unwrap();
+    }
+
+    /// No external knowledge provider exists: `external` would contribute nothing, so it
+    /// is refused, naming the key.
+    #[test]
+    fn external_knowledge_is_refused() {
+        let c = Config::from_yaml("matching:\n  ensemble: [dataset, external]\n").unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("matching.ensemble") && err.contains("external"),
+            "{err}"
+        );
+        let c = Config::from_yaml("matching:\n  ensemble: [dataset, examples, user]\n").unwrap();
         c.validate().unwrap();
     }
 
