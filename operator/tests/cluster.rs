@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -157,7 +157,7 @@ where
 
 /// The operator binary running as a child process, killed on drop.
 struct Operator {
-    child: Child,
+    child: tokio::process::Child,
     stopped: bool,
     metrics: String,
     log: PathBuf,
@@ -182,7 +182,7 @@ impl Operator {
             .append(true)
             .open(&log)
             .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_kcmf-operator"))
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kcmf-operator"))
             .arg("run")
             .env("WATCH_NAMESPACE", namespace)
             .env("METRICS_ADDR", format!("127.0.0.1:{port}"))
@@ -193,6 +193,7 @@ impl Operator {
             .envs(env.iter().copied())
             .stdout(file.try_clone().expect("log fd"))
             .stderr(file)
+            .kill_on_drop(true)
             .spawn()
             .expect("start kcmf-operator");
         Self {
@@ -220,35 +221,39 @@ impl Operator {
     }
 
     /// Kills the process without letting it release its lease (a crashed node).
-    fn kill_hard(&mut self) {
+    async fn kill_hard(&mut self) {
         self.stopped = true;
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.child.kill().await;
     }
 
-    fn stop(&mut self) {
+    /// SIGTERM, so the lease is released, and wait (at most 10 s) for the exit; then make sure
+    /// it is gone. Awaits instead of blocking a runtime worker.
+    async fn stop(&mut self) {
         if std::mem::replace(&mut self.stopped, true) {
             return;
         }
-        // SIGTERM first so the lease is released, then make sure it is gone.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if let Some(pid) = self.child.id() {
+            let _ = tokio::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status()
+                .await;
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
     }
 }
 
 impl Drop for Operator {
+    /// Never blocks: an operator not stopped by [`Operator::stop`] is killed (SIGKILL, reaped
+    /// by tokio). Tests that need the lease released call `stop().await` first.
     fn drop(&mut self) {
-        self.stop();
+        if !self.stopped {
+            let _ = self.child.start_kill();
+        }
         eprintln!("operator log: {}", self.log.display());
     }
 }
@@ -875,7 +880,7 @@ async fn a_standby_operator_takes_over_when_the_leader_dies() {
         "op-a"
     );
 
-    a.kill_hard();
+    a.kill_hard().await;
     wait_for("operator b takes over", TIMEOUT, || async {
         b.is_leader().await == Some(true)
     })
@@ -1170,7 +1175,7 @@ async fn restart_changes_nothing_and_paused_stops_changes() {
     let before = child_versions(&c, &ns, "demo").await;
     let kcmf_before = api.get("demo").await.unwrap().resource_version();
     assert!(before.len() >= 12, "{before:?}");
-    op.stop();
+    op.stop().await;
     drop(op);
 
     let op2 = Operator::start(&ns, true);
@@ -1207,14 +1212,33 @@ async fn restart_changes_nothing_and_paused_stops_changes() {
     })
     .await;
     let paused_versions = child_versions(&c, &ns, "demo").await;
-    api.patch(
-        "demo",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"matcher": {"replicas": 2, "config": {"rateLimit": 7}}}})),
+    let changed = api
+        .patch(
+            "demo",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"spec": {"matcher": {"replicas": 2, "config": {"rateLimit": 7}}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    // The operator has reconciled the change (while paused) once its Paused condition names
+    // the new generation: only then is "nothing changed" evidence, not a race with a sleep.
+    let generation = changed.metadata.generation;
+    wait_for(
+        "the paused reconcile of the new generation",
+        TIMEOUT,
+        || async {
+            api.get("demo").await.ok().and_then(|k| {
+                k.status?
+                    .conditions
+                    .into_iter()
+                    .find(|c| c.type_ == "Ready")
+                    .map(|c| c.reason == "Paused" && c.observed_generation == generation)
+            }) == Some(true)
+        },
     )
-    .await
-    .unwrap();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    .await;
     // The HPA's status is written by the HPA controller when the scale target's replicas
     // change, so it is left out; everything the operator writes must be unchanged.
     let without_hpa = |mut m: BTreeMap<String, String>| {
@@ -1429,7 +1453,7 @@ async fn operator_works_with_the_charts_least_privilege_rbac() {
         .port();
     let log = dir.join(format!("{ns}-{}.log", std::process::id()));
     let file = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_kcmf-operator"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kcmf-operator"))
         .arg("run")
         .env("KUBECONFIG", &kc_path)
         .env("WATCH_NAMESPACE", &ns)
@@ -1440,6 +1464,7 @@ async fn operator_works_with_the_charts_least_privilege_rbac() {
         .env("LOG_LEVEL", "info,kcmf_operator=debug")
         .stdout(file.try_clone().unwrap())
         .stderr(file)
+        .kill_on_drop(true)
         .spawn()
         .expect("start operator");
     let mut op = Operator {
@@ -1495,7 +1520,7 @@ async fn operator_works_with_the_charts_least_privilege_rbac() {
         !m.contains("kcmf_operator_reconcile_errors_total"),
         "errors under chart RBAC: {m}"
     );
-    op.stop();
+    op.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2100,5 +2125,5 @@ async fn service_monitor_created_where_its_crd_is_served() {
         !m.contains("kcmf_operator_reconcile_errors_total"),
         "reconcile errors after the CRD was removed: {m}"
     );
-    op.stop();
+    op.stop().await;
 }
