@@ -214,11 +214,11 @@ pub fn last_backup(c: Option<&CronJob>) -> Option<LastBackup> {
         .as_ref()
         .is_some_and(|t| t.0 >= scheduled.0);
     let result = if succeeded {
-        "Succeeded"
+        SUCCEEDED
     } else if active {
-        "Running"
+        RUNNING
     } else {
-        "Failed"
+        FAILED
     };
     Some(LastBackup {
         time: Some(scheduled),
