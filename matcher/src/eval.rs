@@ -5,8 +5,9 @@
 //! * `eval sm --source S.json --target T.json --truth T.csv` — match two schemas.
 //!
 //! Record ids come from `--id-column` (default: the first column). Truth files are
-//! two-column CSVs with a header. The files are read by [`crate::records`]. Prints precision, recall, F1, candidate pairs,
-//! blocking recall and wall time; the last line is `f1=<value>`.
+//! two-column CSVs with a header; the files are read by [`crate::records`]. Prints
+//! precision, recall, F1, candidate pairs, blocking recall and wall time; the last line is
+//! `f1=<value>`.
 
 use std::collections::HashSet;
 use std::path::PathBuf;

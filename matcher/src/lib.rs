@@ -1,10 +1,34 @@
 //! `kcmf-matcher`: the KcMF matching service, its engine, store, cache and CLI.
 //!
-//! One module per concern: [`config`] (config.yaml + env), [`store`] (sqlx, PostgreSQL or
-//! SQLite), [`cache`] (Redis or in-process), [`auth`] and [`ratelimit`] (API keys),
-//! [`crypto`] (key hashing, Fernet payloads), [`engine`] (KcMF), [`api`] (HTTP),
-//! [`server`] (start-up, graceful shutdown), [`telemetry`] (logs, metrics), [`jobs`] (durable
-//! batch jobs), [`backup`] (backups, restore, drills), [`files`] and [`eval`] (file CLIs).
+//! # Layout
+//!
+//! One module per concern. Between these modules dependencies point one way (none imports
+//! a module that imports it back): the engine knows nothing of HTTP, jobs nothing of the
+//! API, and configuration nothing of the engine.
+//!
+//! * [`config`]: `config.yaml` and the environment, defaults, validation; the backbone
+//!   choice ([`config::BackboneKind`]).
+//! * [`engine`]: KcMF itself. [`engine::pipeline`] runs the ensemble (`entity`, `schema`
+//!   and `dedup` matching); the embedded backbone and set operations are
+//!   [`engine::local`], [`engine::fs`], [`engine::linkage`], [`engine::blocking`] and
+//!   [`engine::cluster`]; LLM backbones [`engine::llm`] and [`engine::gguf`].
+//! * [`requests`]: the matching request bodies and their validation (errors name the
+//!   field), shared by the API and the jobs; no HTTP.
+//! * [`records`]: record files: CSV, truth and schema files read, uploaded CSV/NDJSON
+//!   bodies parsed, CSV written; for [`files`], [`eval`] and job uploads.
+//! * [`store`] (sqlx: PostgreSQL or SQLite), [`cache`] (Redis or in-process),
+//!   [`recorder`] (request log and match history, written off the request path),
+//!   [`feedback`] (stored examples).
+//! * [`auth`] (API-key lookup), [`ratelimit`] (per-key quota), [`crypto`] (key hashing,
+//!   Fernet payloads), [`redact`] (secrets masked for display).
+//! * [`jobs`]: durable batch jobs: submission, [`jobs::queue`], [`jobs::worker`].
+//! * [`api`]: HTTP: the router and one module of handlers per concern,
+//!   [`api::middleware`] (API key and rate limit), [`api::extract`] (JSON bodies);
+//!   [`error`] is its error type, [`state`] the state its handlers share.
+//! * [`server`] (start-up, graceful shutdown), [`telemetry`] (logs, metrics, request
+//!   tracking).
+//! * [`cli`] (argument parsing), [`files`] (`dedup` and `link` on CSV files), [`eval`]
+//!   (`eval em|dedup|sm`), [`backup`] (backups, restore, drills).
 
 pub mod api;
 pub mod auth;

@@ -1,7 +1,7 @@
 //! The matching endpoints: `POST /api/v1/match/entity`, `/match/schema`, `/match/dedup`.
-//! Handlers validate with [`crate::requests`] (every problem named by field), look the normalized request up in the
-//! result cache, call the engine on a miss, cache the answer and queue an encrypted
-//! match-history entry.
+//! Handlers validate with [`crate::requests`] (every problem named by field), look the
+//! normalized request up in the result cache, call the engine on a miss, cache the answer
+//! and queue an encrypted match-history entry.
 
 use std::time::Instant;
 

@@ -1,7 +1,7 @@
 //! Middleware of the protected routes: [`require_key`] authenticates the API key with
-//! [`crate::auth::Authenticator`], attaches the [`Caller`](crate::auth::Caller) and applies the per-key rate
-//! limit. It lives with the HTTP layer (not in `auth`) so that `auth` does not depend on
-//! the application state that holds it.
+//! [`crate::auth::Authenticator`], attaches the [`Caller`](crate::auth::Caller) and
+//! applies the per-key rate limit. It lives with the HTTP layer (not in `auth`) so that
+//! `auth` does not depend on the application state that holds it.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -10,7 +10,8 @@ use axum::response::Response;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Middleware: requires a valid key, attaches [`Caller`](crate::auth::Caller), then applies the rate limit.
+/// Middleware: requires a valid key, attaches [`Caller`](crate::auth::Caller), then
+/// applies the rate limit.
 pub async fn require_key(
     State(state): State<AppState>,
     mut req: Request,
