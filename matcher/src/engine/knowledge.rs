@@ -1,5 +1,6 @@
 //! Knowledge for the ensemble: Dataset as Knowledge (DaK), Example as Knowledge (EaK),
-//! user-supplied strings, and external knowledge bases behind [`KnowledgeProvider`].
+//! and user-supplied strings. (No external knowledge base: `external` in
+//! `matching.ensemble` is refused.)
 //!
 //! Every source yields lettered text items for LLM prompts and, parsed from the same
 //! text, structured facts (aliases, abbreviations, descriptions) that the embedded
@@ -7,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::text::{normalize, trigram_sim};
@@ -19,7 +19,6 @@ pub enum Source {
     Dataset,
     Examples,
     User,
-    External,
 }
 
 impl Source {
@@ -28,7 +27,6 @@ impl Source {
             "dataset" => Some(Source::Dataset),
             "examples" => Some(Source::Examples),
             "user" => Some(Source::User),
-            "external" => Some(Source::External),
             _ => None,
         }
     }
@@ -37,7 +35,6 @@ impl Source {
             Source::Dataset => "dataset",
             Source::Examples => "examples",
             Source::User => "user",
-            Source::External => "external",
         }
     }
 }
@@ -158,15 +155,6 @@ impl Knowledge {
         }
         out
     }
-}
-
-/// An external knowledge base (Wikidata, Wikipedia, SNOMED …): given the objects of a
-/// pair, returns `object: description` entries. Off unless `external` is in the ensemble
-/// and a provider is installed with [`super::Engine::with_knowledge_provider`].
-#[async_trait]
-pub trait KnowledgeProvider: Send + Sync {
-    fn name(&self) -> &str;
-    async fn lookup(&self, objects: &[String]) -> Vec<String>;
 }
 
 /// Indices of the `k` items most similar to `query` under `text` (trigram similarity),

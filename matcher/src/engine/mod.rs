@@ -200,18 +200,6 @@ impl Engine {
         }
     }
 
-    /// Installs an external knowledge provider (used when `external` is in the ensemble).
-    pub fn with_knowledge_provider(
-        self,
-        provider: std::sync::Arc<dyn knowledge::KnowledgeProvider>,
-    ) -> Self {
-        let mut p = (*self.inner).clone();
-        p.external = Some(provider);
-        Self {
-            inner: std::sync::Arc::new(p),
-        }
-    }
-
     /// Uses `model` as the LLM backbone (any [`llm::ChatModel`]: tests, custom servers).
     pub fn with_chat_model(self, model: std::sync::Arc<dyn llm::ChatModel>) -> Self {
         let mut p = (*self.inner).clone();

@@ -38,7 +38,7 @@ impl Pipeline {
         let rules = &self.rules.em;
         let mut plans = Vec::with_capacity(pairs.len());
         for i in 0..pairs.len() {
-            plans.push(em.plan(self, i).await);
+            plans.push(em.plan(self, i));
         }
         match &self.chat {
             None => Ok(plans
@@ -267,7 +267,7 @@ impl<'a> EmContext<'a> {
     }
 
     /// The knowledge sources that have something to say about pair `i`.
-    async fn plan(&self, p: &Pipeline, i: usize) -> Vec<(Source, Knowledge)> {
+    fn plan(&self, p: &Pipeline, i: usize) -> Vec<(Source, Knowledge)> {
         p.gather_knowledge(
             || Knowledge::from_items(self.dak_items(i)),
             || {
@@ -291,14 +291,7 @@ impl<'a> EmContext<'a> {
                 Some(k)
             },
             &self.user,
-            || {
-                vec![
-                    self.names.name(&self.a[i]).join(" "),
-                    self.names.name(&self.b[i]).join(" "),
-                ]
-            },
         )
-        .await
     }
 
     fn local_decision(

@@ -1,4 +1,4 @@
-//! The KcMF pipeline: pairs → knowledge per source (DaK, EaK, user, external) →
+//! The KcMF pipeline: pairs → knowledge per source (DaK, EaK, user) →
 //! one evaluation of the rules per source (embedded backbone or LLM) → the
 //! inconsistency-tolerant generation ensemble (IntGE): majority vote, badly formatted
 //! answers dropped as "no" and counted.
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use super::EngineError;
 use super::embed::Embedder;
-use super::knowledge::{Knowledge, KnowledgeProvider, Source};
+use super::knowledge::{Knowledge, Source};
 use super::llm::{CachedChat, ChatModel, LlmCache, OpenAiClient};
 use super::local::Decision;
 use super::prompt::{Demonstration, build_messages, parse_answer, self_indicator_messages};
@@ -123,7 +123,6 @@ pub struct Pipeline {
     pub ensemble: Vec<Source>,
     pub chat: Option<CachedChat>,
     pub cache: Option<Arc<dyn LlmCache>>,
-    pub external: Option<Arc<dyn KnowledgeProvider>>,
     /// Sentence embeddings for column names (`matching.embedding_model`).
     pub embedder: Option<Arc<dyn Embedder>>,
 }
@@ -146,7 +145,7 @@ impl Pipeline {
         for s in &cfg.ensemble {
             let src = Source::parse(s).ok_or_else(|| {
                 EngineError::Config(format!(
-                    "unknown knowledge source {s:?} in matching.ensemble"
+                    "unknown knowledge source {s:?} in matching.ensemble (dataset, examples, user)"
                 ))
             })?;
             if !ensemble.contains(&src) {
@@ -177,7 +176,6 @@ impl Pipeline {
                 ttl: Duration::from_secs(llm.cache_ttl),
             }),
             cache: None,
-            external: None,
             embedder: match &cfg.embedding_model {
                 Some(dir) => Some(super::embed::load(dir)?),
                 None => None,
@@ -196,7 +194,7 @@ impl Pipeline {
         self.chat = Some(CachedChat {
             model,
             cache: self.cache.clone(),
-            ttl: Duration::from_secs(86_400),
+            ttl: Duration::from_secs(self.llm_cfg.cache_ttl),
         });
         if self.backbone == BackboneKind::Local {
             self.backbone = BackboneKind::Openai;
@@ -208,15 +206,6 @@ impl Pipeline {
             Some(c) => c.model.name(),
             None => "local".to_string(),
         }
-    }
-
-    async fn external_knowledge(&self, objects: &[String]) -> Option<Knowledge> {
-        if !self.ensemble.contains(&Source::External) {
-            return None;
-        }
-        let p = self.external.as_ref()?;
-        let items = p.lookup(objects).await;
-        (!items.is_empty()).then(|| Knowledge::from_items(items))
     }
 
     /// Asks the LLM one question; returns the vote.
@@ -315,13 +304,12 @@ impl Pipeline {
 
     /// What each knowledge source of the ensemble knows about one question, in ensemble
     /// order. A source with nothing to say is left out; when none has anything, the
-    /// dataset speaks alone. `objects` are what an external knowledge base is asked about.
-    async fn gather_knowledge(
+    /// dataset speaks alone.
+    fn gather_knowledge(
         &self,
         dataset: impl Fn() -> Knowledge,
         examples: impl Fn() -> Option<Knowledge>,
         user: &Knowledge,
-        objects: impl Fn() -> Vec<String>,
     ) -> Vec<(Source, Knowledge)> {
         let mut out = Vec::new();
         for s in &self.ensemble {
@@ -335,11 +323,6 @@ impl Pipeline {
                 Source::User => {
                     if !user.is_empty() {
                         out.push((Source::User, user.clone()));
-                    }
-                }
-                Source::External => {
-                    if let Some(k) = self.external_knowledge(&objects()).await {
-                        out.push((Source::External, k));
                     }
                 }
             }
@@ -476,6 +459,40 @@ mod tests {
             .into_iter()
             .filter(|s| reasoning.iter().any(|l| l.starts_with(s)))
             .collect()
+    }
+
+    /// A chat model installed after start-up (`Engine::with_chat_model`) caches its
+    /// answers for `llm.cache_ttl`, as the configured backbone does.
+    #[test]
+    fn a_chat_model_set_later_keeps_the_configured_cache_ttl() {
+        let llm = LlmConfig {
+            cache_ttl: 120,
+            ..LlmConfig::default()
+        };
+        let mut p = super::Pipeline::new(&llm, &MatchingConfig::default()).unwrap();
+        p.set_chat_model(Arc::new(Flaky { fail_on: "never" }));
+        assert_eq!(
+            p.chat.as_ref().map(|c| c.ttl),
+            Some(std::time::Duration::from_secs(120))
+        );
+    }
+
+    /// No external knowledge provider exists: the engine refuses the source too (callers
+    /// that build it without validating the configuration).
+    #[test]
+    fn external_knowledge_is_refused() {
+        let cfg = MatchingConfig {
+            ensemble: vec!["dataset".into(), "external".into()],
+            ..MatchingConfig::default()
+        };
+        let e = match super::Pipeline::new(&LlmConfig::default(), &cfg) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("`external` accepted"),
+        };
+        assert!(
+            e.contains("matching.ensemble") && e.contains("external"),
+            "{e}"
+        );
     }
 
     #[tokio::test]

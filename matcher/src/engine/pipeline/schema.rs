@@ -38,40 +38,30 @@ impl Pipeline {
         let semantic = self.semantic(source, target).await?;
         let sm = SmContext::new(source, target, opts, semantic);
         let rules = &self.rules.sm;
-        let sources = self
-            .gather_knowledge(
-                || Knowledge::from_items(sm.dak_items()),
-                || {
-                    if opts.examples.is_empty() {
-                        return None;
-                    }
-                    let items = opts
-                        .examples
-                        .iter()
-                        .map(|e| {
-                            format!(
-                                "{} and {} {} the same attribute",
-                                e.source,
-                                e.target,
-                                if e.is_match { "are" } else { "are not" }
-                            )
-                        })
-                        .collect();
-                    let mut k = Knowledge::from_items(items);
-                    k.facts = sm.example_facts.clone();
-                    Some(k)
-                },
-                &Knowledge::from_items(opts.knowledge.clone()),
-                || {
-                    source
-                        .columns
-                        .iter()
-                        .chain(&target.columns)
-                        .map(|c| c.name.clone())
-                        .collect()
-                },
-            )
-            .await;
+        let sources = self.gather_knowledge(
+            || Knowledge::from_items(sm.dak_items()),
+            || {
+                if opts.examples.is_empty() {
+                    return None;
+                }
+                let items = opts
+                    .examples
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{} and {} {} the same attribute",
+                            e.source,
+                            e.target,
+                            if e.is_match { "are" } else { "are not" }
+                        )
+                    })
+                    .collect();
+                let mut k = Knowledge::from_items(items);
+                k.facts = sm.example_facts.clone();
+                Some(k)
+            },
+            &Knowledge::from_items(opts.knowledge.clone()),
+        );
         // local evidence per source: score matrices
         let mats: Vec<Vec<Vec<f64>>> = sources
             .iter()
