@@ -190,8 +190,30 @@ async fn entity_and_schema_matching_run_through_the_gguf_model() {
     });
     let (st, s) = m.post("/api/v1/match/schema", Some(&key), &body).await;
     assert_eq!(st, 200, "{s}");
+    let done = metrics(&m).await;
+    assert_eq!(
+        metric(&done, calls, label) - metric(&cached, calls, label),
+        9.0,
+        "LLM calls for two column pairs with one example"
+    );
+    // Which pairs may match follows from the answers, whatever the model's accuracy: each
+    // pair has 3 votes, a badly formatted one counts as "no" and a match needs 2 "yes", so
+    // with `bad` of the 6 answers badly formatted at most (6 - bad) / 2 pairs match. Gemma
+    // 3 270M answers every one of these prompts badly formatted (it echoes the prompt), so
+    // phone ↔ telephone cannot be required of it, and no pair may match.
+    let badly = "kcmf_badly_formatted_answers_total";
+    let bad = metric(&done, badly, "") - metric(&cached, badly, "");
+    assert!(
+        (0.0..=6.0).contains(&bad),
+        "{bad} badly formatted answers of 6"
+    );
     let matches = s["matches"].as_array().expect("matches");
-    assert!(matches.len() <= 2);
+    let room = ((6.0 - bad) / 2.0).floor() as usize;
+    assert!(
+        matches.len() <= room,
+        "{} match(es) although {bad} of the 6 answers were badly formatted: {s}",
+        matches.len()
+    );
     for x in matches {
         // schema matches carry no badly_formatted field: only the trace is checked
         check_votes(
@@ -200,12 +222,6 @@ async fn entity_and_schema_matching_run_through_the_gguf_model() {
             None,
         );
     }
-    let done = metrics(&m).await;
-    assert_eq!(
-        metric(&done, calls, label) - metric(&cached, calls, label),
-        9.0,
-        "LLM calls for two column pairs with one example"
-    );
 }
 
 #[test]
