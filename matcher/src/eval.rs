@@ -63,6 +63,11 @@ pub struct CommonArgs {
     /// weight of each level, the prior and the threshold used.
     #[arg(long)]
     pub explain: bool,
+    /// Also print up to N of each kind of error, sorted by id: true pairs blocking never
+    /// proposed (`not_a_candidate`), true pairs proposed but not matched (`missed`) and
+    /// predicted pairs that are not true (`wrong`).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub show_errors: usize,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -235,6 +240,44 @@ fn cluster_histogram(records: usize, clusters: &[Vec<String>]) -> String {
     format!("cluster_sizes={}", parts.join(" "))
 }
 
+/// Up to `n` of each kind of error (`--show-errors`), sorted: true pairs that were never
+/// candidates, true candidates not matched, predicted pairs that are not true.
+fn error_lines(
+    n: usize,
+    truth: &HashSet<(String, String)>,
+    candidates: &HashSet<(String, String)>,
+    predicted: &HashSet<(String, String)>,
+) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let pick = |label: &str, pairs: Vec<&(String, String)>| {
+        let mut pairs = pairs;
+        pairs.sort();
+        pairs
+            .into_iter()
+            .take(n)
+            .map(|(a, b)| format!("{label}: {a} <-> {b}"))
+            .collect::<Vec<_>>()
+    };
+    let mut out = pick(
+        "not_a_candidate",
+        truth.iter().filter(|p| !candidates.contains(*p)).collect(),
+    );
+    out.extend(pick(
+        "missed",
+        truth
+            .iter()
+            .filter(|p| candidates.contains(*p) && !predicted.contains(*p))
+            .collect(),
+    ));
+    out.extend(pick(
+        "wrong",
+        predicted.iter().filter(|p| !truth.contains(*p)).collect(),
+    ));
+    out
+}
+
 /// The estimated model, one line per field (`--explain`).
 fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> Vec<String> {
     let mut v = vec![format!(
@@ -390,6 +433,7 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     };
     let blocking_recall =
         truth.iter().filter(|t| cand.contains(*t)).count() as f64 / truth.len().max(1) as f64;
+    details.extend(error_lines(a.common.show_errors, &truth, &cand, &predicted));
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
     Ok(EvalReport {
         details,
@@ -467,6 +511,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     if a.common.explain {
         details.extend(explain_model(&out.link.model, threshold));
     }
+    details.extend(error_lines(a.common.show_errors, &truth, &cand, &predicted));
     Ok(EvalReport {
         details,
         task: "dedup".into(),
@@ -530,6 +575,27 @@ pub async fn run_sm(a: &SmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn errors_are_listed_by_kind() {
+        let set = |v: &[(&str, &str)]| -> HashSet<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let truth = set(&[("1", "10"), ("2", "11"), ("3", "12")]);
+        let cand = set(&[("1", "10"), ("2", "11"), ("4", "13")]);
+        let predicted = set(&[("1", "10"), ("4", "13")]);
+        assert_eq!(
+            error_lines(5, &truth, &cand, &predicted),
+            vec![
+                "not_a_candidate: 3 <-> 12",
+                "missed: 2 <-> 11",
+                "wrong: 4 <-> 13"
+            ]
+        );
+        assert!(error_lines(0, &truth, &cand, &predicted).is_empty());
+    }
+
     #[tokio::test]
     async fn em_eval_on_a_tiny_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -545,6 +611,7 @@ mod tests {
             model_path: None,
             rules_dir: None,
             explain: true,
+            show_errors: 5,
         };
         let r = run(
             EvalArgs::Em(EmArgs {
