@@ -48,6 +48,7 @@ enum KeyKind {
     Phonetic,
     Rare,
     Digits,
+    Compound,
 }
 
 /// A fast, deterministic 64-bit hash for blocking keys (fixed constants: the same input
@@ -501,6 +502,74 @@ fn snm_key(r: &Prepared) -> (u128, u64) {
     (u128::from_be_bytes(hi), u64::from_be_bytes(lo))
 }
 
+/// The coarse value of one field for compound keys: the sound of a text (Soundex of its
+/// first word), the year of a date, the digits of a code, a number as written; `None` when
+/// missing or unknown.
+fn coarse(spec: &FieldSpec, v: &super::fs::Value<'_>) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    match spec.kind {
+        FieldKind::Text => soundex_code(v.norm).map(|c| hash_of(&c)),
+        FieldKind::Date => {
+            let y = v.norm.get(..4)?;
+            (y != "0000").then(|| hash_of(&y))
+        }
+        FieldKind::Code => (!v.digits.is_empty()).then(|| hash_of(&v.digits)),
+        FieldKind::Number => Some(hash_of(&v.norm)),
+    }
+}
+
+/// Compound keys of one record: one per pair of fields holding a value, from their coarse
+/// values ([`coarse`]). Two fields together make small blocks where each alone makes one too
+/// big to pair (a common surname; a birth year), yet a coarse value survives a typo, a
+/// nickname's shared sound or a day written wrong: a true pair whose every field differs
+/// somewhat, or whose one exact field is common, still shares one of these.
+fn compound_keys(
+    fields: &[FieldSpec],
+    r: &Prepared,
+    codes: &mut Vec<(u16, u64)>,
+    out: &mut Vec<u64>,
+) {
+    codes.clear();
+    for (f, spec) in fields.iter().enumerate() {
+        if let Some(c) = coarse(spec, &r.value(f)) {
+            codes.push((f as u16, c));
+        }
+    }
+    for (a, &(f, cf)) in codes.iter().enumerate() {
+        for &(g, cg) in &codes[a + 1..] {
+            let mut h = KeyHasher::default();
+            h.write_u8(KeyKind::Compound as u8);
+            h.write_u16(f);
+            h.write_u16(g);
+            h.write_u64(cf);
+            h.write_u64(cg);
+            out.push(h.finish());
+        }
+    }
+}
+
+/// `(compound key, record)` entries of `records` (see [`compound_keys`]).
+fn compound_entries(fields: &[FieldSpec], records: &[Prepared]) -> Vec<(u64, u32)> {
+    let parts: Vec<Vec<(u64, u32)>> = records
+        .par_chunks(KEY_CHUNK)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let (mut codes, mut ks) = (Vec::new(), Vec::new());
+            let mut out = Vec::with_capacity(chunk.len() * 8);
+            for (k, r) in chunk.iter().enumerate() {
+                ks.clear();
+                compound_keys(fields, r, &mut codes, &mut ks);
+                let i = (c * KEY_CHUNK + k) as u32;
+                out.extend(ks.iter().map(|&h| (h, i)));
+            }
+            out
+        })
+        .collect();
+    parts.concat()
+}
+
 /// Candidate pairs `(i, j)` between `left[i]` and `right[j]`, sorted, unique.
 ///
 /// Like [`dedup_candidates`]: hashed keys, one field at a time, blocks found by a parallel
@@ -512,10 +581,15 @@ pub fn link_candidates(
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
     let mut pairs: Vec<u64> = Vec::new();
-    for f in 0..fields.len() {
+    // one pass per field, and one (the last) for the compound keys of field pairs
+    for f in 0..=fields.len() {
         let side = |recs: &[Prepared], side: u32| {
             let mut e = Vec::new();
-            field_entries(fields, f, recs, opts, &mut e);
+            if f < fields.len() {
+                field_entries(fields, f, recs, opts, &mut e);
+            } else {
+                e = compound_entries(fields, recs);
+            }
             e.into_iter().map(move |(k, i)| (k, side, i))
         };
         let mut entries: Vec<(u64, u32, u32)> = side(left, 0).chain(side(right, 1)).collect();
@@ -784,6 +858,41 @@ mod tests {
             sort_hashed(&mut v, &mut Vec::new());
             assert_eq!(v, want);
         }
+    }
+
+    #[test]
+    fn a_common_surname_with_typos_pairs_by_its_sound_and_the_birth_year() {
+        // 12 x 12 records whose surnames share one sound (a block of 144 pairs, skipped),
+        // first names all different, birth dates in different years, months and days: only
+        // the surname's sound together with the year pairs each true pair.
+        let mk = |first: String, last: &str, dob: String| {
+            json!({"first": first, "last": last, "dob": dob})
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        let left: Vec<_> = (0..12)
+            .map(|i| mk(format!("ann{i}a"), "wlliams", format!("{}-01-01", 1950 + i)))
+            .collect();
+        let right: Vec<_> = (0..12)
+            .map(|i| mk(format!("qu{i}b"), "williams", format!("{}-06-15", 1950 + i)))
+            .collect();
+        let fields = infer_fields(left.iter().chain(&right));
+        assert!(
+            fields.iter().any(|f| f.kind == FieldKind::Date),
+            "{fields:?}"
+        );
+        let l: Vec<_> = left.iter().map(|r| prepare(&fields, r)).collect();
+        let r: Vec<_> = right.iter().map(|r| prepare(&fields, r)).collect();
+        let opts = BlockingOptions {
+            window: 0,
+            ..BlockingOptions::default()
+        };
+        let c = link_candidates(&fields, &l, &r, &opts);
+        for k in 0..12u32 {
+            assert!(c.contains(&(k, k)), "{k}: {c:?}");
+        }
+        assert_eq!(c.len(), 12, "{c:?}");
     }
 
     #[test]

@@ -1105,10 +1105,10 @@ impl FsModel {
 
     /// The match weight (log2 m/u) of level `l` of field `f`, kept sensible whatever EM
     /// estimated: a level never weighs more than a closer one, agreement (levels 0-2)
-    /// never counts against a match and full disagreement never for one. When exact
-    /// agreement is all but absent among matches (a title written two ways by two
-    /// sources), its own estimate rests on nothing and it weighs as the best agreeing
-    /// level. On data unlike any seen, EM can give m < u for an agreeing level; taken as
+    /// never counts against a match and full disagreement never for one. When an agreeing
+    /// level is all but absent among matches (exact agreement on a title written two ways
+    /// by two sources, on a date known only to the month on one side), its own estimate
+    /// rests on nothing: it weighs as the best agreeing level below it and never caps them. On data unlike any seen, EM can give m < u for an agreeing level; taken as
     /// it is, such a weight would make agreement evidence of a non-match.
     pub fn level_weight(&self, f: usize, l: usize) -> f64 {
         let (Some(m), Some(u)) = (self.m.get(f), self.u.get(f)) else {
@@ -1122,8 +1122,27 @@ impl FsModel {
         if m[0] < 0.01 {
             w[0] = w[0].max(w[1]).max(w[2]);
         }
-        for k in 1..=l {
+        // Disagreeing levels are capped by every level above them as estimated.
+        let raw = w;
+        for k in 1..LEVELS {
             w[k] = w[k].min(w[k - 1]);
+        }
+        // An agreeing level all but absent among matches rests on nothing (exact agreement
+        // with a partial date on one side, a close level a value's form never reaches): it
+        // does not cap the supported agreeing levels below it, and weighs at least as much
+        // as they do.
+        let supported = |k: usize| m[k] >= 0.01;
+        for k in 1..=2 {
+            if supported(k) {
+                let cap = (0..k)
+                    .filter(|&j| supported(j))
+                    .map(|j| raw[j])
+                    .fold(f64::INFINITY, f64::min);
+                w[k] = raw[k].min(cap);
+            }
+        }
+        if !supported(1) {
+            w[1] = w[1].max(w[2]);
         }
         let mut out = w[l];
         if l <= 2 {
@@ -1591,6 +1610,20 @@ mod tests {
                 "{l}"
             );
         }
+        // a date known to the month on one side: exact and close agreement never happen,
+        // year and month agreeing (level 2) is the evidence and keeps its own weight
+        let saved = (m.m[1], m.u[1]);
+        m.m[1] = [0.0002, 0.0002, 0.77, 0.03, 0.1996];
+        m.u[1] = [0.0001, 0.0001, 0.0054, 0.0102, 0.9843];
+        let w2 = m.level_weight(1, 2);
+        assert!((w2 - (0.77f64 / 0.0054).log2()).abs() < 1e-9, "{w2}");
+        for l in 1..LEVELS {
+            assert!(
+                m.level_weight(1, l) <= m.level_weight(1, l - 1) + 1e-12,
+                "{l}"
+            );
+        }
+        (m.m[1], m.u[1]) = saved;
         // a move: street, city and zip disagree together and count as one disagreement
         let moved = [0u8, 4, 4, 4];
         let alone = m.weight(&moved);
