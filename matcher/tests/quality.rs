@@ -236,8 +236,8 @@ fn product_codes_link() {
         &s.join("truth.csv"),
     );
     println!("product_link f1={f:.4}");
-    // measured 0.971
-    assert!(f >= 0.93, "product_link f1 {f}");
+    // measured 0.997 (0.971 before the digit runs of a code were a blocking key of their own)
+    assert!(f >= 0.98, "product_link f1 {f}");
 }
 
 /// Mean F1 over the schema-matching tasks in `sets` (folders of tests/data/cache).

@@ -208,6 +208,14 @@ fn field_keys(
             // `ko2152`, a flight, a part): the same digits however the letters are spaced
             if v.digits.len() >= 3 {
                 out.push(key(KeyKind::Digits, f, v.digits.as_bytes()));
+                // and each run of three or more digits on its own: the code's digits
+                // whichever other numbers the text holds and in whatever order
+                // (`4k charger UM-4685` and `Charger UM4685 - 4k`)
+                for run in v.norm.as_bytes().split(|b| !b.is_ascii_digit()) {
+                    if run.len() >= 3 && run.len() < v.digits.len() {
+                        out.push(key(KeyKind::Digits, f, run));
+                    }
+                }
             }
             if let Some(code) = soundex_code(v.norm) {
                 out.push(key(KeyKind::Phonetic, f, &code));
@@ -893,6 +901,33 @@ mod tests {
             assert!(c.contains(&(k, k)), "{k}: {c:?}");
         }
         assert_eq!(c.len(), 12, "{c:?}");
+    }
+
+    #[test]
+    fn a_model_code_keys_on_its_digits_wherever_other_numbers_stand() {
+        let recs: Vec<_> = [
+            "orion digital professional 4k charger UM-4685",
+            "Orion Charger UM4685 - digital professional 4k",
+        ]
+        .iter()
+        .map(|t| json!({"title": t}).as_object().cloned().unwrap())
+        .collect();
+        let fields = infer_fields(recs.iter());
+        let keys = |r| {
+            let (mut joined, mut out) = (String::new(), Vec::new());
+            field_keys(
+                &fields,
+                0,
+                &prepare(&fields, r),
+                &BlockingOptions::default(),
+                &mut joined,
+                &mut out,
+            );
+            out
+        };
+        let code = key(KeyKind::Digits, 0, b"4685");
+        assert!(keys(&recs[0]).contains(&code));
+        assert!(keys(&recs[1]).contains(&code));
     }
 
     #[test]
