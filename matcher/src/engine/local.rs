@@ -688,13 +688,26 @@ pub fn profile_cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64
 
 /// Whether two columns' types exclude each other: declared types that cannot hold the
 /// same data, or sample values that are all numbers on one side and never on the other.
+/// Digits written with separators (`495-225-5775`, `17/01/1943`) are numbers for this:
+/// one table writes a phone or a date as `4952255775` or `19430117`, another formats it.
 pub fn types_incompatible(a: &SmColumn, b: &SmColumn) -> bool {
     if !DataType::compatible(a.data_type(), b.data_type()) {
         return true;
     }
     let numeric = |t: DataType| matches!(t, DataType::Integer | DataType::Float);
-    let (ia, ib) = (a.inferred, b.inferred);
-    (numeric(ia) && ib == DataType::Text) || (numeric(ib) && ia == DataType::Text)
+    let text = |c: &SmColumn| c.inferred == DataType::Text && !digits_with_separators(c);
+    (numeric(a.inferred) && text(b)) || (numeric(b.inferred) && text(a))
+}
+
+/// Whether most sample values are digits with separators only (normalized: digits and
+/// spaces, at least one space): formatted numbers, codes, phones and dates.
+fn digits_with_separators(c: &SmColumn) -> bool {
+    let formatted = c
+        .values
+        .iter()
+        .filter(|v| v.contains(' ') && v.bytes().all(|b| b.is_ascii_digit() || b == b' '))
+        .count();
+    !c.values.is_empty() && formatted * 5 >= c.values.len() * 4
 }
 
 /// Token-level expansions learned from the data: a short token in one table that
@@ -910,5 +923,33 @@ mod tests {
         assert!(ab.abbreviation);
         assert!(ab.score > 0.7, "{ab:?}");
         assert!(ac.score < 0.3, "{ac:?}");
+    }
+
+    #[test]
+    fn formatted_and_bare_numbers_are_one_type() {
+        let t = Table {
+            name: "people".into(),
+            description: None,
+            columns: vec![],
+        };
+        let c = |name: &str, v: serde_json::Value| SmColumn::new(&t, &col(name, None, v), None);
+        let bare = c(
+            "phone",
+            json!([8609077207u64, 7244456389u64, 6368668022u64]),
+        );
+        let dashed = c(
+            "contact_number",
+            json!(["495-225-5775", "656-357-5386", "658-206-7547"]),
+        );
+        assert!(!types_incompatible(&bare, &dashed));
+        let compact = c("birthdate", json!([19970719, 19830626, 19940327]));
+        let slashed = c(
+            "birth_date",
+            json!(["17/01/1943", "21/03/1970", "01/07/1957"]),
+        );
+        assert!(!types_incompatible(&compact, &slashed));
+        // numbers against words still exclude each other
+        let town = c("town", json!(["anski", "ashnel", "morulham"]));
+        assert!(types_incompatible(&compact, &town));
     }
 }
