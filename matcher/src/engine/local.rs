@@ -515,7 +515,16 @@ impl DataType {
         if l == "true" || l == "false" {
             return DataType::Bool;
         }
-        if s.parse::<i64>().is_ok() {
+        if let Ok(n) = s.parse::<i64>() {
+            // `19430117`: a date written without separators (year 1800-2099)
+            let (y, m, d) = (n / 10_000, n / 100 % 100, n % 100);
+            if s.len() == 8
+                && (1800..2100).contains(&y)
+                && (1..=12).contains(&m)
+                && (1..=31).contains(&d)
+            {
+                return DataType::Date;
+            }
             return DataType::Integer;
         }
         if s.parse::<f64>().is_ok() {
@@ -894,6 +903,9 @@ mod tests {
             DataType::Float
         );
         assert_eq!(DataType::infer(&["2020-01-02".into()]), DataType::Date);
+        assert_eq!(DataType::infer(&["20200102".into()]), DataType::Date);
+        assert_eq!(DataType::infer(&["20201302".into()]), DataType::Integer);
+        assert_eq!(DataType::infer(&["12345678".into()]), DataType::Integer);
         assert!(!DataType::compatible(DataType::Date, DataType::Bool));
         assert!(DataType::compatible(DataType::Integer, DataType::Float));
     }
@@ -950,6 +962,10 @@ mod tests {
         assert!(!types_incompatible(&compact, &slashed));
         // numbers against words still exclude each other
         let town = c("town", json!(["anski", "ashnel", "morulham"]));
-        assert!(types_incompatible(&compact, &town));
+        let zip = c("zip", json!([29538, 45618, 68339]));
+        assert!(types_incompatible(&zip, &town));
+        // a date written without separators is a date: it goes with `1992-10-16`
+        let iso = c("dob", json!(["1992-10-16", "1971-08-13", "1942-07-07"]));
+        assert!(!types_incompatible(&compact, &iso));
     }
 }
