@@ -284,6 +284,9 @@ fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> Vec<String> 
         "model: threshold={threshold} prior(lambda)={:.6} em_iterations={}",
         m.lambda, m.iterations
     )];
+    if let Some(note) = &m.em_note {
+        v.push(format!("model: em: {note}"));
+    }
     for (f, spec) in m.fields.iter().enumerate() {
         let levels: Vec<String> = (0..crate::engine::fs::LEVELS)
             .map(|l| {

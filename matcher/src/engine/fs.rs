@@ -850,6 +850,11 @@ pub struct FsModel {
     /// EM's "agrees on most fields" test a group is one unit.
     #[serde(default)]
     pub groups: Vec<Vec<usize>>,
+    /// How the EM ended when it did not end well: `None` when it converged (or was not
+    /// run). When no candidate pair qualified for the match class the prior m is kept;
+    /// when the estimates still moved after every iteration, the last one is kept.
+    #[serde(default)]
+    pub em_note: Option<String>,
 }
 
 const M_PRIOR: [f64; LEVELS] = [0.80, 0.10, 0.05, 0.03, 0.02];
@@ -928,6 +933,7 @@ impl FsModel {
             u_pair: Vec::new(),
             individual: Vec::new(),
             groups: Vec::new(),
+            em_note: None,
         }
     }
 
@@ -1027,6 +1033,8 @@ impl FsModel {
         }
         let pats: Vec<(&[u8], f64)> = patterns.into_iter().collect();
         let nf = self.fields.len();
+        let start = (self.m.clone(), self.lambda);
+        let (mut converged, mut empty) = (false, false);
         for it in 0..iterations {
             let mut mc = vec![[0.5f64; LEVELS]; nf];
             let mut tot_g = 0.0;
@@ -1070,10 +1078,28 @@ impl FsModel {
             delta += (lambda - self.lambda).abs();
             self.lambda = lambda;
             self.iterations = it + 1;
-            if delta < 1e-5 {
+            empty = tot_g == 0.0;
+            if empty || delta < 1e-5 {
+                converged = !empty;
                 break;
             }
         }
+        self.em_note = if empty {
+            // m of an empty class would be the pseudo-counts alone (every level alike):
+            // the safe estimate is the prior
+            (self.m, self.lambda) = start;
+            Some(format!(
+                "no candidate pair agreed on most fields after {} iteration(s): prior m kept",
+                self.iterations
+            ))
+        } else if !converged && iterations > 0 {
+            Some(format!(
+                "not converged after {} iterations: the last estimate kept",
+                self.iterations
+            ))
+        } else {
+            None
+        };
     }
 
     /// Refines m and u with labelled comparison vectors (EaK): counts are added to the
@@ -1456,6 +1482,32 @@ mod tests {
         assert!(m.probability(&[4, 4]) < 0.01);
         m.refine(&[(vec![4, 0], true)], 5.0);
         assert!(m.m[0][4] > 0.0);
+    }
+
+    #[test]
+    fn em_with_no_pair_for_the_match_class_keeps_the_prior() {
+        let fields = vec![
+            FieldSpec::new("a", FieldKind::Text),
+            FieldSpec::new("b", FieldKind::Text),
+        ];
+        let mut m = FsModel::prior(fields);
+        let prior = m.m.clone();
+        // every candidate disagrees on both fields: nothing to learn m from
+        let vs: Vec<Vec<u8>> = (0..500).map(|i| vec![4, 3 + (i % 2) as u8]).collect();
+        m.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5);
+        assert_eq!(m.m, prior);
+        assert!(
+            m.em_note
+                .as_deref()
+                .is_some_and(|n| n.contains("prior m kept"))
+        );
+        assert!(m.probability(&[0, 0]) > 0.9, "agreement still counts");
+        // a fit that converges leaves no note
+        let mut ok = FsModel::prior(m.fields.clone());
+        let mut vs: Vec<Vec<u8>> = (0..50).map(|_| vec![0, 0]).collect();
+        vs.extend((0..500).map(|_| vec![4, 4]));
+        ok.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5);
+        assert_eq!(ok.em_note, None);
     }
 
     #[test]
