@@ -410,7 +410,8 @@ pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
     let y = if (1000..=2100).contains(&y) { y } else { 0 };
     let m = if (1..=12).contains(&m) { m } else { 0 };
     let d = if (1..=31).contains(&d) { d } else { 0 };
-    if y == 0 && (m == 0 || d == 0) {
+    // a month without its year still tells people apart; a day alone does not
+    if y == 0 && m == 0 {
         return None;
     }
     Some(format!("{y:04}{m:02}{d:02}"))
@@ -434,8 +435,12 @@ fn date_level(a: &str, b: &str) -> u8 {
     };
     let cmp = |x: u32, y: u32| (x != 0 && y != 0).then_some(x == y);
     let (y, m, d) = (cmp(ya, yb), cmp(ma, mb), cmp(da, db));
-    if y.is_none() && (m.is_none() || d.is_none()) {
-        return MISSING;
+    match (y, m, d) {
+        // a month alone on one side (the year unknown): agreeing on it is weak evidence,
+        // and two months that differ tell people apart (two of one name at one address)
+        (None, Some(same), None) => return if same { 3 } else { 4 },
+        (None, None, _) => return MISSING,
+        _ => {}
     }
     let full = y.is_some() && m.is_some() && d.is_some();
     if full && a == b {
@@ -1606,6 +1611,19 @@ mod tests {
         assert_eq!(lv(&full, &parts("1980", "11", "21")), 3, "same year");
         assert_eq!(lv(&full, &parts("1955", "11", "21")), 4);
         assert_eq!(lv(&full, &parts("", "", "")), MISSING);
+        // only the month known on one side: weak agreement, or two people told apart
+        assert_eq!(parts("", "3", "").value(0).norm, "00000300");
+        assert_eq!(
+            lv(&full, &parts("", "3", "")),
+            3,
+            "same month, year unknown"
+        );
+        assert_eq!(lv(&full, &parts("", "9", "")), 4, "another month");
+        assert_eq!(
+            lv(&full, &parts("", "", "7")),
+            MISSING,
+            "a day alone says nothing"
+        );
         // one date written as a string, month first, against its parts
         let mdy = FieldSpec {
             date_order: DateOrder::Mdy,
