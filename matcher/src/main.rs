@@ -8,6 +8,7 @@ use kcmf_matcher::auth::Role;
 use kcmf_matcher::cli::{Cli, Command, KeysCommand};
 use kcmf_matcher::config::Config;
 use kcmf_matcher::crypto::generate_key;
+use kcmf_matcher::store::Revoke;
 use kcmf_matcher::{server, telemetry};
 
 /// mimalloc: the service allocates many small short-lived buffers per request (headers,
@@ -119,13 +120,14 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
                         );
                     }
                 }
-                KeysCommand::Revoke { id } => {
-                    if store.revoke_key(&id).await? {
-                        println!("revoked {id}");
-                    } else {
-                        anyhow::bail!("no active key with id {id:?}");
-                    }
-                }
+                KeysCommand::Revoke { id } => match store.revoke_key(&id).await? {
+                    Revoke::Revoked => println!("revoked {id}"),
+                    Revoke::NotFound => anyhow::bail!("no active key with id {id:?}"),
+                    Revoke::LastAdmin => anyhow::bail!(
+                        "key {id:?} is the last active admin key: create another one first \
+                         (kcmf-matcher keys create --admin --name NAME)"
+                    ),
+                },
             }
             store.close().await;
         }

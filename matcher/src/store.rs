@@ -33,6 +33,17 @@ pub enum StoreError {
     },
 }
 
+/// Outcome of [`Store::revoke_key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoke {
+    /// The key is revoked.
+    Revoked,
+    /// No active key has that id.
+    NotFound,
+    /// Refused: it is the last active admin key.
+    LastAdmin,
+}
+
 /// Maps a sqlx error to [`StoreError`]: connection trouble is `Unavailable` (the API answers
 /// 503), anything else a query error naming `what`.
 pub(crate) fn q(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -247,16 +258,44 @@ impl Store {
             .map_err(q("decode api key"))
     }
 
-    /// Revokes a key; false when no active key has that id.
-    pub async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
+    /// Revokes a key, unless it is the last active admin key (no admin would be left to
+    /// manage keys). One transaction: on PostgreSQL the active admin rows are locked first,
+    /// so two admins revoking each other at once cannot both succeed; SQLite runs one
+    /// writer at a time.
+    pub async fn revoke_key(&self, id: &str) -> Result<Revoke, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(q("begin revoke api key"))?;
+        let lock = match self.backend {
+            Backend::Postgres => {
+                "SELECT id FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL FOR UPDATE"
+            }
+            Backend::Sqlite => {
+                "SELECT id FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL"
+            }
+        };
+        let admins: Vec<String> = sqlx::query(lock)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(q("lock admin keys"))?
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<_, _>>()
+            .map_err(q("decode admin keys"))?;
+        if admins.len() == 1 && admins[0] == id {
+            return Ok(Revoke::LastAdmin);
+        }
         let res =
             sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(now_ms())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(q("revoke api key"))?;
-        Ok(res.rows_affected() > 0)
+        tx.commit().await.map_err(q("commit revoke api key"))?;
+        Ok(if res.rows_affected() > 0 {
+            Revoke::Revoked
+        } else {
+            Revoke::NotFound
+        })
     }
 
     pub async fn count_active_keys(&self) -> Result<i64, StoreError> {

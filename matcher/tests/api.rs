@@ -169,6 +169,46 @@ async fn auth_rejects_missing_wrong_and_revoked_keys() {
         .post("/api/v1/match/entity", Some(&user_key), &pair())
         .await;
     assert_eq!(st, 401);
+
+    // The last active admin key cannot be revoked (no one could manage keys after it):
+    // 409, JSON; once a second admin exists, the first may go, and then not the second.
+    let revoke = |key: String, id: String| {
+        let client = client.clone();
+        let url = m.url(&format!("/api/v1/keys/{id}"));
+        async move {
+            let r = client
+                .delete(url)
+                .header("X-API-Key", &key)
+                .send()
+                .await
+                .unwrap();
+            let st = r.status().as_u16();
+            (st, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let admin_id = admin.split('_').nth(1).expect("id").to_string();
+    let (st, body) = revoke(admin.clone(), admin_id.clone()).await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(body["error"]["code"], "conflict");
+    let second: Value = client
+        .post(m.url("/api/v1/keys"))
+        .header("X-API-Key", &admin)
+        .json(&json!({"name": "second-admin", "role": "admin"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second_key = second["key"].as_str().expect("key").to_string();
+    let second_id = second["id"].as_str().expect("id").to_string();
+    let (st, _) = revoke(second_key.clone(), admin_id).await;
+    assert_eq!(st, 204);
+    let (st, _) = revoke(second_key.clone(), second_id.clone()).await;
+    assert_eq!(st, 409, "the second admin is now the last");
+    let (code, _, err) = run_cli(&m.data_dir, &[], &["keys", "revoke", &second_id]);
+    assert_ne!(code, 0);
+    assert!(err.contains("last active admin key"), "{err}");
     assert_eq!(m.terminate(), Some(0), "SIGTERM shuts down cleanly");
 }
 
@@ -432,6 +472,15 @@ async fn postgres_and_redis_cache_and_encrypted_history() {
         body.contains("postgres") && body.contains("redis"),
         "{body}"
     );
+    // PostgreSQL locks the admin rows while it checks: the only admin cannot revoke itself.
+    let id = key.split('_').nth(1).expect("id");
+    let r = reqwest::Client::new()
+        .delete(m.url(&format!("/api/v1/keys/{id}")))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 409);
 
     // A request body unique to this run, so the shared Redis holds no earlier answer.
     let marker = uuid::Uuid::new_v4().to_string();

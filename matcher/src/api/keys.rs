@@ -13,7 +13,7 @@ use crate::auth::{Caller, Role};
 use crate::crypto::generate_key;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-use crate::store::KeyRow;
+use crate::store::{KeyRow, Revoke};
 
 fn admin(c: &Caller) -> Result<(), ApiError> {
     if c.role == Role::Admin {
@@ -92,7 +92,8 @@ pub async fn create(
 /// Revoke an API key.
 #[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys",
     params(("id" = String, Path, description = "key id")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the last active admin key", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
@@ -100,10 +101,15 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     admin(&caller)?;
-    if state.store.revoke_key(&id).await? {
-        state.auth.invalidate_all();
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(format!("no active key with id {id:?}")))
+    match state.store.revoke_key(&id).await? {
+        Revoke::Revoked => {
+            state.auth.invalidate_all();
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Revoke::NotFound => Err(ApiError::NotFound(format!("no active key with id {id:?}"))),
+        Revoke::LastAdmin => Err(ApiError::Conflict(format!(
+            "key {id:?} is the last active admin key: create another admin key first \
+             (or recover with `kcmf-matcher keys create --admin --name NAME`)"
+        ))),
     }
 }
