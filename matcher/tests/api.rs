@@ -418,6 +418,28 @@ async fn bad_input_is_a_4xx_naming_the_field() {
     assert_eq!(st, 413, "{r}");
     let (st, r) = m.post("/api/v1/nope", Some(&key), &json!({})).await;
     assert_eq!(st, 404, "{r}");
+    // Every error is JSON: a bad query parameter (named), a method the route does not
+    // serve (405, its Allow header kept), a value an enum cannot take (named).
+    let client = reqwest::Client::new();
+    let r = client
+        .get(m.url("/api/v1/jobs?limit=abc"))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "limit", "{body}");
+    let r = client.put(m.url("/health")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert!(r.headers().contains_key("allow"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+    let (st, r) = m
+        .post("/api/v1/feedback", Some(&key), &json!({"kind": 5}))
+        .await;
+    assert_eq!(st, 422, "{r}");
+    assert_eq!(r["error"]["field"], "kind", "{r}");
     // The service is still healthy after all of it.
     assert_eq!(m.get("/ready").await.0, 200);
 }

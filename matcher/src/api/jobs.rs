@@ -3,7 +3,7 @@
 //! key that submitted them: another key gets 404.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::extract::parse_json;
+use crate::api::extract::{ApiQuery, parse_json};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::jobs::queue::{JobRow, Queue};
@@ -124,7 +124,7 @@ fn queue(state: &AppState) -> Queue {
 pub async fn submit(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Query(q): Query<UploadQuery>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -216,7 +216,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<JobView>>, ApiError> {
     let st = match q.state.as_deref() {
         None => None,
@@ -367,7 +367,7 @@ pub async fn results(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    Query(q): Query<ResultsQuery>,
+    ApiQuery(q): ApiQuery<ResultsQuery>,
 ) -> Result<Response, ApiError> {
     let qu = queue(&state);
     let job = qu

@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
                 }),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(axum::middleware::map_response(json_errors))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 Duration::from_secs(cfg.app.timeout),
@@ -134,9 +135,122 @@ pub fn router(state: AppState) -> Router {
     .with_state(state)
 }
 
+/// Every error in the documented JSON shape: responses of 400 and above that are not JSON
+/// already — axum's 405 (its `Allow` header kept), the timeout's 408, a body limit's 413,
+/// a rejection's `text/plain` — get the `{"error": {"code", "message"}}` body, their text
+/// (if any) as the message. (A 431 for oversized headers is written by the HTTP server
+/// before any of this runs.)
+pub async fn json_errors<B>(res: axum::http::Response<B>) -> axum::response::Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    use axum::http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+    use axum::response::IntoResponse;
+    let status = res.status();
+    let json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.as_u16() < 400 || json || res.headers().contains_key(CONTENT_ENCODING) {
+        return res.map(axum::body::Body::new);
+    }
+    let (mut parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(axum::body::Body::new(body), 4096)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+    } else {
+        text
+    };
+    let code = match status.as_u16() {
+        400 => "bad_request",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "request_timeout",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "invalid_request",
+        s if s >= 500 => "internal",
+        _ => "error",
+    };
+    parts.headers.remove(CONTENT_TYPE);
+    parts.headers.remove(CONTENT_LENGTH);
+    let mut out = (
+        status,
+        axum::Json(serde_json::json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response();
+    for (k, v) in parts.headers.iter() {
+        out.headers_mut().insert(k.clone(), v.clone());
+    }
+    out
+}
+
 /// A router serving only `/metrics` (for `monitoring.metrics_port`).
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(system::metrics))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Response, StatusCode, header};
+
+    async fn json_of(r: axum::response::Response) -> serde_json::Value {
+        let b = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        serde_json::from_slice(&b).unwrap()
+    }
+
+    #[tokio::test]
+    async fn errors_without_a_json_body_get_one() {
+        let timeout = Response::builder()
+            .status(StatusCode::REQUEST_TIMEOUT)
+            .body(Body::empty())
+            .unwrap();
+        let r = json_errors(timeout).await;
+        assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(json_of(r).await["error"]["code"], "request_timeout");
+
+        let limit = Response::builder()
+            .status(StatusCode::PAYLOAD_TOO_LARGE)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .header("x-request-id", "abc")
+            .body(Body::from("length limit exceeded"))
+            .unwrap();
+        let r = json_errors(limit).await;
+        assert_eq!(r.headers()["x-request-id"], "abc");
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+        let body = json_of(r).await;
+        assert_eq!(body["error"]["code"], "payload_too_large");
+        assert_eq!(body["error"]["message"], "length limit exceeded");
+
+        // JSON errors and successes pass unchanged
+        let ok = Response::builder()
+            .status(200)
+            .body(Body::from("fine"))
+            .unwrap();
+        let r = json_errors(ok).await;
+        let b = axum::body::to_bytes(r.into_body(), 64).await.unwrap();
+        assert_eq!(&b[..], b"fine");
+        let already = Response::builder()
+            .status(422)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                r#"{"error":{"code":"invalid_request","message":"x","field":"f"}}"#,
+            ))
+            .unwrap();
+        assert_eq!(
+            json_of(json_errors(already).await).await["error"]["field"],
+            "f"
+        );
+    }
 }
