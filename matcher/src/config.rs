@@ -56,6 +56,9 @@ pub struct AppConfig {
     pub timeout: u64,
     /// Requests per minute per API key.
     pub rate_limit: u32,
+    /// Failed authentications per minute per client address and per key id; past it,
+    /// that address or key id gets 429 (no store lookup) until its bucket refills.
+    pub auth_failure_limit: u32,
     /// Largest accepted request body, bytes.
     pub max_body_bytes: usize,
     /// Header carrying the API key.
@@ -80,6 +83,7 @@ impl Default for AppConfig {
             workers: 0,
             timeout: 300,
             rate_limit: 100,
+            auth_failure_limit: 20,
             max_body_bytes: 10 * 1024 * 1024,
             api_key_header: "X-API-Key".into(),
             valid_api_keys: Vec::new(),
@@ -390,6 +394,9 @@ impl Config {
         if let Some(v) = get("RATE_LIMIT") {
             self.app.rate_limit = parse("RATE_LIMIT", &v)?;
         }
+        if let Some(v) = get("AUTH_FAILURE_LIMIT") {
+            self.app.auth_failure_limit = parse("AUTH_FAILURE_LIMIT", &v)?;
+        }
         if let Some(v) = get("PORT") {
             self.app.port = parse("PORT", &v)?;
         }
@@ -410,6 +417,9 @@ impl Config {
         };
         unit("matching.schema_threshold", self.matching.schema_threshold)?;
         unit("matching.entity_threshold", self.matching.entity_threshold)?;
+        if self.app.auth_failure_limit == 0 {
+            return Err(invalid("app.auth_failure_limit", "must be at least 1"));
+        }
         if self.app.rate_limit == 0 {
             return Err(invalid("app.rate_limit", "must be at least 1"));
         }

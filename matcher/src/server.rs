@@ -14,7 +14,7 @@ use crate::config::{AppEnv, Config};
 use crate::crypto::{Cipher, generate_key, random_token};
 use crate::engine::Engine;
 use crate::feedback::FeedbackStore;
-use crate::ratelimit::KeyLimiter;
+use crate::ratelimit::{FailureLimiter, KeyLimiter};
 use crate::recorder::Recorder;
 use crate::state::{AppState, Shared};
 use crate::store::Store;
@@ -104,6 +104,7 @@ pub async fn build_state(
         .map_err(|e| StartError::Config(format!("app.api_key_header: {e}")))?;
     let auth = Authenticator::new(store.clone(), header, &cfg.app.valid_api_keys);
     let limiter = KeyLimiter::per_minute(cfg.app.rate_limit);
+    let auth_failures = FailureLimiter::per_minute(cfg.app.auth_failure_limit);
     let (recorder, recorder_task) = Recorder::start(store.clone());
     let feedback = FeedbackStore::load(store.clone(), cipher.clone()).await?;
     Ok((
@@ -114,6 +115,7 @@ pub async fn build_state(
             engine,
             auth,
             limiter,
+            auth_failures,
             cipher,
             recorder,
             feedback,
@@ -174,11 +176,13 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
         });
     }
     let limiter = state.limiter.clone();
+    let auth_failures = state.auth_failures.clone();
     let sweeper = tokio::spawn(async move {
         let mut t = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             t.tick().await;
             limiter.shrink();
+            auth_failures.shrink();
         }
     });
     let maintenance = crate::backup::maintenance::MaintenanceFlag::watch(

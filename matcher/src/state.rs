@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::crypto::Cipher;
 use crate::engine::Engine;
 use crate::feedback::FeedbackStore;
-use crate::ratelimit::KeyLimiter;
+use crate::ratelimit::{FailureLimiter, KeyLimiter};
 use crate::recorder::Recorder;
 use crate::store::Store;
 
@@ -44,6 +44,7 @@ pub struct Shared {
     pub engine: Engine,
     pub auth: Authenticator,
     pub limiter: KeyLimiter,
+    pub auth_failures: FailureLimiter,
     pub cipher: Cipher,
     pub recorder: Recorder,
     pub feedback: FeedbackStore,

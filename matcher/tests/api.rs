@@ -213,6 +213,37 @@ async fn auth_rejects_missing_wrong_and_revoked_keys() {
 }
 
 #[tokio::test]
+async fn failed_authentications_are_limited_per_address() {
+    let m = Matcher::start(&[("AUTH_FAILURE_LIMIT", "3".into())]).await;
+    let key = m.key();
+    for _ in 0..3 {
+        let (st, _) = m
+            .post("/api/v1/match/entity", Some("kcmf_guess_wrong"), &pair())
+            .await;
+        assert_eq!(st, 401);
+    }
+    let r = reqwest::Client::new()
+        .post(m.url("/api/v1/match/entity"))
+        .header("X-API-Key", "kcmf_guess_again")
+        .json(&pair())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // the address is blocked: even a valid key waits (no lookup is made for it)
+    let (st, _) = m.post("/api/v1/match/entity", Some(&key), &pair()).await;
+    assert_eq!(st, 429);
+    let (_, metrics) = m.get("/metrics").await;
+    assert!(
+        metrics.contains("kcmf_auth_failures_total{result=\"unauthorized\"}"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn valid_api_keys_env_and_custom_header() {
     let m = Matcher::start(&[
         ("VALID_API_KEYS", "k-one,k-two".into()),
