@@ -69,8 +69,14 @@ impl Pipeline {
             .collect();
         let floor = threshold * SM_MUTUAL_FLOOR;
         let assigns: Vec<Vec<Option<usize>>> = mats.iter().map(|m| one_to_one(m, floor)).collect();
-        let mut out = Vec::new();
         let (ns, nt) = (source.columns.len(), target.columns.len());
+        // once per matrix, not per pair (a whole-matrix scan per pair made it quartic)
+        let views: Vec<MatrixView> = mats
+            .iter()
+            .zip(&assigns)
+            .map(|(m, a)| MatrixView::new(m, a, sm.table_relatedness(m, threshold), nt))
+            .collect();
+        let mut out = Vec::new();
         let mut llm_jobs = Vec::new();
         for i in 0..ns {
             for j in 0..nt {
@@ -79,9 +85,9 @@ impl Pipeline {
                     None => {
                         let votes: Vec<Vote> = sources
                             .iter()
-                            .zip(mats.iter().zip(&assigns))
-                            .map(|((src, _), (m, a))| {
-                                Vote::local(*src, sm.local_decision(i, j, m, a, rules, threshold))
+                            .zip(&views)
+                            .map(|((src, _), view)| {
+                                Vote::local(*src, sm.local_decision(i, j, view, rules, threshold))
                             })
                             .collect();
                         let v = combine(&si, &votes, threshold);
@@ -239,6 +245,37 @@ fn sm_name_sim(
 }
 
 /// Per-request state of schema matching.
+/// One knowledge source's score matrix with what every pair's decision reads of it,
+/// computed once: the one-to-one assignment both ways and the table relatedness.
+struct MatrixView<'m> {
+    m: &'m [Vec<f64>],
+    /// Source column → its assigned target column.
+    assign: &'m [Option<usize>],
+    /// Target column → the source column assigned to it.
+    owner: Vec<Option<usize>>,
+    relatedness: f64,
+}
+
+impl<'m> MatrixView<'m> {
+    fn new(m: &'m [Vec<f64>], assign: &'m [Option<usize>], relatedness: f64, nt: usize) -> Self {
+        let mut owner = vec![None; nt];
+        for (i, a) in assign.iter().enumerate() {
+            if let Some(j) = *a
+                && j < nt
+                && owner[j].is_none()
+            {
+                owner[j] = Some(i);
+            }
+        }
+        Self {
+            m,
+            assign,
+            owner,
+            relatedness,
+        }
+    }
+}
+
 struct SmContext<'a> {
     source: &'a Table,
     target: &'a Table,
@@ -427,14 +464,13 @@ impl<'a> SmContext<'a> {
         &self,
         i: usize,
         j: usize,
-        m: &[Vec<f64>],
-        assign: &[Option<usize>],
+        view: &MatrixView,
         rules: &RuleSet,
         threshold: f64,
     ) -> Decision {
+        let (m, assign, rel) = (view.m, view.assign, view.relatedness);
         let (a, b) = (&self.cols_s[i], &self.cols_t[j]);
         let s = m[i][j];
-        let rel = self.table_relatedness(m, threshold);
         evaluate_rules(rules, s, |c| match c {
             Check::TypeIncompatible => {
                 let (ta, tb) = (a.data_type(), b.data_type());
@@ -463,7 +499,7 @@ impl<'a> SmContext<'a> {
                 // strongly)
                 let floor = threshold * SM_MUTUAL_FLOOR;
                 let row_taken = assign[i].filter(|&x| x != j);
-                let col_taken = (0..assign.len()).find(|&y| y != i && assign[y] == Some(j));
+                let col_taken = view.owner[j].filter(|&y| y != i);
                 let mut why = format!(
                     "concept similarity {s:.3} (names {:.2}, values {}) vs floor {floor:.2} for a one-to-one match",
                     sm_name_sim(a, b, &self.exp, self.semantic_of(i, j)),
