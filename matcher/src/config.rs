@@ -212,6 +212,9 @@ pub struct MatchingConfig {
     pub dedup_sync_limit: usize,
     /// Largest number of pairs in one `match/entity` request.
     pub max_pairs: usize,
+    /// Most columns per table in one `match/schema` request (the work grows with the
+    /// product of the two tables' columns).
+    pub max_columns: usize,
     /// Knowledge sources forming the ensemble: `dataset`, `examples`, `user`.
     pub ensemble: Vec<String>,
     /// Demonstrations per prompt (EaK).
@@ -242,6 +245,7 @@ impl Default for MatchingConfig {
             max_parallel: 10,
             dedup_sync_limit: 2000,
             max_pairs: 1000,
+            max_columns: 500,
             ensemble: vec!["dataset".into(), "examples".into(), "user".into()],
             demonstrations: 3,
             rules_dir: None,
@@ -425,6 +429,9 @@ impl Config {
         }
         if self.app.timeout == 0 {
             return Err(invalid("app.timeout", "must be at least 1 second"));
+        }
+        if self.matching.max_columns == 0 {
+            return Err(invalid("matching.max_columns", "must be at least 1"));
         }
         if self.matching.batch_size == 0 {
             return Err(invalid("matching.batch_size", "must be at least 1"));

@@ -240,6 +240,31 @@ pub fn check_schema_request(r: &SchemaRequest) -> Result<(), RequestError> {
     check_table("source", &r.source)?;
     check_table("target", &r.target)?;
     check_threshold("options.threshold", r.options.threshold)?;
+    check_examples(r)
+}
+
+/// [`check_schema_request`] for an answer on the request path: at most `max_columns`
+/// columns per table (`matching.max_columns`), as the work grows with their product.
+pub fn check_schema_request_sync(
+    r: &SchemaRequest,
+    max_columns: usize,
+) -> Result<(), RequestError> {
+    check_schema_request(r)?;
+    for (field, t) in [("source", &r.source), ("target", &r.target)] {
+        if t.columns.len() > max_columns {
+            return Err(RequestError::invalid(
+                format!("{field}.columns"),
+                format!(
+                    "has {} columns; at most {max_columns} per table are matched in one request (matching.max_columns)",
+                    t.columns.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_examples(r: &SchemaRequest) -> Result<(), RequestError> {
     for (i, e) in r.options.examples.iter().enumerate() {
         if e.source.trim().is_empty() || e.target.trim().is_empty() {
             return Err(RequestError::invalid(

@@ -449,6 +449,22 @@ async fn bad_input_is_a_4xx_naming_the_field() {
     assert_eq!(st, 413, "{r}");
     let (st, r) = m.post("/api/v1/nope", Some(&key), &json!({})).await;
     assert_eq!(st, 404, "{r}");
+    // A table past matching.max_columns (default 500) is refused before any work, named.
+    let mut wide = schema_body();
+    wide["target"]["columns"] = Value::Array(
+        (0..501)
+            .map(|i| json!({"name": format!("c{i}"), "samples": ["x"]}))
+            .collect(),
+    );
+    let (st, r) = m.post("/api/v1/match/schema", Some(&key), &wide).await;
+    assert_eq!(st, 422, "{r}");
+    assert_eq!(r["error"]["field"], "target.columns", "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .is_some_and(|t| t.contains("matching.max_columns")),
+        "{r}"
+    );
     // Every error is JSON: a bad query parameter (named), a method the route does not
     // serve (405, its Allow header kept), a value an enum cannot take (named).
     let client = reqwest::Client::new();

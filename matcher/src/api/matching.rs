@@ -22,7 +22,7 @@ use crate::engine::{DedupOptions, DedupResult, ENGINE_VERSION, MatchResult, Sche
 use crate::error::{ApiError, ErrorBody};
 use crate::recorder::Entry;
 use crate::requests::{
-    DedupRequest, EntityRequest, SchemaRequest, check_entity_options, check_schema_request,
+    DedupRequest, EntityRequest, SchemaRequest, check_entity_options, check_schema_request_sync,
     check_split_threshold, check_threshold, dedup_ids, entity_pairs,
 };
 use crate::state::AppState;
@@ -207,7 +207,7 @@ pub async fn match_schema(
     ApiJson(req): ApiJson<SchemaRequest>,
 ) -> Result<Response, ApiError> {
     let start = Instant::now();
-    check_schema_request(&req)?;
+    check_schema_request_sync(&req, state.cfg.matching.max_columns)?;
     let key = cache_key("schema", state.feedback.generation(), &req)?;
     let backbone = state.engine.backbone_name();
     if let Some(raw) = cached_raw(&state, "schema", &key).await {
