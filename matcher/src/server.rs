@@ -116,6 +116,12 @@ pub async fn build_state(
             auth,
             limiter,
             auth_failures,
+            heavy: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map(usize::from)
+                    .unwrap_or(2)
+                    .max(2),
+            )),
             cipher,
             recorder,
             feedback,

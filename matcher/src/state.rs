@@ -45,6 +45,9 @@ pub struct Shared {
     pub auth: Authenticator,
     pub limiter: KeyLimiter,
     pub auth_failures: FailureLimiter,
+    /// Slots for matching on blocking threads (see `api::matching`): one per core, two
+    /// at least.
+    pub heavy: std::sync::Arc<tokio::sync::Semaphore>,
     pub cipher: Cipher,
     pub recorder: Recorder,
     pub feedback: FeedbackStore,

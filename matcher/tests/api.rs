@@ -244,6 +244,37 @@ async fn failed_authentications_are_limited_per_address() {
 }
 
 #[tokio::test]
+async fn matching_runs_off_the_async_workers() {
+    // One runtime worker: a schema request computed on it would hold /health until done.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.yaml");
+    std::fs::write(&cfg, "app:\n  workers: 1\n").unwrap();
+    let m = Matcher::start(&[("KCMF_CONFIG", cfg.display().to_string())]).await;
+    let key = m.key();
+    let table = |p: &str| {
+        json!({"name": p, "columns": (0..150)
+            .map(|i| json!({"name": format!("{p}_field_{i}"), "samples": [format!("{i}a"), "x y"]}))
+            .collect::<Vec<_>>()})
+    };
+    let body = json!({"source": table("src"), "target": table("tgt")});
+    let schema = async {
+        let (st, _) = m.post("/api/v1/match/schema", Some(&key), &body).await;
+        (st, std::time::Instant::now())
+    };
+    let health = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (st, _) = m.get("/health").await;
+        (st, std::time::Instant::now())
+    };
+    let ((st_s, done_s), (st_h, done_h)) = tokio::join!(schema, health);
+    assert_eq!((st_s, st_h), (200, 200));
+    assert!(
+        done_h < done_s,
+        "/health answered only after the schema request finished"
+    );
+}
+
+#[tokio::test]
 async fn valid_api_keys_env_and_custom_header() {
     let m = Matcher::start(&[
         ("VALID_API_KEYS", "k-one,k-two".into()),

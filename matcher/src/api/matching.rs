@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 use crate::api::extract::ApiJson;
 use crate::auth::Caller;
 use crate::crypto::sha256_hex;
+use crate::engine::EngineError;
 use crate::engine::{DedupOptions, DedupResult, ENGINE_VERSION, MatchResult, SchemaMatch};
 use crate::error::{ApiError, ErrorBody};
 use crate::recorder::Entry;
@@ -26,6 +27,33 @@ use crate::requests::{
     check_split_threshold, check_threshold, dedup_ids, entity_pairs,
 };
 use crate::state::AppState;
+
+/// Runs matching off the async workers: on a blocking thread, which drives the engine's
+/// future itself, so the embedded backbone's CPU-bound work never holds a runtime worker
+/// (`/health` and other keys' requests keep answering). At most
+/// [`crate::state::Shared::heavy`] such calls run at once; the others wait for a permit
+/// without blocking anything. The permit goes with the work: a request that times out
+/// frees its slot only when its work is done.
+async fn off_the_workers<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&tokio::runtime::Handle) -> Result<T, EngineError> + Send + 'static,
+{
+    let permit = state
+        .heavy
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("matching is shutting down: {e}")))?;
+    let handle = tokio::runtime::Handle::current();
+    let out = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work(&handle)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("matching task failed: {e}")))?;
+    Ok(out?)
+}
 use crate::store::{HistoryEntry, now_ms};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -170,7 +198,13 @@ pub async fn match_entity(
     options
         .examples
         .extend(state.feedback.entity_examples().await);
-    let results = state.engine.match_entities(&pairs, &options).await?;
+    let results = {
+        let (engine, pairs) = (state.engine.clone(), pairs.clone());
+        off_the_workers(&state, move |h| {
+            h.block_on(engine.match_entities(&pairs, &options))
+        })
+        .await?
+    };
     remember(
         &state,
         &caller,
@@ -217,10 +251,14 @@ pub async fn match_schema(
     options
         .examples
         .extend(state.feedback.schema_examples().await);
-    let matches = state
-        .engine
-        .match_schema(&req.source, &req.target, &options)
-        .await?;
+    let matches = {
+        let (engine, source, target) =
+            (state.engine.clone(), req.source.clone(), req.target.clone());
+        off_the_workers(&state, move |h| {
+            h.block_on(engine.match_schema(&source, &target, &options))
+        })
+        .await?
+    };
     remember(
         &state,
         &caller,
@@ -279,17 +317,17 @@ pub async fn match_dedup(
             elapsed_ms: ms(start),
         }));
     }
-    let r = state
-        .engine
-        .dedup(
-            &ids,
-            &req.entities,
-            DedupOptions {
-                threshold: req.threshold,
-                split_threshold: req.split_threshold,
-            },
-        )
-        .await?;
+    let r = {
+        let (engine, entities) = (state.engine.clone(), req.entities.clone());
+        let opts = DedupOptions {
+            threshold: req.threshold,
+            split_threshold: req.split_threshold,
+        };
+        off_the_workers(&state, move |h| {
+            h.block_on(engine.dedup(&ids, &entities, opts))
+        })
+        .await?
+    };
     remember(
         &state,
         &caller,

@@ -209,6 +209,20 @@ fn to_payloads(ctx: &WorkerCtx, rows: Vec<serde_json::Value>) -> Result<Vec<Stri
 }
 
 /// The job type a chunk belongs to.
+/// Runs a chunk's matching on a blocking thread that drives the engine's future itself, so
+/// the embedded backbone's CPU-bound work never holds a runtime worker (the API served by
+/// the same process keeps answering).
+async fn off_the_workers<T, F>(work: F) -> Result<T, WorkError>
+where
+    T: Send + 'static,
+    F: FnOnce(&tokio::runtime::Handle) -> T + Send + 'static,
+{
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || work(&handle))
+        .await
+        .map_err(|e| WorkError::Payload(format!("matching task: {e}")))
+}
+
 fn chunk_kind(input: &ChunkInput) -> JobType {
     match input {
         ChunkInput::EntityMatch { .. } => JobType::EntityMatch,
@@ -243,7 +257,9 @@ async fn execute(
     let rows = match input {
         ChunkInput::EntityMatch { offset, pairs } => {
             let eopts = opts.entity().map_err(bad)?;
-            let res = ctx.engine.match_entities(&pairs, &eopts).await?;
+            let engine = ctx.engine.clone();
+            let res = off_the_workers(move |h| h.block_on(engine.match_entities(&pairs, &eopts)))
+                .await??;
             res.into_iter()
                 .enumerate()
                 .map(|(i, r)| {
@@ -253,22 +269,25 @@ async fn execute(
         }
         ChunkInput::SchemaBatch { offset, pairs } => {
             let sopts = opts.schema().map_err(bad)?;
-            let mut rows = Vec::with_capacity(pairs.len());
-            for (i, p) in pairs.iter().enumerate() {
-                let m = ctx
-                    .engine
-                    .match_schema(&p.source, &p.target, &sopts)
-                    .await?;
-                rows.push(json!({"index": offset + i, "source": p.source.name, "target": p.target.name, "matches": m}));
-            }
-            rows
+            let engine = ctx.engine.clone();
+            off_the_workers(move |h| {
+                let mut rows = Vec::with_capacity(pairs.len());
+                for (i, p) in pairs.iter().enumerate() {
+                    let m = h.block_on(engine.match_schema(&p.source, &p.target, &sopts))?;
+                    rows.push(json!({"index": offset + i, "source": p.source.name, "target": p.target.name, "matches": m}));
+                }
+                Ok::<_, EngineError>(rows)
+            })
+            .await??
         }
         ChunkInput::Dedup { ids, records } => {
             let dopts = crate::engine::DedupOptions {
                 threshold: opts.threshold,
                 split_threshold: opts.split_threshold,
             };
-            let r = ctx.engine.dedup(&ids, &records, dopts).await?;
+            let engine = ctx.engine.clone();
+            let r =
+                off_the_workers(move |h| h.block_on(engine.dedup(&ids, &records, dopts))).await??;
             r.clusters
                 .into_iter()
                 .enumerate()
