@@ -192,8 +192,8 @@ fn split_names_and_date_parts_dedup() {
     let s = cache().join("shapes/person_split");
     let f = dedup_f1(&s.join("input.csv"), &s.join("truth.csv"));
     println!("person_split f1={f:.4}");
-    // measured 0.902; before typed columns, identity conflicts and evidence clustering 0.43
-    assert!(f >= 0.84, "person_split f1 {f}");
+    // measured 0.920 (0.902 before big clusters needed some matches in a sample of their pairs); before typed columns, identity conflicts and evidence clustering 0.43
+    assert!(f >= 0.90, "person_split f1 {f}");
 }
 
 #[test]

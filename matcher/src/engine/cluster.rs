@@ -201,7 +201,37 @@ pub fn evidence_clusters(
                 }
                 total
             }
-            _ => f.known_between(small, big),
+            // too many pairs to score them all: the known pairs decide, once a strided
+            // sample of the members on each side, scored, shows some matches (at least one
+            // pair in 50): two big clusters of different entities, chained by a few
+            // sparse or abbreviated records, have next to none; two halves of one heavy
+            // entity (a career across employers and towns) have some
+            Some(score) => {
+                let side = (FULL_EVIDENCE as f64).sqrt() as usize;
+                let pick = |v: Vec<u32>| -> Vec<u32> {
+                    let step = v.len().div_ceil(side).max(1);
+                    v.into_iter().step_by(step).collect()
+                };
+                let (xs, ys) = (pick(f.members_of(small)), pick(f.members_of(big)));
+                let (mut yes, mut all) = (0usize, 0usize);
+                for &x in &xs {
+                    let x = x as usize;
+                    let known = f.pairs_of(x);
+                    for &y in &ys {
+                        let e = match known.iter().find(|e| e.0 == y) {
+                            Some(&(_, e)) => e,
+                            None => score(x, y as usize),
+                        };
+                        yes += usize::from(e > 0.0);
+                        all += 1;
+                    }
+                }
+                if yes * 50 < all {
+                    return false;
+                }
+                f.known_between(small, big)
+            }
+            None => f.known_between(small, big),
         };
         total > 0.0
     })

@@ -778,6 +778,43 @@ mod tests {
     }
 
     #[test]
+    fn two_big_clusters_chained_by_one_strong_pair_stay_apart() {
+        // {0..50} and {50..100}: each a chain of strong matches, one strong matched pair
+        // 49-50 between them; 2,500 pairs between them, too many to score them all
+        let mut cand = Vec::new();
+        let mut matched = Vec::new();
+        for i in 0..99u32 {
+            if i != 49 {
+                cand.push((i, i + 1));
+                matched.push(scored(i as usize, i as usize + 1, 0.99));
+            }
+        }
+        cand.push((49, 50));
+        matched.push(scored(49, 50, 0.95));
+        let evidence = vec![9.0f32; cand.len()];
+        let same_half = |x: usize, y: usize| (x < 50) == (y < 50);
+        // two entities: no pair across says yes
+        let apart = move |x: usize, y: usize| if same_half(x, y) { 9.0f32 } else { -1.0 };
+        let c = evidence_clusters(100, &cand, &evidence, &matched, 0, None, Some(&apart));
+        assert_eq!(
+            c.len(),
+            2,
+            "{:?}",
+            c.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+        // one heavy entity: a tenth of the pairs across say yes (the same employer)
+        let one = move |x: usize, y: usize| {
+            if same_half(x, y) || (x + y).is_multiple_of(10) {
+                9.0f32
+            } else {
+                -1.0
+            }
+        };
+        let c = evidence_clusters(100, &cand, &evidence, &matched, 0, None, Some(&one));
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
     fn evidence_between_clusters_decides_whether_they_join() {
         // {0,1} and {2,3}: one matched pair 1-2 between them, and the other pairs between
         // them candidates found *not* to match (a household with one mistaken link)
