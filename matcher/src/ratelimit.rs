@@ -37,7 +37,7 @@ impl KeyLimiter {
                 let wait = not_until.wait_time_from(self.clock.now());
                 metrics::counter!("kcmf_rate_limited_total").increment(1);
                 Err(ApiError::RateLimited {
-                    retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                    retry_after_secs: ceil_secs(wait),
                 })
             }
         }
@@ -61,8 +61,14 @@ pub struct FailureLimiter {
     blocked: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
+/// Whole seconds, rounded up (`Retry-After`).
+fn ceil_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// [`ceil_secs`], at least one: a blocked client always waits.
 fn retry_secs(wait: Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+    ceil_secs(wait).max(1)
 }
 
 impl FailureLimiter {

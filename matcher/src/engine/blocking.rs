@@ -321,15 +321,30 @@ fn field_entries(
     opts: &BlockingOptions,
     out: &mut Vec<(u64, u32)>,
 ) {
+    keyed_entries(
+        records,
+        |r, joined: &mut String, ks| field_keys(fields, f, r, opts, joined, ks),
+        out,
+    );
+}
+
+/// `(key, record)` entries of `records` into `out`: `keys(record, scratch, keys)` appends a
+/// record's keys (computed in parallel, chunk by chunk, each chunk with its own scratch);
+/// each record's keys once.
+fn keyed_entries<S: Default>(
+    records: &[Prepared],
+    keys: impl Fn(&Prepared, &mut S, &mut Vec<u64>) + Sync,
+    out: &mut Vec<(u64, u32)>,
+) {
     let parts: Vec<Vec<(u64, u32)>> = records
         .par_chunks(KEY_CHUNK)
         .enumerate()
         .map(|(c, chunk)| {
             let mut out = Vec::with_capacity(chunk.len() * 4);
-            let (mut joined, mut ks) = (String::new(), Vec::new());
+            let (mut scratch, mut ks) = (S::default(), Vec::new());
             for (k, r) in chunk.iter().enumerate() {
                 ks.clear();
-                field_keys(fields, f, r, opts, &mut joined, &mut ks);
+                keys(r, &mut scratch, &mut ks);
                 ks.sort_unstable();
                 ks.dedup();
                 let i = (c * KEY_CHUNK + k) as u32;
@@ -560,22 +575,13 @@ fn compound_keys(
 
 /// `(compound key, record)` entries of `records` (see [`compound_keys`]).
 fn compound_entries(fields: &[FieldSpec], records: &[Prepared]) -> Vec<(u64, u32)> {
-    let parts: Vec<Vec<(u64, u32)>> = records
-        .par_chunks(KEY_CHUNK)
-        .enumerate()
-        .map(|(c, chunk)| {
-            let (mut codes, mut ks) = (Vec::new(), Vec::new());
-            let mut out = Vec::with_capacity(chunk.len() * 8);
-            for (k, r) in chunk.iter().enumerate() {
-                ks.clear();
-                compound_keys(fields, r, &mut codes, &mut ks);
-                let i = (c * KEY_CHUNK + k) as u32;
-                out.extend(ks.iter().map(|&h| (h, i)));
-            }
-            out
-        })
-        .collect();
-    parts.concat()
+    let mut out = Vec::new();
+    keyed_entries(
+        records,
+        |r, codes: &mut Vec<(u16, u64)>, ks| compound_keys(fields, r, codes, ks),
+        &mut out,
+    );
+    out
 }
 
 /// Candidate pairs `(i, j)` between `left[i]` and `right[j]`, sorted, unique.

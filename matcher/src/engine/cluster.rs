@@ -81,6 +81,30 @@ impl Forest {
         &self.adj[self.start[x]..self.start[x + 1]]
     }
 
+    /// The evidence of every pair of `xs` × `ys` (a known pair's as known, the others
+    /// from `score`): its sum, and how many pairs say match.
+    fn scored_between(
+        &self,
+        xs: &[u32],
+        ys: &[u32],
+        score: &(dyn Fn(usize, usize) -> f32 + Sync),
+    ) -> (f32, usize) {
+        let (mut total, mut yes) = (0f32, 0usize);
+        for &x in xs {
+            let x = x as usize;
+            let known = self.pairs_of(x);
+            for &y in ys {
+                let e = match known.iter().find(|e| e.0 == y) {
+                    Some(&(_, e)) => e,
+                    None => score(x, y as usize),
+                };
+                total += e;
+                yes += usize::from(e > 0.0);
+            }
+        }
+        (total, yes)
+    }
+
     /// The sum of the evidence of the known pairs between cluster `small` and `big`.
     fn known_between(&mut self, small: usize, big: usize) -> f32 {
         let mut total = 0f32;
@@ -187,19 +211,8 @@ pub fn evidence_clusters(
     greedy(n, matched, cap, split, &mut forest, |f, small, big| {
         let total = match score {
             Some(score) if f.size(small) * f.size(big) <= FULL_EVIDENCE => {
-                let ys = f.members_of(big);
-                let mut total = 0f32;
-                for x in f.members_of(small) {
-                    let x = x as usize;
-                    let known = f.pairs_of(x);
-                    for &y in &ys {
-                        total += match known.iter().find(|e| e.0 == y) {
-                            Some(&(_, e)) => e,
-                            None => score(x, y as usize),
-                        };
-                    }
-                }
-                total
+                f.scored_between(&f.members_of(small), &f.members_of(big), score)
+                    .0
             }
             // too many pairs to score them all: the known pairs decide, once a strided
             // sample of the members on each side, scored, shows some matches (at least one
@@ -213,20 +226,8 @@ pub fn evidence_clusters(
                     v.into_iter().step_by(step).collect()
                 };
                 let (xs, ys) = (pick(f.members_of(small)), pick(f.members_of(big)));
-                let (mut yes, mut all) = (0usize, 0usize);
-                for &x in &xs {
-                    let x = x as usize;
-                    let known = f.pairs_of(x);
-                    for &y in &ys {
-                        let e = match known.iter().find(|e| e.0 == y) {
-                            Some(&(_, e)) => e,
-                            None => score(x, y as usize),
-                        };
-                        yes += usize::from(e > 0.0);
-                        all += 1;
-                    }
-                }
-                if yes * 50 < all {
+                let (_, yes) = f.scored_between(&xs, &ys, score);
+                if yes * 50 < xs.len() * ys.len() {
                     return false;
                 }
                 f.known_between(small, big)
