@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export CARGO_TERM_COLOR=never
+# A test run builds from scratch in a fresh checkout: incremental state (2 GB) buys nothing.
+export CARGO_INCREMENTAL=0
 export KCMF_CACHE_DIR=${KCMF_CACHE_DIR:-$HOME/.cache/kcmf}
 LOGS=${KCMF_TEST_LOGS:-/tmp/kcmf-test-logs}
 mkdir -p "$LOGS"
@@ -22,6 +24,13 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+
+# The builds, the control plane and the images need room; say so before a build dies of it.
+avail_gb=$(df -Pk "$ROOT" | awk 'NR == 2 {print int($4 / 1048576)}')
+echo "disk: ${avail_gb} GiB free for $ROOT (a cold run writes ~10 GiB)"
+if [ "$avail_gb" -lt 12 ]; then
+  echo "warning: less than 12 GiB free; the build may fail with 'No space left on device'" >&2
+fi
 
 step "PostgreSQL and Redis"
 tests/services.sh start >/dev/null
