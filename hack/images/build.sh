@@ -29,7 +29,7 @@ umask 022
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-# shellcheck source=packages.env
+# shellcheck source-path=SCRIPTDIR source=packages.env
 source "$here/packages.env"
 
 # PostgreSQL major of the server image (postgresql-NN) and of the matcher's client.
@@ -44,8 +44,10 @@ matcher_config=(--entrypoint '["kcmf-matcher"]' --cmd '["serve","--config","/etc
   --user 10001 --env KCMF_DATA_DIR=/data --expose 8000 --expose 9090)
 operator_config=(--entrypoint '["/usr/local/bin/kcmf-operator"]' --cmd '["run"]'
   --user 65532 --expose 8080)
+# shellcheck disable=SC2034 # read through a nameref in build_image
 redis_config=(--entrypoint '["docker-entrypoint.sh"]' --cmd '["redis-server"]'
   --user 999:1000 --workdir /data --expose 6379)
+# shellcheck disable=SC2034
 postgres_config=(--entrypoint '["docker-entrypoint.sh"]' --cmd '["postgres"]'
   --user 70:70 --env "PATH=$pg_bin:$default_path" --env LANG=C.UTF-8
   --env PGDATA=/var/lib/postgresql/data --stop-signal SIGINT --expose 5432)

@@ -10,7 +10,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=packages.env
+# shellcheck source-path=SCRIPTDIR source=packages.env
 source "$here/packages.env"
 
 kind=${1:?usage: rootfs.sh matcher|operator|redis|postgres}
@@ -94,7 +94,7 @@ case $kind in
       xargs -0 cat >"$root/etc/ssl/certs/ca-certificates.crt"
     # No shell, no programs, no package manager (like distroless): libraries,
     # certificates, zoneinfo and /etc files stay.
-    rm -rf "$root"/usr/bin/* "$root"/usr/sbin/* "$root"/usr/share/perl* \
+    rm -rf "${root:?}"/usr/bin/* "$root"/usr/sbin/* "$root"/usr/share/perl* \
       "$root"/usr/lib/x86_64-linux-gnu/perl* "$root"/usr/share/debconf "$root"/etc/apt \
       "$root"/var/cache/debconf "$root"/var/lib/apt "$root"/var/cache/apt "$root"/var/lib/dpkg
     mkdir -p "$root/tmp" && chmod 1777 "$root/tmp"

@@ -85,6 +85,7 @@ SQL
     case $f in
       *.sh)
         log "running $f"
+        # shellcheck disable=SC1090 # the user's init script
         if [ -x "$f" ]; then "$f"; else . "$f"; fi
         ;;
       *.sql)
