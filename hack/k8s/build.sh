@@ -3,8 +3,11 @@
 #
 # Owns: the binary cache ${KCMF_CACHE_DIR:-$HOME/.cache/kcmf}/k8s/<kube-version>-<hash>/bin
 # with etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
-# kwok and helm. <hash> covers versions.env and the helper modules under tools/
-# (go.mod, go.sum, etcd/main.go), so a version bump lands in a fresh directory.
+# kwok and helm, plus the real-node binaries (KCMF_K8S_NODE_MODE=real): kubelet,
+# kube-proxy, coredns and pause (build/pause/linux/pause.c of k8s.io/kubernetes,
+# gcc -Os -static). <hash> covers versions.env and the helper modules under
+# tools/ (go.mod, go.sum, etcd/main.go, coredns/main.go), so a version bump
+# lands in a fresh directory.
 # If every binary is already there it returns at once.
 #
 # Builds with the machine's Go (GOTOOLCHAIN=local), CGO_ENABLED=0, -trimpath,
@@ -19,12 +22,14 @@ tools="$here/tools"
 source "$here/versions.env"
 export GOTOOLCHAIN CGO_ENABLED=0 GOFLAGS=-mod=readonly
 
-bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
+bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm
+  kubelet kube-proxy coredns pause)
 
 hash="$(cat "$here/versions.env" \
   "$tools/go.mod" "$tools/go.sum" "$tools/etcd/main.go" \
   "$tools/kwok/go.mod" "$tools/kwok/go.sum" \
-  "$tools/helm/go.mod" "$tools/helm/go.sum" | sha256sum | cut -c1-12)"
+  "$tools/helm/go.mod" "$tools/helm/go.sum" \
+  "$tools/coredns/go.mod" "$tools/coredns/go.sum" "$tools/coredns/main.go" | sha256sum | cut -c1-12)"
 cache_root="${KCMF_CACHE_DIR:-$HOME/.cache/kcmf}/k8s"
 dest="$cache_root/${KUBE_VERSION}-${hash}"
 bindir="$dest/bin"
@@ -70,6 +75,7 @@ check "$tools" k8s.io/apiserver "$KUBE_STAGING_VERSION"
 check "$tools" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 check "$tools/kwok" sigs.k8s.io/kwok "$KWOK_VERSION"
 check "$tools/helm" helm.sh/helm/v3 "$HELM_VERSION"
+check "$tools/coredns" github.com/coredns/coredns "$COREDNS_VERSION"
 
 tmp="$dest/bin.tmp.$$"
 rm -rf "$tmp"
@@ -92,8 +98,21 @@ echo "build.sh: kubernetes $KUBE_VERSION + etcd $ETCD_VERSION" >&2
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
   k8s.io/kubernetes/cmd/kube-scheduler \
-  k8s.io/kubernetes/cmd/kubectl)
+  k8s.io/kubernetes/cmd/kubectl \
+  k8s.io/kubernetes/cmd/kubelet \
+  k8s.io/kubernetes/cmd/kube-proxy)
 (cd "$tools" && gobuild -ldflags "-s -w" -o "$tmp/etcd" ./etcd)
+
+# The pod sandbox ("pause") binary, as build/pause/Makefile builds it.
+kube_dir="$(cd "$tools" && go mod download -json k8s.io/kubernetes | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+nice -n 15 gcc -Os -static -Wall -Werror -DVERSION="$PAUSE_VERSION" \
+  -o "$tmp/pause" "$kube_dir/build/pause/linux/pause.c"
+
+# CoreDNS (cluster DNS of the real node): coremain.Run() with the plugins used.
+echo "build.sh: coredns $COREDNS_VERSION" >&2
+(cd "$tools/coredns" && gobuild \
+  -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+  -o "$tmp/coredns" .)
 
 echo "build.sh: kwok $KWOK_VERSION" >&2
 (cd "$tools/kwok" && gobuild \
