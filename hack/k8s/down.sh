@@ -4,7 +4,8 @@
 # Owns: the processes listed in ${KCMF_K8S_STATE:-/tmp/kcmf-k8s}/pids (and only
 # those: each pid is signalled only while its command line still is the binary
 # up.sh started), stopped in reverse start order with SIGTERM, then SIGKILL
-# after a grace period; then removes the state dir. KEEP_LOGS=1 keeps
+# after a grace period; then removes the state dir. In real-node mode it runs
+# node-down.sh first (pods, containerd, network, cgroups). KEEP_LOGS=1 keeps
 # $KCMF_K8S_STATE/logs (everything else is removed).
 set -euo pipefail
 
@@ -17,6 +18,12 @@ ours() { # <pid> <exe>: is pid still the process we started?
   [[ -r "/proc/$1/cmdline" ]] &&
     tr '\0' '\n' <"/proc/$1/cmdline" | head -n1 | grep -qxF "$2"
 }
+
+# Real-node mode (KCMF_K8S_NODE_MODE=real): node processes, pods, and the
+# VM-wide changes (bridge, iptables chains, ip_forward, cgroups) first.
+if [[ -d "$state/node" ]]; then
+  KCMF_K8S_STATE="$state" "$(dirname "${BASH_SOURCE[0]}")/node-down.sh" || log "node-down.sh failed"
+fi
 
 if [[ -f "$state/pids" ]]; then
   mapfile -t entries < <(tac "$state/pids")

@@ -14,13 +14,24 @@
 # fake Node and waits until /readyz is OK, the node is Ready and untainted and
 # the `default` ServiceAccount exists. PVCs are provisioned and bound by kwok's
 # volume stages through the default StorageClass `kwok-volume`.
+#
+# KCMF_K8S_NODE_MODE=real: same control plane, but instead of kwok a real node
+# (containerd + runc + CNI bridge + kubelet + kube-proxy + CoreDNS) where pods
+# really run; see node.sh (setup) and node-down.sh (teardown). The API server
+# then listens on the bridge address 10.244.0.1 (reachable from pods), and the
+# default StorageClass is `local` (static local PVs).
 # If the cluster in the state dir is already up and healthy it returns at once.
 # Stop it with hack/k8s/down.sh.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 state="${KCMF_K8S_STATE:-/tmp/kcmf-k8s}"
-node_name="${KCMF_K8S_NODE:-kwok-node-0}"
+mode="${KCMF_K8S_NODE_MODE:-kwok}"
+if [[ "$mode" == real ]]; then
+  node_name="${KCMF_K8S_NODE:-kcmf-node-0}"
+else
+  node_name="${KCMF_K8S_NODE:-kwok-node-0}"
+fi
 timeout="${KCMF_K8S_TIMEOUT:-180}"
 
 log() { echo "up.sh: $*" >&2; }
@@ -38,12 +49,18 @@ pids_alive() {
 
 healthy() {
   [[ -f "$state/env.sh" && -f "$state/kubeconfig" ]] || return 1
+  [[ "$(cat "$state/mode" 2>/dev/null || echo kwok)" == "$mode" ]] || return 1
   pids_alive || return 1
   # shellcheck source=/dev/null
   (source "$state/env.sh" &&
     kubectl get --raw=/readyz >/dev/null 2>&1 &&
     [[ "$(kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]])
 }
+
+case "$mode" in
+  kwok | real) ;;
+  *) die "KCMF_K8S_NODE_MODE must be kwok or real, not '$mode'" ;;
+esac
 
 bindir="$("$here/build.sh" | tail -n1)"
 
@@ -59,14 +76,25 @@ if healthy; then
   echo "$state/env.sh"
   exit 0
 fi
+# Never tear down a live cluster of the other mode (someone is using it).
+running_mode="$(cat "$state/mode" 2>/dev/null || echo kwok)"
+if [[ -e "$state" && "$running_mode" != "$mode" ]] && pids_alive; then
+  die "a $running_mode-mode cluster is running in $state; stop it first (hack/k8s/down.sh) or use another KCMF_K8S_STATE"
+fi
 if [[ -e "$state" ]]; then
   log "stale state in $state; cleaning it up first"
   "$here/down.sh"
+fi
+if [[ "$mode" == real ]]; then
+  # shellcheck source=node.sh
+  source "$here/node.sh"
+  node_preflight
 fi
 
 mkdir -p "$state"/{pki,etcd,logs}
 chmod 700 "$state" "$state/etcd"
 : >"$state/pids"
+echo "$mode" >"$state/mode"
 
 # ---------------------------------------------------------------- ports
 used_ports=" "
@@ -102,6 +130,14 @@ EOF
 pki="$state/pki"
 service_cidr="10.96.0.0/16"
 service_ip="10.96.0.1"
+# kwok: everything on loopback. real: the API server on the bridge address,
+# which pods reach (and the `kubernetes` Service's endpoint).
+api_ip=127.0.0.1
+extra_san=""
+if [[ "$mode" == real ]]; then
+  api_ip=10.244.0.1
+  extra_san=",IP:$api_ip"
+fi
 log "generating PKI in $pki"
 (
   cd "$pki"
@@ -114,7 +150,7 @@ log "generating PKI in $pki"
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:$service_ip
+subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:$service_ip$extra_san
 EOF
   openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr -subj "/CN=kube-apiserver"
   openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
@@ -131,6 +167,16 @@ EOF
     -subj "/CN=front-proxy-client"
   openssl x509 -req -in front-proxy-client.csr -CA front-proxy-ca.crt -CAkey front-proxy-ca.key \
     -CAcreateserial -out front-proxy-client.crt -days 3650 -extfile front-proxy-client.ext
+  if [[ "$mode" == real ]]; then
+    # API server -> kubelet (logs, exec): client cert in system:masters.
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=clientAuth" >kubelet-client.ext
+    openssl req -newkey rsa:2048 -nodes -keyout kubelet-client.key -out kubelet-client.csr \
+      -subj "/O=system:masters/CN=kcmf-apiserver-kubelet-client"
+    openssl x509 -req -in kubelet-client.csr -CA ca.crt -CAkey ca.key \
+      -CAcreateserial -out kubelet-client.crt -days 3650 -extfile kubelet-client.ext
+  fi
   openssl genrsa -out sa.key 2048
   openssl rsa -in sa.key -pubout -out sa.pub
   chmod 600 ./*.key
@@ -148,9 +194,19 @@ $kcm_token,kcmf-kube-controller-manager,kcmf-kcm,"system:masters"
 $sched_token,kcmf-kube-scheduler,kcmf-scheduler,"system:masters"
 $kwok_token,kcmf-kwok,kcmf-kwok,"system:masters"
 EOF
+if [[ "$mode" == real ]]; then
+  kubelet_token="$(token)"
+  proxy_token="$(token)"
+  coredns_token="$(token)"
+  cat >>"$pki/tokens.csv" <<EOF
+$kubelet_token,kcmf-kubelet,kcmf-kubelet,"system:masters"
+$proxy_token,kcmf-kube-proxy,kcmf-kube-proxy,"system:masters"
+$coredns_token,kcmf-coredns,kcmf-coredns,"system:masters"
+EOF
+fi
 chmod 600 "$pki/tokens.csv"
 
-server="https://127.0.0.1:$api_port"
+server="https://$api_ip:$api_port"
 ca_data="$(base64 -w0 <"$pki/ca.crt")"
 kubeconfig() { # <file> <user> <token>
   cat >"$1" <<EOF
@@ -179,6 +235,11 @@ kubeconfig "$state/kubeconfig" kcmf-admin "$admin_token"
 kubeconfig "$pki/kcm.kubeconfig" kcmf-kube-controller-manager "$kcm_token"
 kubeconfig "$pki/scheduler.kubeconfig" kcmf-kube-scheduler "$sched_token"
 kubeconfig "$pki/kwok.kubeconfig" kcmf-kwok "$kwok_token"
+if [[ "$mode" == real ]]; then
+  kubeconfig "$pki/kubelet.kubeconfig" kcmf-kubelet "$kubelet_token"
+  kubeconfig "$pki/kube-proxy.kubeconfig" kcmf-kube-proxy "$proxy_token"
+  kubeconfig "$pki/coredns.kubeconfig" kcmf-coredns "$coredns_token"
+fi
 
 cat >"$state/env.sh" <<EOF
 # Generated by hack/k8s/up.sh — source me.
@@ -187,7 +248,15 @@ export PATH="$bindir:\$PATH"
 export KCMF_K8S_STATE="$state"
 export KCMF_K8S_BIN="$bindir"
 export KCMF_K8S_API_SERVER="$server"
+export KCMF_K8S_NODE_MODE="$mode"
 EOF
+if [[ "$mode" == real ]]; then
+  cat >>"$state/env.sh" <<EOF
+export KCMF_K8S_CONTAINERD_SOCK="$state/containerd/containerd.sock"
+# Images: hack/k8s/load-image.sh <oci-tar>...  Inspect the node's containerd with
+#   ctr -a "\$KCMF_K8S_CONTAINERD_SOCK" -n k8s.io images ls   (or: containers ls, tasks ls)
+EOF
+fi
 export KUBECONFIG="$state/kubeconfig"
 export PATH="$bindir:$PATH"
 
@@ -195,7 +264,15 @@ export PATH="$bindir:$PATH"
 start() { # <name> <binary> args...
   local name="$1" exe="$bindir/$2"
   shift 2
-  setsid "$exe" "$@" </dev/null >>"$state/logs/$name.log" 2>&1 8>&- &
+  start_cmd "$name" "$exe" "$exe" "$@"
+}
+
+# start_cmd <name> <exe> <command...>: as start, for a command that ends up
+# exec'ing <exe> in the same process (unshare/nsenter wrappers).
+start_cmd() {
+  local name="$1" exe="$2"
+  shift 2
+  setsid "$@" </dev/null >>"$state/logs/$name.log" 2>&1 8>&- &
   local pid=$! tries=0
   # Wait until the fork has exec'd the binary: until then /proc/<pid>/cmdline
   # still reads "bash" or "setsid", and pids_alive would take it for dead
@@ -218,6 +295,9 @@ on_fail() {
   fi
 }
 trap on_fail EXIT
+if [[ "$mode" == real ]]; then
+  node_prepare
+fi
 
 # wait_for <what> <command...>: poll until the command succeeds.
 wait_for() {
@@ -243,9 +323,17 @@ start etcd etcd \
   --log-level=warn
 wait_for "etcd /health" curl -sf "http://127.0.0.1:$etcd_port/health"
 
+api_mode_args=(--endpoint-reconciler-type=none)
+if [[ "$mode" == real ]]; then
+  # lease: publish the `kubernetes` Service endpoint (10.96.0.1:443 -> $api_ip).
+  api_mode_args=(--endpoint-reconciler-type=lease
+    --kubelet-client-certificate="$pki/kubelet-client.crt"
+    --kubelet-client-key="$pki/kubelet-client.key"
+    --kubelet-preferred-address-types=InternalIP)
+fi
 start kube-apiserver kube-apiserver \
-  --bind-address=127.0.0.1 \
-  --advertise-address=127.0.0.1 \
+  --bind-address="$api_ip" \
+  --advertise-address="$api_ip" \
   --secure-port="$api_port" \
   --etcd-servers="http://127.0.0.1:$etcd_port" \
   --tls-cert-file="$pki/apiserver.crt" \
@@ -264,7 +352,7 @@ start kube-apiserver kube-apiserver \
   --service-account-key-file="$pki/sa.pub" \
   --service-account-signing-key-file="$pki/sa.key" \
   --service-cluster-ip-range="$service_cidr" \
-  --endpoint-reconciler-type=none \
+  "${api_mode_args[@]}" \
   --allow-privileged=true \
   --profiling=false
 wait_for "kube-apiserver /readyz" kubectl get --raw=/readyz
@@ -301,26 +389,29 @@ start kube-scheduler kube-scheduler \
   --kube-api-qps=200 --kube-api-burst=400 \
   --profiling=false
 
-# Only Stage objects in the config: a KwokConfiguration given there is taken
-# without defaults (kwok v0.8.0 then fails: "node leases parallelism must be
-# greater than 0"), so options go in as flags.
-cp "$stages_file" "$state/kwok.yaml"
-start kwok kwok \
-  --kubeconfig="$pki/kwok.kubeconfig" \
-  --config="$state/kwok.yaml" \
-  --manage-all-nodes=true \
-  --node-lease-duration-seconds=40 \
-  --cidr=10.244.0.0/16 \
-  --node-ip=10.0.0.1 \
-  --server-address="127.0.0.1:$kwok_port"
+if [[ "$mode" == kwok ]]; then
+  # Only Stage objects in the config: a KwokConfiguration given there is taken
+  # without defaults (kwok v0.8.0 then fails: "node leases parallelism must be
+  # greater than 0"), so options go in as flags.
+  cp "$stages_file" "$state/kwok.yaml"
+  start kwok kwok \
+    --kubeconfig="$pki/kwok.kubeconfig" \
+    --config="$state/kwok.yaml" \
+    --manage-all-nodes=true \
+    --node-lease-duration-seconds=40 \
+    --cidr=10.244.0.0/16 \
+    --node-ip=10.0.0.1 \
+    --server-address="127.0.0.1:$kwok_port"
+fi
 
 wait_for "kube-controller-manager /healthz" curl -skf "https://127.0.0.1:$kcm_port/healthz"
 wait_for "kube-scheduler /healthz" curl -skf "https://127.0.0.1:$sched_port/healthz"
-wait_for "kwok /healthz" curl -sf "http://127.0.0.1:$kwok_port/healthz"
+if [[ "$mode" == kwok ]]; then
+  wait_for "kwok /healthz" curl -sf "http://127.0.0.1:$kwok_port/healthz"
 
-# Default StorageClass served by kwok's volume stages (pvc-provision / pv-bind):
-# same object as kwok's kustomize/stage/volume/fast/storage-class.yaml.
-kubectl apply -f - >/dev/null <<EOF
+  # Default StorageClass served by kwok's volume stages (pvc-provision / pv-bind):
+  # same object as kwok's kustomize/stage/volume/fast/storage-class.yaml.
+  kubectl apply -f - >/dev/null <<EOF
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:
@@ -332,9 +423,9 @@ reclaimPolicy: Delete
 volumeBindingMode: Immediate
 EOF
 
-# The fake node. kwok's node-initialize stage fills in conditions/addresses and
-# keeps the capacity given here; the lease keeps it Ready.
-kubectl apply -f - >/dev/null <<EOF
+  # The fake node. kwok's node-initialize stage fills in conditions/addresses and
+  # keeps the capacity given here; the lease keeps it Ready.
+  kubectl apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Node
 metadata:
@@ -362,6 +453,9 @@ status:
     pods: "250"
     ephemeral-storage: 1Ti
 EOF
+else
+  node_start
+fi
 
 node_ready() {
   [[ "$(kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]]
