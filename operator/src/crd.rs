@@ -12,11 +12,12 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Default matcher image.
+/// Default matcher image (the operator's `--matcher-image` overrides it).
 pub const DEFAULT_MATCHER_IMAGE: &str = "ghcr.io/kcmf/kcmf-matcher:0.1.0";
-/// Default Redis image for managed Redis.
+/// Default Redis image for managed Redis (the operator's `--redis-image` overrides it).
 pub const DEFAULT_REDIS_IMAGE: &str = "docker.io/library/redis:7.4-alpine";
-/// Default PostgreSQL image for managed PostgreSQL.
+/// Default PostgreSQL image for managed PostgreSQL (the operator's `--postgres-image`
+/// overrides it).
 pub const DEFAULT_POSTGRES_IMAGE: &str = "docker.io/library/postgres:17-alpine";
 
 /// Regex (RE2 and Rust `regex` compatible) for a 5-field cron expression or an `@` descriptor,
@@ -95,9 +96,10 @@ pub struct KcmfDeploymentSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct MatcherSpec {
-    /// Container image of `kcmf-matcher`.
-    #[serde(default = "default_matcher_image")]
-    pub image: String,
+    /// Container image of `kcmf-matcher`. Omitted: the operator's default
+    /// (ghcr.io/kcmf/kcmf-matcher:0.1.0 unless the operator runs with `--matcher-image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 
     /// Image pull policy (Always, IfNotPresent, Never). Omitted: Kubernetes' default for the tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,7 +146,7 @@ pub struct MatcherSpec {
 impl Default for MatcherSpec {
     fn default() -> Self {
         Self {
-            image: default_matcher_image(),
+            image: None,
             image_pull_policy: None,
             replicas: default_replicas(),
             resources: None,
@@ -582,9 +584,6 @@ pub struct LastRestore {
     pub message: Option<String>,
 }
 
-fn default_matcher_image() -> String {
-    DEFAULT_MATCHER_IMAGE.to_string()
-}
 fn default_replicas() -> i32 {
     1
 }
@@ -628,6 +627,30 @@ mod tests {
         "../crds/kcmfdeployments.kcmf.io.yaml",
         "../charts/kcmf-operator/crds/kcmfdeployments.kcmf.io.yaml",
     ];
+
+    /// The backup Job runs `pg_dump` from the matcher image, and pg_dump refuses a server of a
+    /// newer major version: the client the matcher image installs (hack/images/packages.env,
+    /// which matcher/Dockerfile follows) must be the default PostgreSQL image's major.
+    #[test]
+    fn matcher_image_pg_dump_matches_the_default_postgres_major() {
+        let packages =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hack/images/packages.env");
+        let text = std::fs::read_to_string(&packages).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("KCMF_PACKAGES_MATCHER="))
+            .expect("KCMF_PACKAGES_MATCHER in packages.env");
+        let client = line
+            .split(|c: char| c.is_whitespace() || c == '"' || c == '=')
+            .find_map(|w| w.strip_prefix("postgresql-client-"))
+            .expect("a versioned postgresql-client in the matcher image");
+        let tag = DEFAULT_POSTGRES_IMAGE.rsplit_once(':').unwrap().1;
+        let server = tag.split(['-', '.']).next().unwrap();
+        assert_eq!(
+            client, server,
+            "matcher image pg_dump {client} vs default server {DEFAULT_POSTGRES_IMAGE}"
+        );
+    }
 
     /// `kcmf-operator crd` output must equal the committed CRD files.
     /// Regenerate with `KCMF_UPDATE_CRDS=1 cargo test -p kcmf-operator crd_matches`.
@@ -697,7 +720,7 @@ mod tests {
     fn spec_defaults_round_trip() {
         let spec: KcmfDeploymentSpec = serde_json::from_str("{}").unwrap();
         assert_eq!(spec.matcher.replicas, 1);
-        assert_eq!(spec.matcher.image, DEFAULT_MATCHER_IMAGE);
+        assert_eq!(spec.matcher.image, None);
         assert!(!spec.paused);
         let back = serde_json::to_value(&spec).unwrap();
         // No nulls: they would break server-side apply defaults.

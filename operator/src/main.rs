@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use kcmf_operator::validate::DefaultImages;
 use kcmf_operator::{controller, crd, metrics};
 use kube::Client;
 use kube_lease_manager::LeaseManagerBuilder;
@@ -77,6 +78,15 @@ struct RunArgs {
     /// Log format.
     #[arg(long, global = true, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     log_format: LogFormat,
+    /// Matcher image of a KcmfDeployment whose spec names none.
+    #[arg(long, global = true, env = "KCMF_MATCHER_IMAGE", default_value = crd::DEFAULT_MATCHER_IMAGE)]
+    matcher_image: String,
+    /// Image of managed Redis when the spec names none.
+    #[arg(long, global = true, env = "KCMF_REDIS_IMAGE", default_value = crd::DEFAULT_REDIS_IMAGE)]
+    redis_image: String,
+    /// Image of managed PostgreSQL when the spec names none.
+    #[arg(long, global = true, env = "KCMF_POSTGRES_IMAGE", default_value = crd::DEFAULT_POSTGRES_IMAGE)]
+    postgres_image: String,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -163,10 +173,31 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         format!("{host}-{}", std::process::id())
     });
     let watch_namespace = Some(args.watch_namespace.clone()).filter(|n| !n.is_empty());
+    let images = DefaultImages {
+        matcher: args.matcher_image.clone(),
+        redis: args.redis_image.clone(),
+        postgres: args.postgres_image.clone(),
+    };
+    for (flag, image) in [
+        ("--matcher-image", &images.matcher),
+        ("--redis-image", &images.redis),
+        ("--postgres-image", &images.postgres),
+    ] {
+        if image.trim().is_empty() {
+            anyhow::bail!("{flag} must not be empty");
+        }
+    }
 
     if !args.leader_election {
         metrics::set_leader(true);
-        controller::run(client, watch_namespace, Some(identity), shutdown_signal()).await;
+        controller::run(
+            client,
+            watch_namespace,
+            Some(identity),
+            images,
+            shutdown_signal(),
+        )
+        .await;
         return Ok(());
     }
 
@@ -211,7 +242,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         // `rx` is dropped here: the lease manager task releases the lease.
     };
-    controller::run(client, watch_namespace, Some(identity), stop).await;
+    controller::run(client, watch_namespace, Some(identity), images, stop).await;
     metrics::set_leader(false);
     let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     if lost.load(Ordering::Relaxed) {

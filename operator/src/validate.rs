@@ -8,8 +8,9 @@
 use k8s_openapi::api::core::v1::ResourceRequirements;
 
 use crate::crd::{
-    AutoscalingSpec, BackupSpec, DEFAULT_POSTGRES_IMAGE, DEFAULT_REDIS_IMAGE, ExternalDatastore,
-    KcmfDeployment, ManagedDatastore, MatcherSpec, RestoreSpec, SecretKeyRef,
+    AutoscalingSpec, BackupSpec, DEFAULT_MATCHER_IMAGE, DEFAULT_POSTGRES_IMAGE,
+    DEFAULT_REDIS_IMAGE, ExternalDatastore, KcmfDeployment, ManagedDatastore, MatcherSpec,
+    RestoreSpec, SecretKeyRef,
 };
 use crate::{Error, Result};
 use kube::ResourceExt;
@@ -21,6 +22,30 @@ pub const MAX_NAME_LEN: usize = 40;
 pub const DEFAULT_DATA_SIZE: &str = "1Gi";
 /// Default size of the backup volume.
 pub const DEFAULT_BACKUP_SIZE: &str = "5Gi";
+
+/// The images a spec that names none gets: the operator's configuration (`--matcher-image`,
+/// `--redis-image`, `--postgres-image`), by default the crate's constants. Like
+/// CloudNativePG's default instance image, this lets a platform team pin or mirror the images
+/// once for every `KcmfDeployment` instead of in each object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DefaultImages {
+    /// `kcmf-matcher` (matcher pods, backup and restore Jobs).
+    pub matcher: String,
+    /// Managed Redis.
+    pub redis: String,
+    /// Managed PostgreSQL.
+    pub postgres: String,
+}
+
+impl Default for DefaultImages {
+    fn default() -> Self {
+        Self {
+            matcher: DEFAULT_MATCHER_IMAGE.to_string(),
+            redis: DEFAULT_REDIS_IMAGE.to_string(),
+            postgres: DEFAULT_POSTGRES_IMAGE.to_string(),
+        }
+    }
+}
 
 /// Managed or external datastore, after validation.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,6 +143,8 @@ pub struct Validated {
     pub paused: bool,
     /// The matcher settings.
     pub matcher: MatcherSpec,
+    /// The matcher image: the spec's, else the operator's default.
+    pub matcher_image: String,
     /// Redis after defaulting.
     pub redis: Datastore,
     /// PostgreSQL after defaulting.
@@ -137,8 +164,13 @@ fn invalid(field: &str, message: impl Into<String>) -> Error {
     }
 }
 
-/// Validate one object.
+/// Validate one object with the built-in default images.
 pub fn validate(obj: &KcmfDeployment) -> Result<Validated> {
+    validate_with(obj, &DefaultImages::default())
+}
+
+/// Validate one object; a spec that names no image gets `images`.
+pub fn validate_with(obj: &KcmfDeployment, images: &DefaultImages) -> Result<Validated> {
     let name = obj.name_any();
     let namespace = obj.namespace().ok_or(Error::MissingMetadata("namespace"))?;
     let uid = obj.uid().ok_or(Error::MissingMetadata("uid"))?;
@@ -149,9 +181,13 @@ pub fn validate(obj: &KcmfDeployment) -> Result<Validated> {
         ));
     }
     let spec = &obj.spec;
-    if spec.matcher.image.trim().is_empty() {
-        return Err(invalid("spec.matcher.image", "must not be empty"));
-    }
+    let matcher_image = match &spec.matcher.image {
+        Some(i) if i.trim().is_empty() => {
+            return Err(invalid("spec.matcher.image", "must not be empty"));
+        }
+        Some(i) => i.clone(),
+        None => images.matcher.clone(),
+    };
     if spec.matcher.replicas < 0 {
         return Err(invalid("spec.matcher.replicas", "must not be negative"));
     }
@@ -176,18 +212,13 @@ pub fn validate(obj: &KcmfDeployment) -> Result<Validated> {
         ));
     }
     let redis = spec.redis_or_default();
-    let redis = datastore(
-        "spec.redis",
-        redis.managed,
-        redis.external,
-        DEFAULT_REDIS_IMAGE,
-    )?;
+    let redis = datastore("spec.redis", redis.managed, redis.external, &images.redis)?;
     let postgres = spec.postgres_or_default();
     let postgres = datastore(
         "spec.postgres",
         postgres.managed,
         postgres.external,
-        DEFAULT_POSTGRES_IMAGE,
+        &images.postgres,
     )?;
     if let Some(b) = &spec.backup {
         validate_backup(b)?;
@@ -208,6 +239,7 @@ pub fn validate(obj: &KcmfDeployment) -> Result<Validated> {
         generation: obj.metadata.generation.unwrap_or_default(),
         paused: spec.paused,
         matcher: spec.matcher.clone(),
+        matcher_image,
         redis,
         postgres,
         backup: spec.backup.clone().map(Backup::from),
@@ -444,8 +476,31 @@ mod tests {
         assert!(matches!(v.redis, Datastore::Managed(_)));
         assert!(matches!(v.postgres, Datastore::Managed(_)));
         assert_eq!(v.matcher.replicas, 1);
-        assert_eq!(v.matcher.image, DEFAULT_MATCHER_IMAGE);
+        assert_eq!(v.matcher_image, DEFAULT_MATCHER_IMAGE);
         assert_eq!(v.generation, 3);
+    }
+
+    /// A spec that names no image gets the operator's configured ones; one that names an
+    /// image keeps it.
+    #[test]
+    fn images_default_to_the_operators_configuration() {
+        let images = DefaultImages {
+            matcher: "registry.example/kcmf-matcher:1".into(),
+            redis: "registry.example/redis:7".into(),
+            postgres: "registry.example/postgres:17".into(),
+        };
+        let v = validate_with(&object(spec()), &images).unwrap();
+        assert_eq!(v.matcher_image, images.matcher);
+        assert_eq!(v.redis.managed().unwrap().image, images.redis);
+        assert_eq!(v.postgres.managed().unwrap().image, images.postgres);
+        let mut s = spec();
+        s.matcher.image = Some("mine/kcmf-matcher:2".into());
+        let v = validate_with(&object(s), &images).unwrap();
+        assert_eq!(v.matcher_image, "mine/kcmf-matcher:2");
+        let mut s = spec();
+        s.matcher.image = Some("  ".into());
+        let err = validate_with(&object(s), &images).unwrap_err();
+        assert!(err.to_string().contains("spec.matcher.image"), "{err}");
     }
 
     /// Build reads only `Validated`: every default the CRD documents is resolved here, with

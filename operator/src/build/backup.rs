@@ -36,7 +36,7 @@ fn backup_volume_pod(
     argv.extend(["--config".to_string(), "/etc/kcmf/config.yaml".into()]);
     let container = Container {
         name: component.into(),
-        image: Some(v.matcher.image.clone()),
+        image: Some(v.matcher_image.clone()),
         image_pull_policy: v.matcher.image_pull_policy.map(|p| p.as_str().to_string()),
         command: Some(vec!["kcmf-matcher".into()]),
         args: Some(argv),

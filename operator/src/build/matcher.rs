@@ -66,7 +66,7 @@ pub fn matcher_deployment(
     let m = &v.matcher;
     let container = Container {
         name: "matcher".into(),
-        image: Some(m.image.clone()),
+        image: Some(v.matcher_image.clone()),
         image_pull_policy: m.image_pull_policy.map(|p| p.as_str().to_string()),
         command: Some(vec!["kcmf-matcher".into()]),
         args: Some(vec![

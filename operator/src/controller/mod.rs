@@ -39,7 +39,7 @@ use tracing::{debug, warn};
 
 use crate::crd::KcmfDeployment;
 use crate::status;
-use crate::validate::{self, Validated};
+use crate::validate::{self, DefaultImages, Validated};
 use crate::{Error, FIELD_MANAGER, Result, Step, StepContext, metrics};
 
 /// Requeue interval of a healthy object (drift and referenced-secret changes are picked up).
@@ -67,6 +67,8 @@ pub struct Context {
     /// The owned workloads as the controller's watches see them (empty in tests without a
     /// controller): [`observe`] reads them here instead of asking the API server.
     workloads: Workloads,
+    /// The images of a spec that names none (the operator's `--*-image` flags).
+    images: DefaultImages,
 }
 
 /// Reflector stores of the owned workloads, filled by the controller's child watches.
@@ -111,7 +113,14 @@ impl Context {
             service_monitors: Mutex::new(None),
             job_events: Mutex::new(HashMap::new()),
             workloads: Workloads::default(),
+            images: DefaultImages::default(),
         }
+    }
+
+    /// Gives a spec that names no image these (see [`DefaultImages`]).
+    pub fn with_images(mut self, images: DefaultImages) -> Self {
+        self.images = images;
+        self
     }
 
     /// Reads owned workloads from these stores (see [`observe`]).
@@ -335,7 +344,7 @@ async fn validated(
     obj: &KcmfDeployment,
     generation: i64,
 ) -> Result<Option<Validated>> {
-    match validate::validate(obj) {
+    match validate::validate_with(obj, &ctx.images) {
         Ok(v) => Ok(Some(v)),
         Err(Error::InvalidSpec { field, message }) => {
             events::invalid_spec(ctx, obj, generation, &field, &message)

@@ -20,7 +20,7 @@ use tracing::{debug, info};
 use super::{Context, Workloads, error_policy, reconcile};
 use crate::build;
 use crate::crd::KcmfDeployment;
-use crate::validate;
+use crate::validate::{self, DefaultImages};
 
 /// Drops what the status never reads from a stored workload: its managed fields, the
 /// bulk of a server-side-applied object (the stores hold every child workload).
@@ -91,6 +91,7 @@ pub async fn run(
     client: Client,
     watch_namespace: Option<String>,
     instance: Option<String>,
+    images: DefaultImages,
     stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let scoped = ScopedApi {
@@ -121,11 +122,15 @@ pub async fn run(
     let (deploy_store, deploy_events) = stored_watch(scoped.api::<Deployment>(), &owned);
     let (sts_store, sts_events) = stored_watch(scoped.api::<StatefulSet>(), &owned);
     let (cj_store, cj_events) = stored_watch(scoped.api::<CronJob>(), &owned);
-    let ctx = Arc::new(Context::new(client, instance).with_workloads(Workloads {
-        deployments: Some(deploy_store),
-        stateful_sets: Some(sts_store),
-        cron_jobs: Some(cj_store),
-    }));
+    let ctx = Arc::new(
+        Context::new(client, instance)
+            .with_images(images)
+            .with_workloads(Workloads {
+                deployments: Some(deploy_store),
+                stateful_sets: Some(sts_store),
+                cron_jobs: Some(cj_store),
+            }),
+    );
     info!(namespace = ?watch_namespace, "starting controller");
     let controller = Controller::new(api, watcher::Config::default().any_semantic());
     let objects = controller.store();
