@@ -652,13 +652,9 @@ async fn scale_hpa_and_config_rollout() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // The HPA controller syncs every 15 s and backs off after errors (no metrics API here):
-    // on a loaded 2-core machine the first sync that acts has come after 90 s.
-    wait_for(
-        "HPA scales the KcmfDeployment to 4",
-        2 * TIMEOUT,
-        || async { api.get("demo").await.ok().map(|k| k.spec.matcher.replicas) == Some(4) },
-    )
+    wait_for("HPA scales the KcmfDeployment to 4", TIMEOUT, || async {
+        api.get("demo").await.ok().map(|k| k.spec.matcher.replicas) == Some(4)
+    })
     .await;
     wait_for("Deployment follows to 4", TIMEOUT, || async {
         deps.get("demo-matcher")
