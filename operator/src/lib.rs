@@ -11,6 +11,16 @@ pub mod metrics;
 pub mod status;
 pub mod validate;
 
+/// Selects rustls' `ring` provider for the process. kube's client asks rustls for the
+/// process default, and rustls picks one only when exactly one provider is compiled in: built
+/// with the whole workspace (the matcher's dependencies enable `aws-lc-rs` too) there are
+/// two, and the first API call would panic. Call before the first client; later calls are
+/// no-ops.
+pub fn install_crypto_provider() {
+    // Err means a provider is installed already: that one stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 use std::time::Duration;
 
 /// Field manager used for every server-side apply (children and status).

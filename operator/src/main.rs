@@ -166,6 +166,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     });
 
+    kcmf_operator::install_crypto_provider();
     let client = Client::try_default().await?;
     ready.store(true, Ordering::Relaxed);
     let identity = args.identity.clone().unwrap_or_else(|| {

@@ -25,6 +25,7 @@ pub async fn client() -> Client {
         std::env::var_os("KUBECONFIG").is_some(),
         "KUBECONFIG is not set: start the control plane with hack/k8s/up.sh and source its env.sh"
     );
+    kcmf_operator::install_crypto_provider();
     let c = Client::try_default()
         .await
         .expect("build a client from KUBECONFIG");
