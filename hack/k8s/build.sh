@@ -160,5 +160,7 @@ rm -rf "$bindir"
 mv "$tmp" "$bindir"
 trap - EXIT
 date -u +%Y-%m-%dT%H:%M:%SZ >"$dest/.complete"
+# Binaries of older versions or recipes are dead weight (~1 GB each): keep only this one.
+find "$cache_root" -mindepth 1 -maxdepth 1 -type d ! -name "${dest##*/}" -exec rm -rf {} + 2>/dev/null || true
 echo "build.sh: done in $((SECONDS - start))s: $(du -sh "$bindir" | cut -f1) in $bindir" >&2
 echo "$bindir"
