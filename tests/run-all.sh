@@ -104,8 +104,11 @@ if [ "$K8S" = 1 ]; then
   else
     # shellcheck disable=SC1091
     source "${KCMF_K8S_STATE:-/tmp/kcmf-k8s}/env.sh"
+    # images.env holds plain assignments; the test binary reads them from the environment
+    set -a
     # shellcheck disable=SC1090
     source "$IMAGES_ENV"
+    set +a
     hack/k8s/load-image.sh "$KCMF_IMAGE_MATCHER_TAR" "$KCMF_IMAGE_OPERATOR_TAR" \
       "$KCMF_IMAGE_REDIS_TAR" "$KCMF_IMAGE_POSTGRES_TAR"
     cargo test --workspace --features "$OP_FEATURES" --test e2e -- --test-threads=1 --nocapture 2>&1 |
