@@ -11,8 +11,9 @@ use super::meta::{labels, meta};
 use super::names;
 use super::pod::{
     config_volume, datastore_env, default_resources, empty_dir, mount, pod_security, pvc_volume,
-    restricted_container_security, value_env,
+    restricted_container_security, secret_or_generated, value_env,
 };
+use super::secrets::keys;
 use super::{CONFIG_HASH_ANNOTATION, RESTORE_ID_ANNOTATION, RESTORE_SET_ANNOTATION};
 use crate::crd::LastRestore;
 use crate::validate::{Backup, Validated};
@@ -28,7 +29,24 @@ fn backup_volume_pod(
     restart_policy: &str,
     annotations: Option<BTreeMap<String, String>>,
 ) -> PodTemplateSpec {
-    let mut env = datastore_env(v);
+    // The matcher refuses to start in production without its payload key and API keys,
+    // whatever the subcommand: the backup and restore Jobs get the matcher pods' ones
+    // (as Secret references, never in the Job's spec).
+    let mut env = vec![
+        secret_or_generated(
+            v,
+            "SECRET_KEY",
+            v.matcher.secret_key_secret_ref.as_ref(),
+            keys::SECRET_KEY,
+        ),
+        secret_or_generated(
+            v,
+            "VALID_API_KEYS",
+            v.matcher.api_keys_secret_ref.as_ref(),
+            keys::API_KEYS,
+        ),
+    ];
+    env.extend(datastore_env(v));
     env.push(value_env("KCMF_BACKUP_DIR", "/backups"));
     env.extend(extra_env);
     env.push(value_env("KCMF_DATA_DIR", "/data"));
@@ -234,6 +252,12 @@ mod tests {
             Some("7")
         );
         assert!(env.contains_key("DATABASE_URL") && env.contains_key("REDIS_URL"));
+        // The matcher's payload key and API keys, as the matcher pods get them (a real run
+        // failed without: the matcher checks both at start in production).
+        for k in ["SECRET_KEY", "VALID_API_KEYS"] {
+            let r = env[k].value_from.as_ref().unwrap();
+            assert_eq!(r.secret_key_ref.as_ref().unwrap().key, k);
+        }
         assert!(!env.contains_key("KCMF_BACKUP_VERIFY"));
         let labels = s
             .job_template
