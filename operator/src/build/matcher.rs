@@ -9,7 +9,8 @@ use k8s_openapi::api::autoscaling::v2::{
     MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, PodSpec, PodTemplateSpec, Service, ServiceSpec,
+    Container, EnvVar, Lifecycle, LifecycleHandler, PodSpec, PodTemplateSpec, Service, ServiceSpec,
+    SleepAction,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -83,6 +84,19 @@ pub fn matcher_deployment(
         ),
         liveness_probe: Some(http_probe("/health", 10, 10, 3)),
         readiness_probe: Some(http_probe("/ready", 2, 5, 3)),
+        // A deleted pod leaves the Service's endpoints while kube-proxy and load balancers
+        // still send it new connections for a moment; SIGTERM closes the listener at once, so
+        // those would be refused. The pod keeps serving for a few seconds first (a sleep
+        // action: no shell or binary needed in the image).
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                sleep: Some(SleepAction {
+                    seconds: PRE_STOP_DRAIN_SECONDS,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         security_context: Some(restricted_container_security()),
         volume_mounts: Some(vec![
             mount("config", "/etc/kcmf", true),
@@ -167,6 +181,10 @@ pub fn hpa(v: &Validated, a: &AutoscalingSpec) -> HorizontalPodAutoscaler {
     }
 }
 
+/// Seconds a terminating matcher pod keeps serving before it gets SIGTERM (within the
+/// default 30 s grace period).
+pub const PRE_STOP_DRAIN_SECONDS: i64 = 5;
+
 /// PDB of the matcher: at most one pod voluntarily disrupted at a time.
 pub fn pdb(v: &Validated) -> PodDisruptionBudget {
     PodDisruptionBudget {
@@ -208,6 +226,12 @@ mod tests {
         );
         let c = &pod.containers[0];
         assert_eq!(c.image.as_deref(), Some("ghcr.io/kcmf/kcmf-matcher:0.1.0"));
+        let drain = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref());
+        assert_eq!(
+            drain.and_then(|h| h.sleep.as_ref()).map(|s| s.seconds),
+            Some(PRE_STOP_DRAIN_SECONDS)
+        );
+        assert!(PRE_STOP_DRAIN_SECONDS < pod.termination_grace_period_seconds.unwrap_or(30));
         assert_eq!(
             c.args.as_ref().unwrap(),
             &vec![
