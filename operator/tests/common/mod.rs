@@ -149,3 +149,27 @@ pub async fn http_get(url: &str) -> Option<String> {
     let status = head.lines().next()?;
     status.contains(" 200 ").then(|| body.to_string())
 }
+
+/// Minimal HTTP/1.0 POST of a JSON body (a new connection each time, as a load generator
+/// wants: every request crosses the Service's routing again). The status code, or `None`
+/// when the connection failed.
+pub async fn http_post(url: &str, headers: &[(&str, &str)], body: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/')?;
+    let mut s = tokio::net::TcpStream::connect(host).await.ok()?;
+    let mut req = format!(
+        "POST /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.ok()?;
+    let head = String::from_utf8_lossy(&buf);
+    head.split_whitespace().nth(1)?.parse().ok()
+}
