@@ -21,8 +21,14 @@ ours() { # <pid> <exe>: is pid still the process we started?
 
 # Real-node mode (KCMF_K8S_NODE_MODE=real): node processes, pods, and the
 # VM-wide changes (bridge, iptables chains, ip_forward, cgroups) first.
+# Its failure (e.g. a kernel setting found changed) is this script's exit status, after
+# everything else is stopped.
+node_rc=0
 if [[ -d "$state/node" ]]; then
-  KCMF_K8S_STATE="$state" "$(dirname "${BASH_SOURCE[0]}")/node-down.sh" || log "node-down.sh failed"
+  KCMF_K8S_STATE="$state" "$(dirname "${BASH_SOURCE[0]}")/node-down.sh" || {
+    node_rc=$?
+    log "node-down.sh failed (exit $node_rc)"
+  }
 fi
 
 if [[ -f "$state/pids" ]]; then
@@ -55,3 +61,4 @@ if [[ -d "$state" ]]; then
     log "removed $state"
   fi
 fi
+exit "$node_rc"

@@ -29,9 +29,9 @@ fi
 before="$(pgrep -x containerd || true)"
 log "installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
-  apt-get update >&2
-  apt-get install -y --no-install-recommends "${missing[@]}" >&2
+if ! apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${missing[@]}" >&2; then
+  apt-get -o DPkg::Lock::Timeout=300 update >&2
+  apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${missing[@]}" >&2
 fi
 after="$(pgrep -x containerd || true)"
 if [[ "$after" != "$before" ]]; then

@@ -55,13 +55,25 @@ cgroup_pids() {
   done | sort -un
 }
 
-# Pids in the node's private mount namespace.
+# Pids in the node's private mount namespace. A namespace id is reused by the kernel once
+# the namespace is gone, so the recorded id alone proves nothing: while our containerd is
+# alive its namespace is the node's; without it only containerd shims in the recorded
+# namespace are taken (never an unrelated process that happens to get the same id).
 mntns_pids() {
-  local ns p
+  local ns p only_shims=1 ctd exe
   ns="$(cat "$nstate/mntns" 2>/dev/null)" || return 0
   [[ -n "$ns" ]] || return 0
+  read -r _ ctd exe < <(awk '$1 == "containerd"' "$state/pids" 2>/dev/null) || true
+  if [[ -n "${ctd:-}" ]] && ours "$ctd" "$exe" &&
+    [[ "$(readlink "/proc/$ctd/ns/mnt" 2>/dev/null)" == "$ns" ]]; then
+    only_shims=0
+  fi
   for p in /proc/[0-9]*; do
-    [[ "$(readlink "$p/ns/mnt" 2>/dev/null)" == "$ns" ]] && echo "${p#/proc/}"
+    [[ "$(readlink "$p/ns/mnt" 2>/dev/null)" == "$ns" ]] || continue
+    if ((only_shims)); then
+      [[ "$(readlink "$p/exe" 2>/dev/null)" == */containerd-shim* ]] || continue
+    fi
+    echo "${p#/proc/}"
   done
   return 0
 }
@@ -189,4 +201,19 @@ if [[ -f "$nstate/created-dirs" ]]; then
     rmdir "$d" 2>/dev/null || log "WARNING: $d not empty; left in place"
   done <"$nstate/created-dirs"
 fi
+# kubelet must never have written the machine's kernel settings (node.sh hands it
+# bind-mounted copies): compare with the values recorded at start, put any changed one
+# back, and fail loudly so a test run notices.
+changed=0
+if [[ -s "$nstate/sysctl.orig" ]]; then
+  while IFS='=' read -r key was; do
+    now="$(cat "/proc/sys/$key")"
+    if [[ "$now" != "$was" ]]; then
+      log "ERROR: kernel setting ${key//\//.} changed from $was to $now while the node ran; restoring it"
+      echo "$was" >"/proc/sys/$key" || true
+      changed=1
+    fi
+  done <"$nstate/sysctl.orig"
+fi
 log "node stopped and cleaned up"
+if ((changed)); then exit 3; fi

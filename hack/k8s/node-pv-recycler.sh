@@ -18,10 +18,10 @@ while sleep 3; do
     2>/dev/null | while read -r name path; do
     [[ -n "$name" && "$path" == "$state/pv/"* && -d "$path" ]] || continue
     find "$path" -mindepth 1 -delete 2>/dev/null || true
-    chown 0:0 "$path" && chmod 0755 "$path"
+    chown 0:0 "$path" && chmod 0755 "$path" || continue
     if "$kubectl" patch pv "$name" --type=json \
       -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null 2>&1; then
       echo "$(date -u +%FT%TZ) recycled $name"
     fi
-  done
+  done || true # an API hiccup (kubectl failing) must not end the loop: up.sh watches this pid
 done

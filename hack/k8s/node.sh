@@ -67,6 +67,10 @@ node_preflight() {
   if ! { [[ -r /dev/kmsg ]] && timeout 2 dd if=/dev/kmsg of=/dev/null bs=16384 count=1 iflag=nonblock status=none; }; then
     errs+=("/dev/kmsg is not readable (kubelet's OOM watcher needs it)")
   fi
+  # Pod -> ClusterIP -> pod on the same bridge is DNAT'ed by iptables only when bridged
+  # traffic passes through it (no masquerading here).
+  [[ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" == 1 ]] ||
+    errs+=("net.bridge.bridge-nf-call-iptables is not 1 (br_netfilter): Services between pods would not work")
   if ((${#errs[@]})); then
     for m in "${errs[@]}"; do log "preflight: $m"; done
     die "preflight failed; the real node cannot run on this machine"
@@ -87,6 +91,10 @@ node_prepare() {
   echo "$bindir" >"$nstate/bindir"
 
   cat /proc/sys/net/ipv4/ip_forward >"$nstate/ip_forward.orig"
+  # The VM-wide values of the tunables kubelet checks: node-down.sh fails when any changed.
+  for kv in "${node_sysctls[@]}"; do
+    echo "${kv%%=*}=$(cat "/proc/sys/${kv%%=*}")"
+  done >"$nstate/sysctl.orig"
   # nf_tables tables before (iptables-nft creates filter/nat/mangle on first use;
   # node-down.sh deletes the ones that were not there, once they are empty).
   nft list tables >"$nstate/nft-tables.before"
