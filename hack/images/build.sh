@@ -233,7 +233,7 @@ build_image() {
     --label "org.opencontainers.image.source=hack/images/build.sh" >&2
   rm -rf "$top"
   log "$ref: $out ($(du -h "$out" | cut -f1), $((SECONDS - started)) s)"
-  built[$kind]="KCMF_IMAGE_${kind^^}=$ref"$'\n'"KCMF_IMAGE_${kind^^}_TAR=$out"
+  built[$kind]="export KCMF_IMAGE_${kind^^}=$ref"$'\n'"export KCMF_IMAGE_${kind^^}_TAR=$out"
 }
 
 # ---------------------------------------------------------------- main
@@ -297,8 +297,8 @@ env_file=$out_dir/images.env
     if [[ -n ${built[$kind]:-} ]]; then
       echo "${built[$kind]}"
     elif [[ -f $env_file ]]; then
-      prev=$(grep -E "^KCMF_IMAGE_${kind^^}(_TAR)?=" "$env_file" || true)
-      tar_path=$(sed -n "s/^KCMF_IMAGE_${kind^^}_TAR=//p" <<<"$prev")
+      prev=$(grep -E "^export KCMF_IMAGE_${kind^^}(_TAR)?=" "$env_file" || true)
+      tar_path=$(sed -n "s/^export KCMF_IMAGE_${kind^^}_TAR=//p" <<<"$prev")
       if [[ -n $tar_path && -f $tar_path ]]; then echo "$prev"; fi
     fi
   done

@@ -40,8 +40,8 @@ fi
 
 if ! command -v mmdebstrap >/dev/null; then
   echo "rootfs.sh: installing mmdebstrap (apt-get)" >&2
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >&2
+  apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends mmdebstrap >&2
 fi
 
 # Timestamps inside the rootfs (dpkg, tar headers): the last commit's time, so a rebuild

@@ -37,8 +37,8 @@ source "$env_file"
 
 if ! command -v runc >/dev/null; then
   echo "verify.sh: installing runc (apt-get)" >&2
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends runc >&2
+  apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends runc >&2
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kcmf-verify.XXXXXX")
