@@ -19,9 +19,20 @@ rm -f "$LOGS"/cargo-test*.log
 
 step() { echo; echo "==> $* ($(date +%T))"; }
 
+# Background builds run in their own sessions: a failing step stops them with the run.
+stop_background() {
+  local p
+  for p in "$@"; do
+    if [ -n "$p" ] && grep -qa build.sh "/proc/$p/cmdline" 2>/dev/null; then
+      kill -- "-$p" 2>/dev/null || true
+    fi
+  done
+}
+
 cleanup() {
   local rc=$?
   step "stopping what this run started"
+  stop_background "${K8S_BUILD_PID:-}" "${IMAGES_PID:-}"
   [ -x hack/k8s/down.sh ] && hack/k8s/down.sh >/dev/null 2>&1 || true
   tests/services.sh stop || true
   exit $rc
@@ -44,7 +55,7 @@ K8S=0
 if [ -x hack/k8s/build.sh ]; then
   K8S=1
   step "Kubernetes control plane: building from Go modules in the background (cached)"
-  hack/k8s/build.sh >"$LOGS/k8s-build.log" 2>&1 &
+  setsid hack/k8s/build.sh >"$LOGS/k8s-build.log" 2>&1 &
   K8S_BUILD_PID=$!
 fi
 
@@ -64,7 +75,7 @@ step "images for the real node (hack/images/build.sh; debug binaries) in the bac
 # layers are cached by package list; a warm build only adds the binaries (~10 s).
 hack/images/build.sh --check-dockerfiles
 IMAGES_ENV="$ROOT/target/images/images.env"
-hack/images/build.sh --matcher-bin target/debug/kcmf-matcher --operator-bin target/debug/kcmf-operator \
+setsid hack/images/build.sh --matcher-bin target/debug/kcmf-matcher --operator-bin target/debug/kcmf-operator \
   >"$LOGS/images-build.log" 2>&1 &
 IMAGES_PID=$!
 
@@ -92,7 +103,7 @@ if [ "$K8S" = 1 ]; then
   cargo test --workspace --features "$OP_FEATURES" --test cluster -- --test-threads=4 2>&1 | tee "$LOGS/cargo-test-cluster.log"
   rc_k8s=${PIPESTATUS[0]}
 
-  step "end-to-end on a real node: containerd, kubelet, kube-proxy, CoreDNS (tests/e2e.rs)"
+  step "end-to-end on a real node: containerd, kubelet, kube-proxy, CoreDNS (operator/tests/e2e/)"
   hack/k8s/down.sh >/dev/null 2>&1
   rc_e2e=0
   if ! wait "$IMAGES_PID"; then
@@ -104,16 +115,22 @@ if [ "$K8S" = 1 ]; then
   else
     # shellcheck disable=SC1091
     source "${KCMF_K8S_STATE:-/tmp/kcmf-k8s}/env.sh"
-    # images.env holds plain assignments; the test binary reads them from the environment
-    set -a
     # shellcheck disable=SC1090
-    source "$IMAGES_ENV"
-    set +a
-    hack/k8s/load-image.sh "$KCMF_IMAGE_MATCHER_TAR" "$KCMF_IMAGE_OPERATOR_TAR" \
-      "$KCMF_IMAGE_REDIS_TAR" "$KCMF_IMAGE_POSTGRES_TAR"
-    cargo test --workspace --features "$OP_FEATURES" --test e2e -- --test-threads=1 --nocapture 2>&1 |
-      tee "$LOGS/cargo-test-e2e.log"
-    rc_e2e=${PIPESTATUS[0]}
+    source "$IMAGES_ENV" # export lines: KCMF_IMAGE_* for the test binary
+    if ! hack/k8s/load-image.sh "$KCMF_IMAGE_MATCHER_TAR" "$KCMF_IMAGE_OPERATOR_TAR" \
+      "$KCMF_IMAGE_REDIS_TAR" "$KCMF_IMAGE_POSTGRES_TAR"; then
+      echo "could not load the images into the node" >&2
+      rc_e2e=1
+    else
+      cargo test --workspace --features "$OP_FEATURES" --test e2e -- --test-threads=1 --nocapture 2>&1 |
+        tee "$LOGS/cargo-test-e2e.log"
+      rc_e2e=${PIPESTATUS[0]}
+    fi
+    # Stop the node now, not in the exit trap: down.sh fails when a kernel setting changed.
+    if ! hack/k8s/down.sh >"$LOGS/k8s-real-down.log" 2>&1; then
+      tail -n 20 "$LOGS/k8s-real-down.log"
+      rc_e2e=1
+    fi
   fi
   [ "$rc_e2e" = 0 ] || rc_k8s=1
 fi
