@@ -134,8 +134,16 @@ where
     }
 }
 
-/// Minimal HTTP/1.0 GET (no client dependency for two endpoints).
+/// Minimal HTTP/1.0 GET (no client dependency for two endpoints); `None` on any failure,
+/// including no answer within 30 s.
 pub async fn http_get(url: &str) -> Option<String> {
+    tokio::time::timeout(std::time::Duration::from_secs(30), http_get_inner(url))
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn http_get_inner(url: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://")?;
     let (host, path) = rest.split_once('/')?;
@@ -152,8 +160,18 @@ pub async fn http_get(url: &str) -> Option<String> {
 
 /// Minimal HTTP/1.0 POST of a JSON body (a new connection each time, as a load generator
 /// wants: every request crosses the Service's routing again). The status code, or `None`
-/// when the connection failed.
+/// when the connection failed or no answer came within 30 s.
 pub async fn http_post(url: &str, headers: &[(&str, &str)], body: &str) -> Option<u16> {
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        http_post_inner(url, headers, body),
+    )
+    .await
+    .ok()
+    .flatten()
+}
+
+async fn http_post_inner(url: &str, headers: &[(&str, &str)], body: &str) -> Option<u16> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://")?;
     let (host, path) = rest.split_once('/')?;
