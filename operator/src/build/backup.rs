@@ -11,9 +11,8 @@ use super::meta::{labels, meta};
 use super::names;
 use super::pod::{
     config_volume, datastore_env, default_resources, empty_dir, mount, pod_security, pvc_volume,
-    restricted_container_security, secret_or_generated, value_env,
+    restricted_container_security, value_env,
 };
-use super::secrets::keys;
 use super::{CONFIG_HASH_ANNOTATION, RESTORE_ID_ANNOTATION, RESTORE_SET_ANNOTATION};
 use crate::crd::LastRestore;
 use crate::validate::{Backup, Validated};
@@ -29,23 +28,7 @@ fn backup_volume_pod(
     restart_policy: &str,
     annotations: Option<BTreeMap<String, String>>,
 ) -> PodTemplateSpec {
-    // The matcher refuses to start in production without its payload key and API keys,
-    // whatever the subcommand: the backup and restore Jobs get the matcher pods' ones
-    // (as Secret references, never in the Job's spec).
-    let mut env = vec![
-        secret_or_generated(
-            v,
-            "SECRET_KEY",
-            v.matcher.secret_key_secret_ref.as_ref(),
-            keys::SECRET_KEY,
-        ),
-        secret_or_generated(
-            v,
-            "VALID_API_KEYS",
-            v.matcher.api_keys_secret_ref.as_ref(),
-            keys::API_KEYS,
-        ),
-    ];
+    let mut env = super::matcher::key_env(v);
     env.extend(datastore_env(v));
     env.push(value_env("KCMF_BACKUP_DIR", "/backups"));
     env.extend(extra_env);

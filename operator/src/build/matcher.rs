@@ -27,9 +27,12 @@ use super::{CONFIG_HASH_ANNOTATION, HTTP_PORT, METRICS_PORT, RESTORED_ANNOTATION
 use crate::crd::AutoscalingSpec;
 use crate::validate::Validated;
 
-fn matcher_env(v: &Validated) -> Vec<EnvVar> {
+/// The matcher's payload key and API keys (Secret references). The matcher refuses to start
+/// in production without both, whatever the subcommand: the matcher pods and the backup and
+/// restore Jobs get them alike.
+pub(super) fn key_env(v: &Validated) -> Vec<EnvVar> {
     let m = &v.matcher;
-    let mut env = vec![
+    vec![
         secret_or_generated(
             v,
             "SECRET_KEY",
@@ -42,7 +45,12 @@ fn matcher_env(v: &Validated) -> Vec<EnvVar> {
             m.api_keys_secret_ref.as_ref(),
             keys::API_KEYS,
         ),
-    ];
+    ]
+}
+
+fn matcher_env(v: &Validated) -> Vec<EnvVar> {
+    let m = &v.matcher;
+    let mut env = key_env(v);
     if let Some(r) = &m.llm.api_key_secret_ref {
         env.push(secret_env("OPENAI_API_KEY", &r.name, &r.key));
     }
