@@ -434,10 +434,20 @@ impl Store {
         Ok(id)
     }
 
-    /// The newest `limit` feedback payloads of a kind, newest first.
-    pub async fn list_feedback(&self, kind: &str, limit: i64) -> Result<Vec<String>, StoreError> {
+    /// The newest `limit` feedback payloads of a kind for each API key, as
+    /// `(key id, payload)`, newest first. Feedback without a key belongs to no tenant and is
+    /// not listed.
+    pub async fn list_feedback(
+        &self,
+        kind: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT payload_enc FROM feedback WHERE kind = $1 ORDER BY created_at DESC LIMIT $2",
+            "SELECT key_id, payload_enc FROM (\
+               SELECT key_id, payload_enc, created_at, \
+                 ROW_NUMBER() OVER (PARTITION BY key_id ORDER BY created_at DESC, id DESC) AS rn \
+               FROM feedback WHERE kind = $1 AND key_id IS NOT NULL) newest \
+             WHERE rn <= $2 ORDER BY created_at DESC, key_id",
         )
         .bind(kind)
         .bind(limit)
@@ -445,8 +455,13 @@ impl Store {
         .await
         .map_err(q("list feedback"))?;
         rows.iter()
-            .map(|r| r.try_get::<String, _>("payload_enc"))
-            .collect::<Result<_, _>>()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>("key_id")?,
+                    r.try_get::<String, _>("payload_enc")?,
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()
             .map_err(q("decode feedback"))
     }
 }

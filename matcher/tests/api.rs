@@ -739,6 +739,70 @@ async fn store_down_makes_ready_503_and_recovers() {
     assert_eq!(st, 200, "ready again once the store is back");
 }
 
+/// Each API key is a tenant: one key's feedback is a demonstration for its own requests only
+/// (the `[examples]` vote), never for another key's, and never serves another key a cached
+/// answer; an oversized example is refused naming the field.
+#[tokio::test]
+async fn feedback_is_scoped_to_its_key_and_bounded() {
+    let m = Matcher::start(&[]).await;
+    let a = m.key();
+    let created: Value = reqwest::Client::new()
+        .post(m.url("/api/v1/keys"))
+        .header("X-API-Key", &a)
+        .json(&json!({"name": "tenant-b"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let b = created["key"].as_str().expect("key").to_string();
+    let body = json!({
+        "left": {"name": "Big Apple", "city": "x"},
+        "right": {"name": "New York City", "city": "x"}
+    });
+    let fb = json!({"kind": "entity", "match": true,
+        "left": {"name": "Big Apple", "city": "y"},
+        "right": {"name": "New York City", "city": "y"}});
+    let (st, r) = m.post("/api/v1/feedback", Some(&a), &fb).await;
+    assert_eq!(st, 201, "{r}");
+    let voted = |r: &Value| {
+        r["results"][0]["reasoning"].as_array().is_some_and(|l| {
+            l.iter()
+                .any(|x| x.as_str().is_some_and(|s| s.starts_with("[examples]")))
+        })
+    };
+    let (st, ra) = m.post("/api/v1/match/entity", Some(&a), &body).await;
+    assert_eq!(st, 200, "{ra}");
+    assert!(voted(&ra), "key A's own example votes for A: {ra}");
+    let (st, rb) = m.post("/api/v1/match/entity", Some(&b), &body).await;
+    assert_eq!(st, 200, "{rb}");
+    assert_eq!(rb["cached"], false, "A's cached answer is not B's: {rb}");
+    assert!(!voted(&rb), "A's example must not vote for B: {rb}");
+
+    let big = "x".repeat(9 * 1024);
+    let huge = json!({"kind": "entity", "match": true,
+        "left": {"name": big}, "right": {"name": "y"}});
+    let (st, r) = m.post("/api/v1/feedback", Some(&b), &huge).await;
+    assert_eq!(
+        (st, r["error"]["field"].as_str()),
+        (422, Some("left")),
+        "{r}"
+    );
+    let (st, r) = m
+        .post(
+            "/api/v1/feedback",
+            Some(&b),
+            &json!({"kind": "schema", "source": "a", "target": "b".repeat(9000), "match": true}),
+        )
+        .await;
+    assert_eq!(
+        (st, r["error"]["field"].as_str()),
+        (422, Some("target")),
+        "{r}"
+    );
+}
+
 #[tokio::test]
 async fn feedback_is_stored_and_changes_the_cache_key() {
     let m = Matcher::start(&[]).await;

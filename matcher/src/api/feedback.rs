@@ -1,5 +1,6 @@
 //! `POST /api/v1/feedback`: a user confirms or rejects a match; the example is stored
-//! (encrypted) and used as a demonstration (Example as Knowledge) from then on.
+//! (encrypted) and used as a demonstration (Example as Knowledge) of this key's requests from
+//! then on (see [`crate::feedback`]: each key is a tenant).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +12,7 @@ use crate::api::extract::ApiJson;
 use crate::auth::Caller;
 use crate::engine::{EntityExample, Record, SchemaExample};
 use crate::error::{ApiError, ErrorBody};
-use crate::feedback::Example;
+use crate::feedback::{Example, MAX_EXAMPLE_BYTES};
 use crate::requests::check_record;
 use crate::state::AppState;
 
@@ -51,9 +52,35 @@ fn required<T>(v: Option<T>, field: &str) -> Result<T, ApiError> {
     v.ok_or_else(|| ApiError::invalid(field, format!("missing field `{field}`")))
 }
 
+/// One example is at most [`MAX_EXAMPLE_BYTES`] as JSON; the error names the larger part.
+fn check_size(parts: [(&str, usize); 2]) -> Result<(), ApiError> {
+    let total: usize = parts.iter().map(|(_, n)| n).sum();
+    if total > MAX_EXAMPLE_BYTES {
+        let (field, n) = if parts[0].1 >= parts[1].1 {
+            parts[0]
+        } else {
+            parts[1]
+        };
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "a feedback example is at most {MAX_EXAMPLE_BYTES} bytes as JSON; this one is \
+                 {total} (`{field}` alone {n})"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn json_len(v: &impl Serialize) -> usize {
+    serde_json::to_vec(v).map_or(usize::MAX, |b| b.len())
+}
+
 /// Record feedback on a match.
 #[utoipa::path(post, path = "/api/v1/feedback", tag = "matching", request_body = FeedbackRequest,
     responses((status = 201, body = FeedbackStored), (status = 422, body = ErrorBody)),
+    description = "The example is used for this API key's later requests only; each key keeps \
+        its newest 200 examples of each kind, each at most 8 KiB as JSON.",
     security(("api_key" = [])))]
 pub async fn submit(
     State(state): State<AppState>,
@@ -66,6 +93,7 @@ pub async fn submit(
             let right = required(req.right, "right")?;
             check_record("left", &left)?;
             check_record("right", &right)?;
+            check_size([("left", json_len(&left)), ("right", json_len(&right))])?;
             Example::Entity(EntityExample {
                 left,
                 right,
@@ -75,6 +103,7 @@ pub async fn submit(
         FeedbackKind::Schema => {
             let source = required(req.source.filter(|s| !s.trim().is_empty()), "source")?;
             let target = required(req.target.filter(|s| !s.trim().is_empty()), "target")?;
+            check_size([("source", source.len()), ("target", target.len())])?;
             Example::Schema(SchemaExample {
                 source,
                 target,
@@ -82,6 +111,6 @@ pub async fn submit(
             })
         }
     };
-    let id = state.feedback.add(Some(&caller.key_id), ex).await?;
+    let id = state.feedback.add(&caller.key_id, ex).await?;
     Ok((StatusCode::CREATED, Json(FeedbackStored { id })))
 }

@@ -84,13 +84,23 @@ pub struct DedupResponse {
 
 // ---- caching helpers --------------------------------------------------------------------
 
-fn cache_key(kind: &str, generation: u64, body: &impl Serialize) -> Result<String, ApiError> {
+/// The result-cache key of a request: the engine version, the kind, the caller's key id and
+/// the generation of its examples (answers depend on them, and each key is a tenant: one
+/// key's cached answers are never another's), and the canonical body.
+fn cache_key(
+    kind: &str,
+    caller: &Caller,
+    generation: u64,
+    body: &impl Serialize,
+) -> Result<String, ApiError> {
     // serde_json's map is ordered by key, so equal requests serialize equally.
     let canonical = serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut buf = Vec::with_capacity(canonical.len() + 64);
+    let mut buf = Vec::with_capacity(canonical.len() + 96);
     buf.extend_from_slice(ENGINE_VERSION.as_bytes());
     buf.push(0);
     buf.extend_from_slice(kind.as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(caller.key_id.as_bytes());
     buf.push(0);
     buf.extend_from_slice(generation.to_string().as_bytes());
     buf.push(0);
@@ -190,14 +200,13 @@ pub async fn match_entity(
     let mut options = req.options.clone();
     check_entity_options(&options)?;
     let pairs = entity_pairs(req, state.cfg.matching.max_pairs)?;
-    let key = cache_key("entity", state.feedback.generation(), &(&pairs, &options))?;
+    let mine = state.feedback.for_key(&caller.key_id).await;
+    let key = cache_key("entity", &caller, mine.generation, &(&pairs, &options))?;
     let backbone = state.engine.backbone_name();
     if let Some(raw) = cached_raw(&state, "entity", &key).await {
         return Ok(raw_hit("results", &raw, &backbone, start));
     }
-    options
-        .examples
-        .extend(state.feedback.entity_examples().await);
+    options.examples.extend(mine.entity.iter().cloned());
     let results = {
         let (engine, pairs) = (state.engine.clone(), pairs.clone());
         off_the_workers(&state, move |h| {
@@ -242,15 +251,14 @@ pub async fn match_schema(
 ) -> Result<Response, ApiError> {
     let start = Instant::now();
     check_schema_request_sync(&req, state.cfg.matching.max_columns)?;
-    let key = cache_key("schema", state.feedback.generation(), &req)?;
+    let mine = state.feedback.for_key(&caller.key_id).await;
+    let key = cache_key("schema", &caller, mine.generation, &req)?;
     let backbone = state.engine.backbone_name();
     if let Some(raw) = cached_raw(&state, "schema", &key).await {
         return Ok(raw_hit("matches", &raw, &backbone, start));
     }
     let mut options = req.options.clone();
-    options
-        .examples
-        .extend(state.feedback.schema_examples().await);
+    options.examples.extend(mine.schema.iter().cloned());
     let matches = {
         let (engine, source, target) =
             (state.engine.clone(), req.source.clone(), req.target.clone());
@@ -305,7 +313,8 @@ pub async fn match_dedup(
         )));
     }
     let ids = dedup_ids(&req.entities, "entities")?;
-    let key = cache_key("dedup", state.feedback.generation(), &req)?;
+    let mine = state.feedback.for_key(&caller.key_id).await;
+    let key = cache_key("dedup", &caller, mine.generation, &req)?;
     let backbone = state.engine.backbone_name();
     if let Some(r) = cached::<DedupResult>(&state, "dedup", &key).await {
         return Ok(Json(DedupResponse {
