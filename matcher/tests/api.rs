@@ -746,16 +746,10 @@ async fn store_down_makes_ready_503_and_recovers() {
 async fn feedback_is_scoped_to_its_key_and_bounded() {
     let m = Matcher::start(&[]).await;
     let a = m.key();
-    let created: Value = reqwest::Client::new()
-        .post(m.url("/api/v1/keys"))
-        .header("X-API-Key", &a)
-        .json(&json!({"name": "tenant-b"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (st, created) = m
+        .post("/api/v1/keys", Some(&a), &json!({"name": "tenant-b"}))
+        .await;
+    assert_eq!(st, 201, "{created}");
     let b = created["key"].as_str().expect("key").to_string();
     let body = json!({
         "left": {"name": "Big Apple", "city": "x"},

@@ -244,36 +244,11 @@ async fn minimal_sample_serves_the_readme_calls_scales_and_is_collected() {
     let secrets: Api<Secret> = Api::namespaced(c.clone(), &ns);
     let pods: Api<Pod> = Api::namespaced(c.clone(), &ns);
     wait_for("children garbage-collected", READY_TIMEOUT, || async {
-        deploys
-            .get_opt(&names::matcher(name))
-            .await
-            .ok()
-            .flatten()
-            .is_none()
-            && sts
-                .get_opt(&names::redis(name))
-                .await
-                .ok()
-                .flatten()
-                .is_none()
-            && sts
-                .get_opt(&names::postgres(name))
-                .await
-                .ok()
-                .flatten()
-                .is_none()
-            && cms
-                .get_opt(&names::config(name))
-                .await
-                .ok()
-                .flatten()
-                .is_none()
-            && secrets
-                .get_opt(&names::secret(name))
-                .await
-                .ok()
-                .flatten()
-                .is_none()
+        gone(&deploys, &names::matcher(name)).await
+            && gone(&sts, &names::redis(name)).await
+            && gone(&sts, &names::postgres(name)).await
+            && gone(&cms, &names::config(name)).await
+            && gone(&secrets, &names::secret(name)).await
             && pods
                 .list(&ListParams::default().labels(&format!("app.kubernetes.io/instance={name}")))
                 .await

@@ -405,3 +405,11 @@ pub async fn wait_restore(api: &Api<KcmfDeployment>, name: &str, set: &str) -> L
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
+
+/// The named object is confirmed absent (a failed GET is not taken for absence).
+pub async fn gone<K>(api: &Api<K>, name: &str) -> bool
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    matches!(api.get_opt(name).await, Ok(None))
+}
