@@ -94,6 +94,8 @@ fn samples(f: &FieldSpec, records: &[Record]) -> Vec<serde_json::Value> {
 fn as_pair(l: &FieldSpec, r: &FieldSpec, kind: FieldKind) -> (FieldSpec, FieldSpec) {
     let mut lf = l.clone();
     lf.kind = kind;
+    // a given name on either side compares as one (`first_name` / `fname`)
+    lf.nicknames = kind == FieldKind::Text && (l.nicknames || r.nicknames);
     let mut rf = r.clone();
     if rf.columns.is_empty() {
         rf.columns = vec![r.name.clone()];
@@ -104,6 +106,7 @@ fn as_pair(l: &FieldSpec, r: &FieldSpec, kind: FieldKind) -> (FieldSpec, FieldSp
     }
     rf.name = l.name.clone();
     rf.kind = kind;
+    rf.nicknames = lf.nicknames;
     (lf, rf)
 }
 

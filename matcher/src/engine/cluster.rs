@@ -18,6 +18,18 @@ use super::linkage::ScoredPair;
 /// Most pairs between two clusters that [`evidence_clusters`] scores one by one.
 pub const FULL_EVIDENCE: usize = 1024;
 
+/// The evidence of a pair whose individual fields conflict (two members of one
+/// household: different given names, or birth dates, and nothing individual agrees).
+pub const CONFLICT_EVIDENCE: f32 = -6.0;
+
+/// What the pairs between two clusters say ([`Forest::scored_between`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct Between {
+    total: f32,
+    yes: usize,
+    conflicts: usize,
+}
+
 /// Union-find over `n` records that keeps each cluster's members (a lone record has
 /// none stored: it is its own member), and the adjacency (CSR) of the given pairs with
 /// their evidence.
@@ -82,14 +94,15 @@ impl Forest {
     }
 
     /// The evidence of every pair of `xs` × `ys` (a known pair's as known, the others
-    /// from `score`): its sum, and how many pairs say match.
+    /// from `score`): its sum, how many pairs say match, and how many say the two records
+    /// conflict (evidence at most [`CONFLICT_EVIDENCE`]).
     fn scored_between(
         &self,
         xs: &[u32],
         ys: &[u32],
         score: &(dyn Fn(usize, usize) -> f32 + Sync),
-    ) -> (f32, usize) {
-        let (mut total, mut yes) = (0f32, 0usize);
+    ) -> Between {
+        let mut b = Between::default();
         for &x in xs {
             let x = x as usize;
             let known = self.pairs_of(x);
@@ -98,11 +111,12 @@ impl Forest {
                     Some(&(_, e)) => e,
                     None => score(x, y as usize),
                 };
-                total += e;
-                yes += usize::from(e > 0.0);
+                b.total += e;
+                b.yes += usize::from(e > 0.0);
+                b.conflicts += usize::from(e <= CONFLICT_EVIDENCE);
             }
         }
-        (total, yes)
+        b
     }
 
     /// The sum of the evidence of the known pairs between cluster `small` and `big`.
@@ -193,7 +207,8 @@ fn greedy(
 /// say yes. Pairs that were never candidates count as nothing, unless `score` is given and
 /// the two clusters are small (at most [`FULL_EVIDENCE`] pairs between them): then every
 /// pair between them is scored, so two groups found through different keys are compared
-/// record by record before they join.
+/// record by record before they join; bigger clusters are compared on a sample of their
+/// member pairs (some matches and few conflicts join them).
 ///
 /// `cap` > 0 bounds a cluster's size; with `split`, a matched pair below it only joins a
 /// lone record to a cluster (see [`capped_clusters`]).
@@ -208,33 +223,46 @@ pub fn evidence_clusters(
 ) -> Vec<Vec<usize>> {
     let pairs = cand.iter().zip(evidence).map(|(&(i, j), &e)| (i, j, e));
     let mut forest = Forest::new(n, pairs);
+    // two big clusters found apart stay apart until one of them changes: every matched
+    // pair between them would otherwise sample them again
+    let mut refused: std::collections::HashSet<(usize, usize, usize, usize)> =
+        std::collections::HashSet::new();
     greedy(n, matched, cap, split, &mut forest, |f, small, big| {
-        let total = match score {
-            Some(score) if f.size(small) * f.size(big) <= FULL_EVIDENCE => {
+        let (ss, sb) = (f.size(small), f.size(big));
+        match score {
+            Some(score) if ss * sb <= FULL_EVIDENCE => {
                 f.scored_between(&f.members_of(small), &f.members_of(big), score)
-                    .0
+                    .total
+                    > 0.0
             }
-            // too many pairs to score them all: the known pairs decide, once a strided
-            // sample of the members on each side, scored, shows some matches (at least one
-            // pair in 50): two big clusters of different entities, chained by a few
-            // sparse or abbreviated records, have next to none; two halves of one heavy
-            // entity (a career across employers and towns) have some
+            // too many pairs to score them all: a strided sample of the members on each
+            // side is scored, and the clusters join when it shows some matches (at least
+            // one pair in 50) and few conflicts (under one in 10). Two big clusters of
+            // different entities chained by a few sparse or abbreviated records have next
+            // to no matches and many conflicts (a household's different given names); two
+            // halves of one heavy entity (a career across employers and towns) have some
+            // matches and no conflict, however much their other fields disagree. The known
+            // pairs are no fair sample here: blocking proposed them for sharing a name.
             Some(score) => {
+                if refused.contains(&(small, big, ss, sb)) {
+                    return false;
+                }
                 let side = (FULL_EVIDENCE as f64).sqrt() as usize;
                 let pick = |v: Vec<u32>| -> Vec<u32> {
                     let step = v.len().div_ceil(side).max(1);
                     v.into_iter().step_by(step).collect()
                 };
                 let (xs, ys) = (pick(f.members_of(small)), pick(f.members_of(big)));
-                let (_, yes) = f.scored_between(&xs, &ys, score);
-                if yes * 50 < xs.len() * ys.len() {
-                    return false;
+                let between = f.scored_between(&xs, &ys, score);
+                let pairs = xs.len() * ys.len();
+                let join = between.yes * 50 >= pairs && between.conflicts * 10 < pairs;
+                if !join {
+                    refused.insert((small, big, ss, sb));
                 }
-                f.known_between(small, big)
+                join
             }
-            None => f.known_between(small, big),
-        };
-        total > 0.0
+            None => f.known_between(small, big) > 0.0,
+        }
     })
 }
 

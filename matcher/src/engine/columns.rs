@@ -334,6 +334,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 kind: FieldKind::Date,
                 columns: cols,
                 date_order: DateOrder::Parts,
+                nicknames: false,
             },
         ));
     }
@@ -392,6 +393,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 kind: FieldKind::Text,
                 columns: cols,
                 date_order: DateOrder::default(),
+                nicknames: false,
             },
         ));
     }
@@ -408,11 +410,18 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 kind,
                 columns: Vec::new(),
                 date_order,
+                nicknames: false,
             },
         ));
     }
     out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, f)| f).collect()
+    out.into_iter()
+        .map(|(_, mut f)| {
+            f.nicknames =
+                f.kind == FieldKind::Text && super::lexicon::concept(&f.name) == Some("given_name");
+            f
+        })
+        .collect()
 }
 
 #[cfg(test)]

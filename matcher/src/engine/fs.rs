@@ -61,6 +61,10 @@ pub struct FieldSpec {
     pub columns: Vec<String>,
     #[serde(default)]
     pub date_order: DateOrder,
+    /// A given-name field: a name and its short form (`james` / `jim`) agree at level 1
+    /// instead of disagreeing ([`super::lexicon::nickname_pair`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nicknames: bool,
 }
 
 impl FieldSpec {
@@ -71,6 +75,7 @@ impl FieldSpec {
             kind,
             columns: Vec::new(),
             date_order: DateOrder::default(),
+            nicknames: false,
         }
     }
 
@@ -456,7 +461,18 @@ fn date_level(a: &str, b: &str) -> u8 {
     if y == Some(true) || (full && ya.abs_diff(yb) == 1 && ma == mb && da == db) {
         return 3;
     }
+    // one mistyped digit of the year (`1953` / `1943`) with the month and day as known
+    // agreeing is a typo, not another birth date
+    if m.is_some() && m.unwrap_or(true) && d.unwrap_or(true) && year_typo(ya, yb) {
+        return 3;
+    }
     4
+}
+
+/// Whether two years differ in one digit or by two swapped neighbouring digits.
+fn year_typo(a: u32, b: u32) -> bool {
+    let (x, y) = (a.to_string(), b.to_string());
+    x.len() == 4 && y.len() == 4 && osa_distance_at_most(&x, &y, 1) <= 1
 }
 
 /// Agreement level of two amounts by relative difference.
@@ -702,6 +718,9 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
     let pairs = a.values().zip(b.values());
     for (((f, spec), o), (x, y)) in fields.iter().enumerate().zip(out.iter_mut()).zip(pairs) {
         *o = level(spec.kind, x, y);
+        if *o >= 2 && *o != MISSING && spec.nicknames && super::lexicon::nickname_values(x, y) {
+            *o = 1;
+        }
         if *o >= 3 && *o != MISSING && spec.kind == FieldKind::Text && f < 32 {
             disagree |= 1 << f;
         }
@@ -1610,6 +1629,15 @@ mod tests {
         assert_eq!(lv(&full, &parts("1980", "3", "")), 2, "day unknown");
         assert_eq!(lv(&full, &parts("1980", "11", "21")), 3, "same year");
         assert_eq!(lv(&full, &parts("1955", "11", "21")), 4);
+        // one mistyped year digit, month (and day as known) agreeing: a typo
+        assert_eq!(lv(&full, &parts("1975", "3", "7")), 4, "two digits off");
+        assert_eq!(
+            lv(&full, &parts("1930", "3", "7")),
+            1,
+            "one digit of the whole date"
+        );
+        assert_eq!(lv(&full, &parts("1930", "3", "")), 3, "day unknown");
+        assert_eq!(lv(&full, &parts("1930", "4", "7")), 4, "month differs too");
         assert_eq!(lv(&full, &parts("", "", "")), MISSING);
         // only the month known on one side: weak agreement, or two people told apart
         assert_eq!(parts("", "3", "").value(0).norm, "00000300");
@@ -1656,6 +1684,27 @@ mod tests {
         let t = |x: &str| prepare(&text, &rec(json!({"city": x})));
         assert_eq!(compare(&text, &t("N/A"), &t("n/a"))[0], MISSING);
         assert_eq!(compare(&text, &t("unknown"), &t("Paris"))[0], MISSING);
+    }
+
+    #[test]
+    fn a_given_name_and_its_short_form_agree() {
+        let recs = [
+            rec(json!({"first_name": "James R", "surname": "Jim"})),
+            rec(json!({"first_name": "jim", "surname": "James"})),
+        ];
+        let fields = infer_fields(recs.iter());
+        assert!(
+            fields[0].nicknames,
+            "first_name is a given name: {fields:?}"
+        );
+        assert!(!fields[1].nicknames, "a surname is not: {fields:?}");
+        let p: Vec<Prepared> = recs.iter().map(|r| prepare(&fields, r)).collect();
+        assert_eq!(compare(&fields, &p[0], &p[1]), vec![1, 4]);
+        let other = prepare(
+            &fields,
+            &rec(json!({"first_name": "john", "surname": "jim"})),
+        );
+        assert_eq!(compare(&fields, &p[0], &other)[0], 4, "james / john");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! that knowledge without a model; an embedding model, when configured, adds to it.
 
 use super::text::split_identifier;
+use std::collections::HashMap;
 
 /// Concepts and the token sequences that name them (normalized, space-separated).
 const CONCEPTS: &[(&str, &[&str])] = &[
@@ -412,21 +413,39 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("zachary", "zach zack"),
 ];
 
+/// Every form of [`NICKNAMES`] (formal and short) → the set of formal names it belongs
+/// to, as bits (`pat` is Patricia's and Patrick's). Built once: the comparison of a
+/// given-name field asks it for every disagreeing candidate pair.
+static NICKNAME_SETS: std::sync::LazyLock<HashMap<&'static str, u128>> =
+    std::sync::LazyLock::new(|| {
+        let mut m: HashMap<&'static str, u128> = HashMap::new();
+        for (i, (formal, short)) in NICKNAMES.iter().enumerate() {
+            for form in std::iter::once(*formal).chain(short.split(' ')) {
+                *m.entry(form).or_default() |= 1u128 << i;
+            }
+        }
+        m
+    });
+
+const _: () = assert!(NICKNAMES.len() <= 128, "NICKNAME_SETS holds a bit per name");
+
 /// Whether two normalized given names are one name and its short form (or two short
 /// forms of one name): `bill` / `william`, `bob` / `robert`, `jim` / `jimmy`.
 pub fn nickname_pair(a: &str, b: &str) -> bool {
     if a.is_empty() || b.is_empty() || a == b {
         return false;
     }
-    let forms = |x: &str| -> Vec<&'static str> {
-        NICKNAMES
-            .iter()
-            .filter(|(formal, short)| *formal == x || short.split(' ').any(|s| s == x))
-            .map(|(formal, _)| *formal)
-            .collect()
-    };
-    let (fa, fb) = (forms(a), forms(b));
-    fa.iter().any(|f| fb.contains(f))
+    let sets = &*NICKNAME_SETS;
+    match (sets.get(a), sets.get(b)) {
+        (Some(x), Some(y)) => x & y != 0,
+        _ => false,
+    }
+}
+
+/// Whether some token of `a` and some token of `b` are a [`nickname_pair`] (`jim r` /
+/// `james`).
+pub fn nickname_values(a: super::fs::Value<'_>, b: super::fs::Value<'_>) -> bool {
+    a.tokens().any(|s| b.tokens().any(|t| nickname_pair(s, t)))
 }
 
 #[cfg(test)]

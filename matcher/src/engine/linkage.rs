@@ -9,7 +9,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::blocking::{BigBlocks, BlockingOptions, dedup_candidates_and_big, link_candidates};
-pub use super::cluster::{FULL_EVIDENCE, capped_clusters, clusters, evidence_clusters};
+pub use super::cluster::{
+    CONFLICT_EVIDENCE, FULL_EVIDENCE, capped_clusters, clusters, evidence_clusters,
+};
 use super::fs::{
     FieldSpec, FsModel, MISSING, Prepared, TermFrequencies, compare, compare_into, infer_fields,
     prepare,
@@ -161,7 +163,7 @@ const SCORE_CHUNK: usize = 4096;
 /// records of one person does not split them).
 fn edge_evidence(is_match: bool, probability: f64, conflict: bool) -> f32 {
     if conflict && !is_match {
-        return -6.0;
+        return CONFLICT_EVIDENCE;
     }
     let p = probability.clamp(1e-6, 1.0 - 1e-6);
     let lo = (p / (1.0 - p)).log2();
@@ -812,6 +814,62 @@ mod tests {
         };
         let c = evidence_clusters(100, &cand, &evidence, &matched, 0, None, Some(&one));
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn big_clusters_join_on_a_sample_with_matches_and_no_conflicts() {
+        // {0..50} and {50..100}, chained inside; blocking proposed 60 pairs across (a
+        // shared name) that say a plain "no" (-2: other employer, other town) and one
+        // match: the known pairs add up to a no, the sample of all pairs across decides
+        let mut cand = Vec::new();
+        let mut matched = Vec::new();
+        for i in 0..99u32 {
+            if i != 49 {
+                cand.push((i, i + 1));
+                matched.push(scored(i as usize, i as usize + 1, 0.99));
+            }
+        }
+        let mut evidence = vec![9.0f32; cand.len()];
+        for k in 0..60u32 {
+            cand.push((k % 50, 50 + (k * 7) % 50));
+            evidence.push(-2.0);
+        }
+        cand.push((49, 50));
+        evidence.push(1.0);
+        matched.push(scored(49, 50, 0.9));
+        let same_half = |x: usize, y: usize| (x < 50) == (y < 50);
+        // one person at two employers: a twentieth of the pairs across match, none conflicts
+        let one = move |x: usize, y: usize| {
+            if same_half(x, y) || (x + y).is_multiple_of(20) {
+                9.0f32
+            } else {
+                -1.0
+            }
+        };
+        let c = evidence_clusters(100, &cand, &evidence, &matched, 0, None, Some(&one));
+        assert_eq!(
+            c.len(),
+            1,
+            "{:?}",
+            c.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+        // a household: as many matches, but a third of the pairs across conflict
+        let household = move |x: usize, y: usize| {
+            if same_half(x, y) || (x + y).is_multiple_of(20) {
+                9.0f32
+            } else if (x + y).is_multiple_of(3) {
+                CONFLICT_EVIDENCE
+            } else {
+                -1.0
+            }
+        };
+        let c = evidence_clusters(100, &cand, &evidence, &matched, 0, None, Some(&household));
+        assert_eq!(
+            c.len(),
+            2,
+            "{:?}",
+            c.iter().map(Vec::len).collect::<Vec<_>>()
+        );
     }
 
     #[test]

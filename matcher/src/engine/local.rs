@@ -153,11 +153,7 @@ impl NameFields {
     /// and a mistyped identity number (the rest of its fields decide), nor one whose given
     /// name was replaced but whose birth date and address agree.
     pub fn individual_conflict(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
-        let nick = |f: usize| {
-            let (x, y) = (a.value(f), b.value(f));
-            x.tokens()
-                .any(|s| y.tokens().any(|t| super::lexicon::nickname_pair(s, t)))
-        };
+        let nick = |f: usize| super::lexicon::nickname_values(a.value(f), b.value(f));
         let beyond = v.iter().enumerate().any(|(f, &l)| {
             l <= 1 && !self.names.contains(&f) && !self.individual.iter().any(|x| x.0 == f)
         });
@@ -177,25 +173,38 @@ impl NameFields {
         mut nick: impl FnMut(usize) -> bool,
         beyond_name_agrees: bool,
     ) -> bool {
-        let (mut given_conflict, mut hard_conflict) = (false, false);
+        let (mut given_conflict, mut birth_conflict, mut id_conflict) = (false, false, false);
         let (mut any_agree, mut id_agree, mut birth_agree) = (false, false, false);
+        let mut given_agree = false;
         for &(f, kind) in individual {
             match v.get(f).copied() {
                 Some(l) if l <= 2 => {
                     any_agree = true;
                     id_agree |= kind == IndividualKind::Id;
                     birth_agree |= kind == IndividualKind::Birth;
+                    given_agree |= kind == IndividualKind::Given;
                 }
                 Some(l) if l != MISSING && l as usize >= super::fs::LEVELS - 1 => match kind {
-                    IndividualKind::Given if nick(f) => any_agree = true,
+                    IndividualKind::Given if nick(f) => {
+                        any_agree = true;
+                        given_agree = true;
+                    }
                     IndividualKind::Given => given_conflict = true,
-                    _ => hard_conflict = true,
+                    IndividualKind::Birth => birth_conflict = true,
+                    IndividualKind::Id => id_conflict = true,
                 },
                 _ => {}
             }
         }
         let rescued = id_agree || (birth_agree && beyond_name_agrees);
-        (given_conflict && !rescued) || (hard_conflict && !any_agree)
+        // namesakes share their names: two birth dates that differ outright (more than a
+        // mistyped digit or swapped day and month) are two people unless an identity
+        // number agrees, or the given name and something beyond the name (an address, a
+        // phone) do; a mistyped identity number is forgiven when a name or date agrees
+        let birth_rescued = id_agree || (given_agree && beyond_name_agrees);
+        (given_conflict && !rescued)
+            || (birth_conflict && !birth_rescued)
+            || (id_conflict && !any_agree)
     }
 
     /// The name of a prepared record (name fields joined).
@@ -892,6 +901,44 @@ mod tests {
             description: None,
             samples: samples.as_array().cloned().unwrap_or_default(),
         }
+    }
+
+    #[test]
+    fn namesakes_born_apart_conflict_unless_more_than_the_name_agrees() {
+        use super::super::fs::{compare, infer_fields, prepare};
+        let rec = |v: serde_json::Value| -> crate::engine::Record {
+            serde_json::from_value(v).unwrap_or_default()
+        };
+        let recs = [
+            rec(
+                json!({"first_name": "james", "last_name": "smith", "dob": "1937-06-06",
+                       "street": "12 oak st", "ssn": "123456789"}),
+            ),
+            // a namesake born elsewhere in time, living elsewhere
+            rec(
+                json!({"first_name": "james", "last_name": "smith", "dob": "1963-11-24",
+                       "street": "7 elm rd", "ssn": ""}),
+            ),
+            // the same man, his birth date garbled, at the same address
+            rec(
+                json!({"first_name": "jim", "last_name": "smith", "dob": "1963-11-24",
+                       "street": "12 oak st", "ssn": ""}),
+            ),
+            // the same man, his birth date garbled, his identity number kept
+            rec(
+                json!({"first_name": "james", "last_name": "smith", "dob": "1963-11-24",
+                       "street": "", "ssn": "123456789"}),
+            ),
+        ];
+        let fields = infer_fields(recs.iter());
+        let names = NameFields::detect(&fields);
+        let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
+        let conflict = |i: usize, j: usize| {
+            names.individual_conflict(&p[i], &p[j], &compare(&fields, &p[i], &p[j]))
+        };
+        assert!(conflict(0, 1), "{fields:?}");
+        assert!(!conflict(0, 2), "given name (short form) and address agree");
+        assert!(!conflict(0, 3), "the identity number agrees");
     }
 
     #[test]
