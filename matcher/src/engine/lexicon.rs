@@ -337,6 +337,43 @@ pub fn dependency_groups(names: &[&str]) -> Vec<Vec<usize>> {
     }
 }
 
+/// The legal form a company name ends with, as a family (`inc` and `incorporated` are
+/// one): `Acme Inc` and `Acme GmbH` are two legal entities, while a duplicate writes its
+/// form either way or drops it. `None` for a name with no form, or nothing before it.
+pub fn legal_form(name: &str) -> Option<&'static str> {
+    let toks: Vec<&str> = name.rsplitn(4, ' ').collect();
+    let at = |i: usize| toks.get(i).copied().unwrap_or("");
+    // (tokens the form takes, family)
+    let (len, family) = match at(0) {
+        "inc" | "incorporated" => (1, "inc"),
+        "llc" => (1, "llc"),
+        "llp" => (1, "llp"),
+        "lp" => (1, "lp"),
+        "ltd" | "limited" if at(1) == "pty" => (2, "pty"),
+        "ltd" | "limited" => (1, "ltd"),
+        "corp" | "corporation" => (1, "corp"),
+        "company" if at(1) == "liability" && at(2) == "limited" => (3, "llc"),
+        "company" if at(1) == "limited" && at(2) == "public" => (3, "plc"),
+        "co" | "company" => (1, "co"),
+        "plc" => (1, "plc"),
+        "gmbh" => (1, "gmbh"),
+        "ag" => (1, "ag"),
+        "sa" | "sas" => (1, "sa"),
+        "sarl" => (1, "sarl"),
+        "srl" => (1, "srl"),
+        "spa" => (1, "spa"),
+        "bv" => (1, "bv"),
+        "nv" => (1, "nv"),
+        "kg" => (1, "kg"),
+        "oy" | "oyj" => (1, "oy"),
+        "ab" => (1, "ab"),
+        "pty" => (1, "pty"),
+        _ => return None,
+    };
+    // something must come before the form: a person called `Co` has no legal form
+    (toks.len() > len).then_some(family)
+}
+
 /// Common given names and their short forms, `formal: short short ...`.
 const NICKNAMES: &[(&str, &str)] = &[
     ("abigail", "abby abbie gail"),
@@ -483,5 +520,20 @@ mod tests {
         assert!(nickname_pair("bob", "bobby"));
         assert!(!nickname_pair("bill", "robert"));
         assert!(!nickname_pair("anna", "anna"));
+    }
+
+    #[test]
+    fn legal_forms_are_read_as_families() {
+        assert_eq!(legal_form("blue capital inc"), Some("inc"));
+        assert_eq!(legal_form("blue capital incorporated"), Some("inc"));
+        assert_eq!(
+            legal_form("crown tech limited liability company"),
+            Some("llc")
+        );
+        assert_eq!(legal_form("crown tech llc"), Some("llc"));
+        assert_eq!(legal_form("crown tech company"), Some("co"));
+        assert_eq!(legal_form("acme pty ltd"), Some("pty"));
+        assert_eq!(legal_form("blue capital"), None);
+        assert_eq!(legal_form("co"), None, "nothing before the form");
     }
 }

@@ -149,6 +149,9 @@ impl NameFields {
     /// - a birth date, identity number or e-mail disagrees outright while no individual
     ///   field agrees.
     ///
+    /// - a name ends with a legal form of another family than the other's (`Inc` /
+    ///   `PLC`): two companies of one name.
+    ///
     /// A duplicate with a missing birth date does not conflict, nor one with its given name
     /// and a mistyped identity number (the rest of its fields decide), nor one whose given
     /// name was replaced but whose birth date and address agree.
@@ -157,7 +160,22 @@ impl NameFields {
         let beyond = v.iter().enumerate().any(|(f, &l)| {
             l <= 1 && !self.names.contains(&f) && !self.individual.iter().any(|x| x.0 == f)
         });
-        Self::conflict_with(&self.individual, v, nick, beyond)
+        Self::conflict_with(&self.individual, v, nick, beyond) || self.legal_conflict(a, b, v)
+    }
+
+    /// Whether two names that do not agree exactly end with legal forms of two families
+    /// (`Blue Capital Inc` / `Blue Capital PLC`): two companies of one name.
+    fn legal_conflict(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
+        self.names.iter().any(|&f| {
+            v.get(f).is_some_and(|&l| l != 0 && l != MISSING)
+                && matches!(
+                    (
+                        super::lexicon::legal_form(a.value(f).norm),
+                        super::lexicon::legal_form(b.value(f).norm)
+                    ),
+                    (Some(x), Some(y)) if x != y
+                )
+        })
     }
 
     /// [`Self::individual_conflict`] on the comparison vector alone (short forms of a
@@ -939,6 +957,30 @@ mod tests {
         assert!(conflict(0, 1), "{fields:?}");
         assert!(!conflict(0, 2), "given name (short form) and address agree");
         assert!(!conflict(0, 3), "the identity number agrees");
+    }
+
+    #[test]
+    fn companies_of_one_name_and_two_legal_forms_conflict() {
+        use super::super::fs::{compare, infer_fields, prepare};
+        let rec = |name: &str| -> crate::engine::Record {
+            serde_json::from_value(json!({"company_name": name, "city": "anberwell"}))
+                .unwrap_or_default()
+        };
+        let recs = [
+            rec("Blue Capital Inc"),
+            rec("blue capital plc"),
+            rec("Blue Capital Incorporated"),
+            rec("Blue Capital"),
+        ];
+        let fields = infer_fields(recs.iter());
+        let names = NameFields::detect(&fields);
+        let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
+        let conflict = |i: usize, j: usize| {
+            names.individual_conflict(&p[i], &p[j], &compare(&fields, &p[i], &p[j]))
+        };
+        assert!(conflict(0, 1), "Inc / PLC");
+        assert!(!conflict(0, 2), "Inc / Incorporated");
+        assert!(!conflict(1, 3), "a form dropped");
     }
 
     #[test]
