@@ -733,15 +733,19 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
     if !(2..=MAX_SWAP_DISAGREE).contains(&disagree.count_ones()) {
         return;
     }
-    let close = |x: Value<'_>, y: Value<'_>| level(FieldKind::Text, x, y) <= 2;
+    // close: a typo, or a given name's short form where either field is a given name
+    let close = |x: Value<'_>, y: Value<'_>, nick: bool| {
+        level(FieldKind::Text, x, y) <= 2 || (nick && super::lexicon::nickname_values(x, y))
+    };
     for f in 0..32usize.min(fields.len()) {
         if disagree & (1 << f) == 0 {
             continue;
         }
         for g in (f + 1)..32usize.min(fields.len()) {
+            let nick = fields[f].nicknames || fields[g].nicknames;
             if disagree & (1 << g) != 0
-                && close(a.value(f), b.value(g))
-                && close(a.value(g), b.value(f))
+                && close(a.value(f), b.value(g), nick)
+                && close(a.value(g), b.value(f), nick)
             {
                 out[f] = 1;
                 out[g] = 1;
@@ -1705,6 +1709,16 @@ mod tests {
             &rec(json!({"first_name": "john", "surname": "jim"})),
         );
         assert_eq!(compare(&fields, &p[0], &other)[0], 4, "james / john");
+        // swapped, and one of them written short
+        let a = prepare(
+            &fields,
+            &rec(json!({"first_name": "Miller", "surname": "Charles"})),
+        );
+        let b = prepare(
+            &fields,
+            &rec(json!({"first_name": "chuck", "surname": "miller"})),
+        );
+        assert_eq!(compare(&fields, &a, &b), vec![1, 1]);
     }
 
     #[test]
