@@ -35,8 +35,9 @@ trap 'rm -rf "$out"' EXIT
 val() { grep -E "^$1=" "$2" | tail -n1 | cut -d= -f2; }
 row() { # name target file
   local f="$3"
-  printf "%-34s %8s %8s %8s %12s %9s %8s %8s\n" "$1" "$(val precision "$f")" "$(val recall "$f")" \
+  printf "%-34s %8s %8s %8s %12s %9s %9s %8s %8s\n" "$1" "$(val precision "$f")" "$(val recall "$f")" \
     "$(val f1 "$f")" "$(val candidate_pairs "$f")" "$(val blocking_recall "$f" || true)" \
+    "$(val blocking_reach "$f" || true)" \
     "$(val wall_seconds "$f")" "$2"
 }
 run() { # name target args...
@@ -47,7 +48,7 @@ run() { # name target args...
 }
 s="$c/shapes"
 
-printf "%-34s %8s %8s %8s %12s %9s %8s %8s\n" dataset precision recall f1 candidates blk_rec seconds target
+printf "%-34s %8s %8s %8s %12s %9s %9s %8s %8s\n" dataset precision recall f1 candidates blk_rec blk_reach seconds target
 run febrl4-link 0.999 em --left $c/febrl/dataset4a.csv --right $c/febrl/dataset4b.csv --truth $c/febrl/febrl4_truth.csv
 run fodors-zagats 0.98 em --left $c/restaurants/fodors.csv --right $c/restaurants/zagats.csv --truth $c/restaurants/fz_truth.csv
 run febrl3-dedup 0.99 dedup --input $c/febrl/dataset3.csv --truth $c/febrl/febrl3_truth.csv
