@@ -54,6 +54,14 @@ pub struct AppConfig {
     pub workers: usize,
     /// Request timeout in seconds.
     pub timeout: u64,
+    /// Seconds a connection may take to send a request head: from accept for the first
+    /// request, from its first byte for the next ones on a kept-alive connection.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait, with no request in flight, for the first
+    /// byte of its next request.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; past it, new connections wait in the listen backlog.
+    pub max_connections: usize,
     /// Requests per minute per API key.
     pub rate_limit: u32,
     /// Failed authentications per minute per client address and per key id; past it,
@@ -82,6 +90,9 @@ impl Default for AppConfig {
             port: 8000,
             workers: 0,
             timeout: 300,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
             rate_limit: 100,
             auth_failure_limit: 20,
             max_body_bytes: 10 * 1024 * 1024,
@@ -401,6 +412,15 @@ impl Config {
         if let Some(v) = get("AUTH_FAILURE_LIMIT") {
             self.app.auth_failure_limit = parse("AUTH_FAILURE_LIMIT", &v)?;
         }
+        if let Some(v) = get("KCMF_HEADER_READ_TIMEOUT_SECS") {
+            self.app.header_read_timeout_secs = parse("KCMF_HEADER_READ_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("KCMF_IDLE_TIMEOUT_SECS") {
+            self.app.idle_timeout_secs = parse("KCMF_IDLE_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("KCMF_MAX_CONNECTIONS") {
+            self.app.max_connections = parse("KCMF_MAX_CONNECTIONS", &v)?;
+        }
         if let Some(v) = get("PORT") {
             self.app.port = parse("PORT", &v)?;
         }
@@ -429,6 +449,21 @@ impl Config {
         }
         if self.app.timeout == 0 {
             return Err(invalid("app.timeout", "must be at least 1 second"));
+        }
+        if self.app.header_read_timeout_secs == 0 {
+            return Err(invalid(
+                "app.header_read_timeout_secs",
+                "must be at least 1 second",
+            ));
+        }
+        if self.app.idle_timeout_secs == 0 {
+            return Err(invalid(
+                "app.idle_timeout_secs",
+                "must be at least 1 second",
+            ));
+        }
+        if self.app.max_connections == 0 {
+            return Err(invalid("app.max_connections", "must be at least 1"));
         }
         if self.matching.max_columns == 0 {
             return Err(invalid("matching.max_columns", "must be at least 1"));
@@ -599,6 +634,60 @@ mod tests {
         );
         let c = Config::from_yaml("matching:\n  ensemble: [dataset, examples, user]\n").unwrap();
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn the_shipped_config_file_holds_the_connection_defaults() {
+        let c = Config::from_yaml(include_str!("../../config/config.yaml")).unwrap();
+        c.validate().unwrap();
+        let d = Config::default();
+        assert_eq!(
+            (
+                c.app.header_read_timeout_secs,
+                c.app.idle_timeout_secs,
+                c.app.max_connections
+            ),
+            (
+                d.app.header_read_timeout_secs,
+                d.app.idle_timeout_secs,
+                d.app.max_connections
+            )
+        );
+    }
+
+    #[test]
+    fn connection_limits_from_env_and_checked() {
+        let c = Config::default();
+        assert_eq!(
+            (
+                c.app.header_read_timeout_secs,
+                c.app.idle_timeout_secs,
+                c.app.max_connections
+            ),
+            (10, 60, 1024)
+        );
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "KCMF_HEADER_READ_TIMEOUT_SECS" => Some("2".into()),
+            "KCMF_IDLE_TIMEOUT_SECS" => Some("5".into()),
+            "KCMF_MAX_CONNECTIONS" => Some("3".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            (
+                c.app.header_read_timeout_secs,
+                c.app.idle_timeout_secs,
+                c.app.max_connections
+            ),
+            (2, 5, 3)
+        );
+        c.app.max_connections = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("app.max_connections"), "{err}");
+        let c = Config::from_yaml("app:\n  idle_timeout_secs: 0\n").unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("app.idle_timeout_secs"), "{err}");
     }
 
     #[test]

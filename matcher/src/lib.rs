@@ -25,7 +25,8 @@
 //! * [`api`]: HTTP: the router and one module of handlers per concern,
 //!   [`api::middleware`] (API key and rate limit), [`api::extract`] (JSON bodies);
 //!   [`error`] is its error type, [`state`] the state its handlers share.
-//! * [`server`] (start-up, graceful shutdown), [`telemetry`] (logs, metrics, request
+//! * [`server`] (start-up, graceful shutdown), [`http`] (the accept loop: connection cap,
+//!   header-read and idle timeouts), [`telemetry`] (logs, metrics, request
 //!   tracking).
 //! * [`cli`] (argument parsing), [`files`] (`dedup` and `link` on CSV files), [`eval`]
 //!   (`eval em|dedup|sm`), [`backup`] (backups, restore, drills).
@@ -42,6 +43,7 @@ pub mod error;
 pub mod eval;
 pub mod feedback;
 pub mod files;
+pub mod http;
 pub mod jobs;
 pub mod ratelimit;
 pub mod recorder;

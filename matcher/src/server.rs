@@ -1,6 +1,8 @@
 //! Start-up and serving: builds the [`AppState`] from the configuration (store + migrations,
-//! secret, first admin key, cache, engine), then serves the router until SIGTERM/SIGINT,
-//! letting in-flight requests finish (graceful shutdown) and draining the recorder.
+//! secret, first admin key, cache, engine), then serves the router until
+//! SIGTERM/SIGINT through [`crate::http::serve`] (connection cap, header-read and idle
+//! timeouts), letting in-flight requests finish (graceful shutdown) and draining the
+//! recorder.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,8 +41,6 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
-    #[error("server failed: {0}")]
-    Serve(std::io::Error),
 }
 
 /// Name under which a development secret is kept in the `configs` table when no
@@ -167,6 +167,7 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
     let host = cfg.app.host.clone();
     let port = cfg.app.port;
     let metrics_port = cfg.monitoring.metrics_port;
+    let limits = crate::http::Limits::from_config(&cfg.app);
     let (state, recorder_task) = build_state(cfg).await?;
     let listener = bind(&host, port).await?;
     let local: Option<SocketAddr> = listener.local_addr().ok();
@@ -175,11 +176,15 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
     if let Some(mp) = metrics_port.filter(|p| *p != port) {
         let ml = bind(&host, mp).await?;
         let mr = api::metrics_router(state.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(ml, mr).await {
-                tracing::error!(error = %e, "metrics listener failed");
-            }
-        });
+        // Its connections end with the process; the cap is its own, so a flood of API
+        // connections does not stop the scrapes.
+        tokio::spawn(crate::http::serve(
+            ml,
+            mr,
+            limits,
+            "metrics",
+            std::future::pending(),
+        ));
     }
     let limiter = state.limiter.clone();
     let auth_failures = state.auth_failures.clone();
@@ -208,13 +213,7 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
         maintenance,
         crate::backup::maintenance::guard,
     ));
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(StartError::Serve)?;
+    crate::http::serve(listener, app, limits, "api", shutdown_signal()).await;
     sweeper.abort();
     let _ = stop_tx.send(true);
     for w in workers {
