@@ -20,7 +20,8 @@
 //!   [`recorder`] (request log and match history, written off the request path),
 //!   [`feedback`] (stored examples).
 //! * [`auth`] (API-key lookup), [`ratelimit`] (per-key quota), [`crypto`] (key hashing,
-//!   Fernet payloads), [`redact`] (secrets masked for display).
+//!   Fernet payloads), [`secret`] (`SECRET_KEY` or the development secret's file),
+//!   [`redact`] (secrets masked for display).
 //! * [`jobs`]: durable batch jobs: submission, [`jobs::queue`], [`jobs::worker`].
 //! * [`api`]: HTTP: the router and one module of handlers per concern,
 //!   [`api::middleware`] (API key and rate limit), [`api::extract`] (JSON bodies);
@@ -50,6 +51,7 @@ pub mod recorder;
 pub mod records;
 pub mod redact;
 pub mod requests;
+pub mod secret;
 pub mod server;
 pub mod state;
 pub mod store;

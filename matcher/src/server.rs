@@ -1,5 +1,5 @@
 //! Start-up and serving: builds the [`AppState`] from the configuration (store + migrations,
-//! secret, first admin key, cache, engine), then serves the router until
+//! secret ([`crate::secret`]), first admin key, cache, engine), then serves the router until
 //! SIGTERM/SIGINT through [`crate::http::serve`] (connection cap, header-read and idle
 //! timeouts), letting in-flight requests finish (graceful shutdown) and draining the
 //! recorder.
@@ -12,8 +12,8 @@ use axum::http::HeaderName;
 use crate::api;
 use crate::auth::{Authenticator, Role};
 use crate::cache::Cache;
-use crate::config::{AppEnv, Config};
-use crate::crypto::{Cipher, generate_key, random_token};
+use crate::config::Config;
+use crate::crypto::{Cipher, generate_key};
 use crate::engine::Engine;
 use crate::feedback::FeedbackStore;
 use crate::ratelimit::{FailureLimiter, KeyLimiter};
@@ -34,6 +34,8 @@ pub enum StartError {
     Crypto(#[from] crate::crypto::CryptoError),
     #[error(transparent)]
     Telemetry(#[from] telemetry::TelemetryError),
+    #[error(transparent)]
+    Secret(#[from] crate::secret::SecretError),
     #[error("config: {0}")]
     Config(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -43,33 +45,11 @@ pub enum StartError {
     },
 }
 
-/// Name under which a development secret is kept in the `configs` table when no
-/// `SECRET_KEY` is configured (never in production, where one is required).
-const DEV_SECRET: &str = "dev_secret_key";
-
 /// Connects the store and applies migrations.
 pub async fn open_store(cfg: &Config) -> Result<Store, StartError> {
     let store = Store::connect(&cfg.database).await?;
     store.migrate().await?;
     Ok(store)
-}
-
-/// The payload secret: `SECRET_KEY`, or (outside production) one generated once and kept
-/// in the store.
-pub async fn secret(cfg: &Config, store: &Store) -> Result<String, StartError> {
-    if let Some(s) = &cfg.app.secret_key {
-        return Ok(s.clone());
-    }
-    if cfg.app.env == AppEnv::Production {
-        return Err(StartError::Config(
-            "SECRET_KEY is required when APP_ENV=production".into(),
-        ));
-    }
-    let s = store.set_config_once(DEV_SECRET, &random_token(32)).await?;
-    tracing::warn!(
-        "no SECRET_KEY configured: using a generated development secret kept in the store"
-    );
-    Ok(s)
 }
 
 /// On first start with no key at all, creates an admin key and prints it once on stderr.
@@ -94,7 +74,7 @@ pub async fn build_state(
 ) -> Result<(AppState, tokio::task::JoinHandle<()>), StartError> {
     let metrics = telemetry::init_metrics()?;
     let store = open_store(&cfg).await?;
-    let secret = secret(&cfg, &store).await?;
+    let secret = crate::secret::resolve(&cfg, &store).await?;
     let cipher = Cipher::from_secret(&secret)?;
     bootstrap_key(&cfg, &store).await?;
     let cache = Cache::new(&cfg.cache)?;

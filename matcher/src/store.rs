@@ -319,21 +319,14 @@ impl Store {
             .map_err(q("decode config"))
     }
 
-    /// Inserts the value unless the name exists; returns the value now stored.
-    pub async fn set_config_once(&self, name: &str, value: &str) -> Result<String, StoreError> {
-        sqlx::query(
-            "INSERT INTO configs (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(value)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await
-        .map_err(q("set config"))?;
-        Ok(self
-            .get_config(name)
-            .await?
-            .unwrap_or_else(|| value.to_string()))
+    /// Deletes the named config row, if any.
+    pub async fn delete_config(&self, name: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM configs WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(q("delete config"))?;
+        Ok(())
     }
 
     // ---- request log and history ------------------------------------------------------

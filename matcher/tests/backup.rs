@@ -223,18 +223,22 @@ async fn postgres_and_redis_round_trip_through_the_api() {
     redis_cmd(&redis_url, &["SET", "kcmf:pinned", "keep-me"]);
 
     let rows = pg_rows(&db).await;
-    for t in [
-        "api_keys",
-        "configs",
-        "request_log",
-        "match_history",
-        "feedback",
-    ] {
+    for t in ["api_keys", "request_log", "match_history", "feedback"] {
         assert!(
             !rows[t].is_empty(),
             "{t} was filled through the API: {rows:?}"
         );
     }
+    // No SECRET_KEY: the generated secret is in the first matcher's data dir, not the store.
+    assert!(
+        rows["configs"]
+            .iter()
+            .all(|r| !r.contains("dev_secret_key")),
+        "{:?}",
+        rows["configs"]
+    );
+    let secret_file = m.data_dir.join("dev-secret");
+    assert!(secret_file.is_file());
     let keys = redis_keys(&redis_url);
     assert!(
         keys.len() >= 3,
@@ -247,8 +251,17 @@ async fn postgres_and_redis_round_trip_through_the_api() {
     let cenv: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, v.clone())).collect();
     let out = ok_cli(tmp.path(), &cenv, &["backup", "run", "--dir", &dir_s]);
     assert!(out.contains("complete"), "{out}");
+    assert!(
+        out.contains("the encryption secret is not in the set"),
+        "{out}"
+    );
     let set = only_complete_set(&list(tmp.path(), &cenv, &dir));
     let manifest = Manifest::read(&dir.join(&set)).expect("manifest");
+    assert!(
+        manifest.secret.contains("not in the set") && manifest.secret.contains("dev-secret"),
+        "{}",
+        manifest.secret
+    );
     assert_eq!(manifest.source.store_backend, "postgres");
     assert!(
         manifest.source.store_version.starts_with("15"),
@@ -305,6 +318,10 @@ async fn postgres_and_redis_round_trip_through_the_api() {
         out.contains("pre-restore"),
         "the roll-back point is named: {out}"
     );
+    assert!(
+        out.contains("the encryption secret is not in the set"),
+        "{out}"
+    );
 
     assert_eq!(pg_rows(&db).await, rows, "every row is back");
     let after = redis_keys(&redis_url);
@@ -329,11 +346,15 @@ async fn postgres_and_redis_round_trip_through_the_api() {
         "the flag is lowered after a good restore"
     );
 
-    // The restored store serves: the key created over the API before the backup works.
-    let m2 = Matcher::start(&env).await;
+    // The restored store serves from a fresh data dir given the secret file, as the
+    // backup said: the key created over the API works and the stored feedback decrypts.
+    let data2 = tempfile::tempdir().expect("data dir");
+    std::fs::copy(&secret_file, data2.path().join("dev-secret")).expect("copy the secret");
+    let m2 = Matcher::start_in(data2.path(), &env).await;
     let (st, r) = m2.post("/api/v1/match/entity", Some(&user), &pair(0)).await;
     assert_eq!(st, 200, "{r}");
     assert_eq!(r["cached"], true, "the restored cache answers: {r}");
+    assert!(!m2.stderr().contains("does not decrypt"), "{}", m2.stderr());
     redis_cmd(&redis_url, &["FLUSHDB"]);
 }
 

@@ -136,6 +136,7 @@ pub async fn run_backup(cmd: BackupCommand, cfg: Config) -> Result<(), BackupErr
                             .map(|s| format!(", {} Redis key(s)", s.keys))
                             .unwrap_or_default()
                     );
+                    println!("{}", r.manifest.secret);
                     if let Some(v) = &r.verification {
                         println!("restore drill passed: {}", v.checks.join("; "));
                     }

@@ -34,6 +34,10 @@ pub struct Manifest {
     pub tables: Vec<TableStat>,
     /// The logical Redis export; none when the cache is not Redis.
     pub redis: Option<RedisStat>,
+    /// Where the payload encryption secret is kept — never the secret itself, which a
+    /// set does not hold (sets written before this field have it empty).
+    #[serde(default)]
+    pub secret: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -9,7 +9,10 @@
 //! * `config/effective.yaml` (and `config/config.yaml`, the file given with `--config`),
 //!   secrets masked,
 //! * `manifest.json` (sizes, SHA-256, source versions, per-table row counts and content
-//!   checksums, start/end) and `manifest.sha256`.
+//!   checksums, start/end, where the encryption secret is kept) and `manifest.sha256`.
+//!
+//! The payload encryption secret is never part of a set: a set and its key stored together
+//! would protect nothing ([`crate::secret`]). The manifest and the restore say where it is.
 //!
 //! The set is written as `.ID.partial` and renamed last, so an interrupted run never
 //! leaves a set that looks complete. `restore` checks every checksum before touching
@@ -567,6 +570,7 @@ async fn fill_set_with(
         files,
         tables,
         redis: redis_stat,
+        secret: crate::secret::backup_note(cfg),
     };
     m.write(out)?;
     Ok(m)
@@ -867,6 +871,9 @@ pub async fn restore(
                 .to_string(),
         ),
         _ => {}
+    }
+    if !m.secret.is_empty() {
+        notes.push(m.secret.clone());
     }
     if !opts.yes {
         return Err(BackupError::Invalid(format!(
