@@ -151,7 +151,7 @@ fn serve_expecting_exit(data: &Path) -> (Option<i32>, String) {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "serve started with a secret file others can read:\n{}",
+                "serve is still running after 30 s (it should have refused to start):\n{}",
                 std::fs::read_to_string(&err_path).unwrap_or_default()
             );
         }
@@ -179,5 +179,35 @@ async fn a_secret_file_others_can_read_stops_start_up() {
     assert_eq!(
         std::fs::read_to_string(&path).expect("read"),
         "a-secret-someone-left-readable"
+    );
+}
+
+/// A row that disagrees with the file is not deleted: the data may be encrypted with
+/// either, so start-up stops and says so.
+#[tokio::test]
+async fn a_row_that_differs_from_the_file_stops_start_up() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path();
+    let (code, out, err) = run_cli(data, &[], &["migrate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    sqlx::query(
+        "INSERT INTO configs (name, value, updated_at) VALUES ('dev_secret_key', 'row', 0)",
+    )
+    .execute(&mut db(data).await)
+    .await
+    .expect("insert the old row");
+    let path = data.join(FILE);
+    std::fs::write(&path, "file").expect("write");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let (code, err) = serve_expecting_exit(data);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(
+        err.contains("differs from") && err.contains(&path.display().to_string()),
+        "{err}"
+    );
+    assert_eq!(
+        secret_rows(data).await,
+        vec!["row".to_string()],
+        "the row is kept"
     );
 }
