@@ -75,6 +75,21 @@ pub fn evaluate_rules(
     }
 }
 
+/// The answer [`evaluate_rules`] gives with the same `holds`, without its trace: the
+/// check of every pair of a wide schema, whose reasoning is written only for the pairs
+/// that match.
+pub fn rules_answer(rules: &RuleSet, mut holds: impl FnMut(Check) -> Option<bool>) -> bool {
+    for r in rules.conditions() {
+        let Some(check) = r.check else {
+            continue;
+        };
+        if holds(check) == Some(true) {
+            return r.answer.is_yes();
+        }
+    }
+    rules.catch_all().answer.is_yes()
+}
+
 // ---------------------------------------------------------------------------------
 // Entity matching
 // ---------------------------------------------------------------------------------

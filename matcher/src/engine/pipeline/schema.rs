@@ -80,9 +80,12 @@ impl Pipeline {
         let mut llm_jobs = Vec::new();
         for i in 0..ns {
             for j in 0..nt {
-                let si = sm.self_indicator(i, j, &mats[0]);
                 match &self.chat {
+                    // the votes' answers first, without their reasoning: of a wide
+                    // request's million pairs only the few that match are written out
+                    None if !sm.local_match(i, j, &views, rules, threshold) => {}
                     None => {
+                        let si = sm.self_indicator(i, j, &mats[0]);
                         let votes: Vec<Vote> = sources
                             .iter()
                             .zip(&views)
@@ -101,7 +104,7 @@ impl Pipeline {
                             });
                         }
                     }
-                    Some(_) => llm_jobs.push((i, j, si)),
+                    Some(_) => llm_jobs.push((i, j, sm.self_indicator(i, j, &mats[0]))),
                 }
             }
         }
@@ -389,8 +392,10 @@ impl<'a> SmContext<'a> {
     }
 
     fn matrix(&self, facts: &[&Facts]) -> Vec<Vec<f64>> {
+        use rayon::prelude::*;
+        // rows in parallel: a wide request (1,000 × 1,000 columns) is a million pairs
         self.cols_s
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, a)| {
                 self.cols_t
@@ -460,6 +465,58 @@ impl<'a> SmContext<'a> {
         self.table_name_sim.max(self.table_desc_sim).max(share)
     }
 
+    /// Whether a check holds for the pair `i`, `j` of one source's matrix (`None`: no
+    /// local evidence for it), what [`Self::local_decision`] explains.
+    fn local_check(
+        &self,
+        i: usize,
+        j: usize,
+        view: &MatrixView,
+        threshold: f64,
+        c: Check,
+    ) -> Option<bool> {
+        match c {
+            Check::TypeIncompatible => Some(crate::engine::local::types_incompatible(
+                &self.cols_s[i],
+                &self.cols_t[j],
+            )),
+            Check::TablesUnrelated => Some(view.relatedness < 0.2),
+            Check::DifferentConcept | Check::SameConcept => {
+                let floor = threshold * SM_MUTUAL_FLOOR;
+                let different = view.m[i][j] < floor || view.assign[i] != Some(j);
+                Some(if c == Check::DifferentConcept {
+                    different
+                } else {
+                    !different
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the local votes of every source's matrix make the pair a match: the
+    /// verdict of [`combine`] over [`Self::local_decision`]s, without their reasoning.
+    fn local_match(
+        &self,
+        i: usize,
+        j: usize,
+        views: &[MatrixView],
+        rules: &RuleSet,
+        threshold: f64,
+    ) -> bool {
+        let n = views.len();
+        let yes = views
+            .iter()
+            .filter(|v| {
+                crate::engine::local::rules_answer(rules, |c| {
+                    self.local_check(i, j, v, threshold, c)
+                })
+            })
+            .count();
+        let score = views.iter().map(|v| v.m[i][j]).sum::<f64>() / n.max(1) as f64;
+        n > 0 && (yes * 2 > n || (yes * 2 == n && score >= threshold))
+    }
+
     fn local_decision(
         &self,
         i: usize,
@@ -475,7 +532,7 @@ impl<'a> SmContext<'a> {
             Check::TypeIncompatible => {
                 let (ta, tb) = (a.data_type(), b.data_type());
                 Some((
-                    crate::engine::local::types_incompatible(a, b),
+                    self.local_check(i, j, view, threshold, c)?,
                     format!(
                         "{} is {}, {} is {}",
                         a.name,
@@ -486,7 +543,7 @@ impl<'a> SmContext<'a> {
                 ))
             }
             Check::TablesUnrelated => Some((
-                rel < 0.2,
+                self.local_check(i, j, view, threshold, c)?,
                 format!(
                     "table relatedness {rel:.2} (names {:.2}, descriptions {:.2}, share of strongly matching columns)",
                     self.table_name_sim, self.table_desc_sim
@@ -505,7 +562,7 @@ impl<'a> SmContext<'a> {
                     sm_name_sim(a, b, &self.exp, self.semantic_of(i, j)),
                     a.values.len().min(b.values.len())
                 );
-                let different = s < floor || assign[i] != Some(j);
+                let different = self.local_check(i, j, view, threshold, Check::DifferentConcept)?;
                 if let Some(x) = row_taken {
                     why.push_str(&format!(
                         "; {} matches {} better ({:.3})",
