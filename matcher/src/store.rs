@@ -263,7 +263,14 @@ impl Store {
     /// so two admins revoking each other at once cannot both succeed; SQLite runs one
     /// writer at a time.
     pub async fn revoke_key(&self, id: &str) -> Result<Revoke, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(q("begin revoke api key"))?;
+        // SQLite: take the write lock first (BEGIN IMMEDIATE waits for it with the busy
+        // timeout); a deferred transaction that reads and then writes fails at once with
+        // "database is locked" when another connection wrote in between.
+        let tx = match self.backend {
+            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+        };
+        let mut tx = tx.map_err(q("begin revoke api key"))?;
         let lock = match self.backend {
             Backend::Postgres => {
                 "SELECT id FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL FOR UPDATE"
