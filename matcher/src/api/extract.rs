@@ -83,10 +83,23 @@ fn is_json_media_type(ct: &[u8]) -> bool {
     starts || ct.windows(5).any(|w| w.eq_ignore_ascii_case(b"+json"))
 }
 
-/// Parses JSON, mapping errors to [`ApiError`] with the JSON path of the offending field.
-/// Valid bodies take serde_json's plain path; only a body that fails is parsed again
-/// with path tracking, to name the field.
+/// Parses a request body that must be a JSON object (every body of the API is one), mapping
+/// errors to [`ApiError`] with the JSON path of the offending field. Valid bodies take
+/// serde_json's plain path; only a body that fails is parsed again with path tracking, to
+/// name the field. Any other JSON value is refused (422 naming `<body>`) before serde sees
+/// it: serde reads a struct from an array too (`["name", "user"]` for `{name, role}`), which
+/// the document does not allow.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(v) => ApiError::invalid(
+                "<body>",
+                format!("the body must be a JSON object, not {}", json_kind(&v)),
+            ),
+            Err(e) => ApiError::MalformedJson(e.to_string()),
+        });
+    }
     if let Ok(value) = serde_json::from_slice(bytes) {
         return Ok(value);
     }
@@ -117,6 +130,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|e| ApiError::MalformedJson(format!("trailing characters: {e}")))?;
     Ok(value)
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 fn strip_position(msg: &str) -> String {
@@ -215,6 +239,38 @@ mod tests {
     #[test]
     fn names_unknown_field() {
         assert_eq!(field(r#"{"items":[],"opt":{"x":1,"y":2}}"#), "opt.y");
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        // serde alone reads this array as `Outer { items: [] }`
+        assert!(serde_json::from_slice::<Outer>(b"[[]]").is_ok());
+        for (body, kind) in [
+            ("[[]]", "an array"),
+            (" [] ", "an array"),
+            ("null", "null"),
+            ("\"x\"", "a string"),
+            ("3", "a number"),
+            ("true", "a boolean"),
+        ] {
+            match parse_json::<Outer>(body.as_bytes()) {
+                Err(ApiError::Invalid { field, message }) => {
+                    assert_eq!(field, "<body>", "{body}");
+                    assert!(message.contains(kind), "{body}: {message}");
+                }
+                other => panic!("{body}: expected Invalid, got {other:?}"),
+            }
+        }
+        for body in ["", "  ", "[", "\u{0}"] {
+            assert!(
+                matches!(
+                    parse_json::<Outer>(body.as_bytes()),
+                    Err(ApiError::MalformedJson(_))
+                ),
+                "{body:?}"
+            );
+        }
+        assert!(parse_json::<Outer>(b" \n{\"items\": []}").is_ok());
     }
 
     #[test]
