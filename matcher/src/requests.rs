@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::engine::{EntityOptions, EntityPair, Record, SchemaOptions, Table};
+use crate::engine::{EntityOptions, EntityPair, Record, RecordSchema, SchemaOptions, Table};
 
 /// A request that cannot be answered as given. Each variant's text is the message a
 /// client sees.
@@ -54,12 +54,14 @@ impl RequestError {
 #[serde(deny_unknown_fields)]
 pub struct EntityRequest {
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<RecordSchema>)]
     pub left: Option<Record>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<RecordSchema>)]
     pub right: Option<Record>,
+    /// At most `matching.max_pairs` (413 past it); not with `left`/`right`.
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub pairs: Option<Vec<EntityPair>>,
     #[serde(default)]
     pub options: EntityOptions,
@@ -77,14 +79,17 @@ pub struct SchemaRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DedupRequest {
-    /// Records; an `id` attribute (string or number) names each one, else its index.
-    #[schema(value_type = Vec<Object>)]
+    /// Records; an `id` attribute (string or number) names each one, else its index. At most
+    /// `matching.dedup_sync_limit` (413 past it).
+    #[schema(value_type = Vec<RecordSchema>, min_items = 1)]
     pub entities: Vec<Record>,
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub threshold: Option<f64>,
     /// Stricter threshold that splits clusters: a pair below it never joins two clusters
     /// (at least `threshold`; default off).
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub split_threshold: Option<f64>,
 }
 

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::extract::ApiJson;
+use crate::api::responses::{JsonBody, Protected};
 use crate::auth::Caller;
-use crate::engine::{EntityExample, Record, SchemaExample};
-use crate::error::{ApiError, ErrorBody};
+use crate::engine::{EntityExample, Record, RecordSchema, SchemaExample};
+use crate::error::ApiError;
 use crate::feedback::{Example, MAX_EXAMPLE_BYTES};
 use crate::requests::check_record;
 use crate::state::AppState;
@@ -29,14 +30,18 @@ pub enum FeedbackKind {
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     pub kind: FeedbackKind,
+    /// `kind: entity` only (required there).
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<RecordSchema>)]
     pub left: Option<Record>,
+    /// `kind: entity` only (required there).
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<RecordSchema>)]
     pub right: Option<Record>,
+    /// `kind: schema` only (required there): a column name.
     #[serde(default)]
     pub source: Option<String>,
+    /// `kind: schema` only (required there): a column name.
     #[serde(default)]
     pub target: Option<String>,
     #[serde(rename = "match")]
@@ -77,8 +82,8 @@ fn json_len(v: &impl Serialize) -> usize {
 }
 
 /// Record feedback on a match.
-#[utoipa::path(post, path = "/api/v1/feedback", tag = "matching", request_body = FeedbackRequest,
-    responses((status = 201, body = FeedbackStored), (status = 422, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/feedback", operation_id = "submit_feedback", tag = "matching", request_body = FeedbackRequest,
+    responses((status = 201, body = FeedbackStored), Protected, JsonBody),
     description = "The example is used for this API key's later requests only; each key keeps \
         its newest 200 examples of each kind, each at most 8 KiB as JSON.",
     security(("api_key" = [])))]

@@ -12,8 +12,9 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::extract::{ApiQuery, parse_json};
+use crate::api::responses::{ById, JsonBody, Protected, QueryParams};
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::jobs::queue::{JobRow, Queue};
 use crate::jobs::{JobOptions, JobRequest, JobState, JobType, parse_upload, prepare};
 use crate::state::AppState;
@@ -35,7 +36,9 @@ pub struct Progress {
 pub struct JobView {
     pub id: String,
     #[serde(rename = "type")]
+    #[schema(value_type = JobType)]
     pub job_type: String,
+    #[schema(value_type = JobState)]
     pub state: String,
     pub progress: Progress,
     pub result_count: i64,
@@ -95,18 +98,40 @@ impl From<JobRow> for JobView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Submitted {
     pub id: String,
+    #[schema(value_type = JobState)]
     pub state: String,
+}
+
+/// The job type of an upload (`?type=`): `dedup` only.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documents the query parameter
+pub enum UploadType {
+    Dedup,
+}
+
+/// `?format=` of the results.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documents the query parameter
+pub enum ResultsFormat {
+    Json,
+    Ndjson,
+    Csv,
 }
 
 /// Query of an upload submission (`text/csv` or `application/x-ndjson` body).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
-    /// Job type of an upload: `dedup` (the only type taking one file).
+    /// Job type of an upload: `dedup` (the only type taking one file). Uploads only.
     #[serde(rename = "type")]
+    #[param(value_type = Option<UploadType>, inline)]
     pub job_type: Option<String>,
-    /// Column naming each record (default `id`; rows are numbered when absent).
+    /// Column naming each record (default `id`; rows are numbered when absent). Uploads only.
     pub id_column: Option<String>,
+    /// Uploads only.
+    #[param(minimum = 0.0, maximum = 1.0)]
     pub threshold: Option<f64>,
 }
 
@@ -115,11 +140,21 @@ fn queue(state: &AppState) -> Queue {
 }
 
 /// Submit a batch job.
-#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs",
+#[utoipa::path(post, path = "/api/v1/jobs", operation_id = "submit_job", tag = "jobs",
     params(UploadQuery),
-    request_body(content = Object, description = "`{type, input, options}` as JSON, or a CSV/NDJSON file of records with `?type=dedup`"),
-    responses((status = 202, body = Submitted), (status = 413, body = ErrorBody),
-              (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    request_body(
+        description = "`{type, input, options}` as JSON (no query parameters), or a CSV or NDJSON \
+            file of records with `?type=dedup`",
+        content(
+            (JobRequest = "application/json"),
+            (String = "text/csv"),
+            (String = "application/x-ndjson"),
+        )
+    ),
+    responses(
+        (status = 202, body = Submitted, headers(("Location" = String, description = "The job's URL"))),
+        Protected, JsonBody
+    ),
     security(("api_key" = [])))]
 pub async fn submit(
     State(state): State<AppState>,
@@ -205,13 +240,16 @@ pub async fn submit(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    #[param(value_type = Option<JobState>, inline)]
     pub state: Option<String>,
+    /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
 /// List this key's jobs, newest first.
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(ListQuery),
-    responses((status = 200, body = Vec<JobView>), (status = 422, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/jobs", operation_id = "list_jobs", tag = "jobs", params(ListQuery),
+    responses((status = 200, body = Vec<JobView>), Protected, QueryParams),
     security(("api_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -240,9 +278,9 @@ fn not_found(id: &str) -> ApiError {
 }
 
 /// A job's state and progress.
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs",
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", operation_id = "get_job", tag = "jobs",
     params(("id" = String, Path)),
-    responses((status = 200, body = JobView), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = JobView), Protected, ById),
     security(("api_key" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -257,9 +295,9 @@ pub async fn get(
 }
 
 /// Cancel a job (no new chunks start).
-#[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs",
+#[utoipa::path(delete, path = "/api/v1/jobs/{id}", operation_id = "cancel_job", tag = "jobs",
     params(("id" = String, Path)),
-    responses((status = 200, body = JobView), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = JobView), Protected, ById),
     security(("api_key" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
@@ -277,8 +315,13 @@ pub async fn cancel(
 #[serde(deny_unknown_fields)]
 pub struct ResultsQuery {
     /// `json` (paged, default), `ndjson` or `csv` (streamed, all results).
+    #[param(value_type = Option<ResultsFormat>, inline)]
     pub format: Option<String>,
+    /// `format=json` only (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
+    /// `format=json` only: 1 to 10000 (default 100).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<i64>,
 }
 
@@ -358,10 +401,17 @@ fn csv_line(cells: &[String]) -> String {
 }
 
 /// A job's results: paged JSON, or the whole set streamed as NDJSON or CSV.
-#[utoipa::path(get, path = "/api/v1/jobs/{id}/results", tag = "jobs",
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/results", operation_id = "job_results", tag = "jobs",
     params(("id" = String, Path), ResultsQuery),
-    responses((status = 200, body = ResultsPage), (status = 404, body = ErrorBody),
-              (status = 422, body = ErrorBody)),
+    responses(
+        (status = 200, description = "A page of results (`format=json`), or all of them",
+            content(
+                (ResultsPage = "application/json"),
+                (String = "application/x-ndjson"),
+                (String = "text/csv"),
+            )),
+        Protected, ById, QueryParams
+    ),
     security(("api_key" = [])))]
 pub async fn results(
     State(state): State<AppState>,

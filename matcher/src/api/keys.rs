@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::extract::ApiJson;
+use crate::api::responses::{AdminOnly, ById, JsonBody, Protected};
 use crate::auth::{Caller, Role};
 use crate::crypto::generate_key;
 use crate::error::{ApiError, ErrorBody};
@@ -26,24 +27,37 @@ fn admin(c: &Caller) -> Result<(), ApiError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
+    /// 1 to 200 bytes once trimmed.
+    #[schema(pattern = r"\S")]
     pub name: String,
     /// `user` (default) or `admin`.
     #[serde(default)]
+    #[schema(value_type = Option<KeyRole>)]
     pub role: Option<String>,
+}
+
+/// The role of a key.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documents `role`
+pub enum KeyRole {
+    User,
+    Admin,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedKey {
     pub id: String,
     pub name: String,
+    #[schema(value_type = KeyRole)]
     pub role: String,
     /// The key itself: shown once, stored only as a hash.
     pub key: String,
 }
 
 /// List API keys (never the keys themselves).
-#[utoipa::path(get, path = "/api/v1/keys", tag = "keys",
-    responses((status = 200, body = Vec<KeyRow>), (status = 403, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/keys", operation_id = "list_keys", tag = "keys",
+    responses((status = 200, body = Vec<KeyRow>), Protected, AdminOnly),
     security(("api_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -54,9 +68,8 @@ pub async fn list(
 }
 
 /// Create an API key.
-#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", request_body = CreateKey,
-    responses((status = 201, body = CreatedKey), (status = 403, body = ErrorBody),
-              (status = 422, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/keys", operation_id = "create_key", tag = "keys", request_body = CreateKey,
+    responses((status = 201, body = CreatedKey), Protected, AdminOnly, JsonBody),
     security(("api_key" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -90,10 +103,10 @@ pub async fn create(
 }
 
 /// Revoke an API key.
-#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys",
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", operation_id = "revoke_key", tag = "keys",
     params(("id" = String, Path, description = "key id")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "the last active admin key", body = ErrorBody)),
+    responses((status = 204, description = "Revoked"), Protected, AdminOnly, ById,
+        (status = 409, description = "The last active admin key of the store", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,

@@ -16,11 +16,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::extract::ApiJson;
+use crate::api::responses::{Backbone, JsonBody, Protected};
 use crate::auth::Caller;
 use crate::crypto::sha256_hex;
 use crate::engine::EngineError;
 use crate::engine::{DedupOptions, DedupResult, ENGINE_VERSION, MatchResult, SchemaMatch};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::recorder::Entry;
 use crate::requests::{
     DedupRequest, EntityRequest, SchemaRequest, check_entity_options, check_schema_request_sync,
@@ -182,13 +183,9 @@ fn ms(start: Instant) -> f64 {
 
 /// Match entity pairs.
 #[utoipa::path(
-    post, path = "/api/v1/match/entity", tag = "matching",
+    post, path = "/api/v1/match/entity", operation_id = "match_entity", tag = "matching",
     request_body = EntityRequest,
-    responses(
-        (status = 200, body = EntityResponse),
-        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)
-    ),
+    responses((status = 200, body = EntityResponse), Protected, JsonBody, Backbone),
     security(("api_key" = []))
 )]
 pub async fn match_entity(
@@ -235,13 +232,9 @@ pub async fn match_entity(
 
 /// Match the columns of two schemas.
 #[utoipa::path(
-    post, path = "/api/v1/match/schema", tag = "matching",
+    post, path = "/api/v1/match/schema", operation_id = "match_schema", tag = "matching",
     request_body = SchemaRequest,
-    responses(
-        (status = 200, body = SchemaResponse),
-        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody)
-    ),
+    responses((status = 200, body = SchemaResponse), Protected, JsonBody, Backbone),
     security(("api_key" = []))
 )]
 pub async fn match_schema(
@@ -288,13 +281,9 @@ pub async fn match_schema(
 
 /// Deduplicate a small set of entities synchronously.
 #[utoipa::path(
-    post, path = "/api/v1/match/dedup", tag = "matching",
+    post, path = "/api/v1/match/dedup", operation_id = "match_dedup", tag = "matching",
     request_body = DedupRequest,
-    responses(
-        (status = 200, body = DedupResponse),
-        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)
-    ),
+    responses((status = 200, body = DedupResponse), Protected, JsonBody, Backbone),
     security(("api_key" = []))
 )]
 pub async fn match_dedup(

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod keys;
 pub mod matching;
 pub mod middleware;
+pub mod responses;
 pub mod system;
 
 use std::time::Duration;
@@ -40,9 +41,57 @@ use crate::telemetry::track;
         jobs::submit, jobs::list, jobs::get, jobs::cancel, jobs::results,
         system::health, system::ready, system::metrics
     ),
-    modifiers(&SecurityAddon)
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&SecurityAddon, &Links)
 )]
 pub struct ApiDoc;
+
+/// OpenAPI links from the operations that create an object to those that take its id: a
+/// submitted job to its status, results and cancellation; a created key to its revocation
+/// (clients and stateful testers follow them).
+struct Links;
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::link::Link;
+        let by_id = |op: &str| {
+            Link::builder()
+                .operation_id(op)
+                .parameter("id", "$response.body#/id")
+                .build()
+        };
+        let links = [
+            (
+                "/api/v1/jobs",
+                "202",
+                vec![
+                    ("GetJob", by_id("get_job")),
+                    ("JobResults", by_id("job_results")),
+                    ("CancelJob", by_id("cancel_job")),
+                ],
+            ),
+            (
+                "/api/v1/keys",
+                "201",
+                vec![("RevokeKey", by_id("revoke_key"))],
+            ),
+        ];
+        // (path of a POST, its status, the links)
+        for (path, status, add) in links {
+            let post = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|i| i.post.as_mut());
+            if let Some(RefOr::T(resp)) = post.and_then(|o| o.responses.responses.get_mut(status)) {
+                for (name, link) in add {
+                    resp.links.insert(name.to_string(), RefOr::T(link));
+                }
+            }
+        }
+    }
+}
 
 struct SecurityAddon;
 

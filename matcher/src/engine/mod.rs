@@ -36,6 +36,73 @@ pub const ENGINE_VERSION: &str = "kcmf-engine-0.1.0";
 /// A flat record: attribute name → value (string, number, bool or null).
 pub type Record = serde_json::Map<String, Value>;
 
+/// The OpenAPI schema of a [`Record`] (`Record`): a non-empty object whose attribute names
+/// are not blank and whose values are [`ScalarSchema`]s, as
+/// [`crate::requests::check_record`] accepts.
+pub struct RecordSchema;
+
+impl utoipa::PartialSchema for RecordSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A flat record: at least one attribute; names not blank; values strings, \
+                 numbers, booleans or null.",
+            ))
+            .min_properties(Some(1))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"\S")),
+            ))
+            .additional_properties(Some(AdditionalProperties::RefOr(
+                utoipa::openapi::Ref::from_schema_name("Scalar").into(),
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RecordSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Record".into()
+    }
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("Scalar".into(), ScalarSchema::schema()));
+    }
+}
+
+/// The OpenAPI schema of an attribute value or a column sample (`Scalar`): a string,
+/// number, boolean or null — never an object or an array.
+pub struct ScalarSchema;
+
+impl utoipa::PartialSchema for ScalarSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Array(vec![
+                Type::String,
+                Type::Number,
+                Type::Boolean,
+                Type::Null,
+            ]))
+            .description(Some("A string, number, boolean or null."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ScalarSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Scalar".into()
+    }
+}
+
 /// Errors of the engine. Bad user input is reported as [`EngineError::InvalidInput`] with
 /// the offending field so the API can answer 4xx.
 #[derive(Debug, thiserror::Error)]
@@ -51,9 +118,9 @@ pub enum EngineError {
 /// One pair of records to compare.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EntityPair {
-    #[schema(value_type = Object)]
+    #[schema(value_type = RecordSchema)]
     pub left: Record,
-    #[schema(value_type = Object)]
+    #[schema(value_type = RecordSchema)]
     pub right: Record,
 }
 
@@ -61,9 +128,9 @@ pub struct EntityPair {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntityExample {
-    #[schema(value_type = Object)]
+    #[schema(value_type = RecordSchema)]
     pub left: Record,
-    #[schema(value_type = Object)]
+    #[schema(value_type = RecordSchema)]
     pub right: Record,
     #[serde(rename = "match")]
     pub is_match: bool,
@@ -75,6 +142,7 @@ pub struct EntityExample {
 pub struct EntityOptions {
     /// Score at or above which a pair is a match; default `matching.entity_threshold`.
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub threshold: Option<f64>,
     /// User-supplied knowledge strings (a knowledge source of the ensemble).
     #[serde(default)]
@@ -104,13 +172,16 @@ pub struct MatchResult {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Column {
+    /// Not blank; unique within its table.
+    #[schema(pattern = r"\S")]
     pub name: String,
     #[serde(default, rename = "type")]
     pub data_type: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Sample values: strings, numbers, booleans or null.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<ScalarSchema>)]
     pub samples: Vec<Value>,
 }
 
@@ -118,9 +189,12 @@ pub struct Column {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Table {
+    #[schema(pattern = r"\S")]
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// At least one; at most `matching.max_columns` in a synchronous request.
+    #[schema(min_items = 1)]
     pub columns: Vec<Column>,
 }
 
@@ -128,7 +202,9 @@ pub struct Table {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchemaExample {
+    #[schema(pattern = r"\S")]
     pub source: String,
+    #[schema(pattern = r"\S")]
     pub target: String,
     #[serde(rename = "match")]
     pub is_match: bool,
@@ -139,6 +215,7 @@ pub struct SchemaExample {
 #[serde(deny_unknown_fields)]
 pub struct SchemaOptions {
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub threshold: Option<f64>,
     #[serde(default)]
     pub knowledge: Vec<String>,

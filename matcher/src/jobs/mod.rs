@@ -90,14 +90,17 @@ impl JobState {
 #[serde(deny_unknown_fields)]
 pub struct JobOptions {
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub threshold: Option<f64>,
     /// `dedup` only (refused on other job types): stricter threshold that splits clusters
     /// (a pair below it never joins two).
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub split_threshold: Option<f64>,
     #[serde(default)]
     pub knowledge: Vec<String>,
-    /// Entity examples (`entity_match`, `dedup`, `link`).
+    /// Entity examples (`EntityExample`: `entity_match`, `dedup`, `link`) or schema examples
+    /// (`SchemaExample`: `schema_batch`).
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub examples: Vec<Value>,
@@ -113,6 +116,9 @@ pub struct JobOptions {
 pub struct JobRequest {
     #[serde(rename = "type")]
     pub job_type: JobType,
+    /// By type: `entity_match` `{pairs: [EntityPair]}`, `schema_batch` `{pairs: [{source:
+    /// Table, target: Table}]}`, `dedup` `{entities: [Record]}`, `link` `{left: [Record],
+    /// right: [Record]}`.
     #[schema(value_type = Object)]
     pub input: Value,
     #[serde(default)]
