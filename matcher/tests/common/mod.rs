@@ -191,6 +191,18 @@ impl Matcher {
         )
     }
 
+    /// GETs with an API key; returns (status, body text).
+    pub async fn get_with_key(&self, path: &str, key: &str) -> (u16, String) {
+        let resp = reqwest::Client::new()
+            .get(self.url(path))
+            .header("X-API-Key", key)
+            .send()
+            .await
+            .expect("request");
+        let st = resp.status().as_u16();
+        (st, resp.text().await.unwrap_or_default())
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
         let resp = reqwest::Client::new()
             .get(self.url(path))
