@@ -97,6 +97,11 @@ step "cargo test --workspace (unit and integration tests on PostgreSQL, Redis, S
 set +e
 cargo test --workspace --no-fail-fast 2>&1 | tee "$LOGS/cargo-test.log"
 rc_main=${PIPESTATUS[0]}
+
+step "schemathesis: the OpenAPI document against the server (tests/schemathesis.sh)"
+# any 5xx, or a status, body, content type or header the document does not describe, fails
+bash tests/schemathesis.sh target/debug/kcmf-matcher
+rc_schemathesis=$?
 rc_k8s=0
 if [ "$K8S" = 1 ]; then
   step "operator tests on the control plane, kwok node (tests/cluster.rs)"
@@ -164,4 +169,5 @@ step "summary"
 read -r passed failed < <(grep -h '^test result:' "$LOGS"/cargo-test*.log |
   awk '{for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }} END {print p+0, f+0}')
 echo "$passed passed, $failed failed"
-[ "$rc_main" = 0 ] && [ "$rc_k8s" = 0 ] && [ "$rc_llm" = 0 ]
+[ "$rc_schemathesis" = 0 ] || echo "schemathesis failed (report: $LOGS/schemathesis.log)"
+[ "$rc_main" = 0 ] && [ "$rc_schemathesis" = 0 ] && [ "$rc_k8s" = 0 ] && [ "$rc_llm" = 0 ]
