@@ -49,19 +49,17 @@ impl RequestError {
 
 // ---- request bodies ---------------------------------------------------------------------
 
-/// `POST /api/v1/match/entity` body: one pair (`left` + `right`) or a list (`pairs`).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// `POST /api/v1/match/entity` body: one pair (`left` + `right`) or a list (`pairs`). Its
+/// OpenAPI schema is written in [`crate::api::schemas`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntityRequest {
     #[serde(default)]
-    #[schema(value_type = Option<RecordSchema>)]
     pub left: Option<Record>,
     #[serde(default)]
-    #[schema(value_type = Option<RecordSchema>)]
     pub right: Option<Record>,
     /// At most `matching.max_pairs` (413 past it); not with `left`/`right`.
     #[serde(default)]
-    #[schema(min_items = 1)]
     pub pairs: Option<Vec<EntityPair>>,
     #[serde(default)]
     pub options: EntityOptions,

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::api::extract::ApiJson;
 use crate::api::responses::{JsonBody, Protected};
 use crate::auth::Caller;
-use crate::engine::{EntityExample, Record, RecordSchema, SchemaExample};
+use crate::engine::{EntityExample, Record, SchemaExample};
 use crate::error::ApiError;
 use crate::feedback::{Example, MAX_EXAMPLE_BYTES};
 use crate::requests::check_record;
@@ -26,17 +26,16 @@ pub enum FeedbackKind {
 
 /// Entity feedback: `kind: entity` with `left`, `right`; schema feedback: `kind: schema`
 /// with `source`, `target` column names. `match` says whether they match.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Its OpenAPI schema is written in [`crate::api::schemas`].
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     pub kind: FeedbackKind,
     /// `kind: entity` only (required there).
     #[serde(default)]
-    #[schema(value_type = Option<RecordSchema>)]
     pub left: Option<Record>,
     /// `kind: entity` only (required there).
     #[serde(default)]
-    #[schema(value_type = Option<RecordSchema>)]
     pub right: Option<Record>,
     /// `kind: schema` only (required there): a column name.
     #[serde(default)]

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod matching;
 pub mod middleware;
 pub mod responses;
+pub mod schemas;
 pub mod system;
 
 use std::time::Duration;

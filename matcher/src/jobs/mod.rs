@@ -85,24 +85,22 @@ impl JobState {
     }
 }
 
-/// Options of a job (the union of the matching options; unknown keys are refused).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+/// Options of a job (the union of the matching options; unknown keys are refused). Documented
+/// per job type with [`JobRequest`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobOptions {
     #[serde(default)]
-    #[schema(minimum = 0.0, maximum = 1.0)]
     pub threshold: Option<f64>,
     /// `dedup` only (refused on other job types): stricter threshold that splits clusters
     /// (a pair below it never joins two).
     #[serde(default)]
-    #[schema(minimum = 0.0, maximum = 1.0)]
     pub split_threshold: Option<f64>,
     #[serde(default)]
     pub knowledge: Vec<String>,
     /// Entity examples (`EntityExample`: `entity_match`, `dedup`, `link`) or schema examples
     /// (`SchemaExample`: `schema_batch`).
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pub examples: Vec<Value>,
     /// `link` only: the columns to compare, left column → right column (default: aligned
     /// by the schema matcher).
@@ -110,8 +108,8 @@ pub struct JobOptions {
     pub column_map: Option<std::collections::BTreeMap<String, String>>,
 }
 
-/// `POST /api/v1/jobs` body.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// `POST /api/v1/jobs` body. Its OpenAPI schema is written in [`crate::api::schemas`].
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobRequest {
     #[serde(rename = "type")]
@@ -119,7 +117,6 @@ pub struct JobRequest {
     /// By type: `entity_match` `{pairs: [EntityPair]}`, `schema_batch` `{pairs: [{source:
     /// Table, target: Table}]}`, `dedup` `{entities: [Record]}`, `link` `{left: [Record],
     /// right: [Record]}`.
-    #[schema(value_type = Object)]
     pub input: Value,
     #[serde(default)]
     pub options: JobOptions,
@@ -317,7 +314,7 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, Reques
             (chunks, total)
         }
         JobType::Dedup => {
-            req.options.entity()?;
+            check_entity_options(&req.options.entity()?)?;
             let inp: EntitiesInput = parse_field(req.input, "input")?;
             let ids = dedup_ids(&inp.entities, "input.entities")?;
             let total = ids.len();
@@ -334,7 +331,7 @@ pub fn prepare(req: JobRequest, batch_size: usize) -> Result<PreparedJob, Reques
             )
         }
         JobType::Link => {
-            req.options.entity()?;
+            check_entity_options(&req.options.entity()?)?;
             let inp: LinkInput = parse_field(req.input, "input")?;
             let left_ids = dedup_ids(&inp.left, "input.left")?;
             let right_ids = dedup_ids(&inp.right, "input.right")?;
@@ -472,6 +469,19 @@ mod tests {
             ),
             "options.split_threshold"
         );
+        // examples are checked as on entity_match (records as documented) for dedup and link
+        for (t, input) in [
+            ("dedup", json!({"entities": [{"a": 1}]})),
+            ("link", json!({"left": [{"a": 1}], "right": [{"a": 1}]})),
+        ] {
+            assert_eq!(
+                field(
+                    json!({"type": t, "input": input, "options": {"examples": [{"left": {}, "right": {"a": 1}, "match": true}]}})
+                ),
+                "options.examples[0].left",
+                "{t}"
+            );
+        }
         // a column map names columns the records have, on link jobs only
         assert_eq!(
             field(
