@@ -505,4 +505,46 @@ mod tests {
             assert_eq!(*at, 1_000 + i as i64);
         }
     }
+
+    /// Revocations racing other writers on SQLite wait for the write lock instead of
+    /// failing with "database is locked" (their transaction read before it wrote).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_revocations_race_other_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = DatabaseConfig {
+            data_dir: dir.path().to_path_buf(),
+            ..DatabaseConfig::default()
+        };
+        let store = Store::connect(&cfg).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+            .insert_key("admin", "admin", "h", "admin")
+            .await
+            .unwrap();
+        for i in 0..40 {
+            store
+                .insert_key(&format!("u{i}"), "u", "h", "user")
+                .await
+                .unwrap();
+        }
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                s.revoke_key(&format!("u{i}"))
+                    .await
+                    .map(|r| r == Revoke::Revoked)
+            }));
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                s.insert_key(&format!("n{i}"), "n", "h", "user")
+                    .await
+                    .map(|()| true)
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.unwrap().unwrap());
+        }
+        assert_eq!(store.revoke_key("admin").await.unwrap(), Revoke::LastAdmin);
+    }
 }
