@@ -126,6 +126,7 @@ impl From<EngineError> for ApiError {
             EngineError::InvalidInput { field, message } => ApiError::Invalid { field, message },
             EngineError::Backbone { .. } => ApiError::Upstream(e.to_string()),
             EngineError::Config(m) => ApiError::Internal(m),
+            EngineError::Cancelled => ApiError::Unavailable(e.to_string()),
         }
     }
 }

@@ -34,7 +34,8 @@ use crate::state::AppState;
 /// (`/health` and other keys' requests keep answering). At most
 /// [`crate::state::Shared::heavy`] such calls run at once; the others wait for a permit
 /// without blocking anything. The permit goes with the work: a request that times out
-/// frees its slot only when its work is done.
+/// frees its slot when its work is done, which the engine cuts short at its next check
+/// ([`crate::engine::cancel`]; counted in `kcmf_matching_cancelled_total`).
 async fn off_the_workers<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
@@ -47,12 +48,20 @@ where
         .await
         .map_err(|e| ApiError::Unavailable(format!("matching is shutting down: {e}")))?;
     let handle = tokio::runtime::Handle::current();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // dropped with this future (a timeout): the engine sees the flag and stops
+    let guard = crate::engine::cancel::CancelOnDrop::new(flag.clone());
     let out = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        work(&handle)
+        let out = crate::engine::cancel::scope(flag, || work(&handle));
+        if matches!(out, Err(EngineError::Cancelled)) {
+            metrics::counter!("kcmf_matching_cancelled_total").increment(1);
+        }
+        out
     })
     .await
     .map_err(|e| ApiError::Internal(format!("matching task failed: {e}")))?;
+    guard.disarm();
     Ok(out?)
 }
 use crate::store::{HistoryEntry, now_ms};

@@ -6,6 +6,7 @@
 
 pub mod align;
 pub mod blocking;
+pub mod cancel;
 pub mod cluster;
 pub mod columns;
 pub mod embed;
@@ -113,6 +114,9 @@ pub enum EngineError {
     Backbone { backbone: String, message: String },
     #[error("engine configuration: {0}")]
     Config(String),
+    /// The caller stopped waiting (a request timed out): see [`cancel`].
+    #[error("matching was cancelled: nobody waits for its answer any more")]
+    Cancelled,
 }
 
 /// One pair of records to compare.

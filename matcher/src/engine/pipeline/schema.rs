@@ -67,6 +67,8 @@ impl Pipeline {
             .iter()
             .map(|(_, k)| sm.matrix(&[&k.facts]))
             .collect();
+        // a matrix computed for nobody (its rows left empty) ends here
+        crate::engine::cancel::check()?;
         let floor = threshold * SM_MUTUAL_FLOOR;
         let assigns: Vec<Vec<Option<usize>>> = mats.iter().map(|m| one_to_one(m, floor)).collect();
         let (ns, nt) = (source.columns.len(), target.columns.len());
@@ -79,6 +81,7 @@ impl Pipeline {
         let mut out = Vec::new();
         let mut llm_jobs = Vec::new();
         for i in 0..ns {
+            crate::engine::cancel::check()?;
             for j in 0..nt {
                 match &self.chat {
                     // the votes' answers first, without their reasoning: of a wide
@@ -393,11 +396,16 @@ impl<'a> SmContext<'a> {
 
     fn matrix(&self, facts: &[&Facts]) -> Vec<Vec<f64>> {
         use rayon::prelude::*;
-        // rows in parallel: a wide request (1,000 × 1,000 columns) is a million pairs
+        // rows in parallel: a wide request (1,000 × 1,000 columns) is a million pairs; the
+        // rows left once the request is cancelled are not computed
+        let cancel = crate::engine::cancel::current();
         self.cols_s
             .par_iter()
             .enumerate()
             .map(|(i, a)| {
+                if crate::engine::cancel::raised(cancel.as_ref()) {
+                    return vec![0.0; self.cols_t.len()];
+                }
                 self.cols_t
                     .iter()
                     .enumerate()
