@@ -76,7 +76,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   resources: ["networkpolicies"]
   verbs: ["get", "create", "patch", "delete"]
 - apiGroups: ["monitoring.coreos.com"]
-  resources: ["servicemonitors"]
+  resources: ["servicemonitors", "prometheusrules"]
   verbs: ["get", "create", "patch", "delete"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
