@@ -155,9 +155,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_tracing(&args);
     let handle = metrics::install()?;
     let ready = Arc::new(AtomicBool::new(false));
+    let objects = metrics::Objects::default();
     let state = metrics::ServerState {
         handle,
         ready: ready.clone(),
+        objects: objects.clone(),
     };
     let addr = args.metrics_addr;
     tokio::spawn(async move {
@@ -196,6 +198,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             watch_namespace,
             Some(identity),
             images,
+            objects,
             shutdown_signal(),
         )
         .await;
@@ -243,7 +246,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         // `rx` is dropped here: the lease manager task releases the lease.
     };
-    controller::run(client, watch_namespace, Some(identity), images, stop).await;
+    controller::run(
+        client,
+        watch_namespace,
+        Some(identity),
+        images,
+        objects,
+        stop,
+    )
+    .await;
     metrics::set_leader(false);
     let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     if lost.load(Ordering::Relaxed) {

@@ -2,7 +2,7 @@
 //! stores [`super::observe`] reads), the Job, pod and Secret watches mapped back to their
 //! KcmfDeployment, and graceful shutdown.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -18,9 +18,9 @@ use serde::de::DeserializeOwned;
 use tracing::{debug, info};
 
 use super::{Context, Workloads, error_policy, reconcile};
-use crate::build;
 use crate::crd::KcmfDeployment;
 use crate::validate::{self, DefaultImages};
+use crate::{build, metrics};
 
 /// Drops what the status never reads from a stored workload: its managed fields, the
 /// bulk of a server-side-applied object (the stores hold every child workload).
@@ -86,12 +86,14 @@ fn job_owner<K: Resource>(o: K) -> Option<ObjectRef<KcmfDeployment>> {
     Some(ObjectRef::new(name).within(&ns))
 }
 
-/// Run the controller until shutdown (SIGTERM / ctrl-c) or `stop` resolves.
+/// Run the controller until shutdown (SIGTERM / ctrl-c) or `stop` resolves. `objects`
+/// receives the controller's store of KcmfDeployments (their per-object metrics).
 pub async fn run(
     client: Client,
     watch_namespace: Option<String>,
     instance: Option<String>,
     images: DefaultImages,
+    objects: metrics::Objects,
     stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let scoped = ScopedApi {
@@ -133,7 +135,8 @@ pub async fn run(
     );
     info!(namespace = ?watch_namespace, "starting controller");
     let controller = Controller::new(api, watcher::Config::default().any_semantic());
-    let objects = controller.store();
+    let store = controller.store();
+    *objects.write().unwrap_or_else(PoisonError::into_inner) = Some(store.clone());
     controller
         // Debounce merges the bursts of child status changes (pods becoming ready) into one
         // reconcile; bounded concurrency keeps the peak (and, as the allocator keeps what
@@ -157,7 +160,7 @@ pub async fn run(
             watcher::Config::default().any_semantic(),
             move |s| {
                 let (ns, name) = (s.namespace(), s.name_any());
-                objects
+                store
                     .state()
                     .into_iter()
                     .filter(|o| o.namespace() == ns)
