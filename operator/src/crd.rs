@@ -468,6 +468,12 @@ pub struct MonitoringSpec {
     /// where the `servicemonitors.monitoring.coreos.com` CRD exists.
     #[serde(default)]
     pub service_monitor: bool,
+    /// Create a Prometheus-operator PrometheusRule with the matcher's alerts (5xx rate, no
+    /// target up, maintenance mode left on, slow match requests, job queue growing, LLM
+    /// errors). Its expressions select the scrape job the ServiceMonitor creates (the matcher
+    /// Service's name). Only done where the `prometheusrules.monitoring.coreos.com` CRD exists.
+    #[serde(default)]
+    pub prometheus_rule: bool,
 }
 
 /// Observed state, written by the operator.

@@ -155,6 +155,8 @@ pub struct Validated {
     pub restore: Option<RestoreSpec>,
     /// `spec.monitoring.serviceMonitor`: a ServiceMonitor is wanted.
     pub service_monitor: bool,
+    /// `spec.monitoring.prometheusRule`: a PrometheusRule with the matcher's alerts is wanted.
+    pub prometheus_rule: bool,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> Error {
@@ -245,6 +247,7 @@ pub fn validate_with(obj: &KcmfDeployment, images: &DefaultImages) -> Result<Val
         backup: spec.backup.clone().map(Backup::from),
         restore: spec.restore.clone(),
         service_monitor: spec.monitoring.as_ref().is_some_and(|m| m.service_monitor),
+        prometheus_rule: spec.monitoring.as_ref().is_some_and(|m| m.prometheus_rule),
     })
 }
 
@@ -527,6 +530,7 @@ mod tests {
         assert_eq!(p.image, DEFAULT_POSTGRES_IMAGE);
         assert_eq!(p.storage_size, "3Gi");
         assert!(!validate(&object(spec())).unwrap().service_monitor);
+        assert!(!v.prometheus_rule && !validate(&object(spec())).unwrap().prometheus_rule);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!
 //! Layout: one file per child kind — [`matcher`] (Deployment, Service, HPA, PDB),
 //! [`datastores`] (Redis, PostgreSQL, their PVCs and NetworkPolicy), [`backup`] (CronJob and
-//! restore Job), [`monitoring`] (ServiceMonitor), [`config`] (ConfigMap and config hash),
+//! restore Job), [`monitoring`] (ServiceMonitor, PrometheusRule), [`config`] (ConfigMap and config hash),
 //! [`secrets`] (the generated Secret); [`pod`] and [`meta`] hold what they share, [`names`]
 //! the child names. This module assembles them into the [`Desired`] state.
 
@@ -33,7 +33,9 @@ pub use datastores::{
 };
 pub use matcher::{hpa, matcher_deployment, matcher_service, pdb};
 pub use meta::{labels, matcher_selector_string, matcher_url, selector_labels};
-pub use monitoring::{service_monitor, service_monitor_resource};
+pub use monitoring::{
+    prometheus_rule, prometheus_rule_resource, service_monitor, service_monitor_resource,
+};
 pub use pod::{datastore_env, restricted_container_security};
 pub use secrets::{
     SecretInputs, fill_generated, generated_secret, keys, referenced_secret_keys,
@@ -109,6 +111,8 @@ pub enum ChildKind {
     CronJob,
     /// monitoring.coreos.com/v1 ServiceMonitor
     ServiceMonitor,
+    /// monitoring.coreos.com/v1 PrometheusRule
+    PrometheusRule,
 }
 
 impl ChildKind {
@@ -126,6 +130,7 @@ impl ChildKind {
             Self::NetworkPolicy => "NetworkPolicy",
             Self::CronJob => "CronJob",
             Self::ServiceMonitor => "ServiceMonitor",
+            Self::PrometheusRule => "PrometheusRule",
         }
     }
 }
@@ -165,6 +170,8 @@ pub enum Child {
     CronJob(CronJob),
     /// ServiceMonitor (dynamic type; the CRD may be absent)
     ServiceMonitor(DynamicObject),
+    /// PrometheusRule (dynamic type; the CRD may be absent)
+    PrometheusRule(DynamicObject),
 }
 
 impl Child {
@@ -182,6 +189,7 @@ impl Child {
             Child::NetworkPolicy(_) => ChildKind::NetworkPolicy,
             Child::CronJob(_) => ChildKind::CronJob,
             Child::ServiceMonitor(_) => ChildKind::ServiceMonitor,
+            Child::PrometheusRule(_) => ChildKind::PrometheusRule,
         }
     }
 
@@ -199,6 +207,7 @@ impl Child {
             Child::NetworkPolicy(o) => &o.metadata,
             Child::CronJob(o) => &o.metadata,
             Child::ServiceMonitor(o) => &o.metadata,
+            Child::PrometheusRule(o) => &o.metadata,
         }
     }
 
@@ -215,6 +224,8 @@ pub struct BuildInputs {
     pub secrets: SecretInputs,
     /// Whether the ServiceMonitor CRD is served by the cluster.
     pub service_monitor_available: bool,
+    /// Whether the PrometheusRule CRD is served by the cluster.
+    pub prometheus_rule_available: bool,
     /// The last restore Job that succeeded (from `status.lastRestore`): put on the matcher pod
     /// template ([`RESTORED_ANNOTATION`]) so a successful restore restarts the matcher pods once.
     pub restored_by: Option<String>,
@@ -248,6 +259,7 @@ pub fn fingerprint(children: &[Child]) -> Result<String> {
             Child::NetworkPolicy(o) => serde_json::to_vec(o),
             Child::CronJob(o) => serde_json::to_vec(o),
             Child::ServiceMonitor(o) => serde_json::to_vec(o),
+            Child::PrometheusRule(o) => serde_json::to_vec(o),
         }
         .map_err(|source| crate::Error::Serialize {
             what: "child",
@@ -352,6 +364,16 @@ pub fn build(v: &Validated, inputs: &BuildInputs) -> Result<Desired> {
             unwanted.push(ChildRef {
                 kind: ChildKind::ServiceMonitor,
                 name: names::service_monitor(&v.name),
+            });
+        }
+    }
+    if inputs.prometheus_rule_available {
+        if v.prometheus_rule {
+            apply.push(Child::PrometheusRule(prometheus_rule(v)?));
+        } else {
+            unwanted.push(ChildRef {
+                kind: ChildKind::PrometheusRule,
+                name: names::prometheus_rule(&v.name),
             });
         }
     }

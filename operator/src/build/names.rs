@@ -49,6 +49,10 @@ pub fn hpa(n: &str) -> String {
 pub fn service_monitor(n: &str) -> String {
     n.to_string()
 }
+/// PrometheusRule (named as the KcmfDeployment it watches).
+pub fn prometheus_rule(n: &str) -> String {
+    n.to_string()
+}
 /// Restore Job of one request: `<name>-restore-<10 hex digits of sha256(set, id, the
 /// previous restore Job)>`, at most 59 characters (names are at most 40), so it fits the
 /// 63 of the `job-name` pod label. See [`super::backup::restore_request`] for why the previous

@@ -33,6 +33,7 @@ pub(crate) fn inputs(v: &Validated) -> BuildInputs {
             referenced: BTreeMap::new(),
         },
         service_monitor_available: false,
+        prometheus_rule_available: false,
         restored_by: None,
     }
 }

@@ -11,7 +11,7 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -55,9 +55,9 @@ pub(super) async fn apply_or_reuse(
             generations: workload_generations(&obs),
         }),
     );
-    if obs.service_monitor_gone {
-        info!(namespace = %v.namespace, name = %v.name, "the ServiceMonitor API is gone; skipped the ServiceMonitor");
-        ctx.forget_service_monitors();
+    if obs.monitoring_api_gone {
+        info!(namespace = %v.namespace, name = %v.name, "a monitoring.coreos.com API is gone; skipped its object");
+        ctx.forget_monitoring_apis();
     }
     Ok(obs)
 }
@@ -115,7 +115,7 @@ pub async fn apply(client: &Client, ns: &str, children: &[Child]) -> Result<Obse
                     }
                 }
                 AppliedChild::CronJob(c) => obs.backup = Some(*c),
-                AppliedChild::ServiceMonitorGone => obs.service_monitor_gone = true,
+                AppliedChild::MonitoringApiGone => obs.monitoring_api_gone = true,
                 AppliedChild::Other => {}
             }
         }
@@ -129,8 +129,9 @@ enum AppliedChild {
     Deployment(Box<Deployment>),
     StatefulSet(Box<StatefulSet>),
     CronJob(Box<CronJob>),
-    /// The ServiceMonitor API is not served (any more): its CRD was removed after discovery.
-    ServiceMonitorGone,
+    /// The ServiceMonitor or PrometheusRule API is not served (any more): its CRD was
+    /// removed after discovery.
+    MonitoringApiGone,
 }
 
 async fn apply_child(client: &Client, ns: &str, child: &Child) -> Result<AppliedChild> {
@@ -172,23 +173,61 @@ async fn apply_child(client: &Client, ns: &str, child: &Child) -> Result<Applied
         }
         Child::CronJob(o) => AppliedChild::CronJob(Box::new(apply_one(client, ns, kind, o).await?)),
         Child::ServiceMonitor(o) => {
-            let name = o.name_any();
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(client.clone(), ns, &build::service_monitor_resource());
-            match api
-                .patch(
-                    &name,
-                    &PatchParams::apply(FIELD_MANAGER).force(),
-                    &Patch::Apply(o),
-                )
-                .await
-            {
-                Ok(_) => AppliedChild::Other,
-                Err(e) if is_not_found(&e) => AppliedChild::ServiceMonitorGone,
-                Err(e) => return Err(kube_err("apply", kind, &name)(e)),
-            }
+            apply_dynamic(client, ns, kind, o, &build::service_monitor_resource()).await?
+        }
+        Child::PrometheusRule(o) => {
+            apply_dynamic(client, ns, kind, o, &build::prometheus_rule_resource()).await?
         }
     })
+}
+
+/// Server-side apply of a child of a CRD that may be absent (ServiceMonitor, PrometheusRule):
+/// a 404 means its API went away after discovery, which skips it instead of failing.
+async fn apply_dynamic(
+    client: &Client,
+    ns: &str,
+    kind: &'static str,
+    o: &DynamicObject,
+    resource: &ApiResource,
+) -> Result<AppliedChild> {
+    let name = o.name_any();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, resource);
+    match api
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(o),
+        )
+        .await
+    {
+        Ok(_) => Ok(AppliedChild::Other),
+        Err(e) if is_not_found(&e) => Ok(AppliedChild::MonitoringApiGone),
+        Err(e) => Err(kube_err("apply", kind, &name)(e)),
+    }
+}
+
+/// Delete a child of a CRD that may be absent, only if this object owns it; a 404 (object
+/// or API gone) is nothing to delete.
+async fn delete_owned_dynamic(
+    client: &Client,
+    v: &Validated,
+    name: &str,
+    kind: &'static str,
+    resource: &ApiResource,
+) -> Result<bool> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &v.namespace, resource);
+    match api.get_opt(name).await {
+        Ok(Some(o)) if o.owner_references().iter().any(|o| o.uid == v.uid) => {
+            match api.delete(name, &DeleteParams::background()).await {
+                Ok(_) => Ok(true),
+                Err(e) if is_not_found(&e) => Ok(false),
+                Err(e) => Err(kube_err("delete", kind, name)(e)),
+            }
+        }
+        Ok(_) => Ok(false),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(kube_err("get", kind, name)(e)),
+    }
 }
 
 async fn delete_owned<K>(
@@ -257,23 +296,12 @@ pub async fn prune(client: &Client, v: &Validated, unwanted: &[ChildRef]) -> Res
             ChildKind::ConfigMap => delete_owned::<ConfigMap>(client, v, &r.name, kind).await?,
             ChildKind::Deployment => delete_owned::<Deployment>(client, v, &r.name, kind).await?,
             ChildKind::ServiceMonitor => {
-                let api: Api<DynamicObject> = Api::namespaced_with(
-                    client.clone(),
-                    &v.namespace,
-                    &build::service_monitor_resource(),
-                );
-                match api.get_opt(&r.name).await {
-                    Ok(Some(o)) if o.owner_references().iter().any(|o| o.uid == v.uid) => {
-                        match api.delete(&r.name, &DeleteParams::background()).await {
-                            Ok(_) => true,
-                            Err(e) if is_not_found(&e) => false,
-                            Err(e) => return Err(kube_err("delete", kind, &r.name)(e)),
-                        }
-                    }
-                    Ok(_) => false,
-                    Err(e) if is_not_found(&e) => false,
-                    Err(e) => return Err(kube_err("get", kind, &r.name)(e)),
-                }
+                let resource = build::service_monitor_resource();
+                delete_owned_dynamic(client, v, &r.name, kind, &resource).await?
+            }
+            ChildKind::PrometheusRule => {
+                let resource = build::prometheus_rule_resource();
+                delete_owned_dynamic(client, v, &r.name, kind, &resource).await?
             }
         };
         if done {

@@ -1,5 +1,6 @@
 //! Gather: what build reads from the cluster — the generated Secret's data, the values of the
-//! user Secret keys the workloads read, and whether the ServiceMonitor API is served — and the
+//! user Secret keys the workloads read, and whether the ServiceMonitor and PrometheusRule APIs
+//! are served — and the
 //! pure completion of that into [`BuildInputs`] (missing generated keys filled from an
 //! injected random source).
 
@@ -25,6 +26,8 @@ pub struct Gathered {
     pub referenced: BTreeMap<String, String>,
     /// Whether the ServiceMonitor CRD is served.
     pub service_monitor_available: bool,
+    /// Whether the PrometheusRule CRD is served.
+    pub prometheus_rule_available: bool,
 }
 
 fn secret_data(s: &Secret) -> BTreeMap<String, String> {
@@ -40,7 +43,8 @@ fn secret_data(s: &Secret) -> BTreeMap<String, String> {
     out
 }
 
-/// Gather: the generated Secret, referenced user secrets, ServiceMonitor availability.
+/// Gather: the generated Secret, referenced user secrets, ServiceMonitor and PrometheusRule
+/// availability (asked only when one is wanted or the spec changed, which may prune one).
 pub async fn gather(ctx: &Context, v: &Validated, spec_changed: bool) -> Result<Gathered> {
     let client = &ctx.client;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &v.namespace);
@@ -74,15 +78,16 @@ pub async fn gather(ctx: &Context, v: &Validated, spec_changed: bool) -> Result<
             })?;
         referenced.insert(format!("{}/{}", r.name, r.key), value.clone());
     }
-    let service_monitor_available = if v.service_monitor || spec_changed {
-        ctx.service_monitors_available().await?
+    let apis = if v.service_monitor || v.prometheus_rule || spec_changed {
+        ctx.monitoring_apis().await?
     } else {
-        false
+        super::MonitoringApis::default()
     };
     Ok(Gathered {
         generated,
         referenced,
-        service_monitor_available,
+        service_monitor_available: apis.service_monitors,
+        prometheus_rule_available: apis.prometheus_rules,
     })
 }
 
@@ -107,6 +112,7 @@ pub(super) fn build_inputs(
             referenced: gathered.referenced,
         },
         service_monitor_available: gathered.service_monitor_available,
+        prometheus_rule_available: gathered.prometheus_rule_available,
         restored_by: status::restored_by(previous),
     };
     (inputs, new_keys)

@@ -2,8 +2,8 @@
 //! restore → prune → status, then the Events. [`reconcile`] wraps it with metrics, the
 //! failure Event and the failure status; every error names the [`Step`] that failed.
 //!
-//! Layout: only these modules talk to the API server — [`gather`] (Secrets, ServiceMonitor
-//! discovery), [`apply`] (server-side apply behind the fingerprint cache, prune, the status
+//! Layout: only these modules talk to the API server — [`gather`] (Secrets, ServiceMonitor and
+//! PrometheusRule discovery), [`apply`] (server-side apply behind the fingerprint cache, prune, the status
 //! write), [`observe`] (workloads, backup and restore Jobs and their pods), [`restore`] (the
 //! restore Job), [`events`] (what happened, published once) and [`watch`] (the controller and
 //! its watches). The steps between them are pure: [`crate::validate`], [`crate::build`],
@@ -58,8 +58,8 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// Last successful apply per object UID (see [`Applied`]).
     applied: Mutex<HashMap<String, Applied>>,
-    /// Whether the ServiceMonitor CRD is served, and when that was checked.
-    service_monitors: Mutex<Option<(Instant, bool)>>,
+    /// Which monitoring APIs are served, and when that was checked.
+    monitoring: Mutex<Option<(Instant, MonitoringApis)>>,
     /// Job events published (`namespace/reason/job`) and when. The status decides which Jobs
     /// are news ([`status::backup_events`]); this guards against a reconcile that runs before
     /// the watch delivered this operator's own last status write and so sees an older status.
@@ -69,6 +69,15 @@ pub struct Context {
     workloads: Workloads,
     /// The images of a spec that names none (the operator's `--*-image` flags).
     images: DefaultImages,
+}
+
+/// Which Prometheus Operator APIs (`monitoring.coreos.com/v1`) the cluster serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MonitoringApis {
+    /// `servicemonitors`
+    pub service_monitors: bool,
+    /// `prometheusrules`
+    pub prometheus_rules: bool,
 }
 
 /// Reflector stores of the owned workloads, filled by the controller's child watches.
@@ -82,7 +91,7 @@ pub struct Workloads {
 /// How long a published Job event is remembered (the stale-status window is well under a second).
 const JOB_EVENT_MEMORY: Duration = Duration::from_secs(3600);
 
-/// How long a ServiceMonitor discovery answer is reused.
+/// How long a monitoring API discovery answer is reused.
 const DISCOVERY_TTL: Duration = Duration::from_secs(60);
 
 /// What the last successful full apply of one object wrote.
@@ -110,7 +119,7 @@ impl Context {
             client,
             failures: Mutex::new(HashMap::new()),
             applied: Mutex::new(HashMap::new()),
-            service_monitors: Mutex::new(None),
+            monitoring: Mutex::new(None),
             job_events: Mutex::new(HashMap::new()),
             workloads: Workloads::default(),
             images: DefaultImages::default(),
@@ -139,38 +148,42 @@ impl Context {
             .is_none()
     }
 
-    /// Whether `monitoring.coreos.com/v1` serves `servicemonitors` (cached for a minute).
-    async fn service_monitors_available(&self) -> Result<bool> {
-        if let Ok(cache) = self.service_monitors.lock()
-            && let Some((at, available)) = *cache
+    /// Which of the ServiceMonitor and PrometheusRule APIs `monitoring.coreos.com/v1`
+    /// serves (one discovery call, cached for a minute).
+    async fn monitoring_apis(&self) -> Result<MonitoringApis> {
+        if let Ok(cache) = self.monitoring.lock()
+            && let Some((at, apis)) = *cache
             && at.elapsed() < DISCOVERY_TTL
         {
-            return Ok(available);
+            return Ok(apis);
         }
-        let available = match self
+        let apis = match self
             .client
             .list_api_group_resources("monitoring.coreos.com/v1")
             .await
         {
-            Ok(list) => list.resources.iter().any(|r| r.name == "servicemonitors"),
-            Err(e) if is_not_found(&e) => false,
+            Ok(list) => MonitoringApis {
+                service_monitors: list.resources.iter().any(|r| r.name == "servicemonitors"),
+                prometheus_rules: list.resources.iter().any(|r| r.name == "prometheusrules"),
+            },
+            Err(e) if is_not_found(&e) => MonitoringApis::default(),
             Err(e) => {
                 return Err(kube_err(
                     "discover",
-                    "ServiceMonitor",
                     "monitoring.coreos.com/v1",
+                    "servicemonitors, prometheusrules",
                 )(e));
             }
         };
-        if let Ok(mut cache) = self.service_monitors.lock() {
-            *cache = Some((Instant::now(), available));
+        if let Ok(mut cache) = self.monitoring.lock() {
+            *cache = Some((Instant::now(), apis));
         }
-        Ok(available)
+        Ok(apis)
     }
 
-    /// Forget the ServiceMonitor discovery answer (the API disappeared under us).
-    fn forget_service_monitors(&self) {
-        if let Ok(mut cache) = self.service_monitors.lock() {
+    /// Forget the monitoring discovery answer (an API disappeared under us).
+    fn forget_monitoring_apis(&self) {
+        if let Ok(mut cache) = self.monitoring.lock() {
             *cache = None;
         }
     }
@@ -559,5 +572,51 @@ mod tests {
             "/horizontalpodautoscalers/demo"
         ));
         assert!(api.get(&hpa).is_some());
+    }
+
+    /// Where `monitoring.coreos.com/v1` serves both kinds, the PrometheusRule is applied
+    /// beside the ServiceMonitor (one discovery call) and pruned like it when the spec stops
+    /// asking for it.
+    #[tokio::test]
+    async fn a_prometheus_rule_is_applied_where_served_and_pruned_when_unwanted() {
+        let (api, ctx) = setup(json!({
+            "monitoring": {"serviceMonitor": true, "prometheusRule": true},
+        }));
+        api.put(
+            "/apis/monitoring.coreos.com/v1",
+            json!({"kind": "APIResourceList", "apiVersion": "v1",
+            "groupVersion": "monitoring.coreos.com/v1", "resources": [
+                {"name": "servicemonitors", "singularName": "servicemonitor",
+                    "namespaced": true, "kind": "ServiceMonitor", "verbs": ["get", "patch"]},
+                {"name": "prometheusrules", "singularName": "prometheusrule",
+                    "namespaced": true, "kind": "PrometheusRule", "verbs": ["get", "patch"]},
+            ]}),
+        );
+        let rule = path("monitoring.coreos.com/v1", NS, "prometheusrules", "demo");
+        let first = reconcile_stored(&api, &ctx).await;
+        assert!(has(&first, Method::PATCH, "/servicemonitors/demo"));
+        assert!(has(&first, Method::PATCH, "/prometheusrules/demo"));
+        let discovery = first
+            .iter()
+            .filter(|c| c.path == "/apis/monitoring.coreos.com/v1")
+            .count();
+        assert_eq!(discovery, 1, "one discovery call for both kinds");
+        let stored = api.get(&rule).expect("the PrometheusRule is stored");
+        assert_eq!(
+            stored["metadata"]["ownerReferences"][0]["uid"], "uid-demo",
+            "{stored}"
+        );
+        assert!(
+            stored["spec"]["groups"][0]["rules"][0]["expr"]
+                .as_str()
+                .is_some_and(|e| e.contains(r#"namespace="ns",job="demo-matcher""#)),
+            "{stored}"
+        );
+
+        respec(&api, json!({"monitoring": {"serviceMonitor": true}}));
+        let second = reconcile_stored(&api, &ctx).await;
+        assert!(has(&second, Method::DELETE, "/prometheusrules/demo"));
+        assert!(!has(&second, Method::DELETE, "/servicemonitors/demo"));
+        assert!(api.get(&rule).is_none());
     }
 }

@@ -81,8 +81,8 @@ pub struct Observed {
     pub job_pods: Vec<Pod>,
     /// The restore Job followed this reconcile.
     pub restore: RestoreObservation,
-    /// Applying the ServiceMonitor found no ServiceMonitor API (its CRD was removed).
-    pub service_monitor_gone: bool,
+    /// Applying the ServiceMonitor or PrometheusRule found its API gone (the CRD was removed).
+    pub monitoring_api_gone: bool,
 }
 
 /// What the reconcile did and saw about `spec.restore` (see [`restore_action`]).
