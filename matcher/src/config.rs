@@ -198,6 +198,10 @@ pub struct DatabaseConfig {
     pub pool_timeout: u64,
     /// Directory for the embedded SQLite file.
     pub data_dir: PathBuf,
+    /// How long `serve` waits for an unreachable database at start (seconds, retrying
+    /// with backoff) before it gives up: a matcher started beside its PostgreSQL (a pod of
+    /// one install) comes up once the database does instead of exiting and restarting.
+    pub connect_wait_secs: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -208,6 +212,7 @@ impl Default for DatabaseConfig {
             min_connections: 0,
             pool_timeout: 30,
             data_dir: PathBuf::from("./data"),
+            connect_wait_secs: 60,
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::feedback::FeedbackStore;
 use crate::ratelimit::{FailureLimiter, KeyLimiter};
 use crate::recorder::Recorder;
 use crate::state::{AppState, Shared};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::telemetry;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,28 @@ pub async fn open_store(cfg: &Config) -> Result<Store, StartError> {
     Ok(store)
 }
 
+/// [`open_store`] for `serve`: an unreachable database is tried again with backoff
+/// (0.5 s doubling to 5 s) for up to `database.connect_wait_secs`, each try logged.
+pub async fn open_store_waiting(cfg: &Config) -> Result<Store, StartError> {
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_secs(cfg.database.connect_wait_secs);
+    let mut pause = std::time::Duration::from_millis(500);
+    loop {
+        match Store::connect(&cfg.database).await {
+            Ok(store) => {
+                store.migrate().await?;
+                return Ok(store);
+            }
+            Err(StoreError::Unavailable(e)) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::warn!(error = %e, retry_in = ?pause, "database not reachable yet: waiting (database.connect_wait_secs)");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// On first start with no key at all, creates an admin key and prints it once on stderr.
 pub async fn bootstrap_key(cfg: &Config, store: &Store) -> Result<(), StartError> {
     if !cfg.app.valid_api_keys.is_empty() || store.count_active_keys().await? > 0 {
@@ -73,7 +95,7 @@ pub async fn build_state(
     cfg: Config,
 ) -> Result<(AppState, tokio::task::JoinHandle<()>), StartError> {
     let metrics = telemetry::init_metrics()?;
-    let store = open_store(&cfg).await?;
+    let store = open_store_waiting(&cfg).await?;
     let secret = crate::secret::resolve(&cfg, &store).await?;
     let cipher = Cipher::from_secret(&secret)?;
     bootstrap_key(&cfg, &store).await?;

@@ -706,6 +706,42 @@ async fn redis_stopped_mid_test_still_answers() {
 }
 
 #[tokio::test]
+async fn serve_waits_for_a_database_that_comes_up_after_it() {
+    let db = fresh_pg_db().await;
+    let (hostport, rest) = db
+        .trim_start_matches("postgres://kcmf:kcmf@")
+        .split_once('/')
+        .expect("url shape");
+    // nothing listens on the database's port when the matcher starts (connections are
+    // refused, as a Service with no ready endpoint refuses them), and the database comes up
+    // 3 s later: a matcher pod beside its PostgreSQL pod on a fresh install
+    let port = common::free_port();
+    let via_proxy = format!("postgres://kcmf:kcmf@127.0.0.1:{port}/{rest}");
+    let target = hostport.to_string();
+    let up = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        Proxy::start_on(port, target).await
+    });
+    // a connection pool that gives up after 1 s of its own retries: the outage outlasts it
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("pool.yaml");
+    std::fs::write(&cfg, "database:\n  pool_timeout: 1\n").expect("config");
+    let m = Matcher::start(&[
+        ("DATABASE_URL", via_proxy),
+        ("SECRET_KEY", "s".into()),
+        ("KCMF_CONFIG", cfg.display().to_string()),
+    ])
+    .await;
+    assert_eq!(m.get("/ready").await.0, 200);
+    assert!(
+        m.stderr().contains("database not reachable yet"),
+        "the wait is logged: {}",
+        m.stderr()
+    );
+    drop(up);
+}
+
+#[tokio::test]
 async fn store_down_makes_ready_503_and_recovers() {
     let db = fresh_pg_db().await;
     let (hostport, rest) = db

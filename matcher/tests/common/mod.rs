@@ -263,7 +263,12 @@ pub struct Proxy {
 
 impl Proxy {
     pub async fn start(target: String) -> Proxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on(0, target).await
+    }
+
+    /// [`Proxy::start`] on a given port (0: any free one).
+    pub async fn start_on(port: u16, target: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
