@@ -72,6 +72,7 @@ if [ "${PERF:-0}" = 1 ]; then
   python3 "$ROOT/bench/schema_wide.py" gen "$N" --seed "$((SEED + 1))" >"$DATA/perf-body.json"
   perf record --call-graph "${PERF_CALLGRAPH:-dwarf,16384}" -F "${PERF_FREQ:-199}" -p "$SERVER" -o "$DATA/perf.data" 2>"$DATA/perf.err" &
   PERFPID=$!
+  PIDS+=("$PERFPID")
   sleep 1
   curl -s -o /dev/null -w "perf request: HTTP %{http_code} in %{time_total} s\n" \
     -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \

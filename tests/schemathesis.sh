@@ -42,8 +42,10 @@ if [ ! -f "$VENV/.installed" ]; then
   if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     log "installing python3-venv"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get -o DPkg::Lock::Timeout=300 update -qq
-    apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends python3-venv >/dev/null
+    sudo_=""
+    [ "$(id -u)" = 0 ] || sudo_="sudo"
+    $sudo_ apt-get -o DPkg::Lock::Timeout=300 update -qq
+    $sudo_ apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends python3-venv >/dev/null
   fi
   log "installing schemathesis==$VERSION into $VENV"
   rm -rf "$VENV"
@@ -103,7 +105,7 @@ set +e
 # From the temporary dir: schemathesis keeps a cache of failures in ./.schemathesis. One
 # worker: with two, hypothesis' shared cache of lambda sources broke the coverage phase of
 # an operation now and then ("AST constructor recursion depth mismatch", a runtime error).
-(cd "$tmp" && "$VENV/bin/schemathesis" run "$base/api/v1/openapi.json" \
+(cd "$tmp" && timeout "${KCMF_SCHEMATHESIS_TIMEOUT:-900}" "$VENV/bin/schemathesis" run "$base/api/v1/openapi.json" \
   --header "X-API-Key: $key" \
   --checks "$CHECKS" \
   --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \

@@ -52,14 +52,32 @@ pub async fn open_store(cfg: &Config) -> Result<Store, StartError> {
     Ok(store)
 }
 
-/// [`open_store`] for `serve`: an unreachable database is tried again with backoff
-/// (0.5 s doubling to 5 s) for up to `database.connect_wait_secs`, each try logged.
+/// [`open_store`] for `serve`: an unreachable PostgreSQL is tried again with backoff
+/// (0.5 s doubling to 5 s) for up to `database.connect_wait_secs` in all, each try logged
+/// (an embedded SQLite file that cannot be opened will not open later: no wait).
 pub async fn open_store_waiting(cfg: &Config) -> Result<Store, StartError> {
+    let remote = cfg
+        .database
+        .url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres"));
+    if !remote {
+        return open_store(cfg).await;
+    }
     let deadline = tokio::time::Instant::now()
         + std::time::Duration::from_secs(cfg.database.connect_wait_secs);
     let mut pause = std::time::Duration::from_millis(500);
     loop {
-        match Store::connect(&cfg.database).await {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let tried = tokio::time::timeout(left.max(pause), Store::connect(&cfg.database))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "connect: no connection within database.connect_wait_secs ({} s)",
+                    cfg.database.connect_wait_secs
+                )))
+            });
+        match tried {
             Ok(store) => {
                 store.migrate().await?;
                 return Ok(store);

@@ -59,7 +59,7 @@ async fn a_timed_out_schema_request_cancels_its_matching() {
         seen >= 1.0,
         "the matching behind the timed-out request was not cancelled (kcmf_matching_cancelled_total = {seen})"
     );
-    // the slot is free again: a small request is answered
+    // the server still matches: a small request is answered
     let small = json!({
         "source": table("a", 3, "phone"),
         "target": table("b", 3, "phone"),

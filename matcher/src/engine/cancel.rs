@@ -21,10 +21,17 @@ thread_local! {
 
 /// Runs `f` with `flag` as this thread's cancellation flag (the previous one restored after).
 pub fn scope<T>(flag: Arc<AtomicBool>, f: impl FnOnce() -> T) -> T {
-    let prev = FLAG.with(|c| c.replace(Some(flag)));
-    let out = f();
-    FLAG.with(|c| *c.borrow_mut() = prev);
-    out
+    /// Puts the previous flag back however `f` ends (a panic included: the blocking
+    /// thread is reused, and must not keep a raised flag for work that never asked for it).
+    struct Restore(Option<Arc<AtomicBool>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            FLAG.with(|c| *c.borrow_mut() = prev);
+        }
+    }
+    let _restore = Restore(FLAG.with(|c| c.replace(Some(flag))));
+    f()
 }
 
 /// This thread's cancellation flag, if it runs in a [`scope`].
@@ -86,5 +93,12 @@ mod tests {
         drop(CancelOnDrop::new(flag.clone()));
         assert!(matches!(scope(flag, check), Err(EngineError::Cancelled)));
         assert!(check().is_ok(), "the scope's flag is gone after it");
+        let raised = Arc::new(AtomicBool::new(true));
+        let panicked = std::panic::catch_unwind(|| scope(raised, || panic!("engine bug")));
+        assert!(panicked.is_err());
+        assert!(
+            check().is_ok(),
+            "a panic in the scope leaves no flag behind"
+        );
     }
 }

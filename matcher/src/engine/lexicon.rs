@@ -338,18 +338,19 @@ pub fn dependency_groups(names: &[&str]) -> Vec<Vec<usize>> {
 }
 
 /// The legal form a company name ends with, as a family (`inc` and `incorporated` are
-/// one): `Acme Inc` and `Acme GmbH` are two legal entities, while a duplicate writes its
-/// form either way or drops it. `None` for a name with no form, or nothing before it.
-pub fn legal_form(name: &str) -> Option<&'static str> {
-    let toks: Vec<&str> = name.rsplitn(4, ' ').collect();
-    let at = |i: usize| toks.get(i).copied().unwrap_or("");
-    // (tokens the form takes, family)
+/// one), and the number of tokens it takes: `Acme Inc` and `Acme GmbH` are two legal
+/// entities, while a duplicate writes its form either way or drops it. `None` for a name
+/// with no form, or nothing before it.
+fn trailing_legal_form(toks: &[&str]) -> Option<(usize, &'static str)> {
+    let n = toks.len();
+    let at = |i: usize| if i < n { toks[n - 1 - i] } else { "" };
     let (len, family) = match at(0) {
         "inc" | "incorporated" => (1, "inc"),
         "llc" => (1, "llc"),
         "llp" => (1, "llp"),
         "lp" => (1, "lp"),
-        "ltd" | "limited" if at(1) == "pty" => (2, "pty"),
+        // a proprietary limited company is a limited company written in full
+        "ltd" | "limited" if at(1) == "pty" => (2, "ltd"),
         "ltd" | "limited" => (1, "ltd"),
         "corp" | "corporation" => (1, "corp"),
         "company" if at(1) == "liability" && at(2) == "limited" => (3, "llc"),
@@ -367,11 +368,35 @@ pub fn legal_form(name: &str) -> Option<&'static str> {
         "kg" => (1, "kg"),
         "oy" | "oyj" => (1, "oy"),
         "ab" => (1, "ab"),
-        "pty" => (1, "pty"),
+        "pty" => (1, "ltd"),
         _ => return None,
     };
     // something must come before the form: a person called `Co` has no legal form
-    (toks.len() > len).then_some(family)
+    (n > len).then_some((len, family))
+}
+
+/// The legal forms a company name ends with, last first: `Smith & Co Ltd` ends with
+/// `ltd` and, before it, `co` (a form that is part of the name once the last is dropped).
+pub fn legal_forms(name: &str) -> [Option<&'static str>; 2] {
+    let toks: Vec<&str> = name.split(' ').filter(|t| !t.is_empty()).collect();
+    let Some((len, last)) = trailing_legal_form(&toks) else {
+        return [None, None];
+    };
+    let before = trailing_legal_form(&toks[..toks.len() - len]).map(|(_, f)| f);
+    [Some(last), before]
+}
+
+/// Whether two company names end with legal forms of two families and share none
+/// (`Blue Capital Inc` / `Blue Capital PLC`), while `Smith & Co Ltd` / `Smith & Co` or a
+/// dropped form do not conflict.
+pub fn legal_forms_conflict(a: &str, b: &str) -> bool {
+    let (x, y) = (legal_forms(a), legal_forms(b));
+    if x[0].is_none() || y[0].is_none() {
+        return false;
+    }
+    !x.iter()
+        .flatten()
+        .any(|f| y.iter().flatten().any(|g| f == g))
 }
 
 /// Common given names and their short forms, `formal: short short ...`.
@@ -524,16 +549,30 @@ mod tests {
 
     #[test]
     fn legal_forms_are_read_as_families() {
-        assert_eq!(legal_form("blue capital inc"), Some("inc"));
-        assert_eq!(legal_form("blue capital incorporated"), Some("inc"));
+        assert_eq!(legal_forms("blue capital inc"), [Some("inc"), None]);
+        assert_eq!(legal_forms("blue capital incorporated")[0], Some("inc"));
         assert_eq!(
-            legal_form("crown tech limited liability company"),
+            legal_forms("crown tech limited liability company")[0],
             Some("llc")
         );
-        assert_eq!(legal_form("crown tech llc"), Some("llc"));
-        assert_eq!(legal_form("crown tech company"), Some("co"));
-        assert_eq!(legal_form("acme pty ltd"), Some("pty"));
-        assert_eq!(legal_form("blue capital"), None);
-        assert_eq!(legal_form("co"), None, "nothing before the form");
+        assert_eq!(legal_forms("crown tech llc")[0], Some("llc"));
+        assert_eq!(legal_forms("acme pty ltd")[0], Some("ltd"));
+        assert_eq!(legal_forms("smith & co ltd"), [Some("ltd"), Some("co")]);
+        assert_eq!(legal_forms("blue capital"), [None, None]);
+        assert_eq!(legal_forms("co"), [None, None], "nothing before the form");
+        assert!(legal_forms_conflict("blue capital inc", "blue capital plc"));
+        assert!(!legal_forms_conflict(
+            "blue capital inc",
+            "blue capital incorporated"
+        ));
+        assert!(!legal_forms_conflict("blue capital inc", "blue capital"));
+        for (a, b) in [
+            ("smith & co ltd", "smith & co"),
+            ("acme company limited", "acme company"),
+            ("acme pty ltd", "acme ltd"),
+            ("x limited company", "x ltd"),
+        ] {
+            assert!(!legal_forms_conflict(a, b), "{a} / {b}");
+        }
     }
 }

@@ -183,13 +183,7 @@ impl NameFields {
     fn legal_conflict(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
         self.names.iter().any(|&f| {
             v.get(f).is_some_and(|&l| l != 0 && l != MISSING)
-                && matches!(
-                    (
-                        super::lexicon::legal_form(a.value(f).norm),
-                        super::lexicon::legal_form(b.value(f).norm)
-                    ),
-                    (Some(x), Some(y)) if x != y
-                )
+                && super::lexicon::legal_forms_conflict(a.value(f).norm, b.value(f).norm)
         })
     }
 

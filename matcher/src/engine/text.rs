@@ -254,8 +254,8 @@ pub fn trigram_sim(a: &str, b: &str) -> f64 {
     2.0 * inter as f64 / (x.len() + y.len()) as f64
 }
 
-/// The distinct padded trigrams of `s`, sorted, each as three 21-bit characters (a string
-/// of fewer than three characters with its padding is one gram, as in [`qgrams`]).
+/// The distinct padded trigrams of `s`, sorted, each as three 21-bit characters (the empty
+/// string, padded to two characters, is one gram, as in [`qgrams`]).
 fn trigrams(s: &str) -> Vec<u64> {
     let padded: Vec<u64> = std::iter::once('#')
         .chain(s.chars())
@@ -263,7 +263,8 @@ fn trigrams(s: &str) -> Vec<u64> {
         .map(u64::from)
         .collect();
     let mut out: Vec<u64> = if padded.len() < 3 {
-        vec![padded.iter().fold(1u64, |acc, &c| (acc << 21) | c)]
+        // only the empty string: a value no window of three characters packs to
+        vec![u64::MAX]
     } else {
         padded
             .windows(3)

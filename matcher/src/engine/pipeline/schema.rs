@@ -116,6 +116,8 @@ impl Pipeline {
             let sources = &sources;
             let sm = &sm;
             let futs = llm_jobs.into_iter().map(|(i, j, local_si)| async move {
+                // polled on the request's thread: a cancelled request asks no more
+                crate::engine::cancel::check()?;
                 let pair = format!(
                     "Column A: {}\nColumn B: {}",
                     serialize_column(source, &source.columns[i]),
