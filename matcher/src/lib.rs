@@ -11,7 +11,8 @@
 //! * [`engine`]: KcMF itself. [`engine::pipeline`] runs the ensemble (`entity`, `schema`
 //!   and `dedup` matching); the embedded backbone and set operations are
 //!   [`engine::local`], [`engine::fs`], [`engine::linkage`], [`engine::blocking`] and
-//!   [`engine::cluster`]; LLM backbones [`engine::llm`] and [`engine::gguf`].
+//!   [`engine::cluster`]; LLM backbones [`engine::llm`] and [`engine::gguf`];
+//!   [`engine::cancel`] stops work whose request timed out.
 //! * [`requests`]: the matching request bodies and their validation (errors name the
 //!   field), shared by the API and the jobs; no HTTP.
 //! * [`records`]: record files: CSV, truth and schema files read, uploaded CSV/NDJSON
@@ -24,7 +25,8 @@
 //!   [`redact`] (secrets masked for display).
 //! * [`jobs`]: durable batch jobs: submission, [`jobs::queue`], [`jobs::worker`].
 //! * [`api`]: HTTP: the router and one module of handlers per concern,
-//!   [`api::middleware`] (API key and rate limit), [`api::extract`] (JSON bodies);
+//!   [`api::middleware`] (API key and rate limit), [`api::extract`] (JSON bodies),
+//!   [`api::responses`] and [`api::schemas`] (what the OpenAPI document promises);
 //!   [`error`] is its error type, [`state`] the state its handlers share.
 //! * [`server`] (start-up, graceful shutdown), [`http`] (the accept loop: connection cap,
 //!   header-read and idle timeouts), [`telemetry`] (logs, metrics, request
