@@ -255,6 +255,7 @@ fn error_lines(
     truth: &HashSet<(String, String)>,
     candidates: &HashSet<(String, String)>,
     predicted: &HashSet<(String, String)>,
+    note: &HashMap<(String, String), String>,
 ) -> Vec<String> {
     if n == 0 {
         return Vec::new();
@@ -265,7 +266,10 @@ fn error_lines(
         pairs
             .into_iter()
             .take(n)
-            .map(|(a, b)| format!("{label}: {a} <-> {b}"))
+            .map(|p| match note.get(p) {
+                Some(n) => format!("{label}: {} <-> {} ({n})", p.0, p.1),
+                None => format!("{label}: {} <-> {}", p.0, p.1),
+            })
             .collect::<Vec<_>>()
     };
     let mut out = pick(
@@ -444,7 +448,26 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     };
     let blocking_recall =
         truth.iter().filter(|t| cand.contains(*t)).count() as f64 / truth.len().max(1) as f64;
-    details.extend(error_lines(a.common.show_errors, &truth, &cand, &predicted));
+    let notes: HashMap<(String, String), String> = out
+        .pairs
+        .iter()
+        .map(|p| {
+            (
+                (left.ids[p.left].clone(), right.ids[p.right].clone()),
+                format!(
+                    "weight {:+.2}, p {:.3}, rule {}",
+                    p.weight, p.probability, p.rule
+                ),
+            )
+        })
+        .collect();
+    details.extend(error_lines(
+        a.common.show_errors,
+        &truth,
+        &cand,
+        &predicted,
+        &notes,
+    ));
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
     Ok(EvalReport {
         details,
@@ -524,7 +547,13 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     if a.common.explain {
         details.extend(explain_model(&out.link.model, threshold));
     }
-    details.extend(error_lines(a.common.show_errors, &truth, &cand, &predicted));
+    details.extend(error_lines(
+        a.common.show_errors,
+        &truth,
+        &cand,
+        &predicted,
+        &HashMap::new(),
+    ));
     Ok(EvalReport {
         details,
         task: "dedup".into(),
@@ -654,14 +683,14 @@ mod tests {
         let cand = set(&[("1", "10"), ("2", "11"), ("4", "13")]);
         let predicted = set(&[("1", "10"), ("4", "13")]);
         assert_eq!(
-            error_lines(5, &truth, &cand, &predicted),
+            error_lines(5, &truth, &cand, &predicted, &HashMap::new()),
             vec![
                 "not_a_candidate: 3 <-> 12",
                 "missed: 2 <-> 11",
                 "wrong: 4 <-> 13"
             ]
         );
-        assert!(error_lines(0, &truth, &cand, &predicted).is_empty());
+        assert!(error_lines(0, &truth, &cand, &predicted, &HashMap::new()).is_empty());
     }
 
     #[tokio::test]

@@ -510,6 +510,102 @@ pub fn nickname_values(a: super::fs::Value<'_>, b: super::fs::Value<'_>) -> bool
     a.tokens().any(|s| b.tokens().any(|t| nickname_pair(s, t)))
 }
 
+/// The full form of a short given name (`bill` → `william`; the first family for one of
+/// several, `pat` → `patricia`); `None` for a name not in the table or already full.
+pub fn nickname_formal(t: &str) -> Option<&'static str> {
+    let bits = *NICKNAME_SETS.get(t)?;
+    let formal = NICKNAMES.get(bits.trailing_zeros() as usize)?.0;
+    (formal != t).then_some(formal)
+}
+
+/// The forms (formal and short) of each [`NICKNAMES`] family, by its bit.
+static NICKNAME_FORMS: std::sync::LazyLock<Vec<Vec<&'static str>>> =
+    std::sync::LazyLock::new(|| {
+        NICKNAMES
+            .iter()
+            .map(|(formal, short)| std::iter::once(*formal).chain(short.split(' ')).collect())
+            .collect()
+    });
+
+/// Whether `typed` is one typo ([`one_typo`]) from a form of a family `known` belongs
+/// to: `bicll` / `william` (through `bill`), `bbo` / `robert`.
+fn near_family_form(known: &str, typed: &str) -> bool {
+    let Some(&bits) = NICKNAME_SETS.get(known) else {
+        return false;
+    };
+    let forms = &*NICKNAME_FORMS;
+    (0..NICKNAMES.len())
+        .filter(|i| bits & (1u128 << i) != 0)
+        .flat_map(|i| forms[i].iter())
+        .any(|form| one_typo(form, typed))
+}
+
+/// One typo apart: one edit between names of four letters or more; between three-letter
+/// names only two letters swapped (`bbo` / `bob`): any other edit of a three-letter name
+/// is another name as often as a typo (`joe` / `jose`, `jon` / `jan`).
+fn one_typo(a: &str, b: &str) -> bool {
+    let short = a.len().min(b.len());
+    if short < 3 || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    if short == 3 {
+        if a.len() != b.len() {
+            return false;
+        }
+        let (mut x, mut y) = (a.as_bytes().to_vec(), b.as_bytes().to_vec());
+        x.sort_unstable();
+        y.sort_unstable();
+        return x == y;
+    }
+    super::fs::osa_distance_at_most(a, b, 1) <= 1
+}
+
+/// Whether two given-name tokens are one name however written: short forms of one name
+/// ([`nickname_pair`]), a short form mistyped (`bicll` / `william`), or a short name
+/// mistyped (`aym` / `amy`: one edit in a name of at most five letters, where a
+/// character-trigram or Jaro–Winkler similarity sees little left in common).
+pub fn given_names_near(a: &str, b: &str) -> bool {
+    if a.is_empty() || b.is_empty() || a == b {
+        return false;
+    }
+    if nickname_pair(a, b) {
+        return true;
+    }
+    if a.len().min(b.len()) <= 5 && one_typo(a, b) {
+        return true;
+    }
+    near_family_form(a, b) || near_family_form(b, a)
+}
+
+/// The families ([`NICKNAMES`] bits) with a form `x` is, or is one typo from.
+fn typo_families(x: &str) -> u128 {
+    NICKNAME_SETS
+        .iter()
+        .filter(|(form, _)| **form == x || one_typo(form, x))
+        .fold(0, |acc, (_, bits)| acc | bits)
+}
+
+/// [`given_names_near`], or each of the two a typo of a form of one family (`wlliam` /
+/// `silliam`, `jdhn` / `jakc`): the test that keeps two spellings of one given name from
+/// reading as two people. Scans the whole table: for a pair already in doubt, not for
+/// every candidate.
+pub fn given_names_related(a: &str, b: &str) -> bool {
+    given_names_near(a, b)
+        || (a.len() >= 3 && b.len() >= 3 && typo_families(a) & typo_families(b) != 0)
+}
+
+/// [`given_names_related`] on some token of each value.
+pub fn given_values_related(a: super::fs::Value<'_>, b: super::fs::Value<'_>) -> bool {
+    a.tokens()
+        .any(|s| b.tokens().any(|t| given_names_related(s, t)))
+}
+
+/// [`given_names_near`] on some token of each value.
+pub fn given_values_near(a: super::fs::Value<'_>, b: super::fs::Value<'_>) -> bool {
+    a.tokens()
+        .any(|s| b.tokens().any(|t| given_names_near(s, t)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,6 +641,39 @@ mod tests {
         assert!(nickname_pair("bob", "bobby"));
         assert!(!nickname_pair("bill", "robert"));
         assert!(!nickname_pair("anna", "anna"));
+    }
+
+    #[test]
+    fn given_names_written_two_ways_are_near_and_other_names_are_not() {
+        for (a, b) in [
+            ("bob", "robert"),
+            ("bicll", "william"), // `bill` mistyped
+            ("bbo", "robert"),    // `bob` with two letters swapped
+            ("aym", "amy"),       // a short name with two letters swapped
+            ("jakc", "john"),     // `jack` mistyped
+            ("imke", "michael"),
+        ] {
+            assert!(given_names_near(a, b), "{a} / {b}");
+            assert!(given_names_near(b, a), "{b} / {a}");
+        }
+        for (a, b) in [
+            ("jose", "joseph"), // `joe` plus a letter is another name
+            ("jon", "jan"),
+            ("amy", "ann"),
+            ("mary", "maria"),
+            ("kayla", "deb"),
+            ("bob", "bob"),
+        ] {
+            assert!(!given_names_near(a, b), "{a} / {b}");
+        }
+        // both mistyped, each one typo from a form of one family
+        assert!(!given_names_near("wlliam", "silliam"));
+        assert!(given_names_related("wlliam", "silliam"));
+        assert!(given_names_related("jdhn", "jakc"));
+        assert!(!given_names_related("kayla", "karen"));
+        assert_eq!(nickname_formal("bill"), Some("william"));
+        assert_eq!(nickname_formal("william"), None);
+        assert_eq!(nickname_formal("zorro"), None);
     }
 
     #[test]

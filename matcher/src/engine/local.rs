@@ -136,7 +136,11 @@ impl NameFields {
             .enumerate()
             .filter(|(_, f)| {
                 let n = f.name.to_lowercase();
-                n.contains("name") || n.contains("title")
+                // a street name, a city name or an e-mail "name" is no name of the entity
+                let other = super::lexicon::concept(&f.name).is_some_and(|c| {
+                    super::lexicon::ADDRESS.contains(&c) || NOT_NAMES.contains(&c)
+                });
+                (n.contains("name") || n.contains("title")) && !other
             })
             .map(|(i, _)| i)
             .collect();
@@ -156,6 +160,11 @@ impl NameFields {
         }
     }
 
+    /// Whether the names are people's: a given-name field is among the fields.
+    pub fn is_person(&self) -> bool {
+        self.individual.iter().any(|x| x.1 == IndividualKind::Given)
+    }
+
     /// Whether the individual fields of a pair conflict:
     /// - a given name disagrees outright (and is no short form of the other) while no
     ///   identity number or e-mail agrees, and the birth date does not agree together
@@ -171,7 +180,7 @@ impl NameFields {
     /// and a mistyped identity number (the rest of its fields decide), nor one whose given
     /// name was replaced but whose birth date and address agree.
     pub fn individual_conflict(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
-        let nick = |f: usize| super::lexicon::nickname_values(a.value(f), b.value(f));
+        let nick = |f: usize| super::lexicon::given_values_related(a.value(f), b.value(f));
         let beyond = v.iter().enumerate().any(|(f, &l)| {
             l <= 1 && !self.names.contains(&f) && !self.individual.iter().any(|x| x.0 == f)
         });
@@ -244,6 +253,11 @@ impl NameFields {
     }
 }
 
+/// Concepts whose column names may say "name" without naming the entity (`email_name`,
+/// `website_name`, `phone_name`); the address concepts ([`super::lexicon::ADDRESS`]:
+/// `street_name`, `city_name`) are excluded as well.
+const NOT_NAMES: &[&str] = &["email", "website", "phone", "ssn", "postcode", "price"];
+
 /// Log2 odds from the other fields above which conflicting names are overruled
 /// (several identifying fields agree exactly: the name was mistyped or replaced).
 pub const OVERWHELMING: f64 = 40.0;
@@ -253,7 +267,13 @@ pub const NAME_CONFLICT: f64 = 0.2;
 
 /// Similarity of two names: character trigrams of the joined tokens, in the given
 /// order or sorted (swapped given name / surname), 1 when one name contains the other.
-pub fn name_similarity(a: &[String], b: &[String]) -> f64 {
+///
+/// `person`: the names are people's (a given-name field among them): tokens are also
+/// paired one by one ([`aligned_token_similarity`]), so a nickname or a typo in a short
+/// surname does not read as another name. Not for the names of organisations, places or
+/// products, where one token's typo-distance often separates two of them (`Blue
+/// Capital` / `Blue Capitol`).
+pub fn name_similarity(a: &[String], b: &[String], person: bool) -> f64 {
     let (ja, jb) = (a.concat(), b.concat());
     if ja == jb {
         return 1.0;
@@ -267,7 +287,74 @@ pub fn name_similarity(a: &[String], b: &[String]) -> f64 {
     let mut y = b.to_vec();
     x.sort();
     y.sort();
-    trigram_sim(&ja, &jb).max(trigram_sim(&x.concat(), &y.concat()))
+    let sim = trigram_sim(&ja, &jb).max(trigram_sim(&x.concat(), &y.concat()));
+    if person {
+        sim.max(aligned_token_similarity(a, b))
+    } else {
+        sim
+    }
+}
+
+/// Tokens of a name compared one with another ([`aligned_token_similarity`]).
+const ALIGNED_TOKENS: usize = 8;
+
+/// Similarity of two name tokens: 1 when equal, 0.9 for one given name written two ways
+/// ([`super::lexicon::given_names_near`]: `bob` / `robert`, `bicll` / `william`), else
+/// the share of characters an optimal-string-alignment edit keeps (`smith` / `smilh`
+/// 0.8, where character trigrams see one in five).
+fn token_similarity(x: &str, y: &str) -> f64 {
+    if x == y {
+        return 1.0;
+    }
+    if super::lexicon::given_names_near(x, y) {
+        return 0.9;
+    }
+    let n = x.chars().count().max(y.chars().count());
+    if n == 0 {
+        return 0.0;
+    }
+    let d = super::fs::osa_distance_at_most(x, y, n).min(n);
+    let sim = 1.0 - d as f64 / n as f64;
+    // two unrelated words keep a letter or two in place: that is no similarity
+    if sim >= TOKEN_KEPT { sim } else { 0.0 }
+}
+
+/// Below this share of characters kept, two name tokens are unrelated
+/// ([`token_similarity`]): a typo keeps 0.8 of a five-letter name, two random five-letter
+/// words 0.2 or 0.4.
+const TOKEN_KEPT: f64 = 0.6;
+
+/// Similarity of two names token by token: each token paired with its most similar
+/// counterpart (greedily, best pairs first, in any order: swapped given name and surname
+/// pair up), the pairs' [`token_similarity`] summed over the longer name's token count.
+/// A nickname and a mistyped surname together (`john smith` / `jack smilh`) keep most of
+/// their similarity here, where character trigrams of the joined names see almost none.
+fn aligned_token_similarity(a: &[String], b: &[String]) -> f64 {
+    let (a, b) = (
+        &a[..a.len().min(ALIGNED_TOKENS)],
+        &b[..b.len().min(ALIGNED_TOKENS)],
+    );
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 0.0;
+    }
+    let mut sims: Vec<(f64, usize, usize)> = Vec::with_capacity(a.len() * b.len());
+    for (i, x) in a.iter().enumerate() {
+        for (j, y) in b.iter().enumerate() {
+            sims.push((token_similarity(x, y), i, j));
+        }
+    }
+    sims.sort_by(|p, q| q.0.total_cmp(&p.0));
+    let (mut used_a, mut used_b) = (0u16, 0u16);
+    let mut total = 0.0;
+    for (sim, i, j) in sims {
+        if used_a & (1 << i) == 0 && used_b & (1 << j) == 0 {
+            used_a |= 1 << i;
+            used_b |= 1 << j;
+            total += sim;
+        }
+    }
+    total / longest as f64
 }
 
 /// The evidence for one entity pair.
@@ -346,8 +433,8 @@ impl EmEvidence {
                 distinct |= f.is_distinct(&name_a, &name_b);
             }
         }
-        let name_sim =
-            (p_all >= 0.1 && !ta.is_empty() && !tb.is_empty()).then(|| name_similarity(&ta, &tb));
+        let name_sim = (p_all >= 0.1 && !ta.is_empty() && !tb.is_empty())
+            .then(|| name_similarity(&ta, &tb, names.is_person()));
         let mut agree = Vec::new();
         let mut differ = Vec::new();
         for (f, &l) in v.iter().enumerate() {
@@ -928,6 +1015,42 @@ mod tests {
             description: None,
             samples: samples.as_array().cloned().unwrap_or_default(),
         }
+    }
+
+    #[test]
+    fn a_street_name_is_not_a_name_of_the_person() {
+        use super::super::fs::FieldKind::Text;
+        use super::super::fs::FieldSpec;
+        let fields: Vec<FieldSpec> = [
+            "first_name",
+            "last_name",
+            "street_name",
+            "city",
+            "email_name",
+        ]
+        .iter()
+        .map(|n| FieldSpec::new(*n, Text))
+        .collect();
+        let names = NameFields::detect(&fields);
+        assert_eq!(names.names, vec![0, 1]);
+        assert!(names.is_person());
+    }
+
+    #[test]
+    fn person_names_compare_token_by_token_and_company_names_do_not() {
+        let t = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+        // a nickname beside a mistyped surname: trigrams of the joined names see
+        // almost nothing in common, which read as two people
+        let (a, b) = (t("john smith"), t("jack smilh"));
+        assert!(name_similarity(&a, &b, false) < NAME_CONFLICT);
+        assert!(name_similarity(&a, &b, true) > 0.8);
+        // swapped and mistyped
+        assert!(name_similarity(&t("robert anchez"), &t("sacnhez bob"), true) > 0.7);
+        // two people of one surname stay apart on the given name
+        let sim = name_similarity(&t("deb jackson"), &t("kayla jackson"), true);
+        assert!(sim < 0.8, "{sim}");
+        // strangers
+        assert!(name_similarity(&t("mary jones"), &t("steve wu"), true) < NAME_CONFLICT);
     }
 
     #[test]
