@@ -7,10 +7,16 @@
 //! Record ids come from `--id-column` (default: the first column). Truth files are
 //! two-column CSVs with a header; the files are read by [`crate::records`]. Prints
 //! precision, recall, F1, candidate pairs, blocking recall and wall time; the last line is
-//! `f1=<value>`.
+//! `f1=<value>`. `--report out.html` also writes one self-contained HTML page of the run
+//! ([`report`]; the data for it is gathered by `collect`).
+
+mod charts;
+mod collect;
+pub mod report;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -28,6 +34,12 @@ pub enum EvalError {
     Records(#[from] RecordsError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// `--report`: the page cannot be written.
+    #[error("cannot write the report {}: {source}", path.display())]
+    Report {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Backbone choice on the command line.
@@ -68,6 +80,11 @@ pub struct CommonArgs {
     /// predicted pairs that are not true (`wrong`).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub show_errors: usize,
+    /// Also write one self-contained HTML page here: precision and recall against the
+    /// threshold, cluster sizes (dedup), m and u per field, the misses with their records
+    /// (schema matching: the column pairs).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -385,7 +402,8 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         column_map: a.columns.clone(),
         ..LinkOptions::default()
     };
-    let (l_recs, r_recs) = (left.records, right.records);
+    let (l_recs, r_recs) = (Arc::new(left.records), Arc::new(right.records));
+    let (l_keep, r_keep) = (Arc::clone(&l_recs), Arc::clone(&r_recs));
     let out = if a.common.backbone == BackboneArg::Local {
         tokio::task::spawn_blocking(move || linkage::link(&l_recs, &r_recs, &[], &opts))
             .await
@@ -469,7 +487,7 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         &notes,
     ));
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
-    Ok(EvalReport {
+    let report = EvalReport {
         details,
         task: "em".into(),
         backbone: eng.backbone_name(),
@@ -484,7 +502,76 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         blocking_reach: None,
         errors: Vec::new(),
         wall_seconds: start.elapsed().as_secs_f64(),
-    })
+    };
+    if let Some(path) = &a.common.report {
+        let ids = |p: &linkage::ScoredPair| (left.ids[p.left].clone(), right.ids[p.right].clone());
+        // with --judged only the judged pairs are scored, as for the figures above
+        let judged_pair = |p: &(String, String)| judged.as_ref().is_none_or(|j| j.contains(p));
+        let scored: Vec<((String, String), f64)> = out
+            .pairs
+            .iter()
+            .map(|p| (ids(p), p.probability))
+            .filter(|(p, _)| judged_pair(p))
+            .collect();
+        let probability: HashMap<(String, String), f64> = scored.iter().cloned().collect();
+        let (false_negatives, false_positives) = collect::misses(
+            &truth,
+            &cand,
+            &predicted,
+            &probability,
+            &collect::by_id(&left.ids, &l_keep),
+            &collect::by_id(&right.ids, &r_keep),
+        );
+        let mut inputs = vec![
+            ("left", a.left.as_path()),
+            ("right", a.right.as_path()),
+            ("truth", a.truth.as_path()),
+        ];
+        if let Some(j) = &a.judged {
+            inputs.push(("judged", j.as_path()));
+        }
+        let mut summary = collect::summary(&report, &inputs, Some(threshold));
+        summary.extend(out.alignment.iter().map(|p| {
+            (
+                "aligned".to_string(),
+                format!("{} <-> {} ({:.2})", p.left, p.right, p.score),
+            )
+        }));
+        let data = report::ReportData {
+            title: format!("eval em {} {}", a.left.display(), a.right.display()),
+            summary,
+            threshold,
+            true_pairs: truth.len(),
+            scored: scored
+                .iter()
+                .map(|(p, prob)| report::Scored {
+                    probability: *prob,
+                    is_true: truth.contains(p),
+                })
+                .collect(),
+            curve_note: curve_note(
+                a.common.backbone,
+                "Candidate pairs scored by the Fellegi-Sunter model, before the one-to-one assignment.",
+            ),
+            model: Some(collect::model_view(&out.model)),
+            false_negatives,
+            false_positives,
+            ..Default::default()
+        };
+        collect::write(path, &data)?;
+    }
+    Ok(report)
+}
+
+/// What the curve's pairs are; with an LLM backbone the curve is still the local model's.
+fn curve_note(backbone: BackboneArg, what: &str) -> String {
+    if backbone == BackboneArg::Local {
+        what.to_string()
+    } else {
+        format!(
+            "{what} The curve is the local model's scores; the {backbone:?} backbone decided the matches counted above."
+        )
+    }
 }
 
 /// Deduplication evaluation (pairs implied by the clusters).
@@ -554,7 +641,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
         &predicted,
         &HashMap::new(),
     ));
-    Ok(EvalReport {
+    let report = EvalReport {
         details,
         task: "dedup".into(),
         backbone: eng.backbone_name(),
@@ -569,7 +656,55 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
         blocking_reach: Some(blocking_reach),
         errors: Vec::new(),
         wall_seconds: start.elapsed().as_secs_f64(),
-    })
+    };
+    if let Some(path) = &a.common.report {
+        let probability: HashMap<(String, String), f64> = out
+            .candidates
+            .iter()
+            .zip(&out.candidate_scores)
+            .map(|(&(i, j), &p)| {
+                let pair = unordered(t.ids[i as usize].clone(), t.ids[j as usize].clone());
+                (pair, p)
+            })
+            .collect();
+        let records = collect::by_id(&t.ids, &t.records);
+        let (false_negatives, false_positives) =
+            collect::misses(&truth, &cand, &predicted, &probability, &records, &records);
+        let in_clusters: usize = clusters.iter().map(Vec::len).sum();
+        let mut cluster_sizes: Vec<usize> = clusters.iter().map(Vec::len).collect();
+        cluster_sizes.extend(std::iter::repeat_n(
+            1,
+            t.ids.len().saturating_sub(in_clusters),
+        ));
+        let data = report::ReportData {
+            title: format!("eval dedup {}", a.input.display()),
+            summary: collect::summary(
+                &report,
+                &[("input", a.input.as_path()), ("truth", a.truth.as_path())],
+                Some(threshold),
+            ),
+            threshold,
+            true_pairs: truth.len(),
+            scored: probability
+                .iter()
+                .map(|(p, &prob)| report::Scored {
+                    probability: prob,
+                    is_true: truth.contains(p),
+                })
+                .collect(),
+            curve_note: curve_note(
+                a.common.backbone,
+                "Candidate pairs, each on its own: clustering then joins and splits them, so the figures above (pairs within the final clusters) differ.",
+            ),
+            cluster_sizes,
+            model: Some(collect::model_view(&out.link.model)),
+            false_negatives,
+            false_positives,
+            ..Default::default()
+        };
+        collect::write(path, &data)?;
+    }
+    Ok(report)
 }
 
 /// Share of the `truth` pairs whose two records are connected by the candidate pairs that
@@ -617,6 +752,10 @@ pub async fn run_sm(a: &SmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         ..Default::default()
     };
     let m = eng.match_schema(&s, &t, &opts).await?;
+    let score: HashMap<(String, String), f64> = m
+        .iter()
+        .map(|x| ((x.source.clone(), x.target.clone()), x.score))
+        .collect();
     let predicted: HashSet<(String, String)> =
         m.into_iter().map(|x| (x.source, x.target)).collect();
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
@@ -630,7 +769,7 @@ pub async fn run_sm(a: &SmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         )
         .collect();
     errors.sort();
-    Ok(EvalReport {
+    let report = EvalReport {
         task: "sm".into(),
         errors,
         backbone: eng.backbone_name(),
@@ -645,7 +784,36 @@ pub async fn run_sm(a: &SmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         blocking_reach: None,
         details: Vec::new(),
         wall_seconds: start.elapsed().as_secs_f64(),
-    })
+    };
+    if let Some(path) = &a.common.report {
+        let mut pairs: Vec<&(String, String)> = truth.union(&predicted).collect();
+        pairs.sort();
+        let data = report::ReportData {
+            title: format!("eval sm {} {}", a.source.display(), a.target.display()),
+            summary: collect::summary(
+                &report,
+                &[
+                    ("source", a.source.as_path()),
+                    ("target", a.target.as_path()),
+                    ("truth", a.truth.as_path()),
+                ],
+                a.common.threshold,
+            ),
+            schema: pairs
+                .into_iter()
+                .map(|p| report::SchemaRow {
+                    source: p.0.clone(),
+                    target: p.1.clone(),
+                    score: score.get(p).copied(),
+                    is_true: truth.contains(p),
+                    predicted: predicted.contains(p),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        collect::write(path, &data)?;
+    }
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -709,6 +877,7 @@ mod tests {
             rules_dir: None,
             explain: true,
             show_errors: 5,
+            report: None,
         };
         let r = run(
             EvalArgs::Em(EmArgs {

@@ -122,6 +122,10 @@ pub struct DedupOutput {
     pub clusters: Vec<Vec<usize>>,
     /// The blocked candidate pairs, when [`LinkOptions::keep_candidates`] (else empty).
     pub candidates: Vec<(u32, u32)>,
+    /// The match probability of each of [`Self::candidates`] (same order; empty when they
+    /// are not kept): what `eval dedup --report` draws precision and recall from.
+    #[serde(default)]
+    pub candidate_scores: Vec<f64>,
 }
 
 fn vectors(fields: &[FieldSpec], a: &[Prepared], b: &[Prepared], cand: &[(u32, u32)]) -> Vec<u8> {
@@ -470,7 +474,7 @@ pub fn dedup_prepared(
         );
     }
     let tf = TermFrequencies::count(fields.len(), &[a]);
-    let (pairs, evidence) = score_all(
+    let (mut pairs, evidence) = score_all(
         &fields,
         &model,
         a,
@@ -478,10 +482,18 @@ pub fn dedup_prepared(
         &cand,
         &flat,
         opts.threshold,
-        false,
+        opts.keep_candidates,
         true,
         &tf,
     );
+    // every pair is kept (in candidate order) only when the candidates are asked for;
+    // clustering takes the matched ones either way
+    let candidate_scores: Vec<f64> = if opts.keep_candidates {
+        pairs.iter().map(|p| p.probability).collect()
+    } else {
+        Vec::new()
+    };
+    pairs.retain(|p| p.is_match);
     let candidate_pairs = cand.len();
     drop(flat);
     let t4 = t0.elapsed();
@@ -522,6 +534,7 @@ pub fn dedup_prepared(
         },
         clusters,
         candidates,
+        candidate_scores,
     }
 }
 
