@@ -6,6 +6,7 @@
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::report::{CurvePoint, FieldModel};
 
@@ -17,6 +18,9 @@ const BAR: RGBColor = RGBColor(31, 119, 180);
 const M_BAR: RGBColor = RGBColor(44, 160, 44);
 const U_BAR: RGBColor = RGBColor(255, 127, 14);
 const FONT: &str = "sans-serif";
+
+/// One curve's value at a point (`None`: no point there).
+type Value = fn(&CurvePoint) -> Option<f64>;
 
 /// A chart that could not be drawn: what and why.
 fn failed<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> String {
@@ -40,7 +44,7 @@ pub fn precision_recall(curve: &[CurvePoint], threshold: f64) -> Result<String, 
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 "Precision, recall and F1 of the candidate pairs by threshold",
-                (FONT, 18),
+                (FONT, 22),
             )
             .margin(12)
             .x_label_area_size(42)
@@ -53,10 +57,13 @@ pub fn precision_recall(curve: &[CurvePoint], threshold: f64) -> Result<String, 
             .y_desc("share")
             .x_labels(11)
             .y_labels(6)
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 15))
             .draw()
             .map_err(failed("grid"))?;
-        let series: [(&str, RGBColor, fn(&CurvePoint) -> Option<f64>); 3] = [
+        let series: [(&str, RGBColor, Value); 3] = [
             ("precision", PRECISION, |p| p.precision),
             ("recall", RECALL, |p| Some(p.recall)),
             ("F1", F1, |p| p.f1),
@@ -88,7 +95,7 @@ pub fn precision_recall(curve: &[CurvePoint], threshold: f64) -> Result<String, 
             .draw_series(std::iter::once(Text::new(
                 format!("threshold {threshold}"),
                 (label_x, 0.06),
-                (FONT, 14).into_font().color(&MARK),
+                (FONT, 16).into_font().color(&MARK),
             )))
             .map_err(failed("threshold label"))?;
         chart
@@ -96,7 +103,7 @@ pub fn precision_recall(curve: &[CurvePoint], threshold: f64) -> Result<String, 
             .position(SeriesLabelPosition::LowerLeft)
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))
-            .label_font((FONT, 14))
+            .label_font((FONT, 16))
             .draw()
             .map_err(failed("legend"))?;
         root.present().map_err(failed("svg"))?;
@@ -119,11 +126,13 @@ pub fn cluster_sizes(bins: &[(String, usize)], log: bool) -> Result<String, Stri
         };
         let mut builder = ChartBuilder::on(&root);
         builder
-            .caption(caption, (FONT, 18))
+            .caption(caption, (FONT, 22))
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(56);
-        let x = (0..bins.len().max(1) as i32).into_segmented();
+        // an i32 range's ends are both values: n bins are 0..n-1
+        let n = bins.len().max(1) as i32;
+        let x = (0..n - 1).into_segmented();
         let label = |v: &SegmentValue<i32>| match v {
             SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => usize::try_from(*i)
                 .ok()
@@ -141,7 +150,14 @@ pub fn cluster_sizes(bins: &[(String, usize)], log: bool) -> Result<String, Stri
                     let mut r = Rectangle::new(
                         [
                             (SegmentValue::Exact(i), base),
-                            (SegmentValue::Exact(i + 1), b.1 as f64),
+                            (
+                                if i + 1 < n {
+                                    SegmentValue::Exact(i + 1)
+                                } else {
+                                    SegmentValue::Last
+                                },
+                                b.1 as f64,
+                            ),
                         ],
                         BAR.filled(),
                     );
@@ -151,16 +167,20 @@ pub fn cluster_sizes(bins: &[(String, usize)], log: bool) -> Result<String, Stri
         };
         let counts = || {
             bins.iter().enumerate().filter(|b| b.1.1 > 0).map(|(i, b)| {
+                // just above the bar
                 Text::new(
                     b.1.to_string(),
                     (SegmentValue::CenterOf(i as i32), b.1 as f64),
-                    (FONT, 12).into_font().color(&BLACK),
+                    (FONT, 14)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
                 )
             })
         };
         if log {
             let mut chart = builder
-                .build_cartesian_2d(x, (0.8f64..max * 2.5).log_scale())
+                .build_cartesian_2d(x, (0.8f64..max * 4.0).log_scale())
                 .map_err(failed("axes"))?;
             chart
                 .configure_mesh()
@@ -170,13 +190,15 @@ pub fn cluster_sizes(bins: &[(String, usize)], log: bool) -> Result<String, Stri
                 .x_labels(bins.len().max(1))
                 .x_label_formatter(&label)
                 .y_label_formatter(&|v| format!("{v:.0}"))
+                .label_style((FONT, 15))
+                .axis_desc_style((FONT, 15))
                 .draw()
                 .map_err(failed("grid"))?;
             chart.draw_series(bars(0.8)).map_err(failed("bars"))?;
             chart.draw_series(counts()).map_err(failed("counts"))?;
         } else {
             let mut chart = builder
-                .build_cartesian_2d(x, 0f64..max * 1.15)
+                .build_cartesian_2d(x, 0f64..max * 1.2)
                 .map_err(failed("axes"))?;
             chart
                 .configure_mesh()
@@ -186,6 +208,8 @@ pub fn cluster_sizes(bins: &[(String, usize)], log: bool) -> Result<String, Stri
                 .x_labels(bins.len().max(1))
                 .x_label_formatter(&label)
                 .y_label_formatter(&|v| format!("{v:.0}"))
+                .label_style((FONT, 15))
+                .axis_desc_style((FONT, 15))
                 .draw()
                 .map_err(failed("grid"))?;
             chart.draw_series(bars(0.0)).map_err(failed("bars"))?;
@@ -204,7 +228,7 @@ pub fn field_levels(field: &FieldModel) -> Result<String, String> {
         root.fill(&WHITE).map_err(failed("background"))?;
         let levels = field.m.len().max(field.u.len()).max(1);
         let mut chart = ChartBuilder::on(&root)
-            .caption(format!("{} ({})", field.name, field.kind), (FONT, 14))
+            .caption(format!("{} ({})", field.name, field.kind), (FONT, 16))
             .margin(6)
             .x_label_area_size(24)
             .y_label_area_size(34)
@@ -216,7 +240,7 @@ pub fn field_levels(field: &FieldModel) -> Result<String, String> {
             .x_labels(levels)
             .y_labels(3)
             .x_label_formatter(&|x| format!("L{x:.0}"))
-            .label_style((FONT, 11))
+            .label_style((FONT, 13))
             .draw()
             .map_err(failed("grid"))?;
         let bars = |values: &[f64], offset: f64, color: RGBColor| -> Vec<Rectangle<(f64, f64)>> {
@@ -229,23 +253,13 @@ pub fn field_levels(field: &FieldModel) -> Result<String, String> {
                 })
                 .collect()
         };
+        // no legend (it would hide the bars): the page says green is m, orange u
         chart
             .draw_series(bars(&field.m, -0.39, M_BAR))
-            .map_err(failed("m"))?
-            .label("m")
-            .legend(|(x, y)| Rectangle::new([(x, y - 4), (x + 10, y + 4)], M_BAR.filled()));
+            .map_err(failed("m"))?;
         chart
             .draw_series(bars(&field.u, 0.01, U_BAR))
-            .map_err(failed("u"))?
-            .label("u")
-            .legend(|(x, y)| Rectangle::new([(x, y - 4), (x + 10, y + 4)], U_BAR.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .label_font((FONT, 11))
-            .draw()
-            .map_err(failed("legend"))?;
+            .map_err(failed("u"))?;
         root.present().map_err(failed("svg"))?;
     }
     Ok(inline(svg))

@@ -231,9 +231,12 @@ th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#555;font-size:13px}.err{color:#b00}
 .charts{display:flex;flex-wrap:wrap;gap:8px}
 svg{max-width:100%;height:auto}
-.rec{margin:0}.rec dt{float:left;clear:left;color:#666;margin-right:6px}.rec dd{margin:0}
-.diff{background:#fff1c2}
+.miss td{white-space:nowrap}.miss .l,.miss .r{min-height:1.3em}
+.miss .r{border-top:1px dotted #ccc}.diff{background:#fff1c2}
 .wrap{overflow-x:auto}
+table.sum{display:block;columns:3;column-gap:12px}table.sum tbody{display:block}
+table.sum tr{display:flex;break-inside:avoid;margin-bottom:-1px}
+table.sum th{flex:0 0 125px}table.sum td{flex:1;overflow-wrap:anywhere}
 .ok{color:#2a7a2a}.bad{color:#b00}
 ";
 
@@ -262,15 +265,19 @@ pub fn build(data: &ReportData) -> String {
     if data.false_negatives.total > 0 || data.false_positives.total > 0 || !data.scored.is_empty() {
         misses(
             &mut h,
+            "fn",
             "False negatives",
             "true pairs not matched",
             &data.false_negatives,
+            data.threshold,
         );
         misses(
             &mut h,
+            "fp",
             "False positives",
             "matched pairs that are not true",
             &data.false_positives,
+            data.threshold,
         );
     }
     h.push_str("</body></html>\n");
@@ -287,7 +294,7 @@ fn chart(h: &mut String, svg: Result<String, String>) {
 }
 
 fn summary(h: &mut String, data: &ReportData) {
-    h.push_str("<h2>Summary</h2>\n<table>");
+    h.push_str("<h2>Summary</h2>\n<table class=\"sum\">");
     for (k, v) in &data.summary {
         let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v));
     }
@@ -296,18 +303,18 @@ fn summary(h: &mut String, data: &ReportData) {
 
 fn precision_recall(h: &mut String, data: &ReportData) {
     let points = curve(&data.scored, data.true_pairs, CURVE_STEPS);
-    h.push_str("<h2>Precision and recall against the threshold</h2>\n");
+    h.push_str("<h2 id=\"curve\">Precision and recall against the threshold</h2>\n");
     chart(h, charts::precision_recall(&points, data.threshold));
     let at = curve_at(&data.scored, data.true_pairs, data.threshold);
     let best = points
         .iter()
         .filter_map(|p| p.f1.map(|f| (f, p.threshold)))
         .max_by(|a, b| a.0.total_cmp(&b.0));
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<p class=\"note\">{} scored candidate pairs, {} true pairs in all (recall counts \
          the true pairs blocking never proposed). At the threshold used ({}): precision {}, \
-         recall {:.4}, F1 {}.{} {}</p>\n",
+         recall {:.4}, F1 {}.{} {}</p>",
         data.scored.len(),
         data.true_pairs,
         data.threshold,
@@ -354,7 +361,7 @@ fn clusters(h: &mut String, sizes: &[usize]) {
     // heavy-tailed: the small bins would be invisible on a linear scale
     let log = hi >= 50 * lo.max(1);
     let largest = sizes.iter().copied().max().unwrap_or(0);
-    h.push_str("<h2>Cluster sizes</h2>\n");
+    h.push_str("<h2 id=\"clusters\">Cluster sizes</h2>\n");
     chart(h, charts::cluster_sizes(&bins, log));
     let _ = write!(
         h,
@@ -373,12 +380,12 @@ fn clusters(h: &mut String, sizes: &[usize]) {
 }
 
 fn model(h: &mut String, m: &ModelView, threshold: f64) {
-    h.push_str("<h2>Estimated model: m and u per field and level</h2>\n");
-    let _ = write!(
+    h.push_str("<h2 id=\"model\">Estimated model: m and u per field and level</h2>\n");
+    let _ = writeln!(
         h,
-        "<p class=\"note\">m: share of matching pairs at a level; u: share of random pairs. \
+        "<p class=\"note\">m (green): share of matching pairs at a level; u (orange): share of random pairs. \
          L0 is exact agreement, the last level disagreement; a level's weight is \
-         log2(m/u). Prior (lambda) {:.6}, {} EM iterations, threshold {threshold}.{}</p>\n",
+         log2(m/u). Prior (lambda) {:.6}, {} EM iterations, threshold {threshold}.{}</p>",
         m.prior,
         m.iterations,
         m.note
@@ -421,7 +428,7 @@ fn model(h: &mut String, m: &ModelView, threshold: f64) {
 
 fn schema(h: &mut String, rows: &[SchemaRow]) {
     h.push_str(
-        "<h2>Column pairs</h2>\n<table><tr><th>source</th><th>target</th><th>score</th>\
+        "<h2 id=\"columns\">Column pairs</h2>\n<table><tr><th>source</th><th>target</th><th>score</th>\
          <th>result</th></tr>",
     );
     for r in rows {
@@ -441,12 +448,13 @@ fn schema(h: &mut String, rows: &[SchemaRow]) {
     h.push_str("</table>\n");
 }
 
-fn misses(h: &mut String, heading: &str, what: &str, m: &Misses) {
+fn misses(h: &mut String, id: &str, heading: &str, what: &str, m: &Misses, threshold: f64) {
     let shown = &m.shown[..m.shown.len().min(MISS_CAP)];
     let _ = write!(
         h,
-        "<h2>{heading}</h2>\n<p class=\"note\">{} {what}{}; values that differ between the \
-         two records are highlighted.</p>\n",
+        "<h2 id=\"{id}\">{heading}</h2>\n<p class=\"note\">{} {what}{}. Each row is one \
+         pair: the left record's value above the right one's, column by column; values \
+         that differ are highlighted.</p>\n",
         m.total,
         if shown.len() < m.total {
             format!(", the first {} by id shown", shown.len())
@@ -457,47 +465,59 @@ fn misses(h: &mut String, heading: &str, what: &str, m: &Misses) {
     if shown.is_empty() {
         return;
     }
+    // the columns of either record, in the order first seen (linked files differ)
+    let mut columns: Vec<&str> = Vec::new();
+    for (k, _) in shown.iter().flat_map(|x| x.left.iter().chain(&x.right)) {
+        if !columns.contains(&k.as_str()) {
+            columns.push(k);
+        }
+    }
     h.push_str(
-        "<div class=\"wrap\"><table><tr><th>#</th><th>why</th><th>probability</th>\
-         <th>left</th><th>right</th></tr>",
+        "<div class=\"wrap\"><table class=\"miss\"><tr><th>#</th><th>ids</th><th>why</th>\
+         <th>probability</th>",
     );
+    for c in &columns {
+        let _ = write!(h, "<th>{}</th>", escape(c));
+    }
+    h.push_str("</tr>");
     for (k, x) in shown.iter().enumerate() {
-        let why = match x.kind {
-            MissKind::NotACandidate => "not a candidate",
-            MissKind::Missed => "below the threshold or not clustered",
-            MissKind::Wrong => "wrong match",
+        let why = match (x.kind, x.probability) {
+            (MissKind::NotACandidate, _) => "not a candidate",
+            (MissKind::Missed, Some(p)) if p >= threshold => "above the threshold, not kept",
+            (MissKind::Missed, _) => "below the threshold",
+            (MissKind::Wrong, _) => "wrong match",
         };
         let _ = write!(
             h,
-            "<tr><td class=\"n\">{}</td><td>{why}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"n\">{}</td><td>{}</td><td>{why}</td><td class=\"n\">{}</td>",
             k + 1,
+            pair_cell(&x.left_id, &x.right_id, false),
             opt4(x.probability),
-            record(&x.left_id, &x.left, &x.right),
-            record(&x.right_id, &x.right, &x.left),
         );
+        for c in &columns {
+            let value = |rec: &[(String, String)]| {
+                rec.iter()
+                    .find(|(k, _)| k == c)
+                    .map_or("", |(_, v)| v.as_str())
+                    .to_string()
+            };
+            let (l, r) = (value(&x.left), value(&x.right));
+            let differs = !l.trim().eq_ignore_ascii_case(r.trim());
+            let _ = write!(h, "<td>{}</td>", pair_cell(&l, &r, differs));
+        }
+        h.push_str("</tr>");
     }
     h.push_str("</table></div>\n");
 }
 
-/// One record as a definition list headed by its id; a value the other record holds
-/// differently under the same column is highlighted.
-fn record(id: &str, rec: &[(String, String)], other: &[(String, String)]) -> String {
-    let mut s = format!("<b>{}</b><dl class=\"rec\">", escape(id));
-    for (k, v) in rec {
-        let differs = other
-            .iter()
-            .find(|(ok, _)| ok == k)
-            .is_some_and(|(_, ov)| !ov.trim().eq_ignore_ascii_case(v.trim()));
-        let _ = write!(
-            s,
-            "<dt>{}</dt><dd{}>{}</dd>",
-            escape(k),
-            if differs { " class=\"diff\"" } else { "" },
-            escape(v)
-        );
-    }
-    s.push_str("</dl>");
-    s
+/// The left record's value above the right one's.
+fn pair_cell(left: &str, right: &str, differs: bool) -> String {
+    let class = if differs { " diff" } else { "" };
+    format!(
+        "<div class=\"l{class}\">{}</div><div class=\"r{class}\">{}</div>",
+        escape(left),
+        escape(right)
+    )
 }
 
 #[cfg(test)]
@@ -617,8 +637,10 @@ mod tests {
         assert!(page.contains("a &amp; b"));
         assert!(page.contains("<title>eval dedup &lt;people&gt;.csv</title>"));
         // the differing name is highlighted, the shared city is not
-        assert!(page.contains("<dd class=\"diff\">a &amp; b</dd>"));
-        assert!(page.contains("<dt>city</dt><dd>perth</dd>"));
+        assert!(page.contains("<div class=\"r diff\">a &amp; b</div>"));
+        assert!(page.contains("<div class=\"l\">perth</div><div class=\"r\">perth</div>"));
+        assert!(page.contains("<th>name</th><th>city</th>"));
+        assert!(page.contains("below the threshold"));
         assert_self_contained(&page);
     }
 
@@ -688,7 +710,7 @@ mod tests {
             },
             ..ReportData::default()
         });
-        assert_eq!(page.matches("wrong match").count(), MISS_CAP);
+        assert_eq!(page.matches("<td>wrong match</td>").count(), MISS_CAP);
         assert!(page.contains("80 matched pairs that are not true, the first 50 by id shown"));
     }
 }
