@@ -32,7 +32,8 @@
 //!   header-read and idle timeouts), [`telemetry`] (logs, metrics, request
 //!   tracking).
 //! * [`cli`] (argument parsing), [`files`] (`dedup` and `link` on CSV files), [`eval`]
-//!   (`eval em|dedup|sm`), [`backup`] (backups, restore, drills).
+//!   (`eval em|dedup|sm`; [`eval::report`] renders `--report`'s HTML page), [`backup`]
+//!   (backups, restore, drills).
 
 pub mod api;
 pub mod auth;
