@@ -373,6 +373,18 @@ fn engine(common: &CommonArgs, cfg: &Config) -> Result<Engine, EvalError> {
 
 /// Runs an evaluation and prints its lines (last: `f1=<value>`).
 pub async fn run(args: EvalArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
+    let common = match &args {
+        EvalArgs::Em(a) => &a.common,
+        EvalArgs::Dedup(a) => &a.common,
+        EvalArgs::Sm(a) => &a.common,
+    };
+    if let Some(path) = &common.report {
+        // a path that cannot be written fails now, not after the run
+        std::fs::File::create(path).map_err(|source| EvalError::Report {
+            path: path.clone(),
+            source,
+        })?;
+    }
     let report = match args {
         EvalArgs::Em(a) => run_em(&a, cfg).await?,
         EvalArgs::Dedup(a) => run_dedup(&a, cfg).await?,
@@ -587,6 +599,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let opts = LinkOptions {
         threshold,
         keep_candidates: true,
+        keep_scores: a.common.report.is_some(),
         ..LinkOptions::default()
     };
     let recs = t.records.clone();

@@ -167,7 +167,7 @@ fn eval_dedup_writes_a_self_contained_report() {
 
     // an unwritable path is an error naming it
     let bad = dir.path().join("missing-dir/out.html");
-    let (code, _, stderr) = run_cli(
+    let (code, stdout, stderr) = run_cli(
         dir.path(),
         &[],
         &[
@@ -184,5 +184,10 @@ fn eval_dedup_writes_a_self_contained_report() {
         ],
     );
     assert_ne!(code, 0);
-    assert!(stderr.contains("missing-dir/out.html"), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the report") && stderr.contains("missing-dir/out.html"),
+        "{stderr}"
+    );
+    // checked before the run: nothing was measured
+    assert!(!stdout.contains("f1="), "{stdout}");
 }

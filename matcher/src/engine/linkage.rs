@@ -52,6 +52,12 @@ pub struct LinkOptions {
     /// on them; a million records give millions, so off by default).
     #[serde(default)]
     pub keep_candidates: bool,
+    /// Dedup, with [`Self::keep_candidates`]: also return each candidate's match
+    /// probability ([`DedupOutput::candidate_scores`]; `eval dedup --report` draws its
+    /// precision/recall curve from them). Every scored pair is kept until then, so off by
+    /// default.
+    #[serde(default)]
+    pub keep_scores: bool,
 }
 
 fn default_max_cluster() -> usize {
@@ -74,6 +80,7 @@ impl Default for LinkOptions {
             split_threshold: None,
             column_map: None,
             keep_candidates: false,
+            keep_scores: false,
         }
     }
 }
@@ -122,8 +129,8 @@ pub struct DedupOutput {
     pub clusters: Vec<Vec<usize>>,
     /// The blocked candidate pairs, when [`LinkOptions::keep_candidates`] (else empty).
     pub candidates: Vec<(u32, u32)>,
-    /// The match probability of each of [`Self::candidates`] (same order; empty when they
-    /// are not kept): what `eval dedup --report` draws precision and recall from.
+    /// The match probability of each of [`Self::candidates`] (same order), when
+    /// [`LinkOptions::keep_scores`] (else empty).
     #[serde(default)]
     pub candidate_scores: Vec<f64>,
 }
@@ -474,6 +481,7 @@ pub fn dedup_prepared(
         );
     }
     let tf = TermFrequencies::count(fields.len(), &[a]);
+    let keep_scores = opts.keep_candidates && opts.keep_scores;
     let (mut pairs, evidence) = score_all(
         &fields,
         &model,
@@ -482,13 +490,13 @@ pub fn dedup_prepared(
         &cand,
         &flat,
         opts.threshold,
-        opts.keep_candidates,
+        keep_scores,
         true,
         &tf,
     );
-    // every pair is kept (in candidate order) only when the candidates are asked for;
+    // every pair is kept (in candidate order) only when the scores are asked for;
     // clustering takes the matched ones either way
-    let candidate_scores: Vec<f64> = if opts.keep_candidates {
+    let candidate_scores: Vec<f64> = if keep_scores {
         pairs.iter().map(|p| p.probability).collect()
     } else {
         Vec::new()
@@ -709,6 +717,45 @@ mod tests {
             clusters(4, [(0, 1), (2, 3), (1, 0)]),
             vec![vec![0, 1], vec![2, 3]]
         );
+    }
+
+    #[test]
+    fn dedup_scores_every_candidate_when_asked_and_clusters_alike() {
+        let (l, r) = people();
+        let all: Vec<Record> = l.iter().chain(&r).cloned().collect();
+        let opts = LinkOptions {
+            u_samples: 2000,
+            keep_candidates: true,
+            ..Default::default()
+        };
+        let plain = dedup(&all, &[], &opts);
+        assert!(plain.candidate_scores.is_empty());
+        let scored = dedup(
+            &all,
+            &[],
+            &LinkOptions {
+                keep_scores: true,
+                ..opts.clone()
+            },
+        );
+        assert_eq!(scored.candidates, plain.candidates);
+        assert_eq!(scored.candidate_scores.len(), scored.candidates.len());
+        assert!(
+            scored.candidate_scores.iter().any(|&p| p < opts.threshold),
+            "non-matches are scored too"
+        );
+        // the same matched pairs and clusters: keeping the scores changes nothing else
+        assert_eq!(scored.link.pairs, plain.link.pairs);
+        assert_eq!(scored.clusters, plain.clusters);
+        // each matched pair's probability is its candidate's score
+        for p in &scored.link.pairs {
+            let k = scored
+                .candidates
+                .iter()
+                .position(|&(i, j)| (i as usize, j as usize) == (p.left, p.right))
+                .unwrap();
+            assert_eq!(scored.candidate_scores[k], p.probability);
+        }
     }
 
     #[test]
