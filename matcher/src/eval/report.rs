@@ -231,7 +231,7 @@ th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#555;font-size:13px}.err{color:#b00}
 .charts{display:flex;flex-wrap:wrap;gap:8px}
 svg{max-width:100%;height:auto}
-.miss td{white-space:nowrap}.miss .l,.miss .r{min-height:1.3em}
+.miss td{max-width:22em;overflow-wrap:break-word}.miss .l,.miss .r{min-height:1.3em}
 .miss .r{border-top:1px dotted #ccc}.diff{background:#fff1c2}
 .wrap{overflow-x:auto}
 table.sum{display:block;columns:3;column-gap:12px}table.sum tbody{display:block}
