@@ -5,7 +5,7 @@
 //!
 //! Pure: [`build`] takes plain data ([`ReportData`], gathered by `eval`) and returns the
 //! page as a string, so it is tested without running the engine. The page needs nothing
-//! outside itself: the charts are inline SVG ([`super::charts`], drawn by `plotters`), the
+//! outside itself: the charts are inline SVG (`eval::charts`, drawn by `plotters`), the
 //! style is inline CSS, there is no script and no URL, so it can be mailed or archived
 //! and opened offline. Every value that came from the data (record values, ids, column
 //! names) is HTML-escaped: a record may hold `<script>`.
