@@ -516,74 +516,29 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         wall_seconds: start.elapsed().as_secs_f64(),
     };
     if let Some(path) = &a.common.report {
-        let ids = |p: &linkage::ScoredPair| (left.ids[p.left].clone(), right.ids[p.right].clone());
-        // with --judged only the judged pairs are scored, as for the figures above
-        let judged_pair = |p: &(String, String)| judged.as_ref().is_none_or(|j| j.contains(p));
-        let scored: Vec<((String, String), f64)> = out
-            .pairs
-            .iter()
-            .map(|p| (ids(p), p.probability))
-            .filter(|(p, _)| judged_pair(p))
-            .collect();
-        let probability: HashMap<(String, String), f64> = scored.iter().cloned().collect();
-        let (false_negatives, false_positives) = collect::misses(
-            &truth,
-            &cand,
-            &predicted,
-            &probability,
-            &collect::by_id(&left.ids, &l_keep),
-            &collect::by_id(&right.ids, &r_keep),
-        );
-        let mut inputs = vec![
-            ("left", a.left.as_path()),
-            ("right", a.right.as_path()),
-            ("truth", a.truth.as_path()),
-        ];
-        if let Some(j) = &a.judged {
-            inputs.push(("judged", j.as_path()));
-        }
-        let mut summary = collect::summary(&report, &inputs, Some(threshold));
-        summary.extend(out.alignment.iter().map(|p| {
-            (
-                "aligned".to_string(),
-                format!("{} <-> {} ({:.2})", p.left, p.right, p.score),
-            )
-        }));
-        let data = report::ReportData {
-            title: format!("eval em {} {}", a.left.display(), a.right.display()),
-            summary,
+        let data = collect::em(
+            a,
+            &report,
             threshold,
-            true_pairs: truth.len(),
-            scored: scored
-                .iter()
-                .map(|(p, prob)| report::Scored {
-                    probability: *prob,
-                    is_true: truth.contains(p),
-                })
-                .collect(),
-            curve_note: curve_note(
-                a.common.backbone,
-                "Candidate pairs scored by the Fellegi-Sunter model, before the one-to-one assignment.",
-            ),
-            model: Some(collect::model_view(&out.model)),
-            false_negatives,
-            false_positives,
-            ..Default::default()
-        };
+            &out,
+            collect::Side {
+                ids: &left.ids,
+                records: &l_keep,
+            },
+            collect::Side {
+                ids: &right.ids,
+                records: &r_keep,
+            },
+            collect::Pairs {
+                truth: &truth,
+                candidates: &cand,
+                predicted: &predicted,
+                judged: judged.as_ref(),
+            },
+        );
         collect::write(path, &data)?;
     }
     Ok(report)
-}
-
-/// What the curve's pairs are; with an LLM backbone the curve is still the local model's.
-fn curve_note(backbone: BackboneArg, what: &str) -> String {
-    if backbone == BackboneArg::Local {
-        what.to_string()
-    } else {
-        format!(
-            "{what} The curve is the local model's scores; the {backbone:?} backbone decided the matches counted above."
-        )
-    }
 }
 
 /// Deduplication evaluation (pairs implied by the clusters).
@@ -671,50 +626,23 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
         wall_seconds: start.elapsed().as_secs_f64(),
     };
     if let Some(path) = &a.common.report {
-        let probability: HashMap<(String, String), f64> = out
-            .candidates
-            .iter()
-            .zip(&out.candidate_scores)
-            .map(|(&(i, j), &p)| {
-                let pair = unordered(t.ids[i as usize].clone(), t.ids[j as usize].clone());
-                (pair, p)
-            })
-            .collect();
-        let records = collect::by_id(&t.ids, &t.records);
-        let (false_negatives, false_positives) =
-            collect::misses(&truth, &cand, &predicted, &probability, &records, &records);
-        let in_clusters: usize = clusters.iter().map(Vec::len).sum();
-        let mut cluster_sizes: Vec<usize> = clusters.iter().map(Vec::len).collect();
-        cluster_sizes.extend(std::iter::repeat_n(
-            1,
-            t.ids.len().saturating_sub(in_clusters),
-        ));
-        let data = report::ReportData {
-            title: format!("eval dedup {}", a.input.display()),
-            summary: collect::summary(
-                &report,
-                &[("input", a.input.as_path()), ("truth", a.truth.as_path())],
-                Some(threshold),
-            ),
+        let data = collect::dedup(
+            a,
+            &report,
             threshold,
-            true_pairs: truth.len(),
-            scored: probability
-                .iter()
-                .map(|(p, &prob)| report::Scored {
-                    probability: prob,
-                    is_true: truth.contains(p),
-                })
-                .collect(),
-            curve_note: curve_note(
-                a.common.backbone,
-                "Candidate pairs, each on its own: clustering then joins and splits them, so the figures above (pairs within the final clusters) differ.",
-            ),
-            cluster_sizes,
-            model: Some(collect::model_view(&out.link.model)),
-            false_negatives,
-            false_positives,
-            ..Default::default()
-        };
+            &out,
+            collect::Side {
+                ids: &t.ids,
+                records: &t.records,
+            },
+            &clusters,
+            collect::Pairs {
+                truth: &truth,
+                candidates: &cand,
+                predicted: &predicted,
+                judged: None,
+            },
+        );
         collect::write(path, &data)?;
     }
     Ok(report)
@@ -799,32 +727,7 @@ pub async fn run_sm(a: &SmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         wall_seconds: start.elapsed().as_secs_f64(),
     };
     if let Some(path) = &a.common.report {
-        let mut pairs: Vec<&(String, String)> = truth.union(&predicted).collect();
-        pairs.sort();
-        let data = report::ReportData {
-            title: format!("eval sm {} {}", a.source.display(), a.target.display()),
-            summary: collect::summary(
-                &report,
-                &[
-                    ("source", a.source.as_path()),
-                    ("target", a.target.as_path()),
-                    ("truth", a.truth.as_path()),
-                ],
-                a.common.threshold,
-            ),
-            schema: pairs
-                .into_iter()
-                .map(|p| report::SchemaRow {
-                    source: p.0.clone(),
-                    target: p.1.clone(),
-                    score: score.get(p).copied(),
-                    is_true: truth.contains(p),
-                    predicted: predicted.contains(p),
-                })
-                .collect(),
-            ..Default::default()
-        };
-        collect::write(path, &data)?;
+        collect::write(path, &collect::sm(a, &report, &score, &truth, &predicted))?;
     }
     Ok(report)
 }
