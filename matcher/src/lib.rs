@@ -31,6 +31,8 @@
 //! * [`server`] (start-up, graceful shutdown), [`http`] (the accept loop: connection cap,
 //!   header-read and idle timeouts), [`telemetry`] (logs, metrics, request
 //!   tracking).
+//! * [`ui`]: the review web UI at `/ui/` (embedded HTML, CSS and JS modules; the JSON it
+//!   needs beyond the job endpoints is [`api::review`]).
 //! * [`cli`] (argument parsing), [`files`] (`dedup` and `link` on CSV files), [`eval`]
 //!   (`eval em|dedup|sm`; [`eval::report`] renders `--report`'s HTML page), [`backup`]
 //!   (backups, restore, drills).
@@ -59,3 +61,4 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod ui;

@@ -36,7 +36,7 @@ use crate::state::AppState;
 /// without blocking anything. The permit goes with the work: a request that times out
 /// frees its slot when its work is done, which the engine cuts short at its next check
 /// ([`crate::engine::cancel`]; counted in `kcmf_matching_cancelled_total`).
-async fn off_the_workers<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
+pub(crate) async fn off_the_workers<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&tokio::runtime::Handle) -> Result<T, EngineError> + Send + 'static,

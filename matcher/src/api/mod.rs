@@ -8,6 +8,7 @@ pub mod keys;
 pub mod matching;
 pub mod middleware;
 pub mod responses;
+pub mod review;
 pub mod schemas;
 pub mod system;
 
@@ -40,6 +41,7 @@ use crate::telemetry::track;
         matching::match_entity, matching::match_schema, matching::match_dedup,
         feedback::submit, keys::list, keys::create, keys::revoke,
         jobs::submit, jobs::list, jobs::get, jobs::cancel, jobs::results,
+        review::get_review, review::clusters,
         system::health, system::ready, system::metrics
     ),
     components(schemas(crate::error::ErrorBody)),
@@ -140,6 +142,8 @@ fn protected(state: &AppState) -> Router<AppState> {
         )
         .route("/api/v1/jobs/{id}", get(jobs::get).delete(jobs::cancel))
         .route("/api/v1/jobs/{id}/results", get(jobs::results))
+        .route("/api/v1/jobs/{id}/review", get(review::get_review))
+        .route("/api/v1/jobs/{id}/clusters", get(review::clusters))
         .route_layer(from_fn_with_state(state.clone(), require_key))
 }
 
@@ -152,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(system::health))
         .route("/ready", get(system::ready))
         .route("/metrics", get(system::metrics))
+        .merge(crate::ui::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
         .fallback(|| async { crate::error::ApiError::NotFound("no such route".into()) })
         .route_layer(from_fn_with_state(state.clone(), track))

@@ -135,7 +135,12 @@ pub struct DedupOutput {
     pub candidate_scores: Vec<f64>,
 }
 
-fn vectors(fields: &[FieldSpec], a: &[Prepared], b: &[Prepared], cand: &[(u32, u32)]) -> Vec<u8> {
+pub(super) fn vectors(
+    fields: &[FieldSpec],
+    a: &[Prepared],
+    b: &[Prepared],
+    cand: &[(u32, u32)],
+) -> Vec<u8> {
     let nf = fields.len().max(1);
     let mut flat = vec![0u8; cand.len() * nf];
     flat.par_chunks_mut(nf)
@@ -144,7 +149,7 @@ fn vectors(fields: &[FieldSpec], a: &[Prepared], b: &[Prepared], cand: &[(u32, u
     flat
 }
 
-fn examples_vectors(
+pub(super) fn examples_vectors(
     fields: &[FieldSpec],
     right_fields: &[FieldSpec],
     examples: &[EntityExample],
@@ -190,7 +195,7 @@ fn edge_evidence(is_match: bool, probability: f64, conflict: bool) -> f32 {
 /// Scores every candidate: the pairs kept (every pair with `keep_all`, else the matches)
 /// and, with `want_evidence`, each candidate's [`edge_evidence`] in candidate order.
 #[allow(clippy::too_many_arguments)]
-fn score_all(
+pub(super) fn score_all(
     fields: &[FieldSpec],
     model: &FsModel,
     a: &[Prepared],
@@ -409,7 +414,7 @@ pub fn link(
     })
 }
 
-fn fit(
+pub(super) fn fit(
     fields: &[FieldSpec],
     a: &[Prepared],
     b: &[Prepared],

@@ -19,6 +19,7 @@ pub mod llm;
 pub mod local;
 pub mod pipeline;
 pub mod prompt;
+pub mod review;
 pub mod rules;
 pub mod text;
 

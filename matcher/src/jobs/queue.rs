@@ -458,6 +458,24 @@ impl Queue {
             .map_err(q("decode result"))
     }
 
+    /// The inputs of job `id`'s chunks (encrypted), in order, only if the job belongs to
+    /// `key_id` (the review of a job reads the records it was given).
+    pub async fn inputs(&self, id: &str, key_id: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.input_enc FROM job_chunks c JOIN jobs j ON j.id = c.job_id \
+             WHERE c.job_id = $1 AND j.key_id = $2 ORDER BY c.seq",
+        )
+        .bind(id)
+        .bind(key_id)
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(q("read job inputs"))?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("input_enc"))
+            .collect::<Result<_, _>>()
+            .map_err(q("decode job input"))
+    }
+
     /// Chunks waiting or in flight for active jobs.
     pub async fn depth(&self) -> Result<i64, StoreError> {
         let r = sqlx::query(
