@@ -115,7 +115,10 @@ async fn wait_for(c: &Client, what: &str, script: &str) -> Value {
         }
         if Instant::now() >= deadline {
             let page = c
-                .execute("return location.href + '\\n' + document.body.innerText;", vec![])
+                .execute(
+                    "return location.href + '\\n' + document.body.innerText;",
+                    vec![],
+                )
                 .await
                 .unwrap_or_default();
             panic!("timed out waiting for {what}; the page: {page}");
@@ -488,7 +491,10 @@ async fn ui_signs_in_reviews_a_dedup_job_and_labels_with_the_keyboard() {
             !labelled.iter().any(|(p, _)| p == &pair),
             "{pair} offered again"
         );
-        let is_match = i % 2 == 0;
+        // the truth: `pNN` and `vNN` are one person
+        let is_match = pair
+            .split_once(" ↔ ")
+            .is_some_and(|(l, r)| l.get(1..) == r.get(1..) && l != r);
         press(&c, if is_match { 'm' } else { 'n' }).await;
         wait_for(
             &c,
