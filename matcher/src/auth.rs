@@ -18,6 +18,38 @@ pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(2);
 pub struct Caller {
     pub key_id: String,
     pub role: Role,
+    /// The key's project, if any: its feedback examples are shared with the project's
+    /// other keys (see [`crate::feedback`]).
+    pub project: Option<String>,
+}
+
+impl Caller {
+    /// Whose feedback examples this caller sees and adds to.
+    pub fn tenant(&self) -> String {
+        crate::store::tenant_of(&self.key_id, self.project.as_deref())
+    }
+}
+
+/// Longest project name.
+pub const MAX_PROJECT_LEN: usize = 64;
+
+/// A project name: 1 to [`MAX_PROJECT_LEN`] ASCII letters, digits, `.`, `_` or `-`,
+/// starting with a letter or digit (it appears in logs, CLI tables and URLs unquoted).
+pub fn check_project(name: &str) -> Result<(), String> {
+    let ok_start = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if name.len() > MAX_PROJECT_LEN || !ok_start || !ok_chars {
+        return Err(format!(
+            "a project name is 1 to {MAX_PROJECT_LEN} ASCII letters, digits, `.`, `_` or `-`, \
+             starting with a letter or digit; got {name:?}"
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +119,7 @@ impl Authenticator {
                 found = Some(Caller {
                     key_id: id.clone(),
                     role: Role::Admin,
+                    project: None,
                 });
             }
         }
@@ -99,6 +132,7 @@ impl Authenticator {
             found = Some(Caller {
                 key_id: row.id,
                 role: Role::parse(&row.role),
+                project: row.project,
             });
         }
         if let Some(c) = &found {
@@ -110,5 +144,28 @@ impl Authenticator {
     /// Drops cached lookups (after a revocation through the API).
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_names_are_checked() {
+        for ok in ["etl", "team-a.prod_2", "A", &"p".repeat(MAX_PROJECT_LEN)] {
+            assert!(check_project(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "-a",
+            ".a",
+            "a b",
+            "a/b",
+            "é",
+            &"p".repeat(MAX_PROJECT_LEN + 1),
+        ] {
+            assert!(check_project(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `keys create|list|revoke` (and the subcommands of
+//! The command line: `serve`, `migrate`, `keys create|list|revoke|project` (and the subcommands of
 //! the other modules). Parsing only; each command calls into its module.
 
 use std::path::PathBuf;
@@ -61,9 +61,22 @@ pub enum KeysCommand {
         /// Make it an admin key (may manage keys over the API).
         #[arg(long)]
         admin: bool,
+        /// Put it into this project (its keys share their feedback examples).
+        #[arg(long)]
+        project: Option<String>,
     },
-    /// List keys (ids, names, roles, state).
+    /// List keys (ids, names, roles, projects, state).
     List,
     /// Revoke a key by id.
     Revoke { id: String },
+    /// Move a key into a project (`--project NAME`) or out of any (`--none`). A running
+    /// server follows the move on the key's next request.
+    Project {
+        id: String,
+        #[arg(long, conflicts_with = "none", required_unless_present = "none")]
+        project: Option<String>,
+        /// Take the key out of any project.
+        #[arg(long)]
+        none: bool,
+    },
 }

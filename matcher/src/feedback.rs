@@ -1,24 +1,34 @@
 //! Stored feedback (Example as Knowledge): users confirm or reject matches through
 //! `POST /api/v1/feedback`, and the newest examples become demonstrations of later requests.
 //!
-//! Each API key is a tenant: its examples are used for its own requests only, so nothing one
-//! key sends changes another key's answers or slows them down. Per key and kind the newest
-//! [`KEEP`] examples are held, as shared snapshots (a request takes a reference-counted
-//! handle, not a copy of the store); one example is at most [`MAX_EXAMPLE_BYTES`]. A per-key
-//! generation enters the result-cache key, so new feedback is never hidden by a cached answer
-//! and never invalidates another key's.
+//! Examples belong to a tenant, so that nothing one tenant sends changes another's answers
+//! or slows them down. A tenant is a named project (its keys share their examples: what one
+//! member confirms is used for every member's requests; an admin puts keys into projects) or
+//! a key outside any project. Rows keep the key that gave them and the tenant is resolved
+//! when they are loaded ([`crate::store::Store::list_feedback`]), so a key that moves into
+//! or out of a project takes its examples with it: [`FeedbackStore::reload`] rebuilds the
+//! two tenants concerned.
+//!
+//! Per tenant and kind the newest [`KEEP`] examples are held, as shared snapshots (a
+//! request takes a reference-counted handle, not a copy); one example is at most
+//! [`MAX_EXAMPLE_BYTES`]. Each snapshot has a generation, unique to this process's life
+//! (seeded from the clock at start), that enters the result-cache key: new feedback or a
+//! move is never hidden by a cached answer, never invalidates another tenant's, and an
+//! answer cached before a restart is not served against the examples loaded after it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 
+use crate::auth::Caller;
 use crate::crypto::Cipher;
 use crate::engine::{EntityExample, SchemaExample};
 use crate::store::{Store, StoreError};
 
-/// How many of a key's newest examples of each kind are used.
+/// How many of a tenant's newest examples of each kind are used.
 pub const KEEP: usize = 200;
 
 /// Largest accepted example, as JSON (entity: both records; schema: both column names).
@@ -40,19 +50,20 @@ impl Example {
     }
 }
 
-/// One key's examples: immutable snapshots, replaced (not mutated) when feedback arrives.
+/// One tenant's examples: immutable snapshots, replaced (not mutated) when feedback arrives.
 #[derive(Clone, Default)]
 pub struct KeyExamples {
     /// Entity examples, newest first.
     pub entity: Arc<Vec<EntityExample>>,
     /// Schema examples, newest first.
     pub schema: Arc<Vec<SchemaExample>>,
-    /// Changes whenever this key's examples change (part of its cache keys).
+    /// Changes whenever this tenant's examples change (part of its members' cache keys);
+    /// 0 only for a tenant with no example.
     pub generation: u64,
 }
 
 impl KeyExamples {
-    fn push(&mut self, ex: Example) {
+    fn push(&mut self, ex: Example, generation: u64) {
         match ex {
             Example::Entity(e) => {
                 let mut v = Vec::with_capacity(KEEP);
@@ -67,7 +78,7 @@ impl KeyExamples {
                 self.schema = Arc::new(v);
             }
         }
-        self.generation += 1;
+        self.generation = generation;
     }
 }
 
@@ -75,20 +86,75 @@ impl KeyExamples {
 pub struct FeedbackStore {
     store: Store,
     cipher: Cipher,
-    by_key: Arc<RwLock<HashMap<String, KeyExamples>>>,
+    by_tenant: Arc<RwLock<HashMap<String, KeyExamples>>>,
+    /// The tenant each key that gave feedback was counted under when its tenant was last
+    /// built: a caller whose project differs (moved by the CLI or another process) has the
+    /// two tenants rebuilt before its request.
+    counted_under: Arc<RwLock<HashMap<String, String>>>,
+    /// Serializes writers (feedback added, tenants rebuilt): a rebuild reads the store, and
+    /// an example added meanwhile must not be dropped by the rebuilt snapshot.
+    writers: Arc<Mutex<()>>,
+    next_generation: Arc<AtomicU64>,
 }
 
+/// Examples read from the store, grouped by tenant.
+type Loaded = HashMap<String, (Vec<EntityExample>, Vec<SchemaExample>)>;
+
 impl FeedbackStore {
-    /// Loads each key's newest stored examples.
+    /// Loads each tenant's newest stored examples.
     pub async fn load(store: Store, cipher: Cipher) -> Result<Self, StoreError> {
-        let mut by_key: HashMap<String, (Vec<EntityExample>, Vec<SchemaExample>)> = HashMap::new();
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            .max(1);
+        let fb = Self {
+            store,
+            cipher,
+            by_tenant: Arc::default(),
+            counted_under: Arc::default(),
+            writers: Arc::default(),
+            next_generation: Arc::new(AtomicU64::new(seed)),
+        };
+        let loaded = fb.read(None).await?;
+        let mut map = HashMap::new();
+        for (tenant, (entity, schema)) in loaded {
+            map.insert(tenant, fb.snapshot(entity, schema));
+        }
+        *fb.by_tenant.write().await = map;
+        *fb.counted_under.write().await = fb.store.feedback_keys().await?;
+        Ok(fb)
+    }
+
+    fn generation(&self) -> u64 {
+        self.next_generation.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn snapshot(&self, entity: Vec<EntityExample>, schema: Vec<SchemaExample>) -> KeyExamples {
+        let generation = if entity.is_empty() && schema.is_empty() {
+            0
+        } else {
+            self.generation()
+        };
+        KeyExamples {
+            entity: Arc::new(entity),
+            schema: Arc::new(schema),
+            generation,
+        }
+    }
+
+    /// Reads the newest examples of every tenant, or of one.
+    async fn read(&self, tenant: Option<&str>) -> Result<Loaded, StoreError> {
+        let mut out: Loaded = HashMap::new();
+        if let Some(t) = tenant {
+            out.insert(t.to_string(), Default::default());
+        }
         for kind in ["entity", "schema"] {
-            for (key_id, tok) in store.list_feedback(kind, KEEP as i64).await? {
-                let Ok(plain) = cipher.decrypt(&tok) else {
+            for (t, tok) in self.store.list_feedback(kind, KEEP as i64, tenant).await? {
+                let Ok(plain) = self.cipher.decrypt(&tok) else {
                     tracing::warn!("skipping feedback that does not decrypt with SECRET_KEY");
                     continue;
                 };
-                let slot = by_key.entry(key_id).or_default();
+                let slot = out.entry(t).or_default();
                 match serde_json::from_slice::<Example>(&plain) {
                     Ok(Example::Entity(e)) => slot.0.push(e),
                     Ok(Example::Schema(s)) => slot.1.push(s),
@@ -96,48 +162,90 @@ impl FeedbackStore {
                 }
             }
         }
-        let by_key = by_key
-            .into_iter()
-            .map(|(k, (entity, schema))| {
-                let ex = KeyExamples {
-                    entity: Arc::new(entity),
-                    schema: Arc::new(schema),
-                    generation: 0,
-                };
-                (k, ex)
-            })
-            .collect();
-        Ok(Self {
-            store,
-            cipher,
-            by_key: Arc::new(RwLock::new(by_key)),
-        })
+        Ok(out)
     }
 
-    /// This key's examples (cheap: shared snapshots).
-    pub async fn for_key(&self, key_id: &str) -> KeyExamples {
-        self.by_key
+    /// Rebuilds the given tenants from the store (after a key moved between them).
+    pub async fn reload(&self, tenants: &[String]) -> Result<(), StoreError> {
+        let _w = self.writers.lock().await;
+        self.reload_locked(tenants).await
+    }
+
+    async fn reload_locked(&self, tenants: &[String]) -> Result<(), StoreError> {
+        let mut fresh = Vec::new();
+        for t in tenants {
+            let (entity, schema) = self.read(Some(t)).await?.remove(t).unwrap_or_default();
+            fresh.push((t.clone(), self.snapshot(entity, schema)));
+        }
+        let members = self.store.feedback_keys().await?;
+        let mut map = self.by_tenant.write().await;
+        for (t, ex) in fresh {
+            map.insert(t, ex);
+        }
+        drop(map);
+        *self.counted_under.write().await = members;
+        Ok(())
+    }
+
+    /// Rebuilds the caller's old and new tenants when its project changed since its
+    /// examples were counted (a move made by the CLI or by another process).
+    async fn follow_move(&self, caller: &Caller, tenant: &str) -> Result<(), StoreError> {
+        let before = self.counted_under.read().await.get(&caller.key_id).cloned();
+        if let Some(before) = before
+            && before != tenant
+        {
+            tracing::info!(key_id = %caller.key_id, from = %before, to = %tenant,
+                "key moved between tenants elsewhere; rebuilding their examples");
+            self.reload(&[before, tenant.to_string()]).await?;
+        }
+        Ok(())
+    }
+
+    /// The examples this caller sees: its project's, or its own outside any (cheap: shared
+    /// snapshots).
+    pub async fn for_caller(&self, caller: &Caller) -> Result<KeyExamples, StoreError> {
+        let tenant = caller.tenant();
+        self.follow_move(caller, &tenant).await?;
+        Ok(self.for_tenant(&tenant).await)
+    }
+
+    /// One tenant's examples (see [`crate::store::tenant_of`]).
+    pub async fn for_tenant(&self, tenant: &str) -> KeyExamples {
+        self.by_tenant
             .read()
             .await
-            .get(key_id)
+            .get(tenant)
             .cloned()
             .unwrap_or_default()
     }
 
-    /// Stores an example of this key (encrypted) and makes it one of the key's examples at
-    /// once. The caller checks [`MAX_EXAMPLE_BYTES`] (it names the request's fields).
-    pub async fn add(&self, key_id: &str, ex: Example) -> Result<String, StoreError> {
+    /// Stores an example given by this caller (encrypted, with its key id) and makes it
+    /// one of its tenant's examples at once. The caller checks [`MAX_EXAMPLE_BYTES`] (it
+    /// names the request's fields).
+    pub async fn add(&self, caller: &Caller, ex: Example) -> Result<String, StoreError> {
+        let tenant = caller.tenant();
+        self.follow_move(caller, &tenant).await?;
         let plain = serde_json::to_vec(&ex).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let _w = self.writers.lock().await;
         let id = self
             .store
-            .insert_feedback(Some(key_id), ex.kind(), &self.cipher.encrypt(&plain))
+            .insert_feedback(
+                Some(&caller.key_id),
+                ex.kind(),
+                &self.cipher.encrypt(&plain),
+            )
             .await?;
-        self.by_key
+        let generation = self.generation();
+        self.by_tenant
             .write()
             .await
-            .entry(key_id.to_string())
+            .entry(tenant.clone())
             .or_default()
-            .push(ex);
+            .push(ex, generation);
+        self.counted_under
+            .write()
+            .await
+            .insert(caller.key_id.clone(), tenant);
         Ok(id)
     }
 }
@@ -145,6 +253,7 @@ impl FeedbackStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Role;
     use crate::engine::Record;
 
     fn record(name: &str) -> Record {
@@ -157,6 +266,14 @@ mod tests {
             right: record(name),
             is_match: true,
         })
+    }
+
+    fn caller(id: &str, project: Option<&str>) -> Caller {
+        Caller {
+            key_id: id.into(),
+            role: Role::User,
+            project: project.map(str::to_string),
+        }
     }
 
     async fn feedback_store(dir: &std::path::Path) -> (Store, FeedbackStore) {
@@ -177,42 +294,105 @@ mod tests {
     async fn examples_belong_to_the_key_that_gave_them() {
         let dir = tempfile::tempdir().unwrap();
         let (store, fb) = feedback_store(dir.path()).await;
-        fb.add("key-a", entity("alpha")).await.unwrap();
-        let a = fb.for_key("key-a").await;
-        let b = fb.for_key("key-b").await;
-        assert_eq!((a.entity.len(), a.generation), (1, 1));
+        let (ka, kb) = (caller("key-a", None), caller("key-b", None));
+        fb.add(&ka, entity("alpha")).await.unwrap();
+        let a = fb.for_caller(&ka).await.unwrap();
+        let b = fb.for_caller(&kb).await.unwrap();
+        assert_eq!(a.entity.len(), 1);
+        assert_ne!(a.generation, 0);
         assert_eq!((b.entity.len(), b.generation), (0, 0));
-        fb.add("key-b", entity("beta")).await.unwrap();
-        assert_eq!(fb.for_key("key-a").await.generation, 1);
+        fb.add(&kb, entity("beta")).await.unwrap();
+        assert_eq!(fb.for_caller(&ka).await.unwrap().generation, a.generation);
 
         let cipher = Cipher::from_secret("test-secret").unwrap();
         let reloaded = FeedbackStore::load(store, cipher).await.unwrap();
-        let a = reloaded.for_key("key-a").await;
-        assert_eq!(a.entity.len(), 1);
-        assert_eq!(a.entity[0].left, record("alpha"));
+        let a2 = reloaded.for_caller(&ka).await.unwrap();
+        assert_eq!(a2.entity.len(), 1);
+        assert_eq!(a2.entity[0].left, record("alpha"));
+        assert_ne!(
+            a2.generation, a.generation,
+            "a restart gives new generations"
+        );
         assert_eq!(
-            reloaded.for_key("key-b").await.entity[0].left,
+            reloaded.for_caller(&kb).await.unwrap().entity[0].left,
             record("beta")
         );
-        assert!(reloaded.for_key("key-c").await.entity.is_empty());
+        assert!(
+            reloaded
+                .for_caller(&caller("key-c", None))
+                .await
+                .unwrap()
+                .entity
+                .is_empty()
+        );
     }
 
-    /// A key holds its newest KEEP examples, newest first, in memory and after a reload; a
-    /// snapshot taken before new feedback does not change under the request holding it.
+    /// A tenant holds its newest KEEP examples, newest first, in memory and after a reload;
+    /// a snapshot taken before new feedback does not change under the request holding it.
     #[tokio::test]
     async fn a_key_keeps_its_newest_examples_only() {
         let dir = tempfile::tempdir().unwrap();
         let (store, fb) = feedback_store(dir.path()).await;
-        let before = fb.for_key("k").await;
+        let k = caller("k", None);
+        let before = fb.for_caller(&k).await.unwrap();
         for i in 0..KEEP + 5 {
-            fb.add("k", entity(&format!("n{i}"))).await.unwrap();
+            fb.add(&k, entity(&format!("n{i}"))).await.unwrap();
         }
         assert!(before.entity.is_empty());
-        let now = fb.for_key("k").await;
+        let now = fb.for_caller(&k).await.unwrap();
         assert_eq!(now.entity.len(), KEEP);
         assert_eq!(now.entity[0].left, record(&format!("n{}", KEEP + 4)));
         let cipher = Cipher::from_secret("test-secret").unwrap();
         let reloaded = FeedbackStore::load(store, cipher).await.unwrap();
-        assert_eq!(reloaded.for_key("k").await.entity.len(), KEEP);
+        assert_eq!(reloaded.for_caller(&k).await.unwrap().entity.len(), KEEP);
+    }
+
+    /// Keys of one project share their examples (also after a restart), up to KEEP for
+    /// the whole project; a key moved out by another process (here: the store directly)
+    /// takes its examples along on its next call, and the project's generation moves.
+    #[tokio::test]
+    async fn a_project_shares_examples_and_a_moved_key_takes_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, fb) = feedback_store(dir.path()).await;
+        for id in ["a", "b", "c"] {
+            store
+                .insert_key_in(id, id, "h", "user", Some("p"))
+                .await
+                .unwrap();
+        }
+        let (a, b, c) = (
+            caller("a", Some("p")),
+            caller("b", Some("p")),
+            caller("c", Some("p")),
+        );
+        fb.add(&a, entity("from-a")).await.unwrap();
+        fb.add(&c, entity("from-c")).await.unwrap();
+        let seen = fb.for_caller(&b).await.unwrap();
+        assert_eq!(seen.entity.len(), 2);
+        assert!(
+            fb.for_caller(&caller("x", None))
+                .await
+                .unwrap()
+                .entity
+                .is_empty()
+        );
+
+        let cipher = Cipher::from_secret("test-secret").unwrap();
+        let reloaded = FeedbackStore::load(store.clone(), cipher).await.unwrap();
+        assert_eq!(reloaded.for_caller(&b).await.unwrap().entity.len(), 2);
+
+        // `c` leaves the project behind the feedback store's back
+        assert_eq!(
+            store.set_key_project("c", None).await.unwrap(),
+            Some(Some("p".into()))
+        );
+        let c_out = caller("c", None);
+        let own = fb.for_caller(&c_out).await.unwrap();
+        assert_eq!(own.entity.len(), 1);
+        assert_eq!(own.entity[0].left, record("from-c"));
+        let left = fb.for_caller(&b).await.unwrap();
+        assert_eq!(left.entity.len(), 1);
+        assert_eq!(left.entity[0].left, record("from-a"));
+        assert_ne!(left.generation, seen.generation);
     }
 }

@@ -87,11 +87,19 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
         Command::Keys { action } => {
             let store = server::open_store(&cfg).await?;
             match action {
-                KeysCommand::Create { name, admin } => {
+                KeysCommand::Create {
+                    name,
+                    admin,
+                    project,
+                } => {
+                    if let Some(p) = &project {
+                        kcmf_matcher::auth::check_project(p)
+                            .map_err(|m| anyhow::anyhow!("--project: {m}"))?;
+                    }
                     let k = generate_key();
                     let role = if admin { Role::Admin } else { Role::User };
                     store
-                        .insert_key(&k.id, &name, &k.hash, role.as_str())
+                        .insert_key_in(&k.id, &name, &k.hash, role.as_str(), project.as_deref())
                         .await?;
                     eprintln!(
                         "created key {} ({}) for {name:?}; it is shown once:",
@@ -102,8 +110,8 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
                 }
                 KeysCommand::List => {
                     println!(
-                        "{:<14} {:<8} {:<8} {:<25} NAME",
-                        "ID", "ROLE", "STATE", "CREATED"
+                        "{:<14} {:<8} {:<8} {:<25} {:<20} NAME",
+                        "ID", "ROLE", "STATE", "CREATED", "PROJECT"
                     );
                     for k in store.list_keys().await? {
                         let created = chrono::DateTime::from_timestamp_millis(k.created_at)
@@ -115,9 +123,28 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
                             "active"
                         };
                         println!(
-                            "{:<14} {:<8} {:<8} {:<25} {}",
-                            k.id, k.role, st, created, k.name
+                            "{:<14} {:<8} {:<8} {:<25} {:<20} {}",
+                            k.id,
+                            k.role,
+                            st,
+                            created,
+                            k.project.as_deref().unwrap_or("-"),
+                            k.name
                         );
+                    }
+                }
+                KeysCommand::Project { id, project, .. } => {
+                    if let Some(p) = &project {
+                        kcmf_matcher::auth::check_project(p)
+                            .map_err(|m| anyhow::anyhow!("--project: {m}"))?;
+                    }
+                    match store.set_key_project(&id, project.as_deref()).await? {
+                        None => anyhow::bail!("no active key with id {id:?}"),
+                        Some(before) => println!(
+                            "key {id}: project {} -> {}",
+                            before.as_deref().unwrap_or("(none)"),
+                            project.as_deref().unwrap_or("(none)")
+                        ),
                     }
                 }
                 KeysCommand::Revoke { id } => match store.revoke_key(&id).await? {

@@ -86,6 +86,8 @@ pub struct KeyRow {
     #[serde(skip)]
     pub key_hash: String,
     pub role: String,
+    /// The project whose keys share feedback examples; `null`: the key is its own tenant.
+    pub project: Option<String>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -206,13 +208,27 @@ impl Store {
         key_hash: &str,
         role: &str,
     ) -> Result<(), StoreError> {
+        self.insert_key_in(id, name, key_hash, role, None).await
+    }
+
+    /// Inserts a key, a member of `project` when given (checked by the caller with
+    /// [`crate::auth::check_project`]).
+    pub async fn insert_key_in(
+        &self,
+        id: &str,
+        name: &str,
+        key_hash: &str,
+        role: &str,
+        project: Option<&str>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO api_keys (id, name, key_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_keys (id, name, key_hash, role, project, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(id)
         .bind(name)
         .bind(key_hash)
         .bind(role)
+        .bind(project)
         .bind(now_ms())
         .execute(&self.pool)
         .await
@@ -226,6 +242,7 @@ impl Store {
             name: r.try_get("name")?,
             key_hash: r.try_get("key_hash")?,
             role: r.try_get("role")?,
+            project: r.try_get("project")?,
             created_at: r.try_get("created_at")?,
             revoked_at: r.try_get("revoked_at")?,
         })
@@ -233,7 +250,7 @@ impl Store {
 
     pub async fn find_key(&self, id: &str) -> Result<Option<KeyRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, name, key_hash, role, created_at, revoked_at FROM api_keys WHERE id = $1",
+            "SELECT id, name, key_hash, role, project, created_at, revoked_at FROM api_keys WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -247,7 +264,7 @@ impl Store {
 
     pub async fn list_keys(&self) -> Result<Vec<KeyRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, name, key_hash, role, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
+            "SELECT id, name, key_hash, role, project, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
         )
         .fetch_all(&self.pool)
         .await
@@ -303,6 +320,43 @@ impl Store {
         } else {
             Revoke::NotFound
         })
+    }
+
+    /// Moves an active key into `project`, or out of any (`None`). Returns the project it
+    /// was in (`Some(None)`: none), or `None` when no active key has that id.
+    pub async fn set_key_project(
+        &self,
+        id: &str,
+        project: Option<&str>,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let tx = match self.backend {
+            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+        };
+        let mut tx = tx.map_err(q("begin move api key"))?;
+        let lock = match self.backend {
+            Backend::Postgres => {
+                "SELECT project FROM api_keys WHERE id = $1 AND revoked_at IS NULL FOR UPDATE"
+            }
+            Backend::Sqlite => "SELECT project FROM api_keys WHERE id = $1 AND revoked_at IS NULL",
+        };
+        let Some(row) = sqlx::query(lock)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(q("find api key to move"))?
+        else {
+            return Ok(None);
+        };
+        let before: Option<String> = row.try_get("project").map_err(q("decode project"))?;
+        sqlx::query("UPDATE api_keys SET project = $1 WHERE id = $2")
+            .bind(project)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("move api key"))?;
+        tx.commit().await.map_err(q("commit move api key"))?;
+        Ok(Some(before))
     }
 
     pub async fn count_active_keys(&self) -> Result<i64, StoreError> {
@@ -434,35 +488,81 @@ impl Store {
         Ok(id)
     }
 
-    /// The newest `limit` feedback payloads of a kind for each API key, as
-    /// `(key id, payload)`, newest first. Feedback without a key belongs to no tenant and is
-    /// not listed.
+    /// The newest `limit` feedback payloads of a kind for each tenant (see [`tenant_of`]:
+    /// a project, or a key outside any), as `(tenant, payload)`, newest first; with
+    /// `tenant`, that tenant's only. The tenant is resolved now, from the giving key's
+    /// current project: a key that moves takes its examples along. Feedback without a key
+    /// belongs to no tenant and is not listed.
     pub async fn list_feedback(
         &self,
         kind: &str,
         limit: i64,
+        tenant: Option<&str>,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT key_id, payload_enc FROM (\
-               SELECT key_id, payload_enc, created_at, \
-                 ROW_NUMBER() OVER (PARTITION BY key_id ORDER BY created_at DESC, id DESC) AS rn \
-               FROM feedback WHERE kind = $1 AND key_id IS NOT NULL) newest \
-             WHERE rn <= $2 ORDER BY created_at DESC, key_id",
-        )
-        .bind(kind)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(q("list feedback"))?;
+        let sql = format!(
+            "SELECT tenant, payload_enc FROM (\
+               SELECT tenant, payload_enc, created_at, id, \
+                 ROW_NUMBER() OVER (PARTITION BY tenant ORDER BY created_at DESC, id DESC) AS rn \
+               FROM (SELECT f.id, f.payload_enc, f.created_at, {TENANT_SQL} AS tenant \
+                     FROM feedback f LEFT JOIN api_keys k ON k.id = f.key_id \
+                     WHERE f.kind = $1 AND f.key_id IS NOT NULL{}) t) newest \
+             WHERE rn <= $2 ORDER BY created_at DESC, id DESC",
+            if tenant.is_some() {
+                format!(" AND {TENANT_SQL} = $3")
+            } else {
+                String::new()
+            }
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(kind).bind(limit);
+        if let Some(t) = tenant {
+            query = query.bind(t);
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("list feedback"))?;
         rows.iter()
             .map(|r| {
                 Ok((
-                    r.try_get::<String, _>("key_id")?,
+                    r.try_get::<String, _>("tenant")?,
                     r.try_get::<String, _>("payload_enc")?,
                 ))
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(q("decode feedback"))
+    }
+}
+
+impl Store {
+    /// The tenant each key that gave feedback belongs to now, by key id.
+    pub async fn feedback_keys(
+        &self,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let sql = format!(
+            "SELECT DISTINCT f.key_id, {TENANT_SQL} AS tenant \
+             FROM feedback f LEFT JOIN api_keys k ON k.id = f.key_id WHERE f.key_id IS NOT NULL"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("list feedback keys"))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("key_id")?, r.try_get("tenant")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(q("decode feedback keys"))
+    }
+}
+
+/// [`tenant_of`] in SQL, over `feedback f LEFT JOIN api_keys k` (a key given in
+/// `VALID_API_KEYS` has no row: its own tenant).
+const TENANT_SQL: &str = "COALESCE('project:' || k.project, 'key:' || f.key_id)";
+
+/// Whose feedback examples a key sees: its project's (every member's), or, outside any
+/// project, its own. The one place besides [`TENANT_SQL`] that spells a tenant.
+pub fn tenant_of(key_id: &str, project: Option<&str>) -> String {
+    match project {
+        Some(p) => format!("project:{p}"),
+        None => format!("key:{key_id}"),
     }
 }
 

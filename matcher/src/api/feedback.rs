@@ -115,6 +115,6 @@ pub async fn submit(
             })
         }
     };
-    let id = state.feedback.add(&caller.key_id, ex).await?;
+    let id = state.feedback.add(&caller, ex).await?;
     Ok((StatusCode::CREATED, Json(FeedbackStored { id })))
 }

@@ -1,6 +1,10 @@
 //! API-key management over HTTP (admin keys only): `GET /api/v1/keys`,
-//! `POST /api/v1/keys`, `DELETE /api/v1/keys/{id}`. The same operations exist as CLI
-//! subcommands (`kcmf-matcher keys …`).
+//! `POST /api/v1/keys`, `DELETE /api/v1/keys/{id}`, `PUT /api/v1/keys/{id}/project`. The
+//! same operations exist as CLI subcommands (`kcmf-matcher keys …`).
+//!
+//! Projects: keys of one named project share their feedback examples (see
+//! [`crate::feedback`]); only an admin puts a key into a project or takes it out, since
+//! that decides whose labels change whose answers.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,11 +14,11 @@ use utoipa::ToSchema;
 
 use crate::api::extract::ApiJson;
 use crate::api::responses::{AdminOnly, ById, JsonBody, Protected};
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Role, check_project};
 use crate::crypto::generate_key;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-use crate::store::{KeyRow, Revoke};
+use crate::store::{KeyRow, Revoke, tenant_of};
 
 fn admin(c: &Caller) -> Result<(), ApiError> {
     if c.role == Role::Admin {
@@ -34,6 +38,43 @@ pub struct CreateKey {
     #[serde(default)]
     #[schema(value_type = Option<KeyRole>)]
     pub role: Option<String>,
+    /// The project the key joins (its keys share their feedback examples); none when
+    /// absent or null.
+    #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", max_length = 64)]
+    pub project: Option<String>,
+}
+
+/// Body of `PUT /api/v1/keys/{id}/project`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetProject {
+    /// The project the key moves into; `null` takes it out of any (it becomes a tenant
+    /// of its own again). Required, so that a forgotten field does not move a key out.
+    #[serde(deserialize_with = "present")]
+    #[schema(
+        required = true,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        max_length = 64
+    )]
+    pub project: Option<String>,
+}
+
+/// `Option` read without serde's default for a missing field: `project` must be given,
+/// `null` or a name.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
+/// A project name from a request, checked (a 422 naming `project`).
+fn project_field(p: Option<&str>) -> Result<Option<&str>, ApiError> {
+    match p {
+        None => Ok(None),
+        Some(name) => {
+            check_project(name).map_err(|m| ApiError::invalid("project", m))?;
+            Ok(Some(name))
+        }
+    }
 }
 
 /// The role of a key.
@@ -51,6 +92,8 @@ pub struct CreatedKey {
     pub name: String,
     #[schema(value_type = KeyRole)]
     pub role: String,
+    /// The key's project, or null.
+    pub project: Option<String>,
     /// The key itself: shown once, stored only as a hash.
     pub key: String,
 }
@@ -86,10 +129,11 @@ pub async fn create(
         "admin" => Role::Admin,
         _ => return Err(ApiError::invalid("role", "expected `user` or `admin`")),
     };
+    let project = project_field(req.project.as_deref())?;
     let k = generate_key();
     state
         .store
-        .insert_key(&k.id, name, &k.hash, role.as_str())
+        .insert_key_in(&k.id, name, &k.hash, role.as_str(), project)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -97,9 +141,44 @@ pub async fn create(
             id: k.id,
             name: name.to_string(),
             role: role.as_str().to_string(),
+            project: project.map(str::to_string),
             key: k.plain,
         }),
     ))
+}
+
+/// Move a key into a project, or out of any.
+#[utoipa::path(put, path = "/api/v1/keys/{id}/project", operation_id = "set_key_project", tag = "keys",
+    request_body = SetProject,
+    params(("id" = String, Path, description = "key id")),
+    responses((status = 200, body = KeyRow, description = "The key, in its new project"),
+        Protected, AdminOnly, JsonBody, ById),
+    description = "The key's feedback examples go with it: from now on they are used for \
+        the requests of its new project's keys (or its own alone, with `null`), and no longer \
+        for those of the project it left.",
+    security(("api_key" = [])))]
+pub async fn set_project(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SetProject>,
+) -> Result<Json<KeyRow>, ApiError> {
+    admin(&caller)?;
+    let project = project_field(req.project.as_deref())?;
+    let Some(before) = state.store.set_key_project(&id, project).await? else {
+        return Err(ApiError::NotFound(format!("no active key with id {id:?}")));
+    };
+    state.auth.invalidate_all();
+    let (from, to) = (tenant_of(&id, before.as_deref()), tenant_of(&id, project));
+    if from != to {
+        state.feedback.reload(&[from, to]).await?;
+    }
+    let row = state
+        .store
+        .find_key(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no active key with id {id:?}")))?;
+    Ok(Json(row))
 }
 
 /// Revoke an API key.

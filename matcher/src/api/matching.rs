@@ -203,20 +203,19 @@ pub async fn match_entity(
     ApiJson(req): ApiJson<EntityRequest>,
 ) -> Result<Response, ApiError> {
     let start = Instant::now();
-    let mut options = req.options.clone();
+    let options = req.options.clone();
     check_entity_options(&options)?;
     let pairs = entity_pairs(req, state.cfg.matching.max_pairs)?;
-    let mine = state.feedback.for_key(&caller.key_id).await;
+    let mine = state.feedback.for_caller(&caller).await?;
     let key = cache_key("entity", &caller, mine.generation, &(&pairs, &options))?;
     let backbone = state.engine.backbone_name();
     if let Some(raw) = cached_raw(&state, "entity", &key).await {
         return Ok(raw_hit("results", &raw, &backbone, start));
     }
-    options.examples.extend(mine.entity.iter().cloned());
     let results = {
-        let (engine, pairs) = (state.engine.clone(), pairs.clone());
+        let (engine, pairs, stored) = (state.engine.clone(), pairs.clone(), mine.entity);
         off_the_workers(&state, move |h| {
-            h.block_on(engine.match_entities(&pairs, &options))
+            h.block_on(engine.match_entities_with(&pairs, &options, &stored))
         })
         .await?
     };
@@ -253,19 +252,22 @@ pub async fn match_schema(
 ) -> Result<Response, ApiError> {
     let start = Instant::now();
     check_schema_request_sync(&req, state.cfg.matching.max_columns)?;
-    let mine = state.feedback.for_key(&caller.key_id).await;
+    let mine = state.feedback.for_caller(&caller).await?;
     let key = cache_key("schema", &caller, mine.generation, &req)?;
     let backbone = state.engine.backbone_name();
     if let Some(raw) = cached_raw(&state, "schema", &key).await {
         return Ok(raw_hit("matches", &raw, &backbone, start));
     }
-    let mut options = req.options.clone();
-    options.examples.extend(mine.schema.iter().cloned());
+    let options = req.options.clone();
     let matches = {
-        let (engine, source, target) =
-            (state.engine.clone(), req.source.clone(), req.target.clone());
+        let (engine, source, target, stored) = (
+            state.engine.clone(),
+            req.source.clone(),
+            req.target.clone(),
+            mine.schema,
+        );
         off_the_workers(&state, move |h| {
-            h.block_on(engine.match_schema(&source, &target, &options))
+            h.block_on(engine.match_schema_with(&source, &target, &options, &stored))
         })
         .await?
     };
@@ -311,7 +313,7 @@ pub async fn match_dedup(
         )));
     }
     let ids = dedup_ids(&req.entities, "entities")?;
-    let mine = state.feedback.for_key(&caller.key_id).await;
+    let mine = state.feedback.for_caller(&caller).await?;
     let key = cache_key("dedup", &caller, mine.generation, &req)?;
     let backbone = state.engine.backbone_name();
     if let Some(r) = cached::<DedupResult>(&state, "dedup", &key).await {

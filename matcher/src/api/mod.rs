@@ -18,7 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
@@ -39,7 +39,7 @@ use crate::telemetry::track;
     info(title = "KcMF matcher API", description = "Schema and entity matching with KcMF."),
     paths(
         matching::match_entity, matching::match_schema, matching::match_dedup,
-        feedback::submit, keys::list, keys::create, keys::revoke,
+        feedback::submit, keys::list, keys::create, keys::revoke, keys::set_project,
         jobs::submit, jobs::list, jobs::get, jobs::cancel, jobs::results,
         review::get_review, review::clusters,
         system::health, system::ready, system::metrics
@@ -77,7 +77,10 @@ impl Modify for Links {
             (
                 "/api/v1/keys",
                 "201",
-                vec![("RevokeKey", by_id("revoke_key"))],
+                vec![
+                    ("RevokeKey", by_id("revoke_key")),
+                    ("SetKeyProject", by_id("set_key_project")),
+                ],
             ),
         ];
         // (path of a POST, its status, the links)
@@ -113,7 +116,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         return None;
     }
     let base = CorsLayer::new()
-        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers(Any);
     if origins.iter().any(|o| o == "*") {
         return Some(base.allow_origin(Any));
@@ -134,6 +137,7 @@ fn protected(state: &AppState) -> Router<AppState> {
         .route("/api/v1/feedback", post(feedback::submit))
         .route("/api/v1/keys", get(keys::list).post(keys::create))
         .route("/api/v1/keys/{id}", delete(keys::revoke))
+        .route("/api/v1/keys/{id}/project", put(keys::set_project))
         .route(
             "/api/v1/jobs",
             get(jobs::list)

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{normalize, trigram_sim};
+use super::text::{normalize, trigram_dice, trigrams};
 
 /// A knowledge source of the ensemble (`matching.ensemble`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,14 +160,37 @@ impl Knowledge {
 /// Indices of the `k` items most similar to `query` under `text` (trigram similarity),
 /// most similar first.
 pub fn top_k<T>(items: &[T], query: &str, k: usize, text: impl Fn(&T) -> String) -> Vec<usize> {
-    let q = normalize(query);
+    let grams: Vec<Vec<u64>> = items.iter().map(|it| example_grams(&text(it))).collect();
+    top_k_grams(&grams, query, k)
+}
+
+/// The trigrams [`top_k_grams`] compares an item by (its text normalized): computed once
+/// per item and request, not once per item and query.
+pub fn example_grams(text: &str) -> Vec<u64> {
+    trigrams(&normalize(text))
+}
+
+/// Indices of the `k` items (given by their [`example_grams`]) most similar to `query`,
+/// most similar first, ties by index. Only indices are sorted and kept: the caller
+/// borrows the `k` chosen items, nothing is copied.
+pub fn top_k_grams(items: &[Vec<u64>], query: &str, k: usize) -> Vec<usize> {
+    let q = example_grams(query);
     let mut scored: Vec<(f64, usize)> = items
         .iter()
         .enumerate()
-        .map(|(i, it)| (trigram_sim(&q, &normalize(&text(it))), i))
+        .map(|(i, g)| (trigram_dice(&q, g), i))
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    scored.into_iter().take(k).map(|(_, i)| i).collect()
+    let k = k.min(scored.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    let by_score = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if k < scored.len() {
+        scored.select_nth_unstable_by(k - 1, by_score);
+        scored.truncate(k);
+    }
+    scored.sort_by(by_score);
+    scored.into_iter().map(|(_, i)| i).collect()
 }
 
 #[cfg(test)]

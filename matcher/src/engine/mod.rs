@@ -310,6 +310,17 @@ impl Engine {
         self.inner.match_entities(pairs, opts).await
     }
 
+    /// [`Self::match_entities`] with a tenant's stored examples besides the request's
+    /// (borrowed: only the k nearest of each pair are looked at again).
+    pub async fn match_entities_with(
+        &self,
+        pairs: &[EntityPair],
+        opts: &EntityOptions,
+        stored: &[EntityExample],
+    ) -> Result<Vec<MatchResult>, EngineError> {
+        self.inner.match_entities_with(pairs, opts, stored).await
+    }
+
     /// Matches the columns of `source` against those of `target`; returns the matches
     /// (pairs decided "yes"), best first.
     pub async fn match_schema(
@@ -319,6 +330,19 @@ impl Engine {
         opts: &SchemaOptions,
     ) -> Result<Vec<SchemaMatch>, EngineError> {
         self.inner.match_schema(source, target, opts).await
+    }
+
+    /// [`Self::match_schema`] with a tenant's stored examples besides the request's.
+    pub async fn match_schema_with(
+        &self,
+        source: &Table,
+        target: &Table,
+        opts: &SchemaOptions,
+        stored: &[SchemaExample],
+    ) -> Result<Vec<SchemaMatch>, EngineError> {
+        self.inner
+            .match_schema_with(source, target, opts, stored)
+            .await
     }
 
     /// Deduplicates records; `ids[i]` is the id of `records[i]`.

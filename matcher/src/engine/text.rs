@@ -235,7 +235,12 @@ pub fn trigram_sim(a: &str, b: &str) -> f64 {
     if a == b {
         return 1.0;
     }
-    let (x, y) = (trigrams(a), trigrams(b));
+    trigram_dice(&trigrams(a), &trigrams(b))
+}
+
+/// [`trigram_sim`] of two strings whose [`trigrams`] are known (equal strings have equal
+/// trigrams, so the shortcut for them changes nothing).
+pub fn trigram_dice(x: &[u64], y: &[u64]) -> f64 {
     if x.is_empty() || y.is_empty() {
         return 0.0;
     }
@@ -256,7 +261,7 @@ pub fn trigram_sim(a: &str, b: &str) -> f64 {
 
 /// The distinct padded trigrams of `s`, sorted, each as three 21-bit characters (the empty
 /// string, padded to two characters, is one gram, as in [`qgrams`]).
-fn trigrams(s: &str) -> Vec<u64> {
+pub fn trigrams(s: &str) -> Vec<u64> {
     let padded: Vec<u64> = std::iter::once('#')
         .chain(s.chars())
         .chain(std::iter::once('#'))

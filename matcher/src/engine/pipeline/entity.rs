@@ -4,12 +4,13 @@
 //! then decides through the embedded rules, or is asked of the LLM, and the votes combine.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use futures::StreamExt;
 
 use super::{Pipeline, Verdict, Vote, check_threshold, combine, generic_reasoning};
 use crate::engine::fs::{FieldSpec, FsModel, Prepared, compare, infer_fields, prepare};
-use crate::engine::knowledge::{Facts, Knowledge, Source, top_k};
+use crate::engine::knowledge::{Facts, Knowledge, Source, example_grams, top_k_grams};
 use crate::engine::linkage;
 use crate::engine::local::{Decision, EmEvidence, NameFields};
 use crate::engine::prompt::{Demonstration, serialize_record};
@@ -22,6 +23,17 @@ impl Pipeline {
         pairs: &[EntityPair],
         opts: &EntityOptions,
     ) -> Result<Vec<MatchResult>, EngineError> {
+        self.match_entities_with(pairs, opts, &[]).await
+    }
+
+    /// [`Self::match_entities`] with stored examples (a tenant's feedback) besides the
+    /// request's own `opts.examples`: both are borrowed, never copied.
+    pub async fn match_entities_with(
+        &self,
+        pairs: &[EntityPair],
+        opts: &EntityOptions,
+        stored: &[EntityExample],
+    ) -> Result<Vec<MatchResult>, EngineError> {
         let threshold = check_threshold(
             opts.threshold.unwrap_or(self.cfg.entity_threshold),
             "threshold",
@@ -31,7 +43,7 @@ impl Pipeline {
         }
         let em = EmContext::new(
             pairs,
-            &opts.examples,
+            opts.examples.iter().chain(stored).collect(),
             &opts.knowledge,
             self.cfg.demonstrations,
         );
@@ -93,7 +105,13 @@ fn verdict_to_result(v: Verdict) -> MatchResult {
 /// Per-request state of entity matching.
 struct EmContext<'a> {
     pairs: &'a [EntityPair],
-    examples: &'a [EntityExample],
+    /// The request's examples, then the stored ones (references: a tenant's stored
+    /// examples can be megabytes).
+    examples: Vec<&'a EntityExample>,
+    /// Each example's trigrams, computed on first use, once per request.
+    example_grams: OnceLock<Vec<Vec<u64>>>,
+    /// Per pair, the indices of its k nearest examples, chosen on first use.
+    nearest: Vec<OnceLock<Vec<usize>>>,
     fields: Vec<FieldSpec>,
     names: NameFields,
     a: Vec<Prepared>,
@@ -110,7 +128,7 @@ struct EmContext<'a> {
 impl<'a> EmContext<'a> {
     fn new(
         pairs: &'a [EntityPair],
-        examples: &'a [EntityExample],
+        examples: Vec<&'a EntityExample>,
         knowledge: &[String],
         k: usize,
     ) -> Self {
@@ -149,6 +167,8 @@ impl<'a> EmContext<'a> {
         Self {
             pairs,
             examples,
+            example_grams: OnceLock::new(),
+            nearest: (0..n).map(|_| OnceLock::new()).collect(),
             fields,
             names,
             a,
@@ -227,26 +247,35 @@ impl<'a> EmContext<'a> {
         items
     }
 
-    /// EaK: the k most similar examples.
+    /// EaK: the k most similar examples (borrowed; chosen once per pair).
     fn top_examples(&self, i: usize) -> Vec<&'a EntityExample> {
         if self.examples.is_empty() {
             return Vec::new();
         }
-        let q = format!(
-            "{} {}",
-            serialize_record(&self.pairs[i].left),
-            serialize_record(&self.pairs[i].right)
-        );
-        top_k(self.examples, &q, self.k.max(1), |e| {
-            format!(
-                "{} {}",
-                serialize_record(&e.left),
-                serialize_record(&e.right)
-            )
-        })
-        .into_iter()
-        .map(|x| &self.examples[x])
-        .collect()
+        let grams = self.example_grams.get_or_init(|| {
+            self.examples
+                .iter()
+                .map(|e| {
+                    example_grams(&format!(
+                        "{} {}",
+                        serialize_record(&e.left),
+                        serialize_record(&e.right)
+                    ))
+                })
+                .collect()
+        });
+        self.nearest[i]
+            .get_or_init(|| {
+                let q = format!(
+                    "{} {}",
+                    serialize_record(&self.pairs[i].left),
+                    serialize_record(&self.pairs[i].right)
+                );
+                top_k_grams(grams, &q, self.k.max(1))
+            })
+            .iter()
+            .map(|&x| self.examples[x])
+            .collect()
     }
 
     fn example_facts(&self, ex: &[&EntityExample]) -> Facts {

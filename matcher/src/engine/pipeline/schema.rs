@@ -28,6 +28,18 @@ impl Pipeline {
         target: &Table,
         opts: &SchemaOptions,
     ) -> Result<Vec<SchemaMatch>, EngineError> {
+        self.match_schema_with(source, target, opts, &[]).await
+    }
+
+    /// [`Self::match_schema`] with stored examples (a tenant's feedback) besides the
+    /// request's own `opts.examples`: both are borrowed, never copied.
+    pub async fn match_schema_with(
+        &self,
+        source: &Table,
+        target: &Table,
+        opts: &SchemaOptions,
+        stored: &[SchemaExample],
+    ) -> Result<Vec<SchemaMatch>, EngineError> {
         let threshold = check_threshold(
             opts.threshold.unwrap_or(self.cfg.schema_threshold),
             "threshold",
@@ -36,15 +48,16 @@ impl Pipeline {
             return Ok(Vec::new());
         }
         let semantic = self.semantic(source, target).await?;
-        let sm = SmContext::new(source, target, opts, semantic);
+        let examples: Vec<&SchemaExample> = opts.examples.iter().chain(stored).collect();
+        let sm = SmContext::new(source, target, &examples, semantic);
         let rules = &self.rules.sm;
         let sources = self.gather_knowledge(
             || Knowledge::from_items(sm.dak_items()),
             || {
-                if opts.examples.is_empty() {
+                if sm.examples.is_empty() {
                     return None;
                 }
-                let items = opts
+                let items = sm
                     .examples
                     .iter()
                     .map(|e| {
@@ -292,7 +305,8 @@ struct SmContext<'a> {
     idf: Idf,
     exp: HashMap<String, String>,
     example_facts: Facts,
-    examples: &'a [SchemaExample],
+    /// The request's examples, then the stored ones (borrowed).
+    examples: &'a [&'a SchemaExample],
     table_name_sim: f64,
     table_desc_sim: f64,
     /// Embedding similarities of the column pairs (source × target), if configured.
@@ -333,7 +347,7 @@ impl<'a> SmContext<'a> {
     fn new(
         source: &'a Table,
         target: &'a Table,
-        opts: &'a SchemaOptions,
+        examples: &'a [&'a SchemaExample],
         semantic: Option<Vec<Vec<Semantic>>>,
     ) -> Self {
         // DaK: descriptions of same-named columns elsewhere in the request fill gaps
@@ -364,7 +378,7 @@ impl<'a> SmContext<'a> {
         let idf = Idf::fit(docs.iter().map(Vec::as_slice));
         let exp = learn_expansions(&cols_s, &cols_t);
         let mut example_facts = Facts::default();
-        for e in &opts.examples {
+        for e in examples {
             let (a, b) = (ident(&e.source), ident(&e.target));
             if e.is_match {
                 example_facts.aliases.push((a, b));
@@ -382,7 +396,7 @@ impl<'a> SmContext<'a> {
             idf,
             exp,
             example_facts,
-            examples: &opts.examples,
+            examples,
             table_name_sim,
             table_desc_sim,
             semantic,
@@ -608,7 +622,7 @@ impl<'a> SmContext<'a> {
         })
         .into_iter()
         .map(|x| {
-            let e = &self.examples[x];
+            let e = self.examples[x];
             Demonstration {
                 pair: format!("Column A: {}\nColumn B: {}", e.source, e.target),
                 reasoning: generic_reasoning(rules, e.is_match),
