@@ -19,8 +19,8 @@
 //!   bodies parsed, CSV written; for [`files`], [`eval`] and job uploads.
 //! * [`store`] (sqlx: PostgreSQL or SQLite), [`cache`] (Redis or in-process),
 //!   [`recorder`] (request log and match history, written off the request path),
-//!   [`feedback`] (stored examples).
-//! * [`auth`] (API-key lookup), [`ratelimit`] (per-key quota), [`crypto`] (key hashing,
+//!   [`feedback`] (stored examples, per tenant: a project or a key outside any).
+//! * [`auth`] (API-key lookup, project names), [`ratelimit`] (per-key quota), [`crypto`] (key hashing,
 //!   Fernet payloads), [`secret`] (`SECRET_KEY` or the development secret's file),
 //!   [`redact`] (secrets masked for display).
 //! * [`jobs`]: durable batch jobs: submission, [`jobs::queue`], [`jobs::worker`].

@@ -293,3 +293,144 @@ async fn the_rate_limit_answer_is_documented() {
     let docs = &spec["paths"]["/api/v1/jobs"]["get"]["responses"]["429"];
     assert!(docs["headers"]["Retry-After"].is_object(), "{docs}");
 }
+
+/// Projects: `PUT /api/v1/keys/{id}/project` documents every status it answers (200 with
+/// the key, 400, 401, 403, 404, 415, 422), its body and the keys' `project` are documented
+/// with the name rule the server applies, and `project` is required in the move.
+#[tokio::test]
+async fn the_key_project_operations_are_documented() {
+    let m = Matcher::start(&[]).await;
+    let admin = m.key();
+    let spec = spec(&m).await;
+    let path = "/api/v1/keys/{id}/project";
+    let docs = documented(&spec, "put", path);
+    let body_doc = resolve(
+        &spec,
+        &spec["paths"][path]["put"]["requestBody"]["content"]["application/json"]["schema"],
+    );
+    assert_eq!(body_doc["required"], json!(["project"]), "{body_doc}");
+    let documented_name = |schema: &Value| {
+        let p = &resolve(&spec, schema)["properties"]["project"];
+        (
+            p["pattern"].as_str().map(String::from),
+            p["maxLength"].as_u64(),
+            types(p),
+        )
+    };
+    let want = (
+        Some(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$".to_string()),
+        Some(64),
+        vec!["string".to_string(), "null".to_string()],
+    );
+    for schema in ["SetProject", "CreateKey"] {
+        assert_eq!(
+            documented_name(&spec["components"]["schemas"][schema]),
+            want,
+            "{schema}"
+        );
+    }
+    let row = &spec["components"]["schemas"]["KeyRow"]["properties"]["project"];
+    assert_eq!(types(row), ["string", "null"], "{row}");
+
+    let (st, user) = m
+        .post("/api/v1/keys", Some(&admin), &json!({"name": "u"}))
+        .await;
+    assert_eq!(st, 201, "{user}");
+    let id = user["id"].as_str().expect("id");
+    let user_key = user["key"].as_str().expect("key");
+    let client = reqwest::Client::new();
+    let url = m.url(&format!("/api/v1/keys/{id}/project"));
+    let send = |url: String, key: Option<&str>, ct: &str, body: Vec<u8>| {
+        let mut r = client
+            .put(url)
+            .header("Content-Type", ct.to_string())
+            .body(body);
+        if let Some(k) = key {
+            r = r.header("X-API-Key", k.to_string());
+        }
+        r.send()
+    };
+    let js = |v: Value| v.to_string().into_bytes();
+    let cases: Vec<(u16, Option<&str>, String, &str, Vec<u8>)> = vec![
+        (
+            200,
+            Some(&admin),
+            url.clone(),
+            "application/json",
+            js(json!({"project": "p-1"})),
+        ),
+        (
+            200,
+            Some(&admin),
+            url.clone(),
+            "application/json",
+            js(json!({"project": null})),
+        ),
+        (
+            401,
+            None,
+            url.clone(),
+            "application/json",
+            js(json!({"project": "p"})),
+        ),
+        (
+            403,
+            Some(user_key),
+            url.clone(),
+            "application/json",
+            js(json!({"project": "p"})),
+        ),
+        (
+            404,
+            Some(&admin),
+            m.url("/api/v1/keys/nope/project"),
+            "application/json",
+            js(json!({"project": "p"})),
+        ),
+        (
+            415,
+            Some(&admin),
+            url.clone(),
+            "application/xml",
+            b"<a/>".to_vec(),
+        ),
+        (
+            400,
+            Some(&admin),
+            url.clone(),
+            "application/json",
+            b"{,".to_vec(),
+        ),
+        (
+            422,
+            Some(&admin),
+            url.clone(),
+            "application/json",
+            js(json!({"project": "no spaces"})),
+        ),
+        (
+            422,
+            Some(&admin),
+            url.clone(),
+            "application/json",
+            js(json!(["p"])),
+        ),
+    ];
+    for (want, key, url, ct, body) in cases {
+        let shown = String::from_utf8_lossy(&body).into_owned();
+        let resp = send(url, key, ct, body).await.expect("request");
+        let st = resp.status().as_u16();
+        let answer: Value = resp.json().await.expect("a JSON body");
+        assert_eq!(st, want, "{shown}: {answer}");
+        assert!(
+            docs.contains(&st.to_string()),
+            "PUT {path} answered {st}, documented {docs:?}"
+        );
+        if st == 200 {
+            assert_eq!(answer["id"], id, "{answer}");
+            assert!(answer.get("project").is_some(), "{answer}");
+        } else {
+            assert!(answer["error"]["code"].is_string(), "{answer}");
+        }
+    }
+}

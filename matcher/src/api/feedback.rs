@@ -1,6 +1,7 @@
 //! `POST /api/v1/feedback`: a user confirms or rejects a match; the example is stored
 //! (encrypted) and used as a demonstration (Example as Knowledge) of this key's requests from
-//! then on (see [`crate::feedback`]: each key is a tenant).
+//! then on, and of its project's other keys' (see [`crate::feedback`]: a project, or a key
+//! outside any, is a tenant).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -83,8 +84,9 @@ fn json_len(v: &impl Serialize) -> usize {
 /// Record feedback on a match.
 #[utoipa::path(post, path = "/api/v1/feedback", operation_id = "submit_feedback", tag = "matching", request_body = FeedbackRequest,
     responses((status = 201, body = FeedbackStored), Protected, JsonBody),
-    description = "The example is used for this API key's later requests only; each key keeps \
-        its newest 200 examples of each kind, each at most 8 KiB as JSON.",
+    description = "The example is used for the later requests of this API key and of the \
+        other keys of its project, if it is in one (never for other keys); a project, or a key \
+        outside any, keeps its newest 200 examples of each kind, each at most 8 KiB as JSON.",
     security(("api_key" = [])))]
 pub async fn submit(
     State(state): State<AppState>,

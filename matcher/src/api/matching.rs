@@ -95,8 +95,8 @@ pub struct DedupResponse {
 // ---- caching helpers --------------------------------------------------------------------
 
 /// The result-cache key of a request: the engine version, the kind, the caller's key id and
-/// the generation of its examples (answers depend on them, and each key is a tenant: one
-/// key's cached answers are never another's), and the canonical body.
+/// the generation of its tenant's examples (answers depend on them; one key's cached
+/// answers are never another's, even in one project), and the canonical body.
 fn cache_key(
     kind: &str,
     caller: &Caller,
