@@ -11,7 +11,10 @@
 //!
 //! Per tenant and kind the newest [`KEEP`] examples are held, as shared snapshots (a
 //! request takes a reference-counted handle, not a copy); one example is at most
-//! [`MAX_EXAMPLE_BYTES`]. Each snapshot has a generation, unique to this process's life
+//! [`MAX_EXAMPLE_BYTES`]. A snapshot also holds the trigrams the engine ranks examples by
+//! to pick each pair's nearest ([`StoredExamples`]), built by the first request that needs
+//! them and carried into the next snapshot: a request compares, it does not re-read 200
+//! examples (at most 8 bytes per distinct trigram, so at most 8x the examples' text). Each snapshot has a generation, unique to this process's life
 //! (seeded from the clock at start), that enters the result-cache key: new feedback or a
 //! move is never hidden by a cached answer, never invalidates another tenant's, and an
 //! answer cached before a restart is not served against the examples loaded after it.
@@ -25,6 +28,7 @@ use tokio::sync::{Mutex, RwLock};
 
 use crate::auth::Caller;
 use crate::crypto::Cipher;
+use crate::engine::knowledge::StoredExamples;
 use crate::engine::{EntityExample, SchemaExample};
 use crate::store::{Store, StoreError};
 
@@ -53,10 +57,10 @@ impl Example {
 /// One tenant's examples: immutable snapshots, replaced (not mutated) when feedback arrives.
 #[derive(Clone, Default)]
 pub struct KeyExamples {
-    /// Entity examples, newest first.
-    pub entity: Arc<Vec<EntityExample>>,
-    /// Schema examples, newest first.
-    pub schema: Arc<Vec<SchemaExample>>,
+    /// Entity examples, newest first, with their trigram index (built on first use).
+    pub entity: Arc<StoredExamples<EntityExample>>,
+    /// Schema examples, newest first, with their trigram index.
+    pub schema: Arc<StoredExamples<SchemaExample>>,
     /// Changes whenever this tenant's examples change (part of its members' cache keys);
     /// 0 only for a tenant with no example.
     pub generation: u64,
@@ -65,18 +69,8 @@ pub struct KeyExamples {
 impl KeyExamples {
     fn push(&mut self, ex: Example, generation: u64) {
         match ex {
-            Example::Entity(e) => {
-                let mut v = Vec::with_capacity(KEEP);
-                v.push(e);
-                v.extend(self.entity.iter().take(KEEP - 1).cloned());
-                self.entity = Arc::new(v);
-            }
-            Example::Schema(s) => {
-                let mut v = Vec::with_capacity(KEEP);
-                v.push(s);
-                v.extend(self.schema.iter().take(KEEP - 1).cloned());
-                self.schema = Arc::new(v);
-            }
+            Example::Entity(e) => self.entity = Arc::new(self.entity.pushed_front(e, KEEP)),
+            Example::Schema(s) => self.schema = Arc::new(self.schema.pushed_front(s, KEEP)),
         }
         self.generation = generation;
     }
@@ -136,8 +130,8 @@ impl FeedbackStore {
             self.generation()
         };
         KeyExamples {
-            entity: Arc::new(entity),
-            schema: Arc::new(schema),
+            entity: Arc::new(StoredExamples::new(entity)),
+            schema: Arc::new(StoredExamples::new(schema)),
             generation,
         }
     }

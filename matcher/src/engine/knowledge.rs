@@ -6,7 +6,9 @@
 //! text, structured facts (aliases, abbreviations, descriptions) that the embedded
 //! backbone uses.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -173,12 +175,12 @@ pub fn example_grams(text: &str) -> Vec<u64> {
 /// Indices of the `k` items (given by their [`example_grams`]) most similar to `query`,
 /// most similar first, ties by index. Only indices are sorted and kept: the caller
 /// borrows the `k` chosen items, nothing is copied.
-pub fn top_k_grams(items: &[Vec<u64>], query: &str, k: usize) -> Vec<usize> {
+pub fn top_k_grams<G: AsRef<[u64]>>(items: &[G], query: &str, k: usize) -> Vec<usize> {
     let q = example_grams(query);
     let mut scored: Vec<(f64, usize)> = items
         .iter()
         .enumerate()
-        .map(|(i, g)| (trigram_dice(&q, g), i))
+        .map(|(i, g)| (trigram_dice(&q, g.as_ref()), i))
         .collect();
     let k = k.min(scored.len());
     if k == 0 {
@@ -191,6 +193,99 @@ pub fn top_k_grams(items: &[Vec<u64>], query: &str, k: usize) -> Vec<usize> {
     }
     scored.sort_by(by_score);
     scored.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Stored examples (one tenant's snapshot, newest first) with the trigrams that
+/// [`top_k_grams`] ranks them by, computed once per snapshot on its first use rather than
+/// once per request: a request then borrows both and compares only the query's trigrams.
+/// When an example is added, the new snapshot takes over the old one's trigrams.
+#[derive(Debug)]
+pub struct StoredExamples<T> {
+    items: Vec<T>,
+    grams: OnceLock<Vec<Vec<u64>>>,
+}
+
+impl<T> Default for StoredExamples<T> {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+impl<T> StoredExamples<T> {
+    pub fn new(items: Vec<T>) -> Self {
+        Self {
+            items,
+            grams: OnceLock::new(),
+        }
+    }
+
+    pub fn items(&self) -> &[T] {
+        &self.items
+    }
+
+    /// Each item's [`example_grams`] of `text(item)`; `text` must be the same for every
+    /// call on one snapshot (each kind of example has one: [`ExampleText`]).
+    pub fn grams(&self) -> &[Vec<u64>]
+    where
+        T: ExampleText,
+    {
+        self.grams.get_or_init(|| {
+            self.items
+                .iter()
+                .map(|e| example_grams(&e.text()))
+                .collect()
+        })
+    }
+
+    /// A new snapshot: `item` first, then the newest `keep - 1` of these; the trigrams
+    /// already computed are carried over.
+    pub fn pushed_front(&self, item: T, keep: usize) -> Self
+    where
+        T: Clone + ExampleText,
+    {
+        let keep = keep.max(1);
+        let grams = OnceLock::new();
+        if let Some(old) = self.grams.get() {
+            let mut g = Vec::with_capacity(keep);
+            g.push(example_grams(&item.text()));
+            g.extend(old.iter().take(keep - 1).cloned());
+            let _ = grams.set(g);
+        }
+        let mut items = Vec::with_capacity(keep);
+        items.push(item);
+        items.extend(self.items.iter().take(keep - 1).cloned());
+        Self { items, grams }
+    }
+}
+
+impl<T> std::ops::Deref for StoredExamples<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.items
+    }
+}
+
+/// The text an example is compared by when the nearest examples of a query are chosen.
+pub trait ExampleText {
+    fn text(&self) -> String;
+}
+
+/// The trigrams of a request's own examples (computed now) followed by a snapshot's
+/// stored ones (borrowed).
+pub fn joined_grams<'a, T: ExampleText>(
+    own: &[T],
+    stored: &'a StoredExamples<T>,
+) -> Vec<Cow<'a, [u64]>> {
+    own.iter()
+        .map(|e| Cow::Owned(example_grams(&e.text())))
+        .chain(
+            (!stored.is_empty())
+                .then(|| stored.grams())
+                .into_iter()
+                .flatten()
+                .map(|g| Cow::Borrowed(g.as_slice())),
+        )
+        .collect()
 }
 
 #[cfg(test)]
@@ -225,5 +320,57 @@ mod tests {
             top_k(&items, "given_name", 2, |s| s.to_string()),
             vec![1, 2]
         );
+    }
+
+    /// The partial selection keeps exactly the first k of a full sort (by similarity, ties
+    /// by index), for every k.
+    #[test]
+    fn top_k_grams_is_the_head_of_the_full_ranking() {
+        let texts: Vec<String> = (0..60)
+            .map(|i| format!("given name {} family {}", i % 7, i % 5))
+            .collect();
+        let grams: Vec<Vec<u64>> = texts.iter().map(|t| example_grams(t)).collect();
+        let q = "given name 3 family 2";
+        let qg = example_grams(q);
+        let mut full: Vec<(f64, usize)> = grams
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (trigram_dice(&qg, g), i))
+            .collect();
+        full.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for k in [0, 1, 5, 59, 60, 100] {
+            let want: Vec<usize> = full.iter().take(k).map(|x| x.1).collect();
+            assert_eq!(top_k_grams(&grams, q, k), want, "k={k}");
+        }
+    }
+
+    struct T(&'static str);
+    impl Clone for T {
+        fn clone(&self) -> Self {
+            T(self.0)
+        }
+    }
+    impl ExampleText for T {
+        fn text(&self) -> String {
+            self.0.to_string()
+        }
+    }
+
+    /// A snapshot's trigrams, carried into the next one when an example is added, are
+    /// the ones computed from scratch; the newest `keep` stay.
+    #[test]
+    fn stored_trigrams_follow_their_examples() {
+        let s = StoredExamples::new(vec![T("given name"), T("family name"), T("zip code")]);
+        assert_eq!(s.grams().len(), 3);
+        let next = s.pushed_front(T("birth date"), 3);
+        let texts: Vec<&str> = next.items().iter().map(|t| t.0).collect();
+        assert_eq!(texts, ["birth date", "given name", "family name"]);
+        let fresh = StoredExamples::new(next.items().to_vec());
+        assert_eq!(next.grams(), fresh.grams());
+        let own = [T("zip")];
+        let joined = joined_grams(&own, &next);
+        assert_eq!(joined.len(), 4);
+        assert_eq!(joined[0].as_ref(), example_grams("zip").as_slice());
+        assert_eq!(top_k_grams(&joined, "family_name", 1), vec![3]);
     }
 }

@@ -316,7 +316,7 @@ impl Engine {
         &self,
         pairs: &[EntityPair],
         opts: &EntityOptions,
-        stored: &[EntityExample],
+        stored: &knowledge::StoredExamples<EntityExample>,
     ) -> Result<Vec<MatchResult>, EngineError> {
         self.inner.match_entities_with(pairs, opts, stored).await
     }
@@ -338,7 +338,7 @@ impl Engine {
         source: &Table,
         target: &Table,
         opts: &SchemaOptions,
-        stored: &[SchemaExample],
+        stored: &knowledge::StoredExamples<SchemaExample>,
     ) -> Result<Vec<SchemaMatch>, EngineError> {
         self.inner
             .match_schema_with(source, target, opts, stored)

@@ -3,6 +3,7 @@
 //! own pairs (DaK) and finds the closest labelled examples (EaK); each knowledge source
 //! then decides through the embedded rules, or is asked of the LLM, and the votes combine.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -10,7 +11,9 @@ use futures::StreamExt;
 
 use super::{Pipeline, Verdict, Vote, check_threshold, combine, generic_reasoning};
 use crate::engine::fs::{FieldSpec, FsModel, Prepared, compare, infer_fields, prepare};
-use crate::engine::knowledge::{Facts, Knowledge, Source, example_grams, top_k_grams};
+use crate::engine::knowledge::{
+    ExampleText, Facts, Knowledge, Source, StoredExamples, joined_grams, top_k_grams,
+};
 use crate::engine::linkage;
 use crate::engine::local::{Decision, EmEvidence, NameFields};
 use crate::engine::prompt::{Demonstration, serialize_record};
@@ -23,16 +26,18 @@ impl Pipeline {
         pairs: &[EntityPair],
         opts: &EntityOptions,
     ) -> Result<Vec<MatchResult>, EngineError> {
-        self.match_entities_with(pairs, opts, &[]).await
+        self.match_entities_with(pairs, opts, &StoredExamples::default())
+            .await
     }
 
     /// [`Self::match_entities`] with stored examples (a tenant's feedback) besides the
-    /// request's own `opts.examples`: both are borrowed, never copied.
+    /// request's own `opts.examples`: both are borrowed, never copied, and the stored ones'
+    /// trigrams come with their snapshot.
     pub async fn match_entities_with(
         &self,
         pairs: &[EntityPair],
         opts: &EntityOptions,
-        stored: &[EntityExample],
+        stored: &StoredExamples<EntityExample>,
     ) -> Result<Vec<MatchResult>, EngineError> {
         let threshold = check_threshold(
             opts.threshold.unwrap_or(self.cfg.entity_threshold),
@@ -43,7 +48,7 @@ impl Pipeline {
         }
         let em = EmContext::new(
             pairs,
-            opts.examples.iter().chain(stored).collect(),
+            (&opts.examples, stored),
             &opts.knowledge,
             self.cfg.demonstrations,
         );
@@ -92,6 +97,16 @@ impl Pipeline {
     }
 }
 
+impl ExampleText for EntityExample {
+    fn text(&self) -> String {
+        format!(
+            "{} {}",
+            serialize_record(&self.left),
+            serialize_record(&self.right)
+        )
+    }
+}
+
 fn verdict_to_result(v: Verdict) -> MatchResult {
     MatchResult {
         is_match: v.is_match,
@@ -108,8 +123,10 @@ struct EmContext<'a> {
     /// The request's examples, then the stored ones (references: a tenant's stored
     /// examples can be megabytes).
     examples: Vec<&'a EntityExample>,
-    /// Each example's trigrams, computed on first use, once per request.
-    example_grams: OnceLock<Vec<Vec<u64>>>,
+    own: &'a [EntityExample],
+    stored: &'a StoredExamples<EntityExample>,
+    /// Each example's trigrams, on first use: the request's computed, the stored borrowed.
+    example_grams: OnceLock<Vec<Cow<'a, [u64]>>>,
     /// Per pair, the indices of its k nearest examples, chosen on first use.
     nearest: Vec<OnceLock<Vec<usize>>>,
     fields: Vec<FieldSpec>,
@@ -128,7 +145,7 @@ struct EmContext<'a> {
 impl<'a> EmContext<'a> {
     fn new(
         pairs: &'a [EntityPair],
-        examples: Vec<&'a EntityExample>,
+        (own, stored): (&'a [EntityExample], &'a StoredExamples<EntityExample>),
         knowledge: &[String],
         k: usize,
     ) -> Self {
@@ -166,7 +183,9 @@ impl<'a> EmContext<'a> {
         }
         Self {
             pairs,
-            examples,
+            examples: own.iter().chain(stored.items()).collect(),
+            own,
+            stored,
             example_grams: OnceLock::new(),
             nearest: (0..n).map(|_| OnceLock::new()).collect(),
             fields,
@@ -252,18 +271,9 @@ impl<'a> EmContext<'a> {
         if self.examples.is_empty() {
             return Vec::new();
         }
-        let grams = self.example_grams.get_or_init(|| {
-            self.examples
-                .iter()
-                .map(|e| {
-                    example_grams(&format!(
-                        "{} {}",
-                        serialize_record(&e.left),
-                        serialize_record(&e.right)
-                    ))
-                })
-                .collect()
-        });
+        let grams = self
+            .example_grams
+            .get_or_init(|| joined_grams(self.own, self.stored));
         self.nearest[i]
             .get_or_init(|| {
                 let q = format!(
@@ -387,6 +397,7 @@ impl<'a> EmContext<'a> {
 
 #[cfg(test)]
 mod tests {
+    use crate::engine::knowledge::StoredExamples;
     use crate::engine::pipeline::testing::{engine, rec};
     use crate::engine::{EntityExample, EntityOptions, EntityPair};
     use serde_json::json;
@@ -479,6 +490,50 @@ mod tests {
             )
             .await
             .is_err()
+        );
+    }
+
+    /// Stored examples (a tenant's, borrowed) are the same knowledge as the request's own:
+    /// the same answers, the `[examples]` vote included; none, no such vote.
+    #[tokio::test]
+    async fn stored_examples_count_like_the_request_s_own() {
+        let e = engine();
+        let pairs = vec![EntityPair {
+            left: rec(json!({"name": "Big Apple", "city": "x"})),
+            right: rec(json!({"name": "New York City", "city": "x"})),
+        }];
+        let stored: Vec<EntityExample> = (0..30)
+            .map(|i| EntityExample {
+                left: rec(json!({"name": format!("Big Apple {i}"), "city": "y"})),
+                right: rec(json!({"name": "New York City", "city": "y"})),
+                is_match: i % 3 != 0,
+            })
+            .collect();
+        let own = EntityOptions {
+            examples: stored.clone(),
+            ..Default::default()
+        };
+        let a = e.match_entities(&pairs, &own).await.unwrap();
+        let snapshot = StoredExamples::new(stored);
+        let b = e
+            .match_entities_with(&pairs, &EntityOptions::default(), &snapshot)
+            .await
+            .unwrap();
+        assert_eq!(a, b);
+        assert!(b[0].reasoning.iter().any(|l| l.starts_with("[examples]")));
+        let none = e
+            .match_entities_with(
+                &pairs,
+                &EntityOptions::default(),
+                &StoredExamples::default(),
+            )
+            .await
+            .unwrap();
+        assert!(
+            !none[0]
+                .reasoning
+                .iter()
+                .any(|l| l.starts_with("[examples]"))
         );
     }
 }

@@ -10,7 +10,9 @@ use futures::StreamExt;
 
 use super::{Pipeline, Verdict, Vote, check_threshold, combine, generic_reasoning};
 use crate::engine::embed::{calibrate, calibrate_values, cosine};
-use crate::engine::knowledge::{Facts, Knowledge, top_k};
+use crate::engine::knowledge::{
+    ExampleText, Facts, Knowledge, StoredExamples, joined_grams, top_k_grams,
+};
 use crate::engine::local::{
     DataType, Decision, Semantic, SmColumn, evaluate_rules, learn_expansions, sm_evidence,
 };
@@ -28,7 +30,8 @@ impl Pipeline {
         target: &Table,
         opts: &SchemaOptions,
     ) -> Result<Vec<SchemaMatch>, EngineError> {
-        self.match_schema_with(source, target, opts, &[]).await
+        self.match_schema_with(source, target, opts, &StoredExamples::default())
+            .await
     }
 
     /// [`Self::match_schema`] with stored examples (a tenant's feedback) besides the
@@ -38,7 +41,7 @@ impl Pipeline {
         source: &Table,
         target: &Table,
         opts: &SchemaOptions,
-        stored: &[SchemaExample],
+        stored: &StoredExamples<SchemaExample>,
     ) -> Result<Vec<SchemaMatch>, EngineError> {
         let threshold = check_threshold(
             opts.threshold.unwrap_or(self.cfg.schema_threshold),
@@ -48,8 +51,10 @@ impl Pipeline {
             return Ok(Vec::new());
         }
         let semantic = self.semantic(source, target).await?;
-        let examples: Vec<&SchemaExample> = opts.examples.iter().chain(stored).collect();
+        let examples: Vec<&SchemaExample> = opts.examples.iter().chain(stored.items()).collect();
         let sm = SmContext::new(source, target, &examples, semantic);
+        let grams = std::sync::OnceLock::new();
+        let grams = || grams.get_or_init(|| joined_grams(&opts.examples, stored));
         let rules = &self.rules.sm;
         let sources = self.gather_knowledge(
             || Knowledge::from_items(sm.dak_items()),
@@ -128,6 +133,7 @@ impl Pipeline {
             let par = self.cfg.max_parallel.max(1);
             let sources = &sources;
             let sm = &sm;
+            let grams = &grams;
             let futs = llm_jobs.into_iter().map(|(i, j, local_si)| async move {
                 // polled on the request's thread: a cancelled request asks no more
                 crate::engine::cancel::check()?;
@@ -140,7 +146,7 @@ impl Pipeline {
                 let demos = self
                     .summarize_demonstrations(
                         chat,
-                        sm.demonstrations(i, j, rules, self.cfg.demonstrations),
+                        sm.demonstrations(i, j, rules, self.cfg.demonstrations, grams()),
                     )
                     .await;
                 let votes = self
@@ -294,6 +300,12 @@ impl<'m> MatrixView<'m> {
             owner,
             relatedness,
         }
+    }
+}
+
+impl ExampleText for SchemaExample {
+    fn text(&self) -> String {
+        format!("{} {}", self.source, self.target)
     }
 }
 
@@ -612,24 +624,31 @@ impl<'a> SmContext<'a> {
         })
     }
 
-    fn demonstrations(&self, i: usize, j: usize, rules: &RuleSet, k: usize) -> Vec<Demonstration> {
+    /// The k stored or given examples nearest to column pair `(i, j)` (`grams`: theirs,
+    /// in order, from [`joined_grams`]).
+    fn demonstrations(
+        &self,
+        i: usize,
+        j: usize,
+        rules: &RuleSet,
+        k: usize,
+        grams: &[std::borrow::Cow<'_, [u64]>],
+    ) -> Vec<Demonstration> {
         if self.examples.is_empty() {
             return Vec::new();
         }
         let q = format!("{} {}", self.cols_s[i].name, self.cols_t[j].name);
-        top_k(self.examples, &q, k.max(1), |e| {
-            format!("{} {}", e.source, e.target)
-        })
-        .into_iter()
-        .map(|x| {
-            let e = self.examples[x];
-            Demonstration {
-                pair: format!("Column A: {}\nColumn B: {}", e.source, e.target),
-                reasoning: generic_reasoning(rules, e.is_match),
-                answer: e.is_match,
-            }
-        })
-        .collect()
+        top_k_grams(grams, &q, k.max(1))
+            .into_iter()
+            .map(|x| {
+                let e = self.examples[x];
+                Demonstration {
+                    pair: format!("Column A: {}\nColumn B: {}", e.source, e.target),
+                    reasoning: generic_reasoning(rules, e.is_match),
+                    answer: e.is_match,
+                }
+            })
+            .collect()
     }
 }
 
