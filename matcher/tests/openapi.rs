@@ -351,7 +351,9 @@ async fn the_key_project_operations_are_documented() {
         r.send()
     };
     let js = |v: Value| v.to_string().into_bytes();
-    let cases: Vec<(u16, Option<&str>, String, &str, Vec<u8>)> = vec![
+    /// (expected status, key, URL, content type, body)
+    type Case<'a> = (u16, Option<&'a str>, String, &'a str, Vec<u8>);
+    let cases: Vec<Case> = vec![
         (
             200,
             Some(&admin),
