@@ -775,6 +775,14 @@ mod tests {
             ..Default::default()
         };
         let m2 = e.match_schema(&s, &t, &opts).await.unwrap();
+        // the same example stored (a tenant's, borrowed) is the same knowledge
+        let stored = StoredExamples::new(opts.examples.clone());
+        let m3 = e
+            .match_schema_with(&s, &t, &SchemaOptions::default(), &stored)
+            .await
+            .unwrap();
+        assert_eq!(m2, m3);
+        assert_ne!(m, m2, "the example changed the answer");
         assert!(!m2.iter().any(|x| {
             x.source == "is_active"
                 && x.target == "flag"
