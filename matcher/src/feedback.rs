@@ -21,9 +21,9 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::auth::Caller;
@@ -61,18 +61,54 @@ pub struct KeyExamples {
     pub entity: Arc<StoredExamples<EntityExample>>,
     /// Schema examples, newest first, with their trigram index.
     pub schema: Arc<StoredExamples<SchemaExample>>,
-    /// Changes whenever this tenant's examples change (part of its members' cache keys);
-    /// 0 only for a tenant with no example.
+    /// Changes whenever this tenant's examples change (part of its members' cache keys):
+    /// see [`generation_of`]; 0 for a tenant with no example.
     pub generation: u64,
+    /// The ids of the entity, then schema examples, in their order (what the generation
+    /// is computed from).
+    ids: Arc<(Vec<String>, Vec<String>)>,
+}
+
+/// The generation of a snapshot: a digest of its examples' ids (unique row ids), entity
+/// then schema, in order; 0 for none.
+fn generation_of(entity_ids: &[String], schema_ids: &[String]) -> u64 {
+    if entity_ids.is_empty() && schema_ids.is_empty() {
+        return 0;
+    }
+    let mut h = Sha256::new();
+    for (kind, ids) in [("entity", entity_ids), ("schema", schema_ids)] {
+        h.update(kind.as_bytes());
+        for id in ids {
+            h.update([0]);
+            h.update(id.as_bytes());
+        }
+        h.update([1]);
+    }
+    let d = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(first).max(1)
 }
 
 impl KeyExamples {
-    fn push(&mut self, ex: Example, generation: u64) {
+    fn push(&mut self, id: String, ex: Example) {
+        let (mut entity_ids, mut schema_ids) = (*self.ids).clone();
+        let front = |ids: &mut Vec<String>| {
+            ids.insert(0, id);
+            ids.truncate(KEEP);
+        };
         match ex {
-            Example::Entity(e) => self.entity = Arc::new(self.entity.pushed_front(e, KEEP)),
-            Example::Schema(s) => self.schema = Arc::new(self.schema.pushed_front(s, KEEP)),
+            Example::Entity(e) => {
+                self.entity = Arc::new(self.entity.pushed_front(e, KEEP));
+                front(&mut entity_ids);
+            }
+            Example::Schema(s) => {
+                self.schema = Arc::new(self.schema.pushed_front(s, KEEP));
+                front(&mut schema_ids);
+            }
         }
-        self.generation = generation;
+        self.generation = generation_of(&entity_ids, &schema_ids);
+        self.ids = Arc::new((entity_ids, schema_ids));
     }
 }
 
@@ -88,52 +124,36 @@ pub struct FeedbackStore {
     /// Serializes writers (feedback added, tenants rebuilt): a rebuild reads the store, and
     /// an example added meanwhile must not be dropped by the rebuilt snapshot.
     writers: Arc<Mutex<()>>,
-    next_generation: Arc<AtomicU64>,
+}
+
+/// One tenant's examples as read from the store: `(id, example)`, newest first.
+#[derive(Default)]
+struct Read {
+    entity: Vec<(String, EntityExample)>,
+    schema: Vec<(String, SchemaExample)>,
 }
 
 /// Examples read from the store, grouped by tenant.
-type Loaded = HashMap<String, (Vec<EntityExample>, Vec<SchemaExample>)>;
+type Loaded = HashMap<String, Read>;
 
 impl FeedbackStore {
     /// Loads each tenant's newest stored examples.
     pub async fn load(store: Store, cipher: Cipher) -> Result<Self, StoreError> {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
-            .max(1);
         let fb = Self {
             store,
             cipher,
             by_tenant: Arc::default(),
             counted_under: Arc::default(),
             writers: Arc::default(),
-            next_generation: Arc::new(AtomicU64::new(seed)),
         };
         let loaded = fb.read(None).await?;
         let mut map = HashMap::new();
-        for (tenant, (entity, schema)) in loaded {
-            map.insert(tenant, fb.snapshot(entity, schema));
+        for (tenant, read) in loaded {
+            map.insert(tenant, snapshot(read));
         }
         *fb.by_tenant.write().await = map;
         *fb.counted_under.write().await = fb.store.feedback_keys().await?;
         Ok(fb)
-    }
-
-    fn generation(&self) -> u64 {
-        self.next_generation.fetch_add(1, Ordering::Relaxed)
-    }
-
-    fn snapshot(&self, entity: Vec<EntityExample>, schema: Vec<SchemaExample>) -> KeyExamples {
-        let generation = if entity.is_empty() && schema.is_empty() {
-            0
-        } else {
-            self.generation()
-        };
-        KeyExamples {
-            entity: Arc::new(StoredExamples::new(entity)),
-            schema: Arc::new(StoredExamples::new(schema)),
-            generation,
-        }
     }
 
     /// Reads the newest examples of every tenant, or of one.
@@ -143,15 +163,15 @@ impl FeedbackStore {
             out.insert(t.to_string(), Default::default());
         }
         for kind in ["entity", "schema"] {
-            for (t, tok) in self.store.list_feedback(kind, KEEP as i64, tenant).await? {
-                let Ok(plain) = self.cipher.decrypt(&tok) else {
+            for row in self.store.list_feedback(kind, KEEP as i64, tenant).await? {
+                let Ok(plain) = self.cipher.decrypt(&row.payload_enc) else {
                     tracing::warn!("skipping feedback that does not decrypt with SECRET_KEY");
                     continue;
                 };
-                let slot = out.entry(t).or_default();
+                let slot = out.entry(row.tenant).or_default();
                 match serde_json::from_slice::<Example>(&plain) {
-                    Ok(Example::Entity(e)) => slot.0.push(e),
-                    Ok(Example::Schema(s)) => slot.1.push(s),
+                    Ok(Example::Entity(e)) => slot.entity.push((row.id, e)),
+                    Ok(Example::Schema(s)) => slot.schema.push((row.id, s)),
                     Err(e) => tracing::warn!(error = %e, "skipping unreadable feedback"),
                 }
             }
@@ -168,8 +188,8 @@ impl FeedbackStore {
     async fn reload_locked(&self, tenants: &[String]) -> Result<(), StoreError> {
         let mut fresh = Vec::new();
         for t in tenants {
-            let (entity, schema) = self.read(Some(t)).await?.remove(t).unwrap_or_default();
-            fresh.push((t.clone(), self.snapshot(entity, schema)));
+            let read = self.read(Some(t)).await?.remove(t).unwrap_or_default();
+            fresh.push((t.clone(), snapshot(read)));
         }
         let members = self.store.feedback_keys().await?;
         let mut map = self.by_tenant.write().await;
@@ -229,18 +249,29 @@ impl FeedbackStore {
                 &self.cipher.encrypt(&plain),
             )
             .await?;
-        let generation = self.generation();
         self.by_tenant
             .write()
             .await
             .entry(tenant.clone())
             .or_default()
-            .push(ex, generation);
+            .push(id.clone(), ex);
         self.counted_under
             .write()
             .await
             .insert(caller.key_id.clone(), tenant);
         Ok(id)
+    }
+}
+
+/// A tenant's snapshot of the examples read from the store.
+fn snapshot(read: Read) -> KeyExamples {
+    let (entity_ids, entity): (Vec<String>, Vec<EntityExample>) = read.entity.into_iter().unzip();
+    let (schema_ids, schema): (Vec<String>, Vec<SchemaExample>) = read.schema.into_iter().unzip();
+    KeyExamples {
+        entity: Arc::new(StoredExamples::new(entity)),
+        schema: Arc::new(StoredExamples::new(schema)),
+        generation: generation_of(&entity_ids, &schema_ids),
+        ids: Arc::new((entity_ids, schema_ids)),
     }
 }
 
@@ -303,9 +334,9 @@ mod tests {
         let a2 = reloaded.for_caller(&ka).await.unwrap();
         assert_eq!(a2.entity.len(), 1);
         assert_eq!(a2.entity[0].left, record("alpha"));
-        assert_ne!(
+        assert_eq!(
             a2.generation, a.generation,
-            "a restart gives new generations"
+            "the same examples after a restart: the same generation (cached answers hold)"
         );
         assert_eq!(
             reloaded.for_caller(&kb).await.unwrap().entity[0].left,
@@ -338,7 +369,12 @@ mod tests {
         assert_eq!(now.entity[0].left, record(&format!("n{}", KEEP + 4)));
         let cipher = Cipher::from_secret("test-secret").unwrap();
         let reloaded = FeedbackStore::load(store, cipher).await.unwrap();
-        assert_eq!(reloaded.for_caller(&k).await.unwrap().entity.len(), KEEP);
+        let again = reloaded.for_caller(&k).await.unwrap();
+        assert_eq!(again.entity.len(), KEEP);
+        assert_eq!(
+            again.generation, now.generation,
+            "in memory and reloaded: the same newest KEEP, in the same order"
+        );
     }
 
     /// Keys of one project share their examples (also after a restart), up to KEEP for

@@ -488,8 +488,8 @@ impl Store {
         Ok(id)
     }
 
-    /// The newest `limit` feedback payloads of a kind for each tenant (see [`tenant_of`]:
-    /// a project, or a key outside any), as `(tenant, payload)`, newest first; with
+    /// The newest `limit` feedback examples of a kind for each tenant (see [`tenant_of`]:
+    /// a project, or a key outside any), newest first; with
     /// `tenant`, that tenant's only. The tenant is resolved now, from the giving key's
     /// current project: a key that moves takes its examples along. Feedback without a key
     /// belongs to no tenant and is not listed.
@@ -498,9 +498,9 @@ impl Store {
         kind: &str,
         limit: i64,
         tenant: Option<&str>,
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    ) -> Result<Vec<FeedbackRow>, StoreError> {
         let sql = format!(
-            "SELECT tenant, payload_enc FROM (\
+            "SELECT tenant, id, payload_enc FROM (\
                SELECT tenant, payload_enc, created_at, id, \
                  ROW_NUMBER() OVER (PARTITION BY tenant ORDER BY created_at DESC, id DESC) AS rn \
                FROM (SELECT f.id, f.payload_enc, f.created_at, {TENANT_SQL} AS tenant \
@@ -523,14 +523,24 @@ impl Store {
             .map_err(q("list feedback"))?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get::<String, _>("tenant")?,
-                    r.try_get::<String, _>("payload_enc")?,
-                ))
+                Ok(FeedbackRow {
+                    tenant: r.try_get("tenant")?,
+                    id: r.try_get("id")?,
+                    payload_enc: r.try_get("payload_enc")?,
+                })
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(q("decode feedback"))
     }
+}
+
+/// One stored feedback example, as [`Store::list_feedback`] reads it.
+#[derive(Debug, Clone)]
+pub struct FeedbackRow {
+    /// Whose example it is now ([`tenant_of`] its key).
+    pub tenant: String,
+    pub id: String,
+    pub payload_enc: String,
 }
 
 impl Store {

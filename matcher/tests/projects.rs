@@ -2,7 +2,8 @@
 //! PostgreSQL: keys of one project see each other's feedback examples (the `[examples]`
 //! vote), a key outside sees none, a key moved out takes its examples along and stops
 //! sharing, a restart resolves the same tenants from the store, only admins set projects
-//! (403), and a bad project name is a 422 naming `project`.
+//! (403), and a bad project name is a 422 naming `project`. The cache generation follows
+//! the examples across a restart (needs Redis: KCMF_TEST_REDIS_URL).
 
 mod common;
 
@@ -203,7 +204,8 @@ async fn projects_share_examples(m: &Matcher) -> (String, String, String, String
     )
     .await;
     assert_eq!(st, 200, "{r}");
-    assert_eq!(vote(m, &b).await, (true, false));
+    // (the same examples as before a left: b's answer cached then is the right one)
+    assert_eq!(vote(m, &b).await, (true, true));
     (admin, a_id, a, b)
 }
 
@@ -296,4 +298,42 @@ async fn projects_share_examples_on_postgres() {
     drop(m);
     let m = Matcher::start_in(dir.path(), &env).await;
     after_restart(&m, &b, &outside).await;
+}
+
+/// The cache generation follows the examples, not the process: after a restart, an answer
+/// cached (in Redis) before the key's feedback is not served (it was: every key's
+/// generation went back to 0), and an answer cached with the same examples still is.
+#[tokio::test]
+async fn cached_answers_follow_the_examples_across_a_restart() {
+    let redis = common::require_env("KCMF_TEST_REDIS_URL");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [
+        ("SECRET_KEY", "projects-secret".to_string()),
+        ("REDIS_URL", redis),
+    ];
+    let mut m = Matcher::start_in(dir.path(), &env).await;
+    let admin = m.key();
+    let (_, k) = create_key(&m, &admin, json!({"name": "k"})).await;
+    assert_eq!(vote(&m, &k).await, (false, false));
+    assert_eq!(vote(&m, &k).await, (false, true), "cached");
+    let (st, r) = m.post("/api/v1/feedback", Some(&k), &example()).await;
+    assert_eq!(st, 201, "{r}");
+    m.terminate();
+    drop(m);
+    let m = Matcher::start_in(dir.path(), &env).await;
+    assert_eq!(
+        vote(&m, &k).await,
+        (true, false),
+        "the answer cached before the feedback is not served after it"
+    );
+    assert_eq!(vote(&m, &k).await, (true, true));
+    let mut m = m;
+    m.terminate();
+    drop(m);
+    let m = Matcher::start_in(dir.path(), &env).await;
+    assert_eq!(
+        vote(&m, &k).await,
+        (true, true),
+        "the same examples after a restart find their cached answer"
+    );
 }
