@@ -170,7 +170,7 @@ def main():
                 rows.append((state, n, statistics.median(cl), pct(cl, 0.9), statistics.median(sv), voted))
         load = open("/proc/loadavg").read().split()[:3]
         out = [f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} bin={BIN} runs={RUNS} "
-               f"keep={KEEP} example bytes {min(sizes)}-{max(sizes)} load={' '.join(load)}",
+               f"keep={KEEP} example bytes {min(sizes, default=0)}-{max(sizes, default=0)} load={' '.join(load)}",
                f"{'state':<14} {'pairs':>5} {'median ms':>10} {'p90 ms':>8} {'server ms':>10} {'[examples] votes':>17}"]
         for state, n, med, p90, smed, voted in rows:
             out.append(f"{state:<14} {n:>5} {med:>10.2f} {p90:>8.2f} {smed:>10.2f} {voted:>17}")
