@@ -191,13 +191,20 @@ impl FeedbackStore {
             let read = self.read(Some(t)).await?.remove(t).unwrap_or_default();
             fresh.push((t.clone(), snapshot(read)));
         }
+        // only the keys counted in the rebuilt tenants: another tenant, not rebuilt, still
+        // holds the examples of a key that left it, and that key's next call must see so
         let members = self.store.feedback_keys().await?;
         let mut map = self.by_tenant.write().await;
         for (t, ex) in fresh {
             map.insert(t, ex);
         }
         drop(map);
-        *self.counted_under.write().await = members;
+        let mut counted = self.counted_under.write().await;
+        for (key, t) in members {
+            if tenants.contains(&t) {
+                counted.insert(key, t);
+            }
+        }
         Ok(())
     }
 
@@ -424,5 +431,37 @@ mod tests {
         assert_eq!(left.entity.len(), 1);
         assert_eq!(left.entity[0].left, record("from-a"));
         assert_ne!(left.generation, seen.generation);
+    }
+
+    /// A key moved behind the store's back is followed on its next call even when other
+    /// tenants were rebuilt in between (they must not mark it as counted where it is now).
+    #[tokio::test]
+    async fn a_move_elsewhere_is_followed_after_unrelated_rebuilds() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, fb) = feedback_store(dir.path()).await;
+        store
+            .insert_key_in("y", "y", "h", "user", Some("q"))
+            .await
+            .unwrap();
+        store
+            .insert_key_in("z", "z", "h", "user", Some("r"))
+            .await
+            .unwrap();
+        fb.add(&caller("y", Some("q")), entity("from-y"))
+            .await
+            .unwrap();
+        fb.add(&caller("z", Some("r")), entity("from-z"))
+            .await
+            .unwrap();
+        store.set_key_project("y", Some("r")).await.unwrap();
+        fb.reload(&["project:other".to_string(), "key:w".to_string()])
+            .await
+            .unwrap();
+        let r = fb.for_caller(&caller("y", Some("r"))).await.unwrap();
+        assert_eq!(r.entity.len(), 2, "y's example moved into r with it");
+        assert!(
+            fb.for_tenant("project:q").await.entity.is_empty(),
+            "q lost y's example"
+        );
     }
 }
