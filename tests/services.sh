@@ -3,8 +3,9 @@
 # servers the integration tests use. Everything runs on loopback, from state under
 # $KCMF_SVC_DIR (default /tmp/kcmf-services); `stop` ends exactly what `start` started.
 #
-#   tests/services.sh install   # apt-get install postgresql redis-server, and cmake and
-#                               # libclang-dev for the local-llm build (idempotent)
+#   tests/services.sh install   # apt-get install postgresql redis-server, cmake and
+#                               # libclang-dev for the local-llm build, chromium and
+#                               # chromium-driver for the UI tests (idempotent)
 #   tests/services.sh start     # prints the env to export (also written to $KCMF_SVC_DIR/env.sh)
 #   tests/services.sh stop
 set -euo pipefail
@@ -32,6 +33,9 @@ install() {
   # Build tools of the `local-llm` feature (llama.cpp through llama-cpp-2's bindgen).
   command -v cmake >/dev/null 2>&1 || need+=(cmake)
   dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+  # The review UI's browser tests (matcher/tests/ui.rs): headless Chromium over WebDriver.
+  [ -x /usr/bin/chromium ] || need+=(chromium fonts-dejavu-core)
+  [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
