@@ -276,10 +276,11 @@ pub async fn get_review(
         return Err(ApiError::invalid("limit", "must be 1 to 200"));
     }
     let (_job, ids, records, threshold) = dedup_input(&state, &caller, &id).await?;
-    let mine = state.feedback.for_key(&caller.key_id).await;
+    let mine = state.feedback.for_caller(&caller).await?;
     let fields = crate::engine::fs::infer_fields(records.iter());
     let examples: Vec<_> = mine
         .entity
+        .items()
         .iter()
         .filter(|e| about(&fields, e))
         .cloned()
@@ -308,11 +309,11 @@ pub async fn get_review(
         let eopts = EntityOptions {
             threshold: Some(threshold),
             knowledge: Vec::new(),
-            examples: mine.entity.iter().cloned().collect(),
+            examples: Vec::new(),
         };
-        let (engine, pairs) = (state.engine.clone(), pairs.clone());
+        let (engine, pairs, stored) = (state.engine.clone(), pairs.clone(), mine.entity.clone());
         off_the_workers(&state, move |h| {
-            h.block_on(engine.match_entities(&pairs, &eopts))
+            h.block_on(engine.match_entities_with(&pairs, &eopts, &stored))
         })
         .await?
     };
@@ -367,8 +368,8 @@ pub async fn get_review(
         records: records.len(),
         threshold,
         labels: LabelCounts {
-            entity: mine.entity.len(),
-            schema: mine.schema.len(),
+            entity: mine.entity.items().len(),
+            schema: mine.schema.items().len(),
         },
         candidate_pairs: out.candidate_pairs,
         matched_pairs: out.matched_pairs,
