@@ -849,6 +849,7 @@ fn name_entries(
                 let mut out = Vec::with_capacity(2 * chunk.len());
                 let mut toks: Vec<&str> = Vec::new();
                 let mut sounds: Vec<[u8; 4]> = Vec::new();
+                let mut variants: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
                 for (k, r) in chunk.iter().enumerate() {
                     let id = (c * KEY_CHUNK + k) as u32;
                     toks.clear();
@@ -870,6 +871,9 @@ fn name_entries(
                     if !sounds_too {
                         continue;
                     }
+                    if toks.len() == 2 {
+                        near_name_keys(&toks, &mut variants, &mut out, id);
+                    }
                     sounds.clear();
                     sounds.extend(toks.iter().filter_map(|t| {
                         soundex_code(super::lexicon::nickname_formal(t).unwrap_or(t))
@@ -890,6 +894,57 @@ fn name_entries(
             .collect();
     for p in parts {
         out.extend(p);
+    }
+}
+
+/// Hashes of `t` and of each form of `t` with one letter left out, sorted and unique, into
+/// `out` (cleared first). Two words one typo apart (a letter changed, added, dropped or two
+/// swapped) share one of these (symmetric deletion, as in SymSpell).
+fn deletion_variants(t: &str, out: &mut Vec<u64>) {
+    out.clear();
+    let b = t.as_bytes();
+    out.push(key(KeyKind::Token, u16::MAX, b));
+    // one contiguous write per form: the hasher takes each write 8 bytes at a time, so
+    // two writes of the halves would not hash as the word written whole
+    let mut form = Vec::with_capacity(b.len());
+    for skip in 0..b.len() {
+        form.clear();
+        form.extend_from_slice(&b[..skip]);
+        form.extend_from_slice(&b[skip + 1..]);
+        out.push(key(KeyKind::Token, u16::MAX, &form));
+    }
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// The near-name keys of a two-word name (a given name and a surname), into `out` for
+/// record `id`: one per pair of [`deletion_variants`] of the two words (a short given name
+/// also as its full form, [`super::lexicon::nickname_formal`]), the pair unordered. Two
+/// names share a key when each word is at most one typo from its counterpart, whichever
+/// field holds which: `willibm agrcia` and `garcia bill`. About 50 keys per name, so only
+/// linking uses them (two tables of people, each person once a side).
+fn near_name_keys(toks: &[&str], variants: &mut [Vec<u64>; 2], out: &mut Vec<(u64, u32)>, id: u32) {
+    for (t, v) in toks.iter().zip(variants.iter_mut()) {
+        deletion_variants(t, v);
+        // a word that may be a short given name also stands for its full form (`lee` may
+        // be a surname as well as `leroy`)
+        if let Some(formal) = super::lexicon::nickname_formal(t) {
+            let mut full = Vec::new();
+            deletion_variants(formal, &mut full);
+            v.extend(full);
+            v.sort_unstable();
+            v.dedup();
+        }
+    }
+    for &x in &variants[0] {
+        for &y in &variants[1] {
+            let mut h = KeyHasher::default();
+            h.write_u8(KeyKind::Phonetic as u8);
+            h.write_u16(u16::MAX - 1);
+            h.write_u64(x.min(y));
+            h.write_u64(x.max(y));
+            out.push((h.finish(), id));
+        }
     }
 }
 
@@ -971,6 +1026,36 @@ mod tests {
         for k in 0..people.len() as u32 {
             assert!(c.contains(&(k, k)), "{k}: {:?}", people[k as usize]);
         }
+    }
+
+    #[test]
+    fn a_name_with_a_typo_in_each_word_pairs_when_nothing_else_agrees() {
+        let mk = |first: &str, last: &str, street: &str, city: &str| {
+            json!({"first_name": first, "last_name": last, "street_name": street, "city": city})
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        // every other value differs; each word of the name has one typo
+        let left = vec![
+            mk("dpaul", "lme", "fener blvd", "anez"),
+            mk("dylan", "adasm", "kelbrook ave", "anleyov"),
+            mk("lopez", "frnak", "ashgar pl", "ovholwood"),
+        ];
+        let right = vec![
+            mk("paul", "lee", "woodson st", "anbrookford"),
+            mk("ddlan", "adams", "ezdor way", "anberwell"),
+            mk("frank", "olpez", "roskel ct", "ardpergar"),
+        ];
+        let fields = infer_fields(left.iter().chain(&right));
+        let l: Vec<_> = left.iter().map(|r| prepare(&fields, r)).collect();
+        let r: Vec<_> = right.iter().map(|r| prepare(&fields, r)).collect();
+        let opts = BlockingOptions {
+            window: 0,
+            ..BlockingOptions::default()
+        };
+        let c = link_candidates(&fields, &l, &r, &opts);
+        assert_eq!(c, vec![(0, 0), (1, 1), (2, 2)]);
     }
 
     #[test]

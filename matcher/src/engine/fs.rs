@@ -696,7 +696,19 @@ fn count_lower_bound(x: &[u8], y: &[u8]) -> usize {
     l1.div_ceil(2)
 }
 
-/// Most disagreeing text fields [`compare_into`] looks for a swap among.
+/// Whether two values could be one typo or a short form apart: lengths within 3 and one
+/// of the first two letters shared in place or swapped. Keeps the swap check of a pair
+/// that disagrees everywhere to a few byte comparisons.
+fn may_be_close(x: &str, y: &str) -> bool {
+    let (x, y) = (x.as_bytes(), y.as_bytes());
+    if x.len() < 2 || y.len() < 2 || x.len().abs_diff(y.len()) > 3 {
+        return false;
+    }
+    x[0] == y[0] || x[1] == y[1] || (x[0] == y[1] && x[1] == y[0])
+}
+
+/// Most disagreeing text fields [`compare_into`] looks for any swap among (past it, only
+/// a given name's).
 const MAX_SWAP_DISAGREE: u32 = 4;
 
 /// Comparison vector of two prepared records.
@@ -735,12 +747,19 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
     // swapped, and
     // the pairwise check (a Jaro–Winkler per pair of fields) would cost more than the
     // whole comparison vector
-    if !(2..=MAX_SWAP_DISAGREE).contains(&disagree.count_ones()) {
+    let n = disagree.count_ones();
+    if n < 2 {
         return;
     }
+    // a person who moved and whose names are swapped disagrees on more fields than that:
+    // then only a given name's swap is looked for, and only where the values could be
+    // close at all (a cheap look at lengths and first letters)
+    let many = n > MAX_SWAP_DISAGREE;
     // close: a typo, or a given name's short form where either field is a given name
     let close = |x: Value<'_>, y: Value<'_>, nick: bool| {
-        level(FieldKind::Text, x, y) <= 2 || (nick && super::lexicon::nickname_values(x, y))
+        (!many || may_be_close(x.norm, y.norm))
+            && (level(FieldKind::Text, x, y) <= 2
+                || (nick && super::lexicon::nickname_values(x, y)))
     };
     for f in 0..32usize.min(fields.len()) {
         if disagree & (1 << f) == 0 {
@@ -748,6 +767,9 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
         }
         for g in (f + 1)..32usize.min(fields.len()) {
             let nick = fields[f].nicknames || fields[g].nicknames;
+            if many && !nick {
+                continue;
+            }
             if disagree & (1 << g) != 0
                 && close(a.value(f), b.value(g), nick)
                 && close(a.value(g), b.value(f), nick)
@@ -1480,6 +1502,40 @@ mod tests {
         // different people sharing one name are not swapped
         let c = Prepared::from_raw(["Quixote", "Brown", "Springfield"]);
         assert_eq!(compare(&fields, &a, &c), vec![4, 4, 0]);
+    }
+
+    #[test]
+    fn a_swapped_given_name_counts_as_close_when_everything_else_differs_too() {
+        // a person who moved: street, town, state and postcode all differ, so more
+        // fields disagree than the general swap check looks at
+        let mut fields: Vec<FieldSpec> = ["first", "last", "street", "city", "state", "zip"]
+            .iter()
+            .map(|n| FieldSpec::new(*n, FieldKind::Text))
+            .collect();
+        fields[0].nicknames = true;
+        let a = Prepared::from_raw(["mitchael", "sanleyton", "brooking ave", "anez", "ca", "x1"]);
+        let b = Prepared::from_raw([
+            "sanleytno",
+            "michael",
+            "woodros drive",
+            "anberwell",
+            "in",
+            "y2",
+        ]);
+        assert_eq!(&compare(&fields, &a, &b)[..2], &[1, 1]);
+        let c = Prepared::from_raw(["bill", "garcia", "oak st", "ezow", "ga", "x1"]);
+        let d = Prepared::from_raw(["garcia", "william", "elm ave", "erhol", "tx", "y2"]);
+        assert_eq!(&compare(&fields, &c, &d)[..2], &[1, 1]);
+        // strangers are not swapped
+        let e = Prepared::from_raw([
+            "sanleyton",
+            "brown",
+            "woodros drive",
+            "anberwell",
+            "in",
+            "y2",
+        ]);
+        assert!(compare(&fields, &a, &e)[..2].iter().all(|&l| l > 2));
     }
 
     #[test]
