@@ -854,12 +854,20 @@ impl TermFrequencies {
         (u0 / p).log2().clamp(-TF_BOUND, TF_BOUND)
     }
 
-    /// The adjustments of a pair: over all fields agreeing exactly, and over those not in
-    /// `skip` (the name fields).
+    /// The adjustments of a pair: over all fields agreeing exactly (or, for names,
+    /// closely), and over those not in `skip` (the name fields).
+    ///
+    /// A close agreement (levels 1 and 2: a typo, a short form) of a common name is
+    /// discounted as its exact agreement is (`smieh` / `smith` says as little as `smith`
+    /// twice), by the more common of the two values; it is never raised: a rare typo says
+    /// nothing about how rare the name meant is. Other fields keep their close weights: a
+    /// venue written two ways is common because few venues exist, not because the records
+    /// are strangers.
     pub fn pair_adjustment(
         &self,
         model: &FsModel,
         a: &Prepared,
+        b: &Prepared,
         v: &[u8],
         skip: &[usize],
     ) -> (f64, f64) {
@@ -868,12 +876,17 @@ impl TermFrequencies {
         }
         let (mut all, mut rest) = (0.0, 0.0);
         for (f, &l) in v.iter().enumerate() {
-            if l == 0 {
-                let adj = self.adjustment(model, f, a.value(f).norm);
-                all += adj;
-                if !skip.contains(&f) {
-                    rest += adj;
-                }
+            let adj = match l {
+                0 => self.adjustment(model, f, a.value(f).norm),
+                1 | 2 if skip.contains(&f) => self
+                    .adjustment(model, f, a.value(f).norm)
+                    .min(self.adjustment(model, f, b.value(f).norm))
+                    .min(0.0),
+                _ => continue,
+            };
+            all += adj;
+            if !skip.contains(&f) {
+                rest += adj;
             }
         }
         (all, rest)
@@ -1888,6 +1901,22 @@ mod tests {
         let rare = tf.adjustment(&m, 0, "rare1");
         assert!(common < 0.0 && rare > 0.0, "{common} {rare}");
         assert!(rare <= TF_BOUND && common >= -TF_BOUND);
-        assert_eq!(tf.pair_adjustment(&m, &recs[1], &[4], &[]), (0.0, 0.0));
+        assert_eq!(
+            tf.pair_adjustment(&m, &recs[1], &recs[1], &[4], &[]),
+            (0.0, 0.0)
+        );
+        // a typo of the common name is discounted like the name, when the field is a
+        // name (in `skip`); a typo of a rare one is not raised; other fields keep theirs
+        let typo = prepare(&fields, &rec(json!({"surname": "smieh"})));
+        let (all, rest) = tf.pair_adjustment(&m, &typo, &recs[0], &[2], &[0]);
+        assert_eq!((all, rest), (common, 0.0));
+        assert_eq!(
+            tf.pair_adjustment(&m, &typo, &recs[1], &[2], &[0]),
+            (0.0, 0.0)
+        );
+        assert_eq!(
+            tf.pair_adjustment(&m, &typo, &recs[0], &[2], &[]),
+            (0.0, 0.0)
+        );
     }
 }

@@ -219,7 +219,7 @@ pub(super) fn score_all(
             .get(v)
             .unwrap_or_else(|| (model.weight(v), model.weight_without(v, &names.names)));
         let (x, y) = (&a[i as usize], &b[j as usize]);
-        let adj = tf.pair_adjustment(model, x, v, &names.names);
+        let adj = tf.pair_adjustment(model, x, y, v, &names.names);
         let (weight, rest_weight) = (weight + adj.0, rest_weight + adj.1);
         let p = 1.0 / (1.0 + (-weight).exp2());
         let rest_known = v
@@ -515,7 +515,7 @@ pub fn dedup_prepared(
     let table = model.weights_table();
     let scorer = |i: usize, j: usize| -> f32 {
         let v = compare(&fields, &a[i], &a[j]);
-        let (all, _) = tf.pair_adjustment(&model, &a[i], &v, &names.names);
+        let (all, _) = tf.pair_adjustment(&model, &a[i], &a[j], &v, &names.names);
         let w = model.weight_with(&table, &v) + all;
         let p = 1.0 / (1.0 + (-w).exp2());
         let conflict = names.individual_conflict(&a[i], &a[j], &v);
