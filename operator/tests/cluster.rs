@@ -1843,49 +1843,49 @@ async fn declarative_restore_starts_one_job_and_reports_it() {
 static SERVICE_MONITOR_CRD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const SERVICE_MONITOR_CRD_NAME: &str = "servicemonitors.monitoring.coreos.com";
+const PROMETHEUS_RULE_CRD_NAME: &str = "prometheusrules.monitoring.coreos.com";
 
-/// Deletes the test's ServiceMonitor CRD when dropped, also when the test fails.
-struct CrdGuard;
+/// Deletes one of the test's Prometheus-operator CRDs when dropped, also when the test fails.
+struct CrdGuard(&'static str);
 
 impl Drop for CrdGuard {
     fn drop(&mut self) {
         let out = kubectl(&[
             "delete",
             "crd",
-            SERVICE_MONITOR_CRD_NAME,
+            self.0,
             "--ignore-not-found",
             "--wait=true",
             "--timeout=60s",
         ]);
         if !out.status.success() {
             eprintln!(
-                "could not delete the ServiceMonitor CRD: {}",
+                "could not delete the CRD {}: {}",
+                self.0,
                 String::from_utf8_lossy(&out.stderr)
             );
         }
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn service_monitor_created_where_its_crd_is_served() {
-    let c = client().await;
-    install_crds();
-    let _serial = SERVICE_MONITOR_CRD.lock().await;
-    // A minimal stand-in for the Prometheus operator's CRD.
+/// A minimal stand-in for one of the Prometheus operator's CRDs (`monitoring.coreos.com/v1`,
+/// namespaced, any content), applied and waited for until Established; deleted when the
+/// returned guard drops.
+fn stand_in_crd(name: &'static str, kind: &str, plural: &str) -> CrdGuard {
     let crd = json!({
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": SERVICE_MONITOR_CRD_NAME, "labels": {"kcmf.io/test": "cluster"}},
+        "metadata": {"name": name, "labels": {"kcmf.io/test": "cluster"}},
         "spec": {
             "group": "monitoring.coreos.com",
-            "names": {"kind": "ServiceMonitor", "listKind": "ServiceMonitorList",
-                      "plural": "servicemonitors", "singular": "servicemonitor"},
+            "names": {"kind": kind, "listKind": format!("{kind}List"),
+                      "plural": plural, "singular": kind.to_lowercase()},
             "scope": "Namespaced",
             "versions": [{"name": "v1", "served": true, "storage": true,
                           "schema": {"openAPIV3Schema": {"type": "object",
                                      "x-kubernetes-preserve-unknown-fields": true}}}]
         }
     });
-    let _crd = CrdGuard;
+    let guard = CrdGuard(name);
     let out = kubectl_stdin(&["apply", "--server-side", "-f", "-"], &crd.to_string());
     assert!(
         out.status.success(),
@@ -1896,13 +1896,35 @@ async fn service_monitor_created_where_its_crd_is_served() {
         "wait",
         "--for=condition=Established",
         "--timeout=60s",
-        &format!("crd/{SERVICE_MONITOR_CRD_NAME}"),
+        &format!("crd/{name}"),
     ]);
+    guard
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_monitor_and_prometheus_rule_created_where_their_crds_are_served() {
+    let c = client().await;
+    install_crds();
+    let _serial = SERVICE_MONITOR_CRD.lock().await;
+    let _crd = stand_in_crd(
+        SERVICE_MONITOR_CRD_NAME,
+        "ServiceMonitor",
+        "servicemonitors",
+    );
+    let _rule_crd = stand_in_crd(
+        PROMETHEUS_RULE_CRD_NAME,
+        "PrometheusRule",
+        "prometheusrules",
+    );
     // The operator caches discovery for a minute: start it only once the API is served.
     wait_for("monitoring.coreos.com/v1 served", TIMEOUT, || async {
         c.list_api_group_resources("monitoring.coreos.com/v1")
             .await
-            .is_ok_and(|l| l.resources.iter().any(|r| r.name == "servicemonitors"))
+            .is_ok_and(|l| {
+                ["servicemonitors", "prometheusrules"]
+                    .iter()
+                    .all(|want| l.resources.iter().any(|r| r.name == *want))
+            })
     })
     .await;
     let ns = namespace(&c, "kcmf-e2e-servicemonitor").await;
@@ -1913,12 +1935,47 @@ async fn service_monitor_created_where_its_crd_is_served() {
         &ns,
         &kcmf_operator::build::service_monitor_resource(),
     );
-    create_kcmf(&ns, "demo", json!({"monitoring": {"serviceMonitor": true}}));
+    let rules: Api<DynamicObject> = Api::namespaced_with(
+        c.clone(),
+        &ns,
+        &kcmf_operator::build::prometheus_rule_resource(),
+    );
+    create_kcmf(
+        &ns,
+        "demo",
+        json!({"monitoring": {"serviceMonitor": true, "prometheusRule": true}}),
+    );
     let k = wait_ready(&api, "demo").await;
-    wait_for("ServiceMonitor demo", TIMEOUT, || async {
-        sms.get_opt("demo").await.ok().flatten().is_some()
-    })
+    wait_for(
+        "ServiceMonitor and PrometheusRule demo",
+        TIMEOUT,
+        || async {
+            sms.get_opt("demo").await.ok().flatten().is_some()
+                && rules.get_opt("demo").await.ok().flatten().is_some()
+        },
+    )
     .await;
+    // The alerts select this object's scrape targets: its namespace and the job the
+    // ServiceMonitor gives them (the matcher Service's name).
+    let pr = rules.get("demo").await.unwrap();
+    assert_owned(&pr, &k);
+    let groups = pr.data["spec"]["groups"].as_array().expect("spec.groups");
+    let exprs: Vec<&str> = groups
+        .iter()
+        .flat_map(|g| g["rules"].as_array().into_iter().flatten())
+        .filter_map(|r| r["expr"].as_str())
+        .collect();
+    assert!(!exprs.is_empty(), "{pr:?}");
+    for e in &exprs {
+        assert!(!e.contains('$'), "a placeholder left in {e}");
+    }
+    assert!(
+        exprs
+            .iter()
+            .any(|e| e.contains("job=\"demo-matcher\"")
+                && e.contains(&format!("namespace=\"{ns}\""))),
+        "{exprs:?}"
+    );
     let sm = sms.get("demo").await.unwrap();
     assert_owned(&sm, &k);
     let ep = &sm.data["spec"]["endpoints"][0];
@@ -1953,6 +2010,20 @@ async fn service_monitor_created_where_its_crd_is_served() {
         sms.get_opt("demo").await.ok().flatten().is_none()
     })
     .await;
+    // the PrometheusRule is still wanted, so kept
+    assert!(rules.get_opt("demo").await.unwrap().is_some());
+    api.patch(
+        "demo",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"monitoring": {"prometheusRule": false}}})),
+    )
+    .await
+    .unwrap();
+    wait_for("PrometheusRule deleted", TIMEOUT, || async {
+        rules.get_opt("demo").await.ok().flatten().is_none()
+    })
+    .await;
+    drop(_rule_crd);
     wait_ready(&api, "demo").await;
 
     // The CRD removed under the running operator, which still has "served" cached (a minute):
