@@ -8,7 +8,9 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::blocking::{BigBlocks, BlockingOptions, dedup_candidates_and_big, link_candidates};
+use super::blocking::{
+    BigBlocks, BlockingOptions, dedup_candidates_and_big, link_candidates, link_rare_candidates,
+};
 pub use super::cluster::{
     CONFLICT_EVIDENCE, FULL_EVIDENCE, capped_clusters, clusters, evidence_clusters,
 };
@@ -380,12 +382,21 @@ pub fn link(
         .map(|r| prepare(&right_fields, r))
         .collect();
     let t1 = t0.elapsed();
-    let cand = link_candidates(&fields, &a, &b, &opts.blocking);
+    let mut cand = link_candidates(&fields, &a, &b, &opts.blocking);
     let t2 = t0.elapsed();
-    let flat = vectors(&fields, &a, &b, &cand);
+    let mut flat = vectors(&fields, &a, &b, &cand);
     let t3 = t0.elapsed();
     let labelled = examples_vectors(&fields, &right_fields, examples);
     let model = fit(&fields, &a, &b, &flat, &labelled, opts, false);
+    // the rare-token pairs are scored by the model fitted without them
+    let extra: Vec<(u32, u32)> = link_rare_candidates(&fields, &a, &b, &opts.blocking)
+        .into_iter()
+        .filter(|p| cand.binary_search(p).is_err())
+        .collect();
+    if !extra.is_empty() {
+        flat.extend(vectors(&fields, &a, &b, &extra));
+        cand.extend(extra);
+    }
     let t4 = t0.elapsed();
     let tf = TermFrequencies::count(fields.len(), &[&a, &b]);
     let (mut pairs, _) = score_all(
