@@ -605,6 +605,14 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             if a.norm == b.norm {
                 return 0;
             }
+            // one unit written two ways: `apt 26` / `#26` / `unit 26`
+            if !a.digits.is_empty()
+                && a.digits == b.digits
+                && super::lexicon::only_unit_words(a.norm)
+                && super::lexicon::only_unit_words(b.norm)
+            {
+                return 1;
+            }
             let s = text_similarity(a, b);
             if !a.digits.is_empty() && !b.digits.is_empty() && a.digits != b.digits {
                 // numbers (house numbers, units) must agree for a close level
@@ -1698,6 +1706,24 @@ mod tests {
         assert!(mostly_agree(&[0, 1, 2, 4, MISSING]));
         assert!(!mostly_agree(&[4, 4, 0, 0]));
         assert!(!mostly_agree(&[MISSING, MISSING]));
+    }
+
+    #[test]
+    fn one_unit_written_two_ways_is_close_and_two_units_are_not() {
+        let f = [FieldSpec::new("unit_number", FieldKind::Text)];
+        let lv = |x: &str, y: &str| {
+            let (a, b) = (
+                prepare(&f, &rec(json!({ "unit_number": x }))),
+                prepare(&f, &rec(json!({ "unit_number": y }))),
+            );
+            compare(&f, &a, &b)[0]
+        };
+        assert_eq!(lv("apt 26", "#26"), 1);
+        assert_eq!(lv("Unit 3", "apt 3"), 1);
+        assert_eq!(lv("suite 12b", "12B"), 1);
+        assert_eq!(lv("apt 26", "#27"), 4);
+        // a street is no unit: house numbers agreeing do not make two streets one
+        assert!(lv("12 main st", "12 oak st") > 1);
     }
 
     #[test]

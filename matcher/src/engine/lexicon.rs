@@ -321,6 +321,39 @@ pub const ADDRESS: &[&str] = &[
     "country",
 ];
 
+/// Words that only say what kind of number follows in an address line (`apt 26`,
+/// `#26`, `unit 26`, `suite 26`): two values whose numbers agree and whose other words
+/// are all of these name one unit.
+pub const UNIT_DESIGNATORS: &[&str] = &[
+    "apt",
+    "apartment",
+    "unit",
+    "ste",
+    "suite",
+    "no",
+    "nr",
+    "num",
+    "number",
+    "flat",
+    "fl",
+    "floor",
+    "rm",
+    "room",
+    "bldg",
+    "building",
+    "lot",
+    "box",
+    "po",
+];
+
+/// Whether every word of a normalised value that holds no digit is a
+/// [`UNIT_DESIGNATORS`] word.
+pub fn only_unit_words(norm: &str) -> bool {
+    norm.split(' ')
+        .filter(|t| !t.is_empty() && !t.bytes().any(|b| b.is_ascii_digit()))
+        .all(|t| UNIT_DESIGNATORS.contains(&t))
+}
+
 /// Groups of fields that change together ([`ADDRESS`]), by their names' concepts; only
 /// groups of two or more.
 pub fn dependency_groups(names: &[&str]) -> Vec<Vec<usize>> {
