@@ -581,6 +581,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
             crate::engine::DedupOptions {
                 threshold: Some(threshold),
                 split_threshold: None,
+                examples: Vec::new(),
             },
         )
         .await?

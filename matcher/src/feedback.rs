@@ -270,6 +270,34 @@ impl FeedbackStore {
     }
 }
 
+/// The entity examples of the tenant `key_id` belongs to now, newest first (at most
+/// [`KEEP`]), read from the store: what a job's dedup and link chunks use. A worker may run
+/// in another process than the API that took the feedback, so it reads the store rather
+/// than a [`FeedbackStore`] snapshot; one query per chunk.
+pub async fn entity_examples_of_key(
+    store: &Store,
+    cipher: &Cipher,
+    key_id: &str,
+) -> Result<Vec<EntityExample>, StoreError> {
+    let tenant = store.key_tenant(key_id).await?;
+    let mut out = Vec::new();
+    for row in store
+        .list_feedback("entity", KEEP as i64, Some(&tenant))
+        .await?
+    {
+        let Ok(plain) = cipher.decrypt(&row.payload_enc) else {
+            tracing::warn!("skipping feedback that does not decrypt with SECRET_KEY");
+            continue;
+        };
+        match serde_json::from_slice::<Example>(&plain) {
+            Ok(Example::Entity(e)) => out.push(e),
+            Ok(Example::Schema(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "skipping unreadable feedback"),
+        }
+    }
+    Ok(out)
+}
+
 /// A tenant's snapshot of the examples read from the store.
 fn snapshot(read: Read) -> KeyExamples {
     let (entity_ids, entity): (Vec<String>, Vec<EntityExample>) = read.entity.into_iter().unzip();

@@ -563,6 +563,23 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The tenant key `key_id` belongs to now ([`tenant_of`]; a key with no row, one given
+    /// in `VALID_API_KEYS`, is its own): what a job worker reads the examples of.
+    pub async fn key_tenant(&self, key_id: &str) -> Result<String, StoreError> {
+        let row = sqlx::query("SELECT project FROM api_keys WHERE id = $1")
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q("read key project"))?;
+        let project: Option<String> = match row {
+            Some(r) => r.try_get("project").map_err(q("decode key project"))?,
+            None => None,
+        };
+        Ok(tenant_of(key_id, project.as_deref()))
+    }
+}
+
 /// [`tenant_of`] in SQL, over `feedback f LEFT JOIN api_keys k` (a key given in
 /// `VALID_API_KEYS` has no row: its own tenant).
 const TENANT_SQL: &str = "COALESCE('project:' || k.project, 'key:' || f.key_id)";

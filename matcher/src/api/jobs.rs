@@ -42,6 +42,11 @@ pub struct JobView {
     pub state: String,
     pub progress: Progress,
     pub result_count: i64,
+    /// `dedup` and `link`: how many labelled examples (the job's `options.examples` and
+    /// the feedback its key's tenant stored) named pairs of the input and decided them
+    /// (rule `label`; a "non-match" pair never ends in one cluster). A link job of several
+    /// chunks: the most one chunk used. 0 for other types.
+    pub labels_used: i64,
     pub error: Option<String>,
     pub created_at: String,
     pub started_at: Option<String>,
@@ -86,6 +91,7 @@ impl From<JobRow> for JobView {
             job_type: j.job_type,
             state: j.state,
             result_count: j.result_count,
+            labels_used: j.labels_used,
             error: j.error,
             created_at: ts(j.created_at),
             started_at: j.started_at.map(ts),

@@ -87,6 +87,10 @@ pub struct DedupResponse {
     pub clusters: Vec<Vec<String>>,
     pub candidate_pairs: u64,
     pub matched_pairs: u64,
+    /// How many of the caller's tenant's stored examples (`POST /api/v1/feedback`) named
+    /// a pair of these entities; such a pair is decided by its label (a "non-match" pair
+    /// never ends in one cluster).
+    pub labels_used: u64,
     pub cached: bool,
     pub backbone: String,
     pub elapsed_ms: f64,
@@ -321,6 +325,7 @@ pub async fn match_dedup(
             clusters: r.clusters,
             candidate_pairs: r.candidate_pairs,
             matched_pairs: r.matched_pairs,
+            labels_used: r.labels_used,
             cached: true,
             backbone,
             elapsed_ms: ms(start),
@@ -331,6 +336,7 @@ pub async fn match_dedup(
         let opts = DedupOptions {
             threshold: req.threshold,
             split_threshold: req.split_threshold,
+            examples: mine.entity.items().to_vec(),
         };
         off_the_workers(&state, move |h| {
             h.block_on(engine.dedup(&ids, &entities, opts))
@@ -351,6 +357,7 @@ pub async fn match_dedup(
         clusters: r.clusters,
         candidate_pairs: r.candidate_pairs,
         matched_pairs: r.matched_pairs,
+        labels_used: r.labels_used,
         cached: false,
         backbone,
         elapsed_ms: ms(start),

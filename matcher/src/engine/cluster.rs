@@ -12,6 +12,11 @@
 //!
 //! [`Forest`] is what they share: union-find over record numbers that keeps each
 //! cluster's members, and the pair adjacency with each pair's evidence.
+//!
+//! Labels ([`super::labels`]) enter as [`Constraints`]: a pair labelled "match" is joined
+//! before any other, whatever the evidence, cap or split threshold; two clusters that hold
+//! the two records of a pair labelled "non-match" never join (a cannot-link, checked on
+//! every join, so no chain of other matches puts the two together).
 
 use super::linkage::ScoredPair;
 
@@ -30,6 +35,15 @@ struct Between {
     conflicts: usize,
 }
 
+/// Pairs labels decide (record numbers; see the module documentation).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Constraints<'a> {
+    /// Joined first, unconditionally (unless a cannot-link forbids it).
+    pub must: &'a [(u32, u32)],
+    /// Never in one cluster.
+    pub cannot: &'a [(u32, u32)],
+}
+
 /// Union-find over `n` records that keeps each cluster's members (a lone record has
 /// none stored: it is its own member), and the adjacency (CSR) of the given pairs with
 /// their evidence.
@@ -38,6 +52,9 @@ struct Forest {
     members: Vec<Vec<u32>>,
     start: Vec<usize>,
     adj: Vec<(u32, f32)>,
+    /// Per cluster root, the records its members must not share a cluster with (only
+    /// roots that have any: labels are few).
+    cannot: std::collections::HashMap<usize, Vec<u32>>,
 }
 
 impl Forest {
@@ -64,7 +81,38 @@ impl Forest {
             members: vec![Vec::new(); n],
             start,
             adj,
+            cannot: Default::default(),
         }
+    }
+
+    /// Records the cannot-links (before any join: every record is its own root).
+    fn forbid(&mut self, pairs: &[(u32, u32)]) {
+        let n = self.parent.len();
+        for &(x, y) in pairs {
+            if x == y || x as usize >= n || y as usize >= n {
+                continue;
+            }
+            self.cannot.entry(x as usize).or_default().push(y);
+            self.cannot.entry(y as usize).or_default().push(x);
+        }
+    }
+
+    /// Whether a cannot-link joins the clusters rooted at `a` and `b`.
+    fn forbidden(&mut self, a: usize, b: usize) -> bool {
+        if self.cannot.is_empty() {
+            return false;
+        }
+        let (la, lb) = (
+            self.cannot.get(&a).map_or(0, Vec::len),
+            self.cannot.get(&b).map_or(0, Vec::len),
+        );
+        let (from, other) = match (la, lb) {
+            (0, _) | (_, 0) => return false,
+            _ if la <= lb => (a, b),
+            _ => (b, a),
+        };
+        let partners = self.cannot.get(&from).cloned().unwrap_or_default();
+        partners.into_iter().any(|c| self.find(c as usize) == other)
     }
 
     fn find(&mut self, mut x: usize) -> usize {
@@ -142,6 +190,9 @@ impl Forest {
             (b, a)
         };
         self.parent[child] = root;
+        if let Some(mut partners) = self.cannot.remove(&child) {
+            self.cannot.entry(root).or_default().append(&mut partners);
+        }
         let mut moved = std::mem::take(&mut self.members[child]);
         if moved.is_empty() {
             moved.push(child as u32);
@@ -153,17 +204,32 @@ impl Forest {
     }
 }
 
-/// The greedy core of both rules: matched pairs strongest first; a pair within one
-/// cluster, over `cap` (> 0) or against `split` is left out, and otherwise `accept(forest,
-/// small, big)` decides (the two roots, the smaller cluster first).
+/// The greedy core of both rules: the labelled matches of `labels` first, then matched
+/// pairs strongest first; a pair within one cluster, across a cannot-link, over `cap` (> 0)
+/// or against `split` is left out, and otherwise `accept(forest, small, big)` decides (the
+/// two roots, the smaller cluster first).
 fn greedy(
     n: usize,
     matched: &[ScoredPair],
     cap: usize,
     split: Option<f64>,
+    labels: Constraints<'_>,
     forest: &mut Forest,
     mut accept: impl FnMut(&mut Forest, usize, usize) -> bool,
 ) -> Vec<Vec<usize>> {
+    forest.forbid(labels.cannot);
+    let mut kept = Vec::with_capacity(matched.len() + labels.must.len());
+    for &(x, y) in labels.must {
+        let (x, y) = (x as usize, y as usize);
+        if x >= n || y >= n || x == y {
+            continue;
+        }
+        let (a, b) = (forest.find(x), forest.find(y));
+        if a != b && !forest.forbidden(a, b) {
+            forest.join(a, b);
+            kept.push((x, y));
+        }
+    }
     let mut order: Vec<&ScoredPair> = matched
         .iter()
         .filter(|p| p.left < n && p.right < n && p.left != p.right)
@@ -174,10 +240,9 @@ fn greedy(
             .then(y.weight.total_cmp(&x.weight))
             .then((x.left, x.right).cmp(&(y.left, y.right)))
     });
-    let mut kept = Vec::with_capacity(order.len());
     for p in order {
         let (a, b) = (forest.find(p.left), forest.find(p.right));
-        if a == b {
+        if a == b || forest.forbidden(a, b) {
             continue;
         }
         let (sa, sb) = (forest.size(a), forest.size(b));
@@ -221,49 +286,81 @@ pub fn evidence_clusters(
     split: Option<f64>,
     score: Option<&(dyn Fn(usize, usize) -> f32 + Sync)>,
 ) -> Vec<Vec<usize>> {
+    evidence_clusters_with(
+        n,
+        cand,
+        evidence,
+        matched,
+        cap,
+        split,
+        score,
+        Constraints::default(),
+    )
+}
+
+/// [`evidence_clusters`] under the labels' [`Constraints`].
+#[allow(clippy::too_many_arguments)]
+pub fn evidence_clusters_with(
+    n: usize,
+    cand: &[(u32, u32)],
+    evidence: &[f32],
+    matched: &[ScoredPair],
+    cap: usize,
+    split: Option<f64>,
+    score: Option<&(dyn Fn(usize, usize) -> f32 + Sync)>,
+    labels: Constraints<'_>,
+) -> Vec<Vec<usize>> {
     let pairs = cand.iter().zip(evidence).map(|(&(i, j), &e)| (i, j, e));
     let mut forest = Forest::new(n, pairs);
     // two big clusters found apart stay apart until one of them changes: every matched
     // pair between them would otherwise sample them again
     let mut refused: std::collections::HashSet<(usize, usize, usize, usize)> =
         std::collections::HashSet::new();
-    greedy(n, matched, cap, split, &mut forest, |f, small, big| {
-        let (ss, sb) = (f.size(small), f.size(big));
-        match score {
-            Some(score) if ss * sb <= FULL_EVIDENCE => {
-                f.scored_between(&f.members_of(small), &f.members_of(big), score)
-                    .total
-                    > 0.0
-            }
-            // too many pairs to score them all: a strided sample of the members on each
-            // side is scored, and the clusters join when it shows some matches (at least
-            // one pair in 50) and few conflicts (under one in 10). Two big clusters of
-            // different entities chained by a few sparse or abbreviated records have next
-            // to no matches and many conflicts (a household's different given names); two
-            // halves of one heavy entity (a career across employers and towns) have some
-            // matches and no conflict, however much their other fields disagree. The known
-            // pairs are no fair sample here: blocking proposed them for sharing a name.
-            Some(score) => {
-                if refused.contains(&(small, big, ss, sb)) {
-                    return false;
+    greedy(
+        n,
+        matched,
+        cap,
+        split,
+        labels,
+        &mut forest,
+        |f, small, big| {
+            let (ss, sb) = (f.size(small), f.size(big));
+            match score {
+                Some(score) if ss * sb <= FULL_EVIDENCE => {
+                    f.scored_between(&f.members_of(small), &f.members_of(big), score)
+                        .total
+                        > 0.0
                 }
-                let side = (FULL_EVIDENCE as f64).sqrt() as usize;
-                let pick = |v: Vec<u32>| -> Vec<u32> {
-                    let step = v.len().div_ceil(side).max(1);
-                    v.into_iter().step_by(step).collect()
-                };
-                let (xs, ys) = (pick(f.members_of(small)), pick(f.members_of(big)));
-                let between = f.scored_between(&xs, &ys, score);
-                let pairs = xs.len() * ys.len();
-                let join = between.yes * 50 >= pairs && between.conflicts * 10 < pairs;
-                if !join {
-                    refused.insert((small, big, ss, sb));
+                // too many pairs to score them all: a strided sample of the members on each
+                // side is scored, and the clusters join when it shows some matches (at least
+                // one pair in 50) and few conflicts (under one in 10). Two big clusters of
+                // different entities chained by a few sparse or abbreviated records have next
+                // to no matches and many conflicts (a household's different given names); two
+                // halves of one heavy entity (a career across employers and towns) have some
+                // matches and no conflict, however much their other fields disagree. The known
+                // pairs are no fair sample here: blocking proposed them for sharing a name.
+                Some(score) => {
+                    if refused.contains(&(small, big, ss, sb)) {
+                        return false;
+                    }
+                    let side = (FULL_EVIDENCE as f64).sqrt() as usize;
+                    let pick = |v: Vec<u32>| -> Vec<u32> {
+                        let step = v.len().div_ceil(side).max(1);
+                        v.into_iter().step_by(step).collect()
+                    };
+                    let (xs, ys) = (pick(f.members_of(small)), pick(f.members_of(big)));
+                    let between = f.scored_between(&xs, &ys, score);
+                    let pairs = xs.len() * ys.len();
+                    let join = between.yes * 50 >= pairs && between.conflicts * 10 < pairs;
+                    if !join {
+                        refused.insert((small, big, ss, sb));
+                    }
+                    join
                 }
-                join
+                None => f.known_between(small, big) > 0.0,
             }
-            None => f.known_between(small, big) > 0.0,
-        }
-    })
+        },
+    )
 }
 
 /// Clusters of matched pairs with no fixed size: pairs are taken strongest first, and
@@ -284,17 +381,36 @@ pub fn capped_clusters(
     cap: usize,
     split: Option<f64>,
 ) -> Vec<Vec<usize>> {
+    capped_clusters_with(n, pairs, cap, split, Constraints::default())
+}
+
+/// [`capped_clusters`] under the labels' [`Constraints`].
+pub fn capped_clusters_with(
+    n: usize,
+    pairs: &[ScoredPair],
+    cap: usize,
+    split: Option<f64>,
+    labels: Constraints<'_>,
+) -> Vec<Vec<usize>> {
     let edges = pairs
         .iter()
         .map(|p| (p.left as u32, p.right as u32, 1.0f32));
     let mut forest = Forest::new(n, edges);
-    greedy(n, pairs, cap, split, &mut forest, |f, small, big| {
-        if f.size(small) == 1 {
-            return true;
-        }
-        let need = f.size(small).div_ceil(2).max(2) as f32;
-        f.known_between(small, big) >= need
-    })
+    greedy(
+        n,
+        pairs,
+        cap,
+        split,
+        labels,
+        &mut forest,
+        |f, small, big| {
+            if f.size(small) == 1 {
+                return true;
+            }
+            let need = f.size(small).div_ceil(2).max(2) as f32;
+            f.known_between(small, big) >= need
+        },
+    )
 }
 
 /// Connected components (size > 1) of the graph on `n` nodes with `edges`.

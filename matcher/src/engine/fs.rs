@@ -196,7 +196,7 @@ pub fn date_digits(norm: &str) -> Option<String> {
 /// field count and the `2 × fields` end offsets into the text, each in `w` bytes of 7 bits
 /// (ASCII, so the whole stays valid UTF-8), then the text: per field its normalized value,
 /// then its digits.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Prepared {
     data: Box<str>,
 }

@@ -12,12 +12,14 @@ use super::blocking::{
     BigBlocks, BlockingOptions, dedup_candidates_and_big, link_candidates, link_rare_candidates,
 };
 pub use super::cluster::{
-    CONFLICT_EVIDENCE, FULL_EVIDENCE, capped_clusters, clusters, evidence_clusters,
+    CONFLICT_EVIDENCE, Constraints, FULL_EVIDENCE, capped_clusters, capped_clusters_with, clusters,
+    evidence_clusters, evidence_clusters_with,
 };
 use super::fs::{
     FieldSpec, FsModel, MISSING, Prepared, TermFrequencies, compare, compare_into, infer_fields,
     prepare,
 };
+use super::labels::{self, LABEL_NO, LABEL_YES, LabelledPairs};
 use super::local::{EmEvidence, NameFields};
 use super::{EntityExample, Record};
 
@@ -114,6 +116,10 @@ pub struct LinkOutput {
     /// matcher's score; empty for [`dedup`]).
     #[serde(default)]
     pub alignment: Vec<super::align::AlignedPair>,
+    /// How many of the examples named pairs of the input and decided them
+    /// ([`super::labels`]).
+    #[serde(default)]
+    pub labels_used: usize,
 }
 
 impl LinkOutput {
@@ -135,6 +141,10 @@ pub struct DedupOutput {
     /// [`LinkOptions::keep_scores`] (else empty).
     #[serde(default)]
     pub candidate_scores: Vec<f64>,
+    /// The pairs the examples decided ([`super::labels`]), for clustering done elsewhere
+    /// (the LLM-backed dedup).
+    #[serde(skip)]
+    pub labels: LabelledPairs,
 }
 
 pub(super) fn vectors(
@@ -342,13 +352,15 @@ impl PatternWeights {
     }
 }
 
-/// Keeps at most one match per left and per right record, best first.
+/// Keeps at most one match per left and per right record, best first (a labelled match
+/// before any other).
 fn one_to_one(pairs: &mut [ScoredPair]) {
     let mut order: Vec<usize> = (0..pairs.len()).filter(|&k| pairs[k].is_match).collect();
+    let labelled = |k: usize| pairs[k].rule == labels::LABEL_RULE;
     order.sort_by(|&x, &y| {
-        pairs[y]
-            .probability
-            .total_cmp(&pairs[x].probability)
+        labelled(y)
+            .cmp(&labelled(x))
+            .then(pairs[y].probability.total_cmp(&pairs[x].probability))
             .then(pairs[y].weight.total_cmp(&pairs[x].weight))
     });
     let mut used_l = std::collections::HashSet::new();
@@ -413,6 +425,10 @@ pub fn link(
     );
     let t5 = t0.elapsed();
     tracing::debug!(prepare = ?t1, block = ?t2, vectors = ?t3, fit = ?t4, score = ?t5, candidates = cand.len(), "link timings (cumulative)");
+    let labelled = labels::link_labels(&fields, &right_fields, &a, &b, examples);
+    labelled.apply(&mut pairs, false, |i, j| {
+        model.weight(&compare(&fields, &a[i], &b[j]))
+    });
     if opts.one_to_one {
         one_to_one(&mut pairs);
     }
@@ -422,6 +438,7 @@ pub fn link(
         candidate_pairs: cand.len(),
         pairs,
         alignment: aligned.pairs,
+        labels_used: labelled.used,
     })
 }
 
@@ -473,7 +490,9 @@ pub fn dedup_prepared(
     opts: &LinkOptions,
 ) -> DedupOutput {
     let t0 = std::time::Instant::now();
+    let forced = labels::dedup_labels(&fields, a, examples);
     let (mut cand, big) = dedup_candidates_and_big(&fields, a, &opts.blocking);
+    let blocked = cand.len();
     let t1 = t0.elapsed();
     let mut flat = vectors(&fields, a, a, &cand);
     let t2 = t0.elapsed();
@@ -498,7 +517,7 @@ pub fn dedup_prepared(
     }
     let tf = TermFrequencies::count(fields.len(), &[a]);
     let keep_scores = opts.keep_candidates && opts.keep_scores;
-    let (mut pairs, evidence) = score_all(
+    let (mut pairs, mut evidence) = score_all(
         &fields,
         &model,
         a,
@@ -517,6 +536,10 @@ pub fn dedup_prepared(
     } else {
         Vec::new()
     };
+    forced.apply(&mut pairs, true, |i, j| {
+        model.weight(&compare(&fields, &a[i], &a[j]))
+    });
+    label_evidence(&forced, &cand, blocked, &mut evidence);
     pairs.retain(|p| p.is_match);
     let candidate_pairs = cand.len();
     drop(flat);
@@ -524,7 +547,14 @@ pub fn dedup_prepared(
     let names = NameFields::detect(&fields);
     let threshold = opts.threshold;
     let table = model.weights_table();
+    let decided = forced.decided();
     let scorer = |i: usize, j: usize| -> f32 {
+        if !decided.is_empty() {
+            let k = (i.min(j) as u32, i.max(j) as u32);
+            if let Some(&m) = decided.get(&k) {
+                return if m { LABEL_YES } else { LABEL_NO };
+            }
+        }
         let v = compare(&fields, &a[i], &a[j]);
         let (all, _) = tf.pair_adjustment(&model, &a[i], &a[j], &v, &names.names);
         let w = model.weight_with(&table, &v) + all;
@@ -532,7 +562,7 @@ pub fn dedup_prepared(
         let conflict = names.individual_conflict(&a[i], &a[j], &v);
         edge_evidence(p >= threshold && !conflict, p, conflict)
     };
-    let clusters = evidence_clusters(
+    let clusters = evidence_clusters_with(
         a.len(),
         &cand,
         &evidence,
@@ -540,6 +570,10 @@ pub fn dedup_prepared(
         opts.max_cluster_size,
         opts.split_threshold,
         Some(&scorer),
+        Constraints {
+            must: &forced.must,
+            cannot: &forced.cannot,
+        },
     );
     drop(evidence);
     let candidates = if opts.keep_candidates {
@@ -555,10 +589,34 @@ pub fn dedup_prepared(
             candidate_pairs,
             pairs,
             alignment: Vec::new(),
+            labels_used: forced.used,
         },
         clusters,
         candidates,
         candidate_scores,
+        labels: forced,
+    }
+}
+
+/// Sets the clustering evidence of the labelled candidate pairs ([`LABEL_YES`],
+/// [`LABEL_NO`]). `cand[..blocked]` and `cand[blocked..]` are each sorted (blocking's
+/// pairs, then the entity blocks' extra pairs): two binary searches per label.
+fn label_evidence(labelled: &LabelledPairs, cand: &[(u32, u32)], blocked: usize, ev: &mut [f32]) {
+    if ev.len() != cand.len() {
+        return;
+    }
+    let (head, tail) = cand.split_at(blocked.min(cand.len()));
+    let at = |p: &(u32, u32)| {
+        head.binary_search(p)
+            .ok()
+            .or_else(|| tail.binary_search(p).ok().map(|k| k + head.len()))
+    };
+    for (list, e) in [(&labelled.must, LABEL_YES), (&labelled.cannot, LABEL_NO)] {
+        for p in list {
+            if let Some(k) = at(p) {
+                ev[k] = e;
+            }
+        }
     }
 }
 

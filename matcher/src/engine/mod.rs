@@ -13,6 +13,7 @@ pub mod embed;
 pub mod fs;
 pub mod gguf;
 pub mod knowledge;
+pub mod labels;
 pub mod lexicon;
 pub mod linkage;
 pub mod llm;
@@ -239,13 +240,16 @@ pub struct SchemaMatch {
 }
 
 /// Options for deduplication.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct DedupOptions {
     /// Match probability threshold (default `matching.entity_threshold`).
     pub threshold: Option<f64>,
     /// Stricter threshold that splits clusters: a pair below it never joins two clusters
     /// ([`linkage::LinkOptions::split_threshold`]); at least `threshold`.
     pub split_threshold: Option<f64>,
+    /// Labelled pairs, first ones first: they refine the weights, and decide the pairs of
+    /// input records they name ([`labels`]).
+    pub examples: Vec<EntityExample>,
 }
 
 /// Result of deduplicating a set of entities.
@@ -257,6 +261,10 @@ pub struct DedupResult {
     pub candidate_pairs: u64,
     /// Pairs that matched.
     pub matched_pairs: u64,
+    /// How many labelled examples (given, or stored through `/api/v1/feedback`) named a
+    /// pair of these records and decided it (rule `label`).
+    #[serde(default)]
+    pub labels_used: u64,
 }
 
 /// The matching engine. Cheap to clone (shared state inside).

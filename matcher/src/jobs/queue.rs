@@ -25,6 +25,8 @@ pub struct JobRow {
     pub total_items: i64,
     pub done_items: i64,
     pub result_count: i64,
+    /// The most labelled examples one chunk used (dedup: one chunk, so its count).
+    pub labels_used: i64,
     pub error: Option<String>,
     pub created_at: i64,
     pub started_at: Option<i64>,
@@ -32,7 +34,7 @@ pub struct JobRow {
 }
 
 const JOB_COLS: &str = "id, key_id, job_type, state, options, total_chunks, done_chunks, total_items, \
-     done_items, result_count, error, created_at, started_at, finished_at";
+     done_items, result_count, labels_used, error, created_at, started_at, finished_at";
 
 fn job_row(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
     Ok(JobRow {
@@ -46,6 +48,7 @@ fn job_row(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
         total_items: r.try_get("total_items")?,
         done_items: r.try_get("done_items")?,
         result_count: r.try_get("result_count")?,
+        labels_used: r.try_get("labels_used")?,
         error: r.try_get("error")?,
         created_at: r.try_get("created_at")?,
         started_at: r.try_get("started_at")?,
@@ -59,6 +62,8 @@ fn job_row(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
 pub struct JobMeta {
     pub job_type: String,
     pub options: String,
+    /// The key that submitted the job (its tenant's stored examples feed dedup and link).
+    pub key_id: String,
 }
 
 /// A leased chunk.
@@ -210,11 +215,14 @@ impl Queue {
     }
 
     /// Writes the chunk's results and its completion atomically.
+    /// Writes a chunk's results and progress; `labels_used` (how many labelled examples
+    /// decided pairs of the chunk) raises the job's `labels_used` to at least it.
     pub async fn complete(
         &self,
         l: &Lease,
         results: &[String],
         job_type: JobType,
+        labels_used: i64,
     ) -> Result<Completed, StoreError> {
         let now = now_ms();
         let mut tx = self
@@ -235,11 +243,14 @@ impl Queue {
         .map_err(q("finish chunk"))?;
         let bumped = sqlx::query(
             "UPDATE jobs SET done_chunks = done_chunks + 1, done_items = done_items + $1, \
-             result_count = result_count + $2 WHERE id = $3 AND state = 'running'",
+             result_count = result_count + $2, \
+             labels_used = CASE WHEN labels_used < $4 THEN $4 ELSE labels_used END \
+             WHERE id = $3 AND state = 'running'",
         )
         .bind(l.items)
         .bind(results.len() as i64)
         .bind(&l.job_id)
+        .bind(labels_used)
         .execute(&mut *tx)
         .await
         .map_err(q("bump progress"))?;
@@ -369,7 +380,7 @@ impl Queue {
     /// The type and options of job `id` (any owner: the worker running one of its
     /// chunks); `None` when the job row is gone.
     pub async fn job_meta(&self, id: &str) -> Result<Option<JobMeta>, StoreError> {
-        let row = sqlx::query("SELECT job_type, options FROM jobs WHERE id = $1")
+        let row = sqlx::query("SELECT job_type, options, key_id FROM jobs WHERE id = $1")
             .bind(id)
             .fetch_optional(self.store.pool())
             .await
@@ -378,6 +389,7 @@ impl Queue {
             Ok(JobMeta {
                 job_type: r.try_get("job_type")?,
                 options: r.try_get("options")?,
+                key_id: r.try_get("key_id")?,
             })
         })
         .transpose()

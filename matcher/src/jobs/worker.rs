@@ -131,8 +131,15 @@ async fn run_loop(ctx: WorkerCtx, owner: String, mut stop: watch::Receiver<bool>
     }
 }
 
-/// The chunk's job type and options; an unknown type is refused.
-async fn job_meta(ctx: &WorkerCtx, job_id: &str) -> Result<(JobType, JobOptions), WorkError> {
+/// What a chunk runs by: its job's type, options and submitting key.
+struct Meta {
+    job_type: JobType,
+    options: JobOptions,
+    key_id: String,
+}
+
+/// The chunk's job type, options and key; an unknown type is refused.
+async fn job_meta(ctx: &WorkerCtx, job_id: &str) -> Result<Meta, WorkError> {
     let meta = ctx
         .queue
         .job_meta(job_id)
@@ -141,13 +148,17 @@ async fn job_meta(ctx: &WorkerCtx, job_id: &str) -> Result<(JobType, JobOptions)
     let t = JobType::parse(&meta.job_type).ok_or(WorkError::UnknownJobType(meta.job_type))?;
     let o = serde_json::from_str(&meta.options)
         .map_err(|e| WorkError::Payload(format!("job options: {e}")))?;
-    Ok((t, o))
+    Ok(Meta {
+        job_type: t,
+        options: o,
+        key_id: meta.key_id,
+    })
 }
 
 async fn process(ctx: &WorkerCtx, lease: Lease, lease_ms: i64) {
     let start = Instant::now();
     let meta = job_meta(ctx, &lease.job_id).await;
-    let job_type = meta.as_ref().ok().map(|m| m.0);
+    let job_type = meta.as_ref().ok().map(|m| m.job_type);
     // Heartbeats keep the lease while the engine works.
     let hb_queue = ctx.queue.clone();
     let hb_lease = lease.clone();
@@ -163,14 +174,16 @@ async fn process(ctx: &WorkerCtx, lease: Lease, lease_ms: i64) {
         }
     });
     let outcome = match meta {
-        Ok((t, opts)) => execute(ctx, &lease, t, &opts).await.map(|rows| (t, rows)),
+        Ok(m) => execute(ctx, &lease, &m)
+            .await
+            .map(|done| (m.job_type, done)),
         Err(e) => Err(e),
     };
     heartbeat.abort();
     let result = match outcome {
-        Ok((t, results)) => ctx
+        Ok((t, done)) => ctx
             .queue
-            .complete(&lease, &results, t)
+            .complete(&lease, &done.rows, t, done.labels_used as i64)
             .await
             .map(|c| {
                 if c == Completed::Discarded {
@@ -232,14 +245,31 @@ fn chunk_kind(input: &ChunkInput) -> JobType {
     }
 }
 
-/// Runs one chunk of a `job_type` job through the engine; returns its result rows
-/// (encrypted JSON). A chunk of another kind is refused.
-async fn execute(
+/// A chunk's outcome: its result rows (encrypted JSON) and how many labelled examples
+/// decided pairs of it.
+struct Done {
+    rows: Vec<String>,
+    labels_used: usize,
+}
+
+/// The examples a dedup or link chunk uses: the job's own (`options.examples`, first:
+/// they win over stored ones naming the same pair), then the stored examples of the
+/// job's key's tenant, newest first. Another tenant's never enter.
+async fn chunk_examples(
     ctx: &WorkerCtx,
-    lease: &Lease,
-    job_type: JobType,
-    opts: &JobOptions,
-) -> Result<Vec<String>, WorkError> {
+    key_id: &str,
+    mut own: Vec<crate::engine::EntityExample>,
+) -> Result<Vec<crate::engine::EntityExample>, WorkError> {
+    let stored =
+        crate::feedback::entity_examples_of_key(ctx.queue.store(), &ctx.cipher, key_id).await?;
+    own.extend(stored);
+    Ok(own)
+}
+
+/// Runs one chunk of a job through the engine. A chunk of another kind than its job is
+/// refused.
+async fn execute(ctx: &WorkerCtx, lease: &Lease, meta: &Meta) -> Result<Done, WorkError> {
+    let (job_type, opts) = (meta.job_type, &meta.options);
     let plain = ctx
         .cipher
         .decrypt(&lease.input_enc)
@@ -254,6 +284,7 @@ async fn execute(
         });
     }
     let bad = |e: crate::requests::RequestError| WorkError::Payload(e.to_string());
+    let mut labels_used = 0;
     let rows = match input {
         ChunkInput::EntityMatch { offset, pairs } => {
             let eopts = opts.entity().map_err(bad)?;
@@ -281,13 +312,16 @@ async fn execute(
             .await??
         }
         ChunkInput::Dedup { ids, records } => {
+            let own = opts.entity().map_err(bad)?.examples;
             let dopts = crate::engine::DedupOptions {
                 threshold: opts.threshold,
                 split_threshold: opts.split_threshold,
+                examples: chunk_examples(ctx, &meta.key_id, own).await?,
             };
             let engine = ctx.engine.clone();
             let r =
                 off_the_workers(move |h| h.block_on(engine.dedup(&ids, &records, dopts))).await??;
+            labels_used = r.labels_used as usize;
             r.clusters
                 .into_iter()
                 .enumerate()
@@ -309,22 +343,28 @@ async fn execute(
                     .map(|m| m.iter().map(|(l, r)| (l.clone(), r.clone())).collect()),
                 ..linkage::LinkOptions::default()
             };
-            let examples = Arc::new(eopts.examples);
-            tokio::task::spawn_blocking(move || {
+            let examples = Arc::new(chunk_examples(ctx, &meta.key_id, eopts.examples).await?);
+            let (rows, used) = tokio::task::spawn_blocking(move || {
                 let o = linkage::link(&left, &right, &examples, &lopts)?;
-                Ok::<_, EngineError>(
+                Ok::<_, EngineError>((
                     o.matches()
                         .map(|p| {
                             json!({"left": left_ids[p.left], "right": right_ids[p.right], "score": p.probability, "rule": p.rule})
                         })
                         .collect::<Vec<_>>(),
-                )
+                    o.labels_used,
+                ))
             })
             .await
-            .map_err(|e| WorkError::Payload(format!("link task: {e}")))??
+            .map_err(|e| WorkError::Payload(format!("link task: {e}")))??;
+            labels_used = used;
+            rows
         }
     };
-    to_payloads(ctx, rows)
+    Ok(Done {
+        rows: to_payloads(ctx, rows)?,
+        labels_used,
+    })
 }
 
 #[cfg(test)]

@@ -39,7 +39,8 @@ impl Pipeline {
         };
         let (cap, split) = (opts.max_cluster_size, opts.split_threshold);
         let recs = records.to_vec();
-        let out = tokio::task::spawn_blocking(move || linkage::dedup(&recs, &[], &opts))
+        let examples = dopts.examples;
+        let out = tokio::task::spawn_blocking(move || linkage::dedup(&recs, &examples, &opts))
             .await
             .map_err(|e| EngineError::Backbone {
                 backbone: "local".into(),
@@ -47,11 +48,15 @@ impl Pipeline {
             })?;
         let (clusters, matched) = if self.chat.is_some() {
             // the LLM decides the plausible candidates, best first, at most max_pairs
+            // the labelled pairs are decided already: the LLM is not asked about them
+            let decided = out.labels.decided();
+            let key =
+                |p: &linkage::ScoredPair| (p.left.min(p.right) as u32, p.left.max(p.right) as u32);
             let mut cand: Vec<&linkage::ScoredPair> = out
                 .link
                 .pairs
                 .iter()
-                .filter(|p| p.probability >= 0.1)
+                .filter(|p| p.probability >= 0.1 && !decided.contains_key(&key(p)))
                 .collect();
             cand.sort_by(|a, b| b.probability.total_cmp(&a.probability));
             cand.truncate(self.cfg.max_pairs.max(1));
@@ -71,15 +76,27 @@ impl Pipeline {
                     },
                 )
                 .await?;
-            let matched: Vec<linkage::ScoredPair> = cand
+            let mut matched: Vec<linkage::ScoredPair> = cand
                 .iter()
                 .zip(&res)
                 .filter(|(_, r)| r.is_match)
                 .map(|(p, _)| (*p).clone())
                 .collect();
+            // the labelled matches (linkage added them to its matched pairs)
+            matched.extend(
+                out.link
+                    .pairs
+                    .iter()
+                    .filter(|p| p.is_match && p.rule == crate::engine::labels::LABEL_RULE)
+                    .cloned(),
+            );
             let n = matched.len() as u64;
+            let constraints = linkage::Constraints {
+                must: &out.labels.must,
+                cannot: &out.labels.cannot,
+            };
             (
-                linkage::capped_clusters(records.len(), &matched, cap, split),
+                linkage::capped_clusters_with(records.len(), &matched, cap, split, constraints),
                 n,
             )
         } else {
@@ -98,6 +115,7 @@ impl Pipeline {
             clusters,
             candidate_pairs: out.link.candidate_pairs as u64,
             matched_pairs: matched,
+            labels_used: out.link.labels_used as u64,
         })
     }
 }
@@ -141,6 +159,7 @@ mod tests {
                 DedupOptions {
                     threshold: Some(0.9),
                     split_threshold: Some(0.5),
+                    ..Default::default()
                 },
             )
             .await
