@@ -2,7 +2,8 @@
 // coloured by its agreement level, with the linkage rule, KcMF's decision and reasoning.
 // Match (m), not a match (n) or skip (s): a label goes to POST /api/v1/feedback, then the
 // page asks for the review again — the model is refitted with the label, so the label
-// count, the pairs and the threshold the labels suggest move at once.
+// count, the pairs and the threshold the labels suggest move at once. The label also
+// decides its pair in the tenant's next dedup and link jobs (engine/labels.rs).
 
 import { api, el, num, pct, errorBox } from '/ui/dom.js';
 
@@ -14,7 +15,8 @@ export async function reviewPage(view, id) {
     el('h1', {}, 'Review'),
     el('p', { class: 'row' }, el('a', { href: `#/jobs/${encodeURIComponent(id)}` }, '← Job'), el('a', { href: `#/model/${encodeURIComponent(id)}` }, 'Model')),
     stats, msg, card,
-    el('p', { class: 'note' }, 'Keys: m = match, n = not a match, s = skip.'));
+    el('p', { class: 'note' }, 'Keys: m = match, n = not a match, s = skip.'),
+    el('p', { class: 'note', id: 'review-effect' }, 'A label decides its pair in the next dedup and link jobs of this key (or of its project): a pair marked not a match never ends in one cluster, a match always does. It also refines the model and the later /match answers.'));
   let data = null;
   let queue = [];
   let skipped = new Set();

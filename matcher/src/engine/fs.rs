@@ -1185,14 +1185,28 @@ impl FsModel {
     }
 
     /// Refines m and u with labelled comparison vectors (EaK): counts are added to the
-    /// estimates with the weight of `strength` pseudo-pairs each.
+    /// estimates with the weight of `strength` pseudo-pairs each, the estimates weighing
+    /// as 10 pairs each (a few nearest examples steer one decision: the `[examples]` vote).
     pub fn refine(&mut self, labelled: &[(Vec<u8>, bool)], strength: f64) {
+        self.refine_against(labelled, strength, 10.0, 10.0);
+    }
+
+    /// [`Self::refine`], the m estimates weighing as `m_pairs` pairs and the u estimates as
+    /// `u_pairs`: as many as they rest on, so that a handful of hand-picked pairs moves a
+    /// fit over thousands in proportion (see `linkage::fit`).
+    pub fn refine_against(
+        &mut self,
+        labelled: &[(Vec<u8>, bool)],
+        strength: f64,
+        m_pairs: f64,
+        u_pairs: f64,
+    ) {
         if labelled.is_empty() {
             return;
         }
         for f in 0..self.fields.len() {
-            let mut m = self.m[f].map(|x| x * 10.0);
-            let mut u = self.u[f].map(|x| x * 10.0);
+            let mut m = self.m[f].map(|x| x * m_pairs);
+            let mut u = self.u[f].map(|x| x * u_pairs);
             for (v, is_match) in labelled {
                 let Some(&l) = v.get(f) else { continue };
                 if l == MISSING {

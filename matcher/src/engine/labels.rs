@@ -246,6 +246,12 @@ mod tests {
 
     /// 30 people, and a duplicate of each with a typo'd given name every third.
     fn people() -> (Vec<Record>, Vec<Record>) {
+        people_of(30, 15)
+    }
+
+    /// `n` people of `k` given names and surnames, and a duplicate of each with a typo'd
+    /// given name every third.
+    fn people_of(n: usize, k: usize) -> (Vec<Record>, Vec<Record>) {
         let first = [
             "michaela", "courtney", "jack", "olivia", "liam", "noah", "emma", "ava", "lucas",
             "mia", "ethan", "zoe", "harper", "james", "ella",
@@ -255,8 +261,8 @@ mod tests {
             "clarke", "young", "king", "wright", "scott", "green", "baker",
         ];
         let (mut l, mut r) = (Vec::new(), Vec::new());
-        for i in 0..30usize {
-            let (f, s) = (first[i % 15], last[(i * 7 + i / 15) % 15]);
+        for i in 0..n {
+            let (f, s) = (first[i % k], last[(i * 7 + i / k) % k]);
             let dob = format!("19{:02}{:02}{:02}", 40 + i, 1 + i % 12, 1 + i % 28);
             let pc = format!("{}", 2000 + i * 37);
             l.push(rec(
@@ -302,7 +308,7 @@ mod tests {
     /// one whose record has no value among the run's fields.
     #[test]
     fn examples_name_the_records_equal_after_normalisation() {
-        let recs = vec![
+        let recs = [
             rec(json!({"name": "Ann Lee", "dob": "1980-01-02"})),
             rec(json!({"name": "Bob Ray", "dob": "1970-05-06"})),
             rec(json!({"name": "ann  LEE", "dob": "1980-01-02"})),
@@ -403,6 +409,40 @@ mod tests {
         );
         // other duplicates are untouched
         assert!(together(&out.clusters, 2, 2 + n));
+    }
+
+    /// A label refits the weights as what it is, one more pair of its class: a "not a
+    /// match" on two identical records (twins) and a "match" on two records that share
+    /// nothing do not undo the run's other matches nor make strangers match.
+    #[test]
+    fn hand_picked_labels_do_not_overturn_the_fit() {
+        let (l, r) = people_of(24, 12);
+        let n = l.len();
+        let all: Vec<Record> = l.iter().chain(&r).cloned().collect();
+        let opts = LinkOptions {
+            u_samples: 2000,
+            ..Default::default()
+        };
+        let plain = dedup(&all, &[], &opts);
+        let examples = vec![
+            example(&l[1], &r[1], false),
+            example(&l[4], &l[5], true),
+            example(&l[4], &r[5], true),
+        ];
+        let out = dedup(&all, &examples, &opts);
+        let expected: Vec<Vec<usize>> = plain
+            .clusters
+            .iter()
+            .filter(|c| !c.iter().any(|&i| [1, 4, 5].contains(&(i % n))))
+            .cloned()
+            .collect();
+        assert!(expected.len() >= 18, "{:?}", plain.clusters);
+        for c in &expected {
+            assert!(out.clusters.contains(c), "{c:?} lost: {:?}", out.clusters);
+        }
+        // and {4, 5 and their copies}; 1 and its copy apart
+        assert!(out.clusters.contains(&vec![4, 5, 4 + n, 5 + n]));
+        assert_eq!(out.clusters.len(), expected.len() + 1, "{:?}", out.clusters);
     }
 
     /// Link: a labelled non-match is no match, a labelled match is one (rule `label`),

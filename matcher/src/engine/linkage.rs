@@ -452,6 +452,7 @@ pub(super) fn fit(
     same_set: bool,
 ) -> FsModel {
     let nf = fields.len().max(1);
+    let mut m_pairs = 10.0;
     let mut model = FsModel::prior(fields.to_vec());
     model.individual = NameFields::detect(fields).individual;
     let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
@@ -468,8 +469,17 @@ pub(super) fn fit(
             a.len().min(b.len()) as f64
         };
         model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
+        m_pairs = (model.lambda * cands).max(m_pairs);
     }
-    model.refine(labelled, 5.0);
+    // The labels count as what they are, a few more pairs of their class, against the
+    // pairs each estimate rests on: u on the random pairs drawn, m on the matches EM
+    // found among the candidates. A labelled pair is hand-picked (a hard case near the
+    // threshold, twins that agree on everything): weighed as ten pairs, one "not a match"
+    // on two identical-looking records made agreement look common among non-matches and
+    // undid every match of the run. The pairs the labels name are decided by them instead
+    // ([`super::labels`]).
+    let u_pairs = a.len().saturating_mul(b.len()).min(opts.u_samples).max(10) as f64;
+    model.refine_against(labelled, 1.0, m_pairs, u_pairs);
     model
 }
 

@@ -1,0 +1,275 @@
+//! Labels feed the jobs, end to end on the real binary (SQLite, and PostgreSQL): a key
+//! runs a dedup job on a CSV upload, labels one matched pair "not a match" and one
+//! unmatched pair "match" through `POST /api/v1/feedback`, and the same job run again puts
+//! the first pair in two clusters and the second in one, with `labels_used` saying so; the
+//! synchronous `/match/dedup` and a link job follow the same labels. Another key (another
+//! tenant) running the identical jobs gets the unlabelled answers.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::{Matcher, fresh_pg_db};
+use serde_json::{Value, json};
+
+const GIVEN: [&str; 12] = [
+    "michaela", "courtney", "jack", "olivia", "liam", "noah", "emma", "ava", "lucas", "mia",
+    "ethan", "zoe",
+];
+const SURNAME: [&str; 12] = [
+    "neumann", "painter", "smith", "brown", "wilson", "taylor", "white", "martin", "clarke",
+    "young", "king", "wright",
+];
+
+/// 24 people `p0..p23` and a duplicate `d<i>` of each (every third with a typo'd given
+/// name), as records by id.
+fn people() -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for i in 0..24usize {
+        let (f, s) = (GIVEN[i % 12], SURNAME[(i * 5 + i / 12) % 12]);
+        let dob = format!("19{:02}-{:02}-{:02}", 40 + i, 1 + i % 12, 1 + i % 28);
+        let pc = format!("{}", 2000 + i * 37);
+        out.insert(
+            format!("p{i}"),
+            json!({"id": format!("p{i}"), "given_name": f, "surname": s, "dob": dob, "postcode": pc}),
+        );
+        let f2 = if i % 3 == 0 {
+            format!("{f}x")
+        } else {
+            f.to_string()
+        };
+        out.insert(
+            format!("d{i}"),
+            json!({"id": format!("d{i}"), "given_name": f2, "surname": s, "dob": dob, "postcode": pc}),
+        );
+    }
+    out
+}
+
+fn csv(records: &BTreeMap<String, Value>) -> String {
+    let cols = ["id", "given_name", "surname", "dob", "postcode"];
+    let mut s = cols.join(",") + "\n";
+    for r in records.values() {
+        let row: Vec<&str> = cols.iter().map(|c| r[*c].as_str().unwrap_or("")).collect();
+        s += &(row.join(",") + "\n");
+    }
+    s
+}
+
+async fn create_key(m: &Matcher, name: &str) -> String {
+    let (st, r) = m
+        .post("/api/v1/keys", Some(&m.key()), &json!({ "name": name }))
+        .await;
+    assert_eq!(st, 201, "{r}");
+    r["key"].as_str().expect("key").to_string()
+}
+
+async fn job(m: &Matcher, key: &str, id: &str) -> Value {
+    let (st, body) = m.get_with_key(&format!("/api/v1/jobs/{id}"), key).await;
+    assert_eq!(st, 200, "{body}");
+    serde_json::from_str(&body).expect("job json")
+}
+
+/// Waits for the job to succeed; returns its view.
+async fn finished(m: &Matcher, key: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let j = job(m, key, id).await;
+        match j["state"].as_str() {
+            Some("succeeded") => return j,
+            Some("failed" | "cancelled") => panic!("job ended {}: {j}", j["state"]),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "job not done in 120 s: {j}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn results(m: &Matcher, key: &str, id: &str) -> Vec<Value> {
+    let (st, body) = m
+        .get_with_key(&format!("/api/v1/jobs/{id}/results?format=ndjson"), key)
+        .await;
+    assert_eq!(st, 200, "{body}");
+    body.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("ndjson row"))
+        .collect()
+}
+
+/// Runs the CSV as a dedup job for `key`: its clusters (ids) and `labels_used`.
+async fn dedup_job(m: &Matcher, key: &str, csv: &str) -> (Vec<Vec<String>>, i64) {
+    let (st, r) = m
+        .post_raw(
+            "/api/v1/jobs?type=dedup",
+            key,
+            "text/csv",
+            csv.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(st, 202, "{r}");
+    let id = r["id"].as_str().expect("job id").to_string();
+    let j = finished(m, key, &id).await;
+    let clusters = results(m, key, &id)
+        .await
+        .iter()
+        .map(|row| {
+            row["ids"]
+                .as_array()
+                .expect("cluster ids")
+                .iter()
+                .map(|v| v.as_str().expect("id").to_string())
+                .collect()
+        })
+        .collect();
+    (clusters, j["labels_used"].as_i64().expect("labels_used"))
+}
+
+/// Runs originals × duplicates as a link job: the matched (left, right, rule) and
+/// `labels_used`.
+async fn link_job(
+    m: &Matcher,
+    key: &str,
+    records: &BTreeMap<String, Value>,
+) -> (Vec<(String, String, String)>, i64) {
+    let side = |p: &str| -> Vec<Value> {
+        records
+            .iter()
+            .filter(|(k, _)| k.starts_with(p))
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let (st, r) = m
+        .post(
+            "/api/v1/jobs",
+            Some(key),
+            &json!({"type": "link", "input": {"left": side("p"), "right": side("d")}}),
+        )
+        .await;
+    assert_eq!(st, 202, "{r}");
+    let id = r["id"].as_str().expect("job id").to_string();
+    let j = finished(m, key, &id).await;
+    let pairs = results(m, key, &id)
+        .await
+        .iter()
+        .map(|row| {
+            let s = |f: &str| row[f].as_str().unwrap_or_default().to_string();
+            (s("left"), s("right"), s("rule"))
+        })
+        .collect();
+    (pairs, j["labels_used"].as_i64().expect("labels_used"))
+}
+
+fn together(clusters: &[Vec<String>], a: &str, b: &str) -> bool {
+    clusters
+        .iter()
+        .any(|c| c.iter().any(|x| x == a) && c.iter().any(|x| x == b))
+}
+
+fn linked(pairs: &[(String, String, String)], l: &str, r: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|p| p.0 == l && p.1 == r)
+        .map(|p| p.2.clone())
+}
+
+async fn label(m: &Matcher, key: &str, left: &Value, right: &Value, is_match: bool) {
+    let (st, r) = m
+        .post(
+            "/api/v1/feedback",
+            Some(key),
+            &json!({"kind": "entity", "left": left, "right": right, "match": is_match}),
+        )
+        .await;
+    assert_eq!(st, 201, "{r}");
+}
+
+async fn labels_feed_the_jobs(m: &Matcher) {
+    let records = people();
+    let csv = csv(&records);
+    let (a, b) = (create_key(m, "a").await, create_key(m, "b").await);
+
+    // before any label: p1 and its duplicate in one cluster, p4 and p5 apart
+    let (before, used) = dedup_job(m, &a, &csv).await;
+    assert!(together(&before, "p1", "d1"), "{before:?}");
+    assert!(!together(&before, "p4", "p5"), "{before:?}");
+    assert!(together(&before, "p2", "d2"), "{before:?}");
+    assert_eq!(used, 0);
+    let (pairs, used) = link_job(m, &a, &records).await;
+    assert!(linked(&pairs, "p1", "d1").is_some(), "{pairs:?}");
+    assert!(linked(&pairs, "p4", "d5").is_none(), "{pairs:?}");
+    assert_eq!(used, 0);
+
+    // a labels the matched pair apart and the unmatched pair together; the records as the
+    // review page sends them (values only; case and spacing do not matter)
+    let strip = |id: &str| {
+        let mut r = records[id].clone();
+        r.as_object_mut().expect("record").remove("id");
+        r
+    };
+    let mut shouting = strip("d1");
+    shouting["given_name"] = json!(" COURTNEY ");
+    label(m, &a, &strip("p1"), &shouting, false).await;
+    label(m, &a, &records["p4"], &records["p5"], true).await;
+    label(m, &a, &records["p4"], &records["d5"], true).await;
+
+    let (after, used) = dedup_job(m, &a, &csv).await;
+    assert!(!together(&after, "p1", "d1"), "{after:?}");
+    assert!(together(&after, "p4", "p5"), "{after:?}");
+    assert!(
+        together(&after, "p2", "d2"),
+        "unlabelled pairs unchanged: {after:?}"
+    );
+    assert_eq!(used, 3, "three labels named pairs of the input");
+
+    // the synchronous dedup follows the same labels
+    let entities: Vec<Value> = records.values().cloned().collect();
+    let (st, r) = m
+        .post(
+            "/api/v1/match/dedup",
+            Some(&a),
+            &json!({ "entities": entities }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let sync: Vec<Vec<String>> = serde_json::from_value(r["clusters"].clone()).expect("clusters");
+    assert!(
+        !together(&sync, "p1", "d1") && together(&sync, "p4", "p5"),
+        "{r}"
+    );
+    assert_eq!(r["labels_used"], 3, "{r}");
+
+    // a link job: the non-match is no link, the labelled (p4, d5) is one, by rule `label`
+    let (pairs, used) = link_job(m, &a, &records).await;
+    assert!(linked(&pairs, "p1", "d1").is_none(), "{pairs:?}");
+    assert_eq!(linked(&pairs, "p4", "d5").as_deref(), Some("label"));
+    assert_eq!(
+        used, 3,
+        "each names a left × right pair ((p4, p5) names (p4, d5): d5 is p5's exact copy)"
+    );
+
+    // another tenant's identical jobs are unchanged
+    let (other, used) = dedup_job(m, &b, &csv).await;
+    assert_eq!(other, before, "b's clusters are a's from before the labels");
+    assert_eq!(used, 0);
+    let (pairs, used) = link_job(m, &b, &records).await;
+    assert!(linked(&pairs, "p1", "d1").is_some() && linked(&pairs, "p4", "d5").is_none());
+    assert_eq!(used, 0);
+}
+
+#[tokio::test]
+async fn labels_feed_dedup_and_link_jobs() {
+    let m = Matcher::start(&[]).await;
+    labels_feed_the_jobs(&m).await;
+}
+
+#[tokio::test]
+async fn labels_feed_dedup_and_link_jobs_on_postgres() {
+    let db = fresh_pg_db().await;
+    let m = Matcher::start(&[
+        ("DATABASE_URL", db),
+        ("SECRET_KEY", "labels-secret".to_string()),
+    ])
+    .await;
+    labels_feed_the_jobs(&m).await;
+}
