@@ -146,6 +146,7 @@ pub async fn build_state(
             recorder,
             feedback,
             metrics,
+            reviews: crate::state::review_cache(),
         }),
         recorder_task,
     ))

@@ -18,6 +18,36 @@ use crate::ratelimit::{FailureLimiter, KeyLimiter};
 use crate::recorder::Recorder;
 use crate::store::Store;
 
+/// A dedup job's review fitted under one generation of its tenant's labels
+/// ([`crate::engine::review`]): the job's records and the review of the most pairs a page
+/// asks for (a smaller page is a prefix: pairs come nearest the threshold first).
+pub struct FittedReview {
+    pub ids: Vec<String>,
+    pub records: Vec<crate::engine::Record>,
+    pub threshold: f64,
+    pub out: crate::engine::review::ReviewOutput,
+}
+
+/// Fitted reviews by (job id, label generation): paging through a review or labelling with
+/// it open does not re-block and re-fit EM on each request, while a new label (a new
+/// generation) does. Bounded by the records held (see [`review_cache`]).
+pub type ReviewCache = moka::future::Cache<(String, u64), Arc<FittedReview>>;
+
+/// Most records the fitted reviews hold together (a few jobs of tens of thousands); an
+/// entry idle for ten minutes goes.
+pub const REVIEW_CACHE_RECORDS: u64 = 200_000;
+
+/// An empty [`ReviewCache`].
+pub fn review_cache() -> ReviewCache {
+    moka::future::Cache::builder()
+        .max_capacity(REVIEW_CACHE_RECORDS)
+        .weigher(|_, v: &Arc<FittedReview>| {
+            u32::try_from(v.records.len().max(1)).unwrap_or(u32::MAX)
+        })
+        .time_to_idle(std::time::Duration::from_secs(600))
+        .build()
+}
+
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
@@ -52,4 +82,6 @@ pub struct Shared {
     pub recorder: Recorder,
     pub feedback: FeedbackStore,
     pub metrics: PrometheusHandle,
+    /// Fitted job reviews ([`ReviewCache`]).
+    pub reviews: ReviewCache,
 }

@@ -3,7 +3,8 @@
 //! unmatched pair "match" through `POST /api/v1/feedback`, and the same job run again puts
 //! the first pair in two clusters and the second in one, with `labels_used` saying so; the
 //! synchronous `/match/dedup` and a link job follow the same labels. Another key (another
-//! tenant) running the identical jobs gets the unlabelled answers.
+//! tenant) running the identical jobs gets the unlabelled answers. The review of a job is
+//! fitted once per label generation: paging does not refit, a new label does.
 
 mod common;
 
@@ -272,4 +273,75 @@ async fn labels_feed_dedup_and_link_jobs_on_postgres() {
     ])
     .await;
     labels_feed_the_jobs(&m).await;
+}
+
+async fn review(m: &Matcher, key: &str, id: &str, limit: usize) -> Value {
+    let (st, body) = m
+        .get_with_key(&format!("/api/v1/jobs/{id}/review?limit={limit}"), key)
+        .await;
+    assert_eq!(st, 200, "{body}");
+    serde_json::from_str(&body).expect("review json")
+}
+
+/// `kcmf_review_fits_total` from `/metrics` (0 before the first fit).
+async fn fits(m: &Matcher) -> f64 {
+    let (st, page) = m.get("/metrics").await;
+    assert_eq!(st, 200, "{page}");
+    page.lines()
+        .find_map(|l| l.strip_prefix("kcmf_review_fits_total "))
+        .map_or(0.0, |v| v.trim().parse().expect("counter value"))
+}
+
+fn pair_ids(r: &Value) -> Vec<(String, String)> {
+    r["pairs"]
+        .as_array()
+        .expect("pairs")
+        .iter()
+        .map(|p| {
+            let s = |f: &str| p[f].as_str().expect("id").to_string();
+            (s("left_id"), s("right_id"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_review_is_fitted_once_per_label_generation() {
+    let m = Matcher::start(&[]).await;
+    let key = create_key(&m, "reviewer").await;
+    let records = people();
+    let (st, r) = m
+        .post_raw(
+            "/api/v1/jobs?type=dedup",
+            &key,
+            "text/csv",
+            csv(&records).into_bytes(),
+        )
+        .await;
+    assert_eq!(st, 202, "{r}");
+    let id = r["id"].as_str().expect("job id").to_string();
+    finished(&m, &key, &id).await;
+
+    assert_eq!(fits(&m).await, 0.0);
+    let first = review(&m, &key, &id, 6).await;
+    assert_eq!(first["cached"], false, "{first}");
+    assert_eq!(fits(&m).await, 1.0);
+    // the next page (a smaller one here) comes from the same fit: its prefix
+    let again = review(&m, &key, &id, 3).await;
+    assert_eq!(again["cached"], true);
+    assert_eq!(fits(&m).await, 1.0, "no refit while paging");
+    let (p1, p3) = (pair_ids(&first), pair_ids(&again));
+    assert_eq!(p3.len(), 3);
+    assert_eq!(p3[..], p1[..3]);
+    assert_eq!(again["model"], first["model"]);
+
+    // a label is a new generation: refitted, and the labelled pair is no longer offered
+    let top = &first["pairs"][0];
+    label(&m, &key, &top["left"], &top["right"], true).await;
+    let after = review(&m, &key, &id, 6).await;
+    assert_eq!(after["cached"], false);
+    assert_eq!(fits(&m).await, 2.0);
+    assert_eq!(after["labels"]["entity"], 1);
+    assert!(!pair_ids(&after).contains(&p1[0]), "{after}");
+    assert_eq!(review(&m, &key, &id, 6).await["cached"], true);
+    assert_eq!(fits(&m).await, 2.0);
 }

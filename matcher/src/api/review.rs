@@ -6,11 +6,13 @@
 //! clusters with their records, searchable by id and value, and the cluster sizes.
 //!
 //! Both read the records the job was given (its stored chunk input) and are scoped to the
-//! key like every job endpoint (another key's job is a 404). The review recomputes the
-//! model with the key's labels on each call ([`crate::engine::review`]), off the async
-//! workers: labelling a pair changes the next page at once.
+//! key like every job endpoint (another key's job is a 404). The review fits the model with
+//! the key's labels ([`crate::engine::review`]), off the async workers, and keeps the fit
+//! per (job, label generation) ([`crate::state::ReviewCache`]): paging does not refit, and
+//! labelling a pair (a new generation) changes the next page at once.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
@@ -29,7 +31,10 @@ use crate::engine::{EntityOptions, EntityPair, MatchResult, Record};
 use crate::error::ApiError;
 use crate::jobs::queue::{JobRow, Queue};
 use crate::jobs::{ChunkInput, JobOptions};
-use crate::state::AppState;
+use crate::state::{AppState, FittedReview};
+
+/// Most pairs one review page shows (and the fit keeps).
+const MAX_LIMIT: i64 = 200;
 
 /// A `dedup` job's records and the threshold it ran with; 404 for another key's job, 409
 /// for another job type.
@@ -38,6 +43,14 @@ async fn dedup_input(
     caller: &Caller,
     id: &str,
 ) -> Result<(JobRow, Vec<String>, Vec<Record>, f64), ApiError> {
+    let (job, threshold) = dedup_job(state, caller, id).await?;
+    let (ids, records) = dedup_records(state, caller, id).await?;
+    Ok((job, ids, records, threshold))
+}
+
+/// A `dedup` job of the caller and the threshold it ran with; 404 for another key's job,
+/// 409 for another job type.
+async fn dedup_job(state: &AppState, caller: &Caller, id: &str) -> Result<(JobRow, f64), ApiError> {
     let qu = Queue::new(state.store.clone());
     let job = qu
         .get(id, &caller.key_id)
@@ -54,6 +67,16 @@ async fn dedup_input(
     let threshold = opts
         .threshold
         .unwrap_or(state.cfg.matching.entity_threshold);
+    Ok((job, threshold))
+}
+
+/// The records a dedup job (already checked to be the caller's) was given, with their ids.
+async fn dedup_records(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Vec<String>, Vec<Record>), ApiError> {
+    let qu = Queue::new(state.store.clone());
     let (mut ids, mut records) = (Vec::new(), Vec::new());
     for tok in qu.inputs(id, &caller.key_id).await? {
         let plain = state
@@ -70,7 +93,7 @@ async fn dedup_input(
             _ => return Err(ApiError::Internal("a dedup job with another input".into())),
         }
     }
-    Ok((job, ids, records, threshold))
+    Ok((ids, records))
 }
 
 /// A field's value as shown: its source columns' values, space-separated.
@@ -205,6 +228,9 @@ pub struct ReviewView {
     pub curve: Vec<CurveView>,
     /// The threshold of best F1 on the labels (none without a match and a non-match).
     pub best_threshold: Option<f64>,
+    /// The model was fitted by an earlier call under the same labels (kept per job and
+    /// label generation); `false`: fitted for this call (the first, or after a new label).
+    pub cached: bool,
 }
 
 fn model_view(fields: &[FieldSpec], model: &crate::engine::fs::FsModel) -> ModelView {
@@ -261,9 +287,10 @@ fn about(fields: &[FieldSpec], ex: &crate::engine::EntityExample) -> bool {
         (status = 409, description = "The job is not a dedup job.", body = crate::error::ErrorBody),
         Protected, ById, QueryParams
     ),
-    description = "Recomputes the job's model with this key's entity examples (feedback) and \
+    description = "Fits the job's model with this key's entity examples (feedback) and \
         returns the unlabelled candidate pairs nearest the job's threshold, each field's \
-        agreement level and weight, and KcMF's decision under the examples.",
+        agreement level and weight, and KcMF's decision under the examples. The fit is kept \
+        per job and label generation (`cached`): paging does not refit, a new label does.",
     security(("api_key" = [])))]
 pub async fn get_review(
     State(state): State<AppState>,
@@ -272,31 +299,18 @@ pub async fn get_review(
     ApiQuery(q): ApiQuery<ReviewQuery>,
 ) -> Result<Json<ReviewView>, ApiError> {
     let limit = q.limit.unwrap_or(20);
-    if !(1..=200).contains(&limit) {
+    if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be 1 to 200"));
     }
-    let (_job, ids, records, threshold) = dedup_input(&state, &caller, &id).await?;
+    let (_job, threshold) = dedup_job(&state, &caller, &id).await?;
     let mine = state.feedback.for_caller(&caller).await?;
-    let fields = crate::engine::fs::infer_fields(records.iter());
-    let examples: Vec<_> = mine
-        .entity
-        .items()
-        .iter()
-        .filter(|e| about(&fields, e))
-        .cloned()
-        .collect();
-    let opts = LinkOptions {
-        threshold,
-        ..LinkOptions::default()
-    };
-    let (recs, exs) = (records.clone(), examples.clone());
-    let out = off_the_workers(&state, move |_| {
-        Ok(review(&recs, &exs, &opts, limit as usize))
-    })
-    .await?;
+    let (fitted, cached) = fitted_review(&state, &caller, &id, threshold, &mine).await?;
+    let FittedReview {
+        ids, records, out, ..
+    } = &*fitted;
+    let picked = &out.pairs[..out.pairs.len().min(limit as usize)];
     // KcMF's decision on each picked pair, with the key's examples (as /match/entity)
-    let pairs: Vec<EntityPair> = out
-        .pairs
+    let pairs: Vec<EntityPair> = picked
         .iter()
         .map(|p| EntityPair {
             left: records[p.left].clone(),
@@ -317,8 +331,7 @@ pub async fn get_review(
         })
         .await?
     };
-    let views = out
-        .pairs
+    let views = picked
         .iter()
         .zip(decisions)
         .map(|(p, decision)| {
@@ -379,7 +392,50 @@ pub async fn get_review(
         labelled,
         curve: curve_view(&out.curve),
         best_threshold: out.best_threshold,
+        cached,
     }))
+}
+
+/// The job's review fitted under the caller's tenant's labels of this generation: kept
+/// from an earlier call (`true`), or fitted now (blocking and EM, off the async workers)
+/// and kept.
+async fn fitted_review(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    threshold: f64,
+    mine: &crate::feedback::KeyExamples,
+) -> Result<(Arc<FittedReview>, bool), ApiError> {
+    let key = (id.to_string(), mine.generation);
+    if let Some(f) = state.reviews.get(&key).await {
+        return Ok((f, true));
+    }
+    let (ids, records) = dedup_records(state, caller, id).await?;
+    let fields = crate::engine::fs::infer_fields(records.iter());
+    let examples: Vec<_> = mine
+        .entity
+        .items()
+        .iter()
+        .filter(|e| about(&fields, e))
+        .cloned()
+        .collect();
+    let opts = LinkOptions {
+        threshold,
+        ..LinkOptions::default()
+    };
+    let fitted = off_the_workers(state, move |_| {
+        let out = review(&records, &examples, &opts, MAX_LIMIT as usize);
+        Ok(Arc::new(FittedReview {
+            ids,
+            records,
+            threshold,
+            out,
+        }))
+    })
+    .await?;
+    metrics::counter!("kcmf_review_fits_total").increment(1);
+    state.reviews.insert(key, fitted.clone()).await;
+    Ok((fitted, false))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
