@@ -10,7 +10,6 @@
 //! `f1=<value>`. `--report out.html` also writes one self-contained HTML page of the run
 //! ([`report`]; the data for it is gathered by `collect`).
 
-mod charts;
 mod collect;
 pub mod report;
 

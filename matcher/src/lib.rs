@@ -36,11 +36,14 @@
 //! * [`cli`] (argument parsing), [`files`] (`dedup` and `link` on CSV files), [`eval`]
 //!   (`eval em|dedup|sm`; [`eval::report`] renders `--report`'s HTML page), [`backup`]
 //!   (backups, restore, drills).
+//! * [`charts`]: SVG charts drawn by `plotters`, for the report and the UI's chart
+//!   endpoints ([`api::charts`]); plain numbers in, no engine, no HTTP.
 
 pub mod api;
 pub mod auth;
 pub mod backup;
 pub mod cache;
+pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod crypto;

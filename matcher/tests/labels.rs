@@ -4,7 +4,8 @@
 //! the first pair in two clusters and the second in one, with `labels_used` saying so; the
 //! synchronous `/match/dedup` and a link job follow the same labels. Another key (another
 //! tenant) running the identical jobs gets the unlabelled answers. The review of a job is
-//! fitted once per label generation: paging does not refit, a new label does.
+//! fitted once per label generation: paging does not refit, a new label does. Its charts
+//! are plotters SVGs served to the key that owns the job.
 
 mod common;
 
@@ -344,4 +345,63 @@ async fn a_review_is_fitted_once_per_label_generation() {
     assert!(!pair_ids(&after).contains(&p1[0]), "{after}");
     assert_eq!(review(&m, &key, &id, 6).await["cached"], true);
     assert_eq!(fits(&m).await, 2.0);
+
+    // the charts: SVG drawn by plotters, for the job's key only, dedup jobs only
+    for (chart, caption) in [
+        ("sizes", "Clusters by size"),
+        (
+            "labels",
+            "Precision, recall and F1 of 1 labels by threshold",
+        ),
+    ] {
+        let path = format!("/api/v1/jobs/{id}/charts/{chart}.svg");
+        let r = reqwest::Client::new()
+            .get(m.url(&path))
+            .header("X-API-Key", &key)
+            .send()
+            .await
+            .expect("chart");
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-type"], "image/svg+xml");
+        let body = r.text().await.expect("svg");
+        assert!(
+            body.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg""#),
+            "{chart}: a standalone SVG document: {}",
+            &body[..body.len().min(200)]
+        );
+        assert!(body.contains(caption), "{chart}: no {caption:?}");
+        let other = create_key(&m, &format!("other-{chart}")).await;
+        assert_eq!(m.get_with_key(&path, &other).await.0, 404);
+        assert_eq!(m.get(&path).await.0, 401);
+    }
+    assert_eq!(fits(&m).await, 2.0, "the labels' chart reuses the fit");
+    // each bar is labelled with its count: the clusters of two the job wrote
+    let pairs_of_two = results(&m, &key, &id)
+        .await
+        .iter()
+        .filter(|r| r["ids"].as_array().is_some_and(|a| a.len() == 2))
+        .count();
+    assert!(pairs_of_two >= 20, "{pairs_of_two}");
+    let (_, sizes) = m
+        .get_with_key(&format!("/api/v1/jobs/{id}/charts/sizes.svg"), &key)
+        .await;
+    assert!(
+        sizes.contains(&format!("\n{pairs_of_two}\n</text>")),
+        "{sizes}"
+    );
+    // a link job has no such chart: 409
+    let (st, r) = m
+        .post(
+            "/api/v1/jobs",
+            Some(&key),
+            &json!({"type": "link", "input": {"left": [records["p1"]], "right": [records["d1"]]}}),
+        )
+        .await;
+    assert_eq!(st, 202, "{r}");
+    let link = r["id"].as_str().expect("job id").to_string();
+    finished(&m, &key, &link).await;
+    let (st, body) = m
+        .get_with_key(&format!("/api/v1/jobs/{link}/charts/sizes.svg"), &key)
+        .await;
+    assert_eq!(st, 409, "{body}");
 }

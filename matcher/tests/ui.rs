@@ -460,6 +460,14 @@ async fn ui_signs_in_reviews_a_dedup_job_and_labels_with_the_keyboard() {
         "return document.querySelectorAll('#pairs tbody tr').length;",
     )
     .await;
+    // the cluster-size histogram is the server's plotters SVG, loaded as an image (the CSP
+    // lets the blob: URL through)
+    wait_for(
+        &c,
+        "the cluster-size chart",
+        "const i = document.querySelector('#sizes-chart img.chart'); return i && i.complete && i.naturalWidth > 0 && i.alt ? i.naturalWidth : 0;",
+    )
+    .await;
     // clusters are searchable by value: a surname of the first person
     let search = c.find(Locator::Id("cluster-q")).await.expect("search box");
     search.send_keys("johnson").await.expect("type");
@@ -626,6 +634,12 @@ async fn ui_signs_in_reviews_a_dedup_job_and_labels_with_the_keyboard() {
         &c,
         "the model tables",
         "return document.querySelector('#mu tbody tr') && document.querySelector('#waterfall tbody tr') && document.querySelector('#pr tbody tr');",
+    )
+    .await;
+    wait_for(
+        &c,
+        "the labels' precision/recall chart",
+        "const i = document.querySelector('#pr-chart img.chart'); return i && i.complete && i.naturalWidth > 0 && i.alt ? i.naturalWidth : 0;",
     )
     .await;
     check_accessibility(&c, "model").await;

@@ -63,6 +63,21 @@ export function bar(frac, cls = '') {
   return el('span', { class: 'track', 'aria-hidden': 'true' }, fill);
 }
 
+// A chart drawn on the server by plotters (an SVG from /api/v1/jobs/{id}/charts/…), shown
+// as an image. An <img src> cannot send the key header, so the SVG is fetched like any API
+// call and shown from a blob: URL (the CSP's img-src allows 'self' and blob: only).
+export async function chartImage(path, alt) {
+  const headers = new Headers();
+  const k = key();
+  if (k) headers.set(header, k);
+  const r = await fetch(path, { headers });
+  if (!r.ok) throw new ApiError(r.status, `chart: HTTP ${r.status}`);
+  const url = URL.createObjectURL(await r.blob());
+  const img = el('img', { src: url, alt, class: 'chart', width: 760 });
+  img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
+  return img;
+}
+
 export function errorBox(e) {
   return el('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e));
 }

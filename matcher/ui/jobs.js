@@ -2,7 +2,7 @@
 // a CSV upload for a dedup job; a job's page: its state, the clusters (searchable by id
 // and value), the cluster-size histogram and the scored pairs nearest the threshold.
 
-import { api, el, bar, num, errorBox } from '/ui/dom.js';
+import { api, el, num, chartImage, errorBox } from '/ui/dom.js';
 
 const ACTIVE = new Set(['queued', 'running']);
 
@@ -71,13 +71,13 @@ export async function jobsPage(view) {
   return () => { stopped = true; clearTimeout(timer); };
 }
 
+// The counts as a table (the numbers behind a chart, for reading and for screen readers).
 function histogram(title, rows) {
-  const max = Math.max(1, ...rows.map((r) => r.count));
   return el('table', { class: 'hist' },
     el('caption', {}, title),
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, rows.label || 'Bin'), el('th', { scope: 'col' }, 'Count'), el('th', { scope: 'col' }, el('span', { class: 'sr' }, 'Bar')))),
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, rows.label || 'Bin'), el('th', { scope: 'col' }, 'Count'))),
     el('tbody', {}, rows.map((r) => el('tr', {},
-      el('th', { scope: 'row' }, r.label), el('td', { class: 'n' }, r.count), el('td', { class: 'barcell' }, bar(r.count / max))))));
+      el('th', { scope: 'row' }, r.label), el('td', { class: 'n' }, r.count)))));
 }
 
 function clustersBlock(id) {
@@ -87,6 +87,11 @@ function clustersBlock(id) {
   const form = el('form', { class: 'row', role: 'search' },
     el('label', { for: 'cluster-q' }, 'Search clusters'), q, el('button', { type: 'submit' }, 'Search'));
   const sizes = el('div');
+  const chart = el('div', { id: 'sizes-chart' });
+  chartImage(`/api/v1/jobs/${encodeURIComponent(id)}/charts/sizes.svg`,
+    'Histogram of the cluster sizes (lone records count as clusters of one); the counts are in the table below.')
+    .then((img) => chart.replaceChildren(img))
+    .catch((e) => chart.replaceChildren(errorBox(e)));
   async function load() {
     let r;
     try { r = await api(`/api/v1/jobs/${encodeURIComponent(id)}/clusters?limit=100&q=${encodeURIComponent(q.value)}`); }
@@ -103,7 +108,7 @@ function clustersBlock(id) {
           el('td', {}, Object.entries(m.record).filter(([k]) => k !== 'id').map(([k, v]) => `${k}: ${v ?? ''}`).join(' · '))))))));
   }
   form.addEventListener('submit', (ev) => { ev.preventDefault(); load(); });
-  box.append(el('h2', {}, 'Clusters'), sizes, form, list);
+  box.append(el('h2', {}, 'Clusters'), chart, sizes, form, list);
   load();
   return box;
 }

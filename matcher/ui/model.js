@@ -2,7 +2,7 @@
 // and recall of the labels against the threshold, and the match-weight waterfall of any
 // of the pairs under review (prior, then each field, then the term-frequency adjustment).
 
-import { api, el, num, bar, errorBox } from '/ui/dom.js';
+import { api, el, num, bar, chartImage, errorBox } from '/ui/dom.js';
 
 function waterfall(p) {
   const steps = [{ name: 'prior (λ)', w: p.prior }, ...p.fields.map((f) => ({ name: `${f.name} (${f.agreement})`, w: f.weight })), { name: 'term frequencies', w: p.adjustment }];
@@ -33,14 +33,20 @@ export async function modelPage(view, id) {
         el('th', { scope: 'row' }, f.name), el('td', {}, f.kind),
         f.levels.map((l) => el('td', { class: 'n' }, `${num(l.m, 3)} / ${num(l.u, 3)} / ${num(l.weight, 1)}`))))))));
   const curve = r.curve.filter((c) => Math.round(c.threshold * 100) % 10 === 5 || Math.round(c.threshold * 100) % 10 === 0);
-  view.append(el('h2', {}, 'Precision and recall of the labels'),
+  const prChart = el('div', { id: 'pr-chart' });
+  if (r.labelled.length) {
+    chartImage(`/api/v1/jobs/${encodeURIComponent(id)}/charts/labels.svg`,
+      `Precision, recall and F1 of the ${r.labelled.length} labels by threshold, the job's threshold marked; the numbers are in the table below.`)
+      .then((img) => prChart.replaceChildren(img))
+      .catch((e) => prChart.replaceChildren(errorBox(e)));
+  }
+  view.append(el('h2', {}, 'Precision and recall of the labels'), prChart,
     r.labelled.length
       ? el('div', { class: 'scroll' }, el('table', { id: 'pr' },
         el('caption', {}, `${r.labelled.length} labels scored by the model; best threshold ${num(r.best_threshold)}`),
-        el('thead', {}, el('tr', {}, ['Threshold', 'Precision', 'Recall', ''].map((h) => el('th', { scope: 'col' }, h)))),
+        el('thead', {}, el('tr', {}, ['Threshold', 'Precision', 'Recall'].map((h) => el('th', { scope: 'col' }, h)))),
         el('tbody', {}, curve.map((c) => el('tr', {},
-          el('th', { scope: 'row' }, num(c.threshold)), el('td', { class: 'n' }, num(c.precision)), el('td', { class: 'n' }, num(c.recall)),
-          el('td', { class: 'barcell' }, bar(c.precision ?? 0, 'yes'), bar(c.recall ?? 0, 'rec')))))))
+          el('th', { scope: 'row' }, num(c.threshold)), el('td', { class: 'n' }, num(c.precision)), el('td', { class: 'n' }, num(c.recall)))))))
       : el('p', {}, 'No labels yet: label pairs on the Review page.'));
   const holder = el('div');
   const sel = el('select', { id: 'wf-pair' }, r.pairs.map((p, i) => el('option', { value: i }, `${p.left_id} ↔ ${p.right_id} (${num(p.probability, 3)})`)));

@@ -1,6 +1,7 @@
 //! The HTTP surface: the router, its middleware stack and the OpenAPI document.
 //! Handlers live in one module per concern; this file only wires them.
 
+pub mod charts;
 pub mod extract;
 pub mod feedback;
 pub mod jobs;
@@ -41,7 +42,7 @@ use crate::telemetry::track;
         matching::match_entity, matching::match_schema, matching::match_dedup,
         feedback::submit, keys::list, keys::create, keys::revoke, keys::set_project,
         jobs::submit, jobs::list, jobs::get, jobs::cancel, jobs::results,
-        review::get_review, review::clusters,
+        review::get_review, review::clusters, charts::sizes, charts::labels,
         system::health, system::ready, system::metrics
     ),
     components(schemas(crate::error::ErrorBody)),
@@ -148,6 +149,8 @@ fn protected(state: &AppState) -> Router<AppState> {
         .route("/api/v1/jobs/{id}/results", get(jobs::results))
         .route("/api/v1/jobs/{id}/review", get(review::get_review))
         .route("/api/v1/jobs/{id}/clusters", get(review::clusters))
+        .route("/api/v1/jobs/{id}/charts/sizes.svg", get(charts::sizes))
+        .route("/api/v1/jobs/{id}/charts/labels.svg", get(charts::labels))
         .route_layer(from_fn_with_state(state.clone(), require_key))
 }
 

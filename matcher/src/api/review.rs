@@ -50,7 +50,11 @@ async fn dedup_input(
 
 /// A `dedup` job of the caller and the threshold it ran with; 404 for another key's job,
 /// 409 for another job type.
-async fn dedup_job(state: &AppState, caller: &Caller, id: &str) -> Result<(JobRow, f64), ApiError> {
+pub(crate) async fn dedup_job(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(JobRow, f64), ApiError> {
     let qu = Queue::new(state.store.clone());
     let job = qu
         .get(id, &caller.key_id)
@@ -399,7 +403,7 @@ pub async fn get_review(
 /// The job's review fitted under the caller's tenant's labels of this generation: kept
 /// from an earlier call (`true`), or fitted now (blocking and EM, off the async workers)
 /// and kept.
-async fn fitted_review(
+pub(crate) async fn fitted_review(
     state: &AppState,
     caller: &Caller,
     id: &str,
@@ -510,34 +514,7 @@ pub async fn clusters(
         return Err(ApiError::invalid("limit", "must be 1 to 500"));
     }
     let (job, ids, records, _) = dedup_input(&state, &caller, &id).await?;
-    let qu = Queue::new(state.store.clone());
-    let mut all = Vec::new();
-    let page = 1000;
-    let mut at = 0i64;
-    loop {
-        let rows = qu.results(&id, at, page).await?;
-        for tok in &rows {
-            let plain = state
-                .cipher
-                .decrypt(tok)
-                .map_err(|e| ApiError::Internal(format!("job result: {e}")))?;
-            let v: Value = serde_json::from_slice(&plain)
-                .map_err(|e| ApiError::Internal(format!("job result: {e}")))?;
-            let members: Vec<String> = v["ids"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            all.push((v["cluster"].as_i64().unwrap_or(-1), members));
-        }
-        if (rows.len() as i64) < page || at + page >= job.result_count {
-            break;
-        }
-        at += page;
-    }
+    let all = job_clusters(&state, &job).await?;
     let by_id: BTreeMap<&str, &Record> =
         ids.iter().map(String::as_str).zip(records.iter()).collect();
     let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
@@ -595,4 +572,40 @@ pub async fn clusters(
             .collect(),
         clusters,
     }))
+}
+
+/// The clusters (number, member ids) a finished dedup job wrote, in result order.
+pub(crate) async fn job_clusters(
+    state: &AppState,
+    job: &JobRow,
+) -> Result<Vec<(i64, Vec<String>)>, ApiError> {
+    let qu = Queue::new(state.store.clone());
+    let mut all = Vec::new();
+    let page = 1000;
+    let mut at = 0i64;
+    loop {
+        let rows = qu.results(&job.id, at, page).await?;
+        for tok in &rows {
+            let plain = state
+                .cipher
+                .decrypt(tok)
+                .map_err(|e| ApiError::Internal(format!("job result: {e}")))?;
+            let v: Value = serde_json::from_slice(&plain)
+                .map_err(|e| ApiError::Internal(format!("job result: {e}")))?;
+            let members: Vec<String> = v["ids"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            all.push((v["cluster"].as_i64().unwrap_or(-1), members));
+        }
+        if (rows.len() as i64) < page || at + page >= job.result_count {
+            break;
+        }
+        at += page;
+    }
+    Ok(all)
 }

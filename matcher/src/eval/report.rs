@@ -5,14 +5,15 @@
 //!
 //! Pure: [`build`] takes plain data ([`ReportData`], gathered by `eval`) and returns the
 //! page as a string, so it is tested without running the engine. The page needs nothing
-//! outside itself: the charts are inline SVG (`eval::charts`, drawn by `plotters`), the
+//! outside itself: the charts are inline SVG ([`crate::charts`], drawn by `plotters`), the
 //! style is inline CSS, there is no script and no URL, so it can be mailed or archived
 //! and opened offline. Every value that came from the data (record values, ids, column
 //! names) is HTML-escaped: a record may hold `<script>`.
 
 use std::fmt::Write as _;
 
-use super::charts;
+use crate::charts;
+pub use crate::charts::{CurvePoint, FieldModel, size_bins};
 
 /// At most this many false negatives and as many false positives are shown.
 pub const MISS_CAP: usize = 50;
@@ -25,18 +26,6 @@ pub const CURVE_STEPS: usize = 100;
 pub struct Scored {
     pub probability: f64,
     pub is_true: bool,
-}
-
-/// m, u and the match weight of one field at each agreement level (L0: exact agreement,
-/// the last: disagreement).
-#[derive(Debug, Clone, Default)]
-pub struct FieldModel {
-    pub name: String,
-    /// How it is compared (`Text`, `Date`, …) and from which columns.
-    pub kind: String,
-    pub m: Vec<f64>,
-    pub u: Vec<f64>,
-    pub weight: Vec<f64>,
 }
 
 /// The estimated Fellegi–Sunter model.
@@ -118,16 +107,6 @@ pub struct ReportData {
     pub schema: Vec<SchemaRow>,
 }
 
-/// Precision, recall and F1 of the pairs at or above one threshold (`None`: no pair
-/// there, or precision and recall both zero).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CurvePoint {
-    pub threshold: f64,
-    pub precision: Option<f64>,
-    pub recall: f64,
-    pub f1: Option<f64>,
-}
-
 /// The curve at `steps + 1` evenly spaced thresholds from 0 to 1: a pair counts as
 /// predicted at `t` when its probability is at least `t`. Recall is over `true_pairs`
 /// (so it tops out at blocking recall).
@@ -165,45 +144,6 @@ pub fn curve(scored: &[Scored], true_pairs: usize, steps: usize) -> Vec<CurvePoi
     }
     out.reverse();
     out
-}
-
-/// Clusters per size: one bin per size up to 5, then 6–10, 11–20, 21–50, 51–100,
-/// 101–500 and 501+, up to the largest non-empty bin.
-pub fn size_bins(sizes: &[usize]) -> Vec<(String, usize)> {
-    const BINS: [(usize, usize); 11] = [
-        (1, 1),
-        (2, 2),
-        (3, 3),
-        (4, 4),
-        (5, 5),
-        (6, 10),
-        (11, 20),
-        (21, 50),
-        (51, 100),
-        (101, 500),
-        (501, usize::MAX),
-    ];
-    let mut counts = [0usize; BINS.len()];
-    for &s in sizes.iter().filter(|&&s| s > 0) {
-        if let Some(k) = BINS.iter().position(|&(lo, hi)| (lo..=hi).contains(&s)) {
-            counts[k] += 1;
-        }
-    }
-    let last = counts.iter().rposition(|&n| n > 0).map_or(0, |k| k + 1);
-    BINS.iter()
-        .zip(counts)
-        .take(last)
-        .map(|(&(lo, hi), n)| {
-            let label = if lo == hi {
-                lo.to_string()
-            } else if hi == usize::MAX {
-                format!("{lo}+")
-            } else {
-                format!("{lo}-{hi}")
-            };
-            (label, n)
-        })
-        .collect()
 }
 
 /// `s` safe as HTML text and as a quoted attribute value.
@@ -353,13 +293,7 @@ fn curve_at(scored: &[Scored], true_pairs: usize, threshold: f64) -> CurvePoint 
 
 fn clusters(h: &mut String, sizes: &[usize]) {
     let bins = size_bins(sizes);
-    let counts: Vec<usize> = bins.iter().map(|b| b.1).filter(|&n| n > 0).collect();
-    let (lo, hi) = (
-        counts.iter().copied().min().unwrap_or(1),
-        counts.iter().copied().max().unwrap_or(1),
-    );
-    // heavy-tailed: the small bins would be invisible on a linear scale
-    let log = hi >= 50 * lo.max(1);
+    let log = charts::wants_log_scale(&bins);
     let largest = sizes.iter().copied().max().unwrap_or(0);
     h.push_str("<h2 id=\"clusters\">Cluster sizes</h2>\n");
     chart(h, charts::cluster_sizes(&bins, log));

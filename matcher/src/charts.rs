@@ -1,14 +1,82 @@
-//! The report's charts, drawn by `plotters` into SVG strings (its SVG backend only: text is
-//! written as `<text>` elements and laid out by the browser, so no font is read and no
-//! system library is linked). Each function takes the plain numbers [`super::report`]
-//! computed and returns one `<svg>` element ready to inline in HTML, or the drawing error
-//! as text (the page then says the chart failed instead of losing the whole report).
+//! Charts drawn by `plotters` into SVG strings (its SVG backend only: text is written as
+//! `<text>` elements and laid out by the browser, so no font is read and no system library
+//! is linked), for the `eval --report` page ([`crate::eval::report`]) and the review UI's
+//! chart endpoints ([`crate::api::charts`]). Each function takes plain numbers and returns
+//! one `<svg>` element, or the drawing error as text (the report then says the chart failed
+//! instead of losing the whole page; the API answers 500 naming it).
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::report::{CurvePoint, FieldModel};
+/// m, u and the match weight of one field at each agreement level (L0: exact agreement,
+/// the last: disagreement).
+#[derive(Debug, Clone, Default)]
+pub struct FieldModel {
+    pub name: String,
+    /// How it is compared (`Text`, `Date`, …) and from which columns.
+    pub kind: String,
+    pub m: Vec<f64>,
+    pub u: Vec<f64>,
+    pub weight: Vec<f64>,
+}
+
+/// Precision, recall and F1 of the pairs at or above one threshold (`None`: no pair
+/// there, or precision and recall both zero).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurvePoint {
+    pub threshold: f64,
+    pub precision: Option<f64>,
+    pub recall: f64,
+    pub f1: Option<f64>,
+}
+
+/// Clusters per size: one bin per size up to 5, then 6–10, 11–20, 21–50, 51–100,
+/// 101–500 and 501+, up to the largest non-empty bin.
+pub fn size_bins(sizes: &[usize]) -> Vec<(String, usize)> {
+    const BINS: [(usize, usize); 11] = [
+        (1, 1),
+        (2, 2),
+        (3, 3),
+        (4, 4),
+        (5, 5),
+        (6, 10),
+        (11, 20),
+        (21, 50),
+        (51, 100),
+        (101, 500),
+        (501, usize::MAX),
+    ];
+    let mut counts = [0usize; BINS.len()];
+    for &s in sizes.iter().filter(|&&s| s > 0) {
+        if let Some(k) = BINS.iter().position(|&(lo, hi)| (lo..=hi).contains(&s)) {
+            counts[k] += 1;
+        }
+    }
+    let last = counts.iter().rposition(|&n| n > 0).map_or(0, |k| k + 1);
+    BINS.iter()
+        .zip(counts)
+        .take(last)
+        .map(|(&(lo, hi), n)| {
+            let label = if lo == hi {
+                lo.to_string()
+            } else if hi == usize::MAX {
+                format!("{lo}+")
+            } else {
+                format!("{lo}-{hi}")
+            };
+            (label, n)
+        })
+        .collect()
+}
+
+/// Whether the bins' counts are heavy-tailed (the largest 50 times the smallest non-zero):
+/// on a linear scale the small bins would be invisible.
+pub fn wants_log_scale(bins: &[(String, usize)]) -> bool {
+    let counts = bins.iter().map(|b| b.1).filter(|&n| n > 0);
+    let (lo, hi) = (counts.clone().min().unwrap_or(1), counts.max().unwrap_or(1));
+    hi >= 50 * lo.max(1)
+}
 
 const PRECISION: RGBColor = RGBColor(31, 119, 180);
 const RECALL: RGBColor = RGBColor(214, 39, 40);
@@ -34,18 +102,34 @@ fn inline(svg: String) -> String {
     svg.replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1)
 }
 
+/// A chart as a standalone SVG document (served as `image/svg+xml`): the namespace the
+/// inline form leaves out is required there, or the browser sees an unknown XML element.
+pub fn standalone(inline_svg: &str) -> String {
+    inline_svg.replacen("<svg", r#"<svg xmlns="http://www.w3.org/2000/svg""#, 1)
+}
+
 /// Precision, recall and F1 of the pairs at or above each threshold, with the threshold
 /// used drawn as a dashed vertical line labelled `threshold <t>`.
 pub fn precision_recall(curve: &[CurvePoint], threshold: f64) -> Result<String, String> {
+    precision_recall_titled(
+        curve,
+        threshold,
+        "Precision, recall and F1 of the candidate pairs by threshold",
+    )
+}
+
+/// [`precision_recall`] under another caption.
+pub fn precision_recall_titled(
+    curve: &[CurvePoint],
+    threshold: f64,
+    caption: &str,
+) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (760, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(failed("background"))?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Precision, recall and F1 of the candidate pairs by threshold",
-                (FONT, 22),
-            )
+            .caption(caption, (FONT, 22))
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(48)
