@@ -166,4 +166,64 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("split_threshold"), "{err}");
     }
+
+    /// Says "Yes" to every pair.
+    struct Yes;
+
+    #[async_trait::async_trait]
+    impl crate::engine::llm::ChatModel for Yes {
+        fn name(&self) -> String {
+            "yes".into()
+        }
+        fn params(&self) -> String {
+            String::new()
+        }
+        async fn chat(
+            &self,
+            _: &[crate::engine::prompt::ChatMessage],
+        ) -> Result<crate::engine::llm::ChatReply, crate::engine::llm::LlmError> {
+            Ok(crate::engine::llm::ChatReply {
+                content: "Yes".into(),
+                prompt_tokens: 0,
+                completion_tokens: 0,
+            })
+        }
+    }
+
+    /// With an LLM backbone the labels decide their pairs too: a "non-match" pair the LLM
+    /// would join stays apart, a "match" pair nothing proposed is joined.
+    #[tokio::test]
+    async fn llm_dedup_follows_the_labels() {
+        let e = engine().with_chat_model(std::sync::Arc::new(Yes));
+        let recs: Vec<_> = [
+            ("john smith", "sydney", "19800102"),
+            ("jon smith", "sydney", "19800102"),
+            ("mary jones", "perth", "19900103"),
+            ("alice brown", "hobart", "19700304"),
+        ]
+        .iter()
+        .map(|(n, c, d)| rec(json!({"name": n, "city": c, "dob": d})))
+        .collect();
+        let ids: Vec<String> = (0..recs.len()).map(|i| format!("r{i}")).collect();
+        let plain = e.dedup(&ids, &recs, DedupOptions::default()).await.unwrap();
+        let together = |c: &[Vec<String>], a: &str, b: &str| {
+            c.iter()
+                .any(|x| x.iter().any(|i| i == a) && x.iter().any(|i| i == b))
+        };
+        assert!(together(&plain.clusters, "r0", "r1"), "{plain:?}");
+        assert!(!together(&plain.clusters, "r2", "r3"), "{plain:?}");
+        let example = |a: usize, b: usize, is_match| crate::engine::EntityExample {
+            left: recs[a].clone(),
+            right: recs[b].clone(),
+            is_match,
+        };
+        let opts = DedupOptions {
+            examples: vec![example(0, 1, false), example(2, 3, true)],
+            ..Default::default()
+        };
+        let d = e.dedup(&ids, &recs, opts).await.unwrap();
+        assert!(!together(&d.clusters, "r0", "r1"), "{d:?}");
+        assert!(together(&d.clusters, "r2", "r3"), "{d:?}");
+        assert_eq!(d.labels_used, 2);
+    }
 }
