@@ -11,7 +11,8 @@
 //! * [`engine`]: KcMF itself. [`engine::pipeline`] runs the ensemble (`entity`, `schema`
 //!   and `dedup` matching); the embedded backbone and set operations are
 //!   [`engine::local`], [`engine::fs`], [`engine::linkage`], [`engine::blocking`] and
-//!   [`engine::cluster`]; LLM backbones [`engine::llm`] and [`engine::gguf`];
+//!   [`engine::cluster`]; [`engine::labels`] makes labelled examples decide the pairs they
+//!   name; LLM backbones [`engine::llm`] and [`engine::gguf`];
 //!   [`engine::cancel`] stops work whose request timed out.
 //! * [`requests`]: the matching request bodies and their validation (errors name the
 //!   field), shared by the API and the jobs; no HTTP.

@@ -5,6 +5,11 @@
 //! retrying cannot mend: a query or decoding error, a job type this build does not know, a
 //! chunk of another kind than its job. `kcmf-matcher worker` runs only these
 //! loops; `serve` runs them in-process unless `app.inprocess_workers` is false.
+//!
+//! A dedup or link chunk uses the job's own examples and the stored feedback of the
+//! submitting key's tenant, read from the store when the chunk runs (this process may not
+//! be the one that took the feedback); the labels decide the pairs they name
+//! ([`crate::engine::labels`]) and the job records how many did (`labels_used`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
