@@ -461,6 +461,66 @@ mod tests {
         assert_ne!(left.generation, seen.generation);
     }
 
+    /// What a job worker reads for a job's key: its tenant's entity examples, newest first,
+    /// from the store (a project's members share them; a key outside, or one known only
+    /// from `VALID_API_KEYS`, has its own; schema examples are not among them), resolved
+    /// when asked: a key moved since gets its new tenant's.
+    #[tokio::test]
+    async fn a_jobs_examples_are_its_keys_tenants() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, fb) = feedback_store(dir.path()).await;
+        for (id, project) in [("a", Some("p")), ("b", Some("p")), ("c", None)] {
+            store
+                .insert_key_in(id, id, "h", "user", project)
+                .await
+                .unwrap();
+        }
+        fb.add(&caller("a", Some("p")), entity("from-a"))
+            .await
+            .unwrap();
+        fb.add(&caller("b", Some("p")), entity("from-b"))
+            .await
+            .unwrap();
+        fb.add(&caller("c", None), entity("from-c")).await.unwrap();
+        fb.add(&caller("env", None), entity("from-env"))
+            .await
+            .unwrap();
+        fb.add(
+            &caller("b", Some("p")),
+            Example::Schema(SchemaExample {
+                source: "x".into(),
+                target: "y".into(),
+                is_match: true,
+            }),
+        )
+        .await
+        .unwrap();
+        let cipher = Cipher::from_secret("test-secret").unwrap();
+        let names =
+            |v: Vec<EntityExample>| -> Vec<Record> { v.into_iter().map(|e| e.left).collect() };
+        let of = |k: &'static str| {
+            let (store, cipher) = (store.clone(), cipher.clone());
+            async move { entity_examples_of_key(&store, &cipher, k).await.unwrap() }
+        };
+        assert_eq!(
+            names(of("a").await),
+            vec![record("from-b"), record("from-a")]
+        );
+        assert_eq!(
+            names(of("b").await),
+            vec![record("from-b"), record("from-a")]
+        );
+        assert_eq!(names(of("c").await), vec![record("from-c")]);
+        assert_eq!(names(of("env").await), vec![record("from-env")]);
+        assert!(of("nobody").await.is_empty());
+        store.set_key_project("c", Some("p")).await.unwrap();
+        assert_eq!(
+            of("c").await.len(),
+            3,
+            "c joined p: p's examples and its own"
+        );
+    }
+
     /// A key moved behind the store's back is followed on its next call even when other
     /// tenants were rebuilt in between (they must not mark it as counted where it is now).
     #[tokio::test]
