@@ -669,7 +669,7 @@ pub fn link_rare_candidates(
     right: &[Prepared],
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
-    let (l, r) = link_rare_entries(fields, left, right);
+    let [l, r] = link_rare_entries(fields, left, right);
     let entries: Vec<(u64, u32, u32)> = l
         .into_iter()
         .map(|(k, i)| (k, 0, i))
@@ -705,7 +705,7 @@ fn link_rare_entries(
     fields: &[FieldSpec],
     left: &[Prepared],
     right: &[Prepared],
-) -> (Vec<(u64, u32)>, Vec<(u64, u32)>) {
+) -> [Vec<(u64, u32)>; 2] {
     let tokens = |recs: &[Prepared]| -> Vec<Vec<u64>> {
         recs.par_iter()
             .map(|r| {
@@ -738,7 +738,7 @@ fn link_rare_entries(
             })
             .collect()
     };
-    (keys(&lt), keys(&rt))
+    [keys(&lt), keys(&rt)]
 }
 
 /// Shards of the token frequency map (built in parallel, one shard per task).
@@ -1121,12 +1121,12 @@ mod tests {
                 .unwrap()
         };
         // every other value differs; each word of the name has one typo
-        let left = vec![
+        let left = [
             mk("dpaul", "lme", "fener blvd", "anez"),
             mk("dylan", "adasm", "kelbrook ave", "anleyov"),
             mk("lopez", "frnak", "ashgar pl", "ovholwood"),
         ];
-        let right = vec![
+        let right = [
             mk("paul", "lee", "woodson st", "anbrookford"),
             mk("ddlan", "adams", "ezdor way", "anberwell"),
             mk("frank", "olpez", "roskel ct", "ardpergar"),
