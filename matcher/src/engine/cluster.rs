@@ -27,6 +27,14 @@ pub const FULL_EVIDENCE: usize = 1024;
 /// household: different given names, or birth dates, and nothing individual agrees).
 pub const CONFLICT_EVIDENCE: f32 = -6.0;
 
+/// The evidence of a candidate pair decided "no" on its weights alone, whose individual
+/// fields were not checked (`linkage::score_all` skips that for the many plainly
+/// different candidates): [`Forest::scored_between`] scores such a pair again when it
+/// weighs on a join, so a conflict (two namesakes born years apart) counts as one. Counts
+/// as a plain "no" elsewhere (just below -2, the strongest plain "no", so that no
+/// checked pair's evidence is ever taken for it).
+pub const UNCHECKED_NO: f32 = -(2.0 + 1.0 / 1024.0);
+
 /// What the pairs between two clusters say ([`Forest::scored_between`]).
 #[derive(Debug, Default, Clone, Copy)]
 struct Between {
@@ -156,8 +164,8 @@ impl Forest {
             let known = self.pairs_of(x);
             for &y in ys {
                 let e = match known.iter().find(|e| e.0 == y) {
-                    Some(&(_, e)) => e,
-                    None => score(x, y as usize),
+                    Some(&(_, e)) if e != UNCHECKED_NO => e,
+                    _ => score(x, y as usize),
                 };
                 b.total += e;
                 b.yes += usize::from(e > 0.0);

@@ -12,8 +12,8 @@ use super::blocking::{
     BigBlocks, BlockingOptions, dedup_candidates_and_big, link_candidates, link_rare_candidates,
 };
 pub use super::cluster::{
-    CONFLICT_EVIDENCE, Constraints, FULL_EVIDENCE, capped_clusters, capped_clusters_with, clusters,
-    evidence_clusters, evidence_clusters_with,
+    CONFLICT_EVIDENCE, Constraints, FULL_EVIDENCE, UNCHECKED_NO, capped_clusters,
+    capped_clusters_with, clusters, evidence_clusters, evidence_clusters_with,
 };
 use super::fs::{
     FieldSpec, FsModel, MISSING, Prepared, TermFrequencies, compare, compare_into, infer_fields,
@@ -240,8 +240,14 @@ pub(super) fn score_all(
             .any(|(f, &l)| l != MISSING && !names.names.contains(&f));
         if p < threshold && rest_known && rest_weight < 0.0 {
             // no rule can hold (II and III need the other fields to agree, IV the
-            // threshold): the catch-all decides, without building the evidence
-            let ev = edge_evidence(false, p, false);
+            // threshold): the catch-all decides, without building the evidence; whether
+            // its individual fields conflict is left to clustering, which asks only of the
+            // pairs between two clusters it considers joining (UNCHECKED_NO)
+            let ev = if want_evidence {
+                UNCHECKED_NO
+            } else {
+                edge_evidence(false, p, false)
+            };
             if !keep_all {
                 return (ev, None);
             }
@@ -958,6 +964,30 @@ mod tests {
         };
         let c = evidence_clusters(100, &cand, &evidence, &matched, 0, None, Some(&one));
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn unchecked_noes_are_scored_again_when_two_clusters_may_join() {
+        // {0, 1} and {2, 3}, one strong match across (1, 2); the other three pairs across
+        // were decided "no" on their weights without their individual fields checked
+        let cand = vec![(0, 1), (2, 3), (1, 2), (0, 2), (0, 3), (1, 3)];
+        let matched = vec![scored(0, 1, 0.99), scored(2, 3, 0.99), scored(1, 2, 0.9)];
+        let across = |x: usize, y: usize| (x < 2) != (y < 2) && (x.min(y), x.max(y)) != (1, 2);
+        // checked, they conflict (namesakes born years apart)
+        let checked = move |x: usize, y: usize| {
+            if across(x, y) {
+                CONFLICT_EVIDENCE
+            } else {
+                9.0f32
+            }
+        };
+        let unchecked = vec![9.0, 9.0, 9.0, UNCHECKED_NO, UNCHECKED_NO, UNCHECKED_NO];
+        let c = evidence_clusters(4, &cand, &unchecked, &matched, 0, None, Some(&checked));
+        assert_eq!(c.len(), 2, "{c:?}");
+        // plain noes are taken as they are: 9 - 3 x 2 > 0 joins
+        let plain = vec![9.0, 9.0, 9.0, -2.0, -2.0, -2.0];
+        let c = evidence_clusters(4, &cand, &plain, &matched, 0, None, Some(&checked));
+        assert_eq!(c.len(), 1, "{c:?}");
     }
 
     #[test]
