@@ -708,39 +708,9 @@ fn link_rare_entries(
     left: &[Prepared],
     right: &[Prepared],
 ) -> [Vec<(u64, u32)>; 2] {
-    let tokens = |recs: &[Prepared]| -> Vec<Vec<u64>> {
-        recs.par_iter()
-            .map(|r| {
-                let mut v = Vec::new();
-                record_tokens(fields, r, &mut v);
-                v
-            })
-            .collect()
-    };
-    let (lt, rt) = (tokens(left), tokens(right));
-    let freq: Vec<HashedMap<u32>> = (0..FREQ_SHARDS)
-        .into_par_iter()
-        .map(|s| {
-            let mut m = HashedMap::default();
-            for &t in lt.iter().chain(&rt).flatten() {
-                if shard(t) == s {
-                    *m.entry(t).or_default() += 1;
-                }
-            }
-            m
-        })
-        .collect();
-    let keys = |ts: &[Vec<u64>]| -> Vec<(u64, u32)> {
-        ts.par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, t)| {
-                let mut ks = Vec::new();
-                rare_keys(t, &freq, &mut ks);
-                ks.into_iter().map(move |k| (k, i as u32))
-            })
-            .collect()
-    };
-    [keys(&lt), keys(&rt)]
+    let (lt, rt) = (chunk_tokens(fields, left), chunk_tokens(fields, right));
+    let freq = token_frequencies(&[&lt, &rt]);
+    [rare_entries(&lt, &freq), rare_entries(&rt, &freq)]
 }
 
 /// Shards of the token frequency map (built in parallel, one shard per task).
@@ -752,14 +722,13 @@ fn shard(t: u64) -> usize {
     ((t >> 40) as usize) % FREQ_SHARDS
 }
 
-/// Packed pairs of the records sharing a rare-token key ([`rare_keys`]).
-fn rare_pairs(
-    fields: &[FieldSpec],
-    records: &[Prepared],
-    max_block_pairs: usize,
-) -> (Vec<u64>, BigBlocks) {
-    // every record's unique tokens, flat (`ends[i]`: end of record i's tokens)
-    let parts: Vec<(Vec<u64>, Vec<u32>)> = records
+/// Every record's unique tokens ([`record_tokens`]), flat per chunk of [`KEY_CHUNK`]
+/// records (`ends[k]`: end of the chunk's record k's tokens).
+type ChunkTokens = Vec<(Vec<u64>, Vec<u32>)>;
+
+/// The [`ChunkTokens`] of `records`, chunks in parallel.
+fn chunk_tokens(fields: &[FieldSpec], records: &[Prepared]) -> ChunkTokens {
+    records
         .par_chunks(KEY_CHUNK)
         .map(|chunk| {
             let (mut toks, mut ends) = (Vec::new(), Vec::with_capacity(chunk.len()));
@@ -769,12 +738,17 @@ fn rare_pairs(
             }
             (toks, ends)
         })
-        .collect();
-    let freq: Vec<HashedMap<u32>> = (0..FREQ_SHARDS)
+        .collect()
+}
+
+/// How many records hold each token, over every side given, in [`FREQ_SHARDS`] maps
+/// built in parallel (a token's map: [`shard`]).
+fn token_frequencies(sides: &[&ChunkTokens]) -> Vec<HashedMap<u32>> {
+    (0..FREQ_SHARDS)
         .into_par_iter()
         .map(|s| {
             let mut m = HashedMap::default();
-            for (toks, _) in &parts {
+            for (toks, _) in sides.iter().flat_map(|p| p.iter()) {
                 for &t in toks {
                     if shard(t) == s {
                         *m.entry(t).or_default() += 1;
@@ -783,7 +757,11 @@ fn rare_pairs(
             }
             m
         })
-        .collect();
+        .collect()
+}
+
+/// `(rare-token key, record)` entries ([`rare_keys`]) of the records of `parts`.
+fn rare_entries(parts: &ChunkTokens, freq: &[HashedMap<u32>]) -> Vec<(u64, u32)> {
     let entries: Vec<Vec<(u64, u32)>> = parts
         .par_iter()
         .enumerate()
@@ -792,7 +770,7 @@ fn rare_pairs(
             let mut start = 0usize;
             for (k, &end) in ends.iter().enumerate() {
                 ks.clear();
-                rare_keys(&toks[start..end as usize], &freq, &mut ks);
+                rare_keys(&toks[start..end as usize], freq, &mut ks);
                 start = end as usize;
                 let i = (c * KEY_CHUNK + k) as u32;
                 out.extend(ks.iter().map(|&h| (h, i)));
@@ -800,8 +778,18 @@ fn rare_pairs(
             out
         })
         .collect();
+    entries.concat()
+}
+/// Packed pairs of the records sharing a rare-token key ([`rare_keys`]).
+fn rare_pairs(
+    fields: &[FieldSpec],
+    records: &[Prepared],
+    max_block_pairs: usize,
+) -> (Vec<u64>, BigBlocks) {
+    let parts = chunk_tokens(fields, records);
+    let freq = token_frequencies(&[&parts]);
+    let mut entries = rare_entries(&parts, &freq);
     drop(parts);
-    let mut entries = entries.concat();
     let (mut pairs, mut big) = (Vec::new(), BigBlocks::default());
     block_pairs(
         &mut entries,

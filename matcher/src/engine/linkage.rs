@@ -411,10 +411,7 @@ pub fn link(
         .into_iter()
         .filter(|p| cand.binary_search(p).is_err())
         .collect();
-    if !extra.is_empty() {
-        flat.extend(vectors(&fields, &a, &b, &extra));
-        cand.extend(extra);
-    }
+    add_candidates(&fields, &a, &b, extra, &mut cand, &mut flat);
     let t4 = t0.elapsed();
     let tf = TermFrequencies::count(fields.len(), &[&a, &b]);
     let (mut pairs, _) = score_all(
@@ -446,6 +443,22 @@ pub fn link(
         alignment: aligned.pairs,
         labels_used: labelled.used,
     })
+}
+
+/// Appends candidates found after the fit (scored by it, never fitted on) to `cand`
+/// and their comparison vectors to `flat`.
+fn add_candidates(
+    fields: &[FieldSpec],
+    a: &[Prepared],
+    b: &[Prepared],
+    extra: Vec<(u32, u32)>,
+    cand: &mut Vec<(u32, u32)>,
+    flat: &mut Vec<u8>,
+) {
+    if !extra.is_empty() {
+        flat.extend(vectors(fields, a, b, &extra));
+        cand.extend(extra);
+    }
 }
 
 pub(super) fn fit(
@@ -515,11 +528,7 @@ pub fn dedup_prepared(
     let labelled = examples_vectors(&fields, &fields, examples);
     let model = fit(&fields, a, a, &flat, &labelled, opts, true);
     let extra = entity_blocks(&fields, &model, a, &big, &cand, opts.threshold);
-    if !extra.is_empty() {
-        let more = vectors(&fields, a, a, &extra);
-        flat.extend(more);
-        cand.extend(extra);
-    }
+    add_candidates(&fields, a, a, extra, &mut cand, &mut flat);
     let t3 = t0.elapsed();
     if tracing::enabled!(tracing::Level::TRACE) {
         for (f, spec) in fields.iter().enumerate() {
