@@ -477,6 +477,28 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     };
     let blocking_recall =
         truth.iter().filter(|t| cand.contains(*t)).count() as f64 / truth.len().max(1) as f64;
+    // with --explain, each error also shows its fields' levels and weights
+    let breakdown = |p: &linkage::ScoredPair| -> String {
+        if !a.common.explain || a.common.show_errors == 0 {
+            return String::new();
+        }
+        let (Some(l), Some(r)) = (l_keep.get(p.left), r_keep.get(p.right)) else {
+            return String::new();
+        };
+        let parts: Vec<String> = out
+            .explain_pair(l, r)
+            .iter()
+            .zip(&out.fields)
+            .map(|(&(level, w), f)| {
+                if level == crate::engine::fs::MISSING {
+                    format!("{} -", f.name)
+                } else {
+                    format!("{} L{level} {w:+.1}", f.name)
+                }
+            })
+            .collect();
+        format!("; {}", parts.join(", "))
+    };
     let notes: HashMap<(String, String), String> = out
         .pairs
         .iter()
@@ -484,8 +506,11 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
             (
                 (left.ids[p.left].clone(), right.ids[p.right].clone()),
                 format!(
-                    "weight {:+.2}, p {:.3}, rule {}",
-                    p.weight, p.probability, p.rule
+                    "weight {:+.2}, p {:.3}, rule {}{}",
+                    p.weight,
+                    p.probability,
+                    p.rule,
+                    breakdown(p)
                 ),
             )
         })

@@ -871,6 +871,11 @@ impl TermFrequencies {
     /// nothing about how rare the name meant is. Other fields keep their close weights: a
     /// venue written two ways is common because few venues exist, not because the records
     /// are strangers.
+    ///
+    /// `weights` are the pair's field weights as [`FsModel::field_weights`] gives them
+    /// (after the dependence correction): a discount never takes an agreeing field below
+    /// zero. A town implied by the postcode already weighs nothing; that it is a big town
+    /// must not then count against the pair.
     pub fn pair_adjustment(
         &self,
         model: &FsModel,
@@ -878,12 +883,14 @@ impl TermFrequencies {
         b: &Prepared,
         v: &[u8],
         skip: &[usize],
+        weights: &[f64],
     ) -> (f64, f64) {
         if self.counts.is_empty() {
             return (0.0, 0.0);
         }
         let (mut all, mut rest) = (0.0, 0.0);
         for (f, &l) in v.iter().enumerate() {
+            let floor = -weights.get(f).copied().unwrap_or(0.0).max(0.0);
             let adj = match l {
                 0 => self.adjustment(model, f, a.value(f).norm),
                 1 | 2 if skip.contains(&f) => self
@@ -891,7 +898,8 @@ impl TermFrequencies {
                     .min(self.adjustment(model, f, b.value(f).norm))
                     .min(0.0),
                 _ => continue,
-            };
+            }
+            .max(floor);
             all += adj;
             if !skip.contains(&f) {
                 rest += adj;
@@ -1326,7 +1334,16 @@ impl FsModel {
 
     /// [`Self::weight`] with the level weights read from `table` ([`Self::weights_table`]).
     pub fn weight_with(&self, table: &[[f64; LEVELS]], v: &[u8]) -> f64 {
-        let w = self.corrected_weights(v, |f, l| table.get(f).map_or(0.0, |t| t[l]));
+        self.weight_from(&self.field_weights_with(table, v))
+    }
+
+    /// [`Self::field_weights`] with the level weights read from `table`.
+    pub fn field_weights_with(&self, table: &[[f64; LEVELS]], v: &[u8]) -> Vec<f64> {
+        self.corrected_weights(v, |f, l| table.get(f).map_or(0.0, |t| t[l]))
+    }
+
+    /// The match weight of a pair whose field weights are `w`: the prior's log odds added.
+    pub fn weight_from(&self, w: &[f64]) -> f64 {
         let prior = (self.lambda / (1.0 - self.lambda)).log2();
         prior + w.iter().sum::<f64>()
     }
@@ -1942,20 +1959,31 @@ mod tests {
         assert!(common < 0.0 && rare > 0.0, "{common} {rare}");
         assert!(rare <= TF_BOUND && common >= -TF_BOUND);
         assert_eq!(
-            tf.pair_adjustment(&m, &recs[1], &recs[1], &[4], &[]),
+            tf.pair_adjustment(&m, &recs[1], &recs[1], &[4], &[], &[0.0]),
             (0.0, 0.0)
         );
         // a typo of the common name is discounted like the name, when the field is a
         // name (in `skip`); a typo of a rare one is not raised; other fields keep theirs
         let typo = prepare(&fields, &rec(json!({"surname": "smieh"})));
-        let (all, rest) = tf.pair_adjustment(&m, &typo, &recs[0], &[2], &[0]);
+        let (all, rest) = tf.pair_adjustment(&m, &typo, &recs[0], &[2], &[0], &[9.0]);
         assert_eq!((all, rest), (common, 0.0));
         assert_eq!(
-            tf.pair_adjustment(&m, &typo, &recs[1], &[2], &[0]),
+            tf.pair_adjustment(&m, &typo, &recs[1], &[2], &[0], &[9.0]),
             (0.0, 0.0)
         );
         assert_eq!(
-            tf.pair_adjustment(&m, &typo, &recs[0], &[2], &[]),
+            tf.pair_adjustment(&m, &typo, &recs[0], &[2], &[], &[9.0]),
+            (0.0, 0.0)
+        );
+        // a common value whose field weighs little after the dependence correction is
+        // discounted down to zero, never below
+        assert!(common < -1.0, "{common}");
+        assert_eq!(
+            tf.pair_adjustment(&m, &recs[0], &recs[0], &[0], &[], &[1.0]),
+            (-1.0, -1.0)
+        );
+        assert_eq!(
+            tf.pair_adjustment(&m, &recs[0], &recs[0], &[0], &[], &[0.0]),
             (0.0, 0.0)
         );
     }

@@ -120,12 +120,30 @@ pub struct LinkOutput {
     /// ([`super::labels`]).
     #[serde(default)]
     pub labels_used: usize,
+    /// The right-hand fields [`Self::fields`] are compared with ([`link`]; empty for
+    /// [`dedup`], which compares the fields with themselves).
+    #[serde(skip)]
+    pub right_fields: Vec<FieldSpec>,
 }
 
 impl LinkOutput {
     /// The matched pairs.
     pub fn matches(&self) -> impl Iterator<Item = &ScoredPair> {
         self.pairs.iter().filter(|p| p.is_match)
+    }
+
+    /// Why a pair scored as it did: each field's agreement level ([`super::fs::MISSING`]
+    /// when a side lacks it) and its weight in the model, before term frequencies.
+    pub fn explain_pair(&self, left: &Record, right: &Record) -> Vec<(u8, f64)> {
+        let right_fields = if self.right_fields.is_empty() {
+            &self.fields
+        } else {
+            &self.right_fields
+        };
+        let (a, b) = (prepare(&self.fields, left), prepare(right_fields, right));
+        let levels = compare(&self.fields, &a, &b);
+        let weights = self.model.field_weights(&levels);
+        levels.into_iter().zip(weights).collect()
     }
 }
 
@@ -227,11 +245,20 @@ pub(super) fn score_all(
     let cache = PatternWeights::new(model, &names.names, flat, nf, fields.len());
     let eval = |k: usize, i: u32, j: u32| -> (f32, Option<ScoredPair>) {
         let v = &flat[k * nf..k * nf + fields.len()];
-        let (weight, rest_weight) = cache
-            .get(v)
-            .unwrap_or_else(|| (model.weight(v), model.weight_without(v, &names.names)));
+        let uncached;
+        let (weight, rest_weight, field_weights) = match cache.get(v) {
+            Some(w) => w,
+            None => {
+                uncached = model.field_weights(v);
+                (
+                    model.weight(v),
+                    model.weight_without(v, &names.names),
+                    uncached.as_slice(),
+                )
+            }
+        };
         let (x, y) = (&a[i as usize], &b[j as usize]);
-        let adj = tf.pair_adjustment(model, x, y, v, &names.names);
+        let adj = tf.pair_adjustment(model, x, y, v, &names.names, field_weights);
         let (weight, rest_weight) = (weight + adj.0, rest_weight + adj.1);
         let p = 1.0 / (1.0 + (-weight).exp2());
         let rest_known = v
@@ -306,6 +333,9 @@ pub(super) fn score_all(
 struct PatternWeights {
     keys: Vec<u64>,
     weights: Vec<(f64, f64)>,
+    /// Each pattern's field weights ([`FsModel::field_weights`]), `used` apiece.
+    fields: Vec<f64>,
+    used: usize,
 }
 
 impl PatternWeights {
@@ -328,6 +358,8 @@ impl PatternWeights {
             return Self {
                 keys: Vec::new(),
                 weights: Vec::new(),
+                fields: Vec::new(),
+                used,
             };
         }
         // one representative vector per key
@@ -338,23 +370,37 @@ impl PatternWeights {
             .collect();
         reps.par_sort_unstable_by_key(|r| r.0);
         reps.dedup_by_key(|r| r.0);
-        let weights = reps
+        let per: Vec<((f64, f64), Vec<f64>)> = reps
             .par_iter()
             .map(|&(_, k)| {
                 let v = &flat[k * nf..k * nf + used];
-                (model.weight(v), model.weight_without(v, names))
+                (
+                    (model.weight(v), model.weight_without(v, names)),
+                    model.field_weights(v),
+                )
             })
             .collect();
+        let mut weights = Vec::with_capacity(per.len());
+        let mut fields = Vec::with_capacity(per.len() * used);
+        for (w, f) in per {
+            weights.push(w);
+            fields.extend(f);
+        }
         Self {
             keys: reps.into_iter().map(|r| r.0).collect(),
             weights,
+            fields,
+            used,
         }
     }
 
-    fn get(&self, v: &[u8]) -> Option<(f64, f64)> {
+    /// The weight, the weight without the names and the field weights of `v`.
+    fn get(&self, v: &[u8]) -> Option<(f64, f64, &[f64])> {
         let k = Self::key(v)?;
         let at = self.keys.binary_search(&k).ok()?;
-        self.weights.get(at).copied()
+        let (w, rest) = self.weights.get(at).copied()?;
+        let fields = self.fields.get(at * self.used..(at + 1) * self.used)?;
+        Some((w, rest, fields))
     }
 }
 
@@ -442,6 +488,7 @@ pub fn link(
         pairs,
         alignment: aligned.pairs,
         labels_used: labelled.used,
+        right_fields,
     })
 }
 
@@ -581,8 +628,9 @@ pub fn dedup_prepared(
             }
         }
         let v = compare(&fields, &a[i], &a[j]);
-        let (all, _) = tf.pair_adjustment(&model, &a[i], &a[j], &v, &names.names);
-        let w = model.weight_with(&table, &v) + all;
+        let field_weights = model.field_weights_with(&table, &v);
+        let (all, _) = tf.pair_adjustment(&model, &a[i], &a[j], &v, &names.names, &field_weights);
+        let w = model.weight_from(&field_weights) + all;
         let p = 1.0 / (1.0 + (-w).exp2());
         let conflict = names.individual_conflict(&a[i], &a[j], &v);
         edge_evidence(p >= threshold && !conflict, p, conflict)
@@ -615,6 +663,7 @@ pub fn dedup_prepared(
             pairs,
             alignment: Vec::new(),
             labels_used: forced.used,
+            right_fields: Vec::new(),
         },
         clusters,
         candidates,
@@ -872,8 +921,12 @@ mod tests {
         let names = [1usize];
         let cache = PatternWeights::new(&model, &names, &flat, nf, nf);
         for v in flat.chunks(nf) {
-            let got = cache.get(v);
-            let want = (model.weight(v), model.weight_without(v, &names));
+            let got = cache.get(v).map(|(w, r, f)| (w, r, f.to_vec()));
+            let want = (
+                model.weight(v),
+                model.weight_without(v, &names),
+                model.field_weights(v),
+            );
             assert_eq!(got, Some(want), "{v:?}");
         }
         assert_eq!(cache.get(&[9; 22]), None);
