@@ -2,6 +2,9 @@
 """Seeded generator of dev sets whose *shapes* are the ones real files take.
 
     python3 bench/gen_shapes.py OUT_DIR          # every set below, deterministic
+    python3 bench/gen_shapes.py OUT_DIR --seed N # the same shapes drawn again (a
+                                                 # robustness check: no set is tuned to
+                                                 # the default seed's draw)
 
 Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
 
@@ -564,12 +567,18 @@ def schema_tasks(out, rng, T):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "bench/out/shapes"
+    args = sys.argv[1:]
+    seed = SEED
+    if "--seed" in args:
+        k = args.index("--seed")
+        seed = int(args[k + 1])
+        del args[k:k + 2]
+    out = args[0] if args else "bench/out/shapes"
     os.makedirs(out, exist_ok=True)
-    T = tables(random.Random(SEED))
+    T = tables(random.Random(seed))
     for k, fn in enumerate([person_split, person_heavy, person_link, org_dedup, product_link,
                             schema_tasks]):
-        fn(out, random.Random(SEED + k + 1), T)
+        fn(out, random.Random(seed + k + 1), T)
     print(out)
 
 
