@@ -432,6 +432,84 @@ pub fn legal_forms_conflict(a: &str, b: &str) -> bool {
         .any(|f| y.iter().flatten().any(|g| f == g))
 }
 
+/// Words of a company name that tell nothing apart: legal forms and glue words.
+fn org_filler(t: &str) -> bool {
+    matches!(
+        t,
+        "inc"
+            | "incorporated"
+            | "llc"
+            | "llp"
+            | "lp"
+            | "ltd"
+            | "limited"
+            | "liability"
+            | "public"
+            | "pty"
+            | "corp"
+            | "corporation"
+            | "co"
+            | "company"
+            | "plc"
+            | "gmbh"
+            | "ag"
+            | "sa"
+            | "sas"
+            | "sarl"
+            | "srl"
+            | "spa"
+            | "bv"
+            | "nv"
+            | "kg"
+            | "oy"
+            | "oyj"
+            | "ab"
+            | "the"
+            | "and"
+            | "of"
+            | "for"
+            | "de"
+            | "&"
+    )
+}
+
+/// Whether two company names that do not agree each hold a word the other lacks
+/// (`Premier Holdings GmbH` / `Premier Laboratories GmbH`, `Summit Frontier Media` /
+/// `Summit Frontier Energy`): two companies sharing words, where a duplicate drops a
+/// word, adds one, mistypes one or writes one as its initial, but does not replace one.
+///
+/// A word is matched by a word of the other name within a typo (Jaro–Winkler ≥ 0.85),
+/// by its initial (`P Holdings`), or by being a legal form or glue word (a mistyped
+/// `Incorpoated` too); words of one or two letters (initials, `SF` for `Summit Frontier`)
+/// never count as lacking.
+pub fn org_words_conflict(a: &str, b: &str) -> bool {
+    let x: Vec<&str> = a.split(' ').filter(|t| !t.is_empty()).collect();
+    let y: Vec<&str> = b.split(' ').filter(|t| !t.is_empty()).collect();
+    let typo = |o: &str, t: &str| {
+        super::fs::osa_distance_at_most(o, t, 1) <= 1 || super::text::jw(o, t) >= 0.85
+    };
+    let lacking = |t: &str, other: &[&str]| {
+        let first = t.chars().next().unwrap_or(' ');
+        t.chars().count() >= 3
+            && !org_filler(t)
+            && !other.iter().any(|o| {
+                // an initial or an acronym (`cq` for `crown quantum`) covers the word
+                (o.chars().count() <= 3 && o.contains(first)) || typo(o, t)
+            })
+            && !(t.len() >= 5
+                && [
+                    "incorporated",
+                    "limited",
+                    "liability",
+                    "corporation",
+                    "company",
+                ]
+                .iter()
+                .any(|f| typo(f, t)))
+    };
+    x.iter().any(|t| lacking(t, &y)) && y.iter().any(|t| lacking(t, &x))
+}
+
 /// Common given names and their short forms, `formal: short short ...`.
 const NICKNAMES: &[(&str, &str)] = &[
     ("abigail", "abby abbie gail"),
@@ -728,6 +806,42 @@ mod tests {
             "blue capital incorporated"
         ));
         assert!(!legal_forms_conflict("blue capital inc", "blue capital"));
+        // two companies that share words each hold one the other lacks; a duplicate
+        // drops, adds, mistypes or shortens words
+        assert!(org_words_conflict(
+            "premier holdings gmbh",
+            "premier laboratories gmbh"
+        ));
+        assert!(org_words_conflict(
+            "p holdings gmbh",
+            "premier laboratories gmbh"
+        ));
+        assert!(org_words_conflict(
+            "summit frontier media inc",
+            "summit frontier energy inc"
+        ));
+        for (a, b) in [
+            (
+                "summit frontier jenergy incorporated",
+                "summit frontier energy inc",
+            ),
+            ("sf energy incorpoated", "summit frontier energy"),
+            ("p laboratories gmbh", "premier laboratories gmbh"),
+            (
+                "sonov crown servies llc",
+                "sonov crown services limited liability company",
+            ),
+            ("crown software gmbh", "crown software solutions gmbh"),
+            ("f consulaing", "falcon consulting limited"),
+            (
+                "cq technologies liminted liability company",
+                "crown quantum technologies llc",
+            ),
+            ("coast erd partners", "coast red partners plc"),
+            ("red media ltd", "req media ltd"),
+        ] {
+            assert!(!org_words_conflict(a, b), "{a} / {b}");
+        }
         for (a, b) in [
             ("smith & co ltd", "smith & co"),
             ("acme company limited", "acme company"),

@@ -112,6 +112,9 @@ pub enum IndividualKind {
 #[derive(Debug, Clone, Default)]
 pub struct NameFields {
     pub names: Vec<usize>,
+    /// The name fields that name organisations (`company_name`, `employer`):
+    /// [`super::lexicon::org_words_conflict`] applies to them.
+    pub orgs: Vec<usize>,
     /// Individual fields (field index and kind).
     pub individual: Vec<(usize, IndividualKind)>,
 }
@@ -144,18 +147,23 @@ impl NameFields {
             })
             .map(|(i, _)| i)
             .collect();
-        if !named.is_empty() {
-            return Self {
-                names: named,
-                individual,
-            };
-        }
-        Self {
-            names: fields
+        let names = if named.is_empty() {
+            fields
                 .iter()
                 .position(|f| f.kind == FieldKind::Text)
                 .into_iter()
-                .collect(),
+                .collect()
+        } else {
+            named
+        };
+        let orgs = names
+            .iter()
+            .copied()
+            .filter(|&i| super::lexicon::concept(&fields[i].name) == Some("organisation"))
+            .collect();
+        Self {
+            names,
+            orgs,
             individual,
         }
     }
@@ -189,10 +197,15 @@ impl NameFields {
 
     /// Whether two names that do not agree exactly end with legal forms of two families
     /// (`Blue Capital Inc` / `Blue Capital PLC`): two companies of one name.
+    /// Or, for an organisation's name, when each name holds a word the other lacks
+    /// ([`super::lexicon::org_words_conflict`]: `Premier Holdings` / `Premier
+    /// Laboratories`).
     fn legal_conflict(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
         self.names.iter().any(|&f| {
             v.get(f).is_some_and(|&l| l != 0 && l != MISSING)
-                && super::lexicon::legal_forms_conflict(a.value(f).norm, b.value(f).norm)
+                && (super::lexicon::legal_forms_conflict(a.value(f).norm, b.value(f).norm)
+                    || (self.orgs.contains(&f)
+                        && super::lexicon::org_words_conflict(a.value(f).norm, b.value(f).norm)))
         })
     }
 
@@ -1103,9 +1116,12 @@ mod tests {
             rec("blue capital plc"),
             rec("Blue Capital Incorporated"),
             rec("Blue Capital"),
+            rec("Blue Harbor Capital"),
+            rec("Blue Summit Capital"),
         ];
         let fields = infer_fields(recs.iter());
         let names = NameFields::detect(&fields);
+        assert_eq!(names.orgs, names.names, "a company name names an organisation");
         let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
         let conflict = |i: usize, j: usize| {
             names.individual_conflict(&p[i], &p[j], &compare(&fields, &p[i], &p[j]))
@@ -1113,6 +1129,8 @@ mod tests {
         assert!(conflict(0, 1), "Inc / PLC");
         assert!(!conflict(0, 2), "Inc / Incorporated");
         assert!(!conflict(1, 3), "a form dropped");
+        assert!(!conflict(3, 4), "a word added");
+        assert!(conflict(4, 5), "a word replaced: two companies");
     }
 
     #[test]
