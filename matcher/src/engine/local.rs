@@ -223,21 +223,17 @@ impl NameFields {
         beyond_name_agrees: bool,
     ) -> bool {
         let (mut given_conflict, mut birth_conflict, mut id_conflict) = (false, false, false);
-        let (mut any_agree, mut id_agree, mut birth_agree) = (false, false, false);
+        let (mut id_agree, mut birth_agree) = (false, false);
         let mut given_agree = false;
         for &(f, kind) in individual {
             match v.get(f).copied() {
                 Some(l) if l <= 2 => {
-                    any_agree = true;
                     id_agree |= kind == IndividualKind::Id;
                     birth_agree |= kind == IndividualKind::Birth;
                     given_agree |= kind == IndividualKind::Given;
                 }
                 Some(l) if l != MISSING && l as usize >= super::fs::LEVELS - 1 => match kind {
-                    IndividualKind::Given if nick(f) => {
-                        any_agree = true;
-                        given_agree = true;
-                    }
+                    IndividualKind::Given if nick(f) => given_agree = true,
                     IndividualKind::Given => given_conflict = true,
                     IndividualKind::Birth => birth_conflict = true,
                     IndividualKind::Id => id_conflict = true,
@@ -251,9 +247,14 @@ impl NameFields {
         // number agrees, or the given name and something beyond the name (an address, a
         // phone) do; a mistyped identity number is forgiven when a name or date agrees
         let birth_rescued = id_agree || (given_agree && beyond_name_agrees);
+        // an identity number that differs outright (more than a typo or two) is another
+        // person's unless a birth date or another identity agrees, or the given name and
+        // something beyond the name (an address, a phone) do: namesakes share their given
+        // names, so an agreeing given name alone does not forgive it
+        let id_rescued = id_agree || birth_agree || (given_agree && beyond_name_agrees);
         (given_conflict && !rescued)
             || (birth_conflict && !birth_rescued)
-            || (id_conflict && !any_agree)
+            || (id_conflict && !id_rescued)
     }
 
     /// The name of a prepared record (name fields joined).
@@ -1092,6 +1093,16 @@ mod tests {
                 json!({"first_name": "james", "last_name": "smith", "dob": "1963-11-24",
                        "street": "", "ssn": "123456789"}),
             ),
+            // a namesake with another identity number, no birth date, living elsewhere
+            rec(
+                json!({"first_name": "james", "last_name": "smith", "dob": "",
+                       "street": "7 elm rd", "ssn": "987654321"}),
+            ),
+            // the first man, his identity number garbled, at his address
+            rec(
+                json!({"first_name": "james", "last_name": "smith", "dob": "",
+                       "street": "12 oak st", "ssn": "987654321"}),
+            ),
         ];
         let fields = infer_fields(recs.iter());
         let names = NameFields::detect(&fields);
@@ -1102,6 +1113,8 @@ mod tests {
         assert!(conflict(0, 1), "{fields:?}");
         assert!(!conflict(0, 2), "given name (short form) and address agree");
         assert!(!conflict(0, 3), "the identity number agrees");
+        assert!(conflict(0, 4), "another identity number, only the name agrees");
+        assert!(!conflict(0, 5), "given name and address agree");
     }
 
     #[test]
