@@ -4,7 +4,8 @@
 //! * `eval dedup --input X.csv --truth T.csv` — deduplicate one table;
 //! * `eval sm --source S.json --target T.json --truth T.csv` — match two schemas.
 //!
-//! Record ids come from `--id-column` (default: the first column). Truth files are
+//! Record ids come from `--id-column` (default: the first column named like an id, else
+//! the first column unless it plainly holds data: then rows are numbered from 1). Truth files are
 //! two-column CSVs with a header; the files are read by [`crate::records`]. Prints
 //! precision, recall, F1, candidate pairs, blocking recall and wall time; the last line is
 //! `f1=<value>`. `--report out.html` also writes one self-contained HTML page of the run
@@ -94,7 +95,9 @@ pub struct EmArgs {
     pub right: PathBuf,
     #[arg(long)]
     pub truth: PathBuf,
-    /// Id column of both files (default: the first column).
+    /// Id column of both files (default: the first column named like an id — `id`,
+    /// `rec_id`, `*_id` — else the first column, unless it plainly holds data such as
+    /// `fname_c1`: then the rows are numbered from 1).
     #[arg(long)]
     pub id_column: Option<String>,
     /// Allow a record to match several records of the other table (default: one-to-one).

@@ -36,7 +36,9 @@ pub struct DedupFileArgs {
     /// Match probability threshold.
     #[arg(long, default_value_t = 0.85)]
     pub threshold: f64,
-    /// Column holding record ids (default: the first column).
+    /// Column holding record ids (default: the first column named like an id — `id`,
+    /// `rec_id`, `*_id` — else the first column, unless it plainly holds data such as
+    /// `fname_c1`: then the rows are numbered from 1).
     #[arg(long)]
     pub id_column: Option<String>,
     /// No cluster grows beyond this many records: pairs join strongest first, and a pair
@@ -227,12 +229,16 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
     for batch in rx {
         let batch = batch.map_err(err)?;
         let (f, cols) = fields.get_or_insert_with(|| {
-            let f = crate::engine::columns::infer_fields_rows(&headers, id_idx, batch.iter());
+            let f = crate::engine::columns::infer_fields_rows(
+                &headers,
+                id_idx.unwrap_or(usize::MAX),
+                batch.iter(),
+            );
             // the column of each name: the last one of that name, as in a record
             let cols: HashMap<String, usize> = headers
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| *i != id_idx)
+                .filter(|(i, _)| Some(*i) != id_idx)
                 .map(|(i, h)| (h.clone(), i))
                 .collect();
             (f, cols)
@@ -243,11 +249,11 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
                 .par_iter()
                 .map(|row| prepare_with(f, |name| cols.get(name).and_then(|&c| row.get(c)))),
         );
-        ids.extend(
-            batch
-                .iter()
-                .map(|r| r.get(id_idx).unwrap_or_default().to_string()),
-        );
+        let first = ids.len() + 1;
+        ids.extend(batch.iter().enumerate().map(|(k, r)| match id_idx {
+            Some(i) => r.get(i).unwrap_or_default().to_string(),
+            None => crate::records::row_id(first + k),
+        }));
     }
     reader
         .join()

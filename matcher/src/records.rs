@@ -47,11 +47,32 @@ pub struct CsvTable {
 }
 
 /// A CSV file opened for reading: the reader (past the header), the header, and the
-/// index of the id column.
+/// index of the id column (`None`: the file has none, and its rows are numbered from 1).
 pub struct OpenCsv {
     pub reader: csv::Reader<std::fs::File>,
     pub headers: Vec<String>,
-    pub id_index: usize,
+    pub id_index: Option<usize>,
+}
+
+/// The id column of a file read without `--id-column`: the first column named like an id
+/// (`id`, `rec_id`, `mention_id`, …; the first column first); else none when the first
+/// column plainly holds data (`fname_c1`, `surname`, `dob`: a file with no id column,
+/// whose first column must be compared, not taken for ids); else the first column.
+pub fn default_id_index(headers: &[String]) -> Option<usize> {
+    use crate::engine::columns::{is_id_name, names_data};
+    if let Some(i) = headers.iter().position(|h| is_id_name(h)) {
+        return Some(i);
+    }
+    match headers.first() {
+        Some(h) if names_data(h) => None,
+        Some(_) => Some(0),
+        None => None,
+    }
+}
+
+/// The id of data row `n` (from 1) of a file with no id column.
+pub fn row_id(n: usize) -> String {
+    n.to_string()
 }
 
 /// Reads a CSV file with a header; values are trimmed strings.
@@ -67,7 +88,7 @@ pub fn read_csv(path: &Path, id_column: Option<&str>) -> Result<CsvTable, Record
 }
 
 /// Opens a CSV for reading (fields trimmed, ragged rows allowed), with the index of the id
-/// column (`id_column`, default the first column).
+/// column (`id_column`, default [`default_id_index`]).
 pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, RecordsError> {
     let err = |m: String| RecordsError::Read {
         path: path.to_path_buf(),
@@ -85,14 +106,18 @@ pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, Records
         .map(str::to_string)
         .collect();
     let id_index = match id_column {
-        Some(c) => headers
-            .iter()
-            .position(|h| h == c)
-            .ok_or_else(|| RecordsError::Format {
-                path: path.to_path_buf(),
-                message: format!("no id column {c:?} (columns: {})", headers.join(", ")),
-            })?,
-        None => 0,
+        Some(c) => {
+            Some(
+                headers
+                    .iter()
+                    .position(|h| h == c)
+                    .ok_or_else(|| RecordsError::Format {
+                        path: path.to_path_buf(),
+                        message: format!("no id column {c:?} (columns: {})", headers.join(", ")),
+                    })?,
+            )
+        }
+        None => default_id_index(&headers),
     };
     Ok(OpenCsv {
         reader,
@@ -129,21 +154,41 @@ pub fn visit_csv(
         n += 1;
         let mut r = Record::new();
         for (i, v) in row.iter().enumerate() {
-            if i == id_index {
+            if Some(i) == id_index {
                 continue;
             }
             if let Some(h) = headers.get(i) {
                 r.insert(h.clone(), Value::String(v.to_string()));
             }
         }
-        each(row.get(id_index).unwrap_or_default().to_string(), r)?;
+        let id = match id_index {
+            Some(i) => row.get(i).unwrap_or_default().to_string(),
+            None => row_id(n),
+        };
+        each(id, r)?;
     }
     Ok(())
 }
 
 /// Reads a two-column truth CSV (header skipped): the id pairs.
 pub fn read_truth(path: &Path) -> Result<Vec<(String, String)>, RecordsError> {
-    let t = read_csv(path, None)?;
+    let first = {
+        let mut r = csv::ReaderBuilder::new()
+            .from_path(path)
+            .map_err(|e| RecordsError::Read {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        r.headers()
+            .map_err(|e| RecordsError::Read {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?
+            .get(0)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let t = read_csv(path, Some(&first))?;
     let mut out = Vec::new();
     for (id, r) in t.ids.into_iter().zip(t.records) {
         let second = r
@@ -285,8 +330,23 @@ mod tests {
         assert_eq!(t.records[0]["name"], "john smith");
         assert!(!t.records[0].contains_key("rid"));
         assert_eq!(t.records[1].len(), 1);
-        // default: the first column
+        // default: the first column (named like nothing the lexicon knows)
         assert_eq!(read_csv(&p, None).unwrap().ids, vec!["x1", "x2"]);
+        // default: the first column named like an id, wherever it is
+        let q = dir.path().join("e.csv");
+        std::fs::write(&q, "name,city,rec_id\nann,perth,a7\n").unwrap();
+        let t = read_csv(&q, None).unwrap();
+        assert_eq!((t.ids[0].as_str(), t.records[0].len()), ("a7", 2));
+        // a file with no id column: the first column is data, the rows are numbered
+        let r = dir.path().join("f.csv");
+        std::fs::write(
+            &r,
+            "fname_c1,fname_c2,lname_c1\ncarsten,,meier\ngerd,,bauer\n",
+        )
+        .unwrap();
+        let t = read_csv(&r, None).unwrap();
+        assert_eq!(t.ids, vec!["1", "2"]);
+        assert_eq!(t.records[0]["fname_c1"], "carsten");
         let e = read_csv(&p, Some("nope")).err().unwrap().to_string();
         assert!(e.contains("no id column \"nope\""), "{e}");
         assert!(read_csv(&dir.path().join("missing.csv"), None).is_err());

@@ -115,6 +115,34 @@ struct Stats {
     amount: usize,
 }
 
+/// Whether a column name names record identifiers: `id`, `rec_id`, `mention_id`,
+/// `recordId`, `uuid`, `key`, or no name at all (the index column a data frame writes).
+pub fn is_id_name(name: &str) -> bool {
+    let t = name.trim().to_ascii_lowercase();
+    if t.is_empty() || t == "unnamed: 0" || super::fs::is_id_field(&t) {
+        return true;
+    }
+    let toks = super::text::split_identifier(name);
+    toks.last()
+        .is_some_and(|l| matches!(l.as_str(), "id" | "uid" | "uuid" | "key"))
+}
+
+/// Whether a column name names a kind of data the lexicon knows (a name, a birth date, a
+/// place; `fname_c1`, the first of a name's numbered columns, too), so that the column is
+/// no record id.
+pub fn names_data(name: &str) -> bool {
+    let stem = continuation_stem(name).map_or_else(|| name.to_string(), |(s, _)| s);
+    let mut toks = super::text::split_identifier(&stem);
+    if super::lexicon::concept_of_tokens(&toks).is_some() || date_part(name).is_some() {
+        return true;
+    }
+    // a trailing one- or two-letter part (`fname_c`, `name_a`) names a copy of the column
+    while toks.len() > 1 && toks.last().is_some_and(|l| l.len() <= 2) {
+        toks.pop();
+    }
+    super::lexicon::concept_of_tokens(&toks).is_some()
+}
+
 fn int_of(s: &str) -> Option<u32> {
     let s = s.trim();
     let s = s.strip_suffix(".0").unwrap_or(s);
@@ -433,6 +461,33 @@ mod tests {
         rows.iter()
             .map(|v| v.as_object().cloned().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn id_columns_and_data_columns_are_told_apart_by_name() {
+        for id in [
+            "id",
+            "rec_id",
+            "mention_id",
+            "recordId",
+            "uuid",
+            "",
+            "Unnamed: 0",
+        ] {
+            assert!(is_id_name(id), "{id}");
+        }
+        for data in [
+            "fname_c1",
+            "lname_c2",
+            "first_name",
+            "surname",
+            "dob",
+            "zip",
+        ] {
+            assert!(!is_id_name(data), "{data}");
+            assert!(names_data(data), "{data}");
+        }
+        assert!(!names_data("rid") && !is_id_name("rid"));
     }
 
     #[test]

@@ -1113,7 +1113,10 @@ mod tests {
         assert!(conflict(0, 1), "{fields:?}");
         assert!(!conflict(0, 2), "given name (short form) and address agree");
         assert!(!conflict(0, 3), "the identity number agrees");
-        assert!(conflict(0, 4), "another identity number, only the name agrees");
+        assert!(
+            conflict(0, 4),
+            "another identity number, only the name agrees"
+        );
         assert!(!conflict(0, 5), "given name and address agree");
     }
 
@@ -1134,7 +1137,10 @@ mod tests {
         ];
         let fields = infer_fields(recs.iter());
         let names = NameFields::detect(&fields);
-        assert_eq!(names.orgs, names.names, "a company name names an organisation");
+        assert_eq!(
+            names.orgs, names.names,
+            "a company name names an organisation"
+        );
         let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
         let conflict = |i: usize, j: usize| {
             names.individual_conflict(&p[i], &p[j], &compare(&fields, &p[i], &p[j]))
