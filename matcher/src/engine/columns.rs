@@ -367,6 +367,74 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         ));
     }
 
+    // date parts the names do not tell (`by`, `bm`, `bd`): three adjacent integer columns
+    // of a year, a month and a day, in the orders dates are written (year first, day
+    // first, month first), whose names the lexicon knows as nothing else
+    let plain = |used: &[bool], i: usize| {
+        !used[i] && date_part(&order[i]).is_none() && !names_data(&order[i])
+    };
+    let fits = |i: usize, p: Part| {
+        let s = get(&order[i]);
+        s.filled > 0
+            && match p {
+                Part::Year => s.most(s.year),
+                Part::Month => s.most(s.month),
+                // a day column holds days past 12 (else it is one more month column)
+                Part::Day => s.most(s.day) && !s.most(s.month),
+            }
+    };
+    let mut i = 0;
+    while i + 2 < order.len() {
+        let (a, b, c) = (i, i + 1, i + 2);
+        let orders = [
+            [Part::Year, Part::Month, Part::Day],
+            [Part::Day, Part::Month, Part::Year],
+            [Part::Month, Part::Day, Part::Year],
+        ];
+        let found = (plain(&used, a) && plain(&used, b) && plain(&used, c))
+            .then(|| {
+                orders
+                    .into_iter()
+                    .find(|o| fits(a, o[0]) && fits(b, o[1]) && fits(c, o[2]))
+            })
+            .flatten();
+        let Some(o) = found else {
+            i += 1;
+            continue;
+        };
+        let at = |p: Part| [a, b, c][o.iter().position(|&q| q == p).unwrap_or(0)];
+        let (y, m, d) = (at(Part::Year), at(Part::Month), at(Part::Day));
+        for k in [a, b, c] {
+            used[k] = true;
+        }
+        // named by what the three names share: `by`, `bm`, `bd` make `b_date` (b for birth,
+        // as in `yob`)
+        let lower: Vec<String> = [a, b, c].map(|k| order[k].to_ascii_lowercase()).into();
+        let shared = lower[0]
+            .chars()
+            .zip(lower[1].chars())
+            .zip(lower[2].chars())
+            .take_while(|((x, y), z)| x == y && y == z)
+            .map(|((x, _), _)| x)
+            .collect::<String>();
+        let shared = shared.trim_end_matches(['_', '-', '.', ' ']);
+        out.push((
+            a,
+            FieldSpec {
+                name: if shared.is_empty() {
+                    "date".to_string()
+                } else {
+                    format!("{shared}_date")
+                },
+                kind: FieldKind::Date,
+                columns: vec![order[y].clone(), order[m].clone(), order[d].clone()],
+                date_order: DateOrder::Parts,
+                nicknames: false,
+            },
+        ));
+        i += 3;
+    }
+
     // continued columns: `x` followed by mostly empty `x_2`, `x_3`
     for (i, name) in order.iter().enumerate() {
         if used[i] {
@@ -411,8 +479,17 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         for &c in &conts {
             used[c] = true;
         }
+        // `fname_c1` + `fname_c2` make `fname` (a trailing short part names the copy)
         let name = continuation_stem(&order[i])
-            .map(|(s, _)| s)
+            .map(|(s, _)| {
+                let trimmed = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+                match trimmed.strip_suffix(['_', '-', '.']) {
+                    Some(base) if !base.is_empty() && s.len() - trimmed.len() <= 2 => {
+                        base.to_string()
+                    }
+                    _ => s,
+                }
+            })
             .unwrap_or_else(|| order[i].clone());
         out.push((
             i,
@@ -517,6 +594,38 @@ mod tests {
         assert_eq!(f[0].columns, vec!["birth_year", "birth_month", "birth_day"]);
         assert_eq!(f[1].columns, vec!["first_name", "first_name_2"]);
         assert_eq!(f[3].date_order, DateOrder::Mdy);
+    }
+
+    #[test]
+    fn unnamed_date_parts_and_numbered_name_copies_are_found_from_their_values() {
+        // the shape of a file whose birth date is `by`, `bm`, `bd` and whose names are
+        // split over `fname_c1` / `fname_c2`
+        let mut rows = Vec::new();
+        for i in 0..40 {
+            rows.push(json!({
+                "fname_c1": "carsten", "fname_c2": if i % 7 == 0 { "peter" } else { "" },
+                "by": 1930 + i, "bm": 1 + i % 12, "bd": 1 + i % 28, "n_kids": i % 4,
+                "floor": 1 + i % 9, "rooms": 1 + i % 6
+            }));
+        }
+        let f = infer_fields(recs(&rows).iter());
+        let date: Vec<&FieldSpec> = f.iter().filter(|s| s.kind == FieldKind::Date).collect();
+        assert_eq!(date.len(), 1, "{f:?}");
+        assert_eq!(date[0].columns, vec!["by", "bm", "bd"]);
+        assert_eq!(date[0].date_order, DateOrder::Parts);
+        assert_eq!(date[0].name, "b_date");
+        assert_eq!(super::super::lexicon::concept("b_date"), Some("birth_date"));
+        let name = f
+            .iter()
+            .find(|s| s.columns.first().is_some_and(|c| c == "fname_c1"));
+        assert_eq!(name.map(|s| s.name.as_str()), Some("fname"), "{f:?}");
+        // small integer columns side by side are no date
+        for c in ["floor", "rooms", "n_kids"] {
+            assert!(
+                f.iter().any(|s| s.name == c && s.kind != FieldKind::Date),
+                "{c}"
+            );
+        }
     }
 
     #[test]

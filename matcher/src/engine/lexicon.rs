@@ -76,6 +76,8 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "born",
             "date birth",
             "birth",
+            // the date of `yob`, `mob` / `by`, `bm`, `bd` columns
+            "b date",
         ],
     ),
     (
