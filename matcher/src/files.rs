@@ -204,10 +204,10 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
         let mut n = 0usize;
         loop {
             let mut batch = Vec::with_capacity(READ_BATCH);
+            let mut bytes = csv::ByteRecord::new();
             while batch.len() < READ_BATCH {
-                let mut row = csv::StringRecord::new();
-                match rdr.read_record(&mut row) {
-                    Ok(true) => batch.push(row),
+                match rdr.read_byte_record(&mut bytes) {
+                    Ok(true) => batch.push(crate::records::decode_row(&bytes)),
                     Ok(false) => break,
                     Err(e) => {
                         // the receiver may have gone away; nothing else to tell

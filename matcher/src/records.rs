@@ -87,21 +87,65 @@ pub fn read_csv(path: &Path, id_column: Option<&str>) -> Result<CsvTable, Record
     Ok(CsvTable { ids, records })
 }
 
-/// Opens a CSV for reading (fields trimmed, ragged rows allowed), with the index of the id
-/// column (`id_column`, default [`default_id_index`]).
+/// The delimiter of a CSV file from its header line: the most frequent of `,`, `;`, tab
+/// and `|` outside quotes (a spreadsheet saved in a locale with decimal commas writes `;`),
+/// `,` when none occurs.
+pub fn sniff_delimiter(head: &[u8]) -> u8 {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let mut counts = [0usize; 4];
+    let cands = [b',', b';', b'\t', b'|'];
+    let mut quoted = false;
+    for &b in line {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(k) = cands.iter().position(|&c| c == b) {
+            counts[k] += 1;
+        }
+    }
+    let best = (0..4)
+        .max_by_key(|&k| (counts[k], usize::from(k == 0)))
+        .unwrap_or(0);
+    if counts[best] == 0 { b',' } else { cands[best] }
+}
+
+/// A row's fields as text: UTF-8 as it is, any other field read as Latin-1 (Windows
+/// spreadsheets), so that no file is refused for its encoding.
+pub fn decode_row(row: &csv::ByteRecord) -> csv::StringRecord {
+    match csv::StringRecord::from_byte_record(row.clone()) {
+        Ok(r) => r,
+        Err(_) => row
+            .iter()
+            .map(|f| match std::str::from_utf8(f) {
+                Ok(t) => t.to_string(),
+                Err(_) => f.iter().map(|&b| char::from(b)).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Opens a CSV for reading (fields trimmed, ragged rows allowed, the delimiter sniffed
+/// from the header line, [`sniff_delimiter`]), with the index of the id column
+/// (`id_column`, default [`default_id_index`]).
 pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, RecordsError> {
     let err = |m: String| RecordsError::Read {
         path: path.to_path_buf(),
         message: m,
     };
+    let delimiter = {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(8192);
+        std::fs::File::open(path)
+            .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+            .map_err(|e| err(e.to_string()))?;
+        sniff_delimiter(&head)
+    };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
+        .delimiter(delimiter)
         .from_path(path)
         .map_err(|e| err(e.to_string()))?;
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| err(e.to_string()))?
+    let headers: Vec<String> = decode_row(reader.byte_headers().map_err(|e| err(e.to_string()))?)
         .iter()
         .map(str::to_string)
         .collect();
@@ -143,14 +187,15 @@ pub fn visit_csv(
         headers,
         id_index,
     } = open_csv(path, id_column)?;
-    let mut row = csv::StringRecord::new();
+    let mut bytes = csv::ByteRecord::new();
     let mut n = 0usize;
     loop {
-        match reader.read_record(&mut row) {
+        match reader.read_byte_record(&mut bytes) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => return Err(err(format!("row {}: {e}", n + 2))),
         }
+        let row = decode_row(&bytes);
         n += 1;
         let mut r = Record::new();
         for (i, v) in row.iter().enumerate() {
@@ -224,7 +269,10 @@ pub fn read_table(path: &Path) -> Result<Table, RecordsError> {
 /// Parses a CSV body with a header into records of strings (values as given, every row as
 /// wide as the header). Errors name the line of the body.
 pub fn parse_csv(body: &[u8]) -> Result<Vec<Record>, RecordsError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(body);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .delimiter(sniff_delimiter(body))
+        .from_reader(body);
     let headers = rdr
         .headers()
         .map_err(|e| RecordsError::Body {
@@ -353,12 +401,27 @@ mod tests {
     }
 
     #[test]
-    fn csv_rows_are_numbered_as_lines() {
+    fn csv_files_of_other_locales_are_read_as_their_authors_see_them() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("bad.csv");
-        std::fs::write(&p, b"id,name\n1,ann\n2,\xff\n").unwrap();
-        let e = read_csv(&p, None).err().unwrap().to_string();
-        assert!(e.starts_with("cannot read ") && e.contains("row 3"), "{e}");
+        // a spreadsheet saved with `;` and in Latin-1 (`Müller`, `Zoë`), a comma inside
+        // a quoted value
+        let p = dir.path().join("de.csv");
+        std::fs::write(
+            &p,
+            b"id;name;ort\n1;M\xfcller;\"K\xf6ln, Altstadt\"\n2;Zo\xeb;Bonn\n",
+        )
+        .unwrap();
+        let t = read_csv(&p, None).unwrap();
+        assert_eq!(t.ids, vec!["1", "2"]);
+        assert_eq!(t.records[0]["name"], "Müller");
+        assert_eq!(t.records[0]["ort"], "Köln, Altstadt");
+        assert_eq!(t.records[1]["name"], "Zoë");
+        assert_eq!(sniff_delimiter(b"a\tb\tc\n1,5\t2\t3"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"a;b\",c\n"), b',');
+        assert_eq!(sniff_delimiter(b"name\n"), b',');
+        // an uploaded body too
+        let r = parse_csv(b"id|name\n1|ann\n").unwrap();
+        assert_eq!(r[0]["name"], "ann");
     }
 
     #[test]
