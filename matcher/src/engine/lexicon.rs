@@ -490,24 +490,26 @@ pub fn org_words_conflict(a: &str, b: &str) -> bool {
     let typo = |o: &str, t: &str| {
         super::fs::osa_distance_at_most(o, t, 1) <= 1 || super::text::jw(o, t) >= 0.85
     };
+    // a legal form mistyped (`incorpoated`) is still a legal form
+    let mistyped_form = |t: &str| {
+        t.len() >= 5
+            && [
+                "incorporated",
+                "limited",
+                "liability",
+                "corporation",
+                "company",
+            ]
+            .iter()
+            .any(|f| typo(f, t))
+    };
     let lacking = |t: &str, other: &[&str]| {
         let first = t.chars().next().unwrap_or(' ');
-        t.chars().count() >= 3
-            && !org_filler(t)
-            && !other.iter().any(|o| {
-                // an initial or an acronym (`cq` for `crown quantum`) covers the word
-                (o.chars().count() <= 3 && o.contains(first)) || typo(o, t)
-            })
-            && !(t.len() >= 5
-                && [
-                    "incorporated",
-                    "limited",
-                    "liability",
-                    "corporation",
-                    "company",
-                ]
-                .iter()
-                .any(|f| typo(f, t)))
+        let covered = other.iter().any(|o| {
+            // an initial or an acronym (`cq` for `crown quantum`) covers the word
+            (o.chars().count() <= 3 && o.contains(first)) || typo(o, t)
+        });
+        t.chars().count() >= 3 && !org_filler(t) && !covered && !mistyped_form(t)
     };
     x.iter().any(|t| lacking(t, &y)) && y.iter().any(|t| lacking(t, &x))
 }
