@@ -34,6 +34,17 @@ pub enum EvalError {
     Records(#[from] RecordsError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The truth file names none of the input's ids: the ids were read from another
+    /// column than the truth file's author used (or the rows were numbered).
+    #[error(
+        "none of the {pairs} truth pairs names ids of {input} (its ids look like {sample}); \
+         pass --id-column to read them from the column the truth file uses"
+    )]
+    TruthIds {
+        input: String,
+        pairs: usize,
+        sample: String,
+    },
     /// `--report`: the page cannot be written.
     #[error("cannot write the report {}: {source}", path.display())]
     Report {
@@ -399,6 +410,34 @@ pub async fn run(args: EvalArgs, cfg: &Config) -> Result<EvalReport, EvalError> 
 }
 
 /// Entity linking evaluation.
+/// Refuses a truth file that names none of the ids of `path` (see [`EvalError::TruthIds`]).
+fn check_truth_ids<'a>(
+    path: &std::path::Path,
+    ids: impl IntoIterator<Item = &'a String>,
+    truth: &HashSet<(String, String)>,
+    side: impl Fn(&(String, String)) -> [&String; 2],
+) -> Result<(), EvalError> {
+    let ids: HashSet<&String> = ids.into_iter().collect();
+    if truth.is_empty()
+        || truth
+            .iter()
+            .any(|t| side(t).iter().any(|x| ids.contains(x)))
+    {
+        return Ok(());
+    }
+    let mut sample: Vec<&&String> = ids.iter().take(3).collect();
+    sample.sort();
+    Err(EvalError::TruthIds {
+        input: path.display().to_string(),
+        pairs: truth.len(),
+        sample: sample
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     let start = Instant::now();
     let eng = engine(&a.common, cfg)?;
@@ -406,6 +445,8 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     let left = read_csv(&a.left, a.id_column.as_deref())?;
     let right = read_csv(&a.right, a.id_column.as_deref())?;
     let truth: HashSet<(String, String)> = read_truth(&a.truth)?.into_iter().collect();
+    check_truth_ids(&a.left, &left.ids, &truth, |t| [&t.0, &t.0])?;
+    check_truth_ids(&a.right, &right.ids, &truth, |t| [&t.1, &t.1])?;
     let judged: Option<HashSet<(String, String)>> = match &a.judged {
         Some(p) => Some(read_truth(p)?.into_iter().collect()),
         None => None,
@@ -578,6 +619,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
         .into_iter()
         .map(|(x, y)| unordered(x, y))
         .collect();
+    check_truth_ids(&a.input, &t.ids, &truth, |t| [&t.0, &t.1])?;
     let opts = LinkOptions {
         threshold,
         keep_candidates: true,
@@ -885,6 +927,28 @@ mod tests {
         .unwrap();
         assert_eq!(judged.predicted_pairs, 1, "{judged:?}");
         assert_eq!(judged.f1, 1.0, "{judged:?}");
+        // a truth file naming none of the ids is refused, saying what the ids look like
+        std::fs::write(p("t2.csv"), "a,b\nx1,y10\nx2,y11\n").unwrap();
+        let e = run(
+            EvalArgs::Em(EmArgs {
+                left: p("a.csv"),
+                right: p("b.csv"),
+                truth: p("t2.csv"),
+                id_column: None,
+                many_to_many: false,
+                columns: None,
+                judged: None,
+                common: common.clone(),
+            }),
+            &Config::default(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("none of the 2 truth pairs names ids of") && e.contains("--id-column"),
+            "{e}"
+        );
         assert!(
             judged
                 .lines()
