@@ -417,7 +417,8 @@ fn check_truth_ids<'a>(
     truth: &HashSet<(String, String)>,
     side: impl Fn(&(String, String)) -> [&String; 2],
 ) -> Result<(), EvalError> {
-    let ids: HashSet<&String> = ids.into_iter().collect();
+    let order: Vec<&String> = ids.into_iter().collect();
+    let ids: HashSet<&String> = order.iter().copied().collect();
     if truth.is_empty()
         || truth
             .iter()
@@ -425,8 +426,8 @@ fn check_truth_ids<'a>(
     {
         return Ok(());
     }
-    let mut sample: Vec<&&String> = ids.iter().take(3).collect();
-    sample.sort();
+    // the first ids of the file, in its order
+    let sample: Vec<&String> = order.into_iter().take(3).collect();
     Err(EvalError::TruthIds {
         input: path.display().to_string(),
         pairs: truth.len(),
