@@ -506,8 +506,13 @@ pub fn org_words_conflict(a: &str, b: &str) -> bool {
     let lacking = |t: &str, other: &[&str]| {
         let first = t.chars().next().unwrap_or(' ');
         let covered = other.iter().any(|o| {
-            // an initial or an acronym (`cq` for `crown quantum`) covers the word
-            (o.chars().count() <= 3 && o.contains(first)) || typo(o, t)
+            // an initial or an acronym (`cq` for `crown quantum`; a legal form is none)
+            // covers the word, so does its abbreviation (`intl`, `bros`, `mgmt`) or the
+            // word it abbreviates
+            (o.chars().count() <= 3 && !org_filler(o) && o.contains(first))
+                || typo(o, t)
+                || (o.len() >= 3 && super::text::token_abbreviates(o, t))
+                || (t.len() >= 3 && super::text::token_abbreviates(t, o))
         });
         t.chars().count() >= 3 && !org_filler(t) && !covered && !mistyped_form(t)
     };
@@ -824,6 +829,11 @@ mod tests {
             "summit frontier media inc",
             "summit frontier energy inc"
         ));
+        // a legal form is no acronym: `inc` does not cover `capital`
+        assert!(org_words_conflict(
+            "premier holdings inc",
+            "premier capital inc"
+        ));
         for (a, b) in [
             (
                 "summit frontier jenergy incorporated",
@@ -843,6 +853,9 @@ mod tests {
             ),
             ("coast erd partners", "coast red partners plc"),
             ("red media ltd", "req media ltd"),
+            ("acme intl trading", "acme international trading co"),
+            ("smith bros mgmt", "smith brothers management"),
+            ("apex labs inc", "apex laboratories"),
         ] {
             assert!(!org_words_conflict(a, b), "{a} / {b}");
         }
