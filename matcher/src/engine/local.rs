@@ -102,8 +102,12 @@ pub enum IndividualKind {
     Given,
     /// A birth date.
     Birth,
-    /// An identity number or an e-mail address.
+    /// An identity number.
     Id,
+    /// An e-mail address: it identifies its holder when it agrees, but people hold
+    /// several and change them, so one that differs is forgiven as a given name's
+    /// conflict is.
+    Email,
 }
 
 /// Which fields make up an entity's name: fields named like `*name*` / `title`, else
@@ -128,7 +132,8 @@ impl NameFields {
                 let kind = match super::lexicon::concept(&f.name)? {
                     "given_name" => IndividualKind::Given,
                     "birth_date" => IndividualKind::Birth,
-                    "ssn" | "email" => IndividualKind::Id,
+                    "ssn" => IndividualKind::Id,
+                    "email" => IndividualKind::Email,
                     _ => return None,
                 };
                 Some((i, kind))
@@ -224,11 +229,11 @@ impl NameFields {
     ) -> bool {
         let (mut given_conflict, mut birth_conflict, mut id_conflict) = (false, false, false);
         let (mut id_agree, mut birth_agree) = (false, false);
-        let mut given_agree = false;
+        let (mut given_agree, mut email_conflict) = (false, false);
         for &(f, kind) in individual {
             match v.get(f).copied() {
                 Some(l) if l <= 2 => {
-                    id_agree |= kind == IndividualKind::Id;
+                    id_agree |= matches!(kind, IndividualKind::Id | IndividualKind::Email);
                     birth_agree |= kind == IndividualKind::Birth;
                     given_agree |= kind == IndividualKind::Given;
                 }
@@ -237,6 +242,7 @@ impl NameFields {
                     IndividualKind::Given => given_conflict = true,
                     IndividualKind::Birth => birth_conflict = true,
                     IndividualKind::Id => id_conflict = true,
+                    IndividualKind::Email => email_conflict = true,
                 },
                 _ => {}
             }
@@ -252,9 +258,12 @@ impl NameFields {
         // something beyond the name (an address, a phone) do: namesakes share their given
         // names, so an agreeing given name alone does not forgive it
         let id_rescued = id_agree || birth_agree || (given_agree && beyond_name_agrees);
+        // an e-mail that differs is forgiven by any agreeing identity, date or given name
+        let email_rescued = id_agree || birth_agree || given_agree;
         (given_conflict && !rescued)
             || (birth_conflict && !birth_rescued)
             || (id_conflict && !id_rescued)
+            || (email_conflict && !email_rescued)
     }
 
     /// The name of a prepared record (name fields joined).
@@ -1029,6 +1038,22 @@ mod tests {
             description: None,
             samples: samples.as_array().cloned().unwrap_or_default(),
         }
+    }
+
+    #[test]
+    fn what_forgives_an_identity_number_or_an_email_that_differs() {
+        use IndividualKind::{Email, Given, Id};
+        let far = (super::super::fs::LEVELS - 1) as u8;
+        // fields: 0 ssn, 1 e-mail, 2 given name
+        let kinds = [(0, Id), (1, Email), (2, Given)];
+        let conflict = |v: [u8; 3]| NameFields::pattern_conflict(&kinds, &v);
+        // another identity number: the given name alone does not forgive it (namesakes)
+        assert!(conflict([far, MISSING, 0]));
+        // another e-mail: people hold several, the agreeing given name forgives it
+        assert!(!conflict([MISSING, far, 0]));
+        assert!(conflict([MISSING, far, MISSING]));
+        // an agreeing e-mail forgives another identity number
+        assert!(!conflict([far, 0, MISSING]));
     }
 
     #[test]
