@@ -285,7 +285,7 @@ fn error_lines(
     truth: &HashSet<(String, String)>,
     candidates: &HashSet<(String, String)>,
     predicted: &HashSet<(String, String)>,
-    note: &HashMap<(String, String), String>,
+    note: impl Fn(&(String, String)) -> Option<String>,
 ) -> Vec<String> {
     if n == 0 {
         return Vec::new();
@@ -296,7 +296,7 @@ fn error_lines(
         pairs
             .into_iter()
             .take(n)
-            .map(|p| match note.get(p) {
+            .map(|p| match note(p) {
                 Some(n) => format!("{label}: {} <-> {} ({n})", p.0, p.1),
                 None => format!("{label}: {} <-> {}", p.0, p.1),
             })
@@ -544,28 +544,31 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
             .collect();
         format!("; {}", parts.join(", "))
     };
-    let notes: HashMap<(String, String), String> = out
-        .pairs
-        .iter()
-        .map(|p| {
-            (
-                (left.ids[p.left].clone(), right.ids[p.right].clone()),
+    // the scored pairs by their ids, formatted (and broken down) only for the listed errors
+    let scored: HashMap<(&str, &str), &linkage::ScoredPair> = if a.common.show_errors == 0 {
+        HashMap::new()
+    } else {
+        out.pairs
+            .iter()
+            .map(|p| ((left.ids[p.left].as_str(), right.ids[p.right].as_str()), p))
+            .collect()
+    };
+    details.extend(error_lines(
+        a.common.show_errors,
+        &truth,
+        &cand,
+        &predicted,
+        |(l, r): &(String, String)| {
+            scored.get(&(l.as_str(), r.as_str())).map(|p| {
                 format!(
                     "weight {:+.2}, p {:.3}, rule {}{}",
                     p.weight,
                     p.probability,
                     p.rule,
                     breakdown(p)
-                ),
-            )
-        })
-        .collect();
-    details.extend(error_lines(
-        a.common.show_errors,
-        &truth,
-        &cand,
-        &predicted,
-        &notes,
+                )
+            })
+        },
     ));
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
     let report = EvalReport {
@@ -678,7 +681,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
         &truth,
         &cand,
         &predicted,
-        &HashMap::new(),
+        |_: &(String, String)| None,
     ));
     let report = EvalReport {
         details,
@@ -838,14 +841,14 @@ mod tests {
         let cand = set(&[("1", "10"), ("2", "11"), ("4", "13")]);
         let predicted = set(&[("1", "10"), ("4", "13")]);
         assert_eq!(
-            error_lines(5, &truth, &cand, &predicted, &HashMap::new()),
+            error_lines(5, &truth, &cand, &predicted, |_| None),
             vec![
                 "not_a_candidate: 3 <-> 12",
                 "missed: 2 <-> 11",
                 "wrong: 4 <-> 13"
             ]
         );
-        assert!(error_lines(0, &truth, &cand, &predicted, &HashMap::new()).is_empty());
+        assert!(error_lines(0, &truth, &cand, &predicted, |_| None).is_empty());
     }
 
     #[tokio::test]
