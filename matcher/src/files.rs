@@ -207,7 +207,7 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
             let mut bytes = csv::ByteRecord::new();
             while batch.len() < READ_BATCH {
                 match rdr.read_byte_record(&mut bytes) {
-                    Ok(true) => batch.push(crate::records::decode_row(&bytes)),
+                    Ok(true) => batch.push(crate::records::decode_row(std::mem::take(&mut bytes))),
                     Ok(false) => break,
                     Err(e) => {
                         // the receiver may have gone away; nothing else to tell

@@ -3,7 +3,8 @@
 //! uploads ([`crate::jobs`]).
 //!
 //! * CSV files with a header ([`read_csv`], [`visit_csv`], [`open_csv`]): values trimmed,
-//!   ragged rows allowed, one column naming each record (default the first);
+//!   ragged rows allowed, one column naming each record (default: an id column found by
+//!   name and checked for unique values, [`id_candidates`]; else rows numbered from 1);
 //! * truth files: two-column CSVs of id pairs ([`read_truth`]);
 //! * schema files: one JSON [`Table`] ([`read_table`]);
 //! * uploaded bodies: CSV ([`parse_csv`], strict: every row as wide as the header) or
@@ -54,20 +55,84 @@ pub struct OpenCsv {
     pub id_index: Option<usize>,
 }
 
-/// The id column of a file read without `--id-column`: the first column named like an id
-/// (`id`, `rec_id`, `mention_id`, …; the first column first); else none when the first
-/// column plainly holds data (`fname_c1`, `surname`, `dob`: a file with no id column,
-/// whose first column must be compared, not taken for ids); else the first column.
-pub fn default_id_index(headers: &[String]) -> Option<usize> {
+/// The columns that may hold a file's record ids when `--id-column` is not given, best
+/// first: the first column when it is named like an id (`id`, `rec_id`, `mention_id`, a
+/// blank or `Unnamed: 0` header: a pandas index), then a column named plainly `id`,
+/// `rec_id`, `uuid`, … wherever it is, then any other column named like an id
+/// (`ProviderID`) but not like data the lexicon knows (`national_id` is an identity number
+/// to compare), then the first column unless it plainly holds data (`fname_c1`, `surname`,
+/// `dob`: a file with no id column, whose first column must be compared). A blank header
+/// anywhere but first (a trailing comma) is no candidate. [`open_csv`] takes the first
+/// candidate whose values are all present and distinct ([`unique_columns`]), and the
+/// first column taken for want of an id-like name (`rid`, `Customer Number`) only when
+/// every value also reads like a code (a digit, no space: not `name` or `title`); with
+/// none, the rows are numbered.
+pub fn id_candidates(headers: &[String]) -> Vec<usize> {
     use crate::engine::columns::{is_id_name, names_data};
-    if let Some(i) = headers.iter().position(|h| is_id_name(h)) {
-        return Some(i);
+    let plain = |h: &str| {
+        crate::engine::fs::is_id_field(h)
+            || matches!(
+                h.trim().to_ascii_lowercase().as_str(),
+                "uuid" | "row_id" | "rowid" | "record_key"
+            )
+    };
+    let mut out: Vec<usize> = Vec::new();
+    let mut add = |i: usize| {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    };
+    if headers.first().is_some_and(|h| is_id_name(h)) {
+        add(0);
     }
-    match headers.first() {
-        Some(h) if names_data(h) => None,
-        Some(_) => Some(0),
-        None => None,
+    for (i, h) in headers.iter().enumerate() {
+        if plain(h) {
+            add(i);
+        }
     }
+    for (i, h) in headers.iter().enumerate().skip(1) {
+        if !h.trim().is_empty() && is_id_name(h) && !names_data(h) {
+            add(i);
+        }
+    }
+    if headers.first().is_some_and(|h| !names_data(h)) {
+        add(0);
+    }
+    out
+}
+
+/// Which of the `candidates` columns hold a value in every row and no value twice (and,
+/// for the columns of `coded`, a digit and no space in every value): one pass over the
+/// rows, keeping a 64-bit hash per value (16 bytes a row per candidate).
+fn unique_columns<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    candidates: &[usize],
+    coded: &[usize],
+) -> Result<Vec<bool>, csv::Error> {
+    use std::hash::BuildHasher;
+    let hasher = std::collections::hash_map::RandomState::new();
+    let mut seen: Vec<std::collections::HashSet<u64>> = vec![Default::default(); candidates.len()];
+    let mut ok = vec![true; candidates.len()];
+    let mut row = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut row)? {
+        for (k, &c) in candidates.iter().enumerate() {
+            if !ok[k] {
+                continue;
+            }
+            let v = row.get(c).unwrap_or_default();
+            let code = || v.iter().any(u8::is_ascii_digit) && !v.contains(&b' ');
+            ok[k] = !v.is_empty()
+                && (!coded.contains(&c) || code())
+                && seen[k].insert(hasher.hash_one(v));
+            if !ok[k] {
+                seen[k] = Default::default();
+            }
+        }
+        if !ok.contains(&true) {
+            break;
+        }
+    }
+    Ok(ok)
 }
 
 /// The id of data row `n` (from 1) of a file with no id column.
@@ -108,47 +173,87 @@ pub fn sniff_delimiter(head: &[u8]) -> u8 {
     if counts[best] == 0 { b',' } else { cands[best] }
 }
 
-/// A row's fields as text: UTF-8 as it is, any other field read as Latin-1 (Windows
-/// spreadsheets), so that no file is refused for its encoding.
-pub fn decode_row(row: &csv::ByteRecord) -> csv::StringRecord {
-    match csv::StringRecord::from_byte_record(row.clone()) {
+/// A row's fields as text: UTF-8 as it is, any other field read as Windows-1252 (the
+/// Latin-1 of Windows spreadsheets: `é` as 0xE9, `€` as 0x80), so that no file is refused
+/// for its encoding. Fields are trimmed of Unicode spaces too (a no-break space pasted from
+/// a web page), which the byte-level trim of the reader leaves.
+pub fn decode_row(row: csv::ByteRecord) -> csv::StringRecord {
+    let mut out = match csv::StringRecord::from_byte_record(row) {
         Ok(r) => r,
-        Err(_) => row
+        Err(e) => e
+            .into_byte_record()
             .iter()
             .map(|f| match std::str::from_utf8(f) {
                 Ok(t) => t.to_string(),
-                Err(_) => f.iter().map(|&b| char::from(b)).collect(),
+                Err(_) => f.iter().map(|&b| windows_1252(b)).collect(),
             })
             .collect(),
+    };
+    let wide_edge = |f: &str| {
+        f.as_bytes().first().is_some_and(|b| *b >= 0x80)
+            || f.as_bytes().last().is_some_and(|b| *b >= 0x80)
+    };
+    if out.iter().any(wide_edge) {
+        out.trim();
     }
+    out
+}
+
+/// The character of a Windows-1252 byte (ISO 8859-1 but for 0x80–0x9F, where Windows puts
+/// `€`, curly quotes and dashes; its five unassigned bytes are read as Latin-1).
+fn windows_1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
+        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
+        'ž', 'Ÿ',
+    ];
+    match b {
+        0x80..=0x9f => HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
+    }
+}
+
+/// The delimiter of the CSV file at `path` ([`sniff_delimiter`] on its first 64 KiB).
+fn sniff_file(path: &Path) -> Result<u8, RecordsError> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(8192);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+        .map_err(|e| RecordsError::Read {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    Ok(sniff_delimiter(&head))
 }
 
 /// Opens a CSV for reading (fields trimmed, ragged rows allowed, the delimiter sniffed
 /// from the header line, [`sniff_delimiter`]), with the index of the id column
-/// (`id_column`, default [`default_id_index`]).
+/// (`id_column`; by default the first of [`id_candidates`] whose values are present and
+/// distinct, none when no candidate is).
 pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, RecordsError> {
     let err = |m: String| RecordsError::Read {
         path: path.to_path_buf(),
         message: m,
     };
-    let delimiter = {
-        use std::io::Read;
-        let mut head = Vec::with_capacity(8192);
-        std::fs::File::open(path)
-            .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
-            .map_err(|e| err(e.to_string()))?;
-        sniff_delimiter(&head)
+    let delimiter = sniff_file(path)?;
+    let open = || {
+        csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_path(path)
+            .map_err(|e| err(e.to_string()))
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_path(path)
-        .map_err(|e| err(e.to_string()))?;
-    let headers: Vec<String> = decode_row(reader.byte_headers().map_err(|e| err(e.to_string()))?)
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let mut reader = open()?;
+    let headers: Vec<String> = decode_row(
+        reader
+            .byte_headers()
+            .map_err(|e| err(e.to_string()))?
+            .clone(),
+    )
+    .iter()
+    .map(str::to_string)
+    .collect();
     let id_index = match id_column {
         Some(c) => {
             Some(
@@ -161,7 +266,27 @@ pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, Records
                     })?,
             )
         }
-        None => default_id_index(&headers),
+        None => {
+            let candidates = id_candidates(&headers);
+            if candidates.is_empty() {
+                None
+            } else {
+                let mut scan = open()?;
+                // the first column, when no name says it holds ids, must hold codes
+                let coded: Vec<usize> = headers
+                    .first()
+                    .filter(|h| !crate::engine::columns::is_id_name(h))
+                    .map(|_| 0)
+                    .into_iter()
+                    .collect();
+                let ok = unique_columns(&mut scan, &candidates, &coded)
+                    .map_err(|e| err(e.to_string()))?;
+                candidates
+                    .iter()
+                    .zip(ok)
+                    .find_map(|(&c, ok)| ok.then_some(c))
+            }
+        }
     };
     Ok(OpenCsv {
         reader,
@@ -195,7 +320,7 @@ pub fn visit_csv(
             Ok(false) => break,
             Err(e) => return Err(err(format!("row {}: {e}", n + 2))),
         }
-        let row = decode_row(&bytes);
+        let row = decode_row(std::mem::take(&mut bytes));
         n += 1;
         let mut r = Record::new();
         for (i, v) in row.iter().enumerate() {
@@ -215,39 +340,96 @@ pub fn visit_csv(
     Ok(())
 }
 
-/// Reads a two-column truth CSV (header skipped): the id pairs.
+/// Reads a truth CSV (header skipped): the id pairs, from its first two columns (after a
+/// row index column named `_id`, `index` or nothing, when more columns follow). A
+/// labelled pair file (a further column named `label`, `match`, `is_match`, `gold` or
+/// `y` of 1/0, true/false or yes/no, as the Magellan and DeepMatcher sets ship) gives the
+/// pairs labelled as matches; other further columns are ignored. The delimiter is sniffed
+/// and values trimmed as in the record files.
 pub fn read_truth(path: &Path) -> Result<Vec<(String, String)>, RecordsError> {
-    let first = {
-        let mut r = csv::ReaderBuilder::new()
-            .from_path(path)
-            .map_err(|e| RecordsError::Read {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        r.headers()
-            .map_err(|e| RecordsError::Read {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?
-            .get(0)
-            .unwrap_or_default()
-            .to_string()
+    let err = |m: String| RecordsError::Read {
+        path: path.to_path_buf(),
+        message: m,
     };
-    let t = read_csv(path, Some(&first))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .delimiter(sniff_file(path)?)
+        .from_path(path)
+        .map_err(|e| err(e.to_string()))?;
+    let header = decode_row(
+        reader
+            .byte_headers()
+            .map_err(|e| err(e.to_string()))?
+            .clone(),
+    );
+    // a pair file's own row index (`_id` in Magellan's, a blank pandas index) comes first
+    let at = usize::from(
+        header.len() >= 3
+            && matches!(
+                header
+                    .get(0)
+                    .unwrap_or_default()
+                    .to_ascii_lowercase()
+                    .as_str(),
+                "_id" | "" | "unnamed: 0" | "index"
+            ),
+    );
+    let label = header
+        .iter()
+        .enumerate()
+        .skip(at + 2)
+        .find(|(_, h)| {
+            matches!(
+                h.to_ascii_lowercase().as_str(),
+                "label" | "match" | "is_match" | "gold" | "y"
+            )
+        })
+        .map(|(i, _)| i);
     let mut out = Vec::new();
-    for (id, r) in t.ids.into_iter().zip(t.records) {
-        let second = r
-            .values()
-            .next()
-            .map(crate::engine::value_text)
-            .unwrap_or_default();
-        if id.is_empty() || second.is_empty() {
-            return Err(RecordsError::Format {
-                path: path.to_path_buf(),
-                message: "truth rows need two values".into(),
-            });
+    let mut bytes = csv::ByteRecord::new();
+    let mut n = 1usize;
+    loop {
+        match reader.read_byte_record(&mut bytes) {
+            Ok(true) => n += 1,
+            Ok(false) => break,
+            Err(e) => {
+                return Err(RecordsError::Read {
+                    path: path.to_path_buf(),
+                    message: format!("row {}: {e}", n + 1),
+                });
+            }
         }
-        out.push((id, second));
+        let row = decode_row(std::mem::take(&mut bytes));
+        match (row.get(at), row.get(at + 1)) {
+            (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => {
+                let yes = match label.map(|i| row.get(i).unwrap_or_default().to_ascii_lowercase()) {
+                    None => true,
+                    Some(v) => match v.as_str() {
+                        "1" | "1.0" | "true" | "yes" => true,
+                        "0" | "0.0" | "false" | "no" => false,
+                        _ => {
+                            return Err(RecordsError::Format {
+                                path: path.to_path_buf(),
+                                message: format!(
+                                    "row {n}: label {v:?} is neither 1/0, true/false nor yes/no"
+                                ),
+                            });
+                        }
+                    },
+                };
+                if yes {
+                    out.push((a.to_string(), b.to_string()));
+                }
+            }
+            _ if row.iter().all(str::is_empty) => {}
+            _ => {
+                return Err(RecordsError::Format {
+                    path: path.to_path_buf(),
+                    message: format!("row {n}: truth rows need two values"),
+                });
+            }
+        }
     }
     Ok(out)
 }
@@ -380,11 +562,43 @@ mod tests {
         assert_eq!(t.records[1].len(), 1);
         // default: the first column (named like nothing the lexicon knows)
         assert_eq!(read_csv(&p, None).unwrap().ids, vec!["x1", "x2"]);
-        // default: the first column named like an id, wherever it is
+        // default: a column named plainly as an id, wherever it is
         let q = dir.path().join("e.csv");
         std::fs::write(&q, "name,city,rec_id\nann,perth,a7\n").unwrap();
         let t = read_csv(&q, None).unwrap();
         assert_eq!((t.ids[0].as_str(), t.records[0].len()), ("a7", 2));
+        // an identity number is data, a blank header after the last column (a trailing
+        // comma) is no id, and a column named like an id whose values repeat (a patent
+        // shared by its inventors) gives way to the next candidate
+        let q = dir.path().join("g.csv");
+        std::fs::write(
+            &q,
+            "patent_id,name,national_id,mention_id,\np1,ann,123,m1,\np1,bo,456,m2,\n",
+        )
+        .unwrap();
+        let t = read_csv(&q, None).unwrap();
+        assert_eq!(t.ids, vec!["m1", "m2"]);
+        assert_eq!(t.records[1]["national_id"], "456");
+        assert_eq!(t.records[1]["patent_id"], "p1");
+        // no candidate with distinct values: the rows are numbered
+        std::fs::write(&q, "household_id,name,\nh1,ann,\nh1,bo,\n").unwrap();
+        assert_eq!(read_csv(&q, None).unwrap().ids, vec!["1", "2"]);
+        // an empty value is no id either
+        std::fs::write(&q, "id,name\n7,ann\n,bo\n").unwrap();
+        assert_eq!(read_csv(&q, None).unwrap().ids, vec!["1", "2"]);
+        assert_eq!(
+            id_candidates(&["surname".into(), "national_id".into(), String::new()]),
+            Vec::<usize>::new()
+        );
+        // a first column of names is data, though its values are distinct
+        std::fs::write(&q, "name,city\nann lee,perth\nbo,perth\n").unwrap();
+        let t = read_csv(&q, None).unwrap();
+        assert_eq!(t.ids[1], "2");
+        assert_eq!(t.records[1]["name"], "bo");
+        assert_eq!(
+            id_candidates(&["".into(), "name".into(), "ProviderID".into()]),
+            vec![0, 2]
+        );
         // a file with no id column: the first column is data, the rows are numbered
         let r = dir.path().join("f.csv");
         std::fs::write(
@@ -416,6 +630,11 @@ mod tests {
         assert_eq!(t.records[0]["name"], "Müller");
         assert_eq!(t.records[0]["ort"], "Köln, Altstadt");
         assert_eq!(t.records[1]["name"], "Zoë");
+        // Windows-1252 beyond Latin-1, and a no-break space around a value
+        std::fs::write(&p, b"id;name;note\n1;\x93Caf\xe9\x94;\xa0x\xa0\n").unwrap();
+        let t = read_csv(&p, None).unwrap();
+        assert_eq!(t.records[0]["name"], "\u{201c}Café\u{201d}");
+        assert_eq!(t.records[0]["note"], "x");
         assert_eq!(sniff_delimiter(b"a\tb\tc\n1,5\t2\t3"), b'\t');
         assert_eq!(sniff_delimiter(b"\"a;b\",c\n"), b',');
         assert_eq!(sniff_delimiter(b"name\n"), b',');
@@ -435,7 +654,21 @@ mod tests {
         );
         std::fs::write(&t, "a,b\n1,\n").unwrap();
         let e = read_truth(&t).unwrap_err().to_string();
-        assert!(e.ends_with("truth rows need two values"), "{e}");
+        assert!(e.ends_with("row 2: truth rows need two values"), "{e}");
+        // `;`-separated, spaces around values, a third column (a label): the first two
+        std::fs::write(&t, "left ; right;score\n 1 ; 10 ;1\n\n2;11;0\n").unwrap();
+        assert_eq!(
+            read_truth(&t).unwrap(),
+            vec![("1".into(), "10".into()), ("2".into(), "11".into())]
+        );
+        // a labelled pair file: the pairs labelled as matches
+        std::fs::write(&t, "_id,ltable_id,rtable_id,label\n0,1,10,1\n1,2,11,0\n").unwrap();
+        assert_eq!(read_truth(&t).unwrap(), vec![("1".into(), "10".into())]);
+        std::fs::write(&t, "ltable_id,rtable_id,label\n1,10,1\n2,11,0\n").unwrap();
+        assert_eq!(read_truth(&t).unwrap(), vec![("1".into(), "10".into())]);
+        std::fs::write(&t, "ltable_id,rtable_id,label\n1,10,maybe\n").unwrap();
+        let e = read_truth(&t).unwrap_err().to_string();
+        assert!(e.contains("row 2: label \"maybe\""), "{e}");
         let s = dir.path().join("s.json");
         std::fs::write(&s, r#"{"name": "people", "columns": [{"name": "id"}]}"#).unwrap();
         assert_eq!(read_table(&s).unwrap().columns[0].name, "id");
