@@ -4,9 +4,11 @@
 //! * `eval dedup --input X.csv --truth T.csv` — deduplicate one table;
 //! * `eval sm --source S.json --target T.json --truth T.csv` — match two schemas.
 //!
-//! Record ids come from `--id-column` (default: the first column named like an id, else
-//! the first column unless it plainly holds data: then rows are numbered from 1). Truth files are
-//! two-column CSVs with a header; the files are read by [`crate::records`]. Prints
+//! Record ids come from `--id-column` (default: [`crate::records::id_candidates`], else
+//! rows numbered from 1). Truth files are CSVs with a header: id pairs (a labelled pair
+//! file gives its pairs labelled 1) or, for `dedup`, one row per record naming its
+//! cluster (read as such when the second column holds no ids of the input, or with
+//! `--truth-clusters`); the files are read by [`crate::records`]. Prints
 //! precision, recall, F1, candidate pairs, blocking recall and wall time; the last line is
 //! `f1=<value>`. `--report out.html` also writes one self-contained HTML page of the run
 //! ([`report`]; the data for it is gathered by `collect`).
@@ -106,9 +108,9 @@ pub struct EmArgs {
     pub right: PathBuf,
     #[arg(long)]
     pub truth: PathBuf,
-    /// Id column of both files (default: the first column named like an id — `id`,
-    /// `rec_id`, `*_id` — else the first column, unless it plainly holds data such as
-    /// `fname_c1`: then the rows are numbered from 1).
+    /// Id column of both files (default: a column named like an id — `id`,
+    /// `rec_id`, `*_id` — whose values are present and distinct; else the first column when
+    /// its values read like codes; else the rows are numbered from 1).
     #[arg(long)]
     pub id_column: Option<String>,
     /// Allow a record to match several records of the other table (default: one-to-one).
@@ -132,8 +134,14 @@ pub type ColumnMap = Vec<(String, String)>;
 pub struct DedupArgs {
     #[arg(long)]
     pub input: PathBuf,
+    /// The true duplicates: id pairs, or one row per record with its cluster label
+    /// (`id,cluster`; found out from the values, see `--truth-clusters`).
     #[arg(long)]
     pub truth: PathBuf,
+    /// Read `--truth` as `id,cluster` rows even when its cluster labels look like ids of
+    /// the input (numbers used for both).
+    #[arg(long)]
+    pub truth_clusters: bool,
     #[arg(long)]
     pub id_column: Option<String>,
     #[command(flatten)]
@@ -409,6 +417,41 @@ pub async fn run(args: EvalArgs, cfg: &Config) -> Result<EvalReport, EvalError> 
     Ok(report)
 }
 
+/// Whether truth rows are `id,cluster` rows rather than id pairs: every first value is a
+/// distinct id of the input and fewer than half of the second values are ids (cluster
+/// labels of their own kind: `inventor_17`, a person's key).
+fn is_membership(rows: &[(String, String)], ids: &[String]) -> bool {
+    let ids: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut firsts = HashSet::new();
+    !rows.is_empty()
+        && rows
+            .iter()
+            .all(|(x, _)| ids.contains(x.as_str()) && firsts.insert(x.as_str()))
+        && rows
+            .iter()
+            .filter(|(_, c)| ids.contains(c.as_str()))
+            .count()
+            * 2
+            < rows.len()
+}
+
+/// The pairs of records that `id,cluster` rows put in one cluster.
+fn membership_pairs(rows: Vec<(String, String)>) -> HashSet<(String, String)> {
+    let mut by: HashMap<String, Vec<String>> = HashMap::new();
+    for (id, c) in rows {
+        by.entry(c).or_default().push(id);
+    }
+    let mut out = HashSet::new();
+    for m in by.values() {
+        for (i, x) in m.iter().enumerate() {
+            for y in &m[i + 1..] {
+                out.insert(unordered(x.clone(), y.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// Entity linking evaluation.
 /// Refuses a truth file that names none of the ids of `path` (see [`EvalError::TruthIds`]).
 fn check_truth_ids<'a>(
@@ -619,10 +662,13 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let eng = engine(&a.common, cfg)?;
     let threshold = a.common.threshold.unwrap_or(cfg.matching.entity_threshold);
     let t = read_csv(&a.input, a.id_column.as_deref())?;
-    let truth: HashSet<(String, String)> = read_truth(&a.truth)?
-        .into_iter()
-        .map(|(x, y)| unordered(x, y))
-        .collect();
+    let rows = read_truth(&a.truth)?;
+    let clusters_given = a.truth_clusters || is_membership(&rows, &t.ids);
+    let truth: HashSet<(String, String)> = if clusters_given {
+        membership_pairs(rows)
+    } else {
+        rows.into_iter().map(|(x, y)| unordered(x, y)).collect()
+    };
     check_truth_ids(&a.input, &t.ids, &truth, |t| [&t.0, &t.1])?;
     let opts = LinkOptions {
         threshold,
@@ -673,6 +719,12 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let blocking_reach = reach(&truth, &cand);
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
     let mut details = vec![cluster_histogram(t.ids.len(), &clusters)];
+    if clusters_given {
+        details.push(format!(
+            "truth: read as cluster labels ({} true pairs)",
+            truth.len()
+        ));
+    }
     if a.common.explain {
         details.extend(explain_model(&out.link.model, threshold));
     }
@@ -968,8 +1020,9 @@ mod tests {
             EvalArgs::Dedup(DedupArgs {
                 input: p("d.csv"),
                 truth: p("dt.csv"),
+                truth_clusters: false,
                 id_column: Some("rid".into()),
-                common,
+                common: common.clone(),
             }),
             &Config::default(),
         )
@@ -977,5 +1030,45 @@ mod tests {
         .unwrap();
         assert!(r.recall >= 0.99, "{r:?}");
         assert_eq!(r.lines()[0], "cluster_sizes=1:1 2:1", "{r:?}");
+        // the same truth as cluster labels, one row per record
+        std::fs::write(p("dc.csv"), "rid,person\nx1,p1\nx2,p1\nx3,p2\n").unwrap();
+        let r = run(
+            EvalArgs::Dedup(DedupArgs {
+                input: p("d.csv"),
+                truth: p("dc.csv"),
+                truth_clusters: false,
+                id_column: Some("rid".into()),
+                common,
+            }),
+            &Config::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((r.true_pairs, r.correct_pairs), (1, 1), "{r:?}");
+        assert!(
+            r.lines()
+                .iter()
+                .any(|l| l.starts_with("truth: read as cluster labels"))
+        );
+    }
+
+    #[test]
+    fn truth_rows_are_pairs_or_cluster_labels() {
+        let s = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let ids: Vec<String> = ["1", "2", "3", "4"].map(String::from).into();
+        // pairs: the second values are ids
+        assert!(!is_membership(&s(&[("1", "2"), ("3", "4")]), &ids));
+        // labels: every record once, labels of their own
+        let rows = s(&[("1", "a"), ("2", "a"), ("3", "b"), ("4", "a")]);
+        assert!(is_membership(&rows, &ids));
+        let pairs = membership_pairs(rows);
+        assert_eq!(pairs.len(), 3);
+        assert!(pairs.contains(&unordered("4".into(), "1".into())));
+        // a first value that is no id: neither
+        assert!(!is_membership(&s(&[("9", "a")]), &ids));
     }
 }

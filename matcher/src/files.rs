@@ -36,9 +36,9 @@ pub struct DedupFileArgs {
     /// Match probability threshold.
     #[arg(long, default_value_t = 0.85)]
     pub threshold: f64,
-    /// Column holding record ids (default: the first column named like an id — `id`,
-    /// `rec_id`, `*_id` — else the first column, unless it plainly holds data such as
-    /// `fname_c1`: then the rows are numbered from 1).
+    /// Column holding record ids (default: a column named like an id — `id`,
+    /// `rec_id`, `*_id` — whose values are present and distinct; else the first column when
+    /// its values read like codes; else the rows are numbered from 1).
     #[arg(long)]
     pub id_column: Option<String>,
     /// No cluster grows beyond this many records: pairs join strongest first, and a pair
