@@ -288,6 +288,9 @@ pub fn infer_fields<'a>(records: impl IntoIterator<Item = &'a Record> + Clone) -
 }
 
 /// [`infer_fields`] from header and rows (a CSV read as strings; `skip`: the id column).
+/// The columns are taken in the order of their names, as a record's keys come, so that a
+/// file deduplicated from disk and the same rows sent as records (`eval`, the API) get
+/// the same fields.
 pub fn infer_fields_rows<'a, R>(headers: &[String], skip: usize, rows: R) -> Vec<FieldSpec>
 where
     R: IntoIterator<Item = &'a csv::StringRecord>,
@@ -300,6 +303,7 @@ where
             stats.insert(h.clone(), Stats::default());
         }
     }
+    order.sort();
     for row in rows.into_iter().take(SAMPLE) {
         for (i, v) in row.iter().enumerate() {
             if i == skip {
@@ -609,6 +613,29 @@ mod tests {
             }));
         }
         let f = infer_fields(recs(&rows).iter());
+        // the same rows read from a file whose columns come in another order: the same
+        // fields (the dedup command reads files so; `eval` and the API get records)
+        let headers: Vec<String> = ["by", "fname_c1", "bm", "n_kids", "bd", "fname_c2"]
+            .into_iter()
+            .chain(["floor", "rooms"])
+            .map(String::from)
+            .collect();
+        let rows_csv: Vec<csv::StringRecord> = rows
+            .iter()
+            .map(|r| {
+                headers
+                    .iter()
+                    .map(|h| crate::engine::value_text(&r[h.as_str()]))
+                    .collect()
+            })
+            .collect();
+        let from_file = infer_fields_rows(&headers, usize::MAX, rows_csv.iter());
+        let names = |f: &[FieldSpec]| -> Vec<(String, Vec<String>)> {
+            f.iter()
+                .map(|s| (s.name.clone(), s.columns.clone()))
+                .collect()
+        };
+        assert_eq!(names(&from_file), names(&f));
         let date: Vec<&FieldSpec> = f.iter().filter(|s| s.kind == FieldKind::Date).collect();
         assert_eq!(date.len(), 1, "{f:?}");
         assert_eq!(date[0].columns, vec!["by", "bm", "bd"]);
