@@ -146,6 +146,19 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "sin",
             "tax id",
             "tin",
+            "tax no",
+            "tax number",
+            "tax file number",
+            "tfn",
+            "national insurance number",
+            "ni number",
+            "nino",
+            "social insurance number",
+            "identity number",
+            "passport number",
+            "passport no",
+            "nhs number",
+            "bsn",
         ],
     ),
     (
@@ -742,6 +755,8 @@ mod tests {
             ("fname", "given_name"),
             ("custFirstName", "forename"),
             ("soc_sec_id", "ssn"),
+            ("Tax No", "ssn"),
+            ("NI_Number", "national_id"),
             ("address_1", "street_address"),
         ] {
             assert_eq!(concept(a), concept(b), "{a} / {b}");
