@@ -166,12 +166,25 @@ pub fn align(
             _ => rest_l.push(l.clone()),
         }
     }
-    let rest_r: Vec<FieldSpec> = fr
+    let mut rest_r: Vec<FieldSpec> = fr
         .iter()
         .zip(&used_r)
         .filter(|(_, u)| !**u)
         .map(|(f, _)| f.clone())
         .collect();
+    // a whole name on one side, given name and surname on the other: the parts, joined,
+    // are compared with the whole (`Name` / `given_name` + `surname`)
+    if let Some((w, parts)) = whole_and_parts(&rest_l, &rest_r) {
+        let joined = joined_name(&rest_r, &parts);
+        push(&mut out, &rest_l[w], &joined, 1.0);
+        rest_l.remove(w);
+        rest_r = drop_indices(rest_r, &parts);
+    } else if let Some((w, parts)) = whole_and_parts(&rest_r, &rest_l) {
+        let joined = joined_name(&rest_l, &parts);
+        push(&mut out, &joined, &rest_r[w], 1.0);
+        rest_r.remove(w);
+        rest_l = drop_indices(rest_l, &parts);
+    }
     if rest_l.is_empty() || rest_r.is_empty() {
         return Ok(out);
     }
@@ -221,6 +234,50 @@ pub fn align(
         }
     }
     Ok(out)
+}
+
+/// A field of `whole_side` holding a whole person name (`Name`, `full_name`,
+/// `customer_name`) where that side has no given name or surname, and the given-name and
+/// surname fields of `parts_side`: `(whole, [given, surname])`.
+fn whole_and_parts(
+    whole_side: &[FieldSpec],
+    parts_side: &[FieldSpec],
+) -> Option<(usize, [usize; 2])> {
+    use super::lexicon::concept;
+    let find = |fs: &[FieldSpec], c: &str| fs.iter().position(|f| concept(&f.name) == Some(c));
+    let given = find(parts_side, "given_name")?;
+    let surname = find(parts_side, "surname")?;
+    if find(whole_side, "given_name").is_some() || find(whole_side, "surname").is_some() {
+        return None;
+    }
+    let whole = whole_side.iter().position(|f| {
+        f.kind == FieldKind::Text
+            && (concept(&f.name) == Some("full_name")
+                || (concept(&f.name).is_none()
+                    && super::text::split_identifier(&f.name)
+                        .last()
+                        .is_some_and(|t| t == "name")))
+    })?;
+    Some((whole, [given, surname]))
+}
+
+/// The given-name and surname fields `parts` of `fs` as one text field of their columns.
+fn joined_name(fs: &[FieldSpec], parts: &[usize; 2]) -> FieldSpec {
+    let mut f = FieldSpec::new("full_name", FieldKind::Text);
+    for &k in parts {
+        let src: Vec<String> = fs[k].sources().into_iter().map(str::to_string).collect();
+        f.columns.extend(src);
+    }
+    f
+}
+
+/// `fs` without the fields at `drop`.
+fn drop_indices(fs: Vec<FieldSpec>, drop: &[usize]) -> Vec<FieldSpec> {
+    fs.into_iter()
+        .enumerate()
+        .filter(|(k, _)| !drop.contains(k))
+        .map(|(_, f)| f)
+        .collect()
 }
 
 /// Parses `left:right,left2:right2` (the command line's `--columns`).
@@ -324,5 +381,45 @@ mod tests {
         );
         assert!(parse_column_map("a:b,c").unwrap_err().contains("pair 2"));
         assert!(parse_column_map(":b").is_err());
+    }
+
+    #[test]
+    fn a_whole_name_is_compared_with_the_given_name_and_surname_joined() {
+        let names = ["anna", "ben", "carla", "dmitri", "eve", "farid"];
+        let surnames = ["smith", "jones", "garcia", "nguyen", "okafor"];
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        for i in 0..30usize {
+            let (g, s) = (names[i % 6], surnames[i % 5]);
+            left.push(
+                json!({"id": i, "given_name": g, "surname": s, "city": "perth"})
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
+            );
+            right.push(
+                json!({"id": i, "Name": format!("{g} {s}"), "city": "perth"})
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
+            );
+        }
+        let a = align(&left, &right, None).unwrap();
+        let got: Vec<(&str, &str)> = a
+            .pairs
+            .iter()
+            .map(|p| (p.left.as_str(), p.right.as_str()))
+            .collect();
+        assert!(got.contains(&("given_name+surname", "Name")), "{got:?}");
+        let k = got.iter().position(|p| p.1 == "Name").unwrap();
+        // both sides read the same text
+        let raw = |f: &FieldSpec, r: &Record| f.raw(|c| r.get(c).and_then(|v| v.as_str()));
+        assert_eq!(raw(&a.left[k], &left[3]), raw(&a.right[k], &right[3]));
+        // and the other way round
+        let b = align(&right, &left, None).unwrap();
+        assert!(
+            b.pairs
+                .iter()
+                .any(|p| p.left == "Name" && p.right == "given_name+surname")
+        );
     }
 }
