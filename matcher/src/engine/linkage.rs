@@ -291,7 +291,10 @@ pub(super) fn score_all(
             );
         }
         let ev = EmEvidence::compute_adjusted(model, &names, x, y, v, &[], adj);
-        let d = ev.decide(threshold);
+        let mut d = ev.decide(threshold);
+        if d.is_match && lone_common_agreement(model, v, b.len() as f64) {
+            d.is_match = false;
+        }
         let evidence = edge_evidence(d.is_match, d.score, ev.individual_conflict);
         let kept = (keep_all || d.is_match).then(|| ScoredPair {
             left: i as usize,
@@ -778,8 +781,72 @@ pub fn entity_blocks(
     extra
 }
 
+/// Records a value may share by chance with the others of its file, at most, for that
+/// value alone to make a match ([`lone_common_agreement`]). u comes from random pairs,
+/// duplicates among them, so it overstates chance a little: a company name (u × n of
+/// 1–5 in the generated company files) must still decide alone, a first or last name
+/// (about 20 in Febrl) must not. 2 cost the company files up to 0.003 F1, 8 let a
+/// mistyped birth date alone match again.
+const LONE_CHANCE: f64 = 4.0;
+
+/// Whether the only evidence for a match in `v` (the one field, or group of dependent
+/// fields such as an address's parts, whose level weighs for a match) is a value that
+/// each record shares by chance with more than [`LONE_CHANCE`] of the `n` records it is
+/// compared with (u × n). Such a pair is no match, whatever its weight.
+///
+/// Why: u is the chance agreement of two random records, but candidates are not random;
+/// blocking chose them for sharing a name. With the other fields missing (a file with a
+/// third of its values blank), a pair that shares only a first name such as `brianna`
+/// weighed +7.4 bits and matched, though each record shares that name with twenty
+/// others. A value rarer than that (a product title, an identity number, a birth date in
+/// a small file) still decides alone, and so does any second agreeing field.
+fn lone_common_agreement(model: &FsModel, v: &[u8], n: f64) -> bool {
+    let in_group = |f: usize| model.groups.iter().find(|g| g.len() >= 2 && g.contains(&f));
+    // each agreeing field, or group, by its first field
+    let mut units: Vec<usize> = Vec::new();
+    let mut best_u = f64::INFINITY;
+    for (f, &l) in v.iter().enumerate() {
+        if l == MISSING || model.level_weight(f, l as usize) <= 0.0 {
+            continue;
+        }
+        let unit = in_group(f).map(|g| g[0]).unwrap_or(f);
+        if !units.contains(&unit) {
+            units.push(unit);
+        }
+        let u = model.u.get(f).map_or(1.0, |u| u[l as usize]);
+        best_u = best_u.min(u);
+    }
+    units.len() == 1 && best_u * n > LONE_CHANCE
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_common_value_alone_makes_no_match() {
+        use super::super::fs::{FieldKind, FieldSpec, LEVELS};
+        let fields: Vec<FieldSpec> = ["first_name", "title", "dob"]
+            .iter()
+            .map(|n| FieldSpec::new(*n, FieldKind::Text))
+            .collect();
+        let mut m = FsModel::prior(fields);
+        m.m = vec![[0.9, 0.05, 0.03, 0.01, 0.01]; 3];
+        // a first name two random records share once in 250, a title once in 100,000
+        m.u = vec![
+            [0.004, 0.002, 0.002, 0.01, 0.982],
+            [0.00001, 0.00001, 0.0001, 0.001, 0.99888],
+            [0.001, 0.001, 0.001, 0.01, 0.987],
+        ];
+        let far = (LEVELS - 1) as u8;
+        // among 5,000 records, a shared first name alone: twenty chance namesakes each
+        assert!(lone_common_agreement(&m, &[0, MISSING, MISSING], 5000.0));
+        // a title alone is specific; so is the name with a second agreeing field
+        assert!(!lone_common_agreement(&m, &[MISSING, 0, MISSING], 5000.0));
+        assert!(!lone_common_agreement(&m, &[0, MISSING, 0], 5000.0));
+        // a disagreeing field adds nothing; in a small file the name is specific enough
+        assert!(lone_common_agreement(&m, &[0, far, MISSING], 5000.0));
+        assert!(!lone_common_agreement(&m, &[0, far, MISSING], 100.0));
+    }
+
     use super::*;
     use serde_json::json;
 
