@@ -6,7 +6,9 @@
 # One default configuration for every set, no per-set settings: Febrl 1-4, Fodors-Zagats,
 # DBLP-ACM (scored on its 415 labelled pairs), the seeded shapes of bench/gen_shapes.py
 # (split names and date parts, heavy-tailed entities, differently named link columns,
-# organisations, products) and the Valentine-style schema-matching tasks.
+# organisations, products), Febrl reshaped as real files come (bench/reshape_febrl.py:
+# blanks, joined and renamed columns, other date forms) and the Valentine-style
+# schema-matching tasks.
 #
 # Targets (issue 12): F1 >= 0.95 and blocking recall >= 0.99 on every entity set,
 # SM micro-F1 >= 0.95 on the default build; Febrl4 F1 >= 0.999 in <= 1 s end to end.
@@ -65,6 +67,10 @@ run dblp-acm-link 0.95 em --left $c/dblp_acm/dblp.csv --right $c/dblp_acm/acm.cs
 run person-split-dedup 0.95 dedup --input $s/person_split/input.csv --truth $s/person_split/truth.csv
 run person-heavy-dedup 0.95 dedup --input $s/person_heavy/input.csv --truth $s/person_heavy/truth.csv
 run person-link 0.95 em --left $s/person_link/left.csv --right $s/person_link/right.csv --truth $s/person_link/truth.csv
+r="$c/reshaped"
+run febrl2-sparse-dedup 0.95 dedup --input $r/febrl2_sparse/input.csv --truth $c/febrl/febrl2_truth.csv
+run febrl3-renamed-dedup 0.99 dedup --input $r/febrl3_renamed/input.csv --truth $c/febrl/febrl3_truth.csv
+run febrl4-reshaped-link 0.99 em --left $c/febrl/dataset4a.csv --right $r/febrl4_reshaped/right.csv --truth $c/febrl/febrl4_truth.csv
 run org-dedup 0.95 dedup --input $s/org_dedup/input.csv --truth $s/org_dedup/truth.csv
 run product-link 0.95 em --left $s/product_link/left.csv --right $s/product_link/right.csv --truth $s/product_link/truth.csv
 sum=0; n=0; tp=0; pp=0; cp=0

