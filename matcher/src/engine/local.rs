@@ -200,6 +200,22 @@ impl NameFields {
         Self::conflict_with(&self.individual, v, nick, beyond) || self.legal_conflict(a, b, v)
     }
 
+    /// Whether the individual fields say two records are one person: an identity number
+    /// agrees, or the birth date does together with a field beyond the name (an address,
+    /// a phone). Then a name that conflicts was changed (a surname at marriage) or
+    /// garbled, as a given name that conflicts is forgiven on the same evidence.
+    pub fn identity_confirmed(&self, v: &[u8]) -> bool {
+        let agrees = |kind: IndividualKind| {
+            self.individual
+                .iter()
+                .any(|&(f, k)| k == kind && v.get(f).is_some_and(|&l| l <= 2))
+        };
+        let beyond = v.iter().enumerate().any(|(f, &l)| {
+            l <= 1 && !self.names.contains(&f) && !self.individual.iter().any(|x| x.0 == f)
+        });
+        agrees(IndividualKind::Id) || (agrees(IndividualKind::Birth) && beyond)
+    }
+
     /// Whether two names that do not agree exactly end with legal forms of two families
     /// (`Blue Capital Inc` / `Blue Capital PLC`): two companies of one name.
     /// Or, for an organisation's name, when each name holds a word the other lacks
@@ -273,6 +289,26 @@ impl NameFields {
             .map(|&i| r.value(i))
             .flat_map(|v| v.tokens().map(str::to_string))
             .collect()
+    }
+
+    /// The names of two records as far as they can be compared: the name fields known on
+    /// both sides of the comparison vector `v`, joined. A record with only its given name
+    /// and one with only its surname (`isabella` / `everett`) have no name in common to
+    /// conflict on; compared whole, they read as two people whatever else agreed.
+    pub fn shared_names(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> [Vec<String>; 2] {
+        let known: Vec<usize> = self
+            .names
+            .iter()
+            .copied()
+            .filter(|&f| v.get(f).is_some_and(|&l| l != MISSING))
+            .collect();
+        [a, b].map(|r| {
+            known
+                .iter()
+                .map(|&i| r.value(i))
+                .flat_map(|v| v.tokens().map(str::to_string))
+                .collect()
+        })
     }
 }
 
@@ -403,6 +439,9 @@ pub struct EmEvidence {
     pub differ: Vec<String>,
     /// The individual fields conflict ([`NameFields::individual_conflict`]).
     pub individual_conflict: bool,
+    /// The individual fields say it is one person ([`NameFields::identity_confirmed`]):
+    /// then names that conflict were changed or mistyped, not another person's.
+    pub identity_confirmed: bool,
 }
 
 impl EmEvidence {
@@ -429,8 +468,7 @@ impl EmEvidence {
         facts: &[&Facts],
         tf: (f64, f64),
     ) -> Self {
-        let ta = names.name(a);
-        let tb = names.name(b);
+        let [ta, tb] = names.shared_names(a, b, v);
         let (name_a, name_b) = (ta.join(" "), tb.join(" "));
         let p_all = 1.0 / (1.0 + (-(model.weight(v) + tf.0)).exp2());
         let rest_weight = model.weight_without(v, &names.names) + tf.1;
@@ -476,6 +514,7 @@ impl EmEvidence {
         let individual_conflict = names.individual_conflict(a, b, v);
         Self {
             individual_conflict,
+            identity_confirmed: names.identity_confirmed(v),
             name_a,
             name_b,
             p_all,
@@ -498,6 +537,7 @@ impl EmEvidence {
             && self.alias.is_none()
             && self.name_sim.is_some_and(|s| s < NAME_CONFLICT)
             && self.rest_weight < OVERWHELMING
+            && !self.identity_confirmed
     }
 
     /// The self-indicator: a short summary of both sides.
@@ -1054,6 +1094,40 @@ mod tests {
         assert!(conflict([MISSING, far, MISSING]));
         // an agreeing e-mail forgives another identity number
         assert!(!conflict([far, 0, MISSING]));
+    }
+
+    #[test]
+    fn names_known_on_one_side_only_do_not_conflict_and_identity_overrules_a_name() {
+        use super::super::fs::FieldKind::{Code, Date, Text};
+        use super::super::fs::{FieldSpec, compare, prepare};
+        let fields = vec![
+            FieldSpec::new("given_name", Text),
+            FieldSpec::new("surname", Text),
+            FieldSpec::new("date_of_birth", Date),
+            FieldSpec::new("postcode", Code),
+            FieldSpec::new("ssn", Code),
+        ];
+        let names = NameFields::detect(&fields);
+        let rec = |v: serde_json::Value| prepare(&fields, v.as_object().unwrap());
+        // one record with only its surname, the other with only its given name
+        let a = rec(json!({"surname": "everett", "date_of_birth": "19110816", "postcode": "2152"}));
+        let b =
+            rec(json!({"given_name": "isabella", "date_of_birth": "19110816", "postcode": "2152"}));
+        let v = compare(&fields, &a, &b);
+        let [ta, tb] = names.shared_names(&a, &b, &v);
+        assert!(ta.is_empty() && tb.is_empty(), "{ta:?} / {tb:?}");
+        assert_eq!(names.name(&a), vec!["everett"]);
+        // a surname that differs, with the birth date and postcode agreeing: one person
+        let c = rec(json!({"surname": "smith", "date_of_birth": "19110816", "postcode": "2152"}));
+        let v = compare(&fields, &a, &c);
+        assert!(names.identity_confirmed(&v));
+        // the birth date alone does not confirm (namesakes share birthdays), an identity
+        // number does
+        let d = rec(json!({"surname": "smith", "date_of_birth": "19110816", "postcode": "4000"}));
+        assert!(!names.identity_confirmed(&compare(&fields, &a, &d)));
+        let e = rec(json!({"surname": "jones", "ssn": "6653129"}));
+        let f = rec(json!({"surname": "everett", "ssn": "6653129"}));
+        assert!(names.identity_confirmed(&compare(&fields, &e, &f)));
     }
 
     #[test]
