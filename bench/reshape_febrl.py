@@ -10,6 +10,7 @@ hold on files laid out unlike the ones it was developed on (bench/quality.sh).
                     identity number as "Tax No", the id column last, rows shuffled
   febrl4_reshaped/  link: the right file with a whole name, the number in the street,
                     DD/MM/YYYY dates and its own column names; the left file as shipped
+  febrl4_sparse/    link: both files as shipped but with a third of every field blank
 
 Usage: reshape_febrl.py <febrl dir (tests/data/cache/febrl)> <out dir> [--seed N]
 """
@@ -87,6 +88,12 @@ def main():
     write(os.path.join(out, "febrl4_reshaped", "right.csv"),
           ["RecordID", "Name", "Street", "Address line 2", "City", "Post Code", "Region",
            "DOB", "SSN"], body)
+
+    for side in "ab":
+        rows = read(os.path.join(src, f"dataset4{side}.csv"))
+        header = list(rows[0].keys())
+        body = [[x[k] if k == "rec_id" else blank(x[k]) for k in header] for x in rows]
+        write(os.path.join(out, "febrl4_sparse", f"{side}.csv"), header, body)
 
 
 if __name__ == "__main__":
