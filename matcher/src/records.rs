@@ -213,6 +213,32 @@ fn windows_1252(b: u8) -> char {
     }
 }
 
+/// A reader of the CSV file at `path` as record files are read: fields trimmed, ragged
+/// rows allowed, `delimiter` between fields.
+fn csv_reader(path: &Path, delimiter: u8) -> Result<csv::Reader<std::fs::File>, RecordsError> {
+    csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_path(path)
+        .map_err(|e| RecordsError::Read {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
+/// The header row of `reader` (the file at `path`), decoded as [`decode_row`] does.
+fn header_of(
+    reader: &mut csv::Reader<std::fs::File>,
+    path: &Path,
+) -> Result<csv::StringRecord, RecordsError> {
+    let h = reader.byte_headers().map_err(|e| RecordsError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(decode_row(h.clone()))
+}
+
 /// The delimiter of the CSV file at `path` ([`sniff_delimiter`] on its first 64 KiB).
 fn sniff_file(path: &Path) -> Result<u8, RecordsError> {
     use std::io::Read;
@@ -236,24 +262,12 @@ pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, Records
         message: m,
     };
     let delimiter = sniff_file(path)?;
-    let open = || {
-        csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_path(path)
-            .map_err(|e| err(e.to_string()))
-    };
+    let open = || csv_reader(path, delimiter);
     let mut reader = open()?;
-    let headers: Vec<String> = decode_row(
-        reader
-            .byte_headers()
-            .map_err(|e| err(e.to_string()))?
-            .clone(),
-    )
-    .iter()
-    .map(str::to_string)
-    .collect();
+    let headers: Vec<String> = header_of(&mut reader, path)?
+        .iter()
+        .map(str::to_string)
+        .collect();
     let id_index = match id_column {
         Some(c) => {
             Some(
@@ -347,22 +361,8 @@ pub fn visit_csv(
 /// pairs labelled as matches; other further columns are ignored. The delimiter is sniffed
 /// and values trimmed as in the record files.
 pub fn read_truth(path: &Path) -> Result<Vec<(String, String)>, RecordsError> {
-    let err = |m: String| RecordsError::Read {
-        path: path.to_path_buf(),
-        message: m,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .delimiter(sniff_file(path)?)
-        .from_path(path)
-        .map_err(|e| err(e.to_string()))?;
-    let header = decode_row(
-        reader
-            .byte_headers()
-            .map_err(|e| err(e.to_string()))?
-            .clone(),
-    );
+    let mut reader = csv_reader(path, sniff_file(path)?)?;
+    let header = header_of(&mut reader, path)?;
     // a pair file's own row index (`_id` in Magellan's, a blank pandas index) comes first
     let at = usize::from(
         header.len() >= 3
