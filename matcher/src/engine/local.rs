@@ -194,10 +194,16 @@ impl NameFields {
     /// name was replaced but whose birth date and address agree.
     pub fn individual_conflict(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
         let nick = |f: usize| super::lexicon::given_values_related(a.value(f), b.value(f));
-        let beyond = v.iter().enumerate().any(|(f, &l)| {
+        Self::conflict_with(&self.individual, v, nick, self.beyond_name_agrees(v))
+            || self.legal_conflict(a, b, v)
+    }
+
+    /// Whether a field beyond the name and the individual fields (an address, a phone)
+    /// agrees in `v`.
+    fn beyond_name_agrees(&self, v: &[u8]) -> bool {
+        v.iter().enumerate().any(|(f, &l)| {
             l <= 1 && !self.names.contains(&f) && !self.individual.iter().any(|x| x.0 == f)
-        });
-        Self::conflict_with(&self.individual, v, nick, beyond) || self.legal_conflict(a, b, v)
+        })
     }
 
     /// Whether the individual fields say two records are one person: an identity number
@@ -210,10 +216,7 @@ impl NameFields {
                 .iter()
                 .any(|&(f, k)| k == kind && v.get(f).is_some_and(|&l| l <= 2))
         };
-        let beyond = v.iter().enumerate().any(|(f, &l)| {
-            l <= 1 && !self.names.contains(&f) && !self.individual.iter().any(|x| x.0 == f)
-        });
-        agrees(IndividualKind::Id) || (agrees(IndividualKind::Birth) && beyond)
+        agrees(IndividualKind::Id) || (agrees(IndividualKind::Birth) && self.beyond_name_agrees(v))
     }
 
     /// Whether two names that do not agree exactly end with legal forms of two families
@@ -284,7 +287,12 @@ impl NameFields {
 
     /// The name of a prepared record (name fields joined).
     pub fn name(&self, r: &Prepared) -> Vec<String> {
-        self.names
+        Self::tokens(r, &self.names)
+    }
+
+    /// The tokens of the fields `fields` of `r`, in order.
+    fn tokens(r: &Prepared, fields: &[usize]) -> Vec<String> {
+        fields
             .iter()
             .map(|&i| r.value(i))
             .flat_map(|v| v.tokens().map(str::to_string))
@@ -302,13 +310,7 @@ impl NameFields {
             .copied()
             .filter(|&f| v.get(f).is_some_and(|&l| l != MISSING))
             .collect();
-        [a, b].map(|r| {
-            known
-                .iter()
-                .map(|&i| r.value(i))
-                .flat_map(|v| v.tokens().map(str::to_string))
-                .collect()
-        })
+        [a, b].map(|r| Self::tokens(r, &known))
     }
 }
 
