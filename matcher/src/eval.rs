@@ -441,8 +441,15 @@ fn membership_pairs(rows: Vec<(String, String)>) -> HashSet<(String, String)> {
     for (id, c) in rows {
         by.entry(c).or_default().push(id);
     }
+    cluster_pairs(by.values())
+}
+
+/// Every pair of ids within one cluster, unordered.
+fn cluster_pairs<'a>(
+    clusters: impl IntoIterator<Item = &'a Vec<String>>,
+) -> HashSet<(String, String)> {
     let mut out = HashSet::new();
-    for m in by.values() {
+    for m in clusters {
         for (i, x) in m.iter().enumerate() {
             for y in &m[i + 1..] {
                 out.insert(unordered(x.clone(), y.clone()));
@@ -706,14 +713,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
         .await?
         .clusters
     };
-    let mut predicted = HashSet::new();
-    for c in &clusters {
-        for x in 0..c.len() {
-            for y in (x + 1)..c.len() {
-                predicted.insert(unordered(c[x].clone(), c[y].clone()));
-            }
-        }
-    }
+    let predicted = cluster_pairs(&clusters);
     let blocking_recall =
         truth.iter().filter(|p| cand.contains(*p)).count() as f64 / truth.len().max(1) as f64;
     let blocking_reach = reach(&truth, &cand);

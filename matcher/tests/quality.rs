@@ -159,8 +159,13 @@ fn fodors_zagats_link() {
 /// Pairwise F1 of the clusters of a dedup run (default options).
 fn dedup_f1(input: &Path, truth_file: &Path) -> f64 {
     let (ids, recs) = read(input);
+    records_dedup_f1(&ids, &recs, truth_file)
+}
+
+/// F1 of the default dedup of `recs` (named by `ids`) against the pairs of `truth_file`.
+fn records_dedup_f1(ids: &[String], recs: &[Record], truth_file: &Path) -> f64 {
     let t = truth(truth_file, true);
-    let out = linkage::dedup(&recs, &[], &LinkOptions::default());
+    let out = linkage::dedup(recs, &[], &LinkOptions::default());
     let mut p = HashSet::new();
     for cl in &out.clusters {
         for x in 0..cl.len() {
@@ -188,18 +193,7 @@ fn febrl3_dedup() {
 /// [`kcmf_matcher::records::read_csv`], wherever it is).
 fn dedup_f1_read(input: &Path, truth_file: &Path) -> f64 {
     let t = kcmf_matcher::records::read_csv(input, None).unwrap();
-    let truth = truth(truth_file, true);
-    let out = linkage::dedup(&t.records, &[], &LinkOptions::default());
-    let mut p = HashSet::new();
-    for cl in &out.clusters {
-        for x in 0..cl.len() {
-            for y in (x + 1)..cl.len() {
-                let (a, b) = (t.ids[cl[x]].clone(), t.ids[cl[y]].clone());
-                p.insert(if b < a { (b, a) } else { (a, b) });
-            }
-        }
-    }
-    f1(&truth, &p)
+    records_dedup_f1(&t.ids, &t.records, truth_file)
 }
 
 // Febrl laid out as real files come (bench/reshape_febrl.py).

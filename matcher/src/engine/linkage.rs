@@ -821,6 +821,9 @@ fn lone_common_agreement(model: &FsModel, v: &[u8], n: f64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use serde_json::json;
+
     #[test]
     fn a_common_value_alone_makes_no_match() {
         use super::super::fs::{FieldKind, FieldSpec, LEVELS};
@@ -846,9 +849,6 @@ mod tests {
         assert!(lone_common_agreement(&m, &[0, far, MISSING], 5000.0));
         assert!(!lone_common_agreement(&m, &[0, far, MISSING], 100.0));
     }
-
-    use super::*;
-    use serde_json::json;
 
     fn people() -> (Vec<Record>, Vec<Record>) {
         let first = [
