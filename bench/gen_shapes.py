@@ -18,6 +18,10 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
   person_link    link   two files that name and split their columns differently
                         (`street_name` vs `mailing_address_street_name`, one `name` vs
                         first/last, date string vs integer parts), households on both sides
+  person_tax_link link  one census-like row per person to each of that person's tax forms
+                        (one to many); the tax file has the employer's address beside the
+                        mailing address, named alike, and both files have columns the
+                        other lacks
   sm/person_*    schema six pairs of person tables designed apart (synonyms,
                         abbreviations, camelCase, formats of dates and phones)
   org_dedup      dedup  organisation names with legal-form variants, abbreviations,
@@ -425,6 +429,74 @@ def person_link(out, rng, T):
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 
+def person_tax_link(out, rng, T):
+    """Link: one census-like row per person to each of their tax forms (one to many).
+
+    The tax file carries two addresses of the same shape (the person's mailing address and
+    the employer's), so a column aligner that reads names alone can pick the wrong one;
+    both files carry columns the other lacks (relationship, sex, wages, employer id) and an
+    age that is a year apart (census year vs tax year)."""
+    surnames, streets, cities, city_info = T
+    people = make_people(rng, 7000, T, household_rate=0.4)
+    employers = []
+    for _ in range(500):
+        city = zipf_pick(rng, cities, 0.8)
+        state, zipc = city_info[city]
+        name = f"{pseudo_word(rng).capitalize()} {rng.choice(['inc', 'llc', 'corp', 'co', 'group', 'partners'])}"
+        employers.append((f"e{len(employers)}", name, str(rng.randint(1, 9999)),
+                          f"{rng.choice(streets)} {rng.choice(STREET_TYPES)}",
+                          rng.choice(["", "", f"ste {rng.randint(100, 900)}"]), city, state, zipc))
+    rel_other = ["spouse", "biological child", "roommate", "sibling", "parent", "other relative"]
+    left, right, truth = [], [], []
+    for n, p in enumerate(people):
+        in_l = rng.random() < 0.85
+        k = rng.choices([0, 1, 2, 3], weights=[0.3, 0.45, 0.2, 0.05])[0]
+        if in_l:
+            v = mention(rng, p, T, noise=0.2)
+            num, street, unit, city, state, zipc = v["addr"]
+            age = 2020 - p.dob[0] - (1 if (p.dob[1], p.dob[2]) > (4, 1) else 0)
+            left.append([f"r{n}", v["first"], v["middle"][:1], v["last"], age,
+                         blank(rng, f"{v['m']:02d}/{v['d']:02d}/{v['y']}", 0.05),
+                         blank(rng, num, 0.05), street, unit, city, state, blank(rng, zipc, 0.03),
+                         "reference person" if rng.random() < 0.45 else rng.choice(rel_other),
+                         rng.choice(["male", "female"]),
+                         rng.choice(["white", "black", "latino", "asian", "multiracial"]), 2020])
+        jobs = [zipf_pick(rng, employers, 0.7) for _ in range(k)]
+        for j, emp in enumerate(jobs):
+            v = mention(rng, p, T, noise=0.2)
+            num, street, unit, city, state, zipc = v["addr"]
+            po_box = ""
+            if rng.random() < 0.04:
+                po_box, num, street, unit = str(rng.randint(1, 9999)), "", "", ""
+            form = "W2" if rng.random() < 0.8 else "1099"
+            age = 2019 - p.dob[0] - (1 if (p.dob[1], p.dob[2]) > (12, 31) else 0)
+            right.append([f"f{n}_{j}", v["first"], v["middle"][:1], v["last"], age,
+                          blank(rng, f"{v['m']:02d}/{v['d']:02d}/{v['y']}", 0.05),
+                          num, street, unit, po_box, city, state, zipc,
+                          blank(rng, v["ssn"], 0.02), rng.randint(2000, 150000),
+                          emp[0], emp[1], emp[2], emp[3], emp[4], emp[5], emp[6], emp[7],
+                          form, 2019])
+            if in_l:
+                truth.append((f"r{n}", f"f{n}_{j}"))
+    rng.shuffle(left)
+    rng.shuffle(right)
+    d = os.path.join(out, "person_tax_link")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "left.csv"),
+          ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
+           "street_number", "street_name", "unit_number", "city", "state", "zipcode",
+           "relationship_to_reference_person", "sex", "race_ethnicity", "year"], left)
+    write(os.path.join(d, "right.csv"),
+          ["form_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
+           "mailing_address_street_number", "mailing_address_street_name",
+           "mailing_address_unit_number", "mailing_address_po_box", "mailing_address_city",
+           "mailing_address_state", "mailing_address_zipcode", "ssn", "wages", "employer_id",
+           "employer_name", "employer_street_number", "employer_street_name",
+           "employer_unit_number", "employer_city", "employer_state", "employer_zipcode",
+           "type_of_tax_form", "tax_year"], right)
+    link_truth(os.path.join(d, "truth.csv"), truth)
+
+
 def org_dedup(out, rng, T):
     surnames, streets, cities, city_info = T
     sizes = cluster_sizes(rng, 6000, 0)
@@ -577,7 +649,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     T = tables(random.Random(seed))
     for k, fn in enumerate([person_split, person_heavy, person_link, org_dedup, product_link,
-                            schema_tasks]):
+                            schema_tasks, person_tax_link]):
         fn(out, random.Random(seed + k + 1), T)
     print(out)
 

@@ -67,6 +67,7 @@ run dblp-acm-link 0.95 em --left $c/dblp_acm/dblp.csv --right $c/dblp_acm/acm.cs
 run person-split-dedup 0.95 dedup --input $s/person_split/input.csv --truth $s/person_split/truth.csv
 run person-heavy-dedup 0.95 dedup --input $s/person_heavy/input.csv --truth $s/person_heavy/truth.csv
 run person-link 0.95 em --left $s/person_link/left.csv --right $s/person_link/right.csv --truth $s/person_link/truth.csv
+run person-tax-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right.csv --truth $s/person_tax_link/truth.csv
 r="$c/reshaped"
 run febrl2-sparse-dedup 0.95 dedup --input $r/febrl2_sparse/input.csv --truth $c/febrl/febrl2_truth.csv
 run febrl3-renamed-dedup 0.99 dedup --input $r/febrl3_renamed/input.csv --truth $c/febrl/febrl3_truth.csv

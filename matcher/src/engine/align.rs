@@ -20,6 +20,8 @@ use super::pipeline::one_to_one;
 use super::text::Idf;
 use super::{Column, EngineError, Record, Table, value_text};
 
+mod anchors;
+
 /// Score a field pair must reach to be aligned.
 pub const ALIGN_FLOOR: f64 = 0.4;
 
@@ -213,7 +215,7 @@ pub fn align(
         .map(|c| SmColumn::new(&tr, c, None))
         .collect();
     let (idf, exp) = (Idf::default(), HashMap::new());
-    let m: Vec<Vec<f64>> = cl
+    let mut m: Vec<Vec<f64>> = cl
         .iter()
         .zip(&rest_l)
         .map(|(a, la)| {
@@ -228,12 +230,73 @@ pub fn align(
                 .collect()
         })
         .collect();
+    settle_by_anchors(&mut m, &out, &rest_l, &rest_r, left, right);
     for (i, j) in one_to_one(&m, ALIGN_FLOOR).into_iter().enumerate() {
         if let Some(j) = j {
             push(&mut out, &rest_l[i], &rest_r[j], m[i][j]);
         }
     }
     Ok(out)
+}
+
+/// Scores of candidates `m` (`rest_l` × `rest_r`) adjusted by what records that surely
+/// match say ([`anchors`]): the anchor key is every pair aligned so far (`out`) and every
+/// candidate that is clearly its row's and its column's best.
+fn settle_by_anchors(
+    m: &mut [Vec<f64>],
+    out: &Aligned,
+    rest_l: &[FieldSpec],
+    rest_r: &[FieldSpec],
+    left: &[Record],
+    right: &[Record],
+) {
+    const SURE: f64 = 0.8;
+    const MARGIN: f64 = 0.1;
+    let (mut key_l, mut key_r) = (out.left.clone(), out.right.clone());
+    let clear_best = |i: usize, j: usize| {
+        let s = m[i][j];
+        s >= SURE
+            && m[i]
+                .iter()
+                .enumerate()
+                .all(|(k, &x)| k == j || x <= s - MARGIN)
+            && m.iter()
+                .enumerate()
+                .all(|(k, row)| k == i || row[j] <= s - MARGIN)
+    };
+    for (i, l) in rest_l.iter().enumerate() {
+        for (j, r) in rest_r.iter().enumerate() {
+            if let Some(kind) = joint_kind(l.kind, r.kind)
+                && clear_best(i, j)
+            {
+                let (lf, rf) = as_pair(l, r, kind);
+                key_l.push(lf);
+                key_r.push(rf);
+            }
+        }
+    }
+    let sure = anchors::anchors(left, right, &key_l, &key_r);
+    if sure.is_empty() {
+        return;
+    }
+    let agree: Vec<Vec<Option<(f64, usize)>>> = rest_l
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            rest_r
+                .iter()
+                .enumerate()
+                .map(|(j, r)| {
+                    let kind = joint_kind(l.kind, r.kind)?;
+                    if m[i][j] < ALIGN_FLOOR {
+                        return None;
+                    }
+                    anchors::agreement(l, r, kind, left, right, &sure)
+                })
+                .collect()
+        })
+        .collect();
+    anchors::adjust(m, &agree);
 }
 
 /// A field of `whole_side` holding a whole person name (`Name`, `full_name`,
@@ -381,6 +444,64 @@ mod tests {
         );
         assert!(parse_column_map("a:b,c").unwrap_err().contains("pair 2"));
         assert!(parse_column_map(":b").is_err());
+    }
+
+    /// A tax file has the person's mailing address and the employer's, named alike; the
+    /// records that surely match (same names and birth date) agree on the mailing
+    /// address only, so it is the one aligned with the census address.
+    #[test]
+    fn the_address_that_agrees_on_sure_matches_wins_over_a_decoy_of_the_same_shape() {
+        let streets = [
+            "oak street",
+            "elm road",
+            "pine avenue",
+            "cedar lane",
+            "birch way",
+            "ash court",
+            "maple drive",
+        ];
+        let cities = ["perth", "derby", "leeds", "york", "bath", "ely", "hull"];
+        let names = [
+            "anna", "ben", "carla", "dmitri", "eve", "farid", "gus", "hana",
+        ];
+        let surnames = ["smith", "jones", "garcia", "nguyen", "okafor", "schmidt"];
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        // 98 = 2 × 7 × 7: both addresses hold every street and city equally often, so
+        // their values alone cannot tell them apart
+        for i in 0..98usize {
+            let dob = format!("{:02}/{:02}/{}", 1 + i % 12, 1 + i % 28, 1900 + i);
+            let (street, city) = (streets[i % 7], cities[(i / 7) % 7]);
+            left.push(
+                json!({"id": i, "first_name": names[i % 8], "last_name": surnames[i % 6],
+                    "date_of_birth": dob, "street_name": street, "city": city})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            );
+            // the employer's address: the same streets and cities, another one's
+            right.push(
+                json!({"id": i, "first_name": names[i % 8], "last_name": surnames[i % 6],
+                    "date_of_birth": dob,
+                    "employer_street_name": streets[(i + 3) % 7],
+                    "employer_city": cities[(i / 7 + 2) % 7],
+                    "mailing_address_street_name": street, "mailing_address_city": city})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            );
+        }
+        let a = align(&left, &right, None).unwrap();
+        let got: Vec<(&str, &str)> = a
+            .pairs
+            .iter()
+            .map(|p| (p.left.as_str(), p.right.as_str()))
+            .collect();
+        assert!(
+            got.contains(&("street_name", "mailing_address_street_name")),
+            "{got:?}"
+        );
+        assert!(got.contains(&("city", "mailing_address_city")), "{got:?}");
+        assert!(!got.iter().any(|p| p.1.starts_with("employer")), "{got:?}");
     }
 
     #[test]
