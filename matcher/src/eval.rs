@@ -24,7 +24,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::config::{BackboneKind, Config, LlmConfig, MatchingConfig};
-use crate::engine::linkage::{self, LinkOptions};
+use crate::engine::linkage::{self, Assignment, LinkOptions};
 use crate::engine::{Engine, EngineError, EntityOptions, EntityPair, SchemaOptions};
 use crate::records::{RecordsError, read_csv, read_table, read_truth};
 
@@ -113,9 +113,13 @@ pub struct EmArgs {
     /// its values read like codes; else the rows are numbered from 1).
     #[arg(long)]
     pub id_column: Option<String>,
-    /// Allow a record to match several records of the other table (default: one-to-one).
-    #[arg(long)]
+    /// Every pair at or above the threshold is a match (default: one match per record,
+    /// plus the further matches that are duplicates of it on their own side).
+    #[arg(long, conflicts_with = "one_to_one")]
     pub many_to_many: bool,
+    /// At most one match per record on each side.
+    #[arg(long)]
+    pub one_to_one: bool,
     /// The columns to compare, `left:right,...` (default: aligned by the schema matcher).
     #[arg(long, value_parser = crate::engine::align::parse_column_map)]
     pub columns: Option<ColumnMap>,
@@ -504,7 +508,7 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     };
     let opts = LinkOptions {
         threshold,
-        one_to_one: !a.many_to_many,
+        assignment: Assignment::from_flags(a.one_to_one, a.many_to_many),
         column_map: a.columns.clone(),
         ..LinkOptions::default()
     };
@@ -928,6 +932,7 @@ mod tests {
                 truth: p("t.csv"),
                 id_column: None,
                 many_to_many: false,
+                one_to_one: false,
                 columns: None,
                 judged: None,
                 common: common.clone(),
@@ -973,6 +978,7 @@ mod tests {
                 truth: p("t1.csv"),
                 id_column: None,
                 many_to_many: false,
+                one_to_one: false,
                 columns: Some(vec![("name".into(), "name".into())]),
                 judged: Some(p("j.csv")),
                 common: common.clone(),
@@ -992,6 +998,7 @@ mod tests {
                 truth: p("t2.csv"),
                 id_column: None,
                 many_to_many: false,
+                one_to_one: false,
                 columns: None,
                 judged: None,
                 common: common.clone(),

@@ -65,9 +65,13 @@ pub struct LinkFileArgs {
     pub threshold: f64,
     #[arg(long)]
     pub id_column: Option<String>,
-    /// At most one match per record on each side.
-    #[arg(long)]
+    /// At most one match per record on each side (default: one match per record, plus
+    /// the further matches that are duplicates of it on their own side).
+    #[arg(long, conflicts_with = "many_to_many")]
     pub one_to_one: bool,
+    /// Every pair at or above the threshold is a match.
+    #[arg(long)]
+    pub many_to_many: bool,
     /// The columns to compare, `left:right,...` (default: aligned by the schema matcher,
     /// and the alignment printed).
     #[arg(long, value_parser = crate::engine::align::parse_column_map)]
@@ -284,7 +288,7 @@ pub fn link(a: &LinkFileArgs) -> Result<(), FilesError> {
     ));
     let opts = LinkOptions {
         threshold: a.threshold,
-        one_to_one: a.one_to_one,
+        assignment: linkage::Assignment::from_flags(a.one_to_one, a.many_to_many),
         column_map: a.columns.clone(),
         ..LinkOptions::default()
     };

@@ -452,7 +452,7 @@ mod tests {
         let (l, r) = people();
         let opts = LinkOptions {
             u_samples: 2000,
-            one_to_one: true,
+            assignment: crate::engine::linkage::Assignment::OneToOne,
             ..Default::default()
         };
         let matched = |o: &crate::engine::linkage::LinkOutput, i: usize, j: usize| {

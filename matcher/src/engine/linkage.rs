@@ -5,6 +5,8 @@
 //! These are the functions batch jobs call; they work on record numbers and never
 //! build an all-pairs matrix.
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -32,8 +34,9 @@ pub struct LinkOptions {
     pub blocking: BlockingOptions,
     /// Match probability at or above which a pair is a match.
     pub threshold: f64,
-    /// At most one match per record on each side (link only).
-    pub one_to_one: bool,
+    /// How many matches a record may have on the other side (link only).
+    #[serde(default)]
+    pub assignment: Assignment,
     pub em_iterations: usize,
     /// Random pairs drawn to estimate u-probabilities.
     pub u_samples: usize,
@@ -76,7 +79,7 @@ impl Default for LinkOptions {
         Self {
             blocking: BlockingOptions::default(),
             threshold: 0.85,
-            one_to_one: false,
+            assignment: Assignment::Auto,
             em_iterations: 30,
             u_samples: 20_000,
             seed: 42,
@@ -85,6 +88,34 @@ impl Default for LinkOptions {
             column_map: None,
             keep_candidates: false,
             keep_scores: false,
+        }
+    }
+}
+
+/// How many matches a record of a link may keep on the other side.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    /// One match per record, best first, except that a record keeps further matches that
+    /// are duplicates of its best one (a census row and each of that person's tax forms;
+    /// two tax forms of one person match each other by the same model and rules). Two
+    /// near-identical but different records (twins, two of one name at one address) do not
+    /// match each other, so only the best is kept: one-to-one files lose no precision.
+    #[default]
+    Auto,
+    /// At most one match per record on each side.
+    OneToOne,
+    /// Every pair at or above the threshold.
+    ManyToMany,
+}
+
+impl Assignment {
+    /// From the command line's `--one-to-one` / `--many-to-many` (neither: auto).
+    pub fn from_flags(one_to_one: bool, many_to_many: bool) -> Self {
+        match (one_to_one, many_to_many) {
+            (true, _) => Self::OneToOne,
+            (false, true) => Self::ManyToMany,
+            (false, false) => Self::Auto,
         }
     }
 }
@@ -408,8 +439,10 @@ impl PatternWeights {
 }
 
 /// Keeps at most one match per left and per right record, best first (a labelled match
-/// before any other).
-fn one_to_one(pairs: &mut [ScoredPair]) {
+/// before any other) — unless `same(side, kept, other)` says that the record a pair would
+/// add on a taken side is a duplicate of the one kept there (`side` 0: two left records,
+/// 1: two right records).
+fn one_to_one(pairs: &mut [ScoredPair], mut same: impl FnMut(usize, usize, usize) -> bool) {
     let mut order: Vec<usize> = (0..pairs.len()).filter(|&k| pairs[k].is_match).collect();
     let labelled = |k: usize| pairs[k].rule == labels::LABEL_RULE;
     order.sort_by(|&x, &y| {
@@ -418,17 +451,68 @@ fn one_to_one(pairs: &mut [ScoredPair]) {
             .then(pairs[y].probability.total_cmp(&pairs[x].probability))
             .then(pairs[y].weight.total_cmp(&pairs[x].weight))
     });
-    let mut used_l = std::collections::HashSet::new();
-    let mut used_r = std::collections::HashSet::new();
+    // each record's first (best) partner
+    let mut best_of_l: HashMap<usize, usize> = HashMap::new();
+    let mut best_of_r: HashMap<usize, usize> = HashMap::new();
     for k in order {
         let p = &mut pairs[k];
-        if used_l.contains(&p.left) || used_r.contains(&p.right) {
+        let ok_l = best_of_l.get(&p.left).is_none_or(|&r| same(1, r, p.right));
+        let ok_r = ok_l && best_of_r.get(&p.right).is_none_or(|&l| same(0, l, p.left));
+        if !(ok_l && ok_r) {
             p.is_match = false;
             continue;
         }
-        used_l.insert(p.left);
-        used_r.insert(p.right);
+        best_of_l.entry(p.left).or_insert(p.right);
+        best_of_r.entry(p.right).or_insert(p.left);
     }
+}
+
+/// Whether a side of a link holds one entity several times: at least 1% of its records
+/// (and 3) repeat another's values in every compared field. A file of one record per
+/// entity (a register, a catalogue) has next to none, so it stays one-to-one whatever
+/// the model would say of two similar records in it; a file of events (tax forms,
+/// visits, orders) repeats its people.
+fn repeats_records(recs: &[Prepared]) -> bool {
+    let mut seen: HashMap<Vec<&str>, u32> = HashMap::new();
+    for r in recs {
+        let key: Vec<&str> = r.values().map(|v| v.norm).collect();
+        if key.iter().filter(|v| !v.is_empty()).count() >= 2 {
+            *seen.entry(key).or_insert(0) += 1;
+        }
+    }
+    let repeated: usize = seen.values().filter(|&&c| c > 1).map(|&c| c as usize).sum();
+    repeated >= 3 && repeated * 100 >= recs.len()
+}
+
+/// Match probability two records of one side need to count as duplicates of each other
+/// ([`Assignment::Auto`]): far above the link threshold, because the model was fitted
+/// on pairs across the sides and a wrongly kept extra match costs precision.
+const SAME_SIDE_SURE: f64 = 0.99;
+
+/// Whether two records of one side of a link are duplicates: the model and rules match
+/// them at [`SAME_SIDE_SURE`], and no name or individual field (given name, birth date,
+/// identity number, e-mail) known on both disagrees outright — two of a household share
+/// the surname and address, and one date of birth apart tells them apart.
+fn same_side_duplicates(
+    fields: &[FieldSpec],
+    model: &FsModel,
+    names: &NameFields,
+    x: &Prepared,
+    y: &Prepared,
+) -> bool {
+    const OUTRIGHT: u8 = 4;
+    let v = compare(fields, x, y);
+    let identity = names
+        .names
+        .iter()
+        .copied()
+        .chain(names.individual.iter().map(|f| f.0));
+    if identity.into_iter().any(|f| v[f] == OUTRIGHT) {
+        return false;
+    }
+    EmEvidence::compute(model, names, x, y, &v, &[])
+        .decide(SAME_SIDE_SURE)
+        .is_match
 }
 
 /// Links `left` to `right`: returns every blocked candidate pair with its score and
@@ -481,8 +565,17 @@ pub fn link(
     labelled.apply(&mut pairs, false, |i, j| {
         model.weight(&compare(&fields, &a[i], &b[j]))
     });
-    if opts.one_to_one {
-        one_to_one(&mut pairs);
+    match opts.assignment {
+        Assignment::ManyToMany => {}
+        Assignment::OneToOne => one_to_one(&mut pairs, |_, _, _| false),
+        Assignment::Auto => {
+            let names = NameFields::detect(&fields);
+            let dup = [repeats_records(&a), repeats_records(&b)];
+            one_to_one(&mut pairs, |side, x, y| {
+                let recs = if side == 0 { &a } else { &b };
+                dup[side] && same_side_duplicates(&fields, &model, &names, &recs[x], &recs[y])
+            });
+        }
     }
     Ok(LinkOutput {
         fields,
@@ -901,7 +994,7 @@ mod tests {
     fn links_typod_duplicates() {
         let (l, r) = people();
         let opts = LinkOptions {
-            one_to_one: true,
+            assignment: Assignment::OneToOne,
             u_samples: 2000,
             ..Default::default()
         };
@@ -910,6 +1003,63 @@ mod tests {
         let correct = found.iter().filter(|(a, b)| a == b).count();
         assert!(correct >= 27, "correct {correct} of {}", found.len());
         assert!(found.len() - correct <= 2, "{found:?}");
+    }
+
+    /// Auto: a right file that repeats its people (two forms of one person) keeps every
+    /// form's link; a right file of one record per person stays one-to-one; strict
+    /// one-to-one and many-to-many do as they say.
+    #[test]
+    fn auto_assignment_keeps_the_duplicates_of_a_best_match_and_nothing_else() {
+        let (l, mut r) = people();
+        // a second form of people 0-4 (30-34 on the right): one with a typo'd surname
+        for i in 0..5usize {
+            let mut form = r[i].clone();
+            if i == 0 {
+                let s = form["surname"].as_str().unwrap_or_default().to_string();
+                form.insert("surname".into(), json!(format!("{s}e")));
+            }
+            r.push(form);
+        }
+        let run = |assignment: Assignment, r: &[Record]| -> Vec<(usize, usize)> {
+            let opts = LinkOptions {
+                assignment,
+                u_samples: 2000,
+                ..Default::default()
+            };
+            let out = link(&l, r, &[], &opts).unwrap();
+            out.matches().map(|p| (p.left, p.right)).collect()
+        };
+        let auto = run(Assignment::Auto, &r);
+        for i in 0..5 {
+            assert!(
+                auto.contains(&(i, i)) && auto.contains(&(i, 30 + i)),
+                "{i}: {auto:?}"
+            );
+        }
+        let strict = run(Assignment::OneToOne, &r);
+        for i in 0..5 {
+            let n = strict.iter().filter(|p| p.0 == i).count();
+            assert_eq!(n, 1, "{i}: {strict:?}");
+        }
+        let all = run(Assignment::ManyToMany, &r);
+        assert!(all.len() >= auto.len(), "{all:?} vs {auto:?}");
+        // one record per person: auto is one-to-one
+        let (l1, r1) = people();
+        let once = link(
+            &l1,
+            &r1,
+            &[],
+            &LinkOptions {
+                u_samples: 2000,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut seen = std::collections::HashSet::new();
+        assert!(
+            once.matches().all(|p| seen.insert(p.left)),
+            "a left record matched twice"
+        );
     }
 
     #[test]

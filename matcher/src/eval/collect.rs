@@ -375,6 +375,7 @@ mod tests {
                 truth: p("t.csv"),
                 id_column: None,
                 many_to_many: false,
+                one_to_one: false,
                 columns: None,
                 judged: None,
                 common: common.clone(),
