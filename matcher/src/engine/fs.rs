@@ -843,6 +843,14 @@ impl TermFrequencies {
         Self { counts, known }
     }
 
+    /// The share of the records with a value in field `f` that hold `norm` (`None`: too
+    /// few values counted, or `norm` not among them).
+    pub fn share(&self, f: usize, norm: &str) -> Option<f64> {
+        let (m, &known) = (self.counts.get(f)?, self.known.get(f)?);
+        let &n = m.get(&value_hash(norm))?;
+        (known >= 50 && n > 0).then(|| f64::from(n) / f64::from(known))
+    }
+
     /// The adjustment (bits) of exact agreement on field `f` with the value `norm`.
     pub fn adjustment(&self, model: &FsModel, f: usize, norm: &str) -> f64 {
         let (Some(m), Some(&known)) = (self.counts.get(f), self.known.get(f)) else {

@@ -323,7 +323,10 @@ pub(super) fn score_all(
         }
         let ev = EmEvidence::compute_adjusted(model, &names, x, y, v, &[], adj);
         let mut d = ev.decide(threshold);
-        if d.is_match && lone_common_agreement(model, v, b.len() as f64) {
+        if d.is_match
+            && (lone_common_agreement(model, v, b.len() as f64)
+                || common_name_alone(model, tf, &names.names, x, v, b.len() as f64))
+        {
             d.is_match = false;
         }
         let evidence = edge_evidence(d.is_match, d.score, ev.individual_conflict);
@@ -912,10 +915,110 @@ fn lone_common_agreement(model: &FsModel, v: &[u8], n: f64) -> bool {
     units.len() == 1 && best_u * n > LONE_CHANCE
 }
 
+/// Whether the only evidence for a match in `v` is a name written over several fields
+/// (given name and surname) that, taken together, each record shares by chance with more
+/// than [`LONE_CHANCE`] of the `n` others: n × the product of each agreeing name
+/// field's chance (the share of records holding the value when it agrees exactly, u of
+/// the level otherwise). Two `david johnson`s with nothing else known are two people in
+/// a file where that name is common; two `aurelio ashardow`s are one.
+fn common_name_alone(
+    model: &FsModel,
+    tf: &TermFrequencies,
+    names: &[usize],
+    x: &Prepared,
+    v: &[u8],
+    n: f64,
+) -> bool {
+    let mut chance = n;
+    let mut agreeing = 0;
+    for (f, &l) in v.iter().enumerate() {
+        if l == MISSING || model.level_weight(f, l as usize) <= 0.0 {
+            continue;
+        }
+        if !names.contains(&f) {
+            return false;
+        }
+        agreeing += 1;
+        let u = model.u.get(f).map_or(1.0, |u| u[l as usize]);
+        let share = if l == 0 {
+            tf.share(f, x.value(f).norm).unwrap_or(u)
+        } else {
+            u
+        };
+        chance *= share;
+    }
+    agreeing >= 2 && chance > LONE_CHANCE
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_common_full_name_alone_makes_no_match() {
+        use super::super::fs::{FieldKind, FieldSpec, Prepared};
+        let fields: Vec<FieldSpec> = ["first_name", "last_name", "city"]
+            .iter()
+            .map(|n| FieldSpec::new(*n, FieldKind::Text))
+            .collect();
+        let mut m = FsModel::prior(fields);
+        m.m = vec![[0.9, 0.05, 0.03, 0.01, 0.01]; 3];
+        m.u = vec![[0.01, 0.002, 0.002, 0.01, 0.976]; 3];
+        // 1,000 records: 10% named david, 8% johnson; one aurelio, one ashardow
+        let rec = |f: &str, l: &str| Prepared::from_raw([f, l, ""]);
+        let mut recs: Vec<Prepared> = (0..1000)
+            .map(|i| {
+                let f = if i < 100 { "david" } else { "x" };
+                let l = if (900..980).contains(&i) {
+                    "johnson"
+                } else {
+                    "y"
+                };
+                rec(f, l)
+            })
+            .collect();
+        recs.push(rec("aurelio", "ashardow"));
+        let tf = TermFrequencies::count(3, &[&recs]);
+        let names = [0, 1];
+        let n = recs.len() as f64;
+        let both = [0, 0, MISSING];
+        // n × 10% × 8% = 8 chance namesakes
+        assert!(common_name_alone(
+            &m,
+            &tf,
+            &names,
+            &rec("david", "johnson"),
+            &both,
+            n
+        ));
+        assert!(!common_name_alone(
+            &m,
+            &tf,
+            &names,
+            &rec("aurelio", "ashardow"),
+            &both,
+            n
+        ));
+        // anything beyond the name agreeing decides as before
+        assert!(!common_name_alone(
+            &m,
+            &tf,
+            &names,
+            &rec("david", "johnson"),
+            &[0, 0, 0],
+            n
+        ));
+        // one name field alone is the lone-value rule's
+        assert!(!common_name_alone(
+            &m,
+            &tf,
+            &names,
+            &rec("david", "johnson"),
+            &[0, MISSING, MISSING],
+            n
+        ));
+    }
 
     #[test]
     fn a_common_value_alone_makes_no_match() {
