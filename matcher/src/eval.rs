@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::config::{BackboneKind, Config, LlmConfig, MatchingConfig};
 use crate::engine::linkage::{self, Assignment, LinkOptions};
 use crate::engine::{Engine, EngineError, EntityOptions, EntityPair, SchemaOptions};
-use crate::records::{RecordsError, read_csv, read_table, read_truth};
+use crate::records::{CsvTable, RecordsError, id_candidates, read_csv, read_table, read_truth};
 
 /// Errors of an evaluation run.
 #[derive(Debug, thiserror::Error)]
@@ -465,6 +465,58 @@ fn cluster_pairs<'a>(
 
 /// Entity linking evaluation.
 /// Refuses a truth file that names none of the ids of `path` (see [`EvalError::TruthIds`]).
+/// Reads an input of `eval em` with the truth's ids. Without `--id-column`, the column
+/// [`read_csv`] picks (a present, distinct id) is kept when it holds at least half the
+/// truth's ids of this side (`wanted`); otherwise, or when the rows were numbered for
+/// want of one, the id-named column holding most of them is taken, repeated values
+/// allowed: a tax file's `simulant_id` names the person
+/// of each of their forms, so it is no row id, but it is what the truth pairs. Returns
+/// the table and the id column used.
+fn read_for_truth<'a>(
+    path: &std::path::Path,
+    id_column: Option<&str>,
+    wanted: impl IntoIterator<Item = &'a String>,
+) -> Result<(CsvTable, Option<String>), EvalError> {
+    let table = read_csv(path, id_column)?;
+    let wanted: HashSet<&String> = wanted.into_iter().collect();
+    if id_column.is_some() || wanted.is_empty() {
+        return Ok((table, id_column.map(str::to_string)));
+    }
+    let cover = |ids: &[String]| {
+        ids.iter()
+            .filter(|i| wanted.contains(i))
+            .collect::<HashSet<_>>()
+            .len()
+    };
+    // rows numbered for want of a distinct id column: numbers are no evidence, and any
+    // id-named column holding as many of the truth's ids is preferred
+    let numbered = crate::records::open_csv(path, None)?.id_index.is_none();
+    let mut best = (cover(&table.ids), None);
+    if !numbered && best.0 * 2 >= wanted.len() {
+        return Ok((table, None));
+    }
+    let headers = crate::records::headers(path)?;
+    for c in id_candidates(&headers) {
+        let t = read_csv(path, Some(&headers[c]))?;
+        let n = cover(&t.ids);
+        if n > best.0 || (numbered && n > 0 && n >= best.0 && best.1.is_none()) {
+            best = (n, Some((t, headers[c].clone())));
+        }
+    }
+    match best.1 {
+        Some((t, name)) => {
+            eprintln!(
+                "ids of {}: column `{name}` (it holds {} of the truth's {} ids; pass --id-column to choose)",
+                path.display(),
+                best.0,
+                wanted.len()
+            );
+            Ok((t, Some(name)))
+        }
+        None => Ok((table, None)),
+    }
+}
+
 fn check_truth_ids<'a>(
     path: &std::path::Path,
     ids: impl IntoIterator<Item = &'a String>,
@@ -497,9 +549,11 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     let start = Instant::now();
     let eng = engine(&a.common, cfg)?;
     let threshold = a.common.threshold.unwrap_or(cfg.matching.entity_threshold);
-    let left = read_csv(&a.left, a.id_column.as_deref())?;
-    let right = read_csv(&a.right, a.id_column.as_deref())?;
     let truth: HashSet<(String, String)> = read_truth(&a.truth)?.into_iter().collect();
+    let (left, left_id) =
+        read_for_truth(&a.left, a.id_column.as_deref(), truth.iter().map(|t| &t.0))?;
+    let (right, right_id) =
+        read_for_truth(&a.right, a.id_column.as_deref(), truth.iter().map(|t| &t.1))?;
     check_truth_ids(&a.left, &left.ids, &truth, |t| [&t.0, &t.0])?;
     check_truth_ids(&a.right, &right.ids, &truth, |t| [&t.1, &t.1])?;
     let judged: Option<HashSet<(String, String)>> = match &a.judged {
@@ -543,8 +597,8 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
             .collect()
     } else {
         // the LLM decides the plausible candidates
-        let left_recs = read_csv(&a.left, a.id_column.as_deref())?.records;
-        let right_recs = read_csv(&a.right, a.id_column.as_deref())?.records;
+        let left_recs = read_csv(&a.left, left_id.as_deref())?.records;
+        let right_recs = read_csv(&a.right, right_id.as_deref())?.records;
         let plausible: Vec<&linkage::ScoredPair> =
             out.pairs.iter().filter(|p| p.probability >= 0.1).collect();
         let pairs: Vec<EntityPair> = plausible
@@ -884,6 +938,39 @@ mod tests {
             .collect();
         assert!((reach(&truth, &cand) - 0.75).abs() < 1e-9);
         assert_eq!(reach(&HashSet::new(), &cand), 0.0);
+    }
+
+    /// A tax file whose person id repeats (one row per form) has no distinct id column:
+    /// its rows would be numbered, and numbers that happen to look like the truth's ids
+    /// would be taken for them. The id-named column holding the truth's ids is read
+    /// instead; a distinct id column covering them stays; `--id-column` always wins.
+    #[test]
+    fn the_id_column_is_the_one_that_holds_the_truth_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        std::fs::write(
+            p("forms.csv"),
+            "simulant_id,name,employer_id\n2,ann,9\n2,ann,7\n1,bo,9\n3,cy,9\n",
+        )
+        .unwrap();
+        let ids = |t: &CsvTable| t.ids.clone();
+        let want = ["1".to_string(), "2".to_string(), "3".to_string()];
+        let (t, col) = read_for_truth(&p("forms.csv"), None, want.iter()).unwrap();
+        assert_eq!(col.as_deref(), Some("simulant_id"));
+        assert_eq!(ids(&t), ["2", "2", "1", "3"]);
+        assert!(!t.records[0].contains_key("simulant_id"));
+        let (t, col) = read_for_truth(&p("forms.csv"), Some("employer_id"), want.iter()).unwrap();
+        assert_eq!(
+            (col.as_deref(), ids(&t)[0].as_str()),
+            (Some("employer_id"), "9")
+        );
+        std::fs::write(p("people.csv"), "id,name\np1,ann\np2,bo\n").unwrap();
+        let want = ["p1".to_string()];
+        let (t, col) = read_for_truth(&p("people.csv"), None, want.iter()).unwrap();
+        assert_eq!(
+            (col, ids(&t)),
+            (None, vec!["p1".to_string(), "p2".to_string()])
+        );
     }
 
     #[test]

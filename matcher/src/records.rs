@@ -239,6 +239,15 @@ fn header_of(
     Ok(decode_row(h.clone()))
 }
 
+/// The header of the CSV file at `path` (delimiter sniffed, decoded as rows are).
+pub fn headers(path: &Path) -> Result<Vec<String>, RecordsError> {
+    let mut reader = csv_reader(path, sniff_file(path)?)?;
+    Ok(header_of(&mut reader, path)?
+        .iter()
+        .map(str::to_string)
+        .collect())
+}
+
 /// The delimiter of the CSV file at `path` ([`sniff_delimiter`] on its first 64 KiB).
 fn sniff_file(path: &Path) -> Result<u8, RecordsError> {
     use std::io::Read;
