@@ -22,6 +22,8 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         (one to many); the tax file has the employer's address beside the
                         mailing address, named alike, and both files have columns the
                         other lacks
+  person_names_dob dedup 10k rows of name parts and birth date parts only, 10% second
+                        records with one error each (a typo, a changed date part)
   sm/person_*    schema six pairs of person tables designed apart (synonyms,
                         abbreviations, camelCase, formats of dates and phones)
   org_dedup      dedup  organisation names with legal-form variants, abbreviations,
@@ -497,6 +499,46 @@ def person_tax_link(out, rng, T):
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 
+def person_names_dob(out, rng, T):
+    """Dedup, 10k rows that hold only a person's name parts and birth date parts: 10% of
+    them a second record of a person, each with exactly one error (a name typo, a
+    changed day, month or year, a dropped second name). Nothing else tells two people
+    of one name and birth year apart."""
+    surnames, streets, cities, city_info = T
+    n_people, n_dups = 9000, 1000
+    rows, groups = [], []
+    for n in range(n_people):
+        first = zipf_pick(rng, GIVEN, 0.9)
+        first2 = zipf_pick(rng, GIVEN, 0.9) if rng.random() < 0.05 else ""
+        last = zipf_pick(rng, surnames, 1.0)
+        last2 = zipf_pick(rng, surnames, 1.0) if rng.random() < 0.02 else ""
+        y, m, d = rng.randint(1920, 2005), rng.randint(1, 12), rng.randint(1, 28)
+        rows.append([f"p{n}", first, first2, last, last2, y, m, d])
+    dup_of = rng.sample(range(n_people), n_dups)
+    for k, n in enumerate(dup_of):
+        r = list(rows[n])
+        r[0] = f"p{n}d"
+        e = rng.random()
+        if e < 0.35:
+            r[1] = typo(rng, r[1])
+        elif e < 0.7:
+            r[3] = typo(rng, r[3])
+        elif e < 0.8:
+            r[7] = rng.randint(1, 28)
+        elif e < 0.9:
+            r[6] = rng.randint(1, 12)
+        else:
+            r[5] = r[5] + rng.choice([-10, -1, 1, 10])
+        rows.append(r)
+        groups.append([f"p{n}", f"p{n}d"])
+    rng.shuffle(rows)
+    d = os.path.join(out, "person_names_dob")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "input.csv"),
+          ["id", "fname_1", "fname_2", "lname_1", "lname_2", "by", "bm", "bd"], rows)
+    dedup_truth(os.path.join(d, "truth.csv"), groups)
+
+
 def org_dedup(out, rng, T):
     surnames, streets, cities, city_info = T
     sizes = cluster_sizes(rng, 6000, 0)
@@ -649,7 +691,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     T = tables(random.Random(seed))
     for k, fn in enumerate([person_split, person_heavy, person_link, org_dedup, product_link,
-                            schema_tasks, person_tax_link]):
+                            schema_tasks, person_tax_link, person_names_dob]):
         fn(out, random.Random(seed + k + 1), T)
     print(out)
 

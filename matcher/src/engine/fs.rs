@@ -458,6 +458,11 @@ fn date_level(a: &str, b: &str) -> u8 {
     if all_agree {
         return if y.is_some() { 2 } else { 3 };
     }
+    // the year alone agreeing, month and day both different: two dates (a typo changes
+    // one part; two people of one name born the same year differ in both)
+    if y == Some(true) && m == Some(false) && d == Some(false) {
+        return 4;
+    }
     if y == Some(true) || (full && ya.abs_diff(yb) == 1 && ma == mb && da == db) {
         return 3;
     }
@@ -942,6 +947,10 @@ pub struct FsModel {
     /// EM's "agrees on most fields" test a group is one unit.
     #[serde(default)]
     pub groups: Vec<Vec<usize>>,
+    /// The name fields ([`super::local::NameFields::names`]): in the EM, a pair whose
+    /// name disagrees outright joins the match class only on three agreeing fields.
+    #[serde(default)]
+    pub names: Vec<usize>,
     /// How the EM ended when it did not end well: `None` when it converged (or was not
     /// run). When no candidate pair qualified for the match class the prior m is kept;
     /// when the estimates still moved after every iteration, the last one is kept.
@@ -1032,6 +1041,7 @@ impl FsModel {
             u_pair: Vec::new(),
             individual: Vec::new(),
             groups: Vec::new(),
+            names: Vec::new(),
             em_note: None,
         }
     }
@@ -1149,6 +1159,7 @@ impl FsModel {
                 // class EM otherwise drifts to within a few iterations
                 let g = if mostly_agree_grouped(v, &self.groups)
                     && !super::local::NameFields::pattern_conflict(&self.individual, v)
+                    && !self.thin_despite_name(v)
                     && self.probability(v) >= 0.5
                 {
                     1.0
@@ -1199,6 +1210,18 @@ impl FsModel {
         } else {
             None
         };
+    }
+
+    /// Whether a name field of `v` disagrees outright while fewer than three fields
+    /// agree (level ≤ 2). Two people of one common first name born a few days apart agree
+    /// on two of three fields in a file of names and birth dates only; with such pairs in
+    /// the match class, EM learnt that a match's surname differs four times in ten and
+    /// merged them all. A surname changed at marriage still joins it when the birth date
+    /// and more (an address, a phone) agree.
+    fn thin_despite_name(&self, v: &[u8]) -> bool {
+        const OUTRIGHT: u8 = (LEVELS - 1) as u8;
+        let name_out = self.names.iter().any(|&f| v.get(f) == Some(&OUTRIGHT));
+        name_out && v.iter().filter(|&&l| l != MISSING && l <= 2).count() < 3
     }
 
     /// Refines m and u with labelled comparison vectors (EaK): counts are added to the
@@ -1652,6 +1675,43 @@ mod tests {
         assert!(m.m[0][4] > 0.0);
     }
 
+    /// A file of names and birth dates only: namesakes born days apart (given name
+    /// exact, date close, surname different) agree on two of three fields. Let into the
+    /// match class, they teach EM that a match's surname differs outright; a name
+    /// disagreeing outright needs three agreeing fields to join.
+    #[test]
+    fn em_keeps_namesakes_with_another_surname_out_of_the_match_class() {
+        let fields = vec![
+            FieldSpec::new("fname", FieldKind::Text),
+            FieldSpec::new("lname", FieldKind::Text),
+            FieldSpec::new("dob", FieldKind::Date),
+        ];
+        let mut vs: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..100 {
+            // duplicates with one error each: a surname typo, a date typo, a given-name typo
+            vs.extend([vec![0, 1, 0], vec![0, 0, 1], vec![2, 0, 0]]);
+        }
+        vs.extend((0..400).map(|_| vec![0, 4, 1]));
+        vs.extend((0..3000).map(|k| vec![4, 4, 3 + (k % 2) as u8]));
+        let fit = |names: Vec<usize>| {
+            let mut m = FsModel::prior(fields.clone());
+            m.u = vec![[0.03, 0.003, 0.008, 0.02, 0.939]; 3];
+            m.names = names;
+            m.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5);
+            m
+        };
+        let blind = fit(Vec::new());
+        assert!(
+            blind.m[1][4] > 0.2,
+            "the failure guarded against: {:?}",
+            blind.m[1]
+        );
+        let m = fit(vec![0, 1]);
+        assert!(m.m[1][4] < 0.05, "surname m: {:?}", m.m[1]);
+        assert!(m.probability(&[0, 4, 1]) < 0.5);
+        assert!(m.probability(&[0, 1, 0]) > 0.9);
+    }
+
     #[test]
     fn em_with_no_pair_for_the_match_class_keeps_the_prior() {
         let fields = vec![
@@ -1789,7 +1849,14 @@ mod tests {
             "day and month swapped"
         );
         assert_eq!(lv(&full, &parts("1980", "3", "")), 2, "day unknown");
-        assert_eq!(lv(&full, &parts("1980", "11", "21")), 3, "same year");
+        assert_eq!(
+            lv(&full, &parts("1980", "3", "21")),
+            3,
+            "same year and month"
+        );
+        assert_eq!(lv(&full, &parts("1980", "11", "7")), 3, "same year and day");
+        // the year alone: a typo changes one part, two people born that year both
+        assert_eq!(lv(&full, &parts("1980", "11", "21")), 4, "same year only");
         assert_eq!(lv(&full, &parts("1955", "11", "21")), 4);
         // one mistyped year digit, month (and day as known) agreeing: a typo
         assert_eq!(lv(&full, &parts("1975", "3", "7")), 4, "two digits off");

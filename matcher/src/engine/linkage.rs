@@ -619,7 +619,9 @@ pub(super) fn fit(
     let nf = fields.len().max(1);
     let mut m_pairs = 10.0;
     let mut model = FsModel::prior(fields.to_vec());
-    model.individual = NameFields::detect(fields).individual;
+    let detected = NameFields::detect(fields);
+    model.individual = detected.individual;
+    model.names = detected.names;
     let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     model.groups = super::lexicon::dependency_groups(&names);
     model.estimate_u(a, b, opts.u_samples, opts.seed, same_set);
