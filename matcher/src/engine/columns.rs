@@ -511,7 +511,12 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         if used[i] {
             continue;
         }
-        let (kind, date_order) = get(name).kind();
+        let (mut kind, date_order) = get(name).kind();
+        // an age is a quantity, not a code: two files a year apart (a census and a tax
+        // year) give one person 41 and 42, a close agreement, not a different value
+        if kind == FieldKind::Code && super::lexicon::concept(name) == Some("age") {
+            kind = FieldKind::Number;
+        }
         out.push((
             i,
             FieldSpec {
@@ -542,6 +547,26 @@ mod tests {
         rows.iter()
             .map(|v| v.as_object().cloned().unwrap())
             .collect()
+    }
+
+    /// An age is a number: 41 and 42 (a census and a tax year apart) agree closely,
+    /// where a code one digit apart would be another value. A column of small integers
+    /// with no such name stays a code.
+    #[test]
+    fn an_age_is_compared_as_a_number() {
+        let rows: Vec<serde_json::Value> = (0..40)
+            .map(|i| json!({"age": 20 + i, "ward": 10 + i % 7}))
+            .collect();
+        let f = infer_fields(recs(&rows).iter());
+        let kind = |n: &str| f.iter().find(|s| s.name == n).map(|s| s.kind);
+        assert_eq!(kind("age"), Some(FieldKind::Number));
+        assert_eq!(kind("ward"), Some(FieldKind::Code));
+        let age = FieldSpec::new("age", FieldKind::Number);
+        let p = |v: &str| {
+            super::super::fs::prepare(std::slice::from_ref(&age), &recs(&[json!({"age": v})])[0])
+        };
+        let lv = super::super::fs::compare(std::slice::from_ref(&age), &p("41"), &p("42"))[0];
+        assert_eq!(lv, 2, "a year apart: close");
     }
 
     #[test]

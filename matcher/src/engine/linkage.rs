@@ -96,11 +96,12 @@ impl Default for LinkOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Assignment {
-    /// One match per record, best first, except that a record keeps further matches that
-    /// are duplicates of its best one (a census row and each of that person's tax forms;
-    /// two tax forms of one person match each other by the same model and rules). Two
-    /// near-identical but different records (twins, two of one name at one address) do not
-    /// match each other, so only the best is kept: one-to-one files lose no precision.
+    /// One match per record, best first, except on a side that repeats its entities
+    /// ([`repeats_records`]: tax forms, visits): there a record keeps the further matches
+    /// that are duplicates of its best one ([`same_side_duplicates`]: a census row and
+    /// each of that person's forms). A side of one record per entity stays one-to-one, and
+    /// two near-identical but different records (twins, two of one name at one address)
+    /// never count as duplicates.
     #[default]
     Auto,
     /// At most one match per record on each side.
