@@ -51,8 +51,14 @@ pub fn anchors(
     key_l: &[FieldSpec],
     key_r: &[FieldSpec],
 ) -> Vec<(usize, usize)> {
-    let pl: Vec<Prepared> = left.iter().map(|r| prepare(key_l, r)).collect();
-    let pr: Vec<Prepared> = right.iter().map(|r| prepare(key_r, r)).collect();
+    // big files are read at a stride: every pass below hashes each record read
+    let (sl, sr) = (stride(left.len()), stride(right.len()));
+    let pl: Vec<Prepared> = left.iter().step_by(sl).map(|r| prepare(key_l, r)).collect();
+    let pr: Vec<Prepared> = right
+        .iter()
+        .step_by(sr)
+        .map(|r| prepare(key_r, r))
+        .collect();
     let filled = |ps: &[Prepared], k: usize| {
         let n = ps.iter().filter(|p| !p.value(k).is_empty()).count();
         n as f64 >= KEY_FILL * ps.len().max(1) as f64
@@ -91,7 +97,15 @@ pub fn anchors(
     if best.len() < MIN_ANCHORS {
         best.clear();
     }
-    best
+    best.into_iter().map(|(i, j)| (i * sl, j * sr)).collect()
+}
+
+/// Most records of a side read for anchors.
+const ANCHOR_RECORDS: usize = 50_000;
+
+/// Every how many records a side of `n` is read so that at most [`ANCHOR_RECORDS`] are.
+fn stride(n: usize) -> usize {
+    n.div_ceil(ANCHOR_RECORDS).max(1)
 }
 
 /// Record pairs whose values of the `keys` fields, all present, are equal and unique on
@@ -199,6 +213,14 @@ pub fn adjust(m: &mut [Vec<f64>], agree: &[Vec<Option<(f64, usize)>>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn big_sides_are_read_at_a_stride_of_at_most_the_record_budget() {
+        assert_eq!(stride(0), 1);
+        assert_eq!(stride(ANCHOR_RECORDS), 1);
+        assert_eq!(stride(ANCHOR_RECORDS + 1), 2);
+        assert!(1_000_000usize.div_ceil(stride(1_000_000)) <= ANCHOR_RECORDS);
+    }
 
     #[test]
     fn a_candidate_far_below_its_rival_is_demoted_and_one_never_agreeing_dropped() {
