@@ -517,6 +517,62 @@ fn read_for_truth<'a>(
     }
 }
 
+/// Whether the file at `path`, read without `--id-column`, has its rows numbered (no
+/// column holds distinct ids).
+fn rows_numbered(path: &std::path::Path, id_column: Option<&str>) -> Result<bool, EvalError> {
+    Ok(id_column.is_none() && crate::records::open_csv(path, None)?.id_index.is_none())
+}
+
+/// Whether a truth that names numbered rows counts them from 0 (written from a pandas or
+/// R index): it names a row 0, or its pairs (up to 500) share clearly more values — any
+/// column with any — read from 0 than from 1. True pairs are duplicates; read one row off,
+/// they are strangers.
+fn counts_from_zero<'a>(
+    left: &[crate::engine::Record],
+    right: &[crate::engine::Record],
+    pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> bool {
+    let mut pairs: Vec<(usize, usize)> = pairs
+        .into_iter()
+        .filter_map(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        .collect();
+    if pairs.iter().any(|&(a, b)| a == 0 || b == 0) {
+        return true;
+    }
+    pairs.sort_unstable();
+    pairs.truncate(500);
+    let values = |r: &crate::engine::Record| -> HashSet<String> {
+        r.values()
+            .map(|v| crate::engine::value_text(v).trim().to_lowercase())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let shared = |shift: usize| -> usize {
+        pairs
+            .iter()
+            .filter_map(|&(a, b)| {
+                let (x, y) = (left.get(a - shift)?, right.get(b - shift)?);
+                Some(values(x).intersection(&values(y)).count())
+            })
+            .sum()
+    };
+    let (from1, from0) = (shared(1), shared(0));
+    from0 > 2 * from1
+}
+
+/// Renumbers rows numbered from 1 (a file with no id column) from 0, for a truth that
+/// counts from 0 ([`counts_from_zero`]): one written from a pandas or R index does, and
+/// read from 1 each of its ids would name the next row, silently.
+fn from_zero(path: &std::path::Path, table: &mut CsvTable) {
+    for (k, id) in table.ids.iter_mut().enumerate() {
+        *id = k.to_string();
+    }
+    eprintln!(
+        "ids of {}: rows numbered from 0, as the truth counts them (the file has no id column; pass --id-column to choose)",
+        path.display()
+    );
+}
+
 fn check_truth_ids<'a>(
     path: &std::path::Path,
     ids: impl IntoIterator<Item = &'a String>,
@@ -554,6 +610,20 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         read_for_truth(&a.left, a.id_column.as_deref(), truth.iter().map(|t| &t.0))?;
     let (right, right_id) =
         read_for_truth(&a.right, a.id_column.as_deref(), truth.iter().map(|t| &t.1))?;
+    let (mut left, mut right) = (left, right);
+    if left_id.is_none()
+        && right_id.is_none()
+        && rows_numbered(&a.left, a.id_column.as_deref())?
+        && rows_numbered(&a.right, a.id_column.as_deref())?
+        && counts_from_zero(
+            &left.records,
+            &right.records,
+            truth.iter().map(|t| (&t.0, &t.1)),
+        )
+    {
+        from_zero(&a.left, &mut left);
+        from_zero(&a.right, &mut right);
+    }
     check_truth_ids(&a.left, &left.ids, &truth, |t| [&t.0, &t.0])?;
     check_truth_ids(&a.right, &right.ids, &truth, |t| [&t.1, &t.1])?;
     let judged: Option<HashSet<(String, String)>> = match &a.judged {
@@ -726,8 +796,13 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let start = Instant::now();
     let eng = engine(&a.common, cfg)?;
     let threshold = a.common.threshold.unwrap_or(cfg.matching.entity_threshold);
-    let t = read_csv(&a.input, a.id_column.as_deref())?;
+    let mut t = read_csv(&a.input, a.id_column.as_deref())?;
     let rows = read_truth(&a.truth)?;
+    if rows_numbered(&a.input, a.id_column.as_deref())?
+        && counts_from_zero(&t.records, &t.records, rows.iter().map(|r| (&r.0, &r.1)))
+    {
+        from_zero(&a.input, &mut t);
+    }
     let clusters_given = a.truth_clusters || is_membership(&rows, &t.ids);
     let truth: HashSet<(String, String)> = if clusters_given {
         membership_pairs(rows)
@@ -964,6 +1039,23 @@ mod tests {
             (col.as_deref(), ids(&t)[0].as_str()),
             (Some("employer_id"), "9")
         );
+        // no id column, a truth counting rows from 0 (a pandas index): rows from 0
+        std::fs::write(p("bare.csv"), "name,city\nann,perth\nbo,derby\n").unwrap();
+        let t = read_csv(&p("bare.csv"), None).unwrap();
+        assert!(rows_numbered(&p("bare.csv"), None).unwrap());
+        let (zero, one, two) = ("0".to_string(), "1".to_string(), "2".to_string());
+        assert!(counts_from_zero(&t.records, &t.records, [(&zero, &one)]));
+        // the two anns are rows 2 and 3 counted from 1, rows 1 and 2 counted from 0
+        std::fs::write(
+            p("five.csv"),
+            "name,city\nbo,derby\nann,perth\nann,perth\ncy,leeds\ndee,york\n",
+        )
+        .unwrap();
+        let t = read_csv(&p("five.csv"), None).unwrap();
+        let three = "3".to_string();
+        assert!(!counts_from_zero(&t.records, &t.records, [(&two, &three)]));
+        assert!(counts_from_zero(&t.records, &t.records, [(&one, &two)]));
+        assert!(!rows_numbered(&p("forms.csv"), Some("employer_id")).unwrap());
         std::fs::write(p("people.csv"), "id,name\np1,ann\np2,bo\n").unwrap();
         let want = ["p1".to_string()];
         let (t, col) = read_for_truth(&p("people.csv"), None, want.iter()).unwrap();
