@@ -490,7 +490,7 @@ fn read_for_truth<'a>(
     };
     // rows numbered for want of a distinct id column: numbers are no evidence, and any
     // id-named column holding as many of the truth's ids is preferred
-    let numbered = crate::records::open_csv(path, None)?.id_index.is_none();
+    let numbered = table.numbered;
     let mut best = (cover(&table.ids), None);
     if !numbered && best.0 * 2 >= wanted.len() {
         return Ok((table, None));
@@ -515,12 +515,6 @@ fn read_for_truth<'a>(
         }
         None => Ok((table, None)),
     }
-}
-
-/// Whether the file at `path`, read without `--id-column`, has its rows numbered (no
-/// column holds distinct ids).
-fn rows_numbered(path: &std::path::Path, id_column: Option<&str>) -> Result<bool, EvalError> {
-    Ok(id_column.is_none() && crate::records::open_csv(path, None)?.id_index.is_none())
 }
 
 /// Whether a truth that names numbered rows counts them from 0 (written from a pandas or
@@ -611,10 +605,8 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     let (right, right_id) =
         read_for_truth(&a.right, a.id_column.as_deref(), truth.iter().map(|t| &t.1))?;
     let (mut left, mut right) = (left, right);
-    if left_id.is_none()
-        && right_id.is_none()
-        && rows_numbered(&a.left, a.id_column.as_deref())?
-        && rows_numbered(&a.right, a.id_column.as_deref())?
+    if left.numbered
+        && right.numbered
         && counts_from_zero(
             &left.records,
             &right.records,
@@ -798,9 +790,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let threshold = a.common.threshold.unwrap_or(cfg.matching.entity_threshold);
     let mut t = read_csv(&a.input, a.id_column.as_deref())?;
     let rows = read_truth(&a.truth)?;
-    if rows_numbered(&a.input, a.id_column.as_deref())?
-        && counts_from_zero(&t.records, &t.records, rows.iter().map(|r| (&r.0, &r.1)))
-    {
+    if t.numbered && counts_from_zero(&t.records, &t.records, rows.iter().map(|r| (&r.0, &r.1))) {
         from_zero(&a.input, &mut t);
     }
     let clusters_given = a.truth_clusters || is_membership(&rows, &t.ids);
@@ -1042,7 +1032,7 @@ mod tests {
         // no id column, a truth counting rows from 0 (a pandas index): rows from 0
         std::fs::write(p("bare.csv"), "name,city\nann,perth\nbo,derby\n").unwrap();
         let t = read_csv(&p("bare.csv"), None).unwrap();
-        assert!(rows_numbered(&p("bare.csv"), None).unwrap());
+        assert!(t.numbered);
         let (zero, one, two) = ("0".to_string(), "1".to_string(), "2".to_string());
         assert!(counts_from_zero(&t.records, &t.records, [(&zero, &one)]));
         // the two anns are rows 2 and 3 counted from 1, rows 1 and 2 counted from 0
@@ -1055,7 +1045,11 @@ mod tests {
         let three = "3".to_string();
         assert!(!counts_from_zero(&t.records, &t.records, [(&two, &three)]));
         assert!(counts_from_zero(&t.records, &t.records, [(&one, &two)]));
-        assert!(!rows_numbered(&p("forms.csv"), Some("employer_id")).unwrap());
+        assert!(
+            !read_csv(&p("forms.csv"), Some("employer_id"))
+                .unwrap()
+                .numbered
+        );
         std::fs::write(p("people.csv"), "id,name\np1,ann\np2,bo\n").unwrap();
         let want = ["p1".to_string()];
         let (t, col) = read_for_truth(&p("people.csv"), None, want.iter()).unwrap();

@@ -45,6 +45,8 @@ pub enum RecordsError {
 pub struct CsvTable {
     pub ids: Vec<String>,
     pub records: Vec<Record>,
+    /// Whether the ids are the rows' numbers (no column held distinct ids).
+    pub numbered: bool,
 }
 
 /// A CSV file opened for reading: the reader (past the header), the header, and the
@@ -144,12 +146,16 @@ pub fn row_id(n: usize) -> String {
 pub fn read_csv(path: &Path, id_column: Option<&str>) -> Result<CsvTable, RecordsError> {
     let mut ids = Vec::new();
     let mut records = Vec::new();
-    visit_csv(path, id_column, |id, r| {
+    let numbered = visit_csv(path, id_column, |id, r| {
         ids.push(id);
         records.push(r);
         Ok(())
     })?;
-    Ok(CsvTable { ids, records })
+    Ok(CsvTable {
+        ids,
+        records,
+        numbered,
+    })
 }
 
 /// The delimiter of a CSV file from its header line: the most frequent of `,`, `;`, tab
@@ -320,12 +326,13 @@ pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, Records
 
 /// Streams a CSV with a header: calls `each(id, record)` per row (the id column is left
 /// out of the record), so callers that keep a compact form never hold every raw record.
-/// Rows are numbered as lines of the file in errors (the header is row 1).
+/// Rows are numbered as lines of the file in errors (the header is row 1). Returns
+/// whether the ids given were the rows' numbers (no id column).
 pub fn visit_csv(
     path: &Path,
     id_column: Option<&str>,
     mut each: impl FnMut(String, Record) -> Result<(), RecordsError>,
-) -> Result<(), RecordsError> {
+) -> Result<bool, RecordsError> {
     let err = |m: String| RecordsError::Read {
         path: path.to_path_buf(),
         message: m,
@@ -360,7 +367,7 @@ pub fn visit_csv(
         };
         each(id, r)?;
     }
-    Ok(())
+    Ok(id_index.is_none())
 }
 
 /// Reads a truth CSV (header skipped): the id pairs, from its first two columns (after a
