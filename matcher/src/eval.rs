@@ -851,12 +851,54 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     if a.common.explain {
         details.extend(explain_model(&out.link.model, threshold));
     }
+    // with --explain, each error says whether its pair matched itself or was joined
+    // through its cluster, and shows its fields' levels and weights
+    let index: HashMap<&str, usize> = if a.common.explain && a.common.show_errors > 0 {
+        t.ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let matched: HashMap<(usize, usize), &linkage::ScoredPair> = if index.is_empty() {
+        HashMap::new()
+    } else {
+        out.link
+            .pairs
+            .iter()
+            .map(|p| ((p.left.min(p.right), p.left.max(p.right)), p))
+            .collect()
+    };
+    let note = |(x, y): &(String, String)| -> Option<String> {
+        let (&i, &j) = (index.get(x.as_str())?, index.get(y.as_str())?);
+        let (l, r) = (t.records.get(i)?, t.records.get(j)?);
+        let parts: Vec<String> = out
+            .link
+            .explain_pair(l, r)
+            .iter()
+            .zip(&out.link.fields)
+            .map(|(&(level, w), f)| {
+                if level == crate::engine::fs::MISSING {
+                    format!("{} -", f.name)
+                } else {
+                    format!("{} L{level} {w:+.1}", f.name)
+                }
+            })
+            .collect();
+        let how = match matched.get(&(i.min(j), i.max(j))) {
+            Some(p) => format!("matched: weight {:+.2}, p {:.3}", p.weight, p.probability),
+            None => "not matched itself".to_string(),
+        };
+        Some(format!("{how}; {}", parts.join(", ")))
+    };
     details.extend(error_lines(
         a.common.show_errors,
         &truth,
         &cand,
         &predicted,
-        |_: &(String, String)| None,
+        note,
     ));
     let report = EvalReport {
         details,
@@ -1218,7 +1260,7 @@ mod tests {
                 truth: p("dc.csv"),
                 truth_clusters: false,
                 id_column: Some("rid".into()),
-                common,
+                common: common.clone(),
             }),
             &Config::default(),
         )
@@ -1229,6 +1271,30 @@ mod tests {
             r.lines()
                 .iter()
                 .any(|l| l.starts_with("truth: read as cluster labels"))
+        );
+        // --explain: a dedup error says whether its pair matched and why it scored so
+        std::fs::write(p("dw.csv"), "rid,person\nx1,p1\nx2,p1\nx3,p1\n").unwrap();
+        let r = run(
+            EvalArgs::Dedup(DedupArgs {
+                input: p("d.csv"),
+                truth: p("dw.csv"),
+                truth_clusters: false,
+                id_column: Some("rid".into()),
+                common,
+            }),
+            &Config::default(),
+        )
+        .await
+        .unwrap();
+        let missed: Vec<&String> = r
+            .details
+            .iter()
+            .filter(|l| l.starts_with("missed: x1 <-> x3"))
+            .collect();
+        assert_eq!(missed.len(), 1, "{r:?}");
+        assert!(
+            missed[0].contains("(not matched itself; ") && missed[0].contains(", name L"),
+            "{missed:?}"
         );
     }
 
