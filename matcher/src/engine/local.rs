@@ -184,7 +184,8 @@ impl NameFields {
     ///   with some field beyond the name (an address, a phone): two members of one
     ///   household, or two namesakes born the same day elsewhere, share everything else;
     /// - a birth date, identity number or e-mail disagrees outright while no individual
-    ///   field agrees.
+    ///   field agrees;
+    /// - every name of a person differs outright ([`Self::every_name_differs`]).
     ///
     /// - a name ends with a legal form of another family than the other's (`Inc` /
     ///   `PLC`): two companies of one name.
@@ -196,6 +197,49 @@ impl NameFields {
         let nick = |f: usize| super::lexicon::given_values_related(a.value(f), b.value(f));
         Self::conflict_with(&self.individual, v, nick, self.beyond_name_agrees(v))
             || self.legal_conflict(a, b, v)
+            || self.every_name_differs(a, b, v)
+    }
+
+    /// Whether a person's given name and every other name field (two or more, all known)
+    /// disagree outright, no short form relating the given names, while no identity
+    /// number or e-mail agrees and no full birth date (level ≤ 1) agrees together with a
+    /// field beyond the name. Two people of one household (roommates, a couple of two
+    /// surnames) share the address, and a birth date known to the month on one side
+    /// (a tax form's year and month) agreed for one pair in a few hundred by chance: with
+    /// the address, enough to match (person_link precision 0.9749 -> 0.9753). A surname
+    /// changed at marriage keeps its given name; a garbled given name keeps its surname.
+    fn every_name_differs(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
+        const OUTRIGHT: u8 = (super::fs::LEVELS - 1) as u8;
+        if !self.is_person() || self.names.len() < 2 {
+            return false;
+        }
+        let all_differ = self.names.iter().all(|&f| v.get(f) == Some(&OUTRIGHT))
+            && !self.individual.iter().any(|&(f, k)| {
+                k == IndividualKind::Given
+                    && super::lexicon::given_values_related(a.value(f), b.value(f))
+            });
+        if !all_differ {
+            return false;
+        }
+        // names swapped between the fields (`gonzalez anthony` / `anthony gonzalez`), or
+        // swapped and mistyped, differ field by field but not as a whole
+        let (ta, tb) = (self.name(a), self.name(b));
+        let swapped = ta.iter().filter(|t| t.len() > 1).any(|x| {
+            tb.iter()
+                .any(|y| super::fs::osa_distance_at_most(x, y, 1) <= 1)
+        });
+        if swapped {
+            return false;
+        }
+        let birth_full = self
+            .individual
+            .iter()
+            .any(|&(f, k)| k == IndividualKind::Birth && v.get(f).is_some_and(|&l| l <= 1));
+        let id = self.individual.iter().any(|&(f, k)| {
+            matches!(k, IndividualKind::Id | IndividualKind::Email)
+                && v.get(f).is_some_and(|&l| l <= 2)
+        });
+        !(id || (birth_full && self.beyond_name_agrees(v)))
     }
 
     /// Whether a field beyond the name and the individual fields (an address, a phone)
@@ -1219,6 +1263,51 @@ mod tests {
             "another identity number, only the name agrees"
         );
         assert!(!conflict(0, 5), "given name and address agree");
+    }
+
+    /// Two of one household whose given names and surnames both differ (roommates, a
+    /// couple of two surnames) conflict, even with a birth year and month in common;
+    /// names swapped between the fields do not, nor does a full birth date with the
+    /// address.
+    #[test]
+    fn every_name_differing_is_another_person_unless_identity_is_sure() {
+        use super::super::fs::{compare, infer_fields, prepare};
+        let rec = |v: serde_json::Value| -> crate::engine::Record {
+            serde_json::from_value(v).unwrap_or_default()
+        };
+        let recs = [
+            rec(
+                json!({"first_name": "maria", "last_name": "lopez", "dob": "1980-05-17",
+                       "street": "12 oak st"}),
+            ),
+            // a roommate born the same month (the day unknown on this side)
+            rec(
+                json!({"first_name": "tyler", "last_name": "brookman", "dob": "1980-05",
+                       "street": "12 oak st"}),
+            ),
+            // the same woman with her names swapped between the fields
+            rec(
+                json!({"first_name": "lopez", "last_name": "maria", "dob": "1980-05-17",
+                       "street": "12 oak st"}),
+            ),
+            // every name differs but the full birth date and address agree
+            rec(
+                json!({"first_name": "tyler", "last_name": "brookman", "dob": "1980-05-17",
+                       "street": "12 oak st"}),
+            ),
+        ];
+        let fields = infer_fields(recs.iter());
+        let names = NameFields::detect(&fields);
+        assert!(names.is_person(), "{fields:?}");
+        let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
+        let conflict = |i: usize, j: usize| {
+            names.individual_conflict(&p[i], &p[j], &compare(&fields, &p[i], &p[j]))
+        };
+        let dob = fields.iter().position(|f| f.name == "dob").unwrap();
+        assert_eq!(compare(&fields, &p[0], &p[1])[dob], 2, "{fields:?}");
+        assert!(conflict(0, 1), "{fields:?}");
+        assert!(!conflict(0, 2), "names swapped");
+        assert!(!conflict(0, 3), "full birth date and address");
     }
 
     #[test]
