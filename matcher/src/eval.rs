@@ -332,6 +332,28 @@ fn error_lines(
     out
 }
 
+/// A pair's fields with their agreement levels and weights (`given_name L0 +7.8`, a field
+/// a side lacks as `surname -`), for the errors `--explain` lists.
+fn field_levels(
+    out: &linkage::LinkOutput,
+    l: &crate::engine::Record,
+    r: &crate::engine::Record,
+) -> String {
+    let parts: Vec<String> = out
+        .explain_pair(l, r)
+        .iter()
+        .zip(&out.fields)
+        .map(|(&(level, w), f)| {
+            if level == crate::engine::fs::MISSING {
+                format!("{} -", f.name)
+            } else {
+                format!("{} L{level} {w:+.1}", f.name)
+            }
+        })
+        .collect();
+    parts.join(", ")
+}
+
 /// The estimated model, one line per field (`--explain`).
 fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> Vec<String> {
     let mut v = vec![format!(
@@ -700,19 +722,7 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         let (Some(l), Some(r)) = (l_keep.get(p.left), r_keep.get(p.right)) else {
             return String::new();
         };
-        let parts: Vec<String> = out
-            .explain_pair(l, r)
-            .iter()
-            .zip(&out.fields)
-            .map(|(&(level, w), f)| {
-                if level == crate::engine::fs::MISSING {
-                    format!("{} -", f.name)
-                } else {
-                    format!("{} L{level} {w:+.1}", f.name)
-                }
-            })
-            .collect();
-        format!("; {}", parts.join(", "))
+        format!("; {}", field_levels(&out, l, r))
     };
     // the scored pairs by their ids, formatted (and broken down) only for the listed errors
     let scored: HashMap<(&str, &str), &linkage::ScoredPair> = if a.common.show_errors == 0 {
@@ -874,24 +884,11 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let note = |(x, y): &(String, String)| -> Option<String> {
         let (&i, &j) = (index.get(x.as_str())?, index.get(y.as_str())?);
         let (l, r) = (t.records.get(i)?, t.records.get(j)?);
-        let parts: Vec<String> = out
-            .link
-            .explain_pair(l, r)
-            .iter()
-            .zip(&out.link.fields)
-            .map(|(&(level, w), f)| {
-                if level == crate::engine::fs::MISSING {
-                    format!("{} -", f.name)
-                } else {
-                    format!("{} L{level} {w:+.1}", f.name)
-                }
-            })
-            .collect();
         let how = match matched.get(&(i.min(j), i.max(j))) {
             Some(p) => format!("matched: weight {:+.2}, p {:.3}", p.weight, p.probability),
             None => "not matched itself".to_string(),
         };
-        Some(format!("{how}; {}", parts.join(", ")))
+        Some(format!("{how}; {}", field_levels(&out.link, l, r)))
     };
     details.extend(error_lines(
         a.common.show_errors,

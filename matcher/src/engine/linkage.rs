@@ -1128,35 +1128,20 @@ mod tests {
     #[test]
     fn auto_assignment_keeps_the_duplicates_of_a_best_match_and_nothing_else() {
         let (mut l, mut r) = people();
-        // a street and a phone each: enough agreement that a garbled given name leaves a
-        // sure match
-        for (i, rec) in l.iter_mut().enumerate() {
-            rec.insert(
-                "street".into(),
-                json!(format!(
-                    "{} {} road",
-                    3 + i * 7,
-                    ["elm", "oak", "ash", "bay"][i % 4]
-                )),
-            );
-            rec.insert(
-                "phone".into(),
-                json!(format!("0{}", 412_000_000 + i * 7919)),
-            );
-        }
-        for (i, rec) in r.iter_mut().enumerate() {
-            rec.insert(
-                "street".into(),
-                json!(format!(
-                    "{} {} road",
-                    3 + i * 7,
-                    ["elm", "oak", "ash", "bay"][i % 4]
-                )),
-            );
-            rec.insert(
-                "phone".into(),
-                json!(format!("0{}", 412_000_000 + i * 7919)),
-            );
+        // a street and a phone each (record i of either side is person i): enough
+        // agreement that a garbled given name leaves a sure match
+        for side in [&mut l, &mut r] {
+            for (i, rec) in side.iter_mut().enumerate() {
+                let street = ["elm", "oak", "ash", "bay"][i % 4];
+                rec.insert(
+                    "street".into(),
+                    json!(format!("{} {street} road", 3 + i * 7)),
+                );
+                rec.insert(
+                    "phone".into(),
+                    json!(format!("0{}", 412_000_000 + i * 7919)),
+                );
+            }
         }
         // a second form of people 0-4 (30-34 on the right): one with a typo'd surname
         for i in 0..5usize {
