@@ -179,22 +179,16 @@ pub fn agreement(
 pub fn adjust(m: &mut [Vec<f64>], agree: &[Vec<Option<(f64, usize)>>]) {
     let rows = m.len();
     let cols = m.first().map_or(0, Vec::len);
-    let best_row: Vec<f64> = (0..rows)
-        .map(|i| {
-            (0..cols)
-                .filter_map(|j| agree[i][j])
-                .map(|a| a.0)
-                .fold(0.0, f64::max)
-        })
-        .collect();
-    let best_col: Vec<f64> = (0..cols)
-        .map(|j| {
-            (0..rows)
-                .filter_map(|i| agree[i][j])
-                .map(|a| a.0)
-                .fold(0.0, f64::max)
-        })
-        .collect();
+    // each row's and each column's best agreement rate, in one pass
+    let (mut best_row, mut best_col) = (vec![0.0f64; rows], vec![0.0f64; cols]);
+    for i in 0..rows {
+        for j in 0..cols {
+            if let Some((a, _)) = agree[i][j] {
+                best_row[i] = best_row[i].max(a);
+                best_col[j] = best_col[j].max(a);
+            }
+        }
+    }
     for i in 0..rows {
         for j in 0..cols {
             let Some((a, n)) = agree[i][j] else { continue };
