@@ -220,6 +220,15 @@ impl Stats {
                 self.day += 1;
             }
         }
+        if letters > 0
+            && let Some((y, _, d)) = super::fs::named_month_date(s)
+            && (1800..=2100).contains(&y)
+            && d > 0
+        {
+            // the month named: the order is plain whatever the string's
+            self.dates += 1;
+            self.ymd += 1;
+        }
         if let Some((a, b, c, year_last)) = date_numbers(s) {
             if year_last == 0 {
                 if (1800..=2100).contains(&a) && (1..=12).contains(&b) && (1..=31).contains(&c) {
@@ -623,6 +632,48 @@ mod tests {
         assert_eq!(f[0].columns, vec!["birth_year", "birth_month", "birth_day"]);
         assert_eq!(f[1].columns, vec!["first_name", "first_name_2"]);
         assert_eq!(f[3].date_order, DateOrder::Mdy);
+    }
+
+    /// `Jul 22, 1922`, `22 July 1922`, `3rd Mar 1980`: a date whose month is a word is a
+    /// date, compared part by part; a column of month names alone, or of street names
+    /// holding one, is not.
+    #[test]
+    fn dates_with_the_month_written_as_a_word_are_dates() {
+        let months = ["Jan", "February", "mar.", "Sept", "may", "JUNE"];
+        let mut rows = Vec::new();
+        for i in 0..30 {
+            let m = months[i % months.len()];
+            let born = match i % 3 {
+                0 => format!("{m} {}, {}", 1 + i, 1930 + i),
+                1 => format!("{} {m} {}", 1 + i, 1930 + i),
+                _ => format!("{}rd-{m}-{}", 1 + i % 9, 1930 + i),
+            };
+            rows.push(json!({
+                "born": born, "month": m, "street": format!("{} may street", i + 1),
+            }));
+        }
+        let f = infer_fields(recs(&rows).iter());
+        let kinds: Vec<(&str, FieldKind)> = f.iter().map(|s| (s.name.as_str(), s.kind)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("born", FieldKind::Date),
+                ("month", FieldKind::Text),
+                ("street", FieldKind::Text),
+            ]
+        );
+        let date = |raw: &str| super::super::fs::canonical_date(raw, f[0].date_order);
+        assert_eq!(date("Jul 22, 1922").as_deref(), Some("19220722"));
+        assert_eq!(date("22 july 1922").as_deref(), Some("19220722"));
+        assert_eq!(date("3rd-Mar-1980").as_deref(), Some("19800303"));
+        assert_eq!(date("Sept 1980").as_deref(), Some("19800900"));
+        // a two-digit year is not read; the month and day still are
+        assert_eq!(date("22-Jul-22").as_deref(), Some("00000722"));
+        // a word that names no month, or two months: only the numbers are read
+        assert_eq!(date("Julius 22, 1922"), None);
+        assert_eq!(date("Jul Aug 1922").as_deref(), Some("19220000"));
+        // the numeric forms are read as before
+        assert_eq!(date("1922-07-22").as_deref(), Some("19220722"));
     }
 
     #[test]

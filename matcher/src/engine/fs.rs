@@ -386,9 +386,81 @@ fn number_text(raw: &str) -> Option<String> {
     x.is_finite().then(|| format!("{x}"))
 }
 
+/// The month a word names (`jan`, `January`, `sept`): English names and their
+/// three-letter forms.
+fn month_named(word: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let w = word.trim_end_matches('.').to_ascii_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS
+        .iter()
+        .position(|m| *m == w || (m.starts_with(&w) && (w.len() == 3 || w == "sept")))
+        .map(|i| i as u32 + 1)
+}
+
+/// A date whose month is written as a word (`Jul 22, 1922`, `22 July 1922`,
+/// `22-jul-1922`): (year, month, day), 0 for a part not read (a two-digit year is not
+/// read). `None` when no word names a month or another word is present.
+pub fn named_month_date(raw: &str) -> Option<(u32, u32, u32)> {
+    let mut month = None;
+    let (mut year, mut day) = (0, 0);
+    for tok in raw
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '-' | '/' | '.'))
+        .filter(|t| !t.is_empty())
+    {
+        if tok.bytes().all(|b| b.is_ascii_digit()) {
+            let n: u32 = tok.parse().ok()?;
+            if tok.len() == 4 && year == 0 {
+                year = n;
+            } else if tok.len() <= 2 && day == 0 && (1..=31).contains(&n) {
+                day = n;
+            }
+        } else {
+            // an ordinal day (`22nd`) keeps its number
+            let digits = tok.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let suffix = &tok[digits.len()..];
+            if !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && matches!(suffix, "st" | "nd" | "rd" | "th")
+            {
+                day = digits.parse().ok().filter(|d| (1..=31).contains(d))?;
+                continue;
+            }
+            if month.is_some() {
+                return None;
+            }
+            month = Some(month_named(tok)?);
+        }
+    }
+    Some((year, month?, day))
+}
+
 /// A date as `YYYYMMDD` with `0000`/`00` for unknown parts (from parts: `1980-?-12`;
-/// from a string in `order`). `None` when no part can be read.
+/// from a string in `order`; a month written as a word, in any order). `None` when no
+/// part can be read.
 pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
+    if order != DateOrder::Parts
+        && raw.chars().any(|c| c.is_ascii_alphabetic())
+        && let Some((y, m, d)) = named_month_date(raw)
+    {
+        let y = if (1000..=2100).contains(&y) { y } else { 0 };
+        return Some(format!("{y:04}{m:02}{d:02}"));
+    }
     let groups: Vec<&str> = raw
         .split(|c: char| !(c.is_ascii_digit() || c == '?'))
         .filter(|g| !g.is_empty())
