@@ -123,6 +123,16 @@ pub struct NameFields {
     pub individual: Vec<(usize, IndividualKind)>,
 }
 
+/// What agrees beyond the individual fields, for [`NameFields::conflict_with`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Agreeing {
+    /// A field beyond the name and the individual fields (an address, a phone).
+    beyond_name: bool,
+    /// The whole name, where no column holds the given name alone: it stands for an
+    /// agreeing given name.
+    whole_name: bool,
+}
+
 impl NameFields {
     pub fn detect(fields: &[FieldSpec]) -> Self {
         let individual: Vec<(usize, IndividualKind)> = fields
@@ -195,7 +205,20 @@ impl NameFields {
     /// name was replaced but whose birth date and address agree.
     pub fn individual_conflict(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
         let nick = |f: usize| super::lexicon::given_values_related(a.value(f), b.value(f));
-        Self::conflict_with(&self.individual, v, nick, self.beyond_name_agrees(v))
+        // a whole name in one column (`SMITH, John`) holds the given name: where no column
+        // holds it alone, the whole name agreeing (to a typo: `SMITH, Tom` is as close to
+        // `SMITH, James` as a short form) stands for it
+        let whole_name = !self.is_person()
+            && !self.names.is_empty()
+            && self
+                .names
+                .iter()
+                .all(|&f| v.get(f).is_some_and(|&l| l <= 1));
+        let agree = Agreeing {
+            beyond_name: self.beyond_name_agrees(v),
+            whole_name,
+        };
+        Self::conflict_with(&self.individual, v, nick, agree)
             || self.legal_conflict(a, b, v)
             || self.every_name_differs(a, b, v)
     }
@@ -281,18 +304,19 @@ impl NameFields {
     /// given name count as a conflict, and a birth date never rescues a given name): the
     /// EM estimation's stricter test.
     pub fn pattern_conflict(individual: &[(usize, IndividualKind)], v: &[u8]) -> bool {
-        Self::conflict_with(individual, v, |_| false, false)
+        Self::conflict_with(individual, v, |_| false, Agreeing::default())
     }
 
     fn conflict_with(
         individual: &[(usize, IndividualKind)],
         v: &[u8],
         mut nick: impl FnMut(usize) -> bool,
-        beyond_name_agrees: bool,
+        agree: Agreeing,
     ) -> bool {
+        let beyond_name_agrees = agree.beyond_name;
         let (mut given_conflict, mut birth_conflict, mut id_conflict) = (false, false, false);
         let (mut id_agree, mut birth_agree) = (false, false);
-        let (mut given_agree, mut email_conflict) = (false, false);
+        let (mut given_agree, mut email_conflict) = (agree.whole_name, false);
         for &(f, kind) in individual {
             match v.get(f).copied() {
                 Some(l) if l <= 2 => {
@@ -1263,6 +1287,37 @@ mod tests {
             "another identity number, only the name agrees"
         );
         assert!(!conflict(0, 5), "given name and address agree");
+    }
+
+    /// A whole name in one column (`SMITH, John`) stands for the given name where no
+    /// column holds it alone: the same man at the same address with a garbled birth date
+    /// is no conflict when his whole name agrees, and his namesake's son is one when it
+    /// does not.
+    #[test]
+    fn a_whole_name_agreeing_forgives_a_birth_date_as_a_given_name_does() {
+        use super::super::fs::{compare, infer_fields, prepare};
+        let rec = |v: serde_json::Value| -> crate::engine::Record {
+            serde_json::from_value(v).unwrap_or_default()
+        };
+        let recs = [
+            rec(json!({"name": "SMITH, James", "born": "1937-06-06", "street": "12 oak st"})),
+            // the same man, his birth date garbled, at the same address
+            rec(json!({"name": "SMITH, James", "born": "1963-11-24", "street": "12 oak st"})),
+            // his son, at the same address
+            rec(json!({"name": "SMITH, Tom", "born": "1963-11-24", "street": "12 oak st"})),
+            // a namesake born elsewhere in time, living elsewhere
+            rec(json!({"name": "SMITH, James", "born": "1963-11-24", "street": "7 elm rd"})),
+        ];
+        let fields = infer_fields(recs.iter());
+        let names = NameFields::detect(&fields);
+        assert!(!names.is_person() && !names.names.is_empty(), "{fields:?}");
+        let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
+        let conflict = |i: usize, j: usize| {
+            names.individual_conflict(&p[i], &p[j], &compare(&fields, &p[i], &p[j]))
+        };
+        assert!(!conflict(0, 1), "whole name and address agree");
+        assert!(conflict(0, 2), "the whole name differs");
+        assert!(conflict(0, 3), "only the name agrees");
     }
 
     /// Two of one household whose given names and surnames both differ (roommates, a
