@@ -11,6 +11,10 @@ hold on files laid out unlike the ones it was developed on (bench/quality.sh).
   febrl4_reshaped/  link: the right file with a whole name, the number in the street,
                     DD/MM/YYYY dates and its own column names; the left file as shipped
   febrl4_sparse/    link: both files as shipped but with a third of every field blank
+  febrl3_worded/    dedup: the whole name as "SURNAME, Given", the street joined in title
+                    case, state and postcode in one column, the birth date with its month
+                    as a word ("Jul 22, 1922"), the identity number as "Member No"
+                    written 123-4567, rows shuffled
 
 Usage: reshape_febrl.py <febrl dir (tests/data/cache/febrl)> <out dir> [--seed N]
 """
@@ -94,6 +98,25 @@ def main():
         header = list(rows[0].keys())
         body = [[x[k] if k == "rec_id" else blank(x[k]) for k in header] for x in rows]
         write(os.path.join(out, "febrl4_sparse", f"{side}.csv"), header, body)
+
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    rows = read(os.path.join(src, "dataset3.csv"))
+    rnd.shuffle(rows)
+    body = []
+    for x in rows:
+        d = x["date_of_birth"].strip()
+        born = ""
+        if len(d) == 8 and d.isdigit() and 1 <= int(d[4:6]) <= 12:
+            born = f"{months[int(d[4:6]) - 1]} {int(d[6:8])}, {d[:4]}"
+        ssn = x["soc_sec_id"].strip()
+        if len(ssn) == 7:
+            ssn = f"{ssn[:3]}-{ssn[3:]}"
+        body.append([x["rec_id"], joined(x["surname"].upper(), x["given_name"].title(), sep=", "),
+                     joined(x["street_number"], x["address_1"].title(), x["address_2"].title()),
+                     x["suburb"].upper(), joined(x["state"].upper(), x["postcode"]), born, ssn])
+    write(os.path.join(out, "febrl3_worded", "input.csv"),
+          ["Record", "Name", "Street Address", "Town", "State/Postcode", "Born", "Member No"],
+          body)
 
 
 if __name__ == "__main__":
