@@ -187,6 +187,19 @@ pub fn align(
         rest_r.remove(w);
         rest_l = drop_indices(rest_l, &parts);
     }
+    // a whole address on one side (street, locality and postcode in one column), its
+    // parts on the other: the parts, joined in the order an address is written
+    if let Some((w, parts)) = whole_and_address_parts(&rest_l, &rest_r, left, right) {
+        let joined = joined_fields("address", &rest_r, &parts);
+        push(&mut out, &rest_l[w], &joined, 1.0);
+        rest_l.remove(w);
+        rest_r = drop_indices(rest_r, &parts);
+    } else if let Some((w, parts)) = whole_and_address_parts(&rest_r, &rest_l, right, left) {
+        let joined = joined_fields("address", &rest_l, &parts);
+        push(&mut out, &joined, &rest_r[w], 1.0);
+        rest_r.remove(w);
+        rest_l = drop_indices(rest_l, &parts);
+    }
     if rest_l.is_empty() || rest_r.is_empty() {
         return Ok(out);
     }
@@ -326,12 +339,97 @@ fn whole_and_parts(
 
 /// The given-name and surname fields `parts` of `fs` as one text field of their columns.
 fn joined_name(fs: &[FieldSpec], parts: &[usize; 2]) -> FieldSpec {
-    let mut f = FieldSpec::new("full_name", FieldKind::Text);
+    joined_fields("full_name", fs, parts)
+}
+
+/// The fields `parts` of `fs` as one text field `name` of their columns, in that order.
+fn joined_fields(name: &str, fs: &[FieldSpec], parts: &[usize]) -> FieldSpec {
+    let mut f = FieldSpec::new(name, FieldKind::Text);
     for &k in parts {
         let src: Vec<String> = fs[k].sources().into_iter().map(str::to_string).collect();
         f.columns.extend(src);
     }
     f
+}
+
+/// The parts of a written address, in the order they are written.
+const ADDRESS_PARTS: [&str; 6] = [
+    "street_number",
+    "street",
+    "address_2",
+    "city",
+    "state",
+    "postcode",
+];
+
+/// A field of `whole_side` holding a whole address (`Postal Address`: `12 oak st,
+/// springfield, NSW 2000`) where that side has no other address part, and the address
+/// parts of `parts_side` (a street and a locality, postcode or state among them), in
+/// [`ADDRESS_PARTS`] order: `(whole, parts)`. The whole must hold clearly more words than
+/// the other side's street lines, or it is only a street, compared with the street as
+/// the schema matcher aligns it.
+fn whole_and_address_parts(
+    whole_side: &[FieldSpec],
+    parts_side: &[FieldSpec],
+    whole_recs: &[Record],
+    parts_recs: &[Record],
+) -> Option<(usize, Vec<usize>)> {
+    use super::lexicon::concept;
+    let of = |fs: &[FieldSpec], c: &str| -> Vec<usize> {
+        (0..fs.len())
+            .filter(|&k| concept(&fs[k].name) == Some(c))
+            .collect()
+    };
+    let [whole] = of(whole_side, "street")[..] else {
+        return None;
+    };
+    if whole_side[whole].kind != FieldKind::Text
+        || ADDRESS_PARTS[..]
+            .iter()
+            .any(|c| *c != "street" && !of(whole_side, c).is_empty())
+    {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for c in ADDRESS_PARTS {
+        let found = of(parts_side, c);
+        if found.len() > 1 {
+            return None;
+        }
+        parts.extend(found);
+    }
+    let locality = ["city", "state", "postcode"]
+        .iter()
+        .any(|c| !of(parts_side, c).is_empty());
+    if of(parts_side, "street").is_empty() || !locality {
+        return None;
+    }
+    // mean words per record of the fields `fs` of `recs` (up to 500 records)
+    let words = |fs: &[&FieldSpec], recs: &[Record]| -> f64 {
+        let n = recs.len().min(500).max(1);
+        let total: usize = recs
+            .iter()
+            .take(500)
+            .map(|r| {
+                fs.iter()
+                    .map(|f| {
+                        f.raw(|c| r.get(c).and_then(|v| v.as_str()))
+                            .split(|c: char| c.is_whitespace() || c == ',')
+                            .filter(|t| !t.is_empty())
+                            .count()
+                    })
+                    .sum::<usize>()
+            })
+            .sum();
+        total as f64 / n as f64
+    };
+    let street_lines: Vec<&FieldSpec> = ["street_number", "street", "address_2"]
+        .iter()
+        .flat_map(|c| of(parts_side, c))
+        .map(|k| &parts_side[k])
+        .collect();
+    (words(&[&whole_side[whole]], whole_recs) >= words(&street_lines, parts_recs) + 1.5)
+        .then_some((whole, parts))
 }
 
 /// `fs` without the fields at `drop`.
@@ -541,6 +639,61 @@ mod tests {
             b.pairs
                 .iter()
                 .any(|p| p.left == "Name" && p.right == "given_name+surname")
+        );
+    }
+
+    /// A whole address in one column is compared with the other side's street number,
+    /// street, locality, state and postcode joined; a column holding only the street is
+    /// not (it is aligned with the street, as the schema matcher finds it).
+    #[test]
+    fn a_whole_address_is_compared_with_its_parts_joined() {
+        let streets = ["oak st", "elm rd", "pine ave", "birch ln", "cedar ct"];
+        let towns = ["perth", "hobart", "darwin"];
+        let rec = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        let (mut left, mut whole, mut street_only) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..30usize {
+            let (st, town, pc) = (streets[i % 5], towns[i % 3], 6000 + i);
+            left.push(rec(json!({
+                "id": i, "street_number": format!("{}", i + 1), "address_1": st,
+                "suburb": town, "state": "wa", "postcode": format!("{pc}"),
+                "ID Number": format!("{}", 7_000_000 + i),
+            })));
+            whole.push(rec(json!({
+                "ref": i, "Postal Address": format!("{} {st}, {town}, WA {pc}", i + 1),
+                "ID Number": format!("{}", 7_000_000 + i),
+            })));
+            street_only.push(rec(json!({
+                "ref": i, "address": format!("{} {st}", i + 1), "city": town,
+            })));
+        }
+        let a = align(&left, &whole, None).unwrap();
+        let got: Vec<(&str, &str)> = a
+            .pairs
+            .iter()
+            .map(|p| (p.left.as_str(), p.right.as_str()))
+            .collect();
+        assert!(
+            got.contains(&(
+                "street_number+address_1+suburb+state+postcode",
+                "Postal Address"
+            )),
+            "{got:?}"
+        );
+        // an identity number keeps its own column: `ID Number` is no street number
+        assert!(got.contains(&("ID Number", "ID Number")), "{got:?}");
+        let k = got.iter().position(|p| p.1 == "Postal Address").unwrap();
+        let raw = |f: &FieldSpec, r: &Record| f.raw(|c| r.get(c).and_then(|v| v.as_str()));
+        assert_eq!(raw(&a.left[k], &left[3]), "4 birch ln perth wa 6003");
+        // the other way round
+        let b = align(&whole, &left, None).unwrap();
+        assert!(b.pairs.iter().any(|p| p.left == "Postal Address"
+            && p.right == "street_number+address_1+suburb+state+postcode"));
+        // a street with its town beside it is no whole address
+        let c = align(&left, &street_only, None).unwrap();
+        assert!(
+            !c.pairs.iter().any(|p| p.left.contains('+')),
+            "{:?}",
+            c.pairs
         );
     }
 }
