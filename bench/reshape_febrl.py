@@ -15,6 +15,10 @@ hold on files laid out unlike the ones it was developed on (bench/quality.sh).
                     case, state and postcode in one column, the birth date with its month
                     as a word ("Jul 22, 1922"), the identity number as "Member No"
                     written 123-4567, rows shuffled
+  febrl4_postal/    link: the right file with the whole address in one column ("Postal
+                    Address": street, locality, "STATE postcode"), names with titles and
+                    a third in capitals, birth dates in three forms in one column, the
+                    identity number as "ID Number"; the left file as shipped
 
 Usage: reshape_febrl.py <febrl dir (tests/data/cache/febrl)> <out dir> [--seed N]
 """
@@ -116,6 +120,33 @@ def main():
                      x["suburb"].upper(), joined(x["state"].upper(), x["postcode"]), born, ssn])
     write(os.path.join(out, "febrl3_worded", "input.csv"),
           ["Record", "Name", "Street Address", "Town", "State/Postcode", "Born", "Member No"],
+          body)
+
+    long_months = ["January", "February", "March", "April", "May", "June", "July", "August",
+                   "September", "October", "November", "December"]
+    rows = read(os.path.join(src, "dataset4b.csv"))
+    rnd.shuffle(rows)
+    body = []
+    for x in rows:
+        name = joined(rnd.choice(["Mr", "Mrs", "Ms", "Dr", "", "", "", ""]), x["given_name"],
+                      x["surname"])
+        if rnd.random() < 0.3:
+            name = name.upper()
+        d = x["date_of_birth"].strip()
+        dob = ""
+        if len(d) == 8 and d.isdigit() and 1 <= int(d[4:6]) <= 12:
+            k = rnd.random()
+            if k < 0.4:
+                dob = f"{d[:4]}-{d[4:6]}-{d[6:]}"
+            elif k < 0.8:
+                dob = f"{d[6:]}/{d[4:6]}/{d[:4]}"
+            else:
+                dob = f"{int(d[6:])} {long_months[int(d[4:6]) - 1]} {d[:4]}"
+        address = joined(joined(x["street_number"], x["address_1"]), x["address_2"], x["suburb"],
+                         joined(x["state"].upper(), x["postcode"]), sep=", ")
+        body.append([x["rec_id"], name, address, dob, x["soc_sec_id"]])
+    write(os.path.join(out, "febrl4_postal", "right.csv"),
+          ["Customer Ref", "Customer Name", "Postal Address", "Date of Birth", "ID Number"],
           body)
 
 
