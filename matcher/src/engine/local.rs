@@ -149,23 +149,29 @@ impl NameFields {
                 Some((i, kind))
             })
             .collect();
+        // a street name, a city name or an e-mail "name" is no name of the entity
+        let other = |f: &FieldSpec| {
+            super::lexicon::concept(&f.name)
+                .is_some_and(|c| super::lexicon::ADDRESS.contains(&c) || NOT_NAMES.contains(&c))
+        };
         let named: Vec<usize> = fields
             .iter()
             .enumerate()
             .filter(|(_, f)| {
                 let n = f.name.to_lowercase();
-                // a street name, a city name or an e-mail "name" is no name of the entity
-                let other = super::lexicon::concept(&f.name).is_some_and(|c| {
-                    super::lexicon::ADDRESS.contains(&c) || NOT_NAMES.contains(&c)
-                });
-                (n.contains("name") || n.contains("title")) && !other
+                (n.contains("name") || n.contains("title")) && !other(f)
             })
             .map(|(i, _)| i)
             .collect();
         let names = if named.is_empty() {
+            // no column says it holds a name (`Customer`, `Patient`): the first text
+            // column that is no address part (columns come sorted by name, and an
+            // `Address` before `Customer` is not the customer's name)
+            let text = |f: &FieldSpec| f.kind == FieldKind::Text;
             fields
                 .iter()
-                .position(|f| f.kind == FieldKind::Text)
+                .position(|f| text(f) && !other(f))
+                .or_else(|| fields.iter().position(text))
                 .into_iter()
                 .collect()
         } else {
@@ -1217,6 +1223,12 @@ mod tests {
         let names = NameFields::detect(&fields);
         assert_eq!(names.names, vec![0, 1]);
         assert!(names.is_person());
+        // no column says "name": the first text column that is no address part holds it
+        let fields: Vec<FieldSpec> = ["Address", "Customer", "Notes"]
+            .iter()
+            .map(|n| FieldSpec::new(*n, Text))
+            .collect();
+        assert_eq!(NameFields::detect(&fields).names, vec![1]);
     }
 
     #[test]
