@@ -368,9 +368,26 @@ pub fn normalize_field(f: &FieldSpec, raw: &str) -> (String, String) {
             }
         }
         _ => {
+            let norm = without_honorific(norm);
             let d = date_digits(&norm).unwrap_or_else(|| digits(&norm));
             (norm, d)
         }
+    }
+}
+
+/// A text without a leading honorific (`mr`, `mrs`, `dr`, ...) when two or more words
+/// follow it: `Dr Bailee Mccarthy` and `bailee mccarthy` are one name written twice, and
+/// a title one record has and the other lacks made the two only alike. A suffix (`jr`,
+/// `sr`) is kept: it tells a father from his son.
+fn without_honorific(norm: String) -> String {
+    const HONORIFICS: [&str; 9] = [
+        "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
+    ];
+    match norm.split_once(' ') {
+        Some((first, rest)) if HONORIFICS.contains(&first) && rest.contains(' ') => {
+            rest.to_string()
+        }
+        _ => norm,
     }
 }
 
@@ -1951,6 +1968,19 @@ mod tests {
         assert_eq!(lv("apt 26", "#27"), 4);
         // a street is no unit: house numbers agreeing do not make two streets one
         assert!(lv("12 main st", "12 oak st") > 1);
+    }
+
+    #[test]
+    fn a_leading_honorific_is_dropped_from_a_name_but_a_suffix_is_kept() {
+        let f = FieldSpec::new("customer", FieldKind::Text);
+        let norm = |raw: &str| normalize_field(&f, raw).0;
+        assert_eq!(norm("Dr Bailee Mccarthy"), "bailee mccarthy");
+        assert_eq!(norm("MRS. ANNA SMITH"), "anna smith");
+        assert_eq!(norm("John Smith Jr"), "john smith jr");
+        // with one word after it the title is the name (`Dr Who`), and a word that only
+        // begins like one is a name
+        assert_eq!(norm("Dr Who"), "dr who");
+        assert_eq!(norm("Mrsa Smith Jones"), "mrsa smith jones");
     }
 
     #[test]
