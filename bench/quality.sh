@@ -71,6 +71,7 @@ run person-link 0.95 em --left $s/person_link/left.csv --right $s/person_link/ri
 run person-tax-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right.csv --truth $s/person_tax_link/truth.csv
 r="$c/reshaped"
 run febrl2-sparse-dedup 0.95 dedup --input $r/febrl2_sparse/input.csv --truth $c/febrl/febrl2_truth.csv
+run febrl2-titled-dedup 0.99 dedup --input $r/febrl2_titled/input.csv --truth $c/febrl/febrl2_truth.csv
 run febrl3-renamed-dedup 0.99 dedup --input $r/febrl3_renamed/input.csv --truth $c/febrl/febrl3_truth.csv
 run febrl3-worded-dedup 0.99 dedup --input $r/febrl3_worded/input.csv --truth $c/febrl/febrl3_truth.csv
 run febrl4-reshaped-link 0.99 em --left $c/febrl/dataset4a.csv --right $r/febrl4_reshaped/right.csv --truth $c/febrl/febrl4_truth.csv

@@ -19,6 +19,9 @@ hold on files laid out unlike the ones it was developed on (bench/quality.sh).
                     Address": street, locality, "STATE postcode"), names with titles and
                     a third in capitals, birth dates in three forms in one column, the
                     identity number as "ID Number"; the left file as shipped
+  febrl2_titled/    dedup: the name in a column called "Customer" with titles (Mr, Dr)
+                    and mixed case, the whole address in one column, birth dates in three
+                    forms, the identity number as "Medicare No"
 
 Usage: reshape_febrl.py <febrl dir (tests/data/cache/febrl)> <out dir> [--seed N]
 """
@@ -148,6 +151,30 @@ def main():
     write(os.path.join(out, "febrl4_postal", "right.csv"),
           ["Customer Ref", "Customer Name", "Postal Address", "Date of Birth", "ID Number"],
           body)
+
+    rows = read(os.path.join(src, "dataset2.csv"))
+    rnd.shuffle(rows)
+    body = []
+    for x in rows:
+        name = joined(rnd.choice(["Mr", "Mrs", "Ms", "Dr", "", "", "", ""]), x["given_name"],
+                      x["surname"])
+        k = rnd.random()
+        name = name.upper() if k < 0.3 else name.title() if k < 0.6 else name
+        d = x["date_of_birth"].strip()
+        dob = ""
+        if len(d) == 8 and d.isdigit() and 1 <= int(d[4:6]) <= 12:
+            k = rnd.random()
+            if k < 0.4:
+                dob = f"{d[:4]}-{d[4:6]}-{d[6:]}"
+            elif k < 0.8:
+                dob = f"{d[6:]}/{d[4:6]}/{d[:4]}"
+            else:
+                dob = f"{int(d[6:])} {long_months[int(d[4:6]) - 1]} {d[:4]}"
+        address = joined(joined(x["street_number"], x["address_1"]), x["address_2"], x["suburb"],
+                         joined(x["state"].upper(), x["postcode"]), sep=", ")
+        body.append([x["rec_id"], name, address, dob, x["soc_sec_id"]])
+    write(os.path.join(out, "febrl2_titled", "input.csv"),
+          ["Ref", "Customer", "Address", "Birth Date", "Medicare No"], body)
 
 
 if __name__ == "__main__":
