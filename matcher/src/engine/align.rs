@@ -9,7 +9,7 @@
 //! the schema matcher's evidence (names, the built-in lexicon, value overlap and shape)
 //! scores every pair of fields, and a one-to-one assignment keeps the best.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -176,12 +176,12 @@ pub fn align(
         .collect();
     // a whole name on one side, given name and surname on the other: the parts, joined,
     // are compared with the whole (`Name` / `given_name` + `surname`)
-    if let Some((w, parts)) = whole_and_parts(&rest_l, &rest_r) {
+    if let Some((w, parts)) = whole_and_parts(&rest_l, &rest_r, left, right) {
         let joined = joined_name(&rest_r, &parts);
         push(&mut out, &rest_l[w], &joined, 1.0);
         rest_l.remove(w);
         rest_r = drop_indices(rest_r, &parts);
-    } else if let Some((w, parts)) = whole_and_parts(&rest_r, &rest_l) {
+    } else if let Some((w, parts)) = whole_and_parts(&rest_r, &rest_l, right, left) {
         let joined = joined_name(&rest_l, &parts);
         push(&mut out, &joined, &rest_r[w], 1.0);
         rest_r.remove(w);
@@ -314,10 +314,14 @@ fn settle_by_anchors(
 
 /// A field of `whole_side` holding a whole person name (`Name`, `full_name`,
 /// `customer_name`) where that side has no given name or surname, and the given-name and
-/// surname fields of `parts_side`: `(whole, [given, surname])`.
+/// surname fields of `parts_side`: `(whole, [given, surname])`. A column not named so
+/// (`Patient`, `Customer`) holds the whole name when most of its words are given names
+/// or surnames of the other side.
 fn whole_and_parts(
     whole_side: &[FieldSpec],
     parts_side: &[FieldSpec],
+    whole_recs: &[Record],
+    parts_recs: &[Record],
 ) -> Option<(usize, [usize; 2])> {
     use super::lexicon::concept;
     let find = |fs: &[FieldSpec], c: &str| fs.iter().position(|f| concept(&f.name) == Some(c));
@@ -326,15 +330,76 @@ fn whole_and_parts(
     if find(whole_side, "given_name").is_some() || find(whole_side, "surname").is_some() {
         return None;
     }
-    let whole = whole_side.iter().position(|f| {
+    let named = whole_side.iter().position(|f| {
         f.kind == FieldKind::Text
             && (concept(&f.name) == Some("full_name")
                 || (concept(&f.name).is_none()
                     && super::text::split_identifier(&f.name)
                         .last()
                         .is_some_and(|t| t == "name")))
-    })?;
+    });
+    let whole = match named {
+        Some(w) => w,
+        None => name_by_values(
+            whole_side,
+            &parts_side[given],
+            &parts_side[surname],
+            whole_recs,
+            parts_recs,
+        )?,
+    };
     Some((whole, [given, surname]))
+}
+
+/// Records sampled to tell a whole-name column by its values.
+const NAME_SAMPLE: usize = 500;
+
+/// The text field of `fs` (no address part, no column the lexicon names otherwise) most
+/// of whose words are among the other side's given names and surnames: at least half of
+/// them over [`NAME_SAMPLE`] records, with 1.5 words or more per value on average (a
+/// column of given names alone is no whole name).
+fn name_by_values(
+    fs: &[FieldSpec],
+    given: &FieldSpec,
+    surname: &FieldSpec,
+    recs: &[Record],
+    other_recs: &[Record],
+) -> Option<usize> {
+    let raw = |f: &FieldSpec, r: &Record| {
+        super::text::normalize(&f.raw(|c| r.get(c).and_then(|v| v.as_str())))
+    };
+    let vocab: HashSet<String> = other_recs
+        .iter()
+        .take(NAME_SAMPLE * 4)
+        .flat_map(|r| [raw(given, r), raw(surname, r)])
+        .flat_map(|v| v.split(' ').map(str::to_string).collect::<Vec<_>>())
+        .filter(|t| t.len() > 1)
+        .collect();
+    let score = |f: &FieldSpec| -> f64 {
+        let (mut words, mut known, mut values) = (0usize, 0usize, 0usize);
+        for r in recs.iter().take(NAME_SAMPLE) {
+            let v = raw(f, r);
+            if v.is_empty() {
+                continue;
+            }
+            values += 1;
+            for t in v.split(' ') {
+                words += 1;
+                known += usize::from(vocab.contains(t));
+            }
+        }
+        if values == 0 || 2 * words < 3 * values {
+            return 0.0;
+        }
+        known as f64 / words as f64
+    };
+    fs.iter()
+        .enumerate()
+        .filter(|(_, f)| f.kind == FieldKind::Text && super::lexicon::concept(&f.name).is_none())
+        .map(|(k, f)| (k, score(f)))
+        .filter(|&(_, s)| s >= 0.5)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(k, _)| k)
 }
 
 /// The given-name and surname fields `parts` of `fs` as one text field of their columns.
@@ -406,7 +471,7 @@ fn whole_and_address_parts(
     }
     // mean words per record of the fields `fs` of `recs` (up to 500 records)
     let words = |fs: &[&FieldSpec], recs: &[Record]| -> f64 {
-        let n = recs.len().min(500).max(1);
+        let n = recs.len().clamp(1, 500);
         let total: usize = recs
             .iter()
             .take(500)
@@ -695,5 +760,33 @@ mod tests {
             "{:?}",
             c.pairs
         );
+    }
+
+    /// A column not named as a name (`Patient`) holds the whole name when most of its
+    /// words are the other side's given names and surnames; a column of other words
+    /// (`Ward`) is not taken for it.
+    #[test]
+    fn a_whole_name_under_another_column_name_is_found_by_its_words() {
+        let names = ["anna", "ben", "carla", "dmitri", "eve", "farid"];
+        let surnames = ["smith", "jones", "garcia", "nguyen", "okafor"];
+        let wards = ["north wing", "east ward", "south wing"];
+        let rec = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        for i in 0..30usize {
+            let (g, s) = (names[i % 6], surnames[i % 5]);
+            left.push(rec(json!({"id": i, "given_name": g, "surname": s})));
+            right.push(rec(json!({
+                "ref": i, "Patient": format!("{} {g}", s.to_uppercase()),
+                "Ward": wards[i % 3],
+            })));
+        }
+        let a = align(&left, &right, None).unwrap();
+        let got: Vec<(&str, &str)> = a
+            .pairs
+            .iter()
+            .map(|p| (p.left.as_str(), p.right.as_str()))
+            .collect();
+        assert!(got.contains(&("given_name+surname", "Patient")), "{got:?}");
+        assert!(!got.iter().any(|p| p.1 == "Ward"), "{got:?}");
     }
 }
