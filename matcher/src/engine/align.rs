@@ -46,6 +46,21 @@ pub struct Aligned {
     pub pairs: Vec<AlignedPair>,
 }
 
+impl Aligned {
+    /// Aligns `l` with `r`, compared as their joint kind.
+    fn push(&mut self, l: &FieldSpec, r: &FieldSpec, score: f64) {
+        let kind = joint_kind(l.kind, r.kind).unwrap_or(FieldKind::Text);
+        let (lf, rf) = as_pair(l, r, kind);
+        self.pairs.push(AlignedPair {
+            left: label(l),
+            right: label(r),
+            score,
+        });
+        self.left.push(lf);
+        self.right.push(rf);
+    }
+}
+
 fn label(f: &FieldSpec) -> String {
     if f.columns.is_empty() {
         f.name.clone()
@@ -71,17 +86,25 @@ fn joint_kind(a: FieldKind, b: FieldKind) -> Option<FieldKind> {
     }
 }
 
+/// The raw value of field `f` in record `r`, its columns read as [`prepare`] reads them
+/// (a number as its text).
+///
+/// [`prepare`]: super::fs::prepare
+fn raw_value(f: &FieldSpec, r: &Record) -> String {
+    let texts: HashMap<&str, String> = f
+        .sources()
+        .into_iter()
+        .filter_map(|c| r.get_key_value(c).map(|(k, v)| (k.as_str(), value_text(v))))
+        .collect();
+    f.raw(|c| texts.get(c).map(String::as_str))
+}
+
 /// Up to [`SAMPLES`] non-empty raw values of a field, spread over the records.
 fn samples(f: &FieldSpec, records: &[Record]) -> Vec<serde_json::Value> {
     let step = (records.len() / (SAMPLES * 4)).max(1);
     let mut out = Vec::new();
     for r in records.iter().step_by(step) {
-        let texts: HashMap<&str, String> = f
-            .sources()
-            .into_iter()
-            .filter_map(|c| r.get_key_value(c).map(|(k, v)| (k.as_str(), value_text(v))))
-            .collect();
-        let v = f.raw(|c| texts.get(c).map(String::as_str));
+        let v = raw_value(f, r);
         if !v.trim().is_empty() {
             out.push(serde_json::Value::String(v));
             if out.len() == SAMPLES {
@@ -123,17 +146,6 @@ pub fn align(
     let fl = infer_fields(left.iter());
     let fr = infer_fields(right.iter());
     let mut out = Aligned::default();
-    let push = |out: &mut Aligned, l: &FieldSpec, r: &FieldSpec, score: f64| {
-        let kind = joint_kind(l.kind, r.kind).unwrap_or(FieldKind::Text);
-        let (lf, rf) = as_pair(l, r, kind);
-        out.pairs.push(AlignedPair {
-            left: label(l),
-            right: label(r),
-            score,
-        });
-        out.left.push(lf);
-        out.right.push(rf);
-    };
     if let Some(map) = column_map {
         for (k, (lc, rc)) in map.iter().enumerate() {
             let find = |fs: &[FieldSpec], c: &str| {
@@ -152,7 +164,7 @@ pub fn align(
                     message: format!("the {side} records have no column `{col}`"),
                 });
             };
-            push(&mut out, &l, &r, 1.0);
+            out.push(&l, &r, 1.0);
         }
         return Ok(out);
     }
@@ -163,7 +175,7 @@ pub fn align(
         match fr.iter().position(|r| r.name == l.name) {
             Some(j) if joint_kind(l.kind, fr[j].kind).is_some() => {
                 used_r[j] = true;
-                push(&mut out, l, &fr[j], 1.0);
+                out.push(l, &fr[j], 1.0);
             }
             _ => rest_l.push(l.clone()),
         }
@@ -176,30 +188,24 @@ pub fn align(
         .collect();
     // a whole name on one side, given name and surname on the other: the parts, joined,
     // are compared with the whole (`Name` / `given_name` + `surname`)
-    if let Some((w, parts)) = whole_and_parts(&rest_l, &rest_r, left, right) {
-        let joined = joined_name(&rest_r, &parts);
-        push(&mut out, &rest_l[w], &joined, 1.0);
-        rest_l.remove(w);
-        rest_r = drop_indices(rest_r, &parts);
-    } else if let Some((w, parts)) = whole_and_parts(&rest_r, &rest_l, right, left) {
-        let joined = joined_name(&rest_l, &parts);
-        push(&mut out, &joined, &rest_r[w], 1.0);
-        rest_r.remove(w);
-        rest_l = drop_indices(rest_l, &parts);
-    }
+    let sides = [left, right];
+    join_split(
+        &mut out,
+        [&mut rest_l, &mut rest_r],
+        sides,
+        "full_name",
+        whole_and_parts,
+    );
     // a whole address on one side (street, locality and postcode in one column), its
     // parts on the other: the parts, joined in the order an address is written
-    if let Some((w, parts)) = whole_and_address_parts(&rest_l, &rest_r, left, right) {
-        let joined = joined_fields("address", &rest_r, &parts);
-        push(&mut out, &rest_l[w], &joined, 1.0);
-        rest_l.remove(w);
-        rest_r = drop_indices(rest_r, &parts);
-    } else if let Some((w, parts)) = whole_and_address_parts(&rest_r, &rest_l, right, left) {
-        let joined = joined_fields("address", &rest_l, &parts);
-        push(&mut out, &joined, &rest_r[w], 1.0);
-        rest_r.remove(w);
-        rest_l = drop_indices(rest_l, &parts);
-    }
+    let address = whole_and_address_parts;
+    join_split(
+        &mut out,
+        [&mut rest_l, &mut rest_r],
+        sides,
+        "address",
+        address,
+    );
     if rest_l.is_empty() || rest_r.is_empty() {
         return Ok(out);
     }
@@ -246,7 +252,7 @@ pub fn align(
     settle_by_anchors(&mut m, &out, &rest_l, &rest_r, left, right);
     for (i, j) in one_to_one(&m, ALIGN_FLOOR).into_iter().enumerate() {
         if let Some(j) = j {
-            push(&mut out, &rest_l[i], &rest_r[j], m[i][j]);
+            out.push(&rest_l[i], &rest_r[j], m[i][j]);
         }
     }
     Ok(out)
@@ -314,7 +320,7 @@ fn settle_by_anchors(
 
 /// A field of `whole_side` holding a whole person name (`Name`, `full_name`,
 /// `customer_name`) where that side has no given name or surname, and the given-name and
-/// surname fields of `parts_side`: `(whole, [given, surname])`. A column not named so
+/// surname fields of `parts_side`: `(whole, vec![given, surname])`. A column not named so
 /// (`Patient`, `Customer`) holds the whole name when most of its words are given names
 /// or surnames of the other side.
 fn whole_and_parts(
@@ -322,7 +328,7 @@ fn whole_and_parts(
     parts_side: &[FieldSpec],
     whole_recs: &[Record],
     parts_recs: &[Record],
-) -> Option<(usize, [usize; 2])> {
+) -> Option<(usize, Vec<usize>)> {
     use super::lexicon::concept;
     let find = |fs: &[FieldSpec], c: &str| fs.iter().position(|f| concept(&f.name) == Some(c));
     let given = find(parts_side, "given_name")?;
@@ -348,15 +354,15 @@ fn whole_and_parts(
             parts_recs,
         )?,
     };
-    Some((whole, [given, surname]))
+    Some((whole, vec![given, surname]))
 }
 
-/// Records sampled to tell a whole-name column by its values.
-const NAME_SAMPLE: usize = 500;
+/// Records read to tell a whole name or a whole address by its values.
+const VALUE_SAMPLE: usize = 500;
 
 /// The text field of `fs` (no address part, no column the lexicon names otherwise) most
 /// of whose words are among the other side's given names and surnames: at least half of
-/// them over [`NAME_SAMPLE`] records, with 1.5 words or more per value on average (a
+/// them over [`VALUE_SAMPLE`] records, with 1.5 words or more per value on average (a
 /// column of given names alone is no whole name).
 fn name_by_values(
     fs: &[FieldSpec],
@@ -365,19 +371,17 @@ fn name_by_values(
     recs: &[Record],
     other_recs: &[Record],
 ) -> Option<usize> {
-    let raw = |f: &FieldSpec, r: &Record| {
-        super::text::normalize(&f.raw(|c| r.get(c).and_then(|v| v.as_str())))
-    };
+    let raw = |f: &FieldSpec, r: &Record| super::text::normalize(&raw_value(f, r));
     let vocab: HashSet<String> = other_recs
         .iter()
-        .take(NAME_SAMPLE * 4)
+        .take(VALUE_SAMPLE * 4)
         .flat_map(|r| [raw(given, r), raw(surname, r)])
         .flat_map(|v| v.split(' ').map(str::to_string).collect::<Vec<_>>())
         .filter(|t| t.len() > 1)
         .collect();
     let score = |f: &FieldSpec| -> f64 {
         let (mut words, mut known, mut values) = (0usize, 0usize, 0usize);
-        for r in recs.iter().take(NAME_SAMPLE) {
+        for r in recs.iter().take(VALUE_SAMPLE) {
             let v = raw(f, r);
             if v.is_empty() {
                 continue;
@@ -402,9 +406,27 @@ fn name_by_values(
         .map(|(k, _)| k)
 }
 
-/// The given-name and surname fields `parts` of `fs` as one text field of their columns.
-fn joined_name(fs: &[FieldSpec], parts: &[usize; 2]) -> FieldSpec {
-    joined_fields("full_name", fs, parts)
+/// Where one side holds in one field what the other splits over several (`split` finds
+/// `(whole, parts)` given the whole side first), aligns the whole with the parts joined as
+/// one field `name`, whichever side holds it, and takes all of them out of `rest`.
+fn join_split(
+    out: &mut Aligned,
+    rest: [&mut Vec<FieldSpec>; 2],
+    recs: [&[Record]; 2],
+    name: &str,
+    split: impl Fn(&[FieldSpec], &[FieldSpec], &[Record], &[Record]) -> Option<(usize, Vec<usize>)>,
+) {
+    let [rest_l, rest_r] = rest;
+    let [left, right] = recs;
+    if let Some((w, parts)) = split(rest_l, rest_r, left, right) {
+        out.push(&rest_l[w], &joined_fields(name, rest_r, &parts), 1.0);
+        rest_l.remove(w);
+        *rest_r = drop_indices(std::mem::take(rest_r), &parts);
+    } else if let Some((w, parts)) = split(rest_r, rest_l, right, left) {
+        out.push(&joined_fields(name, rest_l, &parts), &rest_r[w], 1.0);
+        rest_r.remove(w);
+        *rest_l = drop_indices(std::mem::take(rest_l), &parts);
+    }
 }
 
 /// The fields `parts` of `fs` as one text field `name` of their columns, in that order.
@@ -469,16 +491,16 @@ fn whole_and_address_parts(
     if of(parts_side, "street").is_empty() || !locality {
         return None;
     }
-    // mean words per record of the fields `fs` of `recs` (up to 500 records)
+    // mean words per record of the fields `fs` of `recs` (up to VALUE_SAMPLE records)
     let words = |fs: &[&FieldSpec], recs: &[Record]| -> f64 {
-        let n = recs.len().clamp(1, 500);
+        let n = recs.len().clamp(1, VALUE_SAMPLE);
         let total: usize = recs
             .iter()
-            .take(500)
+            .take(VALUE_SAMPLE)
             .map(|r| {
                 fs.iter()
                     .map(|f| {
-                        f.raw(|c| r.get(c).and_then(|v| v.as_str()))
+                        raw_value(f, r)
                             .split(|c: char| c.is_whitespace() || c == ',')
                             .filter(|t| !t.is_empty())
                             .count()
@@ -696,8 +718,10 @@ mod tests {
         assert!(got.contains(&("given_name+surname", "Name")), "{got:?}");
         let k = got.iter().position(|p| p.1 == "Name").unwrap();
         // both sides read the same text
-        let raw = |f: &FieldSpec, r: &Record| f.raw(|c| r.get(c).and_then(|v| v.as_str()));
-        assert_eq!(raw(&a.left[k], &left[3]), raw(&a.right[k], &right[3]));
+        assert_eq!(
+            raw_value(&a.left[k], &left[3]),
+            raw_value(&a.right[k], &right[3])
+        );
         // and the other way round
         let b = align(&right, &left, None).unwrap();
         assert!(
@@ -747,8 +771,7 @@ mod tests {
         // an identity number keeps its own column: `ID Number` is no street number
         assert!(got.contains(&("ID Number", "ID Number")), "{got:?}");
         let k = got.iter().position(|p| p.1 == "Postal Address").unwrap();
-        let raw = |f: &FieldSpec, r: &Record| f.raw(|c| r.get(c).and_then(|v| v.as_str()));
-        assert_eq!(raw(&a.left[k], &left[3]), "4 birch ln perth wa 6003");
+        assert_eq!(raw_value(&a.left[k], &left[3]), "4 birch ln perth wa 6003");
         // the other way round
         let b = align(&whole, &left, None).unwrap();
         assert!(b.pairs.iter().any(|p| p.left == "Postal Address"
