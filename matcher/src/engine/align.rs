@@ -556,6 +556,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The (left, right) labels of an alignment's pairs.
+    fn names_of(a: &Aligned) -> Vec<(&str, &str)> {
+        a.pairs
+            .iter()
+            .map(|p| (p.left.as_str(), p.right.as_str()))
+            .collect()
+    }
+
     #[test]
     fn differently_named_and_split_columns_are_aligned() {
         let mut left = Vec::new();
@@ -676,11 +684,7 @@ mod tests {
             );
         }
         let a = align(&left, &right, None).unwrap();
-        let got: Vec<(&str, &str)> = a
-            .pairs
-            .iter()
-            .map(|p| (p.left.as_str(), p.right.as_str()))
-            .collect();
+        let got = names_of(&a);
         assert!(
             got.contains(&("street_name", "mailing_address_street_name")),
             "{got:?}"
@@ -710,11 +714,7 @@ mod tests {
             );
         }
         let a = align(&left, &right, None).unwrap();
-        let got: Vec<(&str, &str)> = a
-            .pairs
-            .iter()
-            .map(|p| (p.left.as_str(), p.right.as_str()))
-            .collect();
+        let got = names_of(&a);
         assert!(got.contains(&("given_name+surname", "Name")), "{got:?}");
         let k = got.iter().position(|p| p.1 == "Name").unwrap();
         // both sides read the same text
@@ -756,11 +756,7 @@ mod tests {
             })));
         }
         let a = align(&left, &whole, None).unwrap();
-        let got: Vec<(&str, &str)> = a
-            .pairs
-            .iter()
-            .map(|p| (p.left.as_str(), p.right.as_str()))
-            .collect();
+        let got = names_of(&a);
         assert!(
             got.contains(&(
                 "street_number+address_1+suburb+state+postcode",
@@ -804,11 +800,7 @@ mod tests {
             })));
         }
         let a = align(&left, &right, None).unwrap();
-        let got: Vec<(&str, &str)> = a
-            .pairs
-            .iter()
-            .map(|p| (p.left.as_str(), p.right.as_str()))
-            .collect();
+        let got = names_of(&a);
         assert!(got.contains(&("given_name+surname", "Patient")), "{got:?}");
         assert!(!got.iter().any(|p| p.1 == "Ward"), "{got:?}");
     }
