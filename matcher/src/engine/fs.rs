@@ -1314,10 +1314,7 @@ impl FsModel {
         // a person's name a typo away stays within Jaro-Winkler 0.85 (level 2): the weak
         // level of a short name is another name (`brown` / `brookdorwood`), of a product
         // title often the same title written otherwise
-        let person = self
-            .individual
-            .iter()
-            .any(|x| x.1 == super::local::IndividualKind::Given);
+        let person = super::local::of_people(&self.individual);
         let out = if person { LEVELS - 2 } else { LEVELS - 1 } as u8;
         let name_out = self
             .names

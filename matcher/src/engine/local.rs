@@ -123,6 +123,11 @@ pub struct NameFields {
     pub individual: Vec<(usize, IndividualKind)>,
 }
 
+/// Whether the individual fields hold a given name: the records are people's.
+pub fn of_people(individual: &[(usize, IndividualKind)]) -> bool {
+    individual.iter().any(|x| x.1 == IndividualKind::Given)
+}
+
 /// What agrees beyond the individual fields, for [`NameFields::conflict_with`].
 #[derive(Debug, Clone, Copy, Default)]
 struct Agreeing {
@@ -191,7 +196,7 @@ impl NameFields {
 
     /// Whether the names are people's: a given-name field is among the fields.
     pub fn is_person(&self) -> bool {
-        self.individual.iter().any(|x| x.1 == IndividualKind::Given)
+        of_people(&self.individual)
     }
 
     /// Whether the individual fields of a pair conflict:
@@ -1147,6 +1152,38 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Records typed and prepared as a run types them, for the conflict tests.
+    struct Typed {
+        fields: Vec<FieldSpec>,
+        names: NameFields,
+        p: Vec<Prepared>,
+    }
+
+    impl Typed {
+        fn new(recs: &[crate::engine::Record]) -> Self {
+            let fields = super::super::fs::infer_fields(recs.iter());
+            let names = NameFields::detect(&fields);
+            let p = recs
+                .iter()
+                .map(|r| super::super::fs::prepare(&fields, r))
+                .collect();
+            Self { fields, names, p }
+        }
+
+        fn levels(&self, i: usize, j: usize) -> Vec<u8> {
+            super::super::fs::compare(&self.fields, &self.p[i], &self.p[j])
+        }
+
+        fn conflict(&self, i: usize, j: usize) -> bool {
+            self.names
+                .individual_conflict(&self.p[i], &self.p[j], &self.levels(i, j))
+        }
+    }
+
+    fn record(v: serde_json::Value) -> crate::engine::Record {
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
     fn col(name: &str, ty: Option<&str>, samples: serde_json::Value) -> Column {
         Column {
             name: name.into(),
@@ -1250,10 +1287,7 @@ mod tests {
 
     #[test]
     fn namesakes_born_apart_conflict_unless_more_than_the_name_agrees() {
-        use super::super::fs::{compare, infer_fields, prepare};
-        let rec = |v: serde_json::Value| -> crate::engine::Record {
-            serde_json::from_value(v).unwrap_or_default()
-        };
+        let rec = record;
         let recs = [
             rec(
                 json!({"first_name": "james", "last_name": "smith", "dob": "1937-06-06",
@@ -1285,12 +1319,8 @@ mod tests {
                        "street": "12 oak st", "ssn": "987654321"}),
             ),
         ];
-        let fields = infer_fields(recs.iter());
-        let names = NameFields::detect(&fields);
-        let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
-        let conflict = |i: usize, j: usize| {
-            names.individual_conflict(&p[i], &p[j], &compare(&fields, &p[i], &p[j]))
-        };
+        let t = Typed::new(&recs);
+        let (fields, conflict) = (&t.fields, |i, j| t.conflict(i, j));
         assert!(conflict(0, 1), "{fields:?}");
         assert!(!conflict(0, 2), "given name (short form) and address agree");
         assert!(!conflict(0, 3), "the identity number agrees");
@@ -1307,10 +1337,7 @@ mod tests {
     /// does not.
     #[test]
     fn a_whole_name_agreeing_forgives_a_birth_date_as_a_given_name_does() {
-        use super::super::fs::{compare, infer_fields, prepare};
-        let rec = |v: serde_json::Value| -> crate::engine::Record {
-            serde_json::from_value(v).unwrap_or_default()
-        };
+        let rec = record;
         let recs = [
             rec(json!({"name": "SMITH, James", "born": "1937-06-06", "street": "12 oak st"})),
             // the same man, his birth date garbled, at the same address
@@ -1320,13 +1347,10 @@ mod tests {
             // a namesake born elsewhere in time, living elsewhere
             rec(json!({"name": "SMITH, James", "born": "1963-11-24", "street": "7 elm rd"})),
         ];
-        let fields = infer_fields(recs.iter());
-        let names = NameFields::detect(&fields);
+        let t = Typed::new(&recs);
+        let (fields, names) = (&t.fields, &t.names);
         assert!(!names.is_person() && !names.names.is_empty(), "{fields:?}");
-        let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
-        let conflict = |i: usize, j: usize| {
-            names.individual_conflict(&p[i], &p[j], &compare(&fields, &p[i], &p[j]))
-        };
+        let conflict = |i, j| t.conflict(i, j);
         assert!(!conflict(0, 1), "whole name and address agree");
         assert!(conflict(0, 2), "the whole name differs");
         assert!(conflict(0, 3), "only the name agrees");
@@ -1338,10 +1362,7 @@ mod tests {
     /// address.
     #[test]
     fn every_name_differing_is_another_person_unless_identity_is_sure() {
-        use super::super::fs::{compare, infer_fields, prepare};
-        let rec = |v: serde_json::Value| -> crate::engine::Record {
-            serde_json::from_value(v).unwrap_or_default()
-        };
+        let rec = record;
         let recs = [
             rec(
                 json!({"first_name": "maria", "last_name": "lopez", "dob": "1980-05-17",
@@ -1363,15 +1384,12 @@ mod tests {
                        "street": "12 oak st"}),
             ),
         ];
-        let fields = infer_fields(recs.iter());
-        let names = NameFields::detect(&fields);
-        assert!(names.is_person(), "{fields:?}");
-        let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
-        let conflict = |i: usize, j: usize| {
-            names.individual_conflict(&p[i], &p[j], &compare(&fields, &p[i], &p[j]))
-        };
+        let t = Typed::new(&recs);
+        let fields = &t.fields;
+        assert!(t.names.is_person(), "{fields:?}");
+        let conflict = |i, j| t.conflict(i, j);
         let dob = fields.iter().position(|f| f.name == "dob").unwrap();
-        assert_eq!(compare(&fields, &p[0], &p[1])[dob], 2, "{fields:?}");
+        assert_eq!(t.levels(0, 1)[dob], 2, "{fields:?}");
         assert!(conflict(0, 1), "{fields:?}");
         assert!(!conflict(0, 2), "names swapped");
         assert!(!conflict(0, 3), "full birth date and address");
@@ -1379,11 +1397,7 @@ mod tests {
 
     #[test]
     fn companies_of_one_name_and_two_legal_forms_conflict() {
-        use super::super::fs::{compare, infer_fields, prepare};
-        let rec = |name: &str| -> crate::engine::Record {
-            serde_json::from_value(json!({"company_name": name, "city": "anberwell"}))
-                .unwrap_or_default()
-        };
+        let rec = |name: &str| record(json!({"company_name": name, "city": "anberwell"}));
         let recs = [
             rec("Blue Capital Inc"),
             rec("blue capital plc"),
@@ -1392,16 +1406,12 @@ mod tests {
             rec("Blue Harbor Capital"),
             rec("Blue Summit Capital"),
         ];
-        let fields = infer_fields(recs.iter());
-        let names = NameFields::detect(&fields);
+        let t = Typed::new(&recs);
         assert_eq!(
-            names.orgs, names.names,
+            t.names.orgs, t.names.names,
             "a company name names an organisation"
         );
-        let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
-        let conflict = |i: usize, j: usize| {
-            names.individual_conflict(&p[i], &p[j], &compare(&fields, &p[i], &p[j]))
-        };
+        let conflict = |i, j| t.conflict(i, j);
         assert!(conflict(0, 1), "Inc / PLC");
         assert!(!conflict(0, 2), "Inc / Incorporated");
         assert!(!conflict(1, 3), "a form dropped");
