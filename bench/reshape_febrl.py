@@ -48,6 +48,33 @@ def joined(*parts, sep=" "):
     return sep.join(p.strip() for p in parts if p and p.strip())
 
 
+LONG_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December"]
+
+
+def customer_row(x, rnd, recase):
+    """A Febrl record as a customer file holds it: id, a title before the whole name
+    (cased by `recase(name, k)`, k drawn at random), the birth date in one of three forms
+    (ISO, DD/MM/YYYY, "7 June 1958"), the whole address in one column, the identity
+    number."""
+    name = joined(rnd.choice(["Mr", "Mrs", "Ms", "Dr", "", "", "", ""]), x["given_name"],
+                  x["surname"])
+    name = recase(name, rnd.random())
+    d = x["date_of_birth"].strip()
+    dob = ""
+    if len(d) == 8 and d.isdigit() and 1 <= int(d[4:6]) <= 12:
+        k = rnd.random()
+        if k < 0.4:
+            dob = f"{d[:4]}-{d[4:6]}-{d[6:]}"
+        elif k < 0.8:
+            dob = f"{d[6:]}/{d[4:6]}/{d[:4]}"
+        else:
+            dob = f"{int(d[6:])} {LONG_MONTHS[int(d[4:6]) - 1]} {d[:4]}"
+    address = joined(joined(x["street_number"], x["address_1"]), x["address_2"], x["suburb"],
+                     joined(x["state"].upper(), x["postcode"]), sep=", ")
+    return [x["rec_id"], name, address, dob, x["soc_sec_id"]]
+
+
 def main():
     args = sys.argv[1:]
     seed = 9
@@ -125,54 +152,17 @@ def main():
           ["Record", "Name", "Street Address", "Town", "State/Postcode", "Born", "Member No"],
           body)
 
-    long_months = ["January", "February", "March", "April", "May", "June", "July", "August",
-                   "September", "October", "November", "December"]
     rows = read(os.path.join(src, "dataset4b.csv"))
     rnd.shuffle(rows)
-    body = []
-    for x in rows:
-        name = joined(rnd.choice(["Mr", "Mrs", "Ms", "Dr", "", "", "", ""]), x["given_name"],
-                      x["surname"])
-        if rnd.random() < 0.3:
-            name = name.upper()
-        d = x["date_of_birth"].strip()
-        dob = ""
-        if len(d) == 8 and d.isdigit() and 1 <= int(d[4:6]) <= 12:
-            k = rnd.random()
-            if k < 0.4:
-                dob = f"{d[:4]}-{d[4:6]}-{d[6:]}"
-            elif k < 0.8:
-                dob = f"{d[6:]}/{d[4:6]}/{d[:4]}"
-            else:
-                dob = f"{int(d[6:])} {long_months[int(d[4:6]) - 1]} {d[:4]}"
-        address = joined(joined(x["street_number"], x["address_1"]), x["address_2"], x["suburb"],
-                         joined(x["state"].upper(), x["postcode"]), sep=", ")
-        body.append([x["rec_id"], name, address, dob, x["soc_sec_id"]])
+    body = [customer_row(x, rnd, lambda n, k: n.upper() if k < 0.3 else n) for x in rows]
     write(os.path.join(out, "febrl4_postal", "right.csv"),
           ["Customer Ref", "Customer Name", "Postal Address", "Date of Birth", "ID Number"],
           body)
 
     rows = read(os.path.join(src, "dataset2.csv"))
     rnd.shuffle(rows)
-    body = []
-    for x in rows:
-        name = joined(rnd.choice(["Mr", "Mrs", "Ms", "Dr", "", "", "", ""]), x["given_name"],
-                      x["surname"])
-        k = rnd.random()
-        name = name.upper() if k < 0.3 else name.title() if k < 0.6 else name
-        d = x["date_of_birth"].strip()
-        dob = ""
-        if len(d) == 8 and d.isdigit() and 1 <= int(d[4:6]) <= 12:
-            k = rnd.random()
-            if k < 0.4:
-                dob = f"{d[:4]}-{d[4:6]}-{d[6:]}"
-            elif k < 0.8:
-                dob = f"{d[6:]}/{d[4:6]}/{d[:4]}"
-            else:
-                dob = f"{int(d[6:])} {long_months[int(d[4:6]) - 1]} {d[:4]}"
-        address = joined(joined(x["street_number"], x["address_1"]), x["address_2"], x["suburb"],
-                         joined(x["state"].upper(), x["postcode"]), sep=", ")
-        body.append([x["rec_id"], name, address, dob, x["soc_sec_id"]])
+    body = [customer_row(x, rnd, lambda n, k: n.upper() if k < 0.3 else n.title() if k < 0.6
+                         else n) for x in rows]
     write(os.path.join(out, "febrl2_titled", "input.csv"),
           ["Ref", "Customer", "Address", "Birth Date", "Medicare No"], body)
 
