@@ -1235,34 +1235,26 @@ mod tests {
         )
         .unwrap();
         std::fs::write(p("dt.csv"), "a,b\nx1,x2\n").unwrap();
-        let r = run(
-            EvalArgs::Dedup(DedupArgs {
-                input: p("d.csv"),
-                truth: p("dt.csv"),
-                truth_clusters: false,
-                id_column: Some("rid".into()),
-                common: common.clone(),
-            }),
-            &Config::default(),
-        )
-        .await
-        .unwrap();
+        // the dedup runs below: input d.csv (ids in `rid`), truth `truth`
+        let cfg = Config::default();
+        let dedup = |truth: &str| {
+            run(
+                EvalArgs::Dedup(DedupArgs {
+                    input: p("d.csv"),
+                    truth: p(truth),
+                    truth_clusters: false,
+                    id_column: Some("rid".into()),
+                    common: common.clone(),
+                }),
+                &cfg,
+            )
+        };
+        let r = dedup("dt.csv").await.unwrap();
         assert!(r.recall >= 0.99, "{r:?}");
         assert_eq!(r.lines()[0], "cluster_sizes=1:1 2:1", "{r:?}");
         // the same truth as cluster labels, one row per record
         std::fs::write(p("dc.csv"), "rid,person\nx1,p1\nx2,p1\nx3,p2\n").unwrap();
-        let r = run(
-            EvalArgs::Dedup(DedupArgs {
-                input: p("d.csv"),
-                truth: p("dc.csv"),
-                truth_clusters: false,
-                id_column: Some("rid".into()),
-                common: common.clone(),
-            }),
-            &Config::default(),
-        )
-        .await
-        .unwrap();
+        let r = dedup("dc.csv").await.unwrap();
         assert_eq!((r.true_pairs, r.correct_pairs), (1, 1), "{r:?}");
         assert!(
             r.lines()
@@ -1271,18 +1263,7 @@ mod tests {
         );
         // --explain: a dedup error says whether its pair matched and why it scored so
         std::fs::write(p("dw.csv"), "rid,person\nx1,p1\nx2,p1\nx3,p1\n").unwrap();
-        let r = run(
-            EvalArgs::Dedup(DedupArgs {
-                input: p("d.csv"),
-                truth: p("dw.csv"),
-                truth_clusters: false,
-                id_column: Some("rid".into()),
-                common,
-            }),
-            &Config::default(),
-        )
-        .await
-        .unwrap();
+        let r = dedup("dw.csv").await.unwrap();
         let missed: Vec<&String> = r
             .details
             .iter()
