@@ -1892,12 +1892,7 @@ fn stand_in_crd(name: &'static str, kind: &str, plural: &str) -> CrdGuard {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        &format!("crd/{name}"),
-    ]);
+    wait_established(name);
     guard
 }
 

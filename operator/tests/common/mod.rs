@@ -81,12 +81,34 @@ pub fn install_crds() {
         "-f",
         crds.to_str().unwrap(),
     ]);
-    kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/kcmfdeployments.kcmf.io",
-    ]);
+    wait_established("kcmfdeployments.kcmf.io");
+}
+
+/// Waits (60 s at most, else fails the test) until the CRD `name` is Established.
+/// Polled, not `kubectl wait`: a CRD applied a moment ago may have no `status.conditions`
+/// yet, and `kubectl wait` then fails at once ("<nil> is of the type <nil>") instead of
+/// waiting; it failed a CI run so.
+pub fn wait_established(name: &str) {
+    let start = Instant::now();
+    let timeout = Duration::from_secs(60);
+    loop {
+        let out = kubectl(&[
+            "get",
+            &format!("crd/{name}"),
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Established\")].status}",
+        ]);
+        if out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "True" {
+            return;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "CRD {name} not Established after {timeout:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 /// Fresh namespace named after the test.
