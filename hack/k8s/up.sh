@@ -98,12 +98,19 @@ echo "$mode" >"$state/mode"
 
 # ---------------------------------------------------------------- ports
 used_ports=" "
+# Ports are picked below the kernel's ephemeral range: a port in it that nothing listens on
+# can still be taken by an outgoing connection before the component binds it (etcd failed
+# a CI run so: "bind: address already in use" on 47574, inside 32768-60999). A port is
+# free when no socket at all, listening or connected, uses it.
+ephemeral_low="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+port_span=$((ephemeral_low - 20000))
+((port_span >= 1000)) || port_span=10000
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % port_span))
     [[ "$used_ports" == *" $p "* ]] && continue
-    if [[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]]; then
+    if [[ -z "$(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null)" ]]; then
       used_ports+="$p "
       echo "$p"
       return 0
