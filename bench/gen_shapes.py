@@ -437,7 +437,7 @@ def person_tax_link(out, rng, T):
     The tax file carries two addresses of the same shape (the person's mailing address and
     the employer's), so a column aligner that reads names alone can pick the wrong one;
     both files carry columns the other lacks (relationship, sex, wages, employer id) and an
-    age that is a year apart (census year vs tax year)."""
+    age that is a year apart (census year vs tax year); half the tax forms write the ZIP+4."""
     surnames, streets, cities, city_info = T
     people = make_people(rng, 7000, T, household_rate=0.4)
     employers = []
@@ -480,6 +480,12 @@ def person_tax_link(out, rng, T):
                           form, 2019])
             if in_l:
                 truth.append((f"r{n}", f"f{n}_{j}"))
+    # half the tax forms write the mailing ZIP+4 (drawn apart, so the rest of the set is
+    # the draw it was before this was added)
+    ext = random.Random(len(right))
+    for row in right:
+        if row[12] and ext.random() < 0.5:
+            row[12] = f"{row[12]}-{ext.randint(0, 9999):04d}"
     rng.shuffle(left)
     rng.shuffle(right)
     d = os.path.join(out, "person_tax_link")
