@@ -153,6 +153,7 @@ fn int_of(s: &str) -> Option<u32> {
 
 /// The numbers of a date written as a string: three groups of digits (or one of eight).
 fn date_numbers(s: &str) -> Option<(u32, u32, u32, usize)> {
+    let s = super::fs::date_without_midnight(s);
     let groups: Vec<&str> = s
         .split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())

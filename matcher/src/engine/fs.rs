@@ -371,11 +371,28 @@ pub fn normalize_field(f: &FieldSpec, raw: &str) -> (String, String) {
             if let Some(zip) = zip_of_zip_plus_four(f, raw) {
                 return (zip.to_string(), zip.to_string());
             }
+            if let Some(int) = integer_written_as_float(raw) {
+                return (int.to_string(), int.to_string());
+            }
             let norm = without_honorific(norm);
             let d = date_digits(&norm).unwrap_or_else(|| digits(&norm));
             (norm, d)
         }
     }
+}
+
+/// The digits of a whole number written as a float (`5304218.0`, `47.00`): pandas writes
+/// an integer column with a blank in it that way, so one file's `5304218.0` and another's
+/// `5304218` are one identity number (as text they differed in a digit, and a house
+/// number `3.0` was `30`). `None` for anything else (`1.5`, `v1.0`, `.0`).
+fn integer_written_as_float(raw: &str) -> Option<&str> {
+    let (int, frac) = raw.trim().split_once('.')?;
+    let digits = int.strip_prefix('-').unwrap_or(int);
+    (!digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !frac.is_empty()
+        && frac.bytes().all(|b| b == b'0'))
+    .then_some(int)
 }
 
 /// The five-digit ZIP code of a ZIP+4 code (`29919-8916` → `29919`) in a postcode field:
@@ -484,10 +501,49 @@ pub fn named_month_date(raw: &str) -> Option<(u32, u32, u32)> {
     Some((year, month?, day))
 }
 
+/// The date of a date written with a midnight time, as a database or spreadsheet exports
+/// a date column (`1956-04-09T00:00:00Z`, `1956-04-09 00:00:00.000`,
+/// `1956-04-09T00:00:00-05:00`, `4/9/1956 12:00:00 AM`); anything else as it was
+/// (trimmed). A time other than midnight is a moment, not a date of birth.
+pub fn date_without_midnight(raw: &str) -> &str {
+    let t = raw.trim();
+    let Some(i) = t.find(['T', 't', ' ']).filter(|&i| i >= 6) else {
+        return t;
+    };
+    let (date, rest) = (&t[..i], &t[i + 1..]);
+    if !date
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'/' | b'.'))
+    {
+        return t;
+    }
+    let rest = rest.trim();
+    let midnight =
+        |time: &str| time.contains(':') && time.bytes().all(|b| matches!(b, b'0' | b':' | b'.'));
+    // `12:00:00 AM`: midnight on a twelve-hour clock
+    if let Some(time) = rest
+        .strip_suffix("AM")
+        .or_else(|| rest.strip_suffix("am"))
+        .map(str::trim)
+    {
+        let zero = time
+            .strip_prefix("12")
+            .is_some_and(|m| m.starts_with(':') && midnight(m));
+        return if zero { date } else { t };
+    }
+    let end = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
+    let (time, zone) = rest.split_at(end);
+    let zone_ok = zone.is_empty()
+        || zone.eq_ignore_ascii_case("z")
+        || (zone.len() >= 3 && zone[1..].bytes().all(|b| b.is_ascii_digit() || b == b':'));
+    if midnight(time) && zone_ok { date } else { t }
+}
+
 /// A date as `YYYYMMDD` with `0000`/`00` for unknown parts (from parts: `1980-?-12`;
 /// from a string in `order`; a month written as a word, in any order). `None` when no
 /// part can be read.
 pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
+    let raw = date_without_midnight(raw);
     if order != DateOrder::Parts
         && raw.chars().any(|c| c.is_ascii_alphabetic())
         && let Some((y, m, d)) = named_month_date(raw)
@@ -1995,6 +2051,55 @@ mod tests {
         // begins like one is a name
         assert_eq!(norm("Dr Who"), "dr who");
         assert_eq!(norm("Mrsa Smith Jones"), "mrsa smith jones");
+    }
+
+    #[test]
+    fn a_date_exported_with_a_midnight_time_is_the_date() {
+        for raw in [
+            "1956-04-09T00:00:00Z",
+            "1956-04-09 00:00:00",
+            "1956-04-09 00:00:00.000",
+            "1956-04-09T00:00:00-05:00",
+            "1956-04-09T00:00:00+0000",
+            "1956-04-09T00:00",
+        ] {
+            assert_eq!(date_without_midnight(raw), "1956-04-09", "{raw}");
+            assert_eq!(
+                canonical_date(raw, DateOrder::Ymd).as_deref(),
+                Some("19560409"),
+                "{raw}"
+            );
+        }
+        assert_eq!(date_without_midnight("4/9/1956 12:00:00 AM"), "4/9/1956");
+        assert_eq!(
+            canonical_date("4/9/1956 12:00:00 AM", DateOrder::Mdy).as_deref(),
+            Some("19560409")
+        );
+        // a moment is no date; a month named keeps its words
+        for raw in [
+            "1956-04-09T14:30:00Z",
+            "4/9/1956 12:00:00 PM",
+            "22 July 1922",
+            "Jul 22, 1922",
+        ] {
+            assert_eq!(date_without_midnight(raw), raw);
+        }
+    }
+
+    #[test]
+    fn a_whole_number_written_as_a_float_is_the_number() {
+        let id = FieldSpec::new("soc_sec_id", FieldKind::Code);
+        let p = |raw: &str| {
+            let (norm, digits) = normalize_field(&id, raw);
+            Prepared::from_values([(norm.as_str(), digits.as_str())])
+        };
+        let lv = |a: &str, b: &str| level(FieldKind::Code, p(a).value(0), p(b).value(0));
+        assert_eq!(lv("5304218.0", "5304218"), 0);
+        assert_eq!(lv("3.0", "3"), 0);
+        assert_eq!(lv("3.00", "30"), 4);
+        for raw in ["1.5", "v1.0", ".0", "12.", "1.0.0"] {
+            assert_eq!(integer_written_as_float(raw), None, "{raw}");
+        }
     }
 
     #[test]
