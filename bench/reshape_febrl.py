@@ -22,6 +22,9 @@ hold on files laid out unlike the ones it was developed on (bench/quality.sh).
   febrl2_titled/    dedup: the name in a column called "Customer" with titles (Mr, Dr)
                     and mixed case, the whole address in one column, birth dates in three
                     forms, the identity number as "Medicare No"
+  febrl4_exported/  link: the right file as a database or pandas export writes it (numbers
+                    as floats, `NaN` and `NULL` for blanks, birth dates with a midnight
+                    time); the left file as shipped
 
 Usage: reshape_febrl.py <febrl dir (tests/data/cache/febrl)> <out dir> [--seed N]
 """
@@ -165,6 +168,27 @@ def main():
                          else n) for x in rows]
     write(os.path.join(out, "febrl2_titled", "input.csv"),
           ["Ref", "Customer", "Address", "Birth Date", "Medicare No"], body)
+
+    # a database or pandas export: whole numbers written as floats and blanks as NaN
+    # (an integer column with a blank in it), NULL for a blank text, birth dates with a
+    # midnight time in two forms
+    rows = read(os.path.join(src, "dataset4b.csv"))
+    rnd.shuffle(rows)
+    body = []
+    for x in rows:
+        row = []
+        for k in x:
+            v = x[k].strip()
+            if k in ("street_number", "postcode", "soc_sec_id"):
+                v = f"{int(v)}.0" if v.isdigit() else "NaN"
+            elif k == "date_of_birth" and len(v) == 8:
+                sep, zone = (" ", "") if rnd.random() < 0.5 else ("T", "Z")
+                v = f"{v[:4]}-{v[4:6]}-{v[6:]}{sep}00:00:00{zone}"
+            elif not v:
+                v = "NULL"
+            row.append(v)
+        body.append(row)
+    write(os.path.join(out, "febrl4_exported", "right.csv"), list(rows[0].keys()), body)
 
 
 if __name__ == "__main__":
