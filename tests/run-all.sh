@@ -18,6 +18,9 @@ mkdir -p "$LOGS"
 rm -f "$LOGS"/cargo-test*.log
 
 step() { echo; echo "==> $* ($(date +%T))"; }
+# Steps that failed after the tests began, named in the summary (a step that fails before
+# a test runs, such as the control plane not starting, adds no failed test to the count).
+failures=()
 
 # Background builds run in their own sessions: a failing step stops them with the run.
 stop_background() {
@@ -97,16 +100,19 @@ step "cargo test --workspace (unit and integration tests on PostgreSQL, Redis, S
 set +e
 cargo test --workspace --no-fail-fast 2>&1 | tee "$LOGS/cargo-test.log"
 rc_main=${PIPESTATUS[0]}
+[ "$rc_main" = 0 ] || failures+=("cargo test --workspace (log: $LOGS/cargo-test.log)")
 
 step "schemathesis: the OpenAPI document against the server (tests/schemathesis.sh)"
 # any 5xx, or a status, body, content type or header the document does not describe, fails
 bash tests/schemathesis.sh target/debug/kcmf-matcher
 rc_schemathesis=$?
+[ "$rc_schemathesis" = 0 ] || failures+=("schemathesis (report: $LOGS/schemathesis.log)")
 rc_k8s=0
 if [ "$K8S" = 1 ]; then
   step "operator tests on the control plane, kwok node (tests/cluster.rs)"
   cargo test --workspace --features "$OP_FEATURES" --test cluster -- --test-threads=4 2>&1 | tee "$LOGS/cargo-test-cluster.log"
   rc_k8s=${PIPESTATUS[0]}
+  [ "$rc_k8s" = 0 ] || failures+=("operator cluster tests (log: $LOGS/cargo-test-cluster.log)")
 
   step "end-to-end on a real node: containerd, kubelet, kube-proxy, CoreDNS (operator/tests/e2e/)"
   hack/k8s/down.sh >/dev/null 2>&1
@@ -114,9 +120,11 @@ if [ "$K8S" = 1 ]; then
   if ! wait "$IMAGES_PID"; then
     tail -n 30 "$LOGS/images-build.log"
     rc_e2e=1
+    failures+=("end-to-end: building the images (log: $LOGS/images-build.log)")
   elif ! KCMF_K8S_NODE_MODE=real hack/k8s/up.sh >"$LOGS/k8s-real-up.log" 2>&1; then
     tail -n 40 "$LOGS/k8s-real-up.log"
     rc_e2e=1
+    failures+=("end-to-end: starting the real node (log: $LOGS/k8s-real-up.log)")
   else
     # shellcheck disable=SC1091
     source "${KCMF_K8S_STATE:-/tmp/kcmf-k8s}/env.sh"
@@ -126,15 +134,18 @@ if [ "$K8S" = 1 ]; then
       "$KCMF_IMAGE_REDIS_TAR" "$KCMF_IMAGE_POSTGRES_TAR"; then
       echo "could not load the images into the node" >&2
       rc_e2e=1
+      failures+=("end-to-end: loading the images into the node")
     else
       cargo test --workspace --features "$OP_FEATURES" --test e2e -- --test-threads=1 --nocapture 2>&1 |
         tee "$LOGS/cargo-test-e2e.log"
       rc_e2e=${PIPESTATUS[0]}
+      [ "$rc_e2e" = 0 ] || failures+=("end-to-end tests (log: $LOGS/cargo-test-e2e.log)")
     fi
     # Stop the node now, not in the exit trap: down.sh fails when a kernel setting changed.
     if ! hack/k8s/down.sh >"$LOGS/k8s-real-down.log" 2>&1; then
       tail -n 20 "$LOGS/k8s-real-down.log"
       rc_e2e=1
+      failures+=("end-to-end: stopping the real node (log: $LOGS/k8s-real-down.log)")
     fi
   fi
   [ "$rc_e2e" = 0 ] || rc_k8s=1
@@ -157,17 +168,27 @@ if model="$(tests/data/fetch-model.sh)" && emb="$(tests/data/fetch-embeddings.sh
   CARGO_TARGET_DIR="$LLM_TARGET" CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=0 \
     cargo clippy -p kcmf-matcher --features "$FEATURES" --all-targets -- -D warnings 2>&1 | tee "$LOGS/clippy-features.log"
   rc_llm=${PIPESTATUS[0]}
+  [ "$rc_llm" = 0 ] || failures+=("optional features: clippy (log: $LOGS/clippy-features.log)")
   CARGO_TARGET_DIR="$LLM_TARGET" CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=0 \
     cargo test -p kcmf-matcher --features "$FEATURES" --lib --test gguf --test quality 2>&1 | tee "$LOGS/cargo-test-features.log"
-  [ "${PIPESTATUS[0]}" = 0 ] || rc_llm=1
+  if [ "${PIPESTATUS[0]}" != 0 ]; then
+    rc_llm=1
+    failures+=("optional features: tests (log: $LOGS/cargo-test-features.log)")
+  fi
 else
   echo "could not fetch the models" >&2
   rc_llm=1
+  failures+=("optional features: fetching the models")
 fi
 set -e
 step "summary"
 read -r passed failed < <(grep -h '^test result:' "$LOGS"/cargo-test*.log |
   awk '{for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }} END {print p+0, f+0}')
 echo "$passed passed, $failed failed"
-[ "$rc_schemathesis" = 0 ] || echo "schemathesis failed (report: $LOGS/schemathesis.log)"
+if [ "${#failures[@]}" = 0 ]; then
+  echo "every step passed"
+else
+  echo "failed steps:"
+  printf '  - %s\n' "${failures[@]}"
+fi
 [ "$rc_main" = 0 ] && [ "$rc_schemathesis" = 0 ] && [ "$rc_k8s" = 0 ] && [ "$rc_llm" = 0 ]
