@@ -562,7 +562,13 @@ impl EmEvidence {
         let mut alias = None;
         let mut distinct = false;
         if !ta.is_empty() && !tb.is_empty() && ta != tb {
-            if is_abbreviation(&ta, &tb) || is_abbreviation(&tb, &ta) {
+            // a person's name that begins another (`ho` / `howie`, `malin` / `malibiran`)
+            // is another surname, not its short form, when nothing else is known to
+            // agree: the rule then matched two records holding a surname and nothing
+            // else at the threshold's probability. A company's initials (`IBM`) stand
+            // for its name on their own.
+            let said = rest_known || !names.is_person();
+            if said && (is_abbreviation(&ta, &tb) || is_abbreviation(&tb, &ta)) {
                 abbreviation = Some("name initials/prefixes".to_string());
             }
             for f in facts {
@@ -1191,6 +1197,39 @@ mod tests {
             description: None,
             samples: samples.as_array().cloned().unwrap_or_default(),
         }
+    }
+
+    #[test]
+    fn a_persons_name_beginning_another_is_no_abbreviation_when_nothing_else_is_known() {
+        let recs: Vec<_> = [
+            json!({"first_name": "", "last_name": "howie", "city": ""}),
+            json!({"first_name": "", "last_name": "ho", "city": ""}),
+            json!({"first_name": "", "last_name": "howie", "city": "dubbo"}),
+            json!({"first_name": "", "last_name": "ho", "city": "dubbo"}),
+        ]
+        .into_iter()
+        .map(record)
+        .collect();
+        let t = Typed::new(&recs);
+        let model = FsModel::prior(t.fields.clone());
+        let evidence = |i: usize, j: usize| {
+            EmEvidence::compute(&model, &t.names, &t.p[i], &t.p[j], &t.levels(i, j), &[])
+        };
+        assert!(evidence(0, 1).abbreviation.is_none());
+        // with a town agreeing as well, the short form is evidence again
+        assert!(evidence(2, 3).abbreviation.is_some());
+        // an organisation's initials stand for its name on their own
+        let orgs: Vec<_> = [
+            json!({"company_name": "international business machines", "city": ""}),
+            json!({"company_name": "ibm", "city": ""}),
+        ]
+        .into_iter()
+        .map(record)
+        .collect();
+        let o = Typed::new(&orgs);
+        let model = FsModel::prior(o.fields.clone());
+        let ev = EmEvidence::compute(&model, &o.names, &o.p[0], &o.p[1], &o.levels(0, 1), &[]);
+        assert!(ev.abbreviation.is_some());
     }
 
     #[test]
