@@ -110,8 +110,9 @@ pub enum IndividualKind {
     Email,
 }
 
-/// Which fields make up an entity's name: fields named like `*name*` / `title`, else
-/// the first text field; and which tell members of one group apart (a person's given
+/// Which fields make up an entity's name: fields named like `*name*` / `title` or as a
+/// given name or surname (`first`, `last`, `given`: the lexicon), else the first text
+/// field that is no address part; and which tell members of one group apart (a person's given
 /// name, birth date, identity number, e-mail: [`super::lexicon::INDIVIDUAL`]).
 #[derive(Debug, Clone, Default)]
 pub struct NameFields {
@@ -164,7 +165,12 @@ impl NameFields {
             .enumerate()
             .filter(|(_, f)| {
                 let n = f.name.to_lowercase();
-                (n.contains("name") || n.contains("title")) && !other(f)
+                // `first` / `last` / `given` say what `first_name` / `last_name` say
+                let named_person = matches!(
+                    super::lexicon::concept(&f.name),
+                    Some("given_name" | "surname")
+                );
+                ((n.contains("name") || n.contains("title")) && !other(f)) || named_person
             })
             .map(|(i, _)| i)
             .collect();
@@ -1230,6 +1236,25 @@ mod tests {
         let model = FsModel::prior(o.fields.clone());
         let ev = EmEvidence::compute(&model, &o.names, &o.p[0], &o.p[1], &o.levels(0, 1), &[]);
         assert!(ev.abbreviation.is_some());
+    }
+
+    #[test]
+    fn first_and_last_columns_are_the_name_as_first_name_and_last_name_are() {
+        use super::super::fs::FieldKind::{Date, Text};
+        let detect = |cols: &[&str]| {
+            let fields: Vec<FieldSpec> = cols
+                .iter()
+                .map(|c| FieldSpec::new(*c, if *c == "dob" { Date } else { Text }))
+                .collect();
+            NameFields::detect(&fields).names
+        };
+        // columns come sorted by name: `address` first, then `dob`, `first`, `last`
+        assert_eq!(detect(&["address", "dob", "first", "last"]), vec![2, 3]);
+        assert_eq!(
+            detect(&["address", "dob", "first_name", "last_name"]),
+            vec![2, 3]
+        );
+        assert_eq!(detect(&["address", "customer", "dob"]), vec![1]);
     }
 
     #[test]
