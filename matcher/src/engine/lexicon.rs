@@ -51,6 +51,7 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "surname",
             "family name",
             "familyname",
+            "family",
             "last",
             "name last",
             "sur name",
@@ -321,6 +322,17 @@ pub fn concept_of_tokens(toks: &[String]) -> Option<&'static str> {
         }
     }
     best.map(|(_, c)| c)
+}
+
+/// The concept a column name states whole (`first`, `Last Name`, `fname`): its tokens are
+/// exactly one of the concept's phrases. [`concept`] also reads a name that ends or begins
+/// with a phrase (`name_first`, `first_seen`); this does not.
+pub fn concept_exact(name: &str) -> Option<&'static str> {
+    let joined = split_identifier(name).join(" ");
+    CONCEPTS
+        .iter()
+        .find(|(_, phrases)| phrases.contains(&joined.as_str()))
+        .map(|&(c, _)| c)
 }
 
 /// Concepts whose values tell the members of one group apart: people of one household

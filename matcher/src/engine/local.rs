@@ -165,11 +165,13 @@ impl NameFields {
             .enumerate()
             .filter(|(_, f)| {
                 let n = f.name.to_lowercase();
-                // `first` / `last` / `given` say what `first_name` / `last_name` say
-                let named_person = matches!(
-                    super::lexicon::concept(&f.name),
-                    Some("given_name" | "surname")
-                );
+                // `first` / `last` / `given` say what `first_name` / `last_name` say (the
+                // whole column name: `last_updated` begins like `last` and is a time)
+                let named_person = f.kind == FieldKind::Text
+                    && matches!(
+                        super::lexicon::concept_exact(&f.name),
+                        Some("given_name" | "surname")
+                    );
                 ((n.contains("name") || n.contains("title")) && !other(f)) || named_person
             })
             .map(|(i, _)| i)
@@ -1255,6 +1257,9 @@ mod tests {
             vec![2, 3]
         );
         assert_eq!(detect(&["address", "customer", "dob"]), vec![1]);
+        assert_eq!(detect(&["address", "dob", "given", "family"]), vec![2, 3]);
+        // a column that only begins like one is no name (`last_updated`, `first_seen`)
+        assert_eq!(detect(&["customer", "first_seen", "last_updated"]), vec![0]);
     }
 
     #[test]
