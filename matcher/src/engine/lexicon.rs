@@ -174,6 +174,11 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "house number",
             "house no",
             "house nr",
+            "house num",
+            "house nbr",
+            "hse no",
+            "hse num",
+            "street nbr",
             "building number",
             "street num",
             "st num",
@@ -239,6 +244,9 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "state code",
             "territory",
             "prov",
+            "st",
+            "state cd",
+            "st cd",
         ],
     ),
     ("county", &["county", "district"]),
@@ -774,6 +782,9 @@ mod tests {
             ("Tax No", "ssn"),
             ("NI_Number", "national_id"),
             ("address_1", "street_address"),
+            ("ST", "mailing_address_state"),
+            ("HOUSE_NUM", "street_number"),
+            ("family", "surname"),
         ] {
             assert_eq!(concept(a), concept(b), "{a} / {b}");
             assert!(concept(a).is_some(), "{a}");
@@ -784,6 +795,7 @@ mod tests {
             ("street_number", "street_name"),
             ("birth_year", "birth_date"),
             ("city", "state"),
+            ("st_num", "ST"),
         ] {
             assert_ne!(concept(a), concept(b), "{a} / {b}");
         }
