@@ -70,34 +70,61 @@ pub fn anchors(
         return Vec::new();
     }
     // a field that differs on most true pairs (an age a year apart, a date written
-    // differently) leaves no anchor: drop fields while that finds clearly more
+    // differently) leaves no anchor: drop fields while that finds clearly more. Two such
+    // fields (a census year against a tax year, and a house number taken for the
+    // employer's) leave none whichever one goes: then two go at once.
     let mut best = unique_pairs(&pl, &pr, &keys);
+    let without = |keys: &[usize], drop: &[usize]| -> Vec<usize> {
+        keys.iter()
+            .enumerate()
+            .filter(|(e, _)| !drop.contains(e))
+            .map(|(_, &k)| k)
+            .collect()
+    };
     while keys.len() > 2 {
-        let Some((drop, found)) = (0..keys.len())
-            .map(|d| {
-                let fewer: Vec<usize> = keys
-                    .iter()
-                    .enumerate()
-                    .filter(|(e, _)| *e != d)
-                    .map(|(_, &k)| k)
-                    .collect();
-                (d, unique_pairs(&pl, &pr, &fewer))
-            })
-            .max_by_key(|(_, found)| found.len())
-        else {
+        let single = (0..keys.len()).map(|d| vec![d]);
+        let mut found = best_drop(&pl, &pr, &keys, single, &without);
+        if found
+            .as_ref()
+            .is_none_or(|f| f.1.len() * 4 <= best.len() * 5)
+            && keys.len() > 3
+        {
+            let pairs =
+                (0..keys.len()).flat_map(|a| ((a + 1)..keys.len()).map(move |b| vec![a, b]));
+            found = best_drop(&pl, &pr, &keys, pairs, &without);
+        }
+        let Some((drop, pairs)) = found else {
             break;
         };
-        if found.len() * 4 <= best.len() * 5 {
+        if pairs.len() * 4 <= best.len() * 5 {
             break;
         }
-        keys.remove(drop);
-        best = found;
+        keys = without(&keys, &drop);
+        best = pairs;
     }
     best.truncate(MAX_ANCHORS);
     if best.len() < MIN_ANCHORS {
         best.clear();
     }
     best.into_iter().map(|(i, j)| (i * sl, j * sr)).collect()
+}
+
+/// Of the ways to `drop` some of `keys`, the one whose remaining keys find the most
+/// anchors, with them.
+#[allow(clippy::type_complexity)]
+fn best_drop(
+    pl: &[Prepared],
+    pr: &[Prepared],
+    keys: &[usize],
+    drops: impl Iterator<Item = Vec<usize>>,
+    without: &dyn Fn(&[usize], &[usize]) -> Vec<usize>,
+) -> Option<(Vec<usize>, Vec<(usize, usize)>)> {
+    drops
+        .map(|d| {
+            let found = unique_pairs(pl, pr, &without(keys, &d));
+            (d, found)
+        })
+        .max_by_key(|(_, found)| found.len())
 }
 
 /// Most records of a side read for anchors.
@@ -214,6 +241,45 @@ mod tests {
         assert_eq!(stride(ANCHOR_RECORDS), 1);
         assert_eq!(stride(ANCHOR_RECORDS + 1), 2);
         assert!(1_000_000usize.div_ceil(stride(1_000_000)) <= ANCHOR_RECORDS);
+    }
+
+    #[test]
+    fn two_key_fields_that_never_agree_are_dropped_together() {
+        use super::super::super::fs::FieldKind::{Code, Text};
+        // 40 people on both sides by name and town; each side's `year` and `number` never
+        // agree with the other's (a census year against a tax year, a house number
+        // against an employer's), so dropping either alone still finds no anchor
+        let rec = |name: String, town: &str, year: &str, number: String| -> Record {
+            serde_json::from_value(serde_json::json!({
+                "name": name, "town": town, "year": year, "number": number
+            }))
+            .unwrap_or_default()
+        };
+        let left: Vec<Record> = (0..40)
+            .map(|i| rec(format!("person {i}"), "dubbo", "2020", format!("{i}")))
+            .collect();
+        let right: Vec<Record> = (0..40)
+            .map(|i| {
+                rec(
+                    format!("person {i}"),
+                    "dubbo",
+                    "2019",
+                    format!("{}", 500 + i),
+                )
+            })
+            .collect();
+        let key: Vec<FieldSpec> = [
+            ("name", Text),
+            ("town", Text),
+            ("year", Code),
+            ("number", Code),
+        ]
+        .into_iter()
+        .map(|(n, k)| FieldSpec::new(n, k))
+        .collect();
+        let found = anchors(&left, &right, &key, &key);
+        assert_eq!(found.len(), 40, "{found:?}");
+        assert!(found.iter().all(|&(i, j)| i == j), "{found:?}");
     }
 
     #[test]
