@@ -502,6 +502,14 @@ def person_tax_link(out, rng, T):
            "employer_name", "employer_street_number", "employer_street_name",
            "employer_unit_number", "employer_city", "employer_state", "employer_zipcode",
            "type_of_tax_form", "tax_year"], right)
+    # the same forms with the mailing address under short names no lexicon phrase states
+    # whole (`m_city`): only the records tell it from the employer's
+    write(os.path.join(d, "right_renamed.csv"),
+          ["form_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
+           "m_no", "m_street", "m_unit", "m_po_box", "m_city", "m_state", "m_zip", "ssn",
+           "wages", "employer_id", "employer_name", "employer_street_number",
+           "employer_street_name", "employer_unit_number", "employer_city", "employer_state",
+           "employer_zipcode", "type_of_tax_form", "tax_year"], right)
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 

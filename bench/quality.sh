@@ -69,6 +69,7 @@ run person-heavy-dedup 0.95 dedup --input $s/person_heavy/input.csv --truth $s/p
 run person-names-dob-dedup 0.95 dedup --input $s/person_names_dob/input.csv --truth $s/person_names_dob/truth.csv
 run person-link 0.95 em --left $s/person_link/left.csv --right $s/person_link/right.csv --truth $s/person_link/truth.csv
 run person-tax-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right.csv --truth $s/person_tax_link/truth.csv
+run person-tax-renamed-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right_renamed.csv --truth $s/person_tax_link/truth.csv
 r="$c/reshaped"
 run febrl2-sparse-dedup 0.95 dedup --input $r/febrl2_sparse/input.csv --truth $c/febrl/febrl2_truth.csv
 run febrl2-titled-dedup 0.99 dedup --input $r/febrl2_titled/input.csv --truth $c/febrl/febrl2_truth.csv
