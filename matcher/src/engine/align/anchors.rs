@@ -72,26 +72,21 @@ pub fn anchors(
     // a field that differs on most true pairs (an age a year apart, a date written
     // differently) leaves no anchor: drop fields while that finds clearly more. Two such
     // fields (a census year against a tax year, and a house number taken for the
-    // employer's) leave none whichever one goes: then two go at once.
+    // employer's) leave none whichever one goes: then two go at once (only then: it reads
+    // the sides once per pair of fields).
     let mut best = unique_pairs(&pl, &pr, &keys);
-    let without = |keys: &[usize], drop: &[usize]| -> Vec<usize> {
-        keys.iter()
-            .enumerate()
-            .filter(|(e, _)| !drop.contains(e))
-            .map(|(_, &k)| k)
-            .collect()
-    };
     while keys.len() > 2 {
         let single = (0..keys.len()).map(|d| vec![d]);
-        let mut found = best_drop(&pl, &pr, &keys, single, &without);
+        let mut found = best_drop(&pl, &pr, &keys, single);
         if found
             .as_ref()
             .is_none_or(|f| f.1.len() * 4 <= best.len() * 5)
+            && best.len() < MIN_ANCHORS
             && keys.len() > 3
         {
             let pairs =
                 (0..keys.len()).flat_map(|a| ((a + 1)..keys.len()).map(move |b| vec![a, b]));
-            found = best_drop(&pl, &pr, &keys, pairs, &without);
+            found = best_drop(&pl, &pr, &keys, pairs);
         }
         let Some((drop, pairs)) = found else {
             break;
@@ -109,16 +104,26 @@ pub fn anchors(
     best.into_iter().map(|(i, j)| (i * sl, j * sr)).collect()
 }
 
+/// A way to drop key fields (their positions in the key) and the anchors the rest find.
+type Dropped = (Vec<usize>, Vec<(usize, usize)>);
+
+/// `keys` without the positions in `drop`.
+fn without(keys: &[usize], drop: &[usize]) -> Vec<usize> {
+    keys.iter()
+        .enumerate()
+        .filter(|(e, _)| !drop.contains(e))
+        .map(|(_, &k)| k)
+        .collect()
+}
+
 /// Of the ways to `drop` some of `keys`, the one whose remaining keys find the most
 /// anchors, with them.
-#[allow(clippy::type_complexity)]
 fn best_drop(
     pl: &[Prepared],
     pr: &[Prepared],
     keys: &[usize],
     drops: impl Iterator<Item = Vec<usize>>,
-    without: &dyn Fn(&[usize], &[usize]) -> Vec<usize>,
-) -> Option<(Vec<usize>, Vec<(usize, usize)>)> {
+) -> Option<Dropped> {
     drops
         .map(|d| {
             let found = unique_pairs(pl, pr, &without(keys, &d));
