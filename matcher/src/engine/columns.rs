@@ -113,6 +113,9 @@ struct Stats {
     month_first: usize,
     /// values with a decimal point or a currency sign and digits only otherwise
     amount: usize,
+    /// hashes of the distinct values seen, up to one more than
+    /// [`super::fs::CATEGORICAL_MAX`]
+    distinct: std::collections::HashSet<u64>,
 }
 
 /// Whether a column name names record identifiers: `id`, `rec_id`, `mention_id`,
@@ -190,8 +193,15 @@ impl Stats {
     fn add(&mut self, raw: &str) {
         self.seen += 1;
         let s = raw.trim();
-        if s.is_empty() || is_missing_token(&super::text::normalize(s)) {
+        let norm = super::text::normalize(s);
+        if s.is_empty() || is_missing_token(&norm) {
             return;
+        }
+        if self.distinct.len() <= super::fs::CATEGORICAL_MAX {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            norm.hash(&mut h);
+            self.distinct.insert(h.finish());
         }
         self.filled += 1;
         let d = s.bytes().filter(u8::is_ascii_digit).count();
@@ -246,6 +256,11 @@ impl Stats {
                 }
             }
         }
+    }
+
+    /// A few values repeated ([`FieldSpec::categorical`]).
+    fn categorical(&self) -> bool {
+        self.filled >= 100 && self.distinct.len() <= super::fs::CATEGORICAL_MAX
     }
 
     fn most(&self, n: usize) -> bool {
@@ -377,6 +392,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 columns: cols,
                 date_order: DateOrder::Parts,
                 nicknames: false,
+                categorical: false,
             },
         ));
     }
@@ -444,6 +460,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 columns: vec![order[y].clone(), order[m].clone(), order[d].clone()],
                 date_order: DateOrder::Parts,
                 nicknames: false,
+                categorical: false,
             },
         ));
         i += 3;
@@ -513,6 +530,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 columns: cols,
                 date_order: DateOrder::default(),
                 nicknames: false,
+                categorical: false,
             },
         ));
     }
@@ -535,6 +553,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 columns: Vec::new(),
                 date_order,
                 nicknames: false,
+                categorical: false,
             },
         ));
     }
@@ -543,6 +562,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         .map(|(_, mut f)| {
             f.nicknames =
                 f.kind == FieldKind::Text && super::lexicon::concept(&f.name) == Some("given_name");
+            f.categorical = f.columns.is_empty() && get(&f.name).categorical();
             f
         })
         .collect()

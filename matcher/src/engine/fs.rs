@@ -65,7 +65,16 @@ pub struct FieldSpec {
     /// instead of disagreeing ([`super::lexicon::nickname_pair`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub nicknames: bool,
+    /// A column of a few values repeated (a yes/no flag, a sex, a status: at most
+    /// [`CATEGORICAL_MAX`] distinct among 100 or more filled): whatever its name says
+    /// (`email_opt_in`, `ssn_verified`), it identifies no one
+    /// ([`super::local::NameFields::detect`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub categorical: bool,
 }
+
+/// Most distinct values of a [`FieldSpec::categorical`] column.
+pub const CATEGORICAL_MAX: usize = 20;
 
 impl FieldSpec {
     /// A field read from the column `name`.
@@ -76,6 +85,7 @@ impl FieldSpec {
             columns: Vec::new(),
             date_order: DateOrder::default(),
             nicknames: false,
+            categorical: false,
         }
     }
 

@@ -144,6 +144,10 @@ impl NameFields {
         let individual: Vec<(usize, IndividualKind)> = fields
             .iter()
             .enumerate()
+            // a flag or a status named like an identity (`email_opt_in`, `ssn_verified`)
+            // agrees on half of all pairs: as an identity it forgave every conflict
+            // (person-split with such columns: F1 0.9540 -> 0.8373)
+            .filter(|(_, f)| !f.categorical)
             .filter_map(|(i, f)| {
                 let kind = match super::lexicon::concept(&f.name)? {
                     // a given name is text: `first_seen` or `first_purchase` begin like
@@ -1243,6 +1247,40 @@ mod tests {
         let model = FsModel::prior(o.fields.clone());
         let ev = EmEvidence::compute(&model, &o.names, &o.p[0], &o.p[1], &o.levels(0, 1), &[]);
         assert!(ev.abbreviation.is_some());
+    }
+
+    #[test]
+    fn a_flag_named_like_an_identity_identifies_no_one() {
+        // 120 records: an e-mail address and a yes/no `email_opt_in`, an identity number
+        // and a true/false `ssn_verified`
+        let recs: Vec<_> = (0..120)
+            .map(|i| {
+                record(json!({
+                    "email": format!("p{i}@mail.com"),
+                    "email_opt_in": if i % 2 == 0 { "yes" } else { "no" },
+                    "ssn": format!("{}", 100_000 + i * 7),
+                    "ssn_verified": if i % 3 == 0 { "true" } else { "false" },
+                }))
+            })
+            .collect();
+        let t = Typed::new(&recs);
+        let of = |name: &str| t.fields.iter().position(|f| f.name == name);
+        assert!(
+            t.fields
+                .iter()
+                .any(|f| f.name == "email_opt_in" && f.categorical)
+        );
+        let kinds: Vec<(Option<usize>, IndividualKind)> = vec![
+            (of("email"), IndividualKind::Email),
+            (of("ssn"), IndividualKind::Id),
+        ];
+        let found: Vec<(Option<usize>, IndividualKind)> = t
+            .names
+            .individual
+            .iter()
+            .map(|&(f, k)| (Some(f), k))
+            .collect();
+        assert_eq!(found, kinds, "{:?}", t.fields);
     }
 
     #[test]
