@@ -1417,7 +1417,7 @@ mod tests {
         let recs = [
             rec(
                 json!({"first_name": "james", "last_name": "smith", "dob": "1937-06-06",
-                       "street": "12 oak st", "ssn": "123456789"}),
+                       "street": "12 oak st", "ssn": "318204576"}),
             ),
             // a namesake born elsewhere in time, living elsewhere
             rec(
@@ -1432,7 +1432,7 @@ mod tests {
             // the same man, his birth date garbled, his identity number kept
             rec(
                 json!({"first_name": "james", "last_name": "smith", "dob": "1963-11-24",
-                       "street": "", "ssn": "123456789"}),
+                       "street": "", "ssn": "318204576"}),
             ),
             // a namesake with another identity number, no birth date, living elsewhere
             rec(
