@@ -494,22 +494,21 @@ def person_tax_link(out, rng, T):
           ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
            "street_number", "street_name", "unit_number", "city", "state", "zipcode",
            "relationship_to_reference_person", "sex", "race_ethnicity", "year"], left)
-    write(os.path.join(d, "right.csv"),
-          ["form_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
-           "mailing_address_street_number", "mailing_address_street_name",
-           "mailing_address_unit_number", "mailing_address_po_box", "mailing_address_city",
-           "mailing_address_state", "mailing_address_zipcode", "ssn", "wages", "employer_id",
-           "employer_name", "employer_street_number", "employer_street_name",
-           "employer_unit_number", "employer_city", "employer_state", "employer_zipcode",
-           "type_of_tax_form", "tax_year"], right)
+    header = ["form_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
+              "mailing_address_street_number", "mailing_address_street_name",
+              "mailing_address_unit_number", "mailing_address_po_box", "mailing_address_city",
+              "mailing_address_state", "mailing_address_zipcode", "ssn", "wages",
+              "employer_id", "employer_name", "employer_street_number",
+              "employer_street_name", "employer_unit_number", "employer_city",
+              "employer_state", "employer_zipcode", "type_of_tax_form", "tax_year"]
+    write(os.path.join(d, "right.csv"), header, right)
     # the same forms with the mailing address under short names no lexicon phrase states
     # whole (`m_city`): only the records tell it from the employer's
-    write(os.path.join(d, "right_renamed.csv"),
-          ["form_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
-           "m_no", "m_street", "m_unit", "m_po_box", "m_city", "m_state", "m_zip", "ssn",
-           "wages", "employer_id", "employer_name", "employer_street_number",
-           "employer_street_name", "employer_unit_number", "employer_city", "employer_state",
-           "employer_zipcode", "type_of_tax_form", "tax_year"], right)
+    short = {"street_number": "no", "street_name": "street", "unit_number": "unit",
+             "zipcode": "zip"}
+    renamed = [f"m_{short.get(h[16:], h[16:])}" if h.startswith("mailing_address_") else h
+               for h in header]
+    write(os.path.join(d, "right_renamed.csv"), renamed, right)
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 
