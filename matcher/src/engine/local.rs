@@ -1197,6 +1197,19 @@ mod tests {
             super::super::fs::compare(&self.fields, &self.p[i], &self.p[j])
         }
 
+        /// The rules' evidence on records `i` and `j` under a prior model.
+        fn evidence(&self, i: usize, j: usize) -> EmEvidence {
+            let model = FsModel::prior(self.fields.clone());
+            EmEvidence::compute(
+                &model,
+                &self.names,
+                &self.p[i],
+                &self.p[j],
+                &self.levels(i, j),
+                &[],
+            )
+        }
+
         fn conflict(&self, i: usize, j: usize) -> bool {
             self.names
                 .individual_conflict(&self.p[i], &self.p[j], &self.levels(i, j))
@@ -1228,13 +1241,9 @@ mod tests {
         .map(record)
         .collect();
         let t = Typed::new(&recs);
-        let model = FsModel::prior(t.fields.clone());
-        let evidence = |i: usize, j: usize| {
-            EmEvidence::compute(&model, &t.names, &t.p[i], &t.p[j], &t.levels(i, j), &[])
-        };
-        assert!(evidence(0, 1).abbreviation.is_none());
+        assert!(t.evidence(0, 1).abbreviation.is_none());
         // with a town agreeing as well, the short form is evidence again
-        assert!(evidence(2, 3).abbreviation.is_some());
+        assert!(t.evidence(2, 3).abbreviation.is_some());
         // an organisation's initials stand for its name on their own
         let orgs: Vec<_> = [
             json!({"company_name": "international business machines", "city": ""}),
@@ -1243,10 +1252,7 @@ mod tests {
         .into_iter()
         .map(record)
         .collect();
-        let o = Typed::new(&orgs);
-        let model = FsModel::prior(o.fields.clone());
-        let ev = EmEvidence::compute(&model, &o.names, &o.p[0], &o.p[1], &o.levels(0, 1), &[]);
-        assert!(ev.abbreviation.is_some());
+        assert!(Typed::new(&orgs).evidence(0, 1).abbreviation.is_some());
     }
 
     #[test]
