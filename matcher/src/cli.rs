@@ -32,9 +32,9 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
-    /// Deduplicate a CSV file into clusters.
+    /// Deduplicate a CSV or JSON file into clusters.
     Dedup(crate::files::DedupFileArgs),
-    /// Link two CSV files.
+    /// Link two CSV or JSON files.
     Link(crate::files::LinkFileArgs),
     /// Evaluate the engine on labelled data (prints precision, recall, F1; last line `f1=`).
     Eval {

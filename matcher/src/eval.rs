@@ -26,7 +26,9 @@ use serde::Serialize;
 use crate::config::{BackboneKind, Config, LlmConfig, MatchingConfig};
 use crate::engine::linkage::{self, Assignment, LinkOptions};
 use crate::engine::{Engine, EngineError, EntityOptions, EntityPair, SchemaOptions};
-use crate::records::{CsvTable, RecordsError, id_candidates, read_csv, read_table, read_truth};
+use crate::records::{
+    RecordTable, RecordsError, id_candidates, read_records, read_table, read_truth,
+};
 
 /// Errors of an evaluation run.
 #[derive(Debug, thiserror::Error)]
@@ -488,7 +490,7 @@ fn cluster_pairs<'a>(
 /// Entity linking evaluation.
 /// Refuses a truth file that names none of the ids of `path` (see [`EvalError::TruthIds`]).
 /// Reads an input of `eval em` with the truth's ids. Without `--id-column`, the column
-/// [`read_csv`] picks (a present, distinct id) is kept when it holds at least half the
+/// [`read_records`] picks (a present, distinct id) is kept when it holds at least half the
 /// truth's ids of this side (`wanted`); otherwise, or when the rows were numbered for
 /// want of one, the id-named column holding most of them is taken, repeated values
 /// allowed: a tax file's `simulant_id` names the person
@@ -498,8 +500,8 @@ fn read_for_truth<'a>(
     path: &std::path::Path,
     id_column: Option<&str>,
     wanted: impl IntoIterator<Item = &'a String>,
-) -> Result<(CsvTable, Option<String>), EvalError> {
-    let table = read_csv(path, id_column)?;
+) -> Result<(RecordTable, Option<String>), EvalError> {
+    let table = read_records(path, id_column)?;
     let wanted: HashSet<&String> = wanted.into_iter().collect();
     if id_column.is_some() || wanted.is_empty() {
         return Ok((table, id_column.map(str::to_string)));
@@ -519,7 +521,7 @@ fn read_for_truth<'a>(
     }
     let headers = crate::records::headers(path)?;
     for c in id_candidates(&headers) {
-        let t = read_csv(path, Some(&headers[c]))?;
+        let t = read_records(path, Some(&headers[c]))?;
         let n = cover(&t.ids);
         if n > best.0 || (numbered && n > 0 && n >= best.0 && best.1.is_none()) {
             best = (n, Some((t, headers[c].clone())));
@@ -579,7 +581,7 @@ fn counts_from_zero<'a>(
 /// Renumbers rows numbered from 1 (a file with no id column) from 0, for a truth that
 /// counts from 0 ([`counts_from_zero`]): one written from a pandas or R index does, and
 /// read from 1 each of its ids would name the next row, silently.
-fn from_zero(path: &std::path::Path, table: &mut CsvTable) {
+fn from_zero(path: &std::path::Path, table: &mut RecordTable) {
     for (k, id) in table.ids.iter_mut().enumerate() {
         *id = k.to_string();
     }
@@ -681,8 +683,8 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
             .collect()
     } else {
         // the LLM decides the plausible candidates
-        let left_recs = read_csv(&a.left, left_id.as_deref())?.records;
-        let right_recs = read_csv(&a.right, right_id.as_deref())?.records;
+        let left_recs = read_records(&a.left, left_id.as_deref())?.records;
+        let right_recs = read_records(&a.right, right_id.as_deref())?.records;
         let plausible: Vec<&linkage::ScoredPair> =
             out.pairs.iter().filter(|p| p.probability >= 0.1).collect();
         let pairs: Vec<EntityPair> = plausible
@@ -798,7 +800,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let start = Instant::now();
     let eng = engine(&a.common, cfg)?;
     let threshold = a.common.threshold.unwrap_or(cfg.matching.entity_threshold);
-    let mut t = read_csv(&a.input, a.id_column.as_deref())?;
+    let mut t = read_records(&a.input, a.id_column.as_deref())?;
     let rows = read_truth(&a.truth)?;
     if t.numbered && counts_from_zero(&t.records, &t.records, rows.iter().map(|r| (&r.0, &r.1))) {
         from_zero(&a.input, &mut t);
@@ -1057,7 +1059,7 @@ mod tests {
             "simulant_id,name,employer_id\n2,ann,9\n2,ann,7\n1,bo,9\n3,cy,9\n",
         )
         .unwrap();
-        let ids = |t: &CsvTable| t.ids.clone();
+        let ids = |t: &RecordTable| t.ids.clone();
         let want = ["1".to_string(), "2".to_string(), "3".to_string()];
         let (t, col) = read_for_truth(&p("forms.csv"), None, want.iter()).unwrap();
         assert_eq!(col.as_deref(), Some("simulant_id"));
@@ -1070,7 +1072,7 @@ mod tests {
         );
         // no id column, a truth counting rows from 0 (a pandas index): rows from 0
         std::fs::write(p("bare.csv"), "name,city\nann,perth\nbo,derby\n").unwrap();
-        let t = read_csv(&p("bare.csv"), None).unwrap();
+        let t = read_records(&p("bare.csv"), None).unwrap();
         assert!(t.numbered);
         let (zero, one, two) = ("0".to_string(), "1".to_string(), "2".to_string());
         assert!(counts_from_zero(&t.records, &t.records, [(&zero, &one)]));
@@ -1080,12 +1082,12 @@ mod tests {
             "name,city\nbo,derby\nann,perth\nann,perth\ncy,leeds\ndee,york\n",
         )
         .unwrap();
-        let t = read_csv(&p("five.csv"), None).unwrap();
+        let t = read_records(&p("five.csv"), None).unwrap();
         let three = "3".to_string();
         assert!(!counts_from_zero(&t.records, &t.records, [(&two, &three)]));
         assert!(counts_from_zero(&t.records, &t.records, [(&one, &two)]));
         assert!(
-            !read_csv(&p("forms.csv"), Some("employer_id"))
+            !read_records(&p("forms.csv"), Some("employer_id"))
                 .unwrap()
                 .numbered
         );

@@ -1,8 +1,8 @@
-//! File commands for people with CSVs: `kcmf-matcher dedup INPUT.csv --out clusters.csv`
-//! and `kcmf-matcher link A.csv B.csv --out pairs.csv`. They call the engine's set
-//! operations directly (blocking → scoring in parallel → clustering), with a progress bar
-//! on a terminal and plain progress lines otherwise. The files are read and written
-//! through [`crate::records`].
+//! File commands for people with CSV or JSON files: `kcmf-matcher dedup INPUT.csv --out
+//! clusters.csv` and `kcmf-matcher link A.csv B.json --out pairs.csv`. They call the
+//! engine's set operations directly (blocking → scoring in parallel → clustering), with a
+//! progress bar on a terminal and plain progress lines otherwise. The files are read and
+//! written through [`crate::records`].
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::engine::fs::{FieldSpec, Prepared, prepare_with};
 use crate::engine::linkage::{self, LinkOptions};
-use crate::records::{CsvOut, OpenCsv, RecordsError, open_csv, read_csv};
+use crate::records::{CsvOut, OpenRecords, RecordsError, open_records, read_records};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {
@@ -28,7 +28,7 @@ pub enum FilesError {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DedupFileArgs {
-    /// Input CSV with a header.
+    /// Input file: CSV with a header (delimiter sniffed), or JSON (an array of objects or one object per line).
     pub input: PathBuf,
     /// Output CSV: `cluster,id` for every record in a cluster of two or more.
     #[arg(long)]
@@ -54,9 +54,9 @@ pub struct DedupFileArgs {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct LinkFileArgs {
-    /// Left CSV.
+    /// Left file (CSV or JSON, as the input of `dedup`).
     pub left: PathBuf,
-    /// Right CSV.
+    /// Right file (CSV or JSON).
     pub right: PathBuf,
     /// Output CSV: `left,right,probability,rule` for every matched pair.
     #[arg(long)]
@@ -178,17 +178,17 @@ pub fn dedup(a: &DedupFileArgs) -> Result<(), FilesError> {
     Ok(())
 }
 
-/// Ids, comparison fields and prepared records of a CSV (see [`read_prepared`]).
+/// Ids, comparison fields and prepared records of a record file (see [`read_prepared`]).
 type PreparedFile = (Vec<String>, Vec<FieldSpec>, Vec<Prepared>);
 
 /// Records read per batch; the field kinds are inferred from the first batch.
 const READ_BATCH: usize = 50_000;
 
-/// Reads a CSV straight into prepared (normalized, compact) records, a batch of rows at a
-/// time (normalized in parallel), so the raw rows of a million-record file are never all
+/// Reads a record file (CSV or JSON) straight into prepared (normalized, compact) records,
+/// a batch of rows at a time (normalized in parallel), so the raw rows of a million-record file are never all
 /// held: ids, the comparison fields (kinds inferred from the first [`READ_BATCH`] rows) and
 /// the prepared records. Rows are read as [`csv::StringRecord`]s and prepared straight
-/// from their columns; the same records as [`read_csv`] + [`crate::engine::fs::prepare`] would give.
+/// from their columns; the same records as [`read_records`] + [`crate::engine::fs::prepare`] would give.
 fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, FilesError> {
     let err = |m: String| {
         FilesError::Records(RecordsError::Read {
@@ -196,31 +196,28 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
             message: m,
         })
     };
-    let OpenCsv {
+    let OpenRecords {
         reader: mut rdr,
         headers,
         id_index: id_idx,
-    } = open_csv(path, id_column)?;
+    } = open_records(path, id_column)?;
     // a reader thread parses the next batch while the pool prepares this one (parsing is
     // a third of the work and single-threaded)
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, String>>(2);
     let reader = std::thread::spawn(move || {
-        let mut n = 0usize;
         loop {
             let mut batch = Vec::with_capacity(READ_BATCH);
-            let mut bytes = csv::ByteRecord::new();
             while batch.len() < READ_BATCH {
-                match rdr.read_byte_record(&mut bytes) {
-                    Ok(true) => batch.push(crate::records::decode_row(std::mem::take(&mut bytes))),
-                    Ok(false) => break,
+                match rdr.next_row() {
+                    Ok(Some(row)) => batch.push(row),
+                    Ok(None) => break,
                     Err(e) => {
                         // the receiver may have gone away; nothing else to tell
-                        let _ = tx.send(Err(format!("row {}: {e}", n + batch.len() + 2)));
+                        let _ = tx.send(Err(e));
                         return;
                     }
                 }
             }
-            n += batch.len();
             let last = batch.len() < READ_BATCH;
             if (!batch.is_empty() && tx.send(Ok(batch)).is_err()) || last {
                 return;
@@ -261,7 +258,7 @@ fn read_prepared(path: &Path, id_column: Option<&str>) -> Result<PreparedFile, F
     }
     reader
         .join()
-        .map_err(|_| err("the CSV reader thread panicked".into()))?;
+        .map_err(|_| err("the file reader thread panicked".into()))?;
     Ok((ids, fields.map(|(f, _)| f).unwrap_or_default(), prepared))
 }
 
@@ -274,8 +271,8 @@ pub fn link(a: &LinkFileArgs) -> Result<(), FilesError> {
         a.left.display(),
         a.right.display()
     ));
-    let l = read_csv(&a.left, a.id_column.as_deref())?;
-    let r = read_csv(&a.right, a.id_column.as_deref())?;
+    let l = read_records(&a.left, a.id_column.as_deref())?;
+    let r = read_records(&a.right, a.id_column.as_deref())?;
     if l.records.is_empty() || r.records.is_empty() {
         return Err(FilesError::Invalid(
             "both inputs need at least one record".into(),

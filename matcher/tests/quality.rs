@@ -209,9 +209,9 @@ fn febrl3_dedup() {
 }
 
 /// [`dedup_f1`] of a file read as the commands read it (its id column found by
-/// [`kcmf_matcher::records::read_csv`], wherever it is).
+/// [`kcmf_matcher::records::read_records`], wherever it is).
 fn dedup_f1_read(input: &Path, truth_file: &Path) -> f64 {
-    let t = kcmf_matcher::records::read_csv(input, None).unwrap();
+    let t = kcmf_matcher::records::read_records(input, None).unwrap();
     records_dedup_f1(&t.ids, &t.records, truth_file)
 }
 

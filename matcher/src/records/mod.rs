@@ -2,9 +2,11 @@
 //! file commands ([`crate::files`]), the evaluation ([`crate::eval`]) and batch-job
 //! uploads ([`crate::jobs`]).
 //!
-//! * CSV files with a header ([`read_csv`], [`visit_csv`], [`open_csv`]): values trimmed,
-//!   ragged rows allowed, one column naming each record (default: an id column found by
-//!   name and checked for unique values, [`id_candidates`]; else rows numbered from 1);
+//! * record files ([`read_records`], [`visit_records`], [`open_records`]): CSV with a header
+//!   (delimiter sniffed, values trimmed, ragged rows allowed) or JSON ([`json`]: an array of
+//!   objects or one per line, read as a table), one column naming each record (default: an
+//!   id column found by name and checked for unique values, [`id_candidates`]; else rows
+//!   numbered from 1);
 //! * truth files: two-column CSVs of id pairs ([`read_truth`]);
 //! * schema files: one JSON [`Table`] ([`read_table`]);
 //! * uploaded bodies: CSV ([`parse_csv`], strict: every row as wide as the header) or
@@ -18,6 +20,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::engine::{Record, Table};
+
+mod json;
 
 /// Errors reading or writing record files.
 #[derive(Debug, thiserror::Error)]
@@ -39,20 +43,20 @@ pub enum RecordsError {
     },
 }
 
-// ---- CSV files ----------------------------------------------------------------------------
+// ---- record files (CSV, JSON) -----------------------------------------------------------
 
-/// A table of records read from CSV: ids and records (id column removed).
-pub struct CsvTable {
+/// A table of records read from a file: ids and records (id column removed).
+pub struct RecordTable {
     pub ids: Vec<String>,
     pub records: Vec<Record>,
     /// Whether the ids are the rows' numbers (no column held distinct ids).
     pub numbered: bool,
 }
 
-/// A CSV file opened for reading: the reader (past the header), the header, and the
+/// A record file opened for reading: its rows (past the header), the header, and the
 /// index of the id column (`None`: the file has none, and its rows are numbered from 1).
-pub struct OpenCsv {
-    pub reader: csv::Reader<std::fs::File>,
+pub struct OpenRecords {
+    pub reader: Rows,
     pub headers: Vec<String>,
     pub id_index: Option<usize>,
 }
@@ -64,7 +68,7 @@ pub struct OpenCsv {
 /// (`ProviderID`) but not like data the lexicon knows (`national_id` is an identity number
 /// to compare), then the first column unless it plainly holds data (`fname_c1`, `surname`,
 /// `dob`: a file with no id column, whose first column must be compared). A blank header
-/// anywhere but first (a trailing comma) is no candidate. [`open_csv`] takes the first
+/// anywhere but first (a trailing comma) is no candidate. [`open_records`] takes the first
 /// candidate whose values are all present and distinct ([`unique_columns`]), and the
 /// first column taken for want of an id-like name (`rid`, `Customer Number`) only when
 /// every value also reads like a code (a digit, no space: not `name` or `title`); with
@@ -106,23 +110,22 @@ pub fn id_candidates(headers: &[String]) -> Vec<usize> {
 /// Which of the `candidates` columns hold a value in every row and no value twice (and,
 /// for the columns of `coded`, a digit and no space in every value): one pass over the
 /// rows, keeping a 64-bit hash per value (16 bytes a row per candidate).
-fn unique_columns<R: std::io::Read>(
-    reader: &mut csv::Reader<R>,
+fn unique_columns(
+    rows: &mut Rows,
     candidates: &[usize],
     coded: &[usize],
-) -> Result<Vec<bool>, csv::Error> {
+) -> Result<Vec<bool>, String> {
     use std::hash::BuildHasher;
     let hasher = std::collections::hash_map::RandomState::new();
     let mut seen: Vec<std::collections::HashSet<u64>> = vec![Default::default(); candidates.len()];
     let mut ok = vec![true; candidates.len()];
-    let mut row = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut row)? {
+    while let Some(row) = rows.next_row()? {
         for (k, &c) in candidates.iter().enumerate() {
             if !ok[k] {
                 continue;
             }
             let v = row.get(c).unwrap_or_default();
-            let code = || v.iter().any(u8::is_ascii_digit) && !v.contains(&b' ');
+            let code = || v.bytes().any(|b| b.is_ascii_digit()) && !v.contains(' ');
             ok[k] = !v.is_empty()
                 && (!coded.contains(&c) || code())
                 && seen[k].insert(hasher.hash_one(v));
@@ -142,16 +145,16 @@ pub fn row_id(n: usize) -> String {
     n.to_string()
 }
 
-/// Reads a CSV file with a header; values are trimmed strings.
-pub fn read_csv(path: &Path, id_column: Option<&str>) -> Result<CsvTable, RecordsError> {
+/// Reads a record file (CSV with a header, or JSON); values are trimmed strings.
+pub fn read_records(path: &Path, id_column: Option<&str>) -> Result<RecordTable, RecordsError> {
     let mut ids = Vec::new();
     let mut records = Vec::new();
-    let numbered = visit_csv(path, id_column, |id, r| {
+    let numbered = visit_records(path, id_column, |id, r| {
         ids.push(id);
         records.push(r);
         Ok(())
     })?;
-    Ok(CsvTable {
+    Ok(RecordTable {
         ids,
         records,
         numbered,
@@ -245,17 +248,14 @@ fn header_of(
     Ok(decode_row(h.clone()))
 }
 
-/// The header of the CSV file at `path` (delimiter sniffed, decoded as rows are).
+/// The header of the record file at `path` (CSV: delimiter sniffed, decoded as rows are;
+/// JSON: every key).
 pub fn headers(path: &Path) -> Result<Vec<String>, RecordsError> {
-    let mut reader = csv_reader(path, sniff_file(path)?)?;
-    Ok(header_of(&mut reader, path)?
-        .iter()
-        .map(str::to_string)
-        .collect())
+    Ok(rows(path)?.1)
 }
 
-/// The delimiter of the CSV file at `path` ([`sniff_delimiter`] on its first 64 KiB).
-fn sniff_file(path: &Path) -> Result<u8, RecordsError> {
+/// The first 64 KiB of the file at `path`, to tell its format and delimiter by.
+fn head_of(path: &Path) -> Result<Vec<u8>, RecordsError> {
     use std::io::Read;
     let mut head = Vec::with_capacity(8192);
     std::fs::File::open(path)
@@ -264,25 +264,71 @@ fn sniff_file(path: &Path) -> Result<u8, RecordsError> {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-    Ok(sniff_delimiter(&head))
+    Ok(head)
 }
 
-/// Opens a CSV for reading (fields trimmed, ragged rows allowed, the delimiter sniffed
-/// from the header line, [`sniff_delimiter`]), with the index of the id column
-/// (`id_column`; by default the first of [`id_candidates`] whose values are present and
-/// distinct, none when no candidate is).
-pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, RecordsError> {
+/// The delimiter of the CSV file at `path` ([`sniff_delimiter`] on its first 64 KiB).
+fn sniff_file(path: &Path) -> Result<u8, RecordsError> {
+    Ok(sniff_delimiter(&head_of(path)?))
+}
+
+/// The rows of a record file past its header, each a field per column of the header:
+/// a CSV's rows as [`decode_row`] gives them, or a JSON file's records ([`json`]).
+pub struct Rows(RowSource);
+
+enum RowSource {
+    /// A CSV reader and the number of rows read.
+    Csv(csv::Reader<std::fs::File>, usize),
+    Json(json::JsonRows),
+}
+
+impl Rows {
+    /// The next row, `None` past the last; an error names the row (CSV: its line, the
+    /// header being line 1) or the line or record of a JSON file.
+    pub fn next_row(&mut self) -> Result<Option<csv::StringRecord>, String> {
+        match &mut self.0 {
+            RowSource::Csv(reader, n) => {
+                let mut bytes = csv::ByteRecord::new();
+                match reader.read_byte_record(&mut bytes) {
+                    Ok(true) => {
+                        *n += 1;
+                        Ok(Some(decode_row(bytes)))
+                    }
+                    Ok(false) => Ok(None),
+                    Err(e) => Err(format!("row {}: {e}", *n + 2)),
+                }
+            }
+            RowSource::Json(rows) => rows.next_row(),
+        }
+    }
+}
+
+/// The rows and header of the record file at `path`: JSON when it starts like JSON
+/// ([`json::is_json`]), else CSV with its delimiter sniffed.
+fn rows(path: &Path) -> Result<(Rows, Vec<String>), RecordsError> {
+    let head = head_of(path)?;
+    if json::is_json(&head) {
+        let (rows, headers) = json::open(path)?;
+        return Ok((Rows(RowSource::Json(rows)), headers));
+    }
+    let mut reader = csv_reader(path, sniff_delimiter(&head))?;
+    let headers = header_of(&mut reader, path)?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    Ok((Rows(RowSource::Csv(reader, 0)), headers))
+}
+
+/// Opens a record file for reading (CSV: fields trimmed, ragged rows allowed, the
+/// delimiter sniffed from the header line, [`sniff_delimiter`]; JSON: [`json`]), with the
+/// index of the id column (`id_column`; by default the first of [`id_candidates`] whose
+/// values are present and distinct, none when no candidate is).
+pub fn open_records(path: &Path, id_column: Option<&str>) -> Result<OpenRecords, RecordsError> {
     let err = |m: String| RecordsError::Read {
         path: path.to_path_buf(),
         message: m,
     };
-    let delimiter = sniff_file(path)?;
-    let open = || csv_reader(path, delimiter);
-    let mut reader = open()?;
-    let headers: Vec<String> = header_of(&mut reader, path)?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let (reader, headers) = rows(path)?;
     let id_index = match id_column {
         Some(c) => {
             Some(
@@ -300,7 +346,7 @@ pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, Records
             if candidates.is_empty() {
                 None
             } else {
-                let mut scan = open()?;
+                let mut scan = rows(path)?.0;
                 // the first column, when no name says it holds ids, must hold codes
                 let coded: Vec<usize> = headers
                     .first()
@@ -308,8 +354,7 @@ pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, Records
                     .map(|_| 0)
                     .into_iter()
                     .collect();
-                let ok = unique_columns(&mut scan, &candidates, &coded)
-                    .map_err(|e| err(e.to_string()))?;
+                let ok = unique_columns(&mut scan, &candidates, &coded).map_err(err)?;
                 candidates
                     .iter()
                     .zip(ok)
@@ -317,18 +362,18 @@ pub fn open_csv(path: &Path, id_column: Option<&str>) -> Result<OpenCsv, Records
             }
         }
     };
-    Ok(OpenCsv {
+    Ok(OpenRecords {
         reader,
         headers,
         id_index,
     })
 }
 
-/// Streams a CSV with a header: calls `each(id, record)` per row (the id column is left
-/// out of the record), so callers that keep a compact form never hold every raw record.
-/// Rows are numbered as lines of the file in errors (the header is row 1). Returns
-/// whether the ids given were the rows' numbers (no id column).
-pub fn visit_csv(
+/// Streams a record file: calls `each(id, record)` per row (the id column is left out of
+/// the record), so callers that keep a compact form never hold every raw record. Errors
+/// name the row ([`Rows::next_row`]). Returns whether the ids given were the rows'
+/// numbers (no id column).
+pub fn visit_records(
     path: &Path,
     id_column: Option<&str>,
     mut each: impl FnMut(String, Record) -> Result<(), RecordsError>,
@@ -337,20 +382,13 @@ pub fn visit_csv(
         path: path.to_path_buf(),
         message: m,
     };
-    let OpenCsv {
+    let OpenRecords {
         mut reader,
         headers,
         id_index,
-    } = open_csv(path, id_column)?;
-    let mut bytes = csv::ByteRecord::new();
+    } = open_records(path, id_column)?;
     let mut n = 0usize;
-    loop {
-        match reader.read_byte_record(&mut bytes) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(err(format!("row {}: {e}", n + 2))),
-        }
-        let row = decode_row(std::mem::take(&mut bytes));
+    while let Some(row) = reader.next_row().map_err(err)? {
         n += 1;
         let mut r = Record::new();
         for (i, v) in row.iter().enumerate() {
@@ -570,18 +608,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("d.csv");
         std::fs::write(&p, "rid,name,city\nx1, john smith ,sydney\nx2,jon smith\n").unwrap();
-        let t = read_csv(&p, Some("rid")).unwrap();
+        let t = read_records(&p, Some("rid")).unwrap();
         assert_eq!(t.ids, vec!["x1", "x2"]);
         // values trimmed, the id column left out, a short row keeps what it has
         assert_eq!(t.records[0]["name"], "john smith");
         assert!(!t.records[0].contains_key("rid"));
         assert_eq!(t.records[1].len(), 1);
         // default: the first column (named like nothing the lexicon knows)
-        assert_eq!(read_csv(&p, None).unwrap().ids, vec!["x1", "x2"]);
+        assert_eq!(read_records(&p, None).unwrap().ids, vec!["x1", "x2"]);
         // default: a column named plainly as an id, wherever it is
         let q = dir.path().join("e.csv");
         std::fs::write(&q, "name,city,rec_id\nann,perth,a7\n").unwrap();
-        let t = read_csv(&q, None).unwrap();
+        let t = read_records(&q, None).unwrap();
         assert_eq!((t.ids[0].as_str(), t.records[0].len()), ("a7", 2));
         // an identity number is data, a blank header after the last column (a trailing
         // comma) is no id, and a column named like an id whose values repeat (a patent
@@ -592,23 +630,23 @@ mod tests {
             "patent_id,name,national_id,mention_id,\np1,ann,123,m1,\np1,bo,456,m2,\n",
         )
         .unwrap();
-        let t = read_csv(&q, None).unwrap();
+        let t = read_records(&q, None).unwrap();
         assert_eq!(t.ids, vec!["m1", "m2"]);
         assert_eq!(t.records[1]["national_id"], "456");
         assert_eq!(t.records[1]["patent_id"], "p1");
         // no candidate with distinct values: the rows are numbered
         std::fs::write(&q, "household_id,name,\nh1,ann,\nh1,bo,\n").unwrap();
-        assert_eq!(read_csv(&q, None).unwrap().ids, vec!["1", "2"]);
+        assert_eq!(read_records(&q, None).unwrap().ids, vec!["1", "2"]);
         // an empty value is no id either
         std::fs::write(&q, "id,name\n7,ann\n,bo\n").unwrap();
-        assert_eq!(read_csv(&q, None).unwrap().ids, vec!["1", "2"]);
+        assert_eq!(read_records(&q, None).unwrap().ids, vec!["1", "2"]);
         assert_eq!(
             id_candidates(&["surname".into(), "national_id".into(), String::new()]),
             Vec::<usize>::new()
         );
         // a first column of names is data, though its values are distinct
         std::fs::write(&q, "name,city\nann lee,perth\nbo,perth\n").unwrap();
-        let t = read_csv(&q, None).unwrap();
+        let t = read_records(&q, None).unwrap();
         assert_eq!(t.ids[1], "2");
         assert_eq!(t.records[1]["name"], "bo");
         assert_eq!(
@@ -622,12 +660,87 @@ mod tests {
             "fname_c1,fname_c2,lname_c1\ncarsten,,meier\ngerd,,bauer\n",
         )
         .unwrap();
-        let t = read_csv(&r, None).unwrap();
+        let t = read_records(&r, None).unwrap();
         assert_eq!(t.ids, vec!["1", "2"]);
         assert_eq!(t.records[0]["fname_c1"], "carsten");
-        let e = read_csv(&p, Some("nope")).err().unwrap().to_string();
+        let e = read_records(&p, Some("nope")).err().unwrap().to_string();
         assert!(e.contains("no id column \"nope\""), "{e}");
-        assert!(read_csv(&dir.path().join("missing.csv"), None).is_err());
+        assert!(read_records(&dir.path().join("missing.csv"), None).is_err());
+    }
+
+    #[test]
+    fn json_files_read_as_the_csv_of_the_same_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("people.jsonl");
+        // one object per line, a byte-order mark, a blank line, a key only a later line
+        // has, a nested object, a list, null, a number, a boolean
+        std::fs::write(
+            &p,
+            "\u{feff}{\"id\": \"a1\", \"name\": {\"given\": \" Ann \", \"family\": \"Lee\"}, \
+             \"zip\": 2000, \"phones\": [\"0412\", null, \"0298\"], \"vip\": true}\n\n\
+             {\"id\": \"a2\", \"name\": {\"given\": null, \"family\": \"Bo\"}, \"dob\": \"1970-01-02\"}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            headers(&p).unwrap(),
+            [
+                "id",
+                "name.given",
+                "name.family",
+                "zip",
+                "phones",
+                "vip",
+                "dob"
+            ]
+        );
+        let t = read_records(&p, None).unwrap();
+        assert_eq!(t.ids, ["a1", "a2"]);
+        let r = &t.records[0];
+        assert_eq!(r["name.given"], "Ann");
+        assert_eq!(r["zip"], "2000");
+        assert_eq!(r["phones"], "0412; 0298");
+        assert_eq!(r["vip"], "true");
+        assert_eq!(r["dob"], "");
+        assert_eq!(t.records[1]["name.given"], "");
+        assert_eq!(t.records[1]["dob"], "1970-01-02");
+        // an array of objects, pretty-printed, with no id: rows numbered; and the same
+        // records under a wrapper's only list
+        let q = dir.path().join("a.json");
+        let items =
+            "[\n  {\"name\": \"ann lee\", \"n\": 1.5},\n  {\"name\": \"bo\", \"tags\": [[1]]}\n]";
+        std::fs::write(&q, items).unwrap();
+        let t = read_records(&q, None).unwrap();
+        assert_eq!(t.ids, ["1", "2"]);
+        assert_eq!(
+            (t.records[0]["n"].as_str(), t.records[1]["tags"].as_str()),
+            (Some("1.5"), Some("[[1]]"))
+        );
+        std::fs::write(&q, format!("{{\"count\": 2, \"data\": {items}}}")).unwrap();
+        assert_eq!(read_records(&q, None).unwrap().records[1]["name"], "bo");
+        // errors name the line or the record, and say what a JSON record file holds
+        let bad = |body: &str| {
+            std::fs::write(&q, body).unwrap();
+            read_records(&q, None).err().unwrap().to_string()
+        };
+        let e = bad("{\"id\": 1}\n{\"id\": 2,\n");
+        assert!(e.contains("line 2: not JSON"), "{e}");
+        let e = bad("{\"id\": 1}\n[1]\n");
+        assert!(e.contains("line 2: not a JSON object but a list"), "{e}");
+        let e = bad("[{\"id\": 1}, \"x\"]");
+        assert!(
+            e.contains("record 2: not a JSON object but a string"),
+            "{e}"
+        );
+        let e = bad("{\n\"a\": [1],\n\"b\": [2]\n}");
+        assert!(
+            e.contains("one object whose only list holds the records"),
+            "{e}"
+        );
+        let e = bad("[{\"id\": 1}");
+        assert!(e.contains("not JSON"), "{e}");
+        // a CSV whose first value is quoted stays a CSV
+        std::fs::write(&q, "\"id\",name\n1,ann\n").unwrap();
+        assert_eq!(read_records(&q, None).unwrap().records[0]["name"], "ann");
     }
 
     #[test]
@@ -641,14 +754,14 @@ mod tests {
             b"id;name;ort\n1;M\xfcller;\"K\xf6ln, Altstadt\"\n2;Zo\xeb;Bonn\n",
         )
         .unwrap();
-        let t = read_csv(&p, None).unwrap();
+        let t = read_records(&p, None).unwrap();
         assert_eq!(t.ids, vec!["1", "2"]);
         assert_eq!(t.records[0]["name"], "Müller");
         assert_eq!(t.records[0]["ort"], "Köln, Altstadt");
         assert_eq!(t.records[1]["name"], "Zoë");
         // Windows-1252 beyond Latin-1, and a no-break space around a value
         std::fs::write(&p, b"id;name;note\n1;\x93Caf\xe9\x94;\xa0x\xa0\n").unwrap();
-        let t = read_csv(&p, None).unwrap();
+        let t = read_records(&p, None).unwrap();
         assert_eq!(t.records[0]["name"], "\u{201c}Café\u{201d}");
         assert_eq!(t.records[0]["note"], "x");
         assert_eq!(sniff_delimiter(b"a\tb\tc\n1,5\t2\t3"), b'\t');
