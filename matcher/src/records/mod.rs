@@ -277,7 +277,8 @@ fn sniff_file(path: &Path) -> Result<u8, RecordsError> {
 pub struct Rows(RowSource);
 
 enum RowSource {
-    /// A CSV reader and the number of rows read.
+    /// A CSV reader and the line of the last row read (the header's, 1, before any; 0 in
+    /// a file with no header row).
     Csv(csv::Reader<std::fs::File>, usize),
     Json(json::JsonRows),
 }
@@ -287,15 +288,15 @@ impl Rows {
     /// header being line 1) or the line or record of a JSON file.
     pub fn next_row(&mut self) -> Result<Option<csv::StringRecord>, String> {
         match &mut self.0 {
-            RowSource::Csv(reader, n) => {
+            RowSource::Csv(reader, line) => {
                 let mut bytes = csv::ByteRecord::new();
                 match reader.read_byte_record(&mut bytes) {
                     Ok(true) => {
-                        *n += 1;
+                        *line += 1;
                         Ok(Some(decode_row(bytes)))
                     }
                     Ok(false) => Ok(None),
-                    Err(e) => Err(format!("row {}: {e}", *n + 2)),
+                    Err(e) => Err(format!("row {}: {e}", *line + 1)),
                 }
             }
             RowSource::Json(rows) => rows.next_row(),
@@ -304,19 +305,47 @@ impl Rows {
 }
 
 /// The rows and header of the record file at `path`: JSON when it starts like JSON
-/// ([`json::is_json`]), else CSV with its delimiter sniffed.
+/// ([`json::is_json`]), else CSV with its delimiter sniffed; a CSV whose first row is
+/// data ([`is_data_row`]) has its columns named `column_1`, `column_2`, … and that row
+/// read as the first record.
 fn rows(path: &Path) -> Result<(Rows, Vec<String>), RecordsError> {
     let head = head_of(path)?;
     if json::is_json(&head) {
         let (rows, headers) = json::open(path)?;
         return Ok((Rows(RowSource::Json(rows)), headers));
     }
-    let mut reader = csv_reader(path, sniff_delimiter(&head))?;
-    let headers = header_of(&mut reader, path)?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    Ok((Rows(RowSource::Csv(reader, 0)), headers))
+    let delimiter = sniff_delimiter(&head);
+    let mut reader = csv_reader(path, delimiter)?;
+    let header = header_of(&mut reader, path)?;
+    if is_data_row(&header) {
+        let reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .has_headers(false)
+            .delimiter(delimiter)
+            .from_path(path)
+            .map_err(|e| RecordsError::Read {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        let headers = (1..=header.len()).map(|i| format!("column_{i}")).collect();
+        return Ok((Rows(RowSource::Csv(reader, 0)), headers));
+    }
+    let headers = header.iter().map(str::to_string).collect();
+    Ok((Rows(RowSource::Csv(reader, 1)), headers))
+}
+
+/// Whether a CSV's first row is a record, not a header: two or more of its fields are
+/// numbers, dates or phone numbers (digits and `.,/:+-()` and spaces only), which no
+/// column name is (`ZIP5`, `Birth Y`, `address_2` have letters; one year-like name, a
+/// `2019` column, may be).
+fn is_data_row(row: &csv::StringRecord) -> bool {
+    let numeric = |f: &str| {
+        f.bytes().any(|b| b.is_ascii_digit())
+            && f.bytes()
+                .all(|b| b.is_ascii_digit() || b" .,/:+-()".contains(&b))
+    };
+    row.iter().filter(|f| numeric(f)).count() >= 2
 }
 
 /// Opens a record file for reading (CSV: fields trimmed, ragged rows allowed, the
@@ -666,6 +695,30 @@ mod tests {
         let e = read_records(&p, Some("nope")).err().unwrap().to_string();
         assert!(e.contains("no id column \"nope\""), "{e}");
         assert!(read_records(&dir.path().join("missing.csv"), None).is_err());
+    }
+
+    #[test]
+    fn csv_files_with_no_header_row_keep_their_first_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("n.csv");
+        // an export with no header: the first row is a record, its columns are numbered
+        std::fs::write(
+            &p,
+            "rec-1-org, mitchell, green, 7, 19560409\nrec-1-dup-0, mitchel, green, 7, 1956-04-09\n",
+        )
+        .unwrap();
+        let t = read_records(&p, None).unwrap();
+        assert_eq!(t.ids, ["rec-1-org", "rec-1-dup-0"]);
+        assert_eq!(t.records[0]["column_2"], "mitchell");
+        assert_eq!(t.records[1]["column_5"], "1956-04-09");
+        assert_eq!(headers(&p).unwrap()[0], "column_1");
+        // names with digits, and one year-like name, are still a header
+        for header in ["id,ZIP5,Birth Y,address_2\n", "id,name,2019\n"] {
+            std::fs::write(&p, format!("{header}1,2000,1970,x\n")).unwrap();
+            let h = headers(&p).unwrap();
+            assert_eq!(h[0], "id", "{header}");
+            assert_eq!(read_records(&p, None).unwrap().ids, ["1"], "{header}");
+        }
     }
 
     #[test]
