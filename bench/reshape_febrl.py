@@ -25,10 +25,14 @@ hold on files laid out unlike the ones it was developed on (bench/quality.sh).
   febrl4_exported/  link: the right file as a database or pandas export writes it (numbers
                     as floats, `NaN` and `NULL` for blanks, birth dates with a midnight
                     time); the left file as shipped
+  febrl4_jsonl/     link: the right file as JSON Lines from a legacy system (nested name
+                    and address, numbers as numbers, capitals, M/D/YY birth dates); the
+                    left file as shipped
 
 Usage: reshape_febrl.py <febrl dir (tests/data/cache/febrl)> <out dir> [--seed N]
 """
 import csv
+import json
 import os
 import random
 import sys
@@ -189,6 +193,29 @@ def main():
             row.append(v)
         body.append(row)
     write(os.path.join(out, "febrl4_exported", "right.csv"), list(rows[0].keys()), body)
+
+    # a legacy system's records as an API dumps them: JSON Lines, the name and address as
+    # nested objects, numbers as JSON numbers (a postcode loses its leading zero), names
+    # in capitals, birth dates month first with a two-digit year, blanks as null
+    rows = read(os.path.join(src, "dataset4b.csv"))
+    rnd.shuffle(rows)
+    os.makedirs(os.path.join(out, "febrl4_jsonl"), exist_ok=True)
+    with open(os.path.join(out, "febrl4_jsonl", "right.jsonl"), "w") as f:
+        for x in rows:
+            v = {k: (x[k].strip() or None) for k in x}
+            num = lambda s: int(s) if s and s.isdigit() else None
+            d = v["date_of_birth"] or ""
+            dob = f"{int(d[4:6])}/{int(d[6:])}/{d[2:4]}" if len(d) == 8 and d.isdigit() else None
+            upper = lambda s: s.upper() if s else None
+            f.write(json.dumps({
+                "customer_id": v["rec_id"],
+                "name": {"first": upper(v["given_name"]), "last": upper(v["surname"])},
+                "birth_date": dob,
+                "address": {"number": num(v["street_number"]), "street": v["address_1"],
+                            "line2": v["address_2"], "suburb": v["suburb"],
+                            "postcode": num(v["postcode"]), "state": v["state"]},
+                "ssn": num(v["soc_sec_id"]),
+            }) + "\n")
 
 
 if __name__ == "__main__":

@@ -154,7 +154,8 @@ fn int_of(s: &str) -> Option<u32> {
         .flatten()
 }
 
-/// The numbers of a date written as a string: three groups of digits (or one of eight).
+/// The numbers of a date written as a string: three groups of digits (or one of eight),
+/// a two-digit year read as its full year ([`super::fs::full_year`]).
 fn date_numbers(s: &str) -> Option<(u32, u32, u32, usize)> {
     let s = super::fs::date_without_midnight(s);
     let groups: Vec<&str> = s
@@ -173,6 +174,12 @@ fn date_numbers(s: &str) -> Option<(u32, u32, u32, usize)> {
             ((1800..=2100).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d))
                 .then_some((y, m, d, 0))
         }
+        [a, b, c] if super::fs::two_digit_year(s) => Some((
+            a.parse().ok()?,
+            b.parse().ok()?,
+            super::fs::full_year(c.parse().ok()?),
+            1,
+        )),
         [a, b, c, rest @ ..] if rest.iter().all(|g| g.bytes().all(|x| x == b'0')) => {
             let (a4, c4) = (a.len() == 4, c.len() == 4);
             if !(a4 || c4) || b.len() > 2 {
@@ -653,6 +660,25 @@ mod tests {
         assert_eq!(f[0].columns, vec!["birth_year", "birth_month", "birth_day"]);
         assert_eq!(f[1].columns, vec!["first_name", "first_name_2"]);
         assert_eq!(f[3].date_order, DateOrder::Mdy);
+        // the same dates with two-digit years, day first and month first; a column of
+        // versions is no date
+        for (dob, order) in [
+            ("{d}.{m}.{y}", DateOrder::Dmy),
+            ("{m}/{d}/{y}", DateOrder::Mdy),
+        ] {
+            let rows: Vec<_> = (0..40)
+                .map(|i| {
+                    let (d, m, y) = (13 + i % 15, 1 + i % 12, format!("{:02}", (50 + i) % 100));
+                    let dob = dob
+                        .replace("{d}", &d.to_string())
+                        .replace("{m}", &m.to_string());
+                    json!({"dob": dob.replace("{y}", &y), "version": format!("1.{}.{}", i % 3, i)})
+                })
+                .collect();
+            let f = infer_fields(recs(&rows).iter());
+            assert_eq!((f[0].kind, f[0].date_order), (FieldKind::Date, order));
+            assert_eq!(f[1].kind, FieldKind::Code);
+        }
     }
 
     /// `Jul 22, 1922`, `22 July 1922`, `3rd Mar 1980`: a date whose month is a word is a

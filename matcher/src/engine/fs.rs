@@ -568,9 +568,32 @@ pub fn date_without_midnight(raw: &str) -> &str {
     if midnight(time) && zone_ok { date } else { t }
 }
 
+/// The year of a date written with two digits for its year ([`two_digit_year`]), read as
+/// spreadsheets read it (Excel's and Windows' default cutoff): `00`–`29` are 2000–2029,
+/// `30`–`99` are 1930–1999, so that `12/03/67` is a birth date in 1967.
+pub fn full_year(yy: u32) -> u32 {
+    if yy < 30 { 2000 + yy } else { 1900 + yy }
+}
+
+/// Whether `s` is a date with a two-digit year: day and month of one or two digits and a
+/// year of two, split by one separator used twice (`12/03/67`, `3-12-67`, `12.3.67`),
+/// as older systems and US forms write birth dates.
+pub fn two_digit_year(s: &str) -> bool {
+    let mut groups = s.split(['/', '-', '.']);
+    let sep: Vec<char> = s.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let digits = |g: Option<&str>, lo: usize, hi: usize| {
+        g.is_some_and(|g| (lo..=hi).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()))
+    };
+    sep.len() == 2
+        && sep[0] == sep[1]
+        && digits(groups.next(), 1, 2)
+        && digits(groups.next(), 1, 2)
+        && digits(groups.next(), 2, 2)
+}
+
 /// A date as `YYYYMMDD` with `0000`/`00` for unknown parts (from parts: `1980-?-12`;
-/// from a string in `order`; a month written as a word, in any order). `None` when no
-/// part can be read.
+/// from a string in `order`, a two-digit year read by [`full_year`]; a month written as
+/// a word, in any order). `None` when no part can be read.
 pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
     let raw = date_without_midnight(raw);
     if order != DateOrder::Parts
@@ -594,6 +617,7 @@ pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
                 (num(a), num(b), num(c))
             } else {
                 let (p, q, y) = (num(a), num(b), num(c));
+                let y = if two_digit_year(raw) { full_year(y) } else { y };
                 let month_first = match order {
                     DateOrder::Mdy => !(p > 12 && q <= 12),
                     _ => q > 12 && p <= 12,
@@ -614,8 +638,9 @@ pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
 }
 
 /// Agreement level of two canonical dates ([`canonical_date`]): 0 the whole date agrees;
-/// 1 one typo or day and month swapped; 2 every part both sides know agrees, but some
-/// are unknown; 3 the year agrees (or is one off with the rest agreeing); 4 otherwise.
+/// 1 one typo, day and month swapped, or the century alone differs; 2 every part both
+/// sides know agrees, but some are unknown; 3 the year agrees (or is one off with the rest
+/// agreeing); 4 otherwise.
 fn date_level(a: &str, b: &str) -> u8 {
     let parts = |s: &str| -> Option<(u32, u32, u32)> {
         (s.len() == 8).then(|| {
@@ -642,7 +667,13 @@ fn date_level(a: &str, b: &str) -> u8 {
     if full && a == b {
         return 0;
     }
-    if full && (osa_distance_at_most(a, b, 1) <= 1 || (ya == yb && ma == db && da == mb)) {
+    // a typo, day and month swapped, or the century (a two-digit year read into the
+    // wrong one, [`full_year`]: `4/19/08` of someone born in 1908)
+    if full
+        && (osa_distance_at_most(a, b, 1) <= 1
+            || (ya == yb && ma == db && da == mb)
+            || (ya.abs_diff(yb) == 100 && ma == mb && da == db))
+    {
         return 1;
     }
     let all_agree = [y, m, d].iter().all(|x| x.unwrap_or(true));
@@ -2232,6 +2263,20 @@ mod tests {
             Some("19800000")
         );
         assert_eq!(canonical_date("hello", DateOrder::Dmy), None);
+        // a two-digit year, read as spreadsheets read it
+        let two = |s: &str, o| canonical_date(s, o);
+        assert_eq!(two("04/09/56", DateOrder::Mdy).as_deref(), Some("19560409"));
+        assert_eq!(two("9.4.05", DateOrder::Dmy).as_deref(), Some("20050409"));
+        assert_eq!(two("30-12-29", DateOrder::Dmy).as_deref(), Some("20291230"));
+        assert_eq!(two("30-12-30", DateOrder::Dmy).as_deref(), Some("19301230"));
+        assert!(!two_digit_year("04/09-56") && !two_digit_year("4/9/156"));
+        assert!(!two_digit_year("12:30:45") && !two_digit_year("1.2.3"));
+        // read into the wrong century, the date is one typo away
+        assert_eq!(
+            date_level("19080419", &two("04/19/08", DateOrder::Mdy).unwrap()),
+            1
+        );
+        assert_eq!(date_level("19080419", "20080420"), 4);
         // amounts by relative difference
         let price = [FieldSpec::new("price", FieldKind::Number)];
         let amount = |x: &str| prepare(&price, &rec(json!({"price": x})));
