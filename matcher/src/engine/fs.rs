@@ -814,6 +814,13 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             if x == y {
                 return 0;
             }
+            // a number read as an integer and written back (by a spreadsheet, by pandas)
+            // has lost its leading zeros: `02134` and `2134` are one ZIP, `012345678` and
+            // `12345678` one SSN
+            let (bx, by) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+            if !a.digits.is_empty() && !b.digits.is_empty() && !bx.is_empty() && bx == by {
+                return 0;
+            }
             // codes are close only within one or two edits (typos); sharing a prefix
             // (an area code, a region) is no evidence of identity. A one- or two-digit code
             // (a month, a day, an age) is one edit from most others: there an edit is
@@ -2183,6 +2190,18 @@ mod tests {
         };
         assert_eq!(normalize_field(&dob, "1900-01-01").0, "");
         assert_eq!(normalize_field(&dob, "1900-01-02").0, "19000102");
+    }
+
+    #[test]
+    fn a_code_that_lost_its_leading_zeros_agrees() {
+        let zip = FieldSpec::new("zip", FieldKind::Code);
+        let lv = |a: &str, b: &str| code_level(&zip, a, b);
+        assert_eq!(lv("02134", "2134"), 0);
+        assert_eq!(lv("012-34-5678", "12345678"), 0);
+        // a zero anywhere else is a digit like any other
+        assert_eq!(lv("21340", "2134"), 1);
+        assert_eq!(lv("02134", "2143"), 4);
+        assert_eq!(lv("0", "000"), 4);
     }
 
     #[test]
