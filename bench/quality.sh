@@ -78,6 +78,7 @@ run febrl3-worded-dedup 0.99 dedup --input $r/febrl3_worded/input.csv --truth $c
 run febrl4-reshaped-link 0.99 em --left $c/febrl/dataset4a.csv --right $r/febrl4_reshaped/right.csv --truth $c/febrl/febrl4_truth.csv
 run febrl4-postal-link 0.99 em --left $c/febrl/dataset4a.csv --right $r/febrl4_postal/right.csv --truth $c/febrl/febrl4_truth.csv
 run febrl4-exported-link 0.99 em --left $c/febrl/dataset4a.csv --right $r/febrl4_exported/right.csv --truth $c/febrl/febrl4_truth.csv
+run febrl3-crm-dedup 0.99 dedup --input $r/febrl3_crm/input.csv --truth $c/febrl/febrl3_truth.csv
 run febrl4-jsonl-link 0.99 em --left $c/febrl/dataset4a.csv --right $r/febrl4_jsonl/right.jsonl --truth $c/febrl/febrl4_truth.csv
 run febrl4-sparse-link 0.95 em --left $r/febrl4_sparse/a.csv --right $r/febrl4_sparse/b.csv --truth $c/febrl/febrl4_truth.csv
 run org-dedup 0.95 dedup --input $s/org_dedup/input.csv --truth $s/org_dedup/truth.csv

@@ -28,6 +28,9 @@ hold on files laid out unlike the ones it was developed on (bench/quality.sh).
   febrl4_jsonl/     link: the right file as JSON Lines from a legacy system (nested name
                     and address, numbers as numbers, capitals, M/D/YY birth dates); the
                     left file as shipped
+  febrl3_crm/       dedup: Febrl 3 as shipped with eight columns of an order export beside
+                    it (amount, status, channel, timestamp, notes, order number, score,
+                    segment), random, so that duplicates agree on them only by chance
 
 Usage: reshape_febrl.py <febrl dir (tests/data/cache/febrl)> <out dir> [--seed N]
 """
@@ -216,6 +219,27 @@ def main():
                             "postcode": num(v["postcode"]), "state": v["state"]},
                 "ssn": num(v["soc_sec_id"]),
             }) + "\n")
+
+    # a CRM export: Febrl 3 as shipped, with eight columns of the orders beside it
+    rows = read(os.path.join(src, "dataset3.csv"))
+    header = list(rows[0].keys()) + ["amount", "status", "channel", "created_at", "notes",
+                                     "order_ref", "score", "segment"]
+    body = [[x[k].strip() for k in rows[0]] + crm_columns(rnd) for x in rows]
+    write(os.path.join(out, "febrl3_crm", "input.csv"), header, body)
+
+
+def crm_columns(rnd):
+    """The columns of an order or CRM export beside a customer's identity: an amount, a
+    status, a channel, a timestamp, free notes, a reference number, a score, a segment.
+    Drawn at random: two records of one customer agree on them only by chance."""
+    words = "call back later paid overdue new vip account closed open refund sent".split()
+    return [f"{rnd.uniform(1, 5000):.2f}", rnd.choice(["active", "inactive", "pending"]),
+            rnd.choice(["web", "phone", "store", "email", "partner"]),
+            f"2024-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d} "
+            f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:00",
+            " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 6))),
+            f"R{rnd.randint(100000, 999999)}", str(rnd.randint(0, 100)),
+            rnd.choice(["a", "b", "c", "d"])]
 
 
 if __name__ == "__main__":

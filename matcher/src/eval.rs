@@ -365,6 +365,12 @@ fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> Vec<String> 
     if let Some(note) = &m.em_note {
         v.push(format!("model: em: {note}"));
     }
+    if !m.unrelated.is_empty() {
+        v.push(format!(
+            "model: not compared (likely matches agree on them no more often than random pairs): {}",
+            m.unrelated.join(", ")
+        ));
+    }
     for (f, spec) in m.fields.iter().enumerate() {
         let levels: Vec<String> = (0..crate::engine::fs::LEVELS)
             .map(|l| {

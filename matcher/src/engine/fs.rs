@@ -237,6 +237,15 @@ impl Prepared {
         }
     }
 
+    /// The record with only the fields `keep` (in that order), as
+    /// [`super::relevance`] leaves some out after blocking.
+    pub fn project(&self, keep: &[usize]) -> Self {
+        Self::from_values(keep.iter().map(|&f| {
+            let v = self.value(f);
+            (v.norm, v.digits)
+        }))
+    }
+
     /// Normalizes raw field values (in field order).
     pub fn from_raw<'s>(raw: impl IntoIterator<Item = &'s str>) -> Self {
         let vals: Vec<(String, String)> = raw
@@ -1185,6 +1194,10 @@ pub struct FsModel {
     /// when the estimates still moved after every iteration, the last one is kept.
     #[serde(default)]
     pub em_note: Option<String>,
+    /// The columns left out of the comparison as unrelated to identity
+    /// ([`super::relevance`]).
+    #[serde(default)]
+    pub unrelated: Vec<String>,
 }
 
 const M_PRIOR: [f64; LEVELS] = [0.80, 0.10, 0.05, 0.03, 0.02];
@@ -1272,6 +1285,7 @@ impl FsModel {
             groups: Vec::new(),
             names: Vec::new(),
             em_note: None,
+            unrelated: Vec::new(),
         }
     }
 

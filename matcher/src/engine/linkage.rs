@@ -539,9 +539,9 @@ pub fn link(
 ) -> Result<LinkOutput, super::EngineError> {
     let t0 = std::time::Instant::now();
     let aligned = super::align::align(left, right, opts.column_map.as_deref())?;
-    let (fields, right_fields) = (aligned.left, aligned.right);
-    let a: Vec<Prepared> = left.par_iter().map(|r| prepare(&fields, r)).collect();
-    let b: Vec<Prepared> = right
+    let (mut fields, mut right_fields) = (aligned.left, aligned.right);
+    let mut a: Vec<Prepared> = left.par_iter().map(|r| prepare(&fields, r)).collect();
+    let mut b: Vec<Prepared> = right
         .par_iter()
         .map(|r| prepare(&right_fields, r))
         .collect();
@@ -551,7 +551,17 @@ pub fn link(
     let mut flat = vectors(&fields, &a, &b, &cand);
     let t3 = t0.elapsed();
     let labelled = examples_vectors(&fields, &right_fields, examples);
-    let model = fit(&fields, &a, &b, &flat, &labelled, opts, false);
+    let mut model = fit(&fields, &a, &b, &flat, &labelled, opts, false);
+    if let Some(m) = Unrelated::find(&model, &flat, &fields) {
+        fields = m.fields(&fields);
+        right_fields = m.fields(&right_fields);
+        a = m.records(&a);
+        b = m.records(&b);
+        flat = m.vectors(&flat);
+        let labelled = examples_vectors(&fields, &right_fields, examples);
+        model = fit(&fields, &a, &b, &flat, &labelled, opts, false);
+        model.unrelated = m.names;
+    }
     // the rare-token pairs are scored by the model fitted without them
     let extra: Vec<(u32, u32)> = link_rare_candidates(&fields, &a, &b, &opts.blocking)
         .into_iter()
@@ -601,6 +611,47 @@ pub fn link(
         labels_used: labelled.used,
         right_fields,
     })
+}
+
+/// The columns [`super::relevance`] leaves out of a comparison, and how to drop them from
+/// the fields, the prepared records and the candidates' vectors alike.
+struct Unrelated {
+    /// The fields kept, in order.
+    keep: Vec<usize>,
+    /// The names of those left out.
+    names: Vec<String>,
+    /// How many fields there were.
+    width: usize,
+}
+
+impl Unrelated {
+    /// `None` when every field is related (nothing to drop).
+    fn find(model: &FsModel, flat: &[u8], fields: &[FieldSpec]) -> Option<Self> {
+        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        let out = super::relevance::unrelated(&names, &model.u, flat);
+        if out.is_empty() || out.len() >= fields.len() {
+            return None;
+        }
+        Some(Self {
+            keep: (0..fields.len()).filter(|f| !out.contains(f)).collect(),
+            names: out.iter().map(|&f| fields[f].name.clone()).collect(),
+            width: fields.len(),
+        })
+    }
+
+    fn fields(&self, fields: &[FieldSpec]) -> Vec<FieldSpec> {
+        self.keep.iter().map(|&f| fields[f].clone()).collect()
+    }
+
+    fn records(&self, records: &[Prepared]) -> Vec<Prepared> {
+        records.par_iter().map(|p| p.project(&self.keep)).collect()
+    }
+
+    fn vectors(&self, flat: &[u8]) -> Vec<u8> {
+        flat.chunks(self.width)
+            .flat_map(|v| self.keep.iter().map(|&f| v[f]))
+            .collect()
+    }
 }
 
 /// Appends candidates found after the fit (scored by it, never fitted on) to `cand`
@@ -679,14 +730,25 @@ pub fn dedup_prepared(
     opts: &LinkOptions,
 ) -> DedupOutput {
     let t0 = std::time::Instant::now();
-    let forced = labels::dedup_labels(&fields, a, examples);
     let (mut cand, big) = dedup_candidates_and_big(&fields, a, &opts.blocking);
     let blocked = cand.len();
     let t1 = t0.elapsed();
     let mut flat = vectors(&fields, a, a, &cand);
     let t2 = t0.elapsed();
     let labelled = examples_vectors(&fields, &fields, examples);
-    let model = fit(&fields, a, a, &flat, &labelled, opts, true);
+    let mut model = fit(&fields, a, a, &flat, &labelled, opts, true);
+    let (mut fields, mut a) = (fields, a);
+    let projected: Vec<Prepared>;
+    if let Some(m) = Unrelated::find(&model, &flat, &fields) {
+        fields = m.fields(&fields);
+        projected = m.records(a);
+        a = &projected;
+        flat = m.vectors(&flat);
+        let labelled = examples_vectors(&fields, &fields, examples);
+        model = fit(&fields, a, a, &flat, &labelled, opts, true);
+        model.unrelated = m.names;
+    }
+    let forced = labels::dedup_labels(&fields, a, examples);
     let extra = entity_blocks(&fields, &model, a, &big, &cand, opts.threshold);
     add_candidates(&fields, a, a, extra, &mut cand, &mut flat);
     let t3 = t0.elapsed();
@@ -1535,7 +1597,12 @@ mod tests {
         }
         let out = dedup(&recs, &[], &LinkOptions::default());
         let sizes: Vec<usize> = out.clusters.iter().map(Vec::len).collect();
-        assert_eq!(out.clusters.len(), 1, "{sizes:?}");
+        assert_eq!(
+            out.clusters.len(),
+            1,
+            "{:?} {sizes:?}",
+            out.link.model.unrelated
+        );
         assert_eq!(out.clusters[0], (0..300).collect::<Vec<_>>());
     }
 }

@@ -20,6 +20,7 @@ pub mod llm;
 pub mod local;
 pub mod pipeline;
 pub mod prompt;
+pub mod relevance;
 pub mod review;
 pub mod rules;
 pub mod text;

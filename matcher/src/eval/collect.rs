@@ -211,6 +211,7 @@ pub(super) fn model_view(m: &FsModel) -> ModelView {
         prior: m.lambda,
         iterations: m.iterations,
         note: m.em_note.clone(),
+        unrelated: m.unrelated.clone(),
         fields: m
             .fields
             .iter()

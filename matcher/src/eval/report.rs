@@ -36,6 +36,8 @@ pub struct ModelView {
     pub iterations: usize,
     /// How the EM ended when it did not converge.
     pub note: Option<String>,
+    /// Columns left out of the comparison as unrelated to identity.
+    pub unrelated: Vec<String>,
     pub fields: Vec<FieldModel>,
 }
 
@@ -319,13 +321,22 @@ fn model(h: &mut String, m: &ModelView, threshold: f64) {
         h,
         "<p class=\"note\">m (green): share of matching pairs at a level; u (orange): share of random pairs. \
          L0 is exact agreement, the last level disagreement; a level's weight is \
-         log2(m/u). Prior (lambda) {:.6}, {} EM iterations, threshold {threshold}.{}</p>",
+         log2(m/u). Prior (lambda) {:.6}, {} EM iterations, threshold {threshold}.{}{}</p>",
         m.prior,
         m.iterations,
         m.note
             .as_ref()
             .map(|n| format!(" EM: {}", escape(n)))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        if m.unrelated.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " Not compared (likely matches agree on them no more often than random \
+                 pairs do): {}.",
+                escape(&m.unrelated.join(", "))
+            )
+        }
     );
     h.push_str("<div class=\"charts\">");
     for f in &m.fields {
@@ -510,6 +521,7 @@ mod tests {
                 prior: 0.01,
                 iterations: 7,
                 note: None,
+                unrelated: vec!["status".into()],
                 fields: vec![FieldModel {
                     name: "surname".into(),
                     kind: "Text".into(),
@@ -575,6 +587,7 @@ mod tests {
         assert!(page.contains("<div class=\"l\">perth</div><div class=\"r\">perth</div>"));
         assert!(page.contains("<th>name</th><th>city</th>"));
         assert!(page.contains("below the threshold"));
+        assert!(page.contains("random pairs do): status."));
         assert_self_contained(&page);
     }
 

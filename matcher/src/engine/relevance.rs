@@ -1,0 +1,144 @@
+//! Columns that say nothing about who a record is. A CRM or order export carries, beside
+//! the name, address and birth date, columns of the transaction: an amount, a status, a
+//! channel, a timestamp, free notes, a reference number. Two records of one person do
+//! not agree on them any more often than two strangers do. Compared like the others,
+//! every duplicate disagrees on all of them: EM's match class (pairs agreeing on most
+//! fields) stays empty, and the prior weights make each disagreement count against a
+//! match. Eight such columns beside Febrl 3 took its F1 from 1.0 to 0.0.
+//!
+//! The data tells them apart. A column about the entity agrees far more often among the
+//! candidate pairs than among random pairs, because candidates are full of true matches
+//! (a name, a birth date, an identity number: [`STRONG_LIFT`] times or more). The pairs
+//! that agree on most of these strong columns are likely matches; a column that is not
+//! strong is kept when those likely matches agree on it clearly more often than random
+//! pairs do ([`MIN_EXCESS`]: a sex, a state), and left out of the comparison otherwise.
+//! With too few likely matches to tell, every column is kept, and so is a column whose
+//! name says it describes the entity ([`describes_the_entity`]: a name, a birth date, an
+//! address part, a phone). Blocking can fill the candidates with pairs that share
+//! only a town or an employer (one person's hundreds of records are found later, by
+//! [`super::linkage::entity_blocks`]); the names then agree among those "likely
+//! matches" no more often than at random, and must not be dropped for it.
+
+use super::fs::{LEVELS, MISSING};
+
+/// A column agreeing (level ≤ 1) among the candidates at least this many times as often
+/// as among random pairs is about the entity.
+const STRONG_LIFT: f64 = 5.0;
+
+/// Least excess of a column's agreement among likely matches over its agreement among
+/// random pairs for it to be compared.
+const MIN_EXCESS: f64 = 0.1;
+
+/// Fewest likely matches, and fewest of them knowing a column, to judge it by.
+const MIN_LIKELY: usize = 30;
+
+/// Whether a column's name says it describes the entity: any concept of the lexicon but
+/// a price or amount (what an order or a listing cost, not who or what it is).
+fn describes_the_entity(name: &str) -> bool {
+    super::lexicon::concept(name).is_some_and(|c| c != "price")
+}
+
+/// The columns to leave out, from their names, the agreement levels of the candidate
+/// pairs (`flat`, `u.len()` levels a pair) and the level probabilities among random pairs
+/// (`u`).
+pub fn unrelated(names: &[&str], u: &[[f64; LEVELS]], flat: &[u8]) -> Vec<usize> {
+    let nf = u.len();
+    if nf < 3 || names.len() != nf || flat.len() < nf * MIN_LIKELY {
+        return Vec::new();
+    }
+    let random: Vec<f64> = u.iter().map(|p| p[0] + p[1]).collect();
+    let rate =
+        |agree: &[usize], known: &[usize], f: usize| agree[f] as f64 / known[f].max(1) as f64;
+    let (mut known, mut agree) = (vec![0usize; nf], vec![0usize; nf]);
+    for v in flat.chunks(nf) {
+        for (f, &l) in v.iter().enumerate() {
+            if l != MISSING {
+                known[f] += 1;
+                agree[f] += usize::from(l <= 1);
+            }
+        }
+    }
+    let strong: Vec<bool> = (0..nf)
+        .map(|f| known[f] > 0 && rate(&agree, &known, f) >= STRONG_LIFT * random[f].max(1e-4))
+        .collect();
+    let (mut likely, mut known_l, mut agree_l) = (0usize, vec![0usize; nf], vec![0usize; nf]);
+    for v in flat.chunks(nf) {
+        let (mut k, mut a) = (0usize, 0usize);
+        for (f, &l) in v.iter().enumerate() {
+            if strong[f] && l != MISSING {
+                k += 1;
+                a += usize::from(l <= 1);
+            }
+        }
+        if a < 2 || 2 * a <= k {
+            continue;
+        }
+        likely += 1;
+        for (f, &l) in v.iter().enumerate() {
+            if l != MISSING {
+                known_l[f] += 1;
+                agree_l[f] += usize::from(l <= 1);
+            }
+        }
+    }
+    if likely < MIN_LIKELY {
+        return Vec::new();
+    }
+    (0..nf)
+        .filter(|&f| {
+            !strong[f]
+                && !describes_the_entity(names[f])
+                && known_l[f] >= MIN_LIKELY
+                && rate(&agree_l, &known_l, f) - random[f] < MIN_EXCESS
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Candidates of a file of names, birth dates and a sex, with an amount and a status
+    /// beside them: the amount and the status go, the sex stays.
+    #[test]
+    fn columns_no_likelier_to_agree_among_matches_than_at_random_are_left_out() {
+        // fields: name, dob, sex, amount, status
+        let u = [
+            [0.004, 0.002, 0.01, 0.02, 0.964],
+            [0.001, 0.001, 0.0, 0.0, 0.998],
+            [0.5, 0.0, 0.0, 0.0, 0.5],
+            [0.0001, 0.01, 0.05, 0.1, 0.8399],
+            [0.33, 0.0, 0.0, 0.0, 0.67],
+        ];
+        let mut flat = Vec::new();
+        for k in 0..400u32 {
+            let amount = if k % 100 == 0 { 1 } else { 4 };
+            let status = if k % 3 == 0 { 0 } else { 4 };
+            if k % 4 == 0 {
+                // a match: name and birth date agree, the sex too
+                flat.extend([0, (k % 2) as u8, 0, amount, status]);
+            } else {
+                // a namesake: the name alone, the sex half the time
+                flat.extend([0, 4, if k % 2 == 0 { 0 } else { 4 }, amount, status]);
+            }
+        }
+        let names = ["name", "dob", "sex", "amount", "status"];
+        assert_eq!(unrelated(&names, &u, &flat), vec![3, 4]);
+        // named as a property of a person, a column is kept whatever the pairs say (an
+        // amount is no such property)
+        let named = ["name", "dob", "sex", "amount", "city"];
+        assert_eq!(unrelated(&named, &u, &flat), vec![3]);
+        // the amount agreeing among the matches is about them
+        for v in flat.chunks_mut(5).step_by(4) {
+            v[3] = 0;
+        }
+        assert_eq!(unrelated(&names, &u, &flat), vec![4]);
+        // too few candidates to tell: every column kept
+        assert!(unrelated(&names, &u, &flat[..5 * 20]).is_empty());
+        // a missing value is no disagreement: a column blank among the matches stays
+        for v in flat.chunks_mut(5) {
+            v[4] = MISSING;
+        }
+        assert_eq!(unrelated(&names, &u, &flat), Vec::<usize>::new());
+    }
+}
