@@ -23,7 +23,8 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         mailing address, named alike, and both files have columns the
                         other lacks
   person_names_dob dedup 10k rows of name parts and birth date parts only, 10% second
-                        records with one error each (a typo, a changed date part)
+                        records with one error each (a typo, a changed date part); the
+                        same rows again with a whole-name column beside the parts
   sm/person_*    schema six pairs of person tables designed apart (synonyms,
                         abbreviations, camelCase, formats of dates and phones)
   org_dedup      dedup  organisation names with legal-form variants, abbreviations,
@@ -549,6 +550,10 @@ def person_names_dob(out, rng, T):
     os.makedirs(d, exist_ok=True)
     write(os.path.join(d, "input.csv"),
           ["id", "fname_1", "fname_2", "lname_1", "lname_2", "by", "bm", "bd"], rows)
+    # the same rows as an export that also writes the whole name (a copy of the parts)
+    write(os.path.join(d, "input_full.csv"),
+          ["id", "fname_1", "fname_2", "lname_1", "lname_2", "by", "bm", "bd", "full_name"],
+          [r + [" ".join(str(x) for x in r[1:5] if x)] for r in rows])
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 

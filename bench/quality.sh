@@ -67,6 +67,7 @@ run dblp-acm-link 0.95 em --left $c/dblp_acm/dblp.csv --right $c/dblp_acm/acm.cs
 run person-split-dedup 0.95 dedup --input $s/person_split/input.csv --truth $s/person_split/truth.csv
 run person-heavy-dedup 0.95 dedup --input $s/person_heavy/input.csv --truth $s/person_heavy/truth.csv
 run person-names-dob-dedup 0.95 dedup --input $s/person_names_dob/input.csv --truth $s/person_names_dob/truth.csv
+run person-names-dob-full-dedup 0.95 dedup --input $s/person_names_dob/input_full.csv --truth $s/person_names_dob/truth.csv
 run person-link 0.95 em --left $s/person_link/left.csv --right $s/person_link/right.csv --truth $s/person_link/truth.csv
 run person-tax-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right.csv --truth $s/person_tax_link/truth.csv
 run person-tax-renamed-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right_renamed.csv --truth $s/person_tax_link/truth.csv

@@ -299,12 +299,13 @@ impl Stats {
 }
 
 /// The comparison schema for a set of records: every non-id attribute, typed from its
-/// values; date parts joined into one date field; a column continued by mostly empty
-/// numbered columns (`first_name`, `first_name_2`) joined into one text field.
+/// values, but for columns that copy others ([`super::derived`]); date parts joined into
+/// one date field; a column continued by mostly empty numbered columns (`first_name`,
+/// `first_name_2`) joined into one text field.
 pub fn infer_fields<'a>(records: impl IntoIterator<Item = &'a Record> + Clone) -> Vec<FieldSpec> {
     let mut order: Vec<String> = Vec::new();
     let mut stats: HashMap<String, Stats> = HashMap::new();
-    for r in records.into_iter().take(SAMPLE) {
+    for r in records.clone().into_iter().take(SAMPLE) {
         for (k, v) in r {
             if is_id_field(k) {
                 continue;
@@ -316,7 +317,27 @@ pub fn infer_fields<'a>(records: impl IntoIterator<Item = &'a Record> + Clone) -
             e.add(&value_text(v));
         }
     }
+    let mut copies = super::derived::Copies::new(order.len());
+    for r in records.into_iter().take(super::derived::ROWS) {
+        let values: Vec<String> = order
+            .iter()
+            .map(|k| r.get(k).map(value_text).unwrap_or_default())
+            .collect();
+        copies.add(values.iter().map(String::as_str));
+    }
+    let order = without_copies(order, &copies);
     fields_from(&order, &stats)
+}
+
+/// `order` without the columns that copy others ([`super::derived`]).
+fn without_copies(order: Vec<String>, copies: &super::derived::Copies) -> Vec<String> {
+    let drop = copies.copies();
+    order
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !drop.contains(i))
+        .map(|(_, c)| c)
+        .collect()
 }
 
 /// [`infer_fields`] from header and rows (a CSV read as strings; `skip`: the id column).
@@ -336,7 +357,15 @@ where
         }
     }
     order.sort();
-    for row in rows.into_iter().take(SAMPLE) {
+    // the column of each name (the last one of that name, as in a record)
+    let at: HashMap<&str, usize> = headers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != skip)
+        .map(|(i, h)| (h.as_str(), i))
+        .collect();
+    let mut copies = super::derived::Copies::new(order.len());
+    for (n, row) in rows.into_iter().take(SAMPLE).enumerate() {
         for (i, v) in row.iter().enumerate() {
             if i == skip {
                 continue;
@@ -345,7 +374,15 @@ where
                 e.add(v);
             }
         }
+        if n < super::derived::ROWS {
+            copies.add(order.iter().map(|h| {
+                at.get(h.as_str())
+                    .and_then(|&i| row.get(i))
+                    .unwrap_or_default()
+            }));
+        }
     }
+    let order = without_copies(order, &copies);
     fields_from(&order, &stats)
 }
 

@@ -9,6 +9,7 @@ pub mod blocking;
 pub mod cancel;
 pub mod cluster;
 pub mod columns;
+pub mod derived;
 pub mod embed;
 pub mod fs;
 pub mod gguf;
