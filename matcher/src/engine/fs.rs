@@ -736,6 +736,9 @@ pub fn text_similarity(a: Value<'_>, b: Value<'_>) -> f64 {
     if a.norm == b.norm {
         return 1.0;
     }
+    if a.norm.len() > LONG_TEXT || b.norm.len() > LONG_TEXT {
+        return shared_words(a.norm, b.norm);
+    }
     let s = jw(a.norm, b.norm);
     // more than one token: the normalized text has a space
     if s < 0.94 && (a.norm.contains(' ') || b.norm.contains(' ')) {
@@ -755,6 +758,40 @@ pub fn text_similarity(a: Value<'_>, b: Value<'_>) -> f64 {
     } else {
         s
     }
+}
+
+/// Longest value (bytes, normalized) compared character by character; a longer one (a
+/// description, notes, an abstract) is compared as a set of words ([`shared_words`]).
+/// Jaro–Winkler takes time quadratic in the length: a 2 KB description column took a
+/// 5,000-record dedup from 0.3 s to 247 s.
+const LONG_TEXT: usize = 200;
+
+/// Dice coefficient of the two values' sets of words: twice the words they share over the
+/// words each has.
+fn shared_words(a: &str, b: &str) -> f64 {
+    fn words(s: &str) -> Vec<&str> {
+        let mut w: Vec<&str> = s.split(' ').filter(|t| !t.is_empty()).collect();
+        w.sort_unstable();
+        w.dedup();
+        w
+    }
+    let (x, y) = (words(a), words(b));
+    if x.is_empty() || y.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut shared) = (0, 0, 0usize);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    2.0 * shared as f64 / (x.len() + y.len()) as f64
 }
 
 /// Most tokens per value [`reordered_ascii`] handles on the stack.
@@ -2204,6 +2241,24 @@ mod tests {
         };
         assert_eq!(normalize_field(&dob, "1900-01-01").0, "");
         assert_eq!(normalize_field(&dob, "1900-01-02").0, "19000102");
+    }
+
+    #[test]
+    fn long_texts_are_compared_as_sets_of_words() {
+        let text = |s: &str| Prepared::from_values([(s, "")]);
+        let words: Vec<String> = (0..60).map(|i| format!("word{i}")).collect();
+        let long = words.join(" ");
+        let mut other = words.clone();
+        other[7] = "changed".into();
+        let (a, b) = (text(&long), text(&other.join(" ")));
+        assert!((text_similarity(a.value(0), b.value(0)) - 59.0 / 60.0).abs() < 1e-9);
+        other.reverse();
+        let c = text(&other.join(" "));
+        assert!((text_similarity(a.value(0), c.value(0)) - 59.0 / 60.0).abs() < 1e-9);
+        assert_eq!(shared_words("a b", "c d"), 0.0);
+        // a short value is still compared letter by letter
+        let (x, y) = (text("jonathan"), text("jonathon"));
+        assert!(text_similarity(x.value(0), y.value(0)) > 0.9);
     }
 
     #[test]
