@@ -126,9 +126,13 @@ fn layout(path: &Path) -> Result<Layout, RecordsError> {
             }
         }
         let first = first.trim_start_matches('\u{feff}').trim();
-        if first.starts_with('{')
-            && matches!(serde_json::from_str::<Json>(first), Ok(Json::Object(_)))
-        {
+        let more = lines.any(|l| l.is_ok_and(|l| !l.trim().is_empty()));
+        if let Ok(Json::Object(o)) = serde_json::from_str::<Json>(first) {
+            // a minified wrapper (`{"count": 2, "data": [...]}` on one line) holds the
+            // records in its list; any other object on a line is a record
+            if !more && let Some(items) = only_list_of_records(o.clone()) {
+                return Ok(Layout::Items(items));
+            }
             return Ok(Layout::Lines);
         }
     }
@@ -139,20 +143,30 @@ fn layout(path: &Path) -> Result<Layout, RecordsError> {
         .map_err(|e| format_err(format!("not JSON: {e}")))?;
     match value {
         Json::List(items) => Ok(Layout::Items(items)),
-        Json::Object(o) => {
-            let mut lists = o.into_iter().filter(|(_, v)| matches!(v, Json::List(_)));
-            match (lists.next(), lists.next()) {
-                (Some((_, Json::List(items))), None) => Ok(Layout::Items(items)),
-                _ => Err(format_err(
-                    "a JSON record file holds an array of objects, one object per line, or \
-                     one object whose only list holds the records"
-                        .into(),
-                )),
-            }
-        }
+        Json::Object(o) => match only_list_of_records(o) {
+            Some(items) => Ok(Layout::Items(items)),
+            None => Err(format_err(
+                "a JSON record file holds an array of objects, one object per line, or one \
+                 object whose only list holds the records"
+                    .into(),
+            )),
+        },
         _ => Err(format_err(
             "a JSON record file holds an array of objects or one object per line".into(),
         )),
+    }
+}
+
+/// The records of a wrapper object: its only list, when that list holds objects.
+fn only_list_of_records(o: Vec<(String, Json)>) -> Option<Vec<Json>> {
+    let mut lists = o.into_iter().filter(|(_, v)| matches!(v, Json::List(_)));
+    match (lists.next(), lists.next()) {
+        (Some((_, Json::List(items))), None)
+            if items.iter().all(|x| matches!(x, Json::Object(_))) =>
+        {
+            Some(items)
+        }
+        _ => None,
     }
 }
 
@@ -207,6 +221,7 @@ impl JsonRows {
 
 /// A JSON value with its objects' keys in the file's order (`serde_json::Map` sorts
 /// them; a file's column order is the user's).
+#[derive(Clone)]
 enum Json {
     Null,
     /// A string, trimmed.

@@ -338,14 +338,19 @@ fn rows(path: &Path) -> Result<(Rows, Vec<String>), RecordsError> {
 /// Whether a CSV's first row is a record, not a header: two or more of its fields are
 /// numbers, dates or phone numbers (digits and `.,/:+-()` and spaces only), which no
 /// column name is (`ZIP5`, `Birth Y`, `address_2` have letters; one year-like name, a
-/// `2019` column, may be).
+/// `2019` column, may be). Numbers counting up by one (pandas' `,0,1,2` header of unnamed
+/// columns, a table's `2019,2020,2021`) are column names, and so is a first field left
+/// blank (a pandas index).
 fn is_data_row(row: &csv::StringRecord) -> bool {
     let numeric = |f: &str| {
         f.bytes().any(|b| b.is_ascii_digit())
             && f.bytes()
                 .all(|b| b.is_ascii_digit() || b" .,/:+-()".contains(&b))
     };
-    row.iter().filter(|f| numeric(f)).count() >= 2
+    let numbers: Vec<&str> = row.iter().filter(|f| numeric(f)).collect();
+    let counting: Option<Vec<u64>> = numbers.iter().map(|f| f.parse().ok()).collect();
+    let counts_up = counting.is_some_and(|n| n.windows(2).all(|w| w[1] == w[0] + 1));
+    numbers.len() >= 2 && !counts_up && !row.get(0).is_some_and(str::is_empty)
 }
 
 /// Opens a record file for reading (CSV: fields trimmed, ragged rows allowed, the
@@ -712,11 +717,17 @@ mod tests {
         assert_eq!(t.records[0]["column_2"], "mitchell");
         assert_eq!(t.records[1]["column_5"], "1956-04-09");
         assert_eq!(headers(&p).unwrap()[0], "column_1");
-        // names with digits, and one year-like name, are still a header
-        for header in ["id,ZIP5,Birth Y,address_2\n", "id,name,2019\n"] {
+        // names with digits, one year-like name, numbers counting up, a blank first
+        // name are still a header
+        for header in [
+            "id,ZIP5,Birth Y,address_2\n",
+            "id,name,2019\n",
+            "id,name,2019,2020\n",
+            ",0,1,2\n",
+        ] {
             std::fs::write(&p, format!("{header}1,2000,1970,x\n")).unwrap();
             let h = headers(&p).unwrap();
-            assert_eq!(h[0], "id", "{header}");
+            assert!(!h[0].starts_with("column_"), "{header}");
             assert_eq!(read_records(&p, None).unwrap().ids, ["1"], "{header}");
         }
     }
@@ -784,6 +795,10 @@ mod tests {
             e.contains("record 2: not a JSON object but a string"),
             "{e}"
         );
+        // a minified wrapper on one line
+        let wrapped = "{\"count\": 2, \"data\": [{\"name\": \"ann\"}, {\"name\": \"bo\"}]}";
+        std::fs::write(&q, wrapped).unwrap();
+        assert_eq!(read_records(&q, None).unwrap().records[1]["name"], "bo");
         let e = bad("{\n\"a\": [1],\n\"b\": [2]\n}");
         assert!(
             e.contains("one object whose only list holds the records"),
