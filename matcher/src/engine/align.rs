@@ -143,10 +143,11 @@ pub fn align(
     right: &[Record],
     column_map: Option<&[(String, String)]>,
 ) -> Result<Aligned, EngineError> {
-    let fl = infer_fields(left.iter());
-    let fr = infer_fields(right.iter());
     let mut out = Aligned::default();
     if let Some(map) = column_map {
+        // the columns named, whether or not they copy others
+        let fl = super::columns::infer_fields_all(left.iter());
+        let fr = super::columns::infer_fields_all(right.iter());
         for (k, (lc, rc)) in map.iter().enumerate() {
             let find = |fs: &[FieldSpec], c: &str| {
                 fs.iter()
@@ -168,6 +169,8 @@ pub fn align(
         }
         return Ok(out);
     }
+    let fl = infer_fields(left.iter());
+    let fr = infer_fields(right.iter());
     // same names first (the common case: one schema on both sides)
     let mut used_r = vec![false; fr.len()];
     let mut rest_l = Vec::new();
@@ -562,6 +565,26 @@ mod tests {
             .iter()
             .map(|p| (p.left.as_str(), p.right.as_str()))
             .collect()
+    }
+
+    /// A column that copies others is left out of the comparison, unless a column map
+    /// names it.
+    #[test]
+    fn a_copied_column_is_compared_only_when_the_column_map_names_it() {
+        let mut left = Vec::new();
+        let mut right = Vec::new();
+        for i in 0..80 {
+            let (first, last) = (["ann", "bo", "cy"][i % 3], format!("lee{i}"));
+            let full = format!("{first} {last}");
+            let r = json!({"first_name": first, "last_name": last, "full_name": full});
+            left.push(r.as_object().unwrap().clone());
+            right.push(json!({"name": full}).as_object().unwrap().clone());
+        }
+        let a = align(&left, &right, None).unwrap();
+        assert_eq!(names_of(&a), vec![("first_name+last_name", "name")]);
+        let map = vec![("full_name".to_string(), "name".to_string())];
+        let a = align(&left, &right, Some(&map)).unwrap();
+        assert_eq!(names_of(&a), vec![("full_name", "name")]);
     }
 
     #[test]

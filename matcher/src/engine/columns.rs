@@ -303,6 +303,21 @@ impl Stats {
 /// one date field; a column continued by mostly empty numbered columns (`first_name`,
 /// `first_name_2`) joined into one text field.
 pub fn infer_fields<'a>(records: impl IntoIterator<Item = &'a Record> + Clone) -> Vec<FieldSpec> {
+    infer(records, true)
+}
+
+/// [`infer_fields`] keeping the columns that copy others (a column map names the columns
+/// to compare, copies or not).
+pub fn infer_fields_all<'a>(
+    records: impl IntoIterator<Item = &'a Record> + Clone,
+) -> Vec<FieldSpec> {
+    infer(records, false)
+}
+
+fn infer<'a>(
+    records: impl IntoIterator<Item = &'a Record> + Clone,
+    drop_copies: bool,
+) -> Vec<FieldSpec> {
     let mut order: Vec<String> = Vec::new();
     let mut stats: HashMap<String, Stats> = HashMap::new();
     for r in records.clone().into_iter().take(SAMPLE) {
@@ -318,7 +333,12 @@ pub fn infer_fields<'a>(records: impl IntoIterator<Item = &'a Record> + Clone) -
         }
     }
     let mut copies = super::derived::Copies::new(order.len());
-    for r in records.into_iter().take(super::derived::ROWS) {
+    let rows = if drop_copies {
+        super::derived::Copies::rows(order.len())
+    } else {
+        0
+    };
+    for r in records.into_iter().take(rows) {
         let values: Vec<String> = order
             .iter()
             .map(|k| r.get(k).map(value_text).unwrap_or_default())
@@ -374,7 +394,7 @@ where
                 e.add(v);
             }
         }
-        if n < super::derived::ROWS {
+        if n < super::derived::Copies::rows(order.len()) {
             copies.add(order.iter().map(|h| {
                 at.get(h.as_str())
                     .and_then(|&i| row.get(i))

@@ -9,8 +9,17 @@
 
 use std::collections::HashSet;
 
-/// Rows read to find copies (the first of the sample).
-pub const ROWS: usize = 2_000;
+/// Rows read to find copies (the first of the sample), for a file of up to
+/// [`WIDE`] columns; a row costs a check per pair of columns, so a wider file reads
+/// fewer (200 columns: 500 rows), never fewer than [`MIN_FILLED`] × 2, and one of more
+/// than [`WIDEST`] none.
+const ROWS: usize = 2_000;
+
+/// Widest file read for [`ROWS`] rows.
+const WIDE: usize = 100;
+
+/// Widest file looked at at all (wider: no column is taken for a copy).
+const WIDEST: usize = 500;
 
 /// Least share of a column's filled rows that other columns must make up for it to be a
 /// copy.
@@ -34,6 +43,15 @@ impl Copies {
         }
     }
 
+    /// How many rows to read for `columns` columns.
+    pub fn rows(columns: usize) -> usize {
+        if columns > WIDEST {
+            return 0;
+        }
+        let wide = columns.max(1).saturating_mul(columns.max(1));
+        (ROWS * WIDE * WIDE / wide).clamp(2 * MIN_FILLED, ROWS)
+    }
+
     /// One row: a value per column (in the order the columns were counted from).
     pub fn add<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) {
         let words: Vec<Vec<String>> = values
@@ -54,10 +72,11 @@ impl Copies {
             let mut cover: HashSet<&str> = HashSet::new();
             for (d, other) in words.iter().enumerate() {
                 // a shorter value inside this one, or an equal one in an earlier column
-                // (of two copies, the first stays)
+                // (of two copies, the first stays); the first word decides most cheaply
                 let fits = d != c
                     && !other.is_empty()
                     && (other.len() < own.len() || (d < c && other == own))
+                    && own.contains(&other[0])
                     && contains(own, other);
                 if fits {
                     cover.extend(other.iter().map(String::as_str));
@@ -122,6 +141,15 @@ mod tests {
             c.add(["ann", &format!("lee{i}"), &full]);
         }
         assert!(c.copies().is_empty());
+        assert_eq!(
+            (
+                Copies::rows(10),
+                Copies::rows(200),
+                Copies::rows(500),
+                Copies::rows(501)
+            ),
+            (2000, 500, 100, 0)
+        );
         // too few rows to tell
         let mut c = Copies::new(2);
         for _ in 0..10 {
