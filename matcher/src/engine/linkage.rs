@@ -539,7 +539,8 @@ pub fn link(
 ) -> Result<LinkOutput, super::EngineError> {
     let t0 = std::time::Instant::now();
     let aligned = super::align::align(left, right, opts.column_map.as_deref())?;
-    let (mut fields, mut right_fields) = (aligned.left, aligned.right);
+    let (mut fields, mut right_fields, mut alignment) =
+        (aligned.left, aligned.right, aligned.pairs);
     let mut a: Vec<Prepared> = left.par_iter().map(|r| prepare(&fields, r)).collect();
     let mut b: Vec<Prepared> = right
         .par_iter()
@@ -555,6 +556,7 @@ pub fn link(
     if let Some(m) = Unrelated::find(&model, &flat, &fields) {
         fields = m.fields(&fields);
         right_fields = m.fields(&right_fields);
+        alignment = m.keep.iter().map(|&k| alignment[k].clone()).collect();
         a = m.records(&a);
         b = m.records(&b);
         flat = m.vectors(&flat);
@@ -607,7 +609,7 @@ pub fn link(
         model,
         candidate_pairs: cand.len(),
         pairs,
-        alignment: aligned.pairs,
+        alignment,
         labels_used: labelled.used,
         right_fields,
     })
@@ -615,18 +617,18 @@ pub fn link(
 
 /// The columns [`super::relevance`] leaves out of a comparison, and how to drop them from
 /// the fields, the prepared records and the candidates' vectors alike.
-struct Unrelated {
+pub(super) struct Unrelated {
     /// The fields kept, in order.
-    keep: Vec<usize>,
+    pub(super) keep: Vec<usize>,
     /// The names of those left out.
-    names: Vec<String>,
+    pub(super) names: Vec<String>,
     /// How many fields there were.
     width: usize,
 }
 
 impl Unrelated {
     /// `None` when every field is related (nothing to drop).
-    fn find(model: &FsModel, flat: &[u8], fields: &[FieldSpec]) -> Option<Self> {
+    pub(super) fn find(model: &FsModel, flat: &[u8], fields: &[FieldSpec]) -> Option<Self> {
         let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
         let out = super::relevance::unrelated(&names, &model.u, flat);
         if out.is_empty() || out.len() >= fields.len() {
@@ -639,15 +641,15 @@ impl Unrelated {
         })
     }
 
-    fn fields(&self, fields: &[FieldSpec]) -> Vec<FieldSpec> {
+    pub(super) fn fields(&self, fields: &[FieldSpec]) -> Vec<FieldSpec> {
         self.keep.iter().map(|&f| fields[f].clone()).collect()
     }
 
-    fn records(&self, records: &[Prepared]) -> Vec<Prepared> {
+    pub(super) fn records(&self, records: &[Prepared]) -> Vec<Prepared> {
         records.par_iter().map(|p| p.project(&self.keep)).collect()
     }
 
-    fn vectors(&self, flat: &[u8]) -> Vec<u8> {
+    pub(super) fn vectors(&self, flat: &[u8]) -> Vec<u8> {
         flat.chunks(self.width)
             .flat_map(|v| self.keep.iter().map(|&f| v[f]))
             .collect()

@@ -100,12 +100,21 @@ pub fn review(
     opts: &LinkOptions,
     limit: usize,
 ) -> ReviewOutput {
-    let fields = infer_fields(records.iter());
-    let a: Vec<Prepared> = records.par_iter().map(|r| prepare(&fields, r)).collect();
+    let mut fields = infer_fields(records.iter());
+    let mut a: Vec<Prepared> = records.par_iter().map(|r| prepare(&fields, r)).collect();
     let (cand, _) = dedup_candidates_and_big(&fields, &a, &opts.blocking);
-    let flat = vectors(&fields, &a, &a, &cand);
+    let mut flat = vectors(&fields, &a, &a, &cand);
     let labelled = examples_vectors(&fields, &fields, examples);
-    let model = fit(&fields, &a, &a, &flat, &labelled, opts, true);
+    let mut model = fit(&fields, &a, &a, &flat, &labelled, opts, true);
+    // the columns dedup leaves out, left out here too: the same model
+    if let Some(m) = super::linkage::Unrelated::find(&model, &flat, &fields) {
+        fields = m.fields(&fields);
+        a = m.records(&a);
+        flat = m.vectors(&flat);
+        let labelled = examples_vectors(&fields, &fields, examples);
+        model = fit(&fields, &a, &a, &flat, &labelled, opts, true);
+        model.unrelated = m.names;
+    }
     let tf = TermFrequencies::count(fields.len(), &[&a]);
     let (mut scored, _) = score_all(
         &fields,
@@ -237,6 +246,48 @@ mod tests {
             .iter()
             .map(|(n, c, d)| rec(json!({"name": n, "city": c, "dob": d})))
             .collect()
+    }
+
+    /// Review leaves out the columns dedup leaves out, so that its pairs and curve come
+    /// from the model the clusters came from.
+    #[test]
+    fn review_leaves_out_the_columns_dedup_leaves_out() {
+        let mut recs = Vec::new();
+        let mut x: u64 = 7;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 33) % m
+        };
+        for i in 0..150 {
+            for copy in 0..2 {
+                let name = format!("{} lee{i}", ["ann", "bob", "cy", "di"][i % 4]);
+                let name = if copy == 1 && i % 5 == 0 {
+                    name.replace("lee", "le")
+                } else {
+                    name
+                };
+                let status = ["open", "closed", "paid"][next(3) as usize];
+                recs.push(rec(json!({
+                    "name": name,
+                    "dob": format!("19{}-0{}-1{}", 40 + i % 50, 1 + i % 9, i % 10),
+                    "city": format!("town{}", i % 30),
+                    "amount": format!("{}.{:02}", next(5000), next(100)),
+                    "status": status,
+                })));
+            }
+        }
+        let opts = LinkOptions::default();
+        let out = review(&recs, &[], &opts, 10);
+        let dedup = super::super::linkage::dedup(&recs, &[], &opts);
+        assert!(!out.model.unrelated.is_empty(), "{:?}", out.fields);
+        assert_eq!(out.model.unrelated, dedup.link.model.unrelated);
+        assert!(
+            out.fields
+                .iter()
+                .all(|f| !out.model.unrelated.contains(&f.name))
+        );
     }
 
     /// The pairs come nearest the threshold first, with one level and weight per field,
