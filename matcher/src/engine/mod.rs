@@ -34,9 +34,16 @@ use utoipa::ToSchema;
 
 use crate::config::{LlmConfig, MatchingConfig};
 
-/// Version of the engine's decision logic. It is part of every cache key, so a change in
-/// behaviour must bump it.
-pub const ENGINE_VERSION: &str = "kcmf-engine-0.1.0";
+/// Version of the engine's decision logic, part of every cache key (API results, LLM
+/// answers): the crate version and a fingerprint of the engine's sources taken at build
+/// time (`build.rs`), so that a build whose engine differs never serves another's cached
+/// results.
+pub const ENGINE_VERSION: &str = concat!(
+    "kcmf-engine-",
+    env!("CARGO_PKG_VERSION"),
+    "-",
+    env!("KCMF_ENGINE_HASH")
+);
 
 /// A flat record: attribute name → value (string, number, bool or null).
 pub type Record = serde_json::Map<String, Value>;
@@ -384,4 +391,18 @@ pub fn attributes(a: &Record, b: &Record) -> Vec<String> {
         set.insert(k, ());
     }
     set.into_keys().map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The version names the crate and carries the build's fingerprint of the engine.
+    #[test]
+    fn the_engine_version_carries_the_fingerprint_of_its_sources() {
+        let prefix = concat!("kcmf-engine-", env!("CARGO_PKG_VERSION"), "-");
+        let hash = super::ENGINE_VERSION
+            .strip_prefix(prefix)
+            .unwrap_or_default();
+        assert_eq!(hash.len(), 16, "{}", super::ENGINE_VERSION);
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()), "{hash}");
+    }
 }
