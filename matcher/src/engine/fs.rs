@@ -775,23 +775,7 @@ fn shared_words(a: &str, b: &str) -> f64 {
         w.dedup();
         w
     }
-    let (x, y) = (words(a), words(b));
-    if x.is_empty() || y.is_empty() {
-        return 0.0;
-    }
-    let (mut i, mut j, mut shared) = (0, 0, 0usize);
-    while i < x.len() && j < y.len() {
-        match x[i].cmp(y[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    2.0 * shared as f64 / (x.len() + y.len()) as f64
+    super::text::sorted_dice(&words(a), &words(b))
 }
 
 /// Most tokens per value [`reordered_ascii`] handles on the stack.

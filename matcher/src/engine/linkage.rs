@@ -649,6 +649,23 @@ impl Unrelated {
         records.par_iter().map(|p| p.project(&self.keep)).collect()
     }
 
+    /// A dedup's fields, records and candidates' vectors without the unrelated columns,
+    /// and the model fitted on them (naming the columns left out).
+    pub(super) fn refit_dedup(
+        self,
+        fields: &[FieldSpec],
+        a: &[Prepared],
+        flat: &[u8],
+        examples: &[EntityExample],
+        opts: &LinkOptions,
+    ) -> (Vec<FieldSpec>, Vec<Prepared>, Vec<u8>, FsModel) {
+        let (fields, a, flat) = (self.fields(fields), self.records(a), self.vectors(flat));
+        let labelled = examples_vectors(&fields, &fields, examples);
+        let mut model = fit(&fields, &a, &a, &flat, &labelled, opts, true);
+        model.unrelated = self.names;
+        (fields, a, flat, model)
+    }
+
     pub(super) fn vectors(&self, flat: &[u8]) -> Vec<u8> {
         flat.chunks(self.width)
             .flat_map(|v| self.keep.iter().map(|&f| v[f]))
@@ -742,13 +759,9 @@ pub fn dedup_prepared(
     let (mut fields, mut a) = (fields, a);
     let projected: Vec<Prepared>;
     if let Some(m) = Unrelated::find(&model, &flat, &fields) {
-        fields = m.fields(&fields);
-        projected = m.records(a);
+        let refit = m.refit_dedup(&fields, a, &flat, examples, opts);
+        (fields, projected, flat, model) = refit;
         a = &projected;
-        flat = m.vectors(&flat);
-        let labelled = examples_vectors(&fields, &fields, examples);
-        model = fit(&fields, a, a, &flat, &labelled, opts, true);
-        model.unrelated = m.names;
     }
     let forced = labels::dedup_labels(&fields, a, examples);
     let extra = entity_blocks(&fields, &model, a, &big, &cand, opts.threshold);

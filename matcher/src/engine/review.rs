@@ -108,12 +108,7 @@ pub fn review(
     let mut model = fit(&fields, &a, &a, &flat, &labelled, opts, true);
     // the columns dedup leaves out, left out here too: the same model
     if let Some(m) = super::linkage::Unrelated::find(&model, &flat, &fields) {
-        fields = m.fields(&fields);
-        a = m.records(&a);
-        flat = m.vectors(&flat);
-        let labelled = examples_vectors(&fields, &fields, examples);
-        model = fit(&fields, &a, &a, &flat, &labelled, opts, true);
-        model.unrelated = m.names;
+        (fields, a, flat, model) = m.refit_dedup(&fields, &a, &flat, examples, opts);
     }
     let tf = TermFrequencies::count(fields.len(), &[&a]);
     let (mut scored, _) = score_all(

@@ -241,6 +241,12 @@ pub fn trigram_sim(a: &str, b: &str) -> f64 {
 /// [`trigram_sim`] of two strings whose [`trigrams`] are known (equal strings have equal
 /// trigrams, so the shortcut for them changes nothing).
 pub fn trigram_dice(x: &[u64], y: &[u64]) -> f64 {
+    sorted_dice(x, y)
+}
+
+/// Dice coefficient of two sorted sets (no repeats): twice the shared items over the
+/// items of both.
+pub fn sorted_dice<T: Ord>(x: &[T], y: &[T]) -> f64 {
     if x.is_empty() || y.is_empty() {
         return 0.0;
     }
