@@ -223,11 +223,17 @@ fn windows_1252(b: u8) -> char {
 }
 
 /// A reader of the CSV file at `path` as record files are read: fields trimmed, ragged
-/// rows allowed, `delimiter` between fields.
-fn csv_reader(path: &Path, delimiter: u8) -> Result<csv::Reader<std::fs::File>, RecordsError> {
+/// rows allowed, `delimiter` between fields, the first row a header or (`header: false`)
+/// a record.
+fn csv_reader(
+    path: &Path,
+    delimiter: u8,
+    header: bool,
+) -> Result<csv::Reader<std::fs::File>, RecordsError> {
     csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
+        .has_headers(header)
         .delimiter(delimiter)
         .from_path(path)
         .map_err(|e| RecordsError::Read {
@@ -315,19 +321,10 @@ fn rows(path: &Path) -> Result<(Rows, Vec<String>), RecordsError> {
         return Ok((Rows(RowSource::Json(rows)), headers));
     }
     let delimiter = sniff_delimiter(&head);
-    let mut reader = csv_reader(path, delimiter)?;
+    let mut reader = csv_reader(path, delimiter, true)?;
     let header = header_of(&mut reader, path)?;
     if is_data_row(&header) {
-        let reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .flexible(true)
-            .has_headers(false)
-            .delimiter(delimiter)
-            .from_path(path)
-            .map_err(|e| RecordsError::Read {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+        let reader = csv_reader(path, delimiter, false)?;
         let headers = (1..=header.len()).map(|i| format!("column_{i}")).collect();
         return Ok((Rows(RowSource::Csv(reader, 0)), headers));
     }
@@ -449,7 +446,7 @@ pub fn visit_records(
 /// pairs labelled as matches; other further columns are ignored. The delimiter is sniffed
 /// and values trimmed as in the record files.
 pub fn read_truth(path: &Path) -> Result<Vec<(String, String)>, RecordsError> {
-    let mut reader = csv_reader(path, sniff_file(path)?)?;
+    let mut reader = csv_reader(path, sniff_file(path)?, true)?;
     let header = header_of(&mut reader, path)?;
     // a pair file's own row index (`_id` in Magellan's, a blank pandas index) comes first
     let at = usize::from(
