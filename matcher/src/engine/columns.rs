@@ -39,6 +39,12 @@ pub fn is_missing_token(norm: &str) -> bool {
     )
 }
 
+/// Whether a raw value is a placeholder for no value ([`is_missing_token`] once
+/// normalized). Long values are never one (and are not normalized to find out).
+pub fn is_missing_value(raw: &str) -> bool {
+    raw.len() <= 16 && is_missing_token(&super::text::normalize(raw))
+}
+
 /// Which date part a column name stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Part {

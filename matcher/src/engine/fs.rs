@@ -128,7 +128,10 @@ impl FieldSpec {
         let mut out = String::new();
         for c in &self.columns {
             let v = get(c).unwrap_or_default().trim();
-            if !v.is_empty() {
+            // a placeholder in one column (`NA` for no second given name, as R writes
+            // it) is no word of the whole: joined, it made every two such names share
+            // a token
+            if !v.is_empty() && !super::columns::is_missing_value(v) {
                 if !out.is_empty() {
                     out.push(' ');
                 }
@@ -1750,6 +1753,27 @@ mod tests {
         let v = compare(&f, &prepare(&f, &a), &prepare(&f, &b));
         assert_eq!(v[1], 0);
         assert!(v[0] >= 1 && v[0] <= 2, "{v:?}");
+    }
+
+    #[test]
+    fn a_placeholder_in_one_of_a_fields_columns_is_no_word_of_it() {
+        // R writes `NA` for the missing second given name: two different given names
+        // must not share it as a token
+        let mut f = FieldSpec::new("fname", FieldKind::Text);
+        f.columns = vec!["fname_c1".into(), "fname_c2".into()];
+        let raw = |a: &str, b: &str| {
+            f.raw(|c| match c {
+                "fname_c1" => Some(a),
+                "fname_c2" => Some(b),
+                _ => None,
+            })
+        };
+        assert_eq!(raw("CARSTEN", "NA"), "CARSTEN");
+        assert_eq!(raw("CARSTEN", " n/a "), "CARSTEN");
+        assert_eq!(raw("CARSTEN", "PETER"), "CARSTEN PETER");
+        let fields = [f.clone()];
+        let p = |a: &str| prepare(&fields, &rec(json!({"fname_c1": a, "fname_c2": "NA"})));
+        assert_eq!(compare(&fields, &p("CARSTEN"), &p("HANS"))[0], 4);
     }
 
     #[test]
