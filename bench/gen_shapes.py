@@ -14,7 +14,9 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         people), common-name collisions, nicknames, typos, swapped names
   person_heavy   dedup  heavy-tailed entity sizes: most people 1-3 mentions, a few
                         100-500 (an inventor-like mention file: name parts, city, state,
-                        organisation, co-mentioned names, class codes), many common names
+                        organisation, co-mentioned names, class codes), many common names;
+                        the same mentions again with the patent each comes from (shared
+                        by co-inventors, never by one person's two mentions)
   person_link    link   two files that name and split their columns differently
                         (`street_name` vs `mailing_address_street_name`, one `name` vs
                         first/last, date string vs integer parts), households on both sides
@@ -391,6 +393,23 @@ def person_heavy(out, rng, T):
           ["mention_id", "name_first", "name_last", "city", "state", "assignee",
            "coinventors", "classes"], [rows[i] for i in order])
     dedup_truth(os.path.join(d, "truth.csv"), groups)
+    # the same mentions with the patent each comes from: one to four inventors a patent,
+    # never one person twice (its own generator: the files above stay as they were)
+    who = {m: g for g, ids in enumerate(groups) for m in ids}
+    prng = random.Random(SEED + 1)
+    patent, n, k = {}, 0, 0
+    while k < len(order):
+        n += 1
+        seen = set()
+        for _ in range(prng.choice([1, 1, 2, 2, 3, 4])):
+            if k >= len(order) or who[rows[order[k]][0]] in seen:
+                break
+            seen.add(who[rows[order[k]][0]])
+            patent[order[k]] = f"US{7_000_000 + 7 * n}"
+            k += 1
+    write(os.path.join(d, "input_patents.csv"),
+          ["mention_id", "patent_id", "name_first", "name_last", "city", "state", "assignee",
+           "coinventors", "classes"], [rows[i][:1] + [patent[i]] + rows[i][1:] for i in order])
 
 
 def person_link(out, rng, T):

@@ -66,6 +66,7 @@ run febrl2-dedup - dedup --input $c/febrl/dataset2.csv --truth $c/febrl/febrl2_t
 run dblp-acm-link 0.95 em --left $c/dblp_acm/dblp.csv --right $c/dblp_acm/acm.csv --truth $c/dblp_acm/truth.csv --judged $c/dblp_acm/judged.csv
 run person-split-dedup 0.95 dedup --input $s/person_split/input.csv --truth $s/person_split/truth.csv
 run person-heavy-dedup 0.95 dedup --input $s/person_heavy/input.csv --truth $s/person_heavy/truth.csv
+run person-heavy-patents-dedup 0.95 dedup --input $s/person_heavy/input_patents.csv --truth $s/person_heavy/truth.csv
 run person-names-dob-dedup 0.95 dedup --input $s/person_names_dob/input.csv --truth $s/person_names_dob/truth.csv
 run person-names-dob-full-dedup 0.95 dedup --input $s/person_names_dob/input_full.csv --truth $s/person_names_dob/truth.csv
 run person-link 0.95 em --left $s/person_link/left.csv --right $s/person_link/right.csv --truth $s/person_link/truth.csv

@@ -340,6 +340,17 @@ fn heavy_tailed_entities_dedup() {
 }
 
 #[test]
+fn heavy_tailed_mentions_with_their_patent_number_dedup() {
+    let s = cache().join("shapes/person_heavy");
+    let f = dedup_f1_read(&s.join("input_patents.csv"), &s.join("truth.csv"));
+    println!("person_heavy with patent_id f1={f:.4}");
+    // measured 0.9949; 0.9003 while the patent number, which co-inventors share and
+    // one inventor's mentions never do, was compared: blocking paired the records
+    // sharing it, so it looked as telling as a name
+    assert!(f >= 0.98, "person_heavy patents f1 {f}");
+}
+
+#[test]
 fn organisations_dedup() {
     let s = cache().join("shapes/org_dedup");
     let f = dedup_f1(&s.join("input.csv"), &s.join("truth.csv"));

@@ -61,37 +61,64 @@ pub fn unrelated(names: &[&str], u: &[[f64; LEVELS]], flat: &[u8]) -> Vec<usize>
     let strong: Vec<bool> = (0..nf)
         .map(|f| known[f] > 0 && rate(&agree, &known, f) >= STRONG_LIFT * random[f].max(1e-4))
         .collect();
-    let (mut likely, mut known_l, mut agree_l) = (0usize, vec![0usize; nf], vec![0usize; nf]);
-    for v in flat.chunks(nf) {
-        let (mut k, mut a) = (0usize, 0usize);
-        for (f, &l) in v.iter().enumerate() {
-            if strong[f] && l != MISSING {
-                k += 1;
-                a += usize::from(l <= 1);
-            }
-        }
-        if a < 2 || 2 * a <= k {
-            continue;
-        }
-        likely += 1;
-        for (f, &l) in v.iter().enumerate() {
-            if l != MISSING {
-                known_l[f] += 1;
-                agree_l[f] += usize::from(l <= 1);
-            }
-        }
-    }
-    if likely < MIN_LIKELY {
+    let Some(all) = Likely::count(flat, &strong) else {
         return Vec::new();
-    }
+    };
+    let unrelated_by = |l: &Likely, f: usize| {
+        l.known[f] >= MIN_LIKELY && rate(&l.agree, &l.known, f) - random[f] < MIN_EXCESS
+    };
     (0..nf)
         .filter(|&f| {
-            !strong[f]
-                && !describes_the_entity(names[f])
-                && known_l[f] >= MIN_LIKELY
-                && rate(&agree_l, &known_l, f) - random[f] < MIN_EXCESS
+            if describes_the_entity(names[f]) {
+                return false;
+            }
+            if !strong[f] {
+                return unrelated_by(&all, f);
+            }
+            // a strong column is judged by the likely matches the other strong columns
+            // make: a document's number (the patent two co-inventors share) agrees among
+            // candidates only because blocking paired the records sharing it
+            let mut others = strong.clone();
+            others[f] = false;
+            Likely::count(flat, &others).is_some_and(|l| unrelated_by(&l, f))
         })
         .collect()
+}
+
+/// The likely matches among the candidates (pairs agreeing on two or more, and more than
+/// half, of the `strong` columns they know) and, per column, how many of them know it
+/// and agree on it.
+struct Likely {
+    known: Vec<usize>,
+    agree: Vec<usize>,
+}
+
+impl Likely {
+    /// `None`: fewer than [`MIN_LIKELY`] likely matches, too few to judge by.
+    fn count(flat: &[u8], strong: &[bool]) -> Option<Self> {
+        let nf = strong.len();
+        let (mut likely, mut known, mut agree) = (0usize, vec![0usize; nf], vec![0usize; nf]);
+        for v in flat.chunks(nf) {
+            let (mut k, mut a) = (0usize, 0usize);
+            for (f, &l) in v.iter().enumerate() {
+                if strong[f] && l != MISSING {
+                    k += 1;
+                    a += usize::from(l <= 1);
+                }
+            }
+            if a < 2 || 2 * a <= k {
+                continue;
+            }
+            likely += 1;
+            for (f, &l) in v.iter().enumerate() {
+                if l != MISSING {
+                    known[f] += 1;
+                    agree[f] += usize::from(l <= 1);
+                }
+            }
+        }
+        (likely >= MIN_LIKELY).then_some(Self { known, agree })
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +160,23 @@ mod tests {
             v[3] = 0;
         }
         assert_eq!(unrelated(&names, &u, &flat), vec![4]);
+        // a document's number shared by the candidates blocking paired on it (two
+        // co-inventors of one patent) is strong, yet the matches never agree on it
+        let mut with_doc = Vec::new();
+        for (k, v) in flat.chunks(5).enumerate() {
+            with_doc.extend_from_slice(v);
+            with_doc.push(if k % 4 == 0 {
+                4
+            } else if k % 3 == 0 {
+                0
+            } else {
+                3
+            });
+        }
+        let mut u6 = u.to_vec();
+        u6.push([0.0001, 0.0, 0.0, 0.4, 0.5999]);
+        let six = ["name", "dob", "sex", "amount", "status", "patent_id"];
+        assert_eq!(unrelated(&six, &u6, &with_doc), vec![4, 5]);
         // too few candidates to tell: every column kept
         assert!(unrelated(&names, &u, &flat[..5 * 20]).is_empty());
         // a missing value is no disagreement: a column blank among the matches stays
