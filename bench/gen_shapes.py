@@ -15,8 +15,9 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
   person_heavy   dedup  heavy-tailed entity sizes: most people 1-3 mentions, a few
                         100-500 (an inventor-like mention file: name parts, city, state,
                         organisation, co-mentioned names, class codes), many common names;
-                        the same mentions again with the patent each comes from (shared
-                        by co-inventors, never by one person's two mentions)
+                        the same mentions again as a patent office exports them: the
+                        patent (shared by co-inventors, never by one person's two
+                        mentions), its filing date and title, country, town coordinates
   person_link    link   two files that name and split their columns differently
                         (`street_name` vs `mailing_address_street_name`, one `name` vs
                         first/last, date string vs integer parts), households on both sides
@@ -353,6 +354,11 @@ def person_split(out, rng, T):
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 
+TITLE_WORDS = """system method apparatus device for controlling data processing semiconductor
+wireless network image sensor optical battery vehicle medical composition polymer signal
+memory circuit display audio antenna""".split()
+
+
 def person_heavy(out, rng, T):
     """Dedup, ~13k mentions, a few people with 100-500 mentions, common names."""
     surnames, streets, cities, city_info = T
@@ -393,23 +399,36 @@ def person_heavy(out, rng, T):
           ["mention_id", "name_first", "name_last", "city", "state", "assignee",
            "coinventors", "classes"], [rows[i] for i in order])
     dedup_truth(os.path.join(d, "truth.csv"), groups)
-    # the same mentions with the patent each comes from: one to four inventors a patent,
-    # never one person twice (its own generator: the files above stay as they were)
+    # the same mentions as a patent office exports them: the patent each comes from (one
+    # to four inventors a patent, never one person twice) with its filing date and
+    # title, the country, and the town's coordinates (its own generator: the files
+    # above stay as they were)
     who = {m: g for g, ids in enumerate(groups) for m in ids}
     prng = random.Random(SEED + 1)
     patent, n, k = {}, 0, 0
     while k < len(order):
         n += 1
         seen = set()
+        filed = f"{prng.randint(1976, 2020)}-{prng.randint(1, 12):02d}-{prng.randint(1, 28):02d}"
+        title = " ".join(prng.sample(TITLE_WORDS, prng.randint(3, 8)))
         for _ in range(prng.choice([1, 1, 2, 2, 3, 4])):
             if k >= len(order) or who[rows[order[k]][0]] in seen:
                 break
             seen.add(who[rows[order[k]][0]])
-            patent[order[k]] = f"US{7_000_000 + 7 * n}"
+            patent[order[k]] = [f"US{7_000_000 + 7 * n}", filed, title]
             k += 1
+    where = {c: (f"{prng.uniform(25, 48):.4f}", f"{prng.uniform(-122, -70):.4f}")
+             for c in sorted({r[3] for r in rows if r[3]})}
+    out_rows = []
+    for i in order:
+        r = rows[i]
+        lat, lng = where.get(r[3], ("", ""))
+        country = "US" if prng.random() < 0.9 else prng.choice(["JP", "DE", "CN", "KR"])
+        out_rows.append(r[:1] + patent[i] + r[1:4] + [country, lat, lng] + r[4:])
     write(os.path.join(d, "input_patents.csv"),
-          ["mention_id", "patent_id", "name_first", "name_last", "city", "state", "assignee",
-           "coinventors", "classes"], [rows[i][:1] + [patent[i]] + rows[i][1:] for i in order])
+          ["mention_id", "patent_id", "filing_date", "patent_title", "name_first",
+           "name_last", "city", "country", "latitude", "longitude", "state", "assignee",
+           "coinventors", "classes"], out_rows)
 
 
 def person_link(out, rng, T):

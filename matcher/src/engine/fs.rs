@@ -1184,6 +1184,20 @@ impl TermFrequencies {
     }
 }
 
+/// Least weight (bits) of a group member's agreement for the group to count as not
+/// changed ([`FsModel::correct_groups`]): a country shared by 80% of the records weighs
+/// nothing, and its agreement kept every move of an inventor counted four times.
+const GROUP_AGREES: f64 = 1.0;
+
+/// Fewest random pairs agreeing on each of two fields to judge their dependence by (a
+/// share measured on fewer would be noise).
+const DEPENDENT_MIN_AGREEMENTS: f64 = 40.0;
+/// Share of one field's agreements among random pairs that the other's must come with.
+const DEPENDENT_SHARE: f64 = 0.8;
+/// Least lift of the joint agreement over independence (a near-constant column, such as
+/// a country, agrees with everything by chance).
+const DEPENDENT_LIFT: f64 = 10.0;
+
 /// Fellegi–Sunter model: per field and level, m = P(level | match), u = P(level | non-match).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FsModel {
@@ -1331,6 +1345,8 @@ impl FsModel {
         // exact agreement of two fields together, and how often both were known
         let mut both_agree = vec![vec![0.0f64; nf]; nf];
         let mut both_known = vec![vec![0.0f64; nf]; nf];
+        // `[f][g]`: f agrees exactly and g is known (both orders)
+        let mut agree_known = vec![vec![0.0f64; nf]; nf];
         let groups = self.groups.clone();
         let mut add = |v: Vec<u8>| {
             // a random pair that agrees on most fields is likely a duplicate: it would make
@@ -1347,6 +1363,8 @@ impl FsModel {
                 for (g, &k) in v.iter().enumerate().skip(f + 1) {
                     if k != MISSING {
                         both_known[f][g] += 1.0;
+                        agree_known[f][g] += f64::from(u8::from(l == 0));
+                        agree_known[g][f] += f64::from(u8::from(k == 0));
                         if l == 0 && k == 0 {
                             both_agree[f][g] += 1.0;
                         }
@@ -1389,6 +1407,61 @@ impl FsModel {
             }
         }
         self.u_pair = u_pair;
+        let mut dependent = Vec::new();
+        for f in 0..nf {
+            for g in (f + 1)..nf {
+                let (a, b) = (agree_known[f][g], agree_known[g][f]);
+                let share = |n: f64| if n > 0.0 { both_agree[f][g] / n } else { 0.0 };
+                let lift = self.u_pair[f][g] / (self.u[f][0] * self.u[g][0]).max(1e-12);
+                if a.min(b) >= DEPENDENT_MIN_AGREEMENTS
+                    && share(a).max(share(b)) >= DEPENDENT_SHARE
+                    && lift >= DEPENDENT_LIFT
+                {
+                    dependent.push((f, g));
+                }
+            }
+        }
+        self.group_dependent_fields(dependent);
+    }
+
+    /// Adds to [`Self::groups`] the `pairs` of fields the data shows to change together
+    /// ([`Self::estimate_u`]): among random pairs, one field's agreement comes with the
+    /// other's ([`DEPENDENT_SHARE`] of the time, and [`DEPENDENT_LIFT`] times as often as
+    /// chance would have it). A town's latitude and longitude, a location's code:
+    /// whatever the columns are called, a move changes them all at once, and counted
+    /// apart three disagreements took an inventor who moved out of his own cluster
+    /// (mentions with their city's coordinates: F1 0.90). Groups sharing a field merge.
+    fn group_dependent_fields(&mut self, pairs: Vec<(usize, usize)>) {
+        if pairs.is_empty() {
+            return;
+        }
+        let nf = self.u.len();
+        // union-find over the fields, seeded with the groups already known
+        let mut parent: Vec<usize> = (0..nf.max(self.fields.len())).collect();
+        fn root(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        let links = self
+            .groups
+            .iter()
+            .flat_map(|g| g.windows(2).map(|w| (w[0], w[1])))
+            .chain(pairs);
+        for (x, y) in links {
+            if x < parent.len() && y < parent.len() {
+                let (rx, ry) = (root(&mut parent, x), root(&mut parent, y));
+                parent[rx.max(ry)] = rx.min(ry);
+            }
+        }
+        let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for f in 0..parent.len() {
+            let r = root(&mut parent, f);
+            by_root.entry(r).or_default().push(f);
+        }
+        self.groups = by_root.into_values().filter(|g| g.len() >= 2).collect();
     }
 
     /// Estimates m (and λ) by EM over the candidate comparison vectors, u kept fixed.
@@ -1668,7 +1741,9 @@ impl FsModel {
                 .copied()
                 .filter(|&f| v.get(f).is_some_and(|&l| l != MISSING) && f < w.len())
                 .collect();
-            if known.len() < 2 || known.iter().any(|&f| v[f] <= 2) {
+            // a member agreeing by itself says the group did not change, unless that
+            // agreement says next to nothing (a country most records share)
+            if known.len() < 2 || known.iter().any(|&f| v[f] <= 2 && w[f] > GROUP_AGREES) {
                 continue;
             }
             let Some(&worst) = known.iter().min_by(|&&x, &&y| w[x].total_cmp(&w[y])) else {
@@ -1813,6 +1888,42 @@ mod tests {
         indep.u_pair.clear();
         let wi = indep.field_weights(&[4, 0, 0, 4, 4, 4]);
         assert!(wi[1] + wi[2] > w[1] + w[2] + 1.0, "{wi:?} vs {w:?}");
+    }
+
+    #[test]
+    fn columns_that_change_together_are_found_by_their_values() {
+        // a town and its coordinates, under names that say nothing of an address, and a
+        // flag nearly every record shares
+        let fields: Vec<FieldSpec> = ["name", "c1", "c2", "c3", "flag", "dob", "phone", "mail"]
+            .iter()
+            .map(|n| FieldSpec::new(*n, FieldKind::Text))
+            .collect();
+        let recs: Vec<Prepared> = (0..2000)
+            .map(|i| {
+                let t = (i * 7) % 40;
+                let r = rec(
+                    json!({"name": format!("person{i}"), "c1": format!("town{t}"),
+                    "c2": format!("{}.{}", 30 + t, t * 37 % 100),
+                    "c3": format!("-{}.{}", 80 + t, t * 53 % 100),
+                    "flag": if i % 10 == 0 { "n" } else { "y" },
+                    "dob": format!("d{}", i * 7), "phone": format!("p{}", i * 13),
+                    "mail": format!("e{}", i * 17)}),
+                );
+                prepare(&fields, &r)
+            })
+            .collect();
+        let mut m = FsModel::prior(fields);
+        m.estimate_u(&recs, &recs, 20_000, 3, true);
+        assert_eq!(m.groups, vec![vec![1, 2, 3]]);
+        // a move disagrees on all three at once: one disagreement and a sixth of the
+        // others, even beside a member whose agreement weighs nothing
+        let moved = [0u8, 4, 4, 4, 0, 0, 0, 0];
+        let grouped = m.weight(&moved);
+        m.groups = vec![vec![1, 2, 3, 4]];
+        m.m[4] = m.u[4];
+        assert!((m.weight(&moved) - grouped).abs() < 1e-9);
+        m.groups.clear();
+        assert!(m.weight(&moved) < grouped - 2.0);
     }
 
     #[test]
