@@ -17,7 +17,8 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         organisation, co-mentioned names, class codes), many common names;
                         the same mentions again as a patent office exports them: the
                         patent (shared by co-inventors, never by one person's two
-                        mentions), its filing date and title, country, town coordinates
+                        mentions), its filing date and title, country, town coordinates,
+                        the ids of the place and the employer
   person_link    link   two files that name and split their columns differently
                         (`street_name` vs `mailing_address_street_name`, one `name` vs
                         first/last, date string vs integer parts), households on both sides
@@ -419,16 +420,20 @@ def person_heavy(out, rng, T):
             k += 1
     where = {c: (f"{prng.uniform(25, 48):.4f}", f"{prng.uniform(-122, -70):.4f}")
              for c in sorted({r[3] for r in rows if r[3]})}
+    uid = lambda: "%08x-%04x-%04x-%04x-%012x" % tuple(prng.getrandbits(b) for b in (32, 16, 16, 16, 48))
+    place_id = {k: uid() for k in sorted({(r[3], r[4]) for r in rows if r[3]})}
+    org_id = {o: uid() for o in sorted({r[5] for r in rows if r[5]})}
     out_rows = []
     for i in order:
         r = rows[i]
         lat, lng = where.get(r[3], ("", ""))
         country = "US" if prng.random() < 0.9 else prng.choice(["JP", "DE", "CN", "KR"])
-        out_rows.append(r[:1] + patent[i] + r[1:4] + [country, lat, lng] + r[4:])
+        out_rows.append(r[:1] + patent[i] + r[1:4] + [country, lat, lng] + r[4:]
+                        + [place_id.get((r[3], r[4]), ""), org_id.get(r[5], "")])
     write(os.path.join(d, "input_patents.csv"),
           ["mention_id", "patent_id", "filing_date", "patent_title", "name_first",
            "name_last", "city", "country", "latitude", "longitude", "state", "assignee",
-           "coinventors", "classes"], out_rows)
+           "coinventors", "classes", "location_id", "assignee_id"], out_rows)
 
 
 def person_link(out, rng, T):

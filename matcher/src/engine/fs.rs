@@ -1189,14 +1189,41 @@ impl TermFrequencies {
 /// nothing, and its agreement kept every move of an inventor counted four times.
 const GROUP_AGREES: f64 = 1.0;
 
-/// Fewest random pairs agreeing on each of two fields to judge their dependence by (a
-/// share measured on fewer would be noise).
-const DEPENDENT_MIN_AGREEMENTS: f64 = 40.0;
+/// Fewest random pairs (of strangers: pairs agreeing on most fields are left out)
+/// agreeing on each of two fields to judge their dependence by. With the lift required,
+/// chance cannot make it: two independent fields each agreeing in 1% of pairs agree
+/// together in 0.15 of 15 such pairs, not 12. (An employer and its id agree in 20 of
+/// the 20,000 pairs of the mention file whose people have hundreds of mentions.)
+const DEPENDENT_MIN_AGREEMENTS: f64 = 15.0;
 /// Share of one field's agreements among random pairs that the other's must come with.
 const DEPENDENT_SHARE: f64 = 0.8;
 /// Least lift of the joint agreement over independence (a near-constant column, such as
 /// a country, agrees with everything by chance).
 const DEPENDENT_LIFT: f64 = 10.0;
+
+/// The groups (two or more fields, sorted) that `links` between fields `0..n` make.
+fn union_groups(n: usize, links: impl Iterator<Item = (usize, usize)>) -> Vec<Vec<usize>> {
+    fn root(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut parent: Vec<usize> = (0..n).collect();
+    for (x, y) in links {
+        if x < n && y < n {
+            let (rx, ry) = (root(&mut parent, x), root(&mut parent, y));
+            parent[rx.max(ry)] = rx.min(ry);
+        }
+    }
+    let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for f in 0..n {
+        let r = root(&mut parent, f);
+        by_root.entry(r).or_default().push(f);
+    }
+    by_root.into_values().filter(|g| g.len() >= 2).collect()
+}
 
 /// Fellegi–Sunter model: per field and level, m = P(level | match), u = P(level | non-match).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1223,6 +1250,11 @@ pub struct FsModel {
     /// EM's "agrees on most fields" test a group is one unit.
     #[serde(default)]
     pub groups: Vec<Vec<usize>>,
+    /// Of those, the fields the data shows to be one fact written several ways (a town,
+    /// its coordinates and its code: [`Self::group_dependent_fields`]). A tight group
+    /// disagreeing throughout counts its strongest disagreement alone.
+    #[serde(default)]
+    pub tight: Vec<Vec<usize>>,
     /// The name fields ([`super::local::NameFields::names`]): in the EM, a pair whose
     /// name disagrees outright joins the match class only on three agreeing fields.
     #[serde(default)]
@@ -1322,6 +1354,7 @@ impl FsModel {
             individual: Vec::new(),
             groups: Vec::new(),
             names: Vec::new(),
+            tight: Vec::new(),
             em_note: None,
             unrelated: Vec::new(),
         }
@@ -1435,33 +1468,14 @@ impl FsModel {
         if pairs.is_empty() {
             return;
         }
-        let nf = self.u.len();
-        // union-find over the fields, seeded with the groups already known
-        let mut parent: Vec<usize> = (0..nf.max(self.fields.len())).collect();
-        fn root(p: &mut [usize], mut x: usize) -> usize {
-            while p[x] != x {
-                p[x] = p[p[x]];
-                x = p[x];
-            }
-            x
-        }
-        let links = self
+        let n = self.u.len().max(self.fields.len());
+        self.tight = union_groups(n, pairs.iter().copied());
+        let known = self
             .groups
             .iter()
             .flat_map(|g| g.windows(2).map(|w| (w[0], w[1])))
-            .chain(pairs);
-        for (x, y) in links {
-            if x < parent.len() && y < parent.len() {
-                let (rx, ry) = (root(&mut parent, x), root(&mut parent, y));
-                parent[rx.max(ry)] = rx.min(ry);
-            }
-        }
-        let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-        for f in 0..parent.len() {
-            let r = root(&mut parent, f);
-            by_root.entry(r).or_default().push(f);
-        }
-        self.groups = by_root.into_values().filter(|g| g.len() >= 2).collect();
+            .collect::<Vec<_>>();
+        self.groups = union_groups(n, known.into_iter().chain(pairs));
     }
 
     /// Estimates m (and λ) by EM over the candidate comparison vectors, u kept fixed.
@@ -1735,28 +1749,44 @@ impl FsModel {
     /// strongest disagreement and a sixth of the others: moving house changes the street,
     /// the number, the town and the postcode at once, one event rather than four.
     fn correct_groups(&self, v: &[u8], w: &mut [f64]) {
-        for g in &self.groups {
-            let known: Vec<usize> = g
-                .iter()
-                .copied()
-                .filter(|&f| v.get(f).is_some_and(|&l| l != MISSING) && f < w.len())
-                .collect();
-            // a member agreeing by itself says the group did not change, unless that
-            // agreement says next to nothing (a country most records share)
-            if known.len() < 2 || known.iter().any(|&f| v[f] <= 2 && w[f] > GROUP_AGREES) {
-                continue;
+        // one fact written several ways first: its strongest disagreement alone
+        for g in &self.tight {
+            if let Some(worst) = self.disagreeing_throughout(g, v, w) {
+                for &f in g {
+                    if f != worst && f < w.len() && v[f] != MISSING && w[f] < 0.0 {
+                        w[f] = 0.0;
+                    }
+                }
             }
-            let Some(&worst) = known.iter().min_by(|&&x, &&y| w[x].total_cmp(&w[y])) else {
+        }
+        for g in &self.groups {
+            let Some(worst) = self.disagreeing_throughout(g, v, w) else {
                 continue;
             };
             // the rest keep a sixth of their weight: a move is one event, but a
             // stranger's address differs in every part too
-            for &f in &known {
-                if f != worst && w[f] < 0.0 {
+            for &f in g {
+                if f != worst && f < w.len() && v[f] != MISSING && w[f] < 0.0 {
                     w[f] /= 6.0;
                 }
             }
         }
+    }
+
+    /// The member of group `g` with the strongest disagreement, when two or more members
+    /// are known and none agrees. A member agreeing by itself says the group did not
+    /// change, unless that agreement says next to nothing (a country most records share:
+    /// [`GROUP_AGREES`]).
+    fn disagreeing_throughout(&self, g: &[usize], v: &[u8], w: &[f64]) -> Option<usize> {
+        let known: Vec<usize> = g
+            .iter()
+            .copied()
+            .filter(|&f| v.get(f).is_some_and(|&l| l != MISSING) && f < w.len())
+            .collect();
+        if known.len() < 2 || known.iter().any(|&f| v[f] <= 2 && w[f] > GROUP_AGREES) {
+            return None;
+        }
+        known.into_iter().min_by(|&x, &y| w[x].total_cmp(&w[y]))
     }
 
     fn correct_dependence(&self, v: &[u8], w: &mut [f64]) {
@@ -1915,15 +1945,22 @@ mod tests {
         let mut m = FsModel::prior(fields);
         m.estimate_u(&recs, &recs, 20_000, 3, true);
         assert_eq!(m.groups, vec![vec![1, 2, 3]]);
-        // a move disagrees on all three at once: one disagreement and a sixth of the
-        // others, even beside a member whose agreement weighs nothing
+        assert_eq!(m.tight, m.groups);
+        // a move disagrees on all three at once: one fact, one disagreement, even
+        // beside a member whose agreement weighs nothing
         let moved = [0u8, 4, 4, 4, 0, 0, 0, 0];
+        let w = m.field_weights(&moved);
+        assert_eq!(w[1..4].iter().filter(|x| **x < 0.0).count(), 1, "{w:?}");
         let grouped = m.weight(&moved);
-        m.groups = vec![vec![1, 2, 3, 4]];
+        m.tight = vec![vec![1, 2, 3, 4]];
         m.m[4] = m.u[4];
         assert!((m.weight(&moved) - grouped).abs() < 1e-9);
+        // a group known by its names alone keeps a sixth of the other disagreements
+        m.tight.clear();
+        let named = m.weight(&moved);
+        assert!(named < grouped - 0.5, "{named} vs {grouped}");
         m.groups.clear();
-        assert!(m.weight(&moved) < grouped - 2.0);
+        assert!(m.weight(&moved) < named - 2.0);
     }
 
     #[test]

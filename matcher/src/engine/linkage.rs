@@ -884,6 +884,12 @@ fn label_evidence(labelled: &LabelledPairs, cand: &[(u32, u32)], blocked: usize,
     }
 }
 
+/// Fewest and most pairs per member of a big block too big for all its pairs
+/// ([`entity_blocks`]): enough to hold it together, few enough to leave budget for the
+/// next.
+const RING_PAIRS: usize = 8;
+const RING_MAX: usize = 32;
+
 /// Pairs of a big block sampled to tell one entity from a shared value.
 const BLOCK_SAMPLE: usize = 24;
 
@@ -891,8 +897,9 @@ const BLOCK_SAMPLE: usize = 24;
 /// be mostly one entity: of [`BLOCK_SAMPLE`] pairs drawn from the block (seeded by the
 /// block), at least a third match. A block of strangers sharing a common value has few
 /// such pairs; the 300 mentions of one inventor have many. Blocks are taken smallest
-/// first within a budget of `max(200k, 20 n)` pairs, and pairs already candidates are
-/// left out. Sorted, unique.
+/// first within a budget of `max(200k, 20 n)` pairs (a block whose pairs no longer fit
+/// gives each member a few partners), and pairs already candidates are left out.
+/// Sorted, unique.
 pub fn entity_blocks(
     fields: &[FieldSpec],
     model: &FsModel,
@@ -941,14 +948,36 @@ pub fn entity_blocks(
         .collect();
     let budget = (20 * a.len()).max(200_000);
     let mut out: Vec<u64> = Vec::new();
+    let pack = |x: u32, y: u32| (u64::from(x.min(y)) << 32) | u64::from(x.max(y));
     for (b, ok) in blocks.iter().zip(accepted) {
         let n = b.len();
-        if !ok || out.len() + n * (n - 1) / 2 > budget {
+        let left = budget.saturating_sub(out.len());
+        if !ok || left < n * RING_PAIRS {
             continue;
         }
+        if n <= 2 * RING_MAX + 1 && n * (n - 1) / 2 <= left {
+            for x in 0..n {
+                for y in (x + 1)..n {
+                    out.push(pack(b[x], b[y]));
+                }
+            }
+            continue;
+        }
+        // a big block: each member with the next `k` of a ring in a seeded order (64
+        // partners, or fewer when the budget is short). Matches among them still join
+        // the whole entity, and clustering scores samples between its parts. (With all
+        // their pairs, the accepted blocks of towns and employers of a 13k-mention file,
+        // 400-800 records each and taken smallest first, spent the budget before the
+        // 425 mentions of one inventor came: he ended as two clusters of 200, one per
+        // employer, F1 0.936.)
+        let k = (left / n).min(RING_MAX).min(n - 1);
+        let mut ring: Vec<u32> = b.to_vec();
+        ring.sort_by_key(|&i| {
+            (u64::from(i) ^ 0x9e37_79b9_7f4a_7c15).wrapping_mul(0xff51_afd7_ed55_8ccd)
+        });
         for x in 0..n {
-            for y in (x + 1)..n {
-                out.push((u64::from(b[x]) << 32) | u64::from(b[y]));
+            for d in 1..=k {
+                out.push(pack(ring[x], ring[(x + d) % n]));
             }
         }
     }
