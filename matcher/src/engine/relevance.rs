@@ -29,6 +29,11 @@ const STRONG_LIFT: f64 = 5.0;
 /// random pairs for it to be compared.
 const MIN_EXCESS: f64 = 0.1;
 
+/// Most agreement among likely matches for a strong column to be left out (unless
+/// twice its agreement among random pairs is higher): it must agree among them no more
+/// often than among random pairs, not merely less than [`MIN_EXCESS`] more often.
+const STRONG_FLOOR: f64 = 0.02;
+
 /// Fewest likely matches, and fewest of them knowing a column, to judge it by.
 const MIN_LIKELY: usize = 30;
 
@@ -77,10 +82,16 @@ pub fn unrelated(names: &[&str], u: &[[f64; LEVELS]], flat: &[u8]) -> Vec<usize>
             }
             // a strong column is judged by the likely matches the other strong columns
             // make: a document's number (the patent two co-inventors share) agrees among
-            // candidates only because blocking paired the records sharing it
+            // candidates only because blocking paired the records sharing it, and those
+            // likely matches agree on it no more often than random pairs. A column they
+            // agree on rarely, but far more often than random pairs, stays: a price that
+            // drifts between two shops still agrees to 1% for one product in eight
             let mut others = strong.clone();
             others[f] = false;
-            Likely::count(flat, &others).is_some_and(|l| unrelated_by(&l, f))
+            Likely::count(flat, &others).is_some_and(|l| {
+                unrelated_by(&l, f)
+                    && rate(&l.agree, &l.known, f) <= (2.0 * random[f]).max(STRONG_FLOOR)
+            })
         })
         .collect()
 }
@@ -183,6 +194,28 @@ mod tests {
         for v in flat.chunks_mut(5) {
             v[4] = MISSING;
         }
+        assert_eq!(unrelated(&names, &u, &flat), Vec::<usize>::new());
+    }
+
+    /// A price that drifts between two shops agrees to 1% for one product in twelve:
+    /// rarely, but far more often than among random pairs. It stays.
+    #[test]
+    fn a_column_matches_agree_on_rarely_but_far_more_than_chance_stays() {
+        let u = [
+            [0.004, 0.002, 0.01, 0.02, 0.964],
+            [0.001, 0.001, 0.0, 0.0, 0.998],
+            [0.001, 0.0, 0.0, 0.0, 0.999],
+            [0.0001, 0.005, 0.03, 0.1, 0.8649],
+        ];
+        let mut flat = Vec::new();
+        for k in 0..400u32 {
+            if k % 4 != 3 {
+                flat.extend([0, 0, 0, if k % 16 == 0 { 1 } else { 3 }]);
+            } else {
+                flat.extend([0, 4, 4, 4]);
+            }
+        }
+        let names = ["title", "release", "sku", "quote"];
         assert_eq!(unrelated(&names, &u, &flat), Vec::<usize>::new());
     }
 }
