@@ -316,6 +316,16 @@ impl Rows {
 /// read as the first record.
 fn rows(path: &Path) -> Result<(Rows, Vec<String>), RecordsError> {
     let head = head_of(path)?;
+    if let Some(kind) = binary_format(&head) {
+        return Err(RecordsError::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "this is {kind}, not CSV or JSON: export it as CSV (pandas: \
+                 `df.to_csv(\"records.csv\", index=False)`) or JSON Lines \
+                 (`df.to_json(\"records.jsonl\", orient=\"records\", lines=True)`)"
+            ),
+        });
+    }
     if json::is_json(&head) {
         let (rows, headers) = json::open(path)?;
         return Ok((Rows(RowSource::Json(rows)), headers));
@@ -330,6 +340,30 @@ fn rows(path: &Path) -> Result<(Rows, Vec<String>), RecordsError> {
     }
     let headers = header.iter().map(str::to_string).collect();
     Ok((Rows(RowSource::Csv(reader, 1)), headers))
+}
+
+/// The binary format a file's first bytes name, for the files users bring that are no
+/// text: read as CSV, a Parquet file or a workbook gave "no records" or a table of
+/// garbage.
+fn binary_format(head: &[u8]) -> Option<&'static str> {
+    let formats: [(&[u8], &str); 6] = [
+        (b"PAR1", "a Parquet file"),
+        (
+            b"PK\x03\x04",
+            "a ZIP archive (an Excel .xlsx workbook is one)",
+        ),
+        (
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+            "an Excel .xls workbook",
+        ),
+        (b"\x1f\x8b", "a gzip-compressed file (decompress it first)"),
+        (b"Obj\x01", "an Avro file"),
+        (b"SQLite format 3\0", "an SQLite database"),
+    ];
+    formats
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+        .map(|&(_, kind)| kind)
 }
 
 /// Whether a CSV's first row is a record, not a header: two or more of its fields are
@@ -633,6 +667,28 @@ impl CsvOut {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parquet_file_or_a_workbook_is_named_not_read_as_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes, kind) in [
+            ("r.parquet", &b"PAR1\x15\x04\x15\x10PAR1"[..], "Parquet"),
+            ("r.xlsx", &b"PK\x03\x04\x14\x00\x06\x00"[..], "Excel .xlsx"),
+            ("r.csv.gz", &b"\x1f\x8b\x08\x00"[..], "gzip"),
+        ] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let Err(e) = read_records(&p, None) else {
+                panic!("{name} read as records");
+            };
+            let e = e.to_string();
+            assert!(e.contains(kind) && e.contains("to_csv"), "{e}");
+        }
+        // text that only begins like one is read as it is
+        let p = dir.path().join("pk.csv");
+        std::fs::write(&p, "PK,name\n1,ann\n2,bo\n").unwrap();
+        assert_eq!(read_records(&p, None).unwrap().ids, vec!["1", "2"]);
+    }
 
     #[test]
     fn csv_files_read_with_their_id_column() {
