@@ -570,6 +570,7 @@ pub fn read_table(path: &Path) -> Result<Table, RecordsError> {
 /// Parses a CSV body with a header into records of strings (values as given, every row as
 /// wide as the header). Errors name the line of the body.
 pub fn parse_csv(body: &[u8]) -> Result<Vec<Record>, RecordsError> {
+    not_binary(body, "CSV")?;
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .delimiter(sniff_delimiter(body))
@@ -602,9 +603,22 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<Record>, RecordsError> {
     Ok(out)
 }
 
+/// An error naming the body's format when it is a binary one ([`binary_format`]): a
+/// Parquet file uploaded as `text/csv` is no malformed CSV row.
+fn not_binary(body: &[u8], expected: &str) -> Result<(), RecordsError> {
+    match binary_format(body) {
+        Some(kind) => Err(RecordsError::Body {
+            line: None,
+            message: format!("the body is {kind}, not {expected}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Parses an NDJSON body (one JSON object per line; blank lines skipped) into records.
 /// Errors name the line of the body.
 pub fn parse_ndjson(body: &[u8]) -> Result<Vec<Record>, RecordsError> {
+    not_binary(body, "NDJSON")?;
     let mut out = Vec::new();
     for (i, line) in body.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -953,6 +967,21 @@ mod tests {
             e.to_string().starts_with("line 2: not a JSON object"),
             "{e}"
         );
+        // a Parquet file or a workbook uploaded as text is named for what it is
+        for (body, kind) in [
+            (&b"PAR1\x15\x04"[..], "Parquet"),
+            (b"PK\x03\x04\x14", "ZIP"),
+        ] {
+            for e in [
+                parse_csv(body).unwrap_err(),
+                parse_ndjson(body).unwrap_err(),
+            ] {
+                assert!(
+                    matches!(&e, RecordsError::Body { line: None, message } if message.contains(kind)),
+                    "{e:?}"
+                );
+            }
+        }
     }
 
     #[test]
