@@ -719,6 +719,12 @@ pub(super) fn fit(
         };
         model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
         m_pairs = (model.lambda * cands).max(m_pairs);
+        // u again, without the random pairs the fitted model takes for matches
+        let fitted = model.clone();
+        model.groups = super::lexicon::dependency_groups(&names);
+        model.estimate_u_without(a, b, opts.u_samples, opts.seed, same_set, &|v| {
+            fitted.probability(v) >= 0.5
+        });
     }
     // The labels count as what they are, a few more pairs of their class, against the
     // pairs each estimate rests on: u on the random pairs drawn, m on the matches EM
