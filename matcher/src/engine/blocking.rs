@@ -480,7 +480,7 @@ fn sort_hashed(entries: &mut Vec<(u64, u32)>, scratch: &mut Vec<(u64, u32)>) {
 
 /// Packs a pair of record numbers.
 #[inline]
-fn pack(i: u32, j: u32) -> u64 {
+pub fn pack(i: u32, j: u32) -> u64 {
     ((i as u64) << 32) | j as u64
 }
 

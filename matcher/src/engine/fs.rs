@@ -1864,6 +1864,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Text fields of these names.
+    fn text_fields(names: &[&str]) -> Vec<FieldSpec> {
+        names
+            .iter()
+            .map(|n| FieldSpec::new(*n, FieldKind::Text))
+            .collect()
+    }
+
     fn rec(v: serde_json::Value) -> Record {
         v.as_object().cloned().unwrap()
     }
@@ -1905,10 +1913,7 @@ mod tests {
     fn correlated_agreement_counts_once() {
         // suburb determines postcode: in random pairs they agree together; the personal
         // fields (name, dob, phone, email) are unique, so such pairs are no duplicates
-        let fields: Vec<FieldSpec> = ["name", "suburb", "postcode", "dob", "phone", "email"]
-            .iter()
-            .map(|n| FieldSpec::new(*n, FieldKind::Text))
-            .collect();
+        let fields = text_fields(&["name", "suburb", "postcode", "dob", "phone", "email"]);
         let places = [
             ("alpha", "x1000"),
             ("beta", "x2000"),
@@ -1944,10 +1949,7 @@ mod tests {
     fn columns_that_change_together_are_found_by_their_values() {
         // a town and its coordinates, under names that say nothing of an address, and a
         // flag nearly every record shares
-        let fields: Vec<FieldSpec> = ["name", "c1", "c2", "c3", "flag", "dob", "phone", "mail"]
-            .iter()
-            .map(|n| FieldSpec::new(*n, FieldKind::Text))
-            .collect();
+        let fields = text_fields(&["name", "c1", "c2", "c3", "flag", "dob", "phone", "mail"]);
         let recs: Vec<Prepared> = (0..2000)
             .map(|i| {
                 let t = (i * 7) % 40;
@@ -1987,10 +1989,7 @@ mod tests {
     fn random_pairs_taken_for_matches_are_left_out_of_u() {
         // four people with 100 records each among 400 strangers: one random pair in ten
         // is two records of one person, agreeing on both names
-        let fields: Vec<FieldSpec> = ["given", "surname", "town", "phone", "mail", "org"]
-            .iter()
-            .map(|n| FieldSpec::new(*n, FieldKind::Text))
-            .collect();
+        let fields = text_fields(&["given", "surname", "town", "phone", "mail", "org"]);
         let recs: Vec<Prepared> = (0..800)
             .map(|i| {
                 let (g, s) = if i < 400 {
@@ -2073,10 +2072,7 @@ mod tests {
 
     #[test]
     fn swapped_fields_count_as_close() {
-        let fields: Vec<FieldSpec> = ["given", "surname", "city"]
-            .iter()
-            .map(|n| FieldSpec::new(*n, FieldKind::Text))
-            .collect();
+        let fields = text_fields(&["given", "surname", "city"]);
         let a = Prepared::from_raw(["Anna", "Quixote", "Springfield"]);
         let b = Prepared::from_raw(["Quixotte", "Anna", "Springfield"]);
         assert_eq!(compare(&fields, &a, &b), vec![1, 1, 0]);
@@ -2089,10 +2085,7 @@ mod tests {
     fn a_swapped_given_name_counts_as_close_when_everything_else_differs_too() {
         // a person who moved: street, town, state and postcode all differ, so more
         // fields disagree than the general swap check looks at
-        let mut fields: Vec<FieldSpec> = ["first", "last", "street", "city", "state", "zip"]
-            .iter()
-            .map(|n| FieldSpec::new(*n, FieldKind::Text))
-            .collect();
+        let mut fields = text_fields(&["first", "last", "street", "city", "state", "zip"]);
         fields[0].nicknames = true;
         let a = Prepared::from_raw(["mitchael", "sanleyton", "brooking ave", "anez", "ca", "x1"]);
         let b = Prepared::from_raw([
@@ -2280,10 +2273,7 @@ mod tests {
         // given, surname, dob, postcode, suburb, state: 300 duplicates (with typos and
         // swapped names) among 6000 candidates that share only a location, as blocking on
         // postcode/suburb produces them. The match class must stay the duplicates.
-        let fields: Vec<FieldSpec> = ["given", "surname", "dob", "postcode", "suburb", "state"]
-            .iter()
-            .map(|n| FieldSpec::new(*n, FieldKind::Text))
-            .collect();
+        let fields = text_fields(&["given", "surname", "dob", "postcode", "suburb", "state"]);
         let mut m = FsModel::prior(fields);
         // u as random pairs show it: names and dates rarely agree, postcode and suburb
         // in one case of 500, the state in one of four
@@ -2651,10 +2641,7 @@ mod tests {
 
     #[test]
     fn level_weights_stay_sensible_and_address_parts_count_once() {
-        let fields: Vec<FieldSpec> = ["name", "street", "city", "zip"]
-            .iter()
-            .map(|n| FieldSpec::new(*n, FieldKind::Text))
-            .collect();
+        let fields = text_fields(&["name", "street", "city", "zip"]);
         let mut m = FsModel::prior(fields);
         // EM gone wrong on field 0: exact agreement more common among non-matches
         m.m[0] = [0.01, 0.3, 0.3, 0.2, 0.19];

@@ -954,7 +954,7 @@ pub fn entity_blocks(
         .collect();
     let budget = (20 * a.len()).max(200_000);
     let mut out: Vec<u64> = Vec::new();
-    let pack = |x: u32, y: u32| (u64::from(x.min(y)) << 32) | u64::from(x.max(y));
+    let pair = |x: u32, y: u32| super::blocking::pack(x.min(y), x.max(y));
     for (b, ok) in blocks.iter().zip(accepted) {
         let n = b.len();
         let left = budget.saturating_sub(out.len());
@@ -964,7 +964,7 @@ pub fn entity_blocks(
         if n <= 2 * RING_MAX + 1 && n * (n - 1) / 2 <= left {
             for x in 0..n {
                 for y in (x + 1)..n {
-                    out.push(pack(b[x], b[y]));
+                    out.push(pair(b[x], b[y]));
                 }
             }
             continue;
@@ -983,7 +983,7 @@ pub fn entity_blocks(
         });
         for x in 0..n {
             for d in 1..=k {
-                out.push(pack(ring[x], ring[(x + d) % n]));
+                out.push(pair(ring[x], ring[(x + d) % n]));
             }
         }
     }
@@ -992,7 +992,7 @@ pub fn entity_blocks(
     // `cand` is sorted and unique (blocking's order)
     let extra: Vec<(u32, u32)> = out
         .into_iter()
-        .map(|p| ((p >> 32) as u32, p as u32))
+        .map(super::blocking::unpack)
         .filter(|p| cand.binary_search(p).is_err())
         .collect();
     tracing::debug!(
