@@ -1485,11 +1485,12 @@ impl FsModel {
     /// apart three disagreements took an inventor who moved out of his own cluster
     /// (mentions with their city's coordinates: F1 0.90). Groups sharing a field merge.
     fn group_dependent_fields(&mut self, pairs: Vec<(usize, usize)>) {
+        let n = self.u.len().max(self.fields.len());
+        // the last estimate's, always: an estimate that finds none leaves none behind
+        self.tight = union_groups(n, pairs.iter().copied());
         if pairs.is_empty() {
             return;
         }
-        let n = self.u.len().max(self.fields.len());
-        self.tight = union_groups(n, pairs.iter().copied());
         let known = self
             .groups
             .iter()
