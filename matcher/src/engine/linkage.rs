@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::assign::one_to_one;
 use super::blocking::{
     BigBlocks, BlockingOptions, dedup_candidates_and_big, link_candidates, link_rare_candidates,
 };
@@ -445,41 +446,6 @@ impl PatternWeights {
     }
 }
 
-/// Keeps at most one match per left and per right record, best first (a labelled match
-/// before any other) — unless `same(side, kept, other, p)` says that the record a pair
-/// (of probability `p`) would add on a taken side may join the one kept there (`side` 0:
-/// two left records, 1: two right records).
-fn one_to_one(pairs: &mut [ScoredPair], mut same: impl FnMut(usize, usize, usize, f64) -> bool) {
-    let mut order: Vec<usize> = (0..pairs.len()).filter(|&k| pairs[k].is_match).collect();
-    let labelled = |k: usize| pairs[k].rule == labels::LABEL_RULE;
-    order.sort_by(|&x, &y| {
-        labelled(y)
-            .cmp(&labelled(x))
-            .then(pairs[y].probability.total_cmp(&pairs[x].probability))
-            .then(pairs[y].weight.total_cmp(&pairs[x].weight))
-    });
-    // each record's first (best) partner
-    let mut best_of_l: HashMap<usize, usize> = HashMap::new();
-    let mut best_of_r: HashMap<usize, usize> = HashMap::new();
-    for k in order {
-        let p = &mut pairs[k];
-        let prob = p.probability;
-        let ok_l = best_of_l
-            .get(&p.left)
-            .is_none_or(|&r| same(1, r, p.right, prob));
-        let ok_r = ok_l
-            && best_of_r
-                .get(&p.right)
-                .is_none_or(|&l| same(0, l, p.left, prob));
-        if !(ok_l && ok_r) {
-            p.is_match = false;
-            continue;
-        }
-        best_of_l.entry(p.left).or_insert(p.right);
-        best_of_r.entry(p.right).or_insert(p.left);
-    }
-}
-
 /// Whether a side of a link holds one entity several times: at least 1% of its records
 /// (and 3) repeat another's values in every compared field. A file of one record per
 /// entity (a register, a catalogue) has next to none, so it stays one-to-one whatever
@@ -592,11 +558,11 @@ pub fn link(
     });
     match opts.assignment {
         Assignment::ManyToMany => {}
-        Assignment::OneToOne => one_to_one(&mut pairs, |_, _, _, _| false),
+        Assignment::OneToOne => one_to_one(&mut pairs, true, |_, _, _, _| false),
         Assignment::Auto => {
             let names = NameFields::detect(&fields);
             let dup = [repeats_records(&a), repeats_records(&b)];
-            one_to_one(&mut pairs, |side, x, y, p| {
+            one_to_one(&mut pairs, !dup[0] && !dup[1], |side, x, y, p| {
                 let recs = if side == 0 { &a } else { &b };
                 dup[side]
                     && (p >= SAME_SIDE_SURE

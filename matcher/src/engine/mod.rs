@@ -5,6 +5,7 @@
 //! dispatch to a backbone. The pipeline pieces live in sub-modules.
 
 pub mod align;
+pub mod assign;
 pub mod blocking;
 pub mod cancel;
 pub mod cluster;
