@@ -652,7 +652,7 @@ pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
 /// Agreement level of two canonical dates ([`canonical_date`]): 0 the whole date agrees;
 /// 1 one typo, day and month swapped, or the century alone differs; 2 every part both
 /// sides know agrees, but some are unknown; 3 the year agrees (or is one off with the rest
-/// agreeing); 4 otherwise.
+/// agreeing as far as both sides know it); 4 otherwise.
 fn date_level(a: &str, b: &str) -> u8 {
     let parts = |s: &str| -> Option<(u32, u32, u32)> {
         (s.len() == 8).then(|| {
@@ -697,7 +697,10 @@ fn date_level(a: &str, b: &str) -> u8 {
     if y == Some(true) && m == Some(false) && d == Some(false) {
         return 4;
     }
-    if y == Some(true) || (full && ya.abs_diff(yb) == 1 && ma == mb && da == db) {
+    // a year one off with the rest, as far as both sides know it, agreeing: an age turned
+    // into a birth year, or the birthday not yet come in the year it was asked (a census
+    // row's `07/04/1986` and a tax form's birth year `1985`)
+    if y == Some(true) || (ya.abs_diff(yb) == 1 && m.unwrap_or(true) && d.unwrap_or(true)) {
         return 3;
     }
     // one mistyped digit of the year (`1953` / `1943`) with the month and day as known
@@ -2523,6 +2526,12 @@ mod tests {
         );
         assert_eq!(lv(&full, &parts("1930", "3", "")), 3, "day unknown");
         assert_eq!(lv(&full, &parts("1930", "4", "7")), 4, "month differs too");
+        // a year one off: the month and day agreeing, or unknown on one side
+        assert_eq!(lv(&full, &parts("1979", "3", "7")), 3);
+        assert_eq!(lv(&full, &parts("1981", "", "")), 3, "the year alone, one off");
+        assert_eq!(lv(&full, &parts("1981", "3", "")), 3);
+        assert_eq!(lv(&full, &parts("1981", "4", "")), 4, "the month differs");
+        assert_eq!(lv(&full, &parts("1982", "", "")), 4, "two years off");
         assert_eq!(lv(&full, &parts("", "", "")), MISSING);
         // only the month known on one side: weak agreement, or two people told apart
         assert_eq!(parts("", "3", "").value(0).norm, "00000300");
