@@ -228,22 +228,14 @@ fn field_keys(
 const KEY_CHUNK: usize = 4096;
 
 /// The tokens of a whole record, field-agnostic (so swapped fields still share them):
-/// text tokens longer than one character, the digits of code fields, a whole date and its
-/// month and day, hashed, unique, appended to `out`.
+/// text tokens longer than one character and the digits of code fields, hashed, unique,
+/// appended to `out`.
 fn record_tokens(fields: &[FieldSpec], r: &Prepared, out: &mut Vec<u64>) {
     let start = out.len();
     for (spec, v) in fields.iter().zip(r.values()) {
         match spec.kind {
             FieldKind::Code if !v.digits.is_empty() => out.push(hash_of(&v.digits)),
-            FieldKind::Date if full_date(v.norm) => {
-                out.push(hash_of(&v.norm));
-                // and its month and day: a year mistyped (`1995` for `2005`) keeps them,
-                // and with the given name they make a key small enough to pair where the
-                // whole name is common (20 of 1,000 true pairs of a 10k-record file of
-                // names and birth dates were never compared: `michael smith`, 40 records,
-                // and `09-03`, 30, each over the cap)
-                out.push(hash_of(&("md", v.norm.get(4..))));
-            }
+            FieldKind::Date if full_date(v.norm) => out.push(hash_of(&v.norm)),
             FieldKind::Code | FieldKind::Date | FieldKind::Number => {}
             FieldKind::Text => out.extend(v.tokens().filter(|t| t.len() > 1).map(|t| hash_of(&t))),
         }
@@ -1211,44 +1203,6 @@ mod tests {
             assert!(c.contains(&(k, k)), "{k}: {c:?}");
         }
         assert_eq!(c.len(), 12, "{c:?}");
-    }
-
-    #[test]
-    fn a_birth_year_mistyped_still_pairs_a_common_name_by_its_month_and_day() {
-        // 40 `michael smith` with other birth dates (the name's blocks are over the cap),
-        // 16 others born on 3 September (the month and day's block is too), and one
-        // michael smith whose second record has the year ten off
-        let mk = |first: &str, last: &str, dob: String| {
-            json!({"first_name": first, "last_name": last, "dob": dob})
-                .as_object()
-                .cloned()
-                .unwrap()
-        };
-        let mut recs = vec![
-            mk("michael", "smith", "1995-09-03".into()),
-            mk("michael", "smith", "2005-09-03".into()),
-        ];
-        for i in 0..40 {
-            let dob = format!("{}-{:02}-{:02}", 1940 + i, 1 + i % 8, 10 + i % 15);
-            recs.push(mk("michael", "smith", dob));
-        }
-        let words = ["ann", "bea", "cal", "dot", "eve", "fay", "gus", "hal"];
-        for i in 0..16 {
-            let (a, b) = (words[i % 8], words[(i / 8 + i) % 8]);
-            recs.push(mk(a, &format!("{b}son"), format!("{}-09-03", 1920 + i)));
-        }
-        let fields = infer_fields(recs.iter());
-        assert!(
-            fields.iter().any(|f| f.kind == FieldKind::Date),
-            "{fields:?}"
-        );
-        let all: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
-        let opts = BlockingOptions {
-            window: 0,
-            ..BlockingOptions::default()
-        };
-        let c = dedup_candidates(&fields, &all, &opts);
-        assert!(c.contains(&(0, 1)), "{c:?}");
     }
 
     #[test]
