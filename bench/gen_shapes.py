@@ -28,7 +28,10 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         other lacks
   person_names_dob dedup 10k rows of name parts and birth date parts only, 10% second
                         records with one error each (a typo, a changed date part); the
-                        same rows again with a whole-name column beside the parts
+                        same rows again with a whole-name column beside the parts;
+                        names ten times as concentrated as in a population (a stress set)
+  person_names_dob_pop  the same with given names and surnames as common as in a
+                        population (the commonest given name 4%, surname 1.5%)
   sm/person_*    schema six pairs of person tables designed apart (synonyms,
                         abbreviations, camelCase, formats of dates and phones)
   org_dedup      dedup  organisation names with legal-form variants, abbreviations,
@@ -556,19 +559,25 @@ def person_tax_link(out, rng, T):
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 
-def person_names_dob(out, rng, T):
+def person_names_dob(out, rng, T, skew=(0.9, 1.0), name="person_names_dob"):
     """Dedup, 10k rows that hold only a person's name parts and birth date parts: 10% of
     them a second record of a person, each with exactly one error (a name typo, a
     changed day, month or year, a dropped second name). Nothing else tells two people
-    of one name and birth year apart."""
+    of one name and birth year apart.
+
+    `skew`: the Zipf exponents of given names and surnames. The default makes `james` 13%
+    and `smith` 10% of the records, far more than any population (a stress set: hundreds
+    of same-name strangers a date digit apart); `person_names_dob_pop` draws them as a
+    population has them (the commonest given name 4%, surname 1.5%)."""
     surnames, streets, cities, city_info = T
+    sg, ss = skew
     n_people, n_dups = 9000, 1000
     rows, groups = [], []
     for n in range(n_people):
-        first = zipf_pick(rng, GIVEN, 0.9)
-        first2 = zipf_pick(rng, GIVEN, 0.9) if rng.random() < 0.05 else ""
-        last = zipf_pick(rng, surnames, 1.0)
-        last2 = zipf_pick(rng, surnames, 1.0) if rng.random() < 0.02 else ""
+        first = zipf_pick(rng, GIVEN, sg)
+        first2 = zipf_pick(rng, GIVEN, sg) if rng.random() < 0.05 else ""
+        last = zipf_pick(rng, surnames, ss)
+        last2 = zipf_pick(rng, surnames, ss) if rng.random() < 0.02 else ""
         y, m, d = rng.randint(1920, 2005), rng.randint(1, 12), rng.randint(1, 28)
         rows.append([f"p{n}", first, first2, last, last2, y, m, d])
     dup_of = rng.sample(range(n_people), n_dups)
@@ -589,7 +598,7 @@ def person_names_dob(out, rng, T):
         rows.append(r)
         groups.append([f"p{n}", f"p{n}d"])
     rng.shuffle(rows)
-    d = os.path.join(out, "person_names_dob")
+    d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     write(os.path.join(d, "input.csv"),
           ["id", "fname_1", "fname_2", "lname_1", "lname_2", "by", "bm", "bd"], rows)
@@ -754,6 +763,9 @@ def main():
     for k, fn in enumerate([person_split, person_heavy, person_link, org_dedup, product_link,
                             schema_tasks, person_tax_link, person_names_dob]):
         fn(out, random.Random(seed + k + 1), T)
+    # name frequencies as a population has them (drawn apart: the sets above are as before)
+    person_names_dob(out, random.Random(seed + 100), T, skew=(0.5, 0.6),
+                     name="person_names_dob_pop")
     print(out)
 
 
