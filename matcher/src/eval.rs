@@ -336,13 +336,18 @@ fn error_lines(
 
 /// A pair's fields with their agreement levels and weights (`given_name L0 +7.8`, a field
 /// a side lacks as `surname -`), for the errors `--explain` lists.
+///
+/// With the pair's `weight`, the line ends with the prior and what the field weights and
+/// the prior leave of it: the term-frequency adjustments (a rare value agreeing weighs
+/// more than the field's average, `smith` less), so the parts add up to the weight.
 fn field_levels(
     out: &linkage::LinkOutput,
     l: &crate::engine::Record,
     r: &crate::engine::Record,
+    weight: Option<f64>,
 ) -> String {
-    let parts: Vec<String> = out
-        .explain_pair(l, r)
+    let levels = out.explain_pair(l, r);
+    let mut parts: Vec<String> = levels
         .iter()
         .zip(&out.fields)
         .map(|(&(level, w), f)| {
@@ -353,6 +358,13 @@ fn field_levels(
             }
         })
         .collect();
+    if let Some(weight) = weight {
+        let lambda = out.model.lambda.clamp(1e-12, 1.0 - 1e-12);
+        let prior = (lambda / (1.0 - lambda)).log2();
+        let fields: f64 = levels.iter().map(|&(_, w)| w).sum();
+        parts.push(format!("prior {prior:+.1}"));
+        parts.push(format!("term frequencies {:+.1}", weight - prior - fields));
+    }
     parts.join(", ")
 }
 
@@ -730,7 +742,7 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         let (Some(l), Some(r)) = (l_keep.get(p.left), r_keep.get(p.right)) else {
             return String::new();
         };
-        format!("; {}", field_levels(&out, l, r))
+        format!("; {}", field_levels(&out, l, r, Some(p.weight)))
     };
     // the scored pairs by their ids, formatted (and broken down) only for the listed errors
     let scored: HashMap<(&str, &str), &linkage::ScoredPair> = if a.common.show_errors == 0 {
@@ -892,11 +904,13 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let note = |(x, y): &(String, String)| -> Option<String> {
         let (&i, &j) = (index.get(x.as_str())?, index.get(y.as_str())?);
         let (l, r) = (t.records.get(i)?, t.records.get(j)?);
-        let how = match matched.get(&(i.min(j), i.max(j))) {
+        let p = matched.get(&(i.min(j), i.max(j)));
+        let how = match p {
             Some(p) => format!("matched: weight {:+.2}, p {:.3}", p.weight, p.probability),
             None => "not matched itself".to_string(),
         };
-        Some(format!("{how}; {}", field_levels(&out.link, l, r)))
+        let levels = field_levels(&out.link, l, r, p.map(|p| p.weight));
+        Some(format!("{how}; {levels}"))
     };
     details.extend(error_lines(
         a.common.show_errors,
