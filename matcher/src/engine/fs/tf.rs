@@ -1,0 +1,243 @@
+//! Term frequencies: agreeing on `smith` or on the largest town says less than agreeing
+//! on a rare surname or a village. Counted once over the records, applied per pair on
+//! top of the model's field weights.
+
+use std::collections::HashMap;
+
+use super::{FsModel, Prepared};
+
+/// Term frequencies of the values of each field: agreeing on `smith` or on the largest
+/// town says less than agreeing on a rare surname or a village. The exact-agreement
+/// weight of a pair is adjusted by `log2(u0 / p_value)`, where `u0` is the field's average
+/// chance agreement and `p_value` the share of records holding the value (splink's term
+/// frequency adjustment), bounded to ±[`TF_BOUND`] bits.
+#[derive(Debug, Clone, Default)]
+pub struct TermFrequencies {
+    /// Per field: value hash → records holding it.
+    counts: Vec<HashMap<u64, u32>>,
+    /// Per field: records with a value.
+    known: Vec<u32>,
+}
+
+/// Largest term-frequency adjustment, in bits, either way.
+pub const TF_BOUND: f64 = 5.0;
+
+pub(super) fn value_hash(s: &str) -> u64 {
+    // FNV-1a: deterministic, and fast enough for a few million short values
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in s.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl TermFrequencies {
+    /// Counts the values of every field over the records of both sides (one side in
+    /// dedup: pass it once).
+    pub fn count(nf: usize, sides: &[&[Prepared]]) -> Self {
+        use rayon::prelude::*;
+        let per_field: Vec<(HashMap<u64, u32>, u32)> = (0..nf)
+            .into_par_iter()
+            .map(|f| {
+                let mut m: HashMap<u64, u32> = HashMap::new();
+                let mut known = 0u32;
+                for side in sides {
+                    for r in side.iter() {
+                        let v = r.value(f);
+                        if !v.is_empty() {
+                            *m.entry(value_hash(v.norm)).or_default() += 1;
+                            known += 1;
+                        }
+                    }
+                }
+                (m, known)
+            })
+            .collect();
+        let (counts, known) = per_field.into_iter().unzip();
+        Self { counts, known }
+    }
+
+    /// The share of the records with a value in field `f` that hold `norm` (`None`: too
+    /// few values counted, or `norm` not among them).
+    pub fn share(&self, f: usize, norm: &str) -> Option<f64> {
+        let (m, &known) = (self.counts.get(f)?, self.known.get(f)?);
+        let &n = m.get(&value_hash(norm))?;
+        (known >= 50 && n > 0).then(|| f64::from(n) / f64::from(known))
+    }
+
+    /// The adjustment (bits) of exact agreement on field `f` with the value `norm`.
+    pub fn adjustment(&self, model: &FsModel, f: usize, norm: &str) -> f64 {
+        let (Some(m), Some(&known)) = (self.counts.get(f), self.known.get(f)) else {
+            return 0.0;
+        };
+        let Some(&n) = m.get(&value_hash(norm)) else {
+            return 0.0;
+        };
+        if known < 50 || n == 0 {
+            return 0.0;
+        }
+        let p = f64::from(n) / f64::from(known);
+        let u0 = model.u.get(f).map_or(0.0, |u| u[0]);
+        if u0 <= 0.0 {
+            return 0.0;
+        }
+        (u0 / p).log2().clamp(-TF_BOUND, TF_BOUND)
+    }
+
+    /// The adjustments of a pair: over all fields agreeing exactly (or, for names,
+    /// closely), and over those not in `skip` (the name fields).
+    ///
+    /// A close agreement (levels 1 and 2: a typo, a short form) of a common name is
+    /// discounted as its exact agreement is (`smieh` / `smith` says as little as `smith`
+    /// twice), by the more common of the two values; it is never raised: a rare typo says
+    /// nothing about how rare the name meant is. Other fields keep their close weights: a
+    /// venue written two ways is common because few venues exist, not because the records
+    /// are strangers.
+    ///
+    /// `weights` are the pair's field weights as [`FsModel::field_weights`] gives them
+    /// (after the dependence correction): a discount never takes an agreeing field below
+    /// zero, and of a group of dependent fields ([`FsModel::groups`]) only the agreeing
+    /// member of greatest weight is adjusted (a rare town with its coordinates and place
+    /// id, each +5 bits, made +19 bits of one fact and matched two inventors of one
+    /// given name and different surnames at p 1.0). A town implied by the postcode
+    /// already weighs nothing; that it is a big town must not then count against the pair.
+    pub fn pair_adjustment(
+        &self,
+        model: &FsModel,
+        a: &Prepared,
+        b: &Prepared,
+        v: &[u8],
+        skip: &[usize],
+        weights: &[f64],
+    ) -> (f64, f64) {
+        if self.counts.is_empty() {
+            return (0.0, 0.0);
+        }
+        let (mut all, mut rest) = (0.0, 0.0);
+        let weight = |f: usize| weights.get(f).copied().unwrap_or(0.0);
+        for (f, &l) in v.iter().enumerate() {
+            // a group of dependent fields (a town, its coordinates and its place id) is one
+            // fact: only the member that carries the group's weight is adjusted, once
+            if let Some(g) = model.groups.iter().find(|g| g.len() >= 2 && g.contains(&f)) {
+                let carrier = g
+                    .iter()
+                    .copied()
+                    .filter(|&h| v.get(h).is_some_and(|&x| x <= 2))
+                    .max_by(|&x, &y| weight(x).total_cmp(&weight(y)).then(y.cmp(&x)));
+                if carrier.is_some_and(|c| c != f) {
+                    continue;
+                }
+            }
+            let floor = -weight(f).max(0.0);
+            let adj = match l {
+                0 => self.adjustment(model, f, a.value(f).norm),
+                1 | 2 if skip.contains(&f) => self
+                    .adjustment(model, f, a.value(f).norm)
+                    .min(self.adjustment(model, f, b.value(f).norm))
+                    .min(0.0),
+                _ => continue,
+            }
+            .max(floor);
+            all += adj;
+            if !skip.contains(&f) {
+                rest += adj;
+            }
+        }
+        (all, rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{FieldKind, FieldSpec, FsModel, prepare};
+    use super::*;
+    use crate::engine::Record;
+    use serde_json::json;
+
+    fn rec(v: serde_json::Value) -> Record {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn term_frequencies_weigh_common_values_less() {
+        let fields = [FieldSpec::new("surname", FieldKind::Text)];
+        let mut recs: Vec<Prepared> = Vec::new();
+        for i in 0..400 {
+            let v = if i % 4 == 0 {
+                "smith".to_string()
+            } else {
+                format!("rare{i}")
+            };
+            recs.push(prepare(&fields, &rec(json!({"surname": v}))));
+        }
+        recs.push(prepare(&fields, &rec(json!({"surname": "rare1"}))));
+        let mut m = FsModel::prior(fields.to_vec());
+        m.estimate_u(&recs, &recs, 20_000, 3, true);
+        let tf = TermFrequencies::count(1, &[recs.as_slice()]);
+        let common = tf.adjustment(&m, 0, "smith");
+        let rare = tf.adjustment(&m, 0, "rare1");
+        assert!(common < 0.0 && rare > 0.0, "{common} {rare}");
+        assert!(rare <= TF_BOUND && common >= -TF_BOUND);
+        assert_eq!(
+            tf.pair_adjustment(&m, &recs[1], &recs[1], &[4], &[], &[0.0]),
+            (0.0, 0.0)
+        );
+        // a typo of the common name is discounted like the name, when the field is a
+        // name (in `skip`); a typo of a rare one is not raised; other fields keep theirs
+        let typo = prepare(&fields, &rec(json!({"surname": "smieh"})));
+        let (all, rest) = tf.pair_adjustment(&m, &typo, &recs[0], &[2], &[0], &[9.0]);
+        assert_eq!((all, rest), (common, 0.0));
+        assert_eq!(
+            tf.pair_adjustment(&m, &typo, &recs[1], &[2], &[0], &[9.0]),
+            (0.0, 0.0)
+        );
+        assert_eq!(
+            tf.pair_adjustment(&m, &typo, &recs[0], &[2], &[], &[9.0]),
+            (0.0, 0.0)
+        );
+        // a common value whose field weighs little after the dependence correction is
+        // discounted down to zero, never below
+        assert!(common < -1.0, "{common}");
+        assert_eq!(
+            tf.pair_adjustment(&m, &recs[0], &recs[0], &[0], &[], &[1.0]),
+            (-1.0, -1.0)
+        );
+        assert_eq!(
+            tf.pair_adjustment(&m, &recs[0], &recs[0], &[0], &[], &[0.0]),
+            (0.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn a_rare_town_with_its_coordinates_and_id_is_raised_once() {
+        // three columns of one fact: every record of a town holds the same three values
+        let fields = [
+            FieldSpec::new("city", FieldKind::Text),
+            FieldSpec::new("latitude", FieldKind::Text),
+            FieldSpec::new("location_id", FieldKind::Code),
+        ];
+        let recs: Vec<Prepared> = (0..400)
+            .map(|i| {
+                let t = if i < 2 { 999 } else { i % 20 };
+                let r = json!({"city": format!("town{t}"), "latitude": format!("4{t}.5"),
+                    "location_id": format!("L{t:04}")});
+                prepare(&fields, &rec(r))
+            })
+            .collect();
+        let mut m = FsModel::prior(fields.to_vec());
+        m.estimate_u(&recs, &recs, 20_000, 3, true);
+        let tf = TermFrequencies::count(3, &[recs.as_slice()]);
+        let one = tf.adjustment(&m, 2, recs[0].value(2).norm);
+        assert!(one > 2.0, "{one}");
+        // the group correction left the place id alone carrying the town
+        let weights = [0.0, 0.0, 6.0];
+        let (all, _) = tf.pair_adjustment(&m, &recs[0], &recs[1], &[0, 0, 0], &[], &weights);
+        assert!(all > 0.0, "{all}");
+        let apart = all;
+        m.groups = vec![vec![0, 1, 2]];
+        let (all, _) = tf.pair_adjustment(&m, &recs[0], &recs[1], &[0, 0, 0], &[], &weights);
+        assert_eq!(all, one, "once, by the member carrying the weight");
+        assert!(apart > 2.0 * one, "{apart} {one}");
+    }
+}
