@@ -117,6 +117,9 @@ impl TermFrequencies {
         let (mut all, mut rest) = (0.0, 0.0);
         let weight = |f: usize| weights.get(f).copied().unwrap_or(0.0);
         for (f, &l) in v.iter().enumerate() {
+            if l > 2 || (l > 0 && !skip.contains(&f)) {
+                continue;
+            }
             // a group of dependent fields (a town, its coordinates and its place id) is one
             // fact: only the member that carries the group's weight is adjusted, once
             if let Some(g) = model.groups.iter().find(|g| g.len() >= 2 && g.contains(&f)) {
