@@ -10,8 +10,9 @@
 //!   choice ([`config::BackboneKind`]).
 //! * [`engine`]: KcMF itself. [`engine::pipeline`] runs the ensemble (`entity`, `schema`
 //!   and `dedup` matching); the embedded backbone and set operations are
-//!   [`engine::local`], [`engine::fs`], [`engine::linkage`], [`engine::blocking`] and
-//!   [`engine::cluster`]; [`engine::labels`] makes labelled examples decide the pairs they
+//!   [`engine::local`], [`engine::fs`], [`engine::linkage`], [`engine::blocking`],
+//!   [`engine::cluster`] (dedup) and [`engine::assign`] (a link's one-to-one choice);
+//!   [`engine::labels`] makes labelled examples decide the pairs they
 //!   name; LLM backbones [`engine::llm`] and [`engine::gguf`];
 //!   [`engine::cancel`] stops work whose request timed out.
 //! * [`requests`]: the matching request bodies and their validation (errors name the
