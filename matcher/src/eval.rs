@@ -359,11 +359,10 @@ fn field_levels(
         })
         .collect();
     if let Some(weight) = weight {
-        let lambda = out.model.lambda.clamp(1e-12, 1.0 - 1e-12);
-        let prior = (lambda / (1.0 - lambda)).log2();
-        let fields: f64 = levels.iter().map(|&(_, w)| w).sum();
-        parts.push(format!("prior {prior:+.1}"));
-        parts.push(format!("term frequencies {:+.1}", weight - prior - fields));
+        let fields: Vec<f64> = levels.iter().map(|&(_, w)| w).collect();
+        let tf = weight - out.model.weight_from(&fields);
+        parts.push(format!("prior {:+.1}", out.model.prior_weight()));
+        parts.push(format!("term frequencies {tf:+.1}"));
     }
     parts.join(", ")
 }

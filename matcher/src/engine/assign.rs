@@ -17,11 +17,12 @@
 //! product_link lost 0.0012 (three titles whose close pair weighed less than a looser
 //! one with more fields agreeing) and febrl4_sparse 0.0003.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pathfinding::kuhn_munkres::kuhn_munkres;
 use pathfinding::matrix::Matrix;
 
+use super::fs::union_groups;
 use super::labels;
 use super::linkage::ScoredPair;
 
@@ -86,50 +87,36 @@ pub fn one_to_one(
 /// The matches (indices into `pairs`, from `order`: the matches best first) of the
 /// one-to-one assignment of greatest total weight, solved per connected group; a group
 /// too large to solve exactly keeps its pairs best-first.
-fn optimal_pairs(pairs: &[ScoredPair], order: &[usize]) -> std::collections::HashSet<usize> {
-    // groups: union-find over left records (i) and right records (n_left + j)
+fn optimal_pairs(pairs: &[ScoredPair], order: &[usize]) -> HashSet<usize> {
+    // one node per left and per right record; a match links its two
     let mut node: HashMap<(bool, usize), usize> = HashMap::new();
-    let mut parent: Vec<usize> = Vec::new();
-    fn find(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
-    let mut id = |side: bool, r: usize, parent: &mut Vec<usize>| {
-        *node.entry((side, r)).or_insert_with(|| {
-            parent.push(parent.len());
-            parent.len() - 1
-        })
+    let mut id = |side: bool, r: usize| {
+        let next = node.len();
+        *node.entry((side, r)).or_insert(next)
     };
     let ends: Vec<(usize, usize)> = order
         .iter()
-        .map(|&k| {
-            let l = id(false, pairs[k].left, &mut parent);
-            let r = id(true, pairs[k].right, &mut parent);
-            (l, r)
-        })
+        .map(|&k| (id(false, pairs[k].left), id(true, pairs[k].right)))
         .collect();
-    for &(l, r) in &ends {
-        let (a, b) = (find(&mut parent, l), find(&mut parent, r));
-        if a != b {
-            parent[a] = b;
+    let mut group_of = vec![0usize; node.len()];
+    let groups = union_groups(node.len(), ends.iter().copied());
+    for (g, members) in groups.iter().enumerate() {
+        for &x in members {
+            group_of[x] = g;
         }
     }
-    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (n, &(l, _)) in ends.iter().enumerate() {
-        let root = find(&mut parent, l);
-        groups.entry(root).or_default().push(n);
+    let mut ks: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    for (&k, &(l, _)) in order.iter().zip(&ends) {
+        ks[group_of[l]].push(k);
     }
-    let mut chosen = std::collections::HashSet::new();
-    for members in groups.values() {
-        if members.len() == 1 {
-            chosen.insert(order[members[0]]);
-            continue;
+    let mut chosen = HashSet::new();
+    for group in ks {
+        match group.as_slice() {
+            [k] => {
+                chosen.insert(*k);
+            }
+            _ => chosen.extend(solve_group(pairs, &group)),
         }
-        let ks: Vec<usize> = members.iter().map(|&n| order[n]).collect();
-        chosen.extend(solve_group(pairs, &ks));
     }
     chosen
 }
@@ -194,10 +181,7 @@ fn solve_group(pairs: &[ScoredPair], ks: &[usize]) -> Vec<usize> {
 
 /// The pairs `ks` (best first) kept best-first: each record's first.
 fn best_first(pairs: &[ScoredPair], ks: &[usize]) -> Vec<usize> {
-    let (mut l, mut r) = (
-        std::collections::HashSet::new(),
-        std::collections::HashSet::new(),
-    );
+    let (mut l, mut r) = (HashSet::new(), HashSet::new());
     ks.iter()
         .copied()
         .filter(|&k| l.insert(pairs[k].left) & r.insert(pairs[k].right))

@@ -989,7 +989,6 @@ const LONE_CHANCE: f64 = 4.0;
 /// others. A value rarer than that (a product title, an identity number, a birth date in
 /// a small file) still decides alone, and so does any second agreeing field.
 fn lone_common_agreement(model: &FsModel, v: &[u8], n: f64) -> bool {
-    let in_group = |f: usize| model.groups.iter().find(|g| g.len() >= 2 && g.contains(&f));
     // each agreeing field, or group, by its first field
     let mut units: Vec<usize> = Vec::new();
     let mut best_u = f64::INFINITY;
@@ -997,7 +996,7 @@ fn lone_common_agreement(model: &FsModel, v: &[u8], n: f64) -> bool {
         if l == MISSING || model.level_weight(f, l as usize) <= 0.0 {
             continue;
         }
-        let unit = in_group(f).map(|g| g[0]).unwrap_or(f);
+        let unit = model.group_of(f).map_or(f, |g| g[0]);
         if !units.contains(&unit) {
             units.push(unit);
         }

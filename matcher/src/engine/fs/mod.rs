@@ -677,8 +677,12 @@ const DEPENDENT_SHARE: f64 = 0.8;
 /// a country, agrees with everything by chance).
 const DEPENDENT_LIFT: f64 = 10.0;
 
-/// The groups (two or more fields, sorted) that `links` between fields `0..n` make.
-fn union_groups(n: usize, links: impl Iterator<Item = (usize, usize)>) -> Vec<Vec<usize>> {
+/// The groups (two or more members, sorted) that `links` between `0..n` make: fields
+/// here, records in [`super::assign`].
+pub(crate) fn union_groups(
+    n: usize,
+    links: impl Iterator<Item = (usize, usize)>,
+) -> Vec<Vec<usize>> {
     fn root(p: &mut [usize], mut x: usize) -> usize {
         while p[x] != x {
             p[x] = p[p[x]];
@@ -1236,10 +1240,22 @@ impl FsModel {
         self.corrected_weights(v, |f, l| table.get(f).map_or(0.0, |t| t[l]))
     }
 
+    /// The prior's log odds (bits): what a pair weighs before any field is compared.
+    pub fn prior_weight(&self) -> f64 {
+        (self.lambda / (1.0 - self.lambda)).log2()
+    }
+
     /// The match weight of a pair whose field weights are `w`: the prior's log odds added.
     pub fn weight_from(&self, w: &[f64]) -> f64 {
-        let prior = (self.lambda / (1.0 - self.lambda)).log2();
-        prior + w.iter().sum::<f64>()
+        self.prior_weight() + w.iter().sum::<f64>()
+    }
+
+    /// The group of dependent fields ([`Self::groups`], two or more) that holds field `f`.
+    pub fn group_of(&self, f: usize) -> Option<&[usize]> {
+        self.groups
+            .iter()
+            .find(|g| g.len() >= 2 && g.contains(&f))
+            .map(Vec::as_slice)
     }
 
     /// A group disagreeing throughout (no member agrees, two or more known) keeps its
@@ -1308,8 +1324,7 @@ impl FsModel {
 
     /// Match weight: log2 prior odds + Σ field weights.
     pub fn weight(&self, v: &[u8]) -> f64 {
-        let prior = (self.lambda / (1.0 - self.lambda)).log2();
-        prior + self.field_weights(v).iter().sum::<f64>()
+        self.weight_from(&self.field_weights(v))
     }
 
     /// Match probability of a comparison vector.
@@ -1324,7 +1339,7 @@ impl FsModel {
 
     /// Match weight (log2 odds, prior included) from the fields not in `skip`.
     pub fn weight_without(&self, v: &[u8], skip: &[usize]) -> f64 {
-        let prior = (self.lambda / (1.0 - self.lambda)).log2();
+        let prior = self.prior_weight();
         let w: f64 = self
             .field_weights(v)
             .iter()

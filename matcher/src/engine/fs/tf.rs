@@ -122,7 +122,7 @@ impl TermFrequencies {
             }
             // a group of dependent fields (a town, its coordinates and its place id) is one
             // fact: only the member that carries the group's weight is adjusted, once
-            if let Some(g) = model.groups.iter().find(|g| g.len() >= 2 && g.contains(&f)) {
+            if let Some(g) = model.group_of(f) {
                 let carrier = g
                     .iter()
                     .copied()
