@@ -184,7 +184,16 @@ fn best_first(pairs: &[ScoredPair], ks: &[usize]) -> Vec<usize> {
     let (mut l, mut r) = (HashSet::new(), HashSet::new());
     ks.iter()
         .copied()
-        .filter(|&k| l.insert(pairs[k].left) & r.insert(pairs[k].right))
+        .filter(|&k| {
+            let (x, y) = (pairs[k].left, pairs[k].right);
+            // a pair refused for one side takes nothing of the other
+            let free = !l.contains(&x) && !r.contains(&y);
+            if free {
+                l.insert(x);
+                r.insert(y);
+            }
+            free
+        })
         .collect()
 }
 
@@ -239,6 +248,13 @@ mod tests {
         pairs[2].rule = labels::LABEL_RULE.into();
         one_to_one(&mut pairs, true, |_, _, _, _| false);
         assert_eq!(kept(&pairs), vec![(0, 1)]);
+    }
+
+    #[test]
+    fn best_first_leaves_a_refused_pairs_other_record_free() {
+        // (0, 1) is refused because left 0 is taken: right 1 stays free for left 2
+        let pairs = vec![pair(0, 0, 9.0), pair(0, 1, 8.0), pair(2, 1, 7.0)];
+        assert_eq!(best_first(&pairs, &[0, 1, 2]), vec![0, 2]);
     }
 
     #[test]
