@@ -351,8 +351,11 @@ fn heavy_tailed_mentions_as_a_patent_office_exports_them_dedup() {
     // disagreements (the coordinates were not known to change with the town, and the
     // country everyone shares kept the group from counting as moved). With the ids of
     // the place and the employer too, 0.9362: one inventor's 425 mentions at two
-    // employers in two towns ended as two clusters, one per career
-    assert!(f >= 0.98, "person_heavy patents f1 {f}");
+    // employers in two towns ended as two clusters, one per career. 0.9907 while that
+    // inventor's own 425 mentions made the name look common (3% of the file, -2.6 bits
+    // on every pair of them); 0.9948 with a name's frequency counted outside the
+    // record's own first-round cluster
+    assert!(f >= 0.985, "person_heavy patents f1 {f}");
 }
 
 #[test]

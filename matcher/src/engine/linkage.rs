@@ -294,7 +294,14 @@ pub(super) fn score_all(
             }
         };
         let (x, y) = (&a[i as usize], &b[j as usize]);
-        let adj = tf.pair_adjustment(model, x, y, v, &names.names, field_weights);
+        let adj = tf.pair_adjustment_of(
+            model,
+            (x, Some(i as usize)),
+            (y, Some(j as usize)),
+            v,
+            &names.names,
+            field_weights,
+        );
         let (weight, rest_weight) = (weight + adj.0, rest_weight + adj.1);
         let p = 1.0 / (1.0 + (-weight).exp2());
         let rest_known = v
@@ -751,72 +758,40 @@ pub fn dedup_prepared(
     }
     let tf = TermFrequencies::count(fields.len(), &[a]);
     let keep_scores = opts.keep_candidates && opts.keep_scores;
-    let (mut pairs, mut evidence) = score_all(
-        &fields,
-        &model,
+    let scoring = Scoring {
+        fields: &fields,
+        model: &model,
         a,
-        a,
-        &cand,
-        &flat,
-        opts.threshold,
+        cand: &cand,
+        flat: &flat,
+        blocked,
+        forced: &forced,
+        opts,
         keep_scores,
-        true,
-        &tf,
-    );
-    // every pair is kept (in candidate order) only when the scores are asked for;
-    // clustering takes the matched ones either way
-    let candidate_scores: Vec<f64> = if keep_scores {
-        pairs.iter().map(|p| p.probability).collect()
-    } else {
-        Vec::new()
     };
-    forced.apply(&mut pairs, true, |i, j| {
-        model.weight(&compare(&fields, &a[i], &a[j]))
-    });
-    label_evidence(&forced, &cand, blocked, &mut evidence);
-    pairs.retain(|p| p.is_match);
+    let mut round = scoring.round(&tf);
+    // An entity of many records makes its own name look common: 425 mentions of one
+    // inventor are 3% of the file, and agreeing on the name then costs bits it should
+    // bring. Counted again with each cluster holding a value once, the name is as rare
+    // as the people who hold it, and the pairs are scored once more.
+    if round.clusters.iter().map(Vec::len).max().unwrap_or(0) >= HEAVY_CLUSTER {
+        let tf = tf.with_clusters(a, &round.clusters);
+        round = scoring.round(&tf);
+    }
+    let Round {
+        pairs,
+        candidate_scores,
+        clusters,
+    } = round;
     let candidate_pairs = cand.len();
-    drop(flat);
     let t4 = t0.elapsed();
-    let names = NameFields::detect(&fields);
-    let threshold = opts.threshold;
-    let table = model.weights_table();
-    let decided = forced.decided();
-    let scorer = |i: usize, j: usize| -> f32 {
-        if !decided.is_empty() {
-            let k = (i.min(j) as u32, i.max(j) as u32);
-            if let Some(&m) = decided.get(&k) {
-                return if m { LABEL_YES } else { LABEL_NO };
-            }
-        }
-        let v = compare(&fields, &a[i], &a[j]);
-        let field_weights = model.field_weights_with(&table, &v);
-        let (all, _) = tf.pair_adjustment(&model, &a[i], &a[j], &v, &names.names, &field_weights);
-        let w = model.weight_from(&field_weights) + all;
-        let p = 1.0 / (1.0 + (-w).exp2());
-        let conflict = names.individual_conflict(&a[i], &a[j], &v);
-        edge_evidence(p >= threshold && !conflict, p, conflict)
-    };
-    let clusters = evidence_clusters_with(
-        a.len(),
-        &cand,
-        &evidence,
-        &pairs,
-        opts.max_cluster_size,
-        opts.split_threshold,
-        Some(&scorer),
-        Constraints {
-            must: &forced.must,
-            cannot: &forced.cannot,
-        },
-    );
-    drop(evidence);
+    drop(flat);
     let candidates = if opts.keep_candidates {
         cand
     } else {
         Vec::new()
     };
-    tracing::debug!(block = ?t1, vectors = ?t2, fit = ?t3, score = ?t4, cluster = ?t0.elapsed(), candidates = candidate_pairs, "dedup timings (cumulative)");
+    tracing::debug!(block = ?t1, vectors = ?t2, fit = ?t3, score_and_cluster = ?t4, candidates = candidate_pairs, "dedup timings (cumulative)");
     DedupOutput {
         link: LinkOutput {
             fields,
@@ -831,6 +806,108 @@ pub fn dedup_prepared(
         candidates,
         candidate_scores,
         labels: forced,
+    }
+}
+
+/// Records in the largest cluster from which term frequencies are counted again, once per
+/// cluster ([`TermFrequencies::count_clustered`]).
+const HEAVY_CLUSTER: usize = 20;
+
+/// What scoring and clustering a dedup's candidates read: the fitted model, the
+/// candidates with their comparison vectors, the labels.
+struct Scoring<'a> {
+    fields: &'a [FieldSpec],
+    model: &'a FsModel,
+    a: &'a [Prepared],
+    cand: &'a [(u32, u32)],
+    flat: &'a [u8],
+    blocked: usize,
+    forced: &'a LabelledPairs,
+    opts: &'a LinkOptions,
+    keep_scores: bool,
+}
+
+/// One round of [`Scoring::round`]: the matched pairs, every candidate's probability
+/// (when asked for) and the clusters.
+struct Round {
+    pairs: Vec<ScoredPair>,
+    candidate_scores: Vec<f64>,
+    clusters: Vec<Vec<usize>>,
+}
+
+impl Scoring<'_> {
+    /// Scores every candidate with the term frequencies `tf`, applies the labels and
+    /// clusters the matches.
+    fn round(&self, tf: &TermFrequencies) -> Round {
+        let (fields, model, a, opts) = (self.fields, self.model, self.a, self.opts);
+        let (mut pairs, mut evidence) = score_all(
+            fields,
+            model,
+            a,
+            a,
+            self.cand,
+            self.flat,
+            opts.threshold,
+            self.keep_scores,
+            true,
+            tf,
+        );
+        // every pair is kept (in candidate order) only when the scores are asked for;
+        // clustering takes the matched ones either way
+        let candidate_scores: Vec<f64> = if self.keep_scores {
+            pairs.iter().map(|p| p.probability).collect()
+        } else {
+            Vec::new()
+        };
+        self.forced.apply(&mut pairs, true, |i, j| {
+            model.weight(&compare(fields, &a[i], &a[j]))
+        });
+        label_evidence(self.forced, self.cand, self.blocked, &mut evidence);
+        pairs.retain(|p| p.is_match);
+        let names = NameFields::detect(fields);
+        let threshold = opts.threshold;
+        let table = model.weights_table();
+        let decided = self.forced.decided();
+        let scorer = |i: usize, j: usize| -> f32 {
+            if !decided.is_empty() {
+                let k = (i.min(j) as u32, i.max(j) as u32);
+                if let Some(&m) = decided.get(&k) {
+                    return if m { LABEL_YES } else { LABEL_NO };
+                }
+            }
+            let v = compare(fields, &a[i], &a[j]);
+            let field_weights = model.field_weights_with(&table, &v);
+            let (all, _) = tf.pair_adjustment_of(
+                model,
+                (&a[i], Some(i)),
+                (&a[j], Some(j)),
+                &v,
+                &names.names,
+                &field_weights,
+            );
+            let w = model.weight_from(&field_weights) + all;
+            let p = 1.0 / (1.0 + (-w).exp2());
+            let conflict = names.individual_conflict(&a[i], &a[j], &v);
+            edge_evidence(p >= threshold && !conflict, p, conflict)
+        };
+        let clusters = evidence_clusters_with(
+            a.len(),
+            self.cand,
+            &evidence,
+            &pairs,
+            opts.max_cluster_size,
+            opts.split_threshold,
+            Some(&scorer),
+            Constraints {
+                must: &self.forced.must,
+                cannot: &self.forced.cannot,
+            },
+        );
+        Round {
+            pairs,
+            candidate_scores,
+            clusters,
+        }
     }
 }
 

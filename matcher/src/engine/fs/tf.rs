@@ -17,6 +17,17 @@ pub struct TermFrequencies {
     counts: Vec<HashMap<u64, u32>>,
     /// Per field: records with a value.
     known: Vec<u32>,
+    /// The clusters of a first round ([`TermFrequencies::with_clusters`]), if any.
+    own: Option<OwnClusters>,
+}
+
+/// Records of one cluster holding each value: the holders a record's own entity adds.
+#[derive(Debug, Clone, Default)]
+struct OwnClusters {
+    /// Record number → its cluster (`u32::MAX`: none).
+    cluster_of: Vec<u32>,
+    /// Per field: (cluster, value hash) → records of the cluster holding it.
+    held: Vec<HashMap<(u32, u64), u32>>,
 }
 
 /// Largest term-frequency adjustment, in bits, either way.
@@ -55,7 +66,48 @@ impl TermFrequencies {
             })
             .collect();
         let (counts, known) = per_field.into_iter().unzip();
-        Self { counts, known }
+        Self {
+            counts,
+            known,
+            own: None,
+        }
+    }
+
+    /// These counts, told which records the first round put together (`clusters`: record
+    /// numbers of `records`, one file). An entity of many records makes its own name
+    /// look common: 425 mentions of one inventor are 3% of the file, and agreeing on the
+    /// name then cost bits it should bring. With the clusters known, a record's name is
+    /// as common as the records holding it outside the record's own cluster (and the
+    /// record itself): a mention of that inventor meets only the other holders, a
+    /// stranger still meets every one ([`TermFrequencies::pair_adjustment_of`]).
+    pub fn with_clusters(mut self, records: &[Prepared], clusters: &[Vec<usize>]) -> Self {
+        use rayon::prelude::*;
+        let mut cluster_of = vec![u32::MAX; records.len()];
+        for (c, members) in clusters.iter().enumerate() {
+            for &r in members {
+                if let Some(slot) = cluster_of.get_mut(r) {
+                    *slot = c as u32;
+                }
+            }
+        }
+        let held = (0..self.counts.len())
+            .into_par_iter()
+            .map(|f| {
+                let mut m: HashMap<(u32, u64), u32> = HashMap::new();
+                for (members, c) in clusters.iter().zip(0u32..) {
+                    for &r in members {
+                        if let Some(v) = records.get(r).map(|x| x.value(f))
+                            && !v.is_empty()
+                        {
+                            *m.entry((c, value_hash(v.norm))).or_default() += 1;
+                        }
+                    }
+                }
+                m
+            })
+            .collect();
+        self.own = Some(OwnClusters { cluster_of, held });
+        self
     }
 
     /// The share of the records with a value in field `f` that hold `norm` (`None`: too
@@ -68,12 +120,29 @@ impl TermFrequencies {
 
     /// The adjustment (bits) of exact agreement on field `f` with the value `norm`.
     pub fn adjustment(&self, model: &FsModel, f: usize, norm: &str) -> f64 {
+        self.adjustment_of(model, f, norm, None)
+    }
+
+    /// [`TermFrequencies::adjustment`] of the value `norm` held by record number `record`
+    /// (with clusters, the holders in the record's own cluster but itself are not counted).
+    fn adjustment_of(&self, model: &FsModel, f: usize, norm: &str, record: Option<usize>) -> f64 {
         let (Some(m), Some(&known)) = (self.counts.get(f), self.known.get(f)) else {
             return 0.0;
         };
-        let Some(&n) = m.get(&value_hash(norm)) else {
+        let h = value_hash(norm);
+        let Some(&all) = m.get(&h) else {
             return 0.0;
         };
+        let own = match (&self.own, record) {
+            (Some(o), Some(r)) => o
+                .cluster_of
+                .get(r)
+                .filter(|&&c| c != u32::MAX)
+                .and_then(|&c| o.held.get(f)?.get(&(c, h)))
+                .map_or(0, |&k| k.saturating_sub(1)),
+            _ => 0,
+        };
+        let n = all.saturating_sub(own);
         if known < 50 || n == 0 {
             return 0.0;
         }
@@ -111,6 +180,25 @@ impl TermFrequencies {
         skip: &[usize],
         weights: &[f64],
     ) -> (f64, f64) {
+        self.pair_adjustment_of(model, (a, None), (b, None), v, skip, weights)
+    }
+
+    /// [`TermFrequencies::pair_adjustment`] of two records of one file with their record
+    /// numbers (which [`TermFrequencies::with_clusters`] needs). Of a name (a field in
+    /// `skip`) agreeing exactly, the rarer of the two records' counts is taken: whether a
+    /// record belongs to an entity of many records turns on how many records outside
+    /// that entity hold the name. Other fields keep their plain counts: a firm of fifty
+    /// records at one postcode says nothing of how many other firms are there (with the
+    /// postcode counted per cluster, a second firm at it joined the first).
+    pub fn pair_adjustment_of(
+        &self,
+        model: &FsModel,
+        (a, ia): (&Prepared, Option<usize>),
+        (b, ib): (&Prepared, Option<usize>),
+        v: &[u8],
+        skip: &[usize],
+        weights: &[f64],
+    ) -> (f64, f64) {
         if self.counts.is_empty() {
             return (0.0, 0.0);
         }
@@ -133,12 +221,14 @@ impl TermFrequencies {
                 }
             }
             let floor = -weight(f).max(0.0);
+            let name = skip.contains(&f);
+            let (ia, ib) = if name { (ia, ib) } else { (None, None) };
+            let side_a = self.adjustment_of(model, f, a.value(f).norm, ia);
+            let side_b = || self.adjustment_of(model, f, b.value(f).norm, ib);
             let adj = match l {
-                0 => self.adjustment(model, f, a.value(f).norm),
-                1 | 2 if skip.contains(&f) => self
-                    .adjustment(model, f, a.value(f).norm)
-                    .min(self.adjustment(model, f, b.value(f).norm))
-                    .min(0.0),
+                0 if self.own.is_some() && name => side_a.max(side_b()),
+                0 => side_a,
+                1 | 2 if skip.contains(&f) => side_a.min(side_b()).min(0.0),
                 _ => continue,
             }
             .max(floor);
@@ -160,6 +250,52 @@ mod tests {
 
     fn rec(v: serde_json::Value) -> Record {
         v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn a_name_held_by_one_big_cluster_is_as_rare_as_its_other_holders() {
+        // 60 records of one person named `yamazaki`, 2 strangers of that name, 400 others
+        let fields = [FieldSpec::new("surname", FieldKind::Text)];
+        let name = |v: &str| prepare(&fields, &rec(json!({"surname": v})));
+        let mut recs: Vec<Prepared> = (0..62).map(|_| name("yamazaki")).collect();
+        recs.extend((0..400).map(|i| name(&format!("rare{i}"))));
+        let mut m = FsModel::prior(fields.to_vec());
+        m.estimate_u(&recs, &recs, 20_000, 3, true);
+        let plain = TermFrequencies::count(1, &[recs.as_slice()]);
+        let common = plain.adjustment(&m, 0, "yamazaki");
+        let person: Vec<usize> = (0..60).collect();
+        let tf = plain.clone().with_clusters(&recs, &[person]);
+        let (name_field, w) = (&[0usize][..], &[9.0][..]);
+        let pair = |i: usize, j: usize| {
+            tf.pair_adjustment_of(
+                &m,
+                (&recs[i], Some(i)),
+                (&recs[j], Some(j)),
+                &[0],
+                name_field,
+                w,
+            )
+            .0
+        };
+        // two mentions of the person: the name is as rare as its 2 other holders (+1)
+        let within = pair(0, 1);
+        assert!(within > common + 3.0, "{within} vs {common}");
+        // a mention and a stranger: the mention's count (the rarer) decides, for the
+        // question is whether the stranger is one more mention of the person
+        assert_eq!(pair(0, 60), within);
+        // two strangers: every holder counts, the person's 60 records too
+        assert_eq!(pair(60, 61), common);
+        // a field that is no name keeps its plain count
+        let other = tf
+            .pair_adjustment_of(&m, (&recs[0], Some(0)), (&recs[1], Some(1)), &[0], &[], w)
+            .0;
+        assert_eq!(other, common);
+        // without record numbers (a link, an API pair), the plain count
+        assert_eq!(
+            tf.pair_adjustment(&m, &recs[0], &recs[1], &[0], name_field, w)
+                .0,
+            common
+        );
     }
 
     #[test]
