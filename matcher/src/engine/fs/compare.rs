@@ -419,3 +419,339 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_records::{rec, text_fields};
+    use super::super::*;
+    use super::*;
+    use crate::engine::text::jw;
+    use crate::engine::text::normalize;
+    use serde_json::json;
+
+    #[test]
+    fn osa_distance_equals_strsim() {
+        let w = [
+            "", "1", "12", "21", "1234", "1243", "2134", "19640804", "19640408", "08041964",
+            "5637", "5673", "abcdef", "acbdfe", "ca", "abc",
+        ];
+        for a in w {
+            for b in w {
+                assert_eq!(osa_distance(a, b), strsim::osa_distance(a, b), "{a} / {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn bounded_osa_and_token_order_similarity_equal_the_plain_ones() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        // `p` shares a count bucket with `0` in the lower bound (bytes modulo 32)
+        let alphabet = b"0123 abp";
+        for _ in 0..20_000 {
+            let mut word = |max: usize| -> String {
+                let n = rng.random_range(0..=max);
+                (0..n)
+                    .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
+                    .collect()
+            };
+            let (a, b) = (word(10), word(10));
+            let d = strsim::osa_distance(&a, &b);
+            assert_eq!(osa_distance(&a, &b), d, "{a} / {b}");
+            for k in 0..4 {
+                assert_eq!(
+                    osa_distance_at_most(&a, &b, k),
+                    d.min(k + 1),
+                    "{a} / {b} {k}"
+                );
+            }
+            // token order: the stack path against the allocating one
+            let (na, nb) = (normalize(&a), normalize(&b));
+            if na.is_empty() || nb.is_empty() || na == nb {
+                continue;
+            }
+            let (mut x, mut y): (Vec<&str>, Vec<&str>) =
+                (na.split(' ').collect(), nb.split(' ').collect());
+            x.sort_unstable();
+            y.sort_unstable();
+            let want = if x == y {
+                0.97
+            } else {
+                let j = |s: &str| s.replace(' ', "");
+                jw(&j(&na), &j(&nb)).max(jw(&x.concat(), &y.concat()))
+            };
+            let got = reordered_ascii(&na, &nb);
+            assert!(got.is_some_and(|g| (g - want).abs() < 1e-12), "{na} / {nb}");
+        }
+        let long = "a ".repeat(20);
+        assert_eq!(reordered_ascii(long.trim(), "a b"), None);
+    }
+
+    #[test]
+    fn swapped_fields_count_as_close() {
+        let fields = text_fields(&["given", "surname", "city"]);
+        let a = Prepared::from_raw(["Anna", "Quixote", "Springfield"]);
+        let b = Prepared::from_raw(["Quixotte", "Anna", "Springfield"]);
+        assert_eq!(compare(&fields, &a, &b), vec![1, 1, 0]);
+        // different people sharing one name are not swapped
+        let c = Prepared::from_raw(["Quixote", "Brown", "Springfield"]);
+        assert_eq!(compare(&fields, &a, &c), vec![4, 4, 0]);
+    }
+
+    #[test]
+    fn a_swapped_given_name_counts_as_close_when_everything_else_differs_too() {
+        // a person who moved: street, town, state and postcode all differ, so more
+        // fields disagree than the general swap check looks at
+        let mut fields = text_fields(&["first", "last", "street", "city", "state", "zip"]);
+        fields[0].nicknames = true;
+        let a = Prepared::from_raw(["mitchael", "sanleyton", "brooking ave", "anez", "ca", "x1"]);
+        let b = Prepared::from_raw([
+            "sanleytno",
+            "michael",
+            "woodros drive",
+            "anberwell",
+            "in",
+            "y2",
+        ]);
+        assert_eq!(&compare(&fields, &a, &b)[..2], &[1, 1]);
+        let c = Prepared::from_raw(["bill", "garcia", "oak st", "ezow", "ga", "x1"]);
+        let d = Prepared::from_raw(["garcia", "william", "elm ave", "erhol", "tx", "y2"]);
+        assert_eq!(&compare(&fields, &c, &d)[..2], &[1, 1]);
+        // strangers are not swapped
+        let e = Prepared::from_raw([
+            "sanleyton",
+            "brown",
+            "woodros drive",
+            "anberwell",
+            "in",
+            "y2",
+        ]);
+        assert!(compare(&fields, &a, &e)[..2].iter().all(|&l| l > 2));
+    }
+
+    #[test]
+    fn one_unit_written_two_ways_is_close_and_two_units_are_not() {
+        let f = [FieldSpec::new("unit_number", FieldKind::Text)];
+        let lv = |x: &str, y: &str| {
+            let (a, b) = (
+                prepare(&f, &rec(json!({ "unit_number": x }))),
+                prepare(&f, &rec(json!({ "unit_number": y }))),
+            );
+            compare(&f, &a, &b)[0]
+        };
+        assert_eq!(lv("apt 26", "#26"), 1);
+        assert_eq!(lv("Unit 3", "apt 3"), 1);
+        assert_eq!(lv("suite 12b", "12B"), 1);
+        assert_eq!(lv("apt 26", "#27"), 4);
+        // a street is no unit: house numbers agreeing do not make two streets one
+        assert!(lv("12 main st", "12 oak st") > 1);
+    }
+
+    /// The level of two raw values of the code field `f`, each normalized as a run
+    /// normalizes it.
+    fn code_level(f: &FieldSpec, a: &str, b: &str) -> u8 {
+        let p = |raw: &str| {
+            let (norm, digits) = normalize_field(f, raw);
+            Prepared::from_values([(norm.as_str(), digits.as_str())])
+        };
+        level(FieldKind::Code, p(a).value(0), p(b).value(0))
+    }
+
+    #[test]
+    fn a_whole_number_written_as_a_float_is_the_number() {
+        let id = FieldSpec::new("soc_sec_id", FieldKind::Code);
+        let lv = |a: &str, b: &str| code_level(&id, a, b);
+        assert_eq!(lv("5304218.0", "5304218"), 0);
+        assert_eq!(lv("3.0", "3"), 0);
+        assert_eq!(lv("3.00", "30"), 4);
+        for raw in ["1.5", "v1.0", ".0", "12.", "1.0.0"] {
+            assert_eq!(integer_written_as_float(raw), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn long_texts_are_compared_as_sets_of_words() {
+        let text = |s: &str| Prepared::from_values([(s, "")]);
+        let words: Vec<String> = (0..60).map(|i| format!("word{i}")).collect();
+        let long = words.join(" ");
+        let mut other = words.clone();
+        other[7] = "changed".into();
+        let (a, b) = (text(&long), text(&other.join(" ")));
+        assert!((text_similarity(a.value(0), b.value(0)) - 59.0 / 60.0).abs() < 1e-9);
+        other.reverse();
+        let c = text(&other.join(" "));
+        assert!((text_similarity(a.value(0), c.value(0)) - 59.0 / 60.0).abs() < 1e-9);
+        assert_eq!(shared_words("a b", "c d"), 0.0);
+        // a short value is still compared letter by letter
+        let (x, y) = (text("jonathan"), text("jonathon"));
+        assert!(text_similarity(x.value(0), y.value(0)) > 0.9);
+    }
+
+    #[test]
+    fn a_code_that_lost_its_leading_zeros_agrees() {
+        let zip = FieldSpec::new("zip", FieldKind::Code);
+        let lv = |a: &str, b: &str| code_level(&zip, a, b);
+        assert_eq!(lv("02134", "2134"), 0);
+        assert_eq!(lv("012-34-5678", "12345678"), 0);
+        // a zero anywhere else is a digit like any other
+        assert_eq!(lv("21340", "2134"), 1);
+        assert_eq!(lv("02134", "2143"), 4);
+        assert_eq!(lv("0", "000"), 4);
+    }
+
+    #[test]
+    fn a_zip_plus_four_code_agrees_with_its_five_digit_zip() {
+        let zip = FieldSpec::new("mailing_address_zipcode", FieldKind::Code);
+        let lv = |a: &str, b: &str| code_level(&zip, a, b);
+        assert_eq!(lv("29919-8916", "29919"), 0);
+        assert_eq!(lv("29919 8916", "29919-1234"), 0);
+        assert_eq!(lv("29919-8916", "29918"), 1);
+        // the same shape in a field that is no postcode is a code of its own
+        let code = FieldSpec::new("part_number", FieldKind::Code);
+        assert_eq!(normalize_field(&code, "10001-0002").1, "100010002");
+        assert_eq!(normalize_field(&zip, "2991-89160").1, "299189160");
+    }
+
+    #[test]
+    fn typed_levels_dates_amounts_short_codes_and_missing_values() {
+        let date = FieldSpec {
+            kind: FieldKind::Date,
+            columns: vec!["y".into(), "m".into(), "d".into()],
+            date_order: DateOrder::Parts,
+            ..FieldSpec::new("dob", FieldKind::Date)
+        };
+        let parts = |y: &str, m: &str, d: &str| {
+            let r = rec(json!({"y": y, "m": m, "d": d}));
+            prepare(std::slice::from_ref(&date), &r)
+        };
+        let lv = |a: &Prepared, b: &Prepared| compare(std::slice::from_ref(&date), a, b)[0];
+        let full = parts("1980", "3", "7");
+        assert_eq!(full.value(0).norm, "19800307");
+        assert_eq!(lv(&full, &parts("1980", "03", "07")), 0);
+        assert_eq!(
+            lv(&full, &parts("1980", "7", "3")),
+            1,
+            "day and month swapped"
+        );
+        assert_eq!(lv(&full, &parts("1980", "3", "")), 2, "day unknown");
+        assert_eq!(
+            lv(&full, &parts("1980", "3", "21")),
+            3,
+            "same year and month"
+        );
+        assert_eq!(lv(&full, &parts("1980", "11", "7")), 3, "same year and day");
+        // the year alone: a typo changes one part, two people born that year both
+        assert_eq!(lv(&full, &parts("1980", "11", "21")), 4, "same year only");
+        assert_eq!(lv(&full, &parts("1955", "11", "21")), 4);
+        // one mistyped year digit, month (and day as known) agreeing: a typo
+        assert_eq!(lv(&full, &parts("1975", "3", "7")), 4, "two digits off");
+        assert_eq!(
+            lv(&full, &parts("1930", "3", "7")),
+            1,
+            "one digit of the whole date"
+        );
+        assert_eq!(lv(&full, &parts("1930", "3", "")), 3, "day unknown");
+        assert_eq!(lv(&full, &parts("1930", "4", "7")), 4, "month differs too");
+        // a year one off: the month and day agreeing, or unknown on one side
+        assert_eq!(lv(&full, &parts("1979", "3", "7")), 3);
+        assert_eq!(
+            lv(&full, &parts("1981", "", "")),
+            3,
+            "the year alone, one off"
+        );
+        assert_eq!(lv(&full, &parts("1981", "3", "")), 3);
+        assert_eq!(lv(&full, &parts("1981", "4", "")), 4, "the month differs");
+        assert_eq!(lv(&full, &parts("1982", "", "")), 4, "two years off");
+        assert_eq!(lv(&full, &parts("", "", "")), MISSING);
+        // only the month known on one side: weak agreement, or two people told apart
+        assert_eq!(parts("", "3", "").value(0).norm, "00000300");
+        assert_eq!(
+            lv(&full, &parts("", "3", "")),
+            3,
+            "same month, year unknown"
+        );
+        assert_eq!(lv(&full, &parts("", "9", "")), 4, "another month");
+        assert_eq!(
+            lv(&full, &parts("", "", "7")),
+            MISSING,
+            "a day alone says nothing"
+        );
+        // one date written as a string, month first, against its parts
+        let mdy = FieldSpec {
+            date_order: DateOrder::Mdy,
+            ..FieldSpec::new("dob", FieldKind::Date)
+        };
+        assert_eq!(normalize_field(&mdy, "03/07/1980").0, "19800307");
+        assert_eq!(
+            canonical_date("1980", DateOrder::Dmy).as_deref(),
+            Some("19800000")
+        );
+        assert_eq!(canonical_date("hello", DateOrder::Dmy), None);
+        // a two-digit year, read as spreadsheets read it
+        let two = |s: &str, o| canonical_date(s, o);
+        assert_eq!(two("04/09/56", DateOrder::Mdy).as_deref(), Some("19560409"));
+        assert_eq!(two("9.4.05", DateOrder::Dmy).as_deref(), Some("20050409"));
+        assert_eq!(two("30-12-29", DateOrder::Dmy).as_deref(), Some("20291230"));
+        assert_eq!(two("30-12-30", DateOrder::Dmy).as_deref(), Some("19301230"));
+        assert!(!two_digit_year("04/09-56") && !two_digit_year("4/9/156"));
+        assert!(!two_digit_year("12:30:45") && !two_digit_year("1.2.3"));
+        // read into the wrong century, the date is one typo away
+        assert_eq!(
+            date_level("19080419", &two("04/19/08", DateOrder::Mdy).unwrap()),
+            1
+        );
+        assert_eq!(date_level("19080419", "20080420"), 4);
+        // amounts by relative difference
+        let price = [FieldSpec::new("price", FieldKind::Number)];
+        let amount = |x: &str| prepare(&price, &rec(json!({"price": x})));
+        assert_eq!(amount("$1,299.50").value(0).norm, "1299.5");
+        assert_eq!(
+            compare(&price, &amount("$1,299.50"), &amount("1299.5"))[0],
+            0
+        );
+        assert_eq!(compare(&price, &amount("100"), &amount("100.9"))[0], 1);
+        assert_eq!(compare(&price, &amount("100"), &amount("300"))[0], 4);
+        // a one-digit code one edit away is another value, not a typo
+        let code = [FieldSpec::new("month", FieldKind::Code)];
+        let c = |x: &str| prepare(&code, &rec(json!({"month": x})));
+        assert_eq!(compare(&code, &c("3"), &c("4"))[0], 4);
+        assert_eq!(compare(&code, &c("123"), &c("124"))[0], 3);
+        assert_eq!(compare(&code, &c("12345"), &c("12346"))[0], 1);
+        // "n/a" and friends are missing values, never agreement
+        let text = [FieldSpec::new("city", FieldKind::Text)];
+        let t = |x: &str| prepare(&text, &rec(json!({"city": x})));
+        assert_eq!(compare(&text, &t("N/A"), &t("n/a"))[0], MISSING);
+        assert_eq!(compare(&text, &t("unknown"), &t("Paris"))[0], MISSING);
+    }
+
+    #[test]
+    fn a_given_name_and_its_short_form_agree() {
+        let recs = [
+            rec(json!({"first_name": "James R", "surname": "Jim"})),
+            rec(json!({"first_name": "jim", "surname": "James"})),
+        ];
+        let fields = infer_fields(recs.iter());
+        assert!(
+            fields[0].nicknames,
+            "first_name is a given name: {fields:?}"
+        );
+        assert!(!fields[1].nicknames, "a surname is not: {fields:?}");
+        let p: Vec<Prepared> = recs.iter().map(|r| prepare(&fields, r)).collect();
+        assert_eq!(compare(&fields, &p[0], &p[1]), vec![1, 4]);
+        let other = prepare(
+            &fields,
+            &rec(json!({"first_name": "john", "surname": "jim"})),
+        );
+        assert_eq!(compare(&fields, &p[0], &other)[0], 4, "james / john");
+        // swapped, and one of them written short
+        let a = prepare(
+            &fields,
+            &rec(json!({"first_name": "Miller", "surname": "Charles"})),
+        );
+        let b = prepare(
+            &fields,
+            &rec(json!({"first_name": "chuck", "surname": "miller"})),
+        );
+        assert_eq!(compare(&fields, &a, &b), vec![1, 1]);
+    }
+}
