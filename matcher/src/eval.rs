@@ -967,24 +967,24 @@ fn reach(truth: &HashSet<(String, String)>, cand: &HashSet<(String, String)>) ->
             index.entry(x.as_str()).or_insert(n);
         }
     }
-    let mut parent: Vec<usize> = (0..index.len()).collect();
-    fn find(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
+    let joined_by_cand = truth
+        .iter()
+        .filter(|p| cand.contains(*p))
+        .map(|(a, b)| (index[a.as_str()], index[b.as_str()]));
+    let mut component = vec![usize::MAX; index.len()];
+    for (c, members) in crate::engine::cluster::clusters(index.len(), joined_by_cand)
+        .into_iter()
+        .enumerate()
+    {
+        for m in members {
+            component[m] = c;
         }
-        x
-    }
-    for (a, b) in truth.iter().filter(|p| cand.contains(*p)) {
-        let (x, y) = (index[a.as_str()], index[b.as_str()]);
-        let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
-        parent[rx] = ry;
     }
     let joined = truth
         .iter()
         .filter(|(a, b)| {
-            let (x, y) = (index[a.as_str()], index[b.as_str()]);
-            find(&mut parent, x) == find(&mut parent, y)
+            let (x, y) = (component[index[a.as_str()]], component[index[b.as_str()]]);
+            x != usize::MAX && x == y
         })
         .count();
     joined as f64 / truth.len().max(1) as f64

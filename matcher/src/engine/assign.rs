@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use pathfinding::kuhn_munkres::kuhn_munkres;
 use pathfinding::matrix::Matrix;
 
-use super::fs::union_groups;
+use super::cluster::clusters;
 use super::labels;
 use super::linkage::ScoredPair;
 
@@ -99,7 +99,7 @@ fn optimal_pairs(pairs: &[ScoredPair], order: &[usize]) -> HashSet<usize> {
         .map(|&k| (id(false, pairs[k].left), id(true, pairs[k].right)))
         .collect();
     let mut group_of = vec![0usize; node.len()];
-    let groups = union_groups(node.len(), ends.iter().copied());
+    let groups = clusters(node.len(), ends.iter().copied());
     for (g, members) in groups.iter().enumerate() {
         for &x in members {
             group_of[x] = g;

@@ -424,31 +424,30 @@ pub fn capped_clusters_with(
     )
 }
 
-/// Connected components (size > 1) of the graph on `n` nodes with `edges`.
+/// Connected components (size > 1, sorted; each sorted) of the graph on `n` nodes with
+/// `edges`; edges naming a node past `n` are left out. Records here; fields that change
+/// together in the model ([`super::fs::FsModel`]), records of one group of matches in the
+/// one-to-one step ([`super::assign`]).
 pub fn clusters(n: usize, edges: impl IntoIterator<Item = (usize, usize)>) -> Vec<Vec<usize>> {
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn find(p: &mut [usize], mut x: usize) -> usize {
+    fn root(p: &mut [usize], mut x: usize) -> usize {
         while p[x] != x {
             p[x] = p[p[x]];
             x = p[x];
         }
         x
     }
+    let mut parent: Vec<usize> = (0..n).collect();
     for (i, j) in edges {
-        if i >= n || j >= n {
-            continue;
-        }
-        let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-        if a != b {
+        if i < n && j < n {
+            let (a, b) = (root(&mut parent, i), root(&mut parent, j));
             parent[a.max(b)] = a.min(b);
         }
     }
+    // each component's root is its least member: by root is by first member, sorted
     let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     for i in 0..n {
-        let r = find(&mut parent, i);
+        let r = root(&mut parent, i);
         groups.entry(r).or_default().push(i);
     }
-    let mut out: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
-    out.sort();
-    out
+    groups.into_values().filter(|g| g.len() > 1).collect()
 }

@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::engine::cluster::clusters;
 
 /// Least weight (bits) of a group member's agreement for the group to count as not
 /// changed ([`FsModel::correct_groups`]): a country shared by 80% of the records weighs
@@ -26,34 +27,6 @@ const DEPENDENT_SHARE: f64 = 0.8;
 /// Least lift of the joint agreement over independence (a near-constant column, such as
 /// a country, agrees with everything by chance).
 const DEPENDENT_LIFT: f64 = 10.0;
-
-/// The groups (two or more members, sorted) that `links` between `0..n` make: fields
-/// here, records in [`super::assign`].
-pub(crate) fn union_groups(
-    n: usize,
-    links: impl Iterator<Item = (usize, usize)>,
-) -> Vec<Vec<usize>> {
-    fn root(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
-        }
-        x
-    }
-    let mut parent: Vec<usize> = (0..n).collect();
-    for (x, y) in links {
-        if x < n && y < n {
-            let (rx, ry) = (root(&mut parent, x), root(&mut parent, y));
-            parent[rx.max(ry)] = rx.min(ry);
-        }
-    }
-    let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-    for f in 0..n {
-        let r = root(&mut parent, f);
-        by_root.entry(r).or_default().push(f);
-    }
-    by_root.into_values().filter(|g| g.len() >= 2).collect()
-}
 
 /// Fellegi–Sunter model: per field and level, m = P(level | match), u = P(level | non-match).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -317,7 +290,7 @@ impl FsModel {
     fn group_dependent_fields(&mut self, pairs: Vec<(usize, usize)>) {
         let n = self.u.len().max(self.fields.len());
         // the last estimate's, always: an estimate that finds none leaves none behind
-        self.tight = union_groups(n, pairs.iter().copied());
+        self.tight = clusters(n, pairs.iter().copied());
         if pairs.is_empty() {
             return;
         }
@@ -326,7 +299,7 @@ impl FsModel {
             .iter()
             .flat_map(|g| g.windows(2).map(|w| (w[0], w[1])))
             .collect::<Vec<_>>();
-        self.groups = union_groups(n, known.into_iter().chain(pairs));
+        self.groups = clusters(n, known.into_iter().chain(pairs));
     }
 
     /// Estimates m (and λ) by EM over the candidate comparison vectors, u kept fixed.
