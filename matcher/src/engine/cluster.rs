@@ -451,3 +451,221 @@ pub fn clusters(n: usize, edges: impl IntoIterator<Item = (usize, usize)>) -> Ve
     }
     groups.into_values().filter(|g| g.len() > 1).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::linkage::*;
+
+    #[test]
+    fn capped_clusters_refuse_the_weak_link_that_would_chain_two_groups() {
+        let p = scored;
+        // {0,1,2} and {3,4,5} strongly linked; one weak pair 2-3 between them
+        let pairs = vec![
+            p(0, 1, 0.99),
+            p(1, 2, 0.98),
+            p(2, 3, 0.86),
+            p(3, 4, 0.99),
+            p(4, 5, 0.97),
+        ];
+        // one pair between two groups of three is not enough support
+        assert_eq!(
+            capped_clusters(6, &pairs, 0, None),
+            vec![vec![0, 1, 2], vec![3, 4, 5]]
+        );
+        // a second pair between them is
+        let mut two = pairs.clone();
+        two.push(p(0, 4, 0.9));
+        assert_eq!(
+            capped_clusters(6, &two, 0, None),
+            vec![vec![0, 1, 2, 3, 4, 5]]
+        );
+        let pairs = two;
+        assert_eq!(
+            capped_clusters(6, &pairs, 4, None),
+            vec![vec![0, 1, 2], vec![3, 4, 5]]
+        );
+        assert_eq!(capped_clusters(6, &pairs, 6, None).len(), 1);
+        // a stricter split threshold: the weak pair 2-3 cannot join the two groups ...
+        assert_eq!(
+            capped_clusters(6, &pairs, 0, Some(0.95)),
+            vec![vec![0, 1, 2], vec![3, 4, 5]]
+        );
+        // ... but a weak pair still adds a lone record (6) to a group
+        let mut more = pairs.clone();
+        more.push(p(5, 6, 0.87));
+        assert_eq!(
+            capped_clusters(7, &more, 0, Some(0.95)),
+            vec![vec![0, 1, 2], vec![3, 4, 5, 6]]
+        );
+        // below every pair's probability it changes nothing
+        assert_eq!(capped_clusters(6, &pairs, 0, Some(0.5)).len(), 1);
+        // weak pairs alone make no cluster, whatever their order
+        let weak = vec![p(0, 1, 0.86), p(2, 3, 0.87), p(1, 2, 0.88)];
+        assert!(capped_clusters(4, &weak, 0, Some(0.95)).is_empty());
+    }
+
+    fn scored(l: usize, r: usize, probability: f64) -> ScoredPair {
+        ScoredPair {
+            left: l,
+            right: r,
+            weight: 0.0,
+            probability,
+            rule: "IV".into(),
+            is_match: true,
+        }
+    }
+
+    #[test]
+    fn two_big_clusters_chained_by_one_strong_pair_stay_apart() {
+        // {0..50} and {50..100}: each a chain of strong matches, one strong matched pair
+        // 49-50 between them; 2,500 pairs between them, too many to score them all
+        let mut cand = Vec::new();
+        let mut matched = Vec::new();
+        for i in 0..99u32 {
+            if i != 49 {
+                cand.push((i, i + 1));
+                matched.push(scored(i as usize, i as usize + 1, 0.99));
+            }
+        }
+        cand.push((49, 50));
+        matched.push(scored(49, 50, 0.95));
+        let evidence = vec![9.0f32; cand.len()];
+        let same_half = |x: usize, y: usize| (x < 50) == (y < 50);
+        // two entities: no pair across says yes
+        let apart = move |x: usize, y: usize| if same_half(x, y) { 9.0f32 } else { -1.0 };
+        let c = evidence_clusters(100, &cand, &evidence, &matched, 0, None, Some(&apart));
+        assert_eq!(
+            c.len(),
+            2,
+            "{:?}",
+            c.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+        // one heavy entity: a tenth of the pairs across say yes (the same employer)
+        let one = move |x: usize, y: usize| {
+            if same_half(x, y) || (x + y).is_multiple_of(10) {
+                9.0f32
+            } else {
+                -1.0
+            }
+        };
+        let c = evidence_clusters(100, &cand, &evidence, &matched, 0, None, Some(&one));
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn unchecked_noes_are_scored_again_when_two_clusters_may_join() {
+        // {0, 1} and {2, 3}, one strong match across (1, 2); the other three pairs across
+        // were decided "no" on their weights without their individual fields checked
+        let cand = vec![(0, 1), (2, 3), (1, 2), (0, 2), (0, 3), (1, 3)];
+        let matched = vec![scored(0, 1, 0.99), scored(2, 3, 0.99), scored(1, 2, 0.9)];
+        let across = |x: usize, y: usize| (x < 2) != (y < 2) && (x.min(y), x.max(y)) != (1, 2);
+        // checked, they conflict (namesakes born years apart)
+        let checked = move |x: usize, y: usize| {
+            if across(x, y) {
+                CONFLICT_EVIDENCE
+            } else {
+                9.0f32
+            }
+        };
+        let unchecked = vec![9.0, 9.0, 9.0, UNCHECKED_NO, UNCHECKED_NO, UNCHECKED_NO];
+        let c = evidence_clusters(4, &cand, &unchecked, &matched, 0, None, Some(&checked));
+        assert_eq!(c.len(), 2, "{c:?}");
+        // plain noes are taken as they are: 9 - 3 x 2 > 0 joins
+        let plain = vec![9.0, 9.0, 9.0, -2.0, -2.0, -2.0];
+        let c = evidence_clusters(4, &cand, &plain, &matched, 0, None, Some(&checked));
+        assert_eq!(c.len(), 1, "{c:?}");
+    }
+
+    #[test]
+    fn big_clusters_join_on_a_sample_with_matches_and_no_conflicts() {
+        // {0..50} and {50..100}, chained inside; blocking proposed 60 pairs across (a
+        // shared name) that say a plain "no" (-2: other employer, other town) and one
+        // match: the known pairs add up to a no, the sample of all pairs across decides
+        let mut cand = Vec::new();
+        let mut matched = Vec::new();
+        for i in 0..99u32 {
+            if i != 49 {
+                cand.push((i, i + 1));
+                matched.push(scored(i as usize, i as usize + 1, 0.99));
+            }
+        }
+        let mut evidence = vec![9.0f32; cand.len()];
+        for k in 0..60u32 {
+            cand.push((k % 50, 50 + (k * 7) % 50));
+            evidence.push(-2.0);
+        }
+        cand.push((49, 50));
+        evidence.push(1.0);
+        matched.push(scored(49, 50, 0.9));
+        let same_half = |x: usize, y: usize| (x < 50) == (y < 50);
+        // one person at two employers: a twentieth of the pairs across match, none conflicts
+        let one = move |x: usize, y: usize| {
+            if same_half(x, y) || (x + y).is_multiple_of(20) {
+                9.0f32
+            } else {
+                -1.0
+            }
+        };
+        let c = evidence_clusters(100, &cand, &evidence, &matched, 0, None, Some(&one));
+        assert_eq!(
+            c.len(),
+            1,
+            "{:?}",
+            c.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+        // a household: as many matches, but a third of the pairs across conflict
+        let household = move |x: usize, y: usize| {
+            if same_half(x, y) || (x + y).is_multiple_of(20) {
+                9.0f32
+            } else if (x + y).is_multiple_of(3) {
+                CONFLICT_EVIDENCE
+            } else {
+                -1.0
+            }
+        };
+        let c = evidence_clusters(100, &cand, &evidence, &matched, 0, None, Some(&household));
+        assert_eq!(
+            c.len(),
+            2,
+            "{:?}",
+            c.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn evidence_between_clusters_decides_whether_they_join() {
+        // {0,1} and {2,3}: one matched pair 1-2 between them, and the other pairs between
+        // them candidates found *not* to match (a household with one mistaken link)
+        let cand = vec![(0, 1), (2, 3), (1, 2), (0, 2), (0, 3), (1, 3)];
+        let evidence = vec![8.0, 8.0, 1.0, -6.0, -6.0, -2.0];
+        let matched = vec![scored(0, 1, 0.99), scored(2, 3, 0.99), scored(1, 2, 0.9)];
+        assert_eq!(
+            evidence_clusters(4, &cand, &evidence, &matched, 0, None, None),
+            vec![vec![0, 1], vec![2, 3]]
+        );
+        // the same pairs saying yes: one cluster
+        let yes = vec![8.0, 8.0, 1.0, 3.0, 3.0, 2.0];
+        assert_eq!(
+            evidence_clusters(4, &cand, &yes, &matched, 0, None, None),
+            vec![vec![0, 1, 2, 3]]
+        );
+        // pairs that were never candidates are scored one by one when a scorer is given
+        let sparse = vec![(0, 1), (2, 3), (1, 2)];
+        let ev = vec![8.0, 8.0, 1.0];
+        assert_eq!(
+            evidence_clusters(4, &sparse, &ev, &matched, 0, None, None),
+            vec![vec![0, 1, 2, 3]]
+        );
+        let no = |_: usize, _: usize| -5.0f32;
+        assert_eq!(
+            evidence_clusters(4, &sparse, &ev, &matched, 0, None, Some(&no)),
+            vec![vec![0, 1], vec![2, 3]]
+        );
+        // a cap still bounds the size
+        assert_eq!(
+            evidence_clusters(4, &cand, &yes, &matched, 3, None, None),
+            vec![vec![0, 1], vec![2, 3]]
+        );
+    }
+}
