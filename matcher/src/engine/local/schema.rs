@@ -1,0 +1,508 @@
+//! Schema matching evidence: a column's coarse type and value profile, abbreviations
+//! learned from the two schemas, and the evidence the rules check for a column pair.
+
+use super::*;
+
+/// Coarse data type of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataType {
+    Integer,
+    Float,
+    Bool,
+    Date,
+    Text,
+    Unknown,
+}
+
+impl DataType {
+    pub fn from_declared(t: &str) -> Self {
+        let t = t.to_lowercase();
+        if t.contains("bool") || t == "bit" {
+            DataType::Bool
+        } else if t.contains("date") || t.contains("time") {
+            DataType::Date
+        } else if t.contains("int") || t == "serial" || t == "long" {
+            DataType::Integer
+        } else if [
+            "float", "double", "real", "decimal", "numeric", "number", "money",
+        ]
+        .iter()
+        .any(|x| t.contains(x))
+        {
+            DataType::Float
+        } else if ["char", "text", "string", "str", "clob", "varchar"]
+            .iter()
+            .any(|x| t.contains(x))
+        {
+            DataType::Text
+        } else {
+            DataType::Unknown
+        }
+    }
+
+    fn of_value(s: &str) -> Self {
+        let s = s.trim();
+        if s.is_empty() {
+            return DataType::Unknown;
+        }
+        let l = s.to_ascii_lowercase();
+        if l == "true" || l == "false" {
+            return DataType::Bool;
+        }
+        if let Ok(n) = s.parse::<i64>() {
+            // `19430117`: a date written without separators (year 1800-2099)
+            let (y, m, d) = (n / 10_000, n / 100 % 100, n % 100);
+            if s.len() == 8
+                && (1800..2100).contains(&y)
+                && (1..=12).contains(&m)
+                && (1..=31).contains(&d)
+            {
+                return DataType::Date;
+            }
+            return DataType::Integer;
+        }
+        if s.parse::<f64>().is_ok() {
+            return DataType::Float;
+        }
+        let b = s.as_bytes();
+        if b.len() >= 8
+            && b.len() <= 25
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && (b[4] == b'-' || b[4] == b'/')
+        {
+            return DataType::Date;
+        }
+        DataType::Text
+    }
+
+    /// Majority type of sample values.
+    pub fn infer(samples: &[String]) -> Self {
+        let mut c: HashMap<DataType, usize> = HashMap::new();
+        for s in samples {
+            let t = DataType::of_value(s);
+            if t != DataType::Unknown {
+                *c.entry(t).or_default() += 1;
+            }
+        }
+        let n: usize = c.values().sum();
+        if n == 0 {
+            return DataType::Unknown;
+        }
+        let ints = c.get(&DataType::Integer).copied().unwrap_or(0);
+        let floats = c.get(&DataType::Float).copied().unwrap_or(0);
+        if ints + floats == n && floats > 0 {
+            return DataType::Float;
+        }
+        c.into_iter()
+            .max_by_key(|(t, k)| (*k, *t as u8))
+            .map(|(t, _)| t)
+            .unwrap_or(DataType::Unknown)
+    }
+
+    /// Whether two types can hold the same kind of data (text holds anything).
+    pub fn compatible(a: Self, b: Self) -> bool {
+        use DataType::*;
+        match (a, b) {
+            (Unknown, _) | (_, Unknown) | (Text, _) | (_, Text) => true,
+            (Integer | Float, Integer | Float) => true,
+            (x, y) => x == y,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataType::Integer => "integer",
+            DataType::Float => "float",
+            DataType::Bool => "bool",
+            DataType::Date => "date",
+            DataType::Text => "text",
+            DataType::Unknown => "unknown",
+        }
+    }
+}
+
+/// A column prepared for schema matching.
+#[derive(Debug, Clone)]
+pub struct SmColumn {
+    pub table: String,
+    pub name: String,
+    pub name_tokens: Vec<String>,
+    pub desc_tokens: Vec<String>,
+    pub declared: DataType,
+    pub inferred: DataType,
+    pub values: HashSet<String>,
+    pub value_tokens: HashSet<String>,
+    /// Mean and std of numeric samples, when numeric.
+    pub numeric: Option<(f64, f64)>,
+    pub mean_len: f64,
+    /// Character-trigram profile of the values (unit length).
+    pub profile: HashMap<String, f64>,
+    /// The concept the name stands for in the built-in lexicon ([`crate::engine::lexicon`]).
+    pub concept: Option<&'static str>,
+}
+
+impl SmColumn {
+    pub fn new(table: &Table, c: &Column, extra_desc: Option<&str>) -> Self {
+        let samples: Vec<String> = c
+            .samples
+            .iter()
+            .map(value_text)
+            .filter(|s| !s.trim().is_empty())
+            .collect();
+        let mut desc = c.description.clone().unwrap_or_default();
+        if let Some(e) = extra_desc {
+            desc.push(' ');
+            desc.push_str(e);
+        }
+        let nums: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.trim().parse::<f64>().ok())
+            .collect();
+        let numeric = (!nums.is_empty() && nums.len() * 10 >= samples.len() * 9).then(|| {
+            let m = nums.iter().sum::<f64>() / nums.len() as f64;
+            let v = nums.iter().map(|x| (x - m).powi(2)).sum::<f64>() / nums.len() as f64;
+            (m, v.sqrt())
+        });
+        let mean_len = if samples.is_empty() {
+            0.0
+        } else {
+            samples
+                .iter()
+                .map(|s| s.chars().count() as f64)
+                .sum::<f64>()
+                / samples.len() as f64
+        };
+        Self {
+            table: table.name.clone(),
+            name: c.name.clone(),
+            name_tokens: split_identifier(&c.name),
+            concept: crate::engine::lexicon::concept(&c.name),
+            desc_tokens: crate::engine::text::tokens(&desc),
+            declared: c
+                .data_type
+                .as_deref()
+                .map(DataType::from_declared)
+                .unwrap_or(DataType::Unknown),
+            inferred: DataType::infer(&samples),
+            values: samples
+                .iter()
+                .map(|s| crate::engine::text::normalize(s))
+                .collect(),
+            value_tokens: samples
+                .iter()
+                .flat_map(|s| crate::engine::text::tokens(s))
+                .collect(),
+            numeric,
+            mean_len,
+            profile: value_profile(&samples),
+        }
+    }
+
+    pub fn data_type(&self) -> DataType {
+        if self.declared != DataType::Unknown {
+            self.declared
+        } else {
+            self.inferred
+        }
+    }
+}
+
+/// Character-trigram profile of values, normalized to unit length.
+pub fn value_profile(samples: &[String]) -> HashMap<String, f64> {
+    let mut m: HashMap<String, f64> = HashMap::new();
+    for s in samples {
+        for g in crate::engine::text::qgrams(&crate::engine::text::normalize(s), 3) {
+            *m.entry(g).or_default() += 1.0;
+        }
+    }
+    let n = m.values().map(|v| v * v).sum::<f64>().sqrt();
+    if n > 0.0 {
+        for v in m.values_mut() {
+            *v /= n;
+        }
+    }
+    m
+}
+
+/// Cosine of two unit profiles.
+pub fn profile_cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
+    let (x, y) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    x.iter()
+        .map(|(k, v)| v * y.get(k).copied().unwrap_or(0.0))
+        .sum()
+}
+
+/// Whether two columns' types exclude each other: declared types that cannot hold the
+/// same data, or sample values that are all numbers on one side and never on the other.
+/// Digits written with separators (`495-225-5775`, `17/01/1943`) are numbers for this:
+/// one table writes a phone or a date as `4952255775` or `19430117`, another formats it.
+pub fn types_incompatible(a: &SmColumn, b: &SmColumn) -> bool {
+    if !DataType::compatible(a.data_type(), b.data_type()) {
+        return true;
+    }
+    let numeric = |t: DataType| matches!(t, DataType::Integer | DataType::Float);
+    let text = |c: &SmColumn| c.inferred == DataType::Text && !digits_with_separators(c);
+    (numeric(a.inferred) && text(b)) || (numeric(b.inferred) && text(a))
+}
+
+/// Whether most sample values are digits with separators only (normalized: digits and
+/// spaces, at least one space): formatted numbers, codes, phones and dates.
+fn digits_with_separators(c: &SmColumn) -> bool {
+    let formatted = c
+        .values
+        .iter()
+        .filter(|v| v.contains(' ') && v.bytes().all(|b| b.is_ascii_digit() || b == b' '))
+        .count();
+    !c.values.is_empty() && formatted * 5 >= c.values.len() * 4
+}
+
+/// Token-level expansions learned from the data: a short token in one table that
+/// abbreviates a token of the other table (`gvn` → `given`).
+pub fn learn_expansions(a: &[SmColumn], b: &[SmColumn]) -> HashMap<String, String> {
+    let vocab_a: HashSet<&String> = a.iter().flat_map(|c| c.name_tokens.iter()).collect();
+    let vocab_b: HashSet<&String> = b.iter().flat_map(|c| c.name_tokens.iter()).collect();
+    let mut out = HashMap::new();
+    for (short_side, long_side) in [(&vocab_a, &vocab_b), (&vocab_b, &vocab_a)] {
+        for s in short_side.iter() {
+            if long_side.contains(*s) {
+                continue;
+            }
+            let cands: Vec<&&String> = long_side
+                .iter()
+                .filter(|l| crate::engine::text::token_abbreviates(s, l) && s.len() >= 2)
+                .collect();
+            if cands.len() == 1 {
+                out.insert((*s).clone(), (*cands[0]).clone());
+            }
+        }
+    }
+    out
+}
+
+fn expand(tokens: &[String], exp: &HashMap<String, String>, facts: &[&Facts]) -> Vec<String> {
+    let mut out: Vec<String> = tokens
+        .iter()
+        .map(|t| exp.get(t).cloned().unwrap_or_else(|| t.clone()))
+        .collect();
+    let joined = out.join(" ");
+    for f in facts {
+        for (x, y) in f.aliases.iter().chain(&f.abbreviations) {
+            if &joined == x {
+                out = y.split(' ').map(str::to_string).collect();
+            }
+        }
+    }
+    out
+}
+
+/// The evidence for one column pair.
+#[derive(Debug, Clone)]
+pub struct SmEvidence {
+    pub type_a: DataType,
+    pub type_b: DataType,
+    pub name_sim: f64,
+    pub desc_sim: f64,
+    pub value_sim: Option<f64>,
+    pub abbreviation: bool,
+    pub alias: bool,
+    pub distinct: bool,
+    /// Combined concept score.
+    pub score: f64,
+}
+
+/// Calibrated sentence-embedding similarities of a column pair (feature `embeddings`,
+/// when a model is configured), each in `[0, 1]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Semantic {
+    /// Of the two column names.
+    pub name: Option<f64>,
+    /// Of the two columns' sample values (each column's values embedded as one list).
+    pub values: Option<f64>,
+}
+
+/// Scores a column pair.
+///
+/// `semantic` holds the embedding similarities of the names and of the sample values,
+/// when configured: each can only raise its lexical counterpart.
+pub fn sm_evidence(
+    a: &SmColumn,
+    b: &SmColumn,
+    idf: &Idf,
+    exp: &HashMap<String, String>,
+    facts: &[&Facts],
+    semantic: Semantic,
+) -> SmEvidence {
+    let na = expand(&a.name_tokens, exp, facts);
+    let nb = expand(&b.name_tokens, exp, facts);
+    let ja = a.name_tokens.join(" ");
+    let jb = b.name_tokens.join(" ");
+    let abbreviation = is_abbreviation(&a.name_tokens, &b.name_tokens)
+        || is_abbreviation(&b.name_tokens, &a.name_tokens)
+        || facts.iter().any(|f| f.abbreviation(&ja, &jb));
+    let alias = facts.iter().any(|f| f.alias(&ja, &jb));
+    let distinct = facts.iter().any(|f| f.is_distinct(&ja, &jb));
+    let name_sim = if na == nb || alias {
+        1.0
+    } else {
+        let ts = token_sim(&na, &nb);
+        let tri = trigram_sim(&na.concat(), &nb.concat());
+        let tset: HashSet<&String> = na.iter().collect();
+        let uset: HashSet<&String> = nb.iter().collect();
+        let jac = jaccard(&tset, &uset);
+        let lexical = (0.4 * ts + 0.3 * tri + 0.3 * jac)
+            .max(if abbreviation { 0.85 } else { 0.0 })
+            .max(semantic.name.unwrap_or(0.0));
+        // the built-in lexicon: two names of one concept (`surname` / `last_name`) are
+        // synonyms; names of two concepts (`first_name` / `last_name`) only look alike
+        match (a.concept, b.concept) {
+            (Some(x), Some(y)) if x == y => lexical.max(0.95),
+            (Some(_), Some(_)) => lexical.min(0.3),
+            _ => lexical,
+        }
+    };
+    let desc_sim = idf.cosine(&a.desc_tokens, &b.desc_tokens);
+    let value_sim = if a.values.is_empty() || b.values.is_empty() {
+        None
+    } else {
+        let exact = jaccard(&a.values, &b.values);
+        let tok = jaccard(&a.value_tokens, &b.value_tokens);
+        let cont = a.values.intersection(&b.values).count() as f64
+            / a.values.len().min(b.values.len()) as f64;
+        let prof = profile_cosine(&a.profile, &b.profile);
+        let mut s = exact
+            .max(tok)
+            .max(0.8 * cont)
+            .max(0.9 * prof * prof)
+            .max(semantic.values.unwrap_or(0.0));
+        if let (Some((ma, sa)), Some((mb, sb))) = (a.numeric, b.numeric) {
+            let scale = (sa + sb).max(1e-9) / 2.0 + 1e-9;
+            let z = ((ma - mb).abs() / scale).min(10.0);
+            let dist = (1.0 / (1.0 + z)) * (sa.min(sb) + 1e-9) / (sa.max(sb) + 1e-9);
+            s = s.max(0.9 * dist);
+        }
+        let len_ratio = if a.mean_len > 0.0 && b.mean_len > 0.0 {
+            a.mean_len.min(b.mean_len) / a.mean_len.max(b.mean_len)
+        } else {
+            1.0
+        };
+        Some(s * (0.7 + 0.3 * len_ratio))
+    };
+    let has_desc = !a.desc_tokens.is_empty() && !b.desc_tokens.is_empty();
+    let mut parts = vec![(name_sim, 1.0)];
+    if has_desc {
+        parts.push((desc_sim, 0.6));
+    }
+    if let Some(v) = value_sim {
+        parts.push((v, 1.2));
+    }
+    let w: f64 = parts.iter().map(|p| p.1).sum();
+    let mut score = parts.iter().map(|p| p.0 * p.1).sum::<f64>() / w;
+    // strong single evidence: identical names or near-identical value sets
+    score = score
+        .max(name_sim * 0.95)
+        .max(value_sim.unwrap_or(0.0) * 0.9);
+    if distinct {
+        score = 0.0;
+    }
+    SmEvidence {
+        type_a: a.data_type(),
+        type_b: b.data_type(),
+        name_sim,
+        desc_sim,
+        value_sim,
+        abbreviation,
+        alias,
+        distinct,
+        score: score.clamp(0.0, 1.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn col(name: &str, ty: Option<&str>, samples: serde_json::Value) -> Column {
+        Column {
+            name: name.into(),
+            data_type: ty.map(str::to_string),
+            description: None,
+            samples: samples.as_array().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn types_and_compatibility() {
+        assert_eq!(DataType::from_declared("VARCHAR(20)"), DataType::Text);
+        assert_eq!(DataType::from_declared("bigint"), DataType::Integer);
+        assert_eq!(
+            DataType::infer(&["1".into(), "2.5".into()]),
+            DataType::Float
+        );
+        assert_eq!(DataType::infer(&["2020-01-02".into()]), DataType::Date);
+        assert_eq!(DataType::infer(&["20200102".into()]), DataType::Date);
+        assert_eq!(DataType::infer(&["20201302".into()]), DataType::Integer);
+        assert_eq!(DataType::infer(&["12345678".into()]), DataType::Integer);
+        assert!(!DataType::compatible(DataType::Date, DataType::Bool));
+        assert!(DataType::compatible(DataType::Integer, DataType::Float));
+    }
+
+    #[test]
+    fn abbreviated_column_scores_high() {
+        let t = Table {
+            name: "people".into(),
+            description: None,
+            columns: vec![],
+        };
+        let a = SmColumn::new(
+            &t,
+            &col("given_name", Some("text"), json!(["john", "mary", "kate"])),
+            None,
+        );
+        let b = SmColumn::new(
+            &t,
+            &col("gvnNm", None, json!(["john", "liam", "kate"])),
+            None,
+        );
+        let c = SmColumn::new(&t, &col("postcode", None, json!([2000, 2600, 4000])), None);
+        let idf = Idf::default();
+        let exp = learn_expansions(std::slice::from_ref(&a), &[b.clone(), c.clone()]);
+        let ab = sm_evidence(&a, &b, &idf, &exp, &[], Semantic::default());
+        let ac = sm_evidence(&a, &c, &idf, &exp, &[], Semantic::default());
+        assert!(ab.abbreviation);
+        assert!(ab.score > 0.7, "{ab:?}");
+        assert!(ac.score < 0.3, "{ac:?}");
+    }
+
+    #[test]
+    fn formatted_and_bare_numbers_are_one_type() {
+        let t = Table {
+            name: "people".into(),
+            description: None,
+            columns: vec![],
+        };
+        let c = |name: &str, v: serde_json::Value| SmColumn::new(&t, &col(name, None, v), None);
+        let bare = c(
+            "phone",
+            json!([8609077207u64, 7244456389u64, 6368668022u64]),
+        );
+        let dashed = c(
+            "contact_number",
+            json!(["495-225-5775", "656-357-5386", "658-206-7547"]),
+        );
+        assert!(!types_incompatible(&bare, &dashed));
+        let compact = c("birthdate", json!([19970719, 19830626, 19940327]));
+        let slashed = c(
+            "birth_date",
+            json!(["17/01/1943", "21/03/1970", "01/07/1957"]),
+        );
+        assert!(!types_incompatible(&compact, &slashed));
+        // numbers against words still exclude each other
+        let town = c("town", json!(["anski", "ashnel", "morulham"]));
+        let zip = c("zip", json!([29538, 45618, 68339]));
+        assert!(types_incompatible(&zip, &town));
+        // a date written without separators is a date: it goes with `1992-10-16`
+        let iso = c("dob", json!(["1992-10-16", "1971-08-13", "1942-07-07"]));
+        assert!(!types_incompatible(&compact, &iso));
+    }
+}
