@@ -11,10 +11,13 @@
 //! `--truth-clusters`); the files are read by [`crate::records`]. Prints
 //! precision, recall, F1, candidate pairs, blocking recall and wall time; the last line is
 //! `f1=<value>`. `--report out.html` also writes one self-contained HTML page of the run
-//! ([`report`]; the data for it is gathered by `collect`).
+//! ([`report`]; the data for it is gathered by `collect`). `truth` reads the truth file
+//! against the input; `explain` writes what `--explain` and `--show-errors` print.
 
 mod collect;
+mod explain;
 pub mod report;
+mod truth;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -28,6 +31,11 @@ use crate::engine::linkage::{self, Assignment, LinkOptions};
 use crate::engine::{Engine, EngineError, EntityOptions, EntityPair, SchemaOptions};
 use crate::records::{
     RecordTable, RecordsError, id_candidates, read_records, read_table, read_truth,
+};
+use explain::{cluster_histogram, error_lines, explain_model, field_levels};
+use truth::{
+    check_truth_ids, cluster_pairs, counts_from_zero, from_zero, is_membership, membership_pairs,
+    read_for_truth,
 };
 
 /// Errors of an evaluation run.
@@ -256,158 +264,6 @@ fn scores(
     (p, r, f, correct)
 }
 
-/// `cluster_sizes=1:N 2:N 3-5:N ...`: how many clusters of each size (records in no
-/// predicted cluster count as clusters of one).
-fn cluster_histogram(records: usize, clusters: &[Vec<String>]) -> String {
-    const BINS: [(usize, usize); 7] = [
-        (1, 1),
-        (2, 2),
-        (3, 5),
-        (6, 20),
-        (21, 100),
-        (101, 500),
-        (501, usize::MAX),
-    ];
-    let mut counts = [0usize; 7];
-    let in_clusters: usize = clusters.iter().map(Vec::len).sum();
-    counts[0] = records.saturating_sub(in_clusters);
-    for c in clusters {
-        if let Some(k) = BINS
-            .iter()
-            .position(|&(lo, hi)| (lo..=hi).contains(&c.len()))
-        {
-            counts[k] += 1;
-        }
-    }
-    let parts: Vec<String> = BINS
-        .iter()
-        .zip(counts)
-        .filter(|(_, n)| *n > 0)
-        .map(|(&(lo, hi), n)| match (lo == hi, hi == usize::MAX) {
-            (true, _) => format!("{lo}:{n}"),
-            (_, true) => format!("{lo}+:{n}"),
-            _ => format!("{lo}-{hi}:{n}"),
-        })
-        .collect();
-    format!("cluster_sizes={}", parts.join(" "))
-}
-
-/// Up to `n` of each kind of error (`--show-errors`), sorted: true pairs that were never
-/// candidates, true candidates not matched, predicted pairs that are not true.
-fn error_lines(
-    n: usize,
-    truth: &HashSet<(String, String)>,
-    candidates: &HashSet<(String, String)>,
-    predicted: &HashSet<(String, String)>,
-    note: impl Fn(&(String, String)) -> Option<String>,
-) -> Vec<String> {
-    if n == 0 {
-        return Vec::new();
-    }
-    let pick = |label: &str, pairs: Vec<&(String, String)>| {
-        let mut pairs = pairs;
-        pairs.sort();
-        pairs
-            .into_iter()
-            .take(n)
-            .map(|p| match note(p) {
-                Some(n) => format!("{label}: {} <-> {} ({n})", p.0, p.1),
-                None => format!("{label}: {} <-> {}", p.0, p.1),
-            })
-            .collect::<Vec<_>>()
-    };
-    let mut out = pick(
-        "not_a_candidate",
-        truth.iter().filter(|p| !candidates.contains(*p)).collect(),
-    );
-    out.extend(pick(
-        "missed",
-        truth
-            .iter()
-            .filter(|p| candidates.contains(*p) && !predicted.contains(*p))
-            .collect(),
-    ));
-    out.extend(pick(
-        "wrong",
-        predicted.iter().filter(|p| !truth.contains(*p)).collect(),
-    ));
-    out
-}
-
-/// A pair's fields with their agreement levels and weights (`given_name L0 +7.8`, a field
-/// a side lacks as `surname -`), for the errors `--explain` lists.
-///
-/// With the pair's `weight`, the line ends with the prior and what the field weights and
-/// the prior leave of it: the term-frequency adjustments (a rare value agreeing weighs
-/// more than the field's average, `smith` less), so the parts add up to the weight.
-fn field_levels(
-    out: &linkage::LinkOutput,
-    l: &crate::engine::Record,
-    r: &crate::engine::Record,
-    weight: Option<f64>,
-) -> String {
-    let levels = out.explain_pair(l, r);
-    let mut parts: Vec<String> = levels
-        .iter()
-        .zip(&out.fields)
-        .map(|(&(level, w), f)| {
-            if level == crate::engine::fs::MISSING {
-                format!("{} -", f.name)
-            } else {
-                format!("{} L{level} {w:+.1}", f.name)
-            }
-        })
-        .collect();
-    if let Some(weight) = weight {
-        let fields: Vec<f64> = levels.iter().map(|&(_, w)| w).collect();
-        let tf = weight - out.model.weight_from(&fields);
-        parts.push(format!("prior {:+.1}", out.model.prior_weight()));
-        parts.push(format!("term frequencies {tf:+.1}"));
-    }
-    parts.join(", ")
-}
-
-/// The estimated model, one line per field (`--explain`).
-fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> Vec<String> {
-    let mut v = vec![format!(
-        "model: threshold={threshold} prior(lambda)={:.6} em_iterations={}",
-        m.lambda, m.iterations
-    )];
-    if let Some(note) = &m.em_note {
-        v.push(format!("model: em: {note}"));
-    }
-    if !m.unrelated.is_empty() {
-        v.push(format!(
-            "model: not compared (likely matches agree on them no more often than random pairs): {}",
-            m.unrelated.join(", ")
-        ));
-    }
-    for (f, spec) in m.fields.iter().enumerate() {
-        let levels: Vec<String> = (0..crate::engine::fs::LEVELS)
-            .map(|l| {
-                format!(
-                    "L{l} m={:.4} u={:.4} w={:+.2}",
-                    m.m[f][l],
-                    m.u[f][l],
-                    m.level_weight(f, l)
-                )
-            })
-            .collect();
-        let cols = if spec.columns.is_empty() {
-            String::new()
-        } else {
-            format!(" from {}", spec.columns.join("+"))
-        };
-        v.push(format!(
-            "model: {} ({:?}{cols}): {}",
-            spec.name,
-            spec.kind,
-            levels.join(" | ")
-        ));
-    }
-    v
-}
-
 fn unordered(a: String, b: String) -> (String, String) {
     if a <= b { (a, b) } else { (b, a) }
 }
@@ -460,180 +316,6 @@ pub async fn run(args: EvalArgs, cfg: &Config) -> Result<EvalReport, EvalError> 
         println!("{l}");
     }
     Ok(report)
-}
-
-/// Whether truth rows are `id,cluster` rows rather than id pairs: every first value is a
-/// distinct id of the input and fewer than half of the second values are ids (cluster
-/// labels of their own kind: `inventor_17`, a person's key).
-fn is_membership(rows: &[(String, String)], ids: &[String]) -> bool {
-    let ids: HashSet<&str> = ids.iter().map(String::as_str).collect();
-    let mut firsts = HashSet::new();
-    !rows.is_empty()
-        && rows
-            .iter()
-            .all(|(x, _)| ids.contains(x.as_str()) && firsts.insert(x.as_str()))
-        && rows
-            .iter()
-            .filter(|(_, c)| ids.contains(c.as_str()))
-            .count()
-            * 2
-            < rows.len()
-}
-
-/// The pairs of records that `id,cluster` rows put in one cluster.
-fn membership_pairs(rows: Vec<(String, String)>) -> HashSet<(String, String)> {
-    let mut by: HashMap<String, Vec<String>> = HashMap::new();
-    for (id, c) in rows {
-        by.entry(c).or_default().push(id);
-    }
-    cluster_pairs(by.values())
-}
-
-/// Every pair of ids within one cluster, unordered.
-fn cluster_pairs<'a>(
-    clusters: impl IntoIterator<Item = &'a Vec<String>>,
-) -> HashSet<(String, String)> {
-    let mut out = HashSet::new();
-    for m in clusters {
-        for (i, x) in m.iter().enumerate() {
-            for y in &m[i + 1..] {
-                out.insert(unordered(x.clone(), y.clone()));
-            }
-        }
-    }
-    out
-}
-
-/// Entity linking evaluation.
-/// Refuses a truth file that names none of the ids of `path` (see [`EvalError::TruthIds`]).
-/// Reads an input of `eval em` with the truth's ids. Without `--id-column`, the column
-/// [`read_records`] picks (a present, distinct id) is kept when it holds at least half the
-/// truth's ids of this side (`wanted`); otherwise, or when the rows were numbered for
-/// want of one, the id-named column holding most of them is taken, repeated values
-/// allowed: a tax file's `simulant_id` names the person
-/// of each of their forms, so it is no row id, but it is what the truth pairs. Returns
-/// the table and the id column used.
-fn read_for_truth<'a>(
-    path: &std::path::Path,
-    id_column: Option<&str>,
-    wanted: impl IntoIterator<Item = &'a String>,
-) -> Result<(RecordTable, Option<String>), EvalError> {
-    let table = read_records(path, id_column)?;
-    let wanted: HashSet<&String> = wanted.into_iter().collect();
-    if id_column.is_some() || wanted.is_empty() {
-        return Ok((table, id_column.map(str::to_string)));
-    }
-    let cover = |ids: &[String]| {
-        ids.iter()
-            .filter(|i| wanted.contains(i))
-            .collect::<HashSet<_>>()
-            .len()
-    };
-    // rows numbered for want of a distinct id column: numbers are no evidence, and any
-    // id-named column holding as many of the truth's ids is preferred
-    let numbered = table.numbered;
-    let mut best = (cover(&table.ids), None);
-    if !numbered && best.0 * 2 >= wanted.len() {
-        return Ok((table, None));
-    }
-    let headers = crate::records::headers(path)?;
-    for c in id_candidates(&headers) {
-        let t = read_records(path, Some(&headers[c]))?;
-        let n = cover(&t.ids);
-        if n > best.0 || (numbered && n > 0 && n >= best.0 && best.1.is_none()) {
-            best = (n, Some((t, headers[c].clone())));
-        }
-    }
-    match best.1 {
-        Some((t, name)) => {
-            eprintln!(
-                "ids of {}: column `{name}` (it holds {} of the truth's {} ids; pass --id-column to choose)",
-                path.display(),
-                best.0,
-                wanted.len()
-            );
-            Ok((t, Some(name)))
-        }
-        None => Ok((table, None)),
-    }
-}
-
-/// Whether a truth that names numbered rows counts them from 0 (written from a pandas or
-/// R index): it names a row 0, or its pairs (up to 500) share clearly more values — any
-/// column with any — read from 0 than from 1. True pairs are duplicates; read one row off,
-/// they are strangers.
-fn counts_from_zero<'a>(
-    left: &[crate::engine::Record],
-    right: &[crate::engine::Record],
-    pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
-) -> bool {
-    let mut pairs: Vec<(usize, usize)> = pairs
-        .into_iter()
-        .filter_map(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
-        .collect();
-    if pairs.iter().any(|&(a, b)| a == 0 || b == 0) {
-        return true;
-    }
-    pairs.sort_unstable();
-    pairs.truncate(500);
-    let values = |r: &crate::engine::Record| -> HashSet<String> {
-        r.values()
-            .map(|v| crate::engine::value_text(v).trim().to_lowercase())
-            .filter(|v| !v.is_empty())
-            .collect()
-    };
-    let shared = |shift: usize| -> usize {
-        pairs
-            .iter()
-            .filter_map(|&(a, b)| {
-                let (x, y) = (left.get(a - shift)?, right.get(b - shift)?);
-                Some(values(x).intersection(&values(y)).count())
-            })
-            .sum()
-    };
-    let (from1, from0) = (shared(1), shared(0));
-    from0 > 2 * from1
-}
-
-/// Renumbers rows numbered from 1 (a file with no id column) from 0, for a truth that
-/// counts from 0 ([`counts_from_zero`]): one written from a pandas or R index does, and
-/// read from 1 each of its ids would name the next row, silently.
-fn from_zero(path: &std::path::Path, table: &mut RecordTable) {
-    for (k, id) in table.ids.iter_mut().enumerate() {
-        *id = k.to_string();
-    }
-    eprintln!(
-        "ids of {}: rows numbered from 0, as the truth counts them (the file has no id column; pass --id-column to choose)",
-        path.display()
-    );
-}
-
-fn check_truth_ids<'a>(
-    path: &std::path::Path,
-    ids: impl IntoIterator<Item = &'a String>,
-    truth: &HashSet<(String, String)>,
-    side: impl Fn(&(String, String)) -> [&String; 2],
-) -> Result<(), EvalError> {
-    let order: Vec<&String> = ids.into_iter().collect();
-    let ids: HashSet<&String> = order.iter().copied().collect();
-    if truth.is_empty()
-        || truth
-            .iter()
-            .any(|t| side(t).iter().any(|x| ids.contains(x)))
-    {
-        return Ok(());
-    }
-    // the first ids of the file, in its order
-    let sample: Vec<&String> = order.into_iter().take(3).collect();
-    Err(EvalError::TruthIds {
-        input: path.display().to_string(),
-        pairs: truth.len(),
-        sample: sample
-            .iter()
-            .map(|s| format!("{s:?}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
 }
 
 pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
