@@ -65,8 +65,8 @@ pub fn dedup_prepared(
     let mut round = scoring.round(&tf);
     // An entity of many records makes its own name look common: 425 mentions of one
     // inventor are 3% of the file, and agreeing on the name then costs bits it should
-    // bring. Counted again with each cluster holding a value once, the name is as rare
-    // as the people who hold it, and the pairs are scored once more.
+    // bring. With the first round's clusters known, a record's name is counted by the
+    // records holding it outside its cluster, and the pairs are scored once more.
     if round.clusters.iter().map(Vec::len).max().unwrap_or(0) >= HEAVY_CLUSTER {
         let tf = tf.with_clusters(a, &round.clusters);
         round = scoring.round(&tf);
@@ -102,8 +102,9 @@ pub fn dedup_prepared(
     }
 }
 
-/// Records in the largest cluster from which term frequencies are counted again, once per
-/// cluster ([`TermFrequencies::count_clustered`]).
+/// Records in the largest cluster of the first round from which the pairs are scored
+/// again, with each name counted outside its holder's cluster
+/// ([`TermFrequencies::with_clusters`]).
 const HEAVY_CLUSTER: usize = 20;
 
 /// What scoring and clustering a dedup's candidates read: the fitted model, the
