@@ -76,11 +76,19 @@ impl TermFrequencies {
     /// These counts, told which records the first round put together (`clusters`: record
     /// numbers of `records`, one file). An entity of many records makes its own name
     /// look common: 425 mentions of one inventor are 3% of the file, and agreeing on the
-    /// name then cost bits it should bring. With the clusters known, a record's name is
-    /// as common as the records holding it outside the record's own cluster (and the
-    /// record itself): a mention of that inventor meets only the other holders, a
-    /// stranger still meets every one ([`TermFrequencies::pair_adjustment_of`]).
-    pub fn with_clusters(mut self, records: &[Prepared], clusters: &[Vec<usize>]) -> Self {
+    /// name then cost bits it should bring. With the clusters known, a value of the
+    /// `names` fields is, for a record, as common as the records holding it outside the
+    /// record's own cluster (and the record itself): a mention of that inventor meets
+    /// only the other holders, a stranger still meets every one
+    /// ([`TermFrequencies::pair_adjustment_of`]). Other fields keep their plain counts: a
+    /// firm of fifty records at one postcode says nothing of how many other firms are
+    /// there (with the postcode counted so, a second firm at it joined the first).
+    pub fn with_clusters(
+        mut self,
+        records: &[Prepared],
+        clusters: &[Vec<usize>],
+        names: &[usize],
+    ) -> Self {
         use rayon::prelude::*;
         let mut cluster_of = vec![u32::MAX; records.len()];
         for (c, members) in clusters.iter().enumerate() {
@@ -94,6 +102,9 @@ impl TermFrequencies {
             .into_par_iter()
             .map(|f| {
                 let mut m: HashMap<(u32, u64), u32> = HashMap::new();
+                if !names.contains(&f) {
+                    return m;
+                }
                 for (members, c) in clusters.iter().zip(0u32..) {
                     for &r in members {
                         if let Some(v) = records.get(r).map(|x| x.value(f))
@@ -184,12 +195,10 @@ impl TermFrequencies {
     }
 
     /// [`TermFrequencies::pair_adjustment`] of two records of one file with their record
-    /// numbers (which [`TermFrequencies::with_clusters`] needs). Of a name (a field in
-    /// `skip`) agreeing exactly, the rarer of the two records' counts is taken: whether a
-    /// record belongs to an entity of many records turns on how many records outside
-    /// that entity hold the name. Other fields keep their plain counts: a firm of fifty
-    /// records at one postcode says nothing of how many other firms are there (with the
-    /// postcode counted per cluster, a second firm at it joined the first).
+    /// numbers (which [`TermFrequencies::with_clusters`] needs). Of a value agreeing
+    /// exactly, the rarer of the two records' counts is taken: whether a record belongs to
+    /// an entity of many records turns on how many records outside that entity hold the
+    /// name.
     pub fn pair_adjustment_of(
         &self,
         model: &FsModel,
@@ -205,7 +214,8 @@ impl TermFrequencies {
         let (mut all, mut rest) = (0.0, 0.0);
         let weight = |f: usize| weights.get(f).copied().unwrap_or(0.0);
         for (f, &l) in v.iter().enumerate() {
-            if l > 2 || (l > 0 && !skip.contains(&f)) {
+            let name = skip.contains(&f);
+            if l > 2 || (l > 0 && !name) {
                 continue;
             }
             // a group of dependent fields (a town, its coordinates and its place id) is one
@@ -221,19 +231,19 @@ impl TermFrequencies {
                 }
             }
             let floor = -weight(f).max(0.0);
-            let name = skip.contains(&f);
-            let (ia, ib) = if name { (ia, ib) } else { (None, None) };
             let side_a = self.adjustment_of(model, f, a.value(f).norm, ia);
             let side_b = || self.adjustment_of(model, f, b.value(f).norm, ib);
-            let adj = match l {
-                0 if self.own.is_some() && name => side_a.max(side_b()),
-                0 => side_a,
-                1 | 2 if skip.contains(&f) => side_a.min(side_b()).min(0.0),
-                _ => continue,
+            let adj = if l > 0 {
+                // a close name (levels 1 and 2, names only: see the check above)
+                side_a.min(side_b()).min(0.0)
+            } else if self.own.is_some() {
+                side_a.max(side_b())
+            } else {
+                side_a
             }
             .max(floor);
             all += adj;
-            if !skip.contains(&f) {
+            if !name {
                 rest += adj;
             }
         }
@@ -264,7 +274,9 @@ mod tests {
         let plain = TermFrequencies::count(1, &[recs.as_slice()]);
         let common = plain.adjustment(&m, 0, "yamazaki");
         let person: Vec<usize> = (0..60).collect();
-        let tf = plain.clone().with_clusters(&recs, &[person]);
+        let tf = plain
+            .clone()
+            .with_clusters(&recs, std::slice::from_ref(&person), &[0]);
         let (name_field, w) = (&[0usize][..], &[9.0][..]);
         let pair = |i: usize, j: usize| {
             tf.pair_adjustment_of(
@@ -286,7 +298,8 @@ mod tests {
         // two strangers: every holder counts, the person's 60 records too
         assert_eq!(pair(60, 61), common);
         // a field that is no name keeps its plain count
-        let other = tf
+        let other = plain.clone().with_clusters(&recs, &[person], &[]);
+        let other = other
             .pair_adjustment_of(&m, (&recs[0], Some(0)), (&recs[1], Some(1)), &[0], &[], w)
             .0;
         assert_eq!(other, common);

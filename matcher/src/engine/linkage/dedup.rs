@@ -68,7 +68,8 @@ pub fn dedup_prepared(
     // bring. With the first round's clusters known, a record's name is counted by the
     // records holding it outside its cluster, and the pairs are scored once more.
     if round.clusters.iter().map(Vec::len).max().unwrap_or(0) >= HEAVY_CLUSTER {
-        let tf = tf.with_clusters(a, &round.clusters);
+        let names = NameFields::detect(&fields).names;
+        let tf = tf.with_clusters(a, &round.clusters, &names);
         round = scoring.round(&tf);
     }
     let Round {
