@@ -28,7 +28,9 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         other lacks
   person_names_dob dedup 10k rows of name parts and birth date parts only, 10% second
                         records with one error each (a typo, a changed date part); the
-                        same rows again with a whole-name column beside the parts;
+                        same rows again with a whole-name column beside the parts,
+                        and as one whole-name column (`LAST, First` or `First Last`)
+                        with the date in one of four forms;
                         names ten times as concentrated as in a population (a stress set)
   person_names_dob_pop  the same with given names and surnames as common as in a
                         population (the commonest given name 4%, surname 1.5%)
@@ -606,6 +608,24 @@ def person_names_dob(out, rng, T, skew=(0.9, 1.0), name="person_names_dob"):
     write(os.path.join(d, "input_full.csv"),
           ["id", "fname_1", "fname_2", "lname_1", "lname_2", "by", "bm", "bd", "full_name"],
           [r + [" ".join(str(x) for x in r[1:5] if x)] for r in rows])
+    # the same rows as a register writes them: the whole name in one column, half as
+    # `LAST, First` and half as `First Last`, and the birth date in one of four forms
+    # (`1997-09-15`, `9/15/1997`, `15 Sep 1997`, `19970915`), drawn apart so the files
+    # above are the draw they were
+    w = random.Random(len(rows))
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+              "Dec"]
+    whole = []
+    for r in rows:
+        first = " ".join(x for x in r[1:3] if x)
+        last = " ".join(x for x in r[3:5] if x)
+        name = f"{last.upper()}, {first.capitalize()}" if w.random() < 0.5 else \
+            f"{first.capitalize()} {last.capitalize()}"
+        y, m, dd = r[5], r[6], r[7]
+        date = w.choice([f"{y:04d}-{m:02d}-{dd:02d}", f"{m}/{dd}/{y}",
+                         f"{dd} {months[m - 1]} {y}", f"{y:04d}{m:02d}{dd:02d}"])
+        whole.append([r[0], name, date])
+    write(os.path.join(d, "input_whole.csv"), ["id", "name", "birth_date"], whole)
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 

@@ -667,6 +667,12 @@ pub fn nickname_values(a: super::fs::Value<'_>, b: super::fs::Value<'_>) -> bool
     a.tokens().any(|s| b.tokens().any(|t| nickname_pair(s, t)))
 }
 
+/// Whether `t` (normalized) is a given name of the [`NICKNAMES`] table, formal or short:
+/// evidence that a column of whole names names people.
+pub fn known_given_name(t: &str) -> bool {
+    NICKNAME_SETS.contains_key(t)
+}
+
 /// The full form of a short given name (`bill` → `william`; the first family for one of
 /// several, `pat` → `patricia`); `None` for a name not in the table or already full.
 pub fn nickname_formal(t: &str) -> Option<&'static str> {

@@ -61,6 +61,12 @@ pub struct FieldSpec {
     /// ([`crate::engine::local::NameFields::detect`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub categorical: bool,
+    /// A column of people's whole names (`Richard Ardash`, `ARDASH, Richard`): two names
+    /// agree only as far as each word of the shorter finds its word in the other
+    /// ([`super::compare::person_name_similarity`]), since one shared given name made
+    /// `david sanwil` and `david williams` a close pair by Jaro–Winkler.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub person_name: bool,
 }
 
 /// Most distinct values of a [`FieldSpec::categorical`] column.
@@ -76,6 +82,7 @@ impl FieldSpec {
             date_order: DateOrder::default(),
             nicknames: false,
             categorical: false,
+            person_name: false,
         }
     }
 
