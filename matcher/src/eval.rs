@@ -653,20 +653,13 @@ fn reach(truth: &HashSet<(String, String)>, cand: &HashSet<(String, String)>) ->
         .iter()
         .filter(|p| cand.contains(*p))
         .map(|(a, b)| (index[a.as_str()], index[b.as_str()]));
-    let mut component = vec![usize::MAX; index.len()];
-    for (c, members) in crate::engine::cluster::clusters(index.len(), joined_by_cand)
-        .into_iter()
-        .enumerate()
-    {
-        for m in members {
-            component[m] = c;
-        }
-    }
+    let groups = crate::engine::cluster::clusters(index.len(), joined_by_cand);
+    let component = crate::engine::cluster::membership(index.len(), &groups);
     let joined = truth
         .iter()
         .filter(|(a, b)| {
             let (x, y) = (component[index[a.as_str()]], component[index[b.as_str()]]);
-            x != usize::MAX && x == y
+            x.is_some() && x == y
         })
         .count();
     joined as f64 / truth.len().max(1) as f64

@@ -98,16 +98,13 @@ fn optimal_pairs(pairs: &[ScoredPair], order: &[usize]) -> HashSet<usize> {
         .iter()
         .map(|&k| (id(false, pairs[k].left), id(true, pairs[k].right)))
         .collect();
-    let mut group_of = vec![0usize; node.len()];
     let groups = clusters(node.len(), ends.iter().copied());
-    for (g, members) in groups.iter().enumerate() {
-        for &x in members {
-            group_of[x] = g;
-        }
-    }
+    let group_of = crate::engine::cluster::membership(node.len(), &groups);
     let mut ks: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
     for (&k, &(l, _)) in order.iter().zip(&ends) {
-        ks[group_of[l]].push(k);
+        if let Some(g) = group_of.get(l).copied().flatten() {
+            ks[g as usize].push(k);
+        }
     }
     let mut chosen = HashSet::new();
     for group in ks {

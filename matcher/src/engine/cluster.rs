@@ -452,10 +452,37 @@ pub fn clusters(n: usize, edges: impl IntoIterator<Item = (usize, usize)>) -> Ve
     groups.into_values().filter(|g| g.len() > 1).collect()
 }
 
+/// Each of `n` records' group in `groups` (its index; `None` for a record in none): the
+/// label vector the one-to-one step, the term frequencies of a second round and
+/// evaluation's blocking reach each look records up by.
+pub fn membership(n: usize, groups: &[Vec<usize>]) -> Vec<Option<u32>> {
+    let mut of = vec![None; n];
+    for (members, g) in groups.iter().zip(0u32..) {
+        for &r in members {
+            if let Some(slot) = of.get_mut(r) {
+                *slot = Some(g);
+            }
+        }
+    }
+    of
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::linkage::*;
+
+    #[test]
+    fn membership_labels_each_record_with_its_group() {
+        let groups = clusters(6, [(0, 2), (4, 5), (2, 0)]);
+        assert_eq!(groups, vec![vec![0, 2], vec![4, 5]]);
+        assert_eq!(
+            membership(6, &groups),
+            vec![Some(0), None, Some(0), None, Some(1), Some(1)]
+        );
+        // a member past `n` is left out, not a panic
+        assert_eq!(membership(2, &[vec![1, 7]]), vec![None, Some(0)]);
+    }
 
     #[test]
     fn capped_clusters_refuse_the_weak_link_that_would_chain_two_groups() {

@@ -24,8 +24,8 @@ pub struct TermFrequencies {
 /// Records of one cluster holding each value: the holders a record's own entity adds.
 #[derive(Debug, Clone, Default)]
 struct OwnClusters {
-    /// Record number → its cluster (`u32::MAX`: none).
-    cluster_of: Vec<u32>,
+    /// Record number → its cluster (`None`: in none).
+    cluster_of: Vec<Option<u32>>,
     /// Per field: (cluster, value hash) → records of the cluster holding it.
     held: Vec<HashMap<(u32, u64), u32>>,
 }
@@ -90,14 +90,7 @@ impl TermFrequencies {
         names: &[usize],
     ) -> Self {
         use rayon::prelude::*;
-        let mut cluster_of = vec![u32::MAX; records.len()];
-        for (c, members) in clusters.iter().enumerate() {
-            for &r in members {
-                if let Some(slot) = cluster_of.get_mut(r) {
-                    *slot = c as u32;
-                }
-            }
-        }
+        let cluster_of = crate::engine::cluster::membership(records.len(), clusters);
         let held = (0..self.counts.len())
             .into_par_iter()
             .map(|f| {
@@ -148,8 +141,9 @@ impl TermFrequencies {
             (Some(o), Some(r)) => o
                 .cluster_of
                 .get(r)
-                .filter(|&&c| c != u32::MAX)
-                .and_then(|&c| o.held.get(f)?.get(&(c, h)))
+                .copied()
+                .flatten()
+                .and_then(|c| o.held.get(f)?.get(&(c, h)))
                 .map_or(0, |&k| k.saturating_sub(1)),
             _ => 0,
         };
