@@ -610,9 +610,9 @@ def person_names_dob(out, rng, T, skew=(0.9, 1.0), name="person_names_dob"):
           [r + [" ".join(str(x) for x in r[1:5] if x)] for r in rows])
     # the same rows as a register writes them: the whole name in one column, half as
     # `LAST, First` and half as `First Last`, and the birth date in one of four forms
-    # (`1997-09-15`, `9/15/1997`, `15 Sep 1997`, `19970915`), drawn apart so the files
-    # above are the draw they were
-    w = random.Random(len(rows))
+    # (`1997-09-15`, `9/15/1997`, `15 Sep 1997`, `19970915`), drawn apart (seeded by the
+    # rows, so another --seed draws them again) so the files above are the draw they were
+    w = random.Random("whole:" + repr(rows[:5]))
     months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
               "Dec"]
     whole = []

@@ -664,15 +664,13 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
             f.nicknames =
                 f.kind == FieldKind::Text && super::lexicon::concept(&f.name) == Some("given_name");
             f.categorical = f.columns.is_empty() && get(&f.name).categorical();
-            // a name column (not a given name's or a surname's alone, not a firm's)
-            // whose values are people's whole names
+            // a name column of no other concept (not a given name's or a surname's
+            // alone, not a firm's, a street's or a town's: `James St` holds a given name
+            // too) whose values are people's whole names
             f.person_name = f.kind == FieldKind::Text
                 && f.columns.is_empty()
                 && f.name.to_lowercase().contains("name")
-                && !matches!(
-                    super::lexicon::concept(&f.name),
-                    Some("given_name" | "surname" | "organisation")
-                )
+                && matches!(super::lexicon::concept(&f.name), None | Some("full_name"))
                 && get(&f.name).person_names();
             f
         })
@@ -823,6 +821,7 @@ mod tests {
                     "name": format!("{} Q{}son", given[i % 7], "x".repeat(1 + i % 5)),
                     "venue": format!("the {} grill", ["blue", "red", "oak", "pine"][i % 4]),
                     "company_name": format!("{} holdings", given[i % 7]),
+                    "street_name": format!("{} st", given[i % 7]),
                     "first_name": given[i % 7],
                 })
             })
@@ -832,6 +831,7 @@ mod tests {
         assert_eq!(person("name"), Some(true));
         assert_eq!(person("venue"), Some(false));
         assert_eq!(person("company_name"), Some(false));
+        assert_eq!(person("street_name"), Some(false));
         assert_eq!(person("first_name"), Some(false));
         // restaurants' names: two to four words, but hardly ever a given name
         let places = [

@@ -275,11 +275,19 @@ fn text_level(s: f64) -> u8 {
 /// `david williams` a close pair (0.87 as whole strings; their surnames 0.6), while a
 /// typo in a short surname (`butlock` / `bullock`) keeps the whole name close. A middle
 /// name one side lacks is no missing partner, and a word split in two (`crou ch`) is
-/// found by the names written without spaces. A name of one word on either side is
-/// compared whole.
+/// found by the names written without spaces (one edit apart at most). A short form
+/// counts wherever it stands, so a surname that is also a given name's short form
+/// (`John Ray` / `John Raymond`) is close too. A name of one word on either side is
+/// compared whole, and so is one of a title and one word (`DR BRITTEN`).
 pub fn person_name_similarity(a: Value<'_>, b: Value<'_>) -> f64 {
     let s = text_similarity(a, b);
-    let (na, nb) = (a.tokens().count(), b.tokens().count());
+    // a title (`DR BRITTEN`, the given name left out) is no word of the name
+    let words = |v: Value<'_>| {
+        v.tokens()
+            .filter(|t| !super::fields::HONORIFICS.contains(t))
+            .count()
+    };
+    let (na, nb) = (words(a), words(b));
     if na < 2 || nb < 2 || s == 1.0 {
         return s;
     }
@@ -307,16 +315,28 @@ pub fn person_name_similarity(a: Value<'_>, b: Value<'_>) -> f64 {
             }
         }
     };
-    let worst = short
-        .tokens()
-        .map(|t| long.tokens().map(|u| word(t, u)).fold(0.0, f64::max))
-        .fold(1.0, f64::min);
+    let worst_of = |short: Value<'_>, long: Value<'_>| {
+        short
+            .tokens()
+            .filter(|t| !super::fields::HONORIFICS.contains(t))
+            .map(|t| long.tokens().map(|u| word(t, u)).fold(0.0, f64::max))
+            .fold(1.0, f64::min)
+    };
+    // of two names of as many words, each side's words must find partners: one way only,
+    // `li li` found both its words in `li wei`, and the level hung on which record came
+    // first
+    let worst = if na == nb {
+        worst_of(short, long).min(worst_of(long, short))
+    } else {
+        worst_of(short, long)
+    };
     if worst >= 0.85 {
         // every word found: as close as the whole strings, or as the least alike word
         // where the strings differ by more (`LEE, Lisa` / `Isa Lee`, reordered and
         // mistyped at once)
         s.max(worst)
-    } else if super::super::text::jw(&a.joined(), &b.joined()) >= 0.94 {
+    } else if osa_distance_at_most(&a.joined(), &b.joined(), 1) <= 1 {
+        // a word split or joined (`crou ch` / `crouch`): the same letters
         s
     } else {
         s.min(worst)
@@ -430,7 +450,7 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
     let pairs = a.values().zip(b.values());
     for (((f, spec), o), (x, y)) in fields.iter().enumerate().zip(out.iter_mut()).zip(pairs) {
         *o = level(spec.kind, x, y);
-        if spec.person_name && (1..=4).contains(o) {
+        if spec.person_name && spec.kind == FieldKind::Text && (1..=4).contains(o) {
             *o = text_level(person_name_similarity(x, y));
         }
         if *o >= 2 && *o != MISSING && spec.nicknames {
@@ -637,9 +657,21 @@ mod tests {
         assert!(lv(&f, "Bill Smith", "William Smith") <= 2);
         assert!(lv(&f, "Bicll Smith", "William Smith") <= 2);
         assert!(lv(&f, "J Smith", "John Smith") <= 2);
-        // a word split in two is no missing partner
+        // a word split in two is no missing partner, but a short surname that differs
+        // is one however long the rest
         assert!(lv(&f, "CROU CH, Ella", "CROUCH, Ella") <= 2);
+        assert_eq!(lv(&f, "Mary Elizabeth Ho", "Mary Elizabeth Wu"), 4);
+        // either record first, one level: a word is not the partner of two
+        assert_eq!(lv(&f, "li li", "li wei"), 4);
+        assert_eq!(lv(&f, "li wei", "li li"), 4);
         assert_eq!(lv(&f, "Ella Crouch", "Ella Crouch"), 0);
+        // a title and a surname are compared whole, as one word is
+        let plain = lv(
+            &[FieldSpec::new("name", FieldKind::Text)],
+            "Amy Britten",
+            "DR BRITTEN",
+        );
+        assert_eq!(lv(&f, "Amy Britten", "DR BRITTEN"), plain);
     }
 
     /// The level of two raw values of the code field `f`, each normalized as a run

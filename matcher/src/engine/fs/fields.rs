@@ -447,14 +447,16 @@ fn zip_of_zip_plus_four<'r>(f: &FieldSpec, raw: &'r str) -> Option<&'r str> {
     (shape && crate::engine::lexicon::concept(&f.name) == Some("postcode")).then(|| &t[..5])
 }
 
+/// Titles written before a person's name.
+pub(super) const HONORIFICS: [&str; 9] = [
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
+];
+
 /// A text without a leading honorific (`mr`, `mrs`, `dr`, ...) when two or more words
 /// follow it: `Dr Bailee Mccarthy` and `bailee mccarthy` are one name written twice, and
 /// a title one record has and the other lacks made the two only alike. A suffix (`jr`,
 /// `sr`) is kept: it tells a father from his son.
 fn without_honorific(norm: String) -> String {
-    const HONORIFICS: [&str; 9] = [
-        "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
-    ];
     match norm.split_once(' ') {
         Some((first, rest)) if HONORIFICS.contains(&first) && rest.contains(' ') => {
             rest.to_string()
