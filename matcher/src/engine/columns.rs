@@ -119,7 +119,8 @@ struct Stats {
     month_first: usize,
     /// values with a decimal point or a currency sign and digits only otherwise
     amount: usize,
-    /// values of two to four words of letters only (a whole name's shape), and those of
+    /// values of two to four words of letters only, of any script (a whole name's shape),
+    /// and those of
     /// them with a word that is a known given name
     name_shaped: usize,
     given_named: usize,
@@ -240,7 +241,8 @@ impl Stats {
         if d == 0 {
             let words = norm.split(' ').filter(|w| !w.is_empty());
             let n = words.clone().count();
-            if (2..=4).contains(&n) && norm.bytes().all(|b| b == b' ' || b.is_ascii_lowercase()) {
+            // letters of any script (`søren ødegård`, `łukasz`, `анна`), no digits
+            if (2..=4).contains(&n) && norm.chars().all(|c| c == ' ' || c.is_alphabetic()) {
                 self.name_shaped += 1;
                 if words.into_iter().any(super::lexicon::known_given_name) {
                     self.given_named += 1;
@@ -844,6 +846,15 @@ mod tests {
             .map(|i| json!({ "name": format!("{} {}", places[i % 4], ["north", "south", "east"][i % 3]) }))
             .collect();
         assert!(!infer_fields(recs(&rows).iter())[0].person_name);
+        // people's names of other countries and scripts are people's names too
+        let names = [
+            "Jürgen Weiß",
+            "Søren Ødegård",
+            "Łukasz Nowak",
+            "María José García",
+        ];
+        let rows: Vec<_> = (0..60).map(|i| json!({ "name": names[i % 4] })).collect();
+        assert!(infer_fields(recs(&rows).iter())[0].person_name);
     }
 
     /// `Jul 22, 1922`, `22 July 1922`, `3rd Mar 1980`: a date whose month is a word is a

@@ -667,10 +667,29 @@ pub fn nickname_values(a: super::fs::Value<'_>, b: super::fs::Value<'_>) -> bool
     a.tokens().any(|s| b.tokens().any(|t| nickname_pair(s, t)))
 }
 
-/// Whether `t` (normalized) is a given name of the [`NICKNAMES`] table, formal or short:
-/// evidence that a column of whole names names people.
+/// Given names common in many countries that the [`NICKNAMES`] table lacks (normalized:
+/// accents stripped), for telling a column of people's whole names from one of places or
+/// firms ([`known_given_name`]); never used to compare two names.
+const MORE_GIVEN_NAMES: &str = "mary maria marie anna ana anne john jose juan carlos luis \
+jorge pedro miguel antonio manuel francisco javier diego pablo sergio alejandro fernando \
+carmen rosa lucia sofia laura sara paula elena isabel ana marta julia eva ines \
+hans peter klaus jurgen uwe dieter wolfgang stefan andreas thomas frank bernd karl heinz \
+ursula monika sabine petra renate helga ingrid gisela karin andrea claudia susanne birgit \
+george paul mark david james daniel adam simon martin victor ivan igor sergei olga irina \
+natalia tatiana ahmed mohamed mohammed ali hassan fatima aisha omar yusuf ibrahim \
+wei li ming hui jing yan hiroshi takashi yuki akira kenji priya raj rahul amit sunil \
+anil deepak pooja neha jean pierre michel philippe alain nicolas francois sophie \
+isabelle nathalie giuseppe giovanni marco luca francesca chiara jan piotr krzysztof \
+tomasz anna katarzyna lars erik nils ingrid astrid jose joao paulo ana grace emma olivia \
+noah liam lucas ethan mia ava chloe zoe ella ruby oscar leo henry jack harry";
+
+static MORE_GIVEN: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| MORE_GIVEN_NAMES.split_whitespace().collect());
+
+/// Whether `t` (normalized) is a known given name (a form of the [`NICKNAMES`] table or
+/// one of [`MORE_GIVEN_NAMES`]): evidence that a column of whole names names people.
 pub fn known_given_name(t: &str) -> bool {
-    NICKNAME_SETS.contains_key(t)
+    NICKNAME_SETS.contains_key(t) || MORE_GIVEN.contains(t)
 }
 
 /// The full form of a short given name (`bill` → `william`; the first family for one of
