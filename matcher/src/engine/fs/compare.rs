@@ -265,6 +265,24 @@ fn text_level(s: f64) -> u8 {
     }
 }
 
+/// The level of two people's whole names ([`super::FieldSpec::person_name`]): missing,
+/// exact as any text ([`level`]), else from [`person_name_similarity`].
+fn person_name_level(a: Value<'_>, b: Value<'_>) -> u8 {
+    if a.is_empty() || b.is_empty() {
+        MISSING
+    } else if a.norm == b.norm {
+        0
+    } else {
+        text_level(person_name_similarity(a, b))
+    }
+}
+
+/// The words of a person's name but a title (`DR BRITTEN`: the given name left out).
+fn name_words(v: Value<'_>) -> impl Iterator<Item = &str> {
+    v.tokens()
+        .filter(|t| !super::fields::HONORIFICS.contains(t))
+}
+
 /// How alike two people's whole names are ([`super::FieldSpec::person_name`]): as any
 /// two texts ([`text_similarity`], blind to word order: `ARDASH, Richard` / `Richard
 /// Ardash`), or as the least alike word of the name with fewer words and its best partner
@@ -281,13 +299,7 @@ fn text_level(s: f64) -> u8 {
 /// compared whole, and so is one of a title and one word (`DR BRITTEN`).
 pub fn person_name_similarity(a: Value<'_>, b: Value<'_>) -> f64 {
     let s = text_similarity(a, b);
-    // a title (`DR BRITTEN`, the given name left out) is no word of the name
-    let words = |v: Value<'_>| {
-        v.tokens()
-            .filter(|t| !super::fields::HONORIFICS.contains(t))
-            .count()
-    };
-    let (na, nb) = (words(a), words(b));
+    let (na, nb) = (name_words(a).count(), name_words(b).count());
     if na < 2 || nb < 2 || s == 1.0 {
         return s;
     }
@@ -316,9 +328,7 @@ pub fn person_name_similarity(a: Value<'_>, b: Value<'_>) -> f64 {
         }
     };
     let worst_of = |short: Value<'_>, long: Value<'_>| {
-        short
-            .tokens()
-            .filter(|t| !super::fields::HONORIFICS.contains(t))
+        name_words(short)
             .map(|t| long.tokens().map(|u| word(t, u)).fold(0.0, f64::max))
             .fold(1.0, f64::min)
     };
@@ -449,10 +459,11 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
     out.iter_mut().take(fields.len()).for_each(|o| *o = MISSING);
     let pairs = a.values().zip(b.values());
     for (((f, spec), o), (x, y)) in fields.iter().enumerate().zip(out.iter_mut()).zip(pairs) {
-        *o = level(spec.kind, x, y);
-        if spec.person_name && spec.kind == FieldKind::Text && (1..=4).contains(o) {
-            *o = text_level(person_name_similarity(x, y));
-        }
+        *o = if spec.person_name && spec.kind == FieldKind::Text {
+            person_name_level(x, y)
+        } else {
+            level(spec.kind, x, y)
+        };
         if *o >= 2 && *o != MISSING && spec.nicknames {
             if super::super::lexicon::nickname_values(x, y) {
                 *o = 1;
