@@ -1,6 +1,7 @@
 //! Whole-name keys: the tokens of a person's name fields sorted (blind to a swapped given
 //! name and surname), their sounds when linking, and near-name keys (each word within one
-//! typo) for a two-word name.
+//! typo) for a two-word name. The name fields are two or more (a given name and a
+//! surname), or one column of people's whole names ([`FieldSpec::person_name`]).
 
 use rayon::prelude::*;
 
@@ -12,7 +13,8 @@ use super::*;
 const NEAR_KEYS_MAX_RECORDS: usize = 200_000;
 
 /// `(hashed whole-name key, record)` entries, into `out` (cleared first): when the name
-/// is spread over two or more fields (a given name and a surname), two keys per record,
+/// is spread over two or more fields (a given name and a surname) or held whole in a
+/// column of people's names, two keys per record,
 /// both blind to which field holds which token (a swapped given name and surname):
 /// - the tokens of the name fields (`crate::engine::local::NameFields`), sorted and joined;
 /// - with `sounds_too` (linking), their sounds: each token's Soundex code after a short given name is read as its
@@ -26,7 +28,13 @@ pub(super) fn name_entries(
 ) {
     out.clear();
     let names = crate::engine::local::NameFields::detect(fields);
-    if names.names.len() < 2 {
+    // a column of people's whole names holds the given name and surname as two fields do
+    // (`chrles a ichanstone` left, `charles` + `ichanstone` aligned as one on the right)
+    let whole = names
+        .names
+        .iter()
+        .any(|&f| fields.get(f).is_some_and(|s| s.person_name));
+    if names.names.len() < 2 && !whole {
         return;
     }
     let near = sounds_too || records.len() <= NEAR_KEYS_MAX_RECORDS;
