@@ -110,7 +110,7 @@ pub fn review(
     if let Some(m) = super::linkage::Unrelated::find(&model, &flat, &fields) {
         (fields, a, flat, model) = m.refit_dedup(&fields, &a, &flat, examples, opts);
     }
-    let tf = TermFrequencies::count(fields.len(), &[&a]);
+    let tf = TermFrequencies::count(&fields, &[&a]);
     let (mut scored, _) = score_all(
         &fields,
         &model,

@@ -1,10 +1,13 @@
 //! Term frequencies: agreeing on `smith` or on the largest town says less than agreeing
 //! on a rare surname or a village. Counted once over the records, applied per pair on
-//! top of the model's field weights.
+//! top of the model's field weights. A column of people's whole names is counted word by
+//! word as well: a name held once is no rarer than one record in the file, while
+//! `charles ichanstone` is as rare as `charles` and `ichanstone` together, as two
+//! columns of a given name and a surname tell it.
 
 use std::collections::HashMap;
 
-use super::{FsModel, Prepared};
+use super::{FieldSpec, FsModel, Prepared};
 
 /// Term frequencies of the values of each field: agreeing on `smith` or on the largest
 /// town says less than agreeing on a rare surname or a village. The exact-agreement
@@ -17,6 +20,9 @@ pub struct TermFrequencies {
     counts: Vec<HashMap<u64, u32>>,
     /// Per field: records with a value.
     known: Vec<u32>,
+    /// Per field of people's whole names ([`FieldSpec::person_name`]; empty for the
+    /// others): word hash → records whose value holds the word.
+    words: Vec<HashMap<u64, u32>>,
     /// The clusters of a first round ([`TermFrequencies::with_clusters`]), if any.
     own: Option<OwnClusters>,
 }
@@ -45,32 +51,73 @@ pub(super) fn value_hash(s: &str) -> u64 {
 
 impl TermFrequencies {
     /// Counts the values of every field over the records of both sides (one side in
-    /// dedup: pass it once).
-    pub fn count(nf: usize, sides: &[&[Prepared]]) -> Self {
+    /// dedup: pass it once), and the words of the fields of people's whole names.
+    pub fn count(fields: &[FieldSpec], sides: &[&[Prepared]]) -> Self {
         use rayon::prelude::*;
-        let per_field: Vec<(HashMap<u64, u32>, u32)> = (0..nf)
-            .into_par_iter()
-            .map(|f| {
+        let per_field: Vec<(HashMap<u64, u32>, u32, HashMap<u64, u32>)> = fields
+            .par_iter()
+            .enumerate()
+            .map(|(f, spec)| {
                 let mut m: HashMap<u64, u32> = HashMap::new();
+                let mut words: HashMap<u64, u32> = HashMap::new();
+                let mut held: Vec<u64> = Vec::new();
                 let mut known = 0u32;
                 for side in sides {
                     for r in side.iter() {
                         let v = r.value(f);
-                        if !v.is_empty() {
-                            *m.entry(value_hash(v.norm)).or_default() += 1;
-                            known += 1;
+                        if v.is_empty() {
+                            continue;
+                        }
+                        *m.entry(value_hash(v.norm)).or_default() += 1;
+                        known += 1;
+                        if spec.person_name {
+                            held.clear();
+                            held.extend(v.tokens().map(value_hash));
+                            held.sort_unstable();
+                            held.dedup();
+                            for &w in &held {
+                                *words.entry(w).or_default() += 1;
+                            }
                         }
                     }
                 }
-                (m, known)
+                (m, known, words)
             })
             .collect();
-        let (counts, known) = per_field.into_iter().unzip();
+        let mut counts = Vec::with_capacity(per_field.len());
+        let mut known = Vec::with_capacity(per_field.len());
+        let mut words = Vec::with_capacity(per_field.len());
+        for (m, k, w) in per_field {
+            counts.push(m);
+            known.push(k);
+            words.push(w);
+        }
         Self {
             counts,
             known,
+            words,
             own: None,
         }
+    }
+
+    /// The share of records holding a whole name as likely as its words make it: the
+    /// product of each word's share (`None`: not a field of people's whole names, or a
+    /// word never counted).
+    fn word_share(&self, f: usize, norm: &str, known: u32) -> Option<f64> {
+        let words = self.words.get(f).filter(|w| !w.is_empty())?;
+        let mut p = 1.0;
+        let mut any = false;
+        let mut seen: Vec<u64> = Vec::new();
+        for t in norm.split(' ').filter(|t| !t.is_empty()) {
+            let h = value_hash(t);
+            if seen.contains(&h) {
+                continue;
+            }
+            seen.push(h);
+            p *= f64::from(*words.get(&h)?) / f64::from(known);
+            any = true;
+        }
+        any.then_some(p)
     }
 
     /// These counts, told which records the first round put together (`clusters`: record
@@ -151,7 +198,10 @@ impl TermFrequencies {
         if known < 50 || n == 0 {
             return 0.0;
         }
-        let p = f64::from(n) / f64::from(known);
+        let mut p = f64::from(n) / f64::from(known);
+        if let Some(w) = self.word_share(f, norm, known) {
+            p = p.min(w);
+        }
         let u0 = model.u.get(f).map_or(0.0, |u| u[0]);
         if u0 <= 0.0 {
             return 0.0;
@@ -257,6 +307,43 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_name_of_rare_words_is_rarer_than_one_record_of_the_file() {
+        // 400 names: `james` in 100 of them, `smith` in 80; `james smith` and `aurelio
+        // ashardow` held once each
+        let mut fields = vec![FieldSpec::new("name", FieldKind::Text)];
+        fields[0].person_name = true;
+        let name = |f: &[FieldSpec], v: &str| prepare(f, &rec(json!({"name": v})));
+        let values: Vec<String> = (0..400)
+            .map(|i| match i {
+                0..100 => format!("james a{i}"),
+                100..180 => format!("b{i} smith"),
+                _ => format!("c{i} d{i}"),
+            })
+            .chain(["james smith".to_string(), "aurelio ashardow".to_string()])
+            .collect();
+        let recs: Vec<Prepared> = values.iter().map(|v| name(&fields, v)).collect();
+        let mut m = FsModel::prior(fields.clone());
+        m.u[0] = [0.01, 0.01, 0.01, 0.01, 0.96];
+        let tf = TermFrequencies::count(&fields, &[recs.as_slice()]);
+        let rare = tf.adjustment(&m, 0, "aurelio ashardow");
+        let common = tf.adjustment(&m, 0, "james smith");
+        // held once, `james smith` is as rare as one record (0.01 / (1/402): +2 bits);
+        // `aurelio ashardow` is as rare as its two words together
+        assert!((common - (0.01f64 * 402.0).log2()).abs() < 1e-9, "{common}");
+        assert!(rare > common + 2.0, "{rare} {common}");
+        // a column of anything else is counted by its whole values only
+        let plain_fields = vec![FieldSpec::new("name", FieldKind::Text)];
+        let plain_recs: Vec<Prepared> = values.iter().map(|v| name(&plain_fields, v)).collect();
+        let plain = TermFrequencies::count(&plain_fields, &[plain_recs.as_slice()]);
+        let mut pm = FsModel::prior(plain_fields.clone());
+        pm.u[0] = m.u[0];
+        assert_eq!(
+            plain.adjustment(&pm, 0, "aurelio ashardow"),
+            plain.adjustment(&pm, 0, "james smith")
+        );
+    }
+
+    #[test]
     fn a_name_held_by_one_big_cluster_is_as_rare_as_its_other_holders() {
         // 60 records of one person named `yamazaki`, 2 strangers of that name, 400 others
         let fields = [FieldSpec::new("surname", FieldKind::Text)];
@@ -265,7 +352,7 @@ mod tests {
         recs.extend((0..400).map(|i| name(&format!("rare{i}"))));
         let mut m = FsModel::prior(fields.to_vec());
         m.estimate_u(&recs, &recs, 20_000, 3, true);
-        let plain = TermFrequencies::count(1, &[recs.as_slice()]);
+        let plain = TermFrequencies::count(&fields, &[recs.as_slice()]);
         let common = plain.adjustment(&m, 0, "yamazaki");
         let person: Vec<usize> = (0..60).collect();
         let tf = plain
@@ -320,7 +407,7 @@ mod tests {
         recs.push(prepare(&fields, &rec(json!({"surname": "rare1"}))));
         let mut m = FsModel::prior(fields.to_vec());
         m.estimate_u(&recs, &recs, 20_000, 3, true);
-        let tf = TermFrequencies::count(1, &[recs.as_slice()]);
+        let tf = TermFrequencies::count(&fields, &[recs.as_slice()]);
         let common = tf.adjustment(&m, 0, "smith");
         let rare = tf.adjustment(&m, 0, "rare1");
         assert!(common < 0.0 && rare > 0.0, "{common} {rare}");
@@ -373,7 +460,7 @@ mod tests {
             .collect();
         let mut m = FsModel::prior(fields.to_vec());
         m.estimate_u(&recs, &recs, 20_000, 3, true);
-        let tf = TermFrequencies::count(3, &[recs.as_slice()]);
+        let tf = TermFrequencies::count(&fields, &[recs.as_slice()]);
         let one = tf.adjustment(&m, 2, recs[0].value(2).norm);
         assert!(one > 2.0, "{one}");
         // the group correction left the place id alone carrying the town

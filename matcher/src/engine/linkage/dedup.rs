@@ -49,7 +49,7 @@ pub fn dedup_prepared(
             "dedup model"
         );
     }
-    let tf = TermFrequencies::count(fields.len(), &[a]);
+    let tf = TermFrequencies::count(&fields, &[a]);
     let keep_scores = opts.keep_candidates && opts.keep_scores;
     let scoring = Scoring {
         fields: &fields,

@@ -336,7 +336,7 @@ pub fn link(
         .collect();
     add_candidates(&fields, &a, &b, extra, &mut cand, &mut flat);
     let t4 = t0.elapsed();
-    let tf = TermFrequencies::count(fields.len(), &[&a, &b]);
+    let tf = TermFrequencies::count(&fields, &[&a, &b]);
     let (mut pairs, _) = score_all(
         &fields,
         &model,

@@ -312,7 +312,7 @@ mod tests {
             .iter()
             .map(|n| FieldSpec::new(*n, FieldKind::Text))
             .collect();
-        let mut m = FsModel::prior(fields);
+        let mut m = FsModel::prior(fields.clone());
         m.m = vec![[0.9, 0.05, 0.03, 0.01, 0.01]; 3];
         m.u = vec![[0.01, 0.002, 0.002, 0.01, 0.976]; 3];
         // 1,000 records: 10% named david, 8% johnson; one aurelio, one ashardow
@@ -329,7 +329,7 @@ mod tests {
             })
             .collect();
         recs.push(rec("aurelio", "ashardow"));
-        let tf = TermFrequencies::count(3, &[&recs]);
+        let tf = TermFrequencies::count(&fields, &[&recs]);
         let names = [0, 1];
         let n = recs.len() as f64;
         let both = [0, 0, MISSING];
@@ -396,7 +396,7 @@ mod tests {
             .iter()
             .map(|n| FieldSpec::new(*n, FieldKind::Text))
             .collect();
-        let mut m = FsModel::prior(fields);
+        let mut m = FsModel::prior(fields.clone());
         m.m = vec![[0.9, 0.05, 0.03, 0.01, 0.01]; 3];
         // a first name two random records share once in 250, a title once in 100,000
         m.u = vec![
