@@ -21,11 +21,14 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         the ids of the place and the employer
   person_link    link   two files that name and split their columns differently
                         (`street_name` vs `mailing_address_street_name`, one `name` vs
-                        first/last, date string vs integer parts), households on both sides
+                        first/last, date string vs integer parts), households on both sides;
+                        the left file again with the whole name in one column
   person_tax_link link  one census-like row per person to each of that person's tax forms
                         (one to many); the tax file has the employer's address beside the
                         mailing address, named alike, and both files have columns the
-                        other lacks
+                        other lacks; the same forms without age and birth date
+  person_link_pop, person_tax_link_pop  the two links again with names as common as in a
+                        population (person_names_dob_pop's)
   person_names_dob dedup 10k rows of name parts and birth date parts only, 10% second
                         records with one error each (a typo, a changed date part); the
                         same rows again with a whole-name column beside the parts,
@@ -232,11 +235,13 @@ class Person:
     pass
 
 
-def make_people(rng, n, T, household_rate):
+def make_people(rng, n, T, household_rate, skew=(0.9, 1.0)):
+    """`skew`: the Zipf exponents of given names and surnames (see person_names_dob)."""
     surnames, streets, cities, city_info = T
+    sg, ss = skew
     people = []
     while len(people) < n:
-        last = zipf_pick(rng, surnames, 1.0)
+        last = zipf_pick(rng, surnames, ss)
         city = zipf_pick(rng, cities, 0.8)
         state, zipc = city_info[city]
         addr = (str(rng.randint(1, 9999)), f"{rng.choice(streets)} {rng.choice(STREET_TYPES)}",
@@ -248,10 +253,10 @@ def make_people(rng, n, T, household_rate):
         base_year = rng.randint(1935, 1995)
         for k in range(size):
             p = Person()
-            p.first = zipf_pick(rng, GIVEN, 0.9)
-            p.middle = zipf_pick(rng, GIVEN, 0.9) if rng.random() < 0.5 else ""
+            p.first = zipf_pick(rng, GIVEN, sg)
+            p.middle = zipf_pick(rng, GIVEN, sg) if rng.random() < 0.5 else ""
             p.last = last
-            p.last2 = zipf_pick(rng, surnames, 1.0) if rng.random() < 0.08 else ""
+            p.last2 = zipf_pick(rng, surnames, ss) if rng.random() < 0.08 else ""
             # household: parents close in age, children 20-40 years younger
             year = base_year + (rng.randint(-4, 4) if k < 2 else rng.randint(20, 40))
             p.dob = (min(year, 2015), rng.randint(1, 12), rng.randint(1, 28))
@@ -441,9 +446,11 @@ def person_heavy(out, rng, T):
            "coinventors", "classes", "location_id", "assignee_id"], out_rows)
 
 
-def person_link(out, rng, T):
-    """Link: a census-like file and a tax-like file, columns named and split differently."""
-    people = make_people(rng, 9000, T, household_rate=0.35)
+def person_link(out, rng, T, skew=(0.9, 1.0), name="person_link"):
+    """Link: a census-like file and a tax-like file, columns named and split differently.
+    Also the left file with the name in one column (`LAST, First M` or `First M Last`)
+    against the right's first and last."""
+    people = make_people(rng, 9000, T, household_rate=0.35, skew=skew)
     left, right, truth = [], [], []
     for n, p in enumerate(people):
         in_l = rng.random() < 0.85
@@ -467,11 +474,23 @@ def person_link(out, rng, T):
             truth.append((f"c{n}", f"t{n}"))
     rng.shuffle(left)
     rng.shuffle(right)
-    d = os.path.join(out, "person_link")
+    d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     write(os.path.join(d, "left.csv"),
           ["id", "first_name", "middle_initial", "last_name", "date_of_birth", "street_number",
            "street_name", "unit_number", "city", "state", "zipcode"], left)
+    # the whole name in one column, its form drawn apart (seeded by the rows, so the files
+    # above are the draw they were)
+    w = random.Random("whole:" + repr(left[:5]))
+    whole = []
+    for r in left:
+        given = " ".join(x for x in r[1:3] if x)
+        nm = f"{r[3].upper()}, {given.title()}" if w.random() < 0.5 else \
+            f"{given.title()} {r[3].title()}"
+        whole.append([r[0], nm] + r[4:])
+    write(os.path.join(d, "left_whole.csv"),
+          ["id", "name", "date_of_birth", "street_number", "street_name", "unit_number",
+           "city", "state", "zipcode"], whole)
     write(os.path.join(d, "right.csv"),
           ["id", "first_name", "middle_initial", "last_name", "birth_year", "birth_month",
            "ssn", "mailing_address_street_number", "mailing_address_street_name",
@@ -480,15 +499,17 @@ def person_link(out, rng, T):
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 
-def person_tax_link(out, rng, T):
+def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link"):
     """Link: one census-like row per person to each of their tax forms (one to many).
 
     The tax file carries two addresses of the same shape (the person's mailing address and
     the employer's), so a column aligner that reads names alone can pick the wrong one;
     both files carry columns the other lacks (relationship, sex, wages, employer id) and an
-    age that is a year apart (census year vs tax year); half the tax forms write the ZIP+4."""
+    age that is a year apart (census year vs tax year); half the tax forms write the ZIP+4.
+    Also the tax forms without the age and birth date (forms that do not ask them): the
+    name and the mailing address alone tell a person, in a file of households."""
     surnames, streets, cities, city_info = T
-    people = make_people(rng, 7000, T, household_rate=0.4)
+    people = make_people(rng, 7000, T, household_rate=0.4, skew=skew)
     employers = []
     for _ in range(500):
         city = zipf_pick(rng, cities, 0.8)
@@ -537,7 +558,7 @@ def person_tax_link(out, rng, T):
             row[12] = f"{row[12]}-{ext.randint(0, 9999):04d}"
     rng.shuffle(left)
     rng.shuffle(right)
-    d = os.path.join(out, "person_tax_link")
+    d = os.path.join(out, folder)
     os.makedirs(d, exist_ok=True)
     write(os.path.join(d, "left.csv"),
           ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
@@ -558,6 +579,9 @@ def person_tax_link(out, rng, T):
     renamed = [f"m_{short.get(h[16:], h[16:])}" if h.startswith("mailing_address_") else h
                for h in header]
     write(os.path.join(d, "right_renamed.csv"), renamed, right)
+    drop = {header.index("age"), header.index("date_of_birth")}
+    write(os.path.join(d, "right_nodob.csv"), [h for k, h in enumerate(header) if k not in drop],
+          [[x for k, x in enumerate(row) if k not in drop] for row in right])
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 
@@ -786,6 +810,9 @@ def main():
     # name frequencies as a population has them (drawn apart: the sets above are as before)
     person_names_dob(out, random.Random(seed + 100), T, skew=(0.5, 0.6),
                      name="person_names_dob_pop")
+    person_link(out, random.Random(seed + 101), T, skew=(0.5, 0.6), name="person_link_pop")
+    person_tax_link(out, random.Random(seed + 102), T, skew=(0.5, 0.6),
+                    folder="person_tax_link_pop")
     print(out)
 
 

@@ -75,6 +75,12 @@ run person-names-dob-pop-whole-dedup 0.98 dedup --input $s/person_names_dob_pop/
 run person-link 0.95 em --left $s/person_link/left.csv --right $s/person_link/right.csv --truth $s/person_link/truth.csv
 run person-tax-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right.csv --truth $s/person_tax_link/truth.csv
 run person-tax-renamed-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right_renamed.csv --truth $s/person_tax_link/truth.csv
+run person-link-whole 0.95 em --left $s/person_link/left_whole.csv --right $s/person_link/right.csv --truth $s/person_link/truth.csv
+run person-tax-nodob-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right_nodob.csv --truth $s/person_tax_link/truth.csv
+run person-link-pop 0.98 em --left $s/person_link_pop/left.csv --right $s/person_link_pop/right.csv --truth $s/person_link_pop/truth.csv
+run person-link-pop-whole 0.98 em --left $s/person_link_pop/left_whole.csv --right $s/person_link_pop/right.csv --truth $s/person_link_pop/truth.csv
+run person-tax-pop-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right.csv --truth $s/person_tax_link_pop/truth.csv
+run person-tax-pop-nodob-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right_nodob.csv --truth $s/person_tax_link_pop/truth.csv
 r="$c/reshaped"
 run febrl2-sparse-dedup 0.95 dedup --input $r/febrl2_sparse/input.csv --truth $c/febrl/febrl2_truth.csv
 run febrl2-titled-dedup 0.99 dedup --input $r/febrl2_titled/input.csv --truth $c/febrl/febrl2_truth.csv
