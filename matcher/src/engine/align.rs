@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::columns::infer_fields;
-use super::fs::{DateOrder, FieldKind, FieldSpec};
+use super::fs::{DateOrder, FieldKind, FieldSpec, NamePart};
 use super::local::{Semantic, SmColumn, sm_evidence};
 use super::pipeline::one_to_one;
 use super::text::Idf;
@@ -62,6 +62,14 @@ impl Aligned {
 }
 
 fn label(f: &FieldSpec) -> String {
+    if let Some(part) = f.name_part {
+        let part = match part {
+            NamePart::Given => "given",
+            NamePart::Middle => "middle",
+            NamePart::Family => "family",
+        };
+        return format!("{} ({part})", f.sources().join("+"));
+    }
     if f.columns.is_empty() {
         f.name.clone()
     } else {
@@ -192,16 +200,10 @@ pub fn align(
         .filter(|(_, u)| !**u)
         .map(|(f, _)| f.clone())
         .collect();
-    // a whole name on one side, given name and surname on the other: the parts, joined,
-    // are compared with the whole (`Name` / `given_name` + `surname`)
+    // a whole name on one side, given name and surname on the other: the whole is read
+    // as its parts, each compared with its column (`Name` / `given_name` + `surname`)
     let sides = [left, right];
-    join_split(
-        &mut out,
-        [&mut rest_l, &mut rest_r],
-        sides,
-        "full_name",
-        whole_and_parts,
-    );
+    split_whole_name(&mut out, [&mut rest_l, &mut rest_r], sides);
     // a whole address on one side (street, locality and postcode in one column), its
     // parts on the other: the parts, joined in the order an address is written
     let address = whole_and_address_parts;
@@ -435,6 +437,58 @@ fn join_split(
     }
 }
 
+/// Where one side writes a person's whole name in one field and the other splits it
+/// ([`whole_and_parts`]), aligns each part of the whole ([`NamePart`]) with its column:
+/// the given name, the surname, and a middle name or initial where that side has one.
+/// (The parts joined and compared with the whole made one level of a typo in each word,
+/// and a name so mistyped counted six bits where the two columns count fifteen: linking
+/// a census-like file with one name column to first and last, F1 0.96 against 0.98.)
+fn split_whole_name(out: &mut Aligned, rest: [&mut Vec<FieldSpec>; 2], recs: [&[Record]; 2]) {
+    let [rest_l, rest_r] = rest;
+    let [left, right] = recs;
+    if let Some((w, parts)) = whole_and_parts(rest_l, rest_r, left, right) {
+        let pairs = name_parts(&rest_l[w], rest_r, &parts);
+        for (whole_part, k) in &pairs {
+            out.push(whole_part, &rest_r[*k], 1.0);
+        }
+        rest_l.remove(w);
+        let used: Vec<usize> = pairs.iter().map(|p| p.1).collect();
+        *rest_r = drop_indices(std::mem::take(rest_r), &used);
+    } else if let Some((w, parts)) = whole_and_parts(rest_r, rest_l, right, left) {
+        let pairs = name_parts(&rest_r[w], rest_l, &parts);
+        for (whole_part, k) in &pairs {
+            out.push(&rest_l[*k], whole_part, 1.0);
+        }
+        rest_r.remove(w);
+        let used: Vec<usize> = pairs.iter().map(|p| p.1).collect();
+        *rest_l = drop_indices(std::mem::take(rest_l), &used);
+    }
+}
+
+/// Fields reading the parts of the whole-name field `whole`, each with the field of
+/// `fs` it meets (named as that field, so the pair is a given name or a surname as the
+/// other side names it): `parts` (given name, surname), and a middle name of `fs`.
+fn name_parts(whole: &FieldSpec, fs: &[FieldSpec], parts: &[usize]) -> Vec<(FieldSpec, usize)> {
+    let middle = fs.iter().enumerate().position(|(k, f)| {
+        !parts.contains(&k) && super::lexicon::concept(&f.name) == Some("middle_name")
+    });
+    let wanted = [
+        (NamePart::Given, parts.first().copied()),
+        (NamePart::Family, parts.get(1).copied()),
+        (NamePart::Middle, middle),
+    ];
+    wanted
+        .into_iter()
+        .filter_map(|(part, k)| {
+            let k = k?;
+            let mut f = FieldSpec::new(fs.get(k)?.name.clone(), FieldKind::Text);
+            f.columns = whole.sources().into_iter().map(str::to_string).collect();
+            f.name_part = Some(part);
+            Some((f, k))
+        })
+        .collect()
+}
+
 /// The fields `parts` of `fs` as one text field `name` of their columns, in that order.
 fn joined_fields(name: &str, fs: &[FieldSpec], parts: &[usize]) -> FieldSpec {
     let mut f = FieldSpec::new(name, FieldKind::Text);
@@ -584,7 +638,13 @@ mod tests {
             right.push(json!({"name": full}).as_object().unwrap().clone());
         }
         let a = align(&left, &right, None).unwrap();
-        assert_eq!(names_of(&a), vec![("first_name+last_name", "name")]);
+        assert_eq!(
+            names_of(&a),
+            vec![
+                ("first_name", "name (given)"),
+                ("last_name", "name (family)")
+            ]
+        );
         let map = vec![("full_name".to_string(), "name".to_string())];
         let a = align(&left, &right, Some(&map)).unwrap();
         assert_eq!(names_of(&a), vec![("full_name", "name")]);
@@ -720,20 +780,27 @@ mod tests {
     }
 
     #[test]
-    fn a_whole_name_is_compared_with_the_given_name_and_surname_joined() {
+    fn a_whole_name_is_read_as_its_parts_and_each_meets_its_column() {
         let names = ["anna", "ben", "carla", "dmitri", "eve", "farid"];
         let surnames = ["smith", "jones", "garcia", "nguyen", "okafor"];
         let (mut left, mut right) = (Vec::new(), Vec::new());
         for i in 0..30usize {
             let (g, s) = (names[i % 6], surnames[i % 5]);
             left.push(
-                json!({"id": i, "given_name": g, "surname": s, "city": "perth"})
-                    .as_object()
-                    .cloned()
-                    .unwrap(),
+                json!({"id": i, "given_name": g, "surname": s, "middle_initial": "q",
+                    "city": "perth"})
+                .as_object()
+                .cloned()
+                .unwrap(),
             );
+            // half written `SURNAME, Given Q`, half `Given Q Surname`
+            let whole = if i % 2 == 0 {
+                format!("{}, {g} Q", s.to_uppercase())
+            } else {
+                format!("{g} q {s}")
+            };
             right.push(
-                json!({"id": i, "Name": format!("{g} {s}"), "city": "perth"})
+                json!({"id": i, "Name": whole, "city": "perth"})
                     .as_object()
                     .cloned()
                     .unwrap(),
@@ -741,19 +808,30 @@ mod tests {
         }
         let a = align(&left, &right, None).unwrap();
         let got = names_of(&a);
-        assert!(got.contains(&("given_name+surname", "Name")), "{got:?}");
-        let k = got.iter().position(|p| p.1 == "Name").unwrap();
-        // both sides read the same text
-        assert_eq!(
-            raw_value(&a.left[k], &left[3]),
-            raw_value(&a.right[k], &right[3])
-        );
+        for (l, r) in [
+            ("given_name", "Name (given)"),
+            ("surname", "Name (family)"),
+            ("middle_initial", "Name (middle)"),
+        ] {
+            assert!(got.contains(&(l, r)), "{got:?}");
+            let k = got.iter().position(|p| p.1 == r).unwrap();
+            // both sides read the same text, in either form of the whole
+            for i in [3, 4] {
+                assert_eq!(
+                    raw_value(&a.left[k], &left[i]).to_lowercase(),
+                    raw_value(&a.right[k], &right[i]).to_lowercase(),
+                    "{r} of {i}"
+                );
+            }
+        }
         // and the other way round
         let b = align(&right, &left, None).unwrap();
         assert!(
             b.pairs
                 .iter()
-                .any(|p| p.left == "Name" && p.right == "given_name+surname")
+                .any(|p| p.left == "Name (family)" && p.right == "surname"),
+            "{:?}",
+            b.pairs
         );
     }
 
@@ -827,7 +905,8 @@ mod tests {
         }
         let a = align(&left, &right, None).unwrap();
         let got = names_of(&a);
-        assert!(got.contains(&("given_name+surname", "Patient")), "{got:?}");
+        assert!(got.contains(&("given_name", "Patient (given)")), "{got:?}");
+        assert!(got.contains(&("surname", "Patient (family)")), "{got:?}");
         assert!(!got.iter().any(|p| p.1 == "Ward"), "{got:?}");
     }
 }

@@ -493,6 +493,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 nicknames: false,
                 categorical: false,
                 person_name: false,
+                name_part: None,
             },
         ));
     }
@@ -562,6 +563,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 nicknames: false,
                 categorical: false,
                 person_name: false,
+                name_part: None,
             },
         ));
         i += 3;
@@ -633,6 +635,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 nicknames: false,
                 categorical: false,
                 person_name: false,
+                name_part: None,
             },
         ));
     }
@@ -657,6 +660,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 nicknames: false,
                 categorical: false,
                 person_name: false,
+                name_part: None,
             },
         ));
     }

@@ -40,6 +40,19 @@ pub enum DateOrder {
     Parts,
 }
 
+/// A part of a person's whole name ([`FieldSpec::name_part`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NamePart {
+    /// The given name: the first word (after the comma of `LAST, First`).
+    Given,
+    /// The words between the given name and the surname (a middle name or initial).
+    Middle,
+    /// The surname: the last word (before the comma of `LAST, First`; the first word of
+    /// `SMITH John`, written in capitals where the rest is not).
+    Family,
+}
+
 /// A field of the comparison schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldSpec {
@@ -67,6 +80,12 @@ pub struct FieldSpec {
     /// `david sanwil` and `david williams` a close pair by Jaro–Winkler.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub person_name: bool,
+    /// Read only this part of a person's whole name from the column: linking a file
+    /// that writes the name in one column to one that splits it, the parts meet the
+    /// given name and surname columns they are (a whole name compared with both joined
+    /// lost a typo's worth in each word to one level, and moved people with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_part: Option<NamePart>,
 }
 
 /// Most distinct values of a [`FieldSpec::categorical`] column.
@@ -83,6 +102,7 @@ impl FieldSpec {
             nicknames: false,
             categorical: false,
             person_name: false,
+            name_part: None,
         }
     }
 
@@ -97,6 +117,10 @@ impl FieldSpec {
 
     /// The raw value of the field from its source columns' values (`get(column)`).
     pub fn raw<'s>(&self, mut get: impl FnMut(&str) -> Option<&'s str>) -> String {
+        if let Some(part) = self.name_part {
+            let whole: Vec<&str> = self.sources().into_iter().filter_map(&mut get).collect();
+            return name_part(&whole.join(" "), part);
+        }
         if self.columns.is_empty() {
             return get(&self.name).unwrap_or_default().to_string();
         }
@@ -447,6 +471,63 @@ fn zip_of_zip_plus_four<'r>(f: &FieldSpec, raw: &'r str) -> Option<&'r str> {
     (shape && crate::engine::lexicon::concept(&f.name) == Some("postcode")).then(|| &t[..5])
 }
 
+/// Written after a person's name: no part of it a surname.
+const NAME_SUFFIXES: [&str; 6] = ["jr", "sr", "ii", "iii", "iv", "phd"];
+
+/// The `part` of a person's whole name as written (`LAST, First M`, `First M Last`,
+/// `SMITH John`, a title before it or a suffix after it): empty when the name has no
+/// such part (one word has no given name; two words no middle).
+pub fn name_part(whole: &str, part: NamePart) -> String {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| c.is_whitespace() || c == '.')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let plain = |w: &String| w.to_lowercase();
+    let (family, rest): (Vec<String>, Vec<String>) = match whole.split_once(',') {
+        Some((last, first)) => (words(last), words(first)),
+        None => {
+            let mut ws = words(whole);
+            while ws.len() > 2 && HONORIFICS.contains(&plain(&ws[0]).as_str()) {
+                ws.remove(0);
+            }
+            while ws.len() > 2
+                && ws
+                    .last()
+                    .is_some_and(|w| NAME_SUFFIXES.contains(&plain(w).as_str()))
+            {
+                ws.pop();
+            }
+            let caps = |w: &String| {
+                w.chars().count() > 1
+                    && w.chars().all(|c| !c.is_lowercase())
+                    && w.chars().any(char::is_uppercase)
+            };
+            if ws.len() >= 2 && caps(&ws[0]) && !ws[1..].iter().any(caps) {
+                // `SMITH John`: the surname first, in capitals
+                let family = ws.remove(0);
+                (vec![family], ws)
+            } else {
+                let family = ws.pop().into_iter().collect();
+                (family, ws)
+            }
+        }
+    };
+    let rest: Vec<String> = rest
+        .into_iter()
+        .filter(|w| {
+            let p = plain(w);
+            !HONORIFICS.contains(&p.as_str()) && !NAME_SUFFIXES.contains(&p.as_str())
+        })
+        .collect();
+    match part {
+        NamePart::Family => family.join(" "),
+        NamePart::Given => rest.first().cloned().unwrap_or_default(),
+        NamePart::Middle => rest.get(1..).map(|r| r.join(" ")).unwrap_or_default(),
+    }
+}
+
 /// Titles written before a person's name.
 pub(super) const HONORIFICS: [&str; 9] = [
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
@@ -654,6 +735,26 @@ mod tests {
     use super::super::*;
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_whole_name_is_read_as_its_parts_in_the_ways_it_is_written() {
+        let parts = |w: &str| {
+            [NamePart::Given, NamePart::Middle, NamePart::Family].map(|p| name_part(w, p))
+        };
+        assert_eq!(parts("SMITH, John A"), ["John", "A", "SMITH"]);
+        assert_eq!(parts("van der Berg, Anna"), ["Anna", "", "van der Berg"]);
+        assert_eq!(parts("Dr. Mary Ann Smith Jr"), ["Mary", "Ann", "Smith"]);
+        assert_eq!(parts("mr john smith"), ["john", "", "smith"]);
+        assert_eq!(parts("SMITH John"), ["John", "", "SMITH"]);
+        assert_eq!(parts("John SMITH"), ["John", "", "SMITH"]);
+        assert_eq!(parts("Madonna"), ["", "", "Madonna"]);
+        assert_eq!(parts(""), ["", "", ""]);
+        // read through a field, from its column
+        let mut f = FieldSpec::new("first_name", FieldKind::Text);
+        f.columns = vec!["name".into()];
+        f.name_part = Some(NamePart::Given);
+        assert_eq!(f.raw(|c| (c == "name").then_some("GARCIA, Maria")), "Maria");
+    }
 
     #[test]
     fn infers_kinds_and_levels() {
