@@ -395,8 +395,8 @@ impl FsModel {
     }
 
     /// Whether a name field of `v` disagrees (outright; in a file of people, at the weak
-    /// level too) while fewer than three fields agree (level ≤ 2), an address told in
-    /// several columns counting as one ([`agreeing_units`]: two people of one given name
+    /// level too) while fewer than three fields agree (level ≤ 2), in a file of people an
+    /// address told in several columns counting as one ([`agreeing_units`]: two people of one given name
     /// in one town agree on its name, state and postcode, one fact; counted as three, a
     /// census-to-tax-form link without birth dates learnt that a match's surname differs
     /// one time in five). Two people of one common first name born a few days apart agree
@@ -417,7 +417,15 @@ impl FsModel {
             .names
             .iter()
             .any(|&f| v.get(f).is_some_and(|&l| l != MISSING && l >= out));
-        name_out && agreeing_units(v, &self.groups).1 < 3
+        // of people: an address told in several columns is one agreeing field; a firm's
+        // name written otherwise (`IBM`) at its address and phone is still the firm
+        // (org-dedup, grouped too: F1 -0.0006, another draw -0.0026)
+        let agreeing = if person {
+            agreeing_units(v, &self.groups).1
+        } else {
+            v.iter().filter(|&&l| l != MISSING && l <= 2).count()
+        };
+        name_out && agreeing < 3
     }
 
     /// Refines m and u with labelled comparison vectors (EaK): counts are added to the
@@ -853,8 +861,8 @@ mod tests {
         assert!(m.probability(&[0, 1, 0]) > 0.9);
     }
 
-    /// An address told in several columns is one agreeing field when a surname disagrees
-    /// outright: two people of one given name in one town agree on the town, its state and
+    /// In a file of people, an address told in several columns is one agreeing field when
+    /// a surname disagrees outright: two people of one given name in one town agree on the town, its state and
     /// its postcode, which are not three facts beside the given name. Counted as three,
     /// they joined the match class and EM learnt that a match's surname differs one time
     /// in five.
@@ -881,6 +889,7 @@ mod tests {
             let mut m = FsModel::prior(fields.clone());
             m.u = vec![[0.03, 0.003, 0.008, 0.02, 0.939]; 6];
             m.names = vec![0, 1];
+            m.individual = vec![(0, crate::engine::local::IndividualKind::Given)];
             m.groups = groups;
             m.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5);
             m
