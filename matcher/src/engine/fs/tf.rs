@@ -27,6 +27,14 @@ pub struct TermFrequencies {
     own: Option<OwnClusters>,
 }
 
+/// One field's counts, as [`TermFrequencies::count`] gathers them.
+#[derive(Debug, Default)]
+struct FieldCounts {
+    values: HashMap<u64, u32>,
+    known: u32,
+    words: HashMap<u64, u32>,
+}
+
 /// Records of one cluster holding each value: the holders a record's own entity adds.
 #[derive(Debug, Clone, Default)]
 struct OwnClusters {
@@ -54,50 +62,41 @@ impl TermFrequencies {
     /// dedup: pass it once), and the words of the fields of people's whole names.
     pub fn count(fields: &[FieldSpec], sides: &[&[Prepared]]) -> Self {
         use rayon::prelude::*;
-        let per_field: Vec<(HashMap<u64, u32>, u32, HashMap<u64, u32>)> = fields
+        let per_field: Vec<FieldCounts> = fields
             .par_iter()
             .enumerate()
             .map(|(f, spec)| {
-                let mut m: HashMap<u64, u32> = HashMap::new();
-                let mut words: HashMap<u64, u32> = HashMap::new();
+                let mut c = FieldCounts::default();
                 let mut held: Vec<u64> = Vec::new();
-                let mut known = 0u32;
                 for side in sides {
                     for r in side.iter() {
                         let v = r.value(f);
                         if v.is_empty() {
                             continue;
                         }
-                        *m.entry(value_hash(v.norm)).or_default() += 1;
-                        known += 1;
+                        *c.values.entry(value_hash(v.norm)).or_default() += 1;
+                        c.known += 1;
                         if spec.person_name {
                             held.clear();
                             held.extend(v.tokens().map(value_hash));
                             held.sort_unstable();
                             held.dedup();
                             for &w in &held {
-                                *words.entry(w).or_default() += 1;
+                                *c.words.entry(w).or_default() += 1;
                             }
                         }
                     }
                 }
-                (m, known, words)
+                c
             })
             .collect();
-        let mut counts = Vec::with_capacity(per_field.len());
-        let mut known = Vec::with_capacity(per_field.len());
-        let mut words = Vec::with_capacity(per_field.len());
-        for (m, k, w) in per_field {
-            counts.push(m);
-            known.push(k);
-            words.push(w);
+        let mut out = Self::default();
+        for c in per_field {
+            out.counts.push(c.values);
+            out.known.push(c.known);
+            out.words.push(c.words);
         }
-        Self {
-            counts,
-            known,
-            words,
-            own: None,
-        }
+        out
     }
 
     /// The share of records holding a whole name as likely as its words make it: the
