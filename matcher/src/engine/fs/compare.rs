@@ -244,8 +244,18 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             }
             let s = text_similarity(a, b);
             if !a.digits.is_empty() && !b.digits.is_empty() && a.digits != b.digits {
-                // numbers (house numbers, units) must agree for a close level
-                return if s >= 0.85 { 3 } else { 4 };
+                // numbers (house numbers, units) must agree for a close level; in a whole
+                // address (a house number and a postcode: five digits or more) one digit
+                // mistyped or two swapped is the weaker close level
+                let typo = a.digits.len().min(b.digits.len()) >= 5
+                    && osa_distance_at_most(a.digits, b.digits, 1) <= 1;
+                return if typo && s >= 0.85 {
+                    2
+                } else if s >= 0.85 {
+                    3
+                } else {
+                    4
+                };
             }
             text_level(s)
         }
@@ -642,6 +652,30 @@ mod tests {
         assert_eq!(lv("apt 26", "#27"), 4);
         // a street is no unit: house numbers agreeing do not make two streets one
         assert!(lv("12 main st", "12 oak st") > 1);
+    }
+
+    #[test]
+    fn a_digit_mistyped_in_a_whole_address_is_close_and_another_house_is_not() {
+        let f = [FieldSpec::new("address", FieldKind::Text)];
+        let lv = |x: &str, y: &str| {
+            let (a, b) = (
+                prepare(&f, &rec(json!({ "address": x }))),
+                prepare(&f, &rec(json!({ "address": y }))),
+            );
+            compare(&f, &a, &b)[0]
+        };
+        // the postcode's last two digits swapped (and the state mistyped)
+        assert_eq!(
+            lv(
+                "101 elkington street, witsend, waterloo, SA 6058",
+                "101 elkington street witsend waterloo sk 6085"
+            ),
+            2
+        );
+        // another house in the street: numbers of a short text must agree
+        assert!(lv("12 oak st", "13 oak st") > 2);
+        // another house at the postcode: more than one digit apart
+        assert!(lv("12 oak st perth 6000", "21 oak st perth 6001") > 2);
     }
 
     #[test]
