@@ -31,7 +31,8 @@ const SAMPLES: usize = 200;
 /// One aligned pair of fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlignedPair {
-    /// The left field's name (and its columns, joined by `+` when several).
+    /// The left field's name (and its columns, joined by `+` when several; a part of a
+    /// whole name as `Name (given)`).
     pub left: String,
     pub right: String,
     pub score: f64,
@@ -62,23 +63,10 @@ impl Aligned {
 }
 
 fn label(f: &FieldSpec) -> String {
-    if let Some(part) = f.name_part {
-        let part = match part {
-            NamePart::Given => "given",
-            NamePart::Middle => "middle",
-            NamePart::Family => "family",
-        };
-        return format!("{} ({part})", f.sources().join("+"));
-    }
     if f.columns.is_empty() {
         f.name.clone()
     } else {
-        f.columns
-            .iter()
-            .filter(|c| !c.is_empty())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("+")
+        f.source_label()
     }
 }
 

@@ -221,7 +221,7 @@ pub(super) fn model_view(m: &FsModel) -> ModelView {
                 kind: if spec.columns.is_empty() {
                     format!("{:?}", spec.kind)
                 } else {
-                    format!("{:?} from {}", spec.kind, spec.columns.join("+"))
+                    format!("{:?} from {}", spec.kind, spec.source_label())
                 },
                 m: m.m.get(f).map(|v| v.to_vec()).unwrap_or_default(),
                 u: m.u.get(f).map(|v| v.to_vec()).unwrap_or_default(),

@@ -143,7 +143,7 @@ pub(super) fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> V
         let cols = if spec.columns.is_empty() {
             String::new()
         } else {
-            format!(" from {}", spec.columns.join("+"))
+            format!(" from {}", spec.source_label())
         };
         v.push(format!(
             "model: {} ({:?}{cols}): {}",

@@ -245,11 +245,9 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             let s = text_similarity(a, b);
             if !a.digits.is_empty() && !b.digits.is_empty() && a.digits != b.digits {
                 // numbers (house numbers, units) must agree for a close level; in a whole
-                // address (a house number and a postcode: five digits or more) one digit
-                // mistyped or two swapped is the weaker close level
-                let typo = a.digits.len().min(b.digits.len()) >= 5
-                    && osa_distance_at_most(a.digits, b.digits, 1) <= 1;
-                return if typo && s >= 0.85 {
+                // address, a postcode (its last number) one digit mistyped or two swapped
+                // is the weaker close level
+                return if postcode_typo(a.norm, b.norm) && s >= 0.85 {
                     2
                 } else if s >= 0.85 {
                     3
@@ -260,6 +258,29 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             text_level(s)
         }
     }
+}
+
+/// Whether two texts of two or more numbers each (a whole address: a house number, a
+/// postcode) differ only in their last number, of four digits or more, by one digit
+/// mistyped or two swapped: `101 elkington st waterloo 6058` / `... 6085`. Another house
+/// (`12 oak st 6000` / `13 oak st 6000`, `12345 main st` / `12346 main st`, a flat's
+/// number) differs in a number before it.
+fn postcode_typo(a: &str, b: &str) -> bool {
+    let runs = |s: &'_ str| -> Vec<String> {
+        s.split(|c: char| !c.is_ascii_digit())
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (x, y) = (runs(a), runs(b));
+    let (Some((lx, hx)), Some((ly, hy))) = (x.split_last(), y.split_last()) else {
+        return false;
+    };
+    !hx.is_empty()
+        && hx == hy
+        && lx != ly
+        && lx.len().min(ly.len()) >= 4
+        && osa_distance_at_most(lx, ly, 1) <= 1
 }
 
 /// The level of two texts that differ, from their similarity.
@@ -672,9 +693,12 @@ mod tests {
             ),
             2
         );
-        // another house in the street: numbers of a short text must agree
+        // another house in the street, at the postcode, in a building: numbers before the
+        // postcode must agree
         assert!(lv("12 oak st", "13 oak st") > 2);
-        // another house at the postcode: more than one digit apart
+        assert!(lv("12 oak st perth 6000", "13 oak st perth 6000") > 2);
+        assert!(lv("unit 3, 12 oak st 6000", "unit 4, 12 oak st 6000") > 2);
+        assert!(lv("12345 main st 90210", "12346 main st 90210") > 2);
         assert!(lv("12 oak st perth 6000", "21 oak st perth 6001") > 2);
     }
 

@@ -53,13 +53,25 @@ pub enum NamePart {
     Family,
 }
 
+impl NamePart {
+    /// The part as the printed alignment and the model name it (`Name (given)`).
+    pub fn word(self) -> &'static str {
+        match self {
+            NamePart::Given => "given",
+            NamePart::Middle => "middle",
+            NamePart::Family => "family",
+        }
+    }
+}
+
 /// A field of the comparison schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldSpec {
     pub name: String,
     pub kind: FieldKind,
     /// The columns whose values make the field (empty: the column `name`): a text
-    /// continued over numbered columns, or a date's year, month and day columns.
+    /// continued over numbered columns, a date's year, month and day columns, or the
+    /// column of whole names a [`Self::name_part`] is read from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<String>,
     #[serde(default)]
@@ -106,6 +118,21 @@ impl FieldSpec {
         }
     }
 
+    /// The columns the field is read from, as printed: `a+b`, and a part of a whole name
+    /// as `Name (given)`.
+    pub fn source_label(&self) -> String {
+        let cols = self
+            .sources()
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .collect::<Vec<_>>()
+            .join("+");
+        match self.name_part {
+            Some(p) => format!("{cols} ({})", p.word()),
+            None => cols,
+        }
+    }
+
     /// The source columns of the field.
     pub fn sources(&self) -> Vec<&str> {
         if self.columns.is_empty() {
@@ -115,7 +142,9 @@ impl FieldSpec {
         }
     }
 
-    /// The raw value of the field from its source columns' values (`get(column)`).
+    /// The raw value of the field from its source columns' values (`get(column)`): a
+    /// [`Self::name_part`] of the whole name they hold, a date's parts as `y-m-d`, or the
+    /// values joined by a space.
     pub fn raw<'s>(&self, mut get: impl FnMut(&str) -> Option<&'s str>) -> String {
         if let Some(part) = self.name_part {
             let whole: Vec<&str> = self.sources().into_iter().filter_map(&mut get).collect();
@@ -472,11 +501,13 @@ fn zip_of_zip_plus_four<'r>(f: &FieldSpec, raw: &'r str) -> Option<&'r str> {
 }
 
 /// Written after a person's name: no part of it a surname.
-const NAME_SUFFIXES: [&str; 6] = ["jr", "sr", "ii", "iii", "iv", "phd"];
+const NAME_SUFFIXES: [&str; 10] = [
+    "jr", "sr", "ii", "iii", "iv", "2nd", "3rd", "phd", "md", "esq",
+];
 
 /// The `part` of a person's whole name as written (`LAST, First M`, `First M Last`,
-/// `SMITH John`, a title before it or a suffix after it): empty when the name has no
-/// such part (one word has no given name; two words no middle).
+/// `SMITH John`, a title before it or a suffix after it, `John Smith, Jr.`): empty when
+/// the name has no such part (one word has no given name; two words no middle).
 pub fn name_part(whole: &str, part: NamePart) -> String {
     let words = |s: &str| -> Vec<String> {
         s.split(|c: char| c.is_whitespace() || c == '.')
@@ -485,27 +516,33 @@ pub fn name_part(whole: &str, part: NamePart) -> String {
             .collect()
     };
     let plain = |w: &String| w.to_lowercase();
-    let (family, rest): (Vec<String>, Vec<String>) = match whole.split_once(',') {
+    let title = |w: &String| HONORIFICS.contains(&plain(w).as_str());
+    let suffix = |w: &String| NAME_SUFFIXES.contains(&plain(w).as_str());
+    // `John Smith, Jr.`: a comma before a suffix alone is no `LAST, First`
+    let comma = whole
+        .split_once(',')
+        .filter(|(_, after)| !words(after).iter().all(suffix));
+    let (family, rest): (Vec<String>, Vec<String>) = match comma {
         Some((last, first)) => (words(last), words(first)),
         None => {
-            let mut ws = words(whole);
-            while ws.len() > 2 && HONORIFICS.contains(&plain(&ws[0]).as_str()) {
+            let before = whole.split(',').next().unwrap_or_default();
+            let mut ws = words(before);
+            while ws.len() > 2 && title(&ws[0]) {
                 ws.remove(0);
             }
-            while ws.len() > 2
-                && ws
-                    .last()
-                    .is_some_and(|w| NAME_SUFFIXES.contains(&plain(w).as_str()))
-            {
+            while ws.len() > 2 && ws.last().is_some_and(suffix) {
                 ws.pop();
             }
+            // `SMITH John`: the surname first, in capitals of three letters or more (`AJ
+            // Smith` has initials first) and no given name the lexicon knows
             let caps = |w: &String| {
-                w.chars().count() > 1
+                w.chars().count() > 2
                     && w.chars().all(|c| !c.is_lowercase())
                     && w.chars().any(char::is_uppercase)
+                    && !crate::engine::lexicon::known_given_name(&plain(w))
             };
-            if ws.len() >= 2 && caps(&ws[0]) && !ws[1..].iter().any(caps) {
-                // `SMITH John`: the surname first, in capitals
+            let lower = |w: &String| w.chars().any(char::is_lowercase);
+            if ws.len() >= 2 && caps(&ws[0]) && ws[1..].iter().all(lower) {
                 let family = ws.remove(0);
                 (vec![family], ws)
             } else {
@@ -514,13 +551,10 @@ pub fn name_part(whole: &str, part: NamePart) -> String {
             }
         }
     };
-    let rest: Vec<String> = rest
-        .into_iter()
-        .filter(|w| {
-            let p = plain(w);
-            !HONORIFICS.contains(&p.as_str()) && !NAME_SUFFIXES.contains(&p.as_str())
-        })
-        .collect();
+    let keep = |ws: Vec<String>| -> Vec<String> {
+        ws.into_iter().filter(|w| !title(w) && !suffix(w)).collect()
+    };
+    let (family, rest) = (keep(family), keep(rest));
     match part {
         NamePart::Family => family.join(" "),
         NamePart::Given => rest.first().cloned().unwrap_or_default(),
@@ -748,6 +782,10 @@ mod tests {
         assert_eq!(parts("SMITH John"), ["John", "", "SMITH"]);
         assert_eq!(parts("John SMITH"), ["John", "", "SMITH"]);
         assert_eq!(parts("Madonna"), ["", "", "Madonna"]);
+        assert_eq!(parts("John Smith, Jr."), ["John", "", "Smith"]);
+        assert_eq!(parts("SMITH JR, JOHN"), ["JOHN", "", "SMITH"]);
+        assert_eq!(parts("AJ Smith"), ["AJ", "", "Smith"]);
+        assert_eq!(parts("JOHN Smith"), ["JOHN", "", "Smith"]);
         assert_eq!(parts(""), ["", "", ""]);
         // read through a field, from its column
         let mut f = FieldSpec::new("first_name", FieldKind::Text);

@@ -106,14 +106,12 @@ impl TermFrequencies {
         let words = self.words.get(f).filter(|w| !w.is_empty())?;
         let mut p = 1.0;
         let mut any = false;
-        let mut seen: Vec<u64> = Vec::new();
-        for t in norm.split(' ').filter(|t| !t.is_empty()) {
-            let h = value_hash(t);
-            if seen.contains(&h) {
+        for (k, t) in norm.split(' ').enumerate() {
+            // a word twice in a name (`li li`) is counted once, as the records were
+            if t.is_empty() || norm.split(' ').take(k).any(|u| u == t) {
                 continue;
             }
-            seen.push(h);
-            p *= f64::from(*words.get(&h)?) / f64::from(known);
+            p *= f64::from(*words.get(&value_hash(t))?) / f64::from(known);
             any = true;
         }
         any.then_some(p)
@@ -165,7 +163,9 @@ impl TermFrequencies {
     pub fn share(&self, f: usize, norm: &str) -> Option<f64> {
         let (m, &known) = (self.counts.get(f)?, self.known.get(f)?);
         let &n = m.get(&value_hash(norm))?;
-        (known >= 50 && n > 0).then(|| f64::from(n) / f64::from(known))
+        let p = f64::from(n) / f64::from(known);
+        let p = self.word_share(f, norm, known).map_or(p, |w| p.min(w));
+        (known >= 50 && n > 0).then_some(p)
     }
 
     /// The adjustment (bits) of exact agreement on field `f` with the value `norm`.
@@ -198,6 +198,8 @@ impl TermFrequencies {
             return 0.0;
         }
         let mut p = f64::from(n) / f64::from(known);
+        // the words are counted over every record (no cluster's own holders left out):
+        // the smaller share keeps the count above when it is the rarer
         if let Some(w) = self.word_share(f, norm, known) {
             p = p.min(w);
         }
