@@ -442,7 +442,7 @@ fn split_whole_name(out: &mut Aligned, rest: [&mut Vec<FieldSpec>; 2], recs: [&[
     let [rest_l, rest_r] = rest;
     let [left, right] = recs;
     if let Some((w, parts)) = whole_and_parts(rest_l, rest_r, left, right) {
-        let pairs = name_parts(&rest_l[w], rest_r, &parts);
+        let pairs = name_parts(&rest_l[w], rest_r, &parts, [left, right]);
         for (whole_part, k) in &pairs {
             out.push(whole_part, &rest_r[*k], 1.0);
         }
@@ -450,7 +450,7 @@ fn split_whole_name(out: &mut Aligned, rest: [&mut Vec<FieldSpec>; 2], recs: [&[
         let used: Vec<usize> = pairs.iter().map(|p| p.1).collect();
         *rest_r = drop_indices(std::mem::take(rest_r), &used);
     } else if let Some((w, parts)) = whole_and_parts(rest_r, rest_l, right, left) {
-        let pairs = name_parts(&rest_r[w], rest_l, &parts);
+        let pairs = name_parts(&rest_r[w], rest_l, &parts, [right, left]);
         for (whole_part, k) in &pairs {
             out.push(&rest_l[*k], whole_part, 1.0);
         }
@@ -463,7 +463,16 @@ fn split_whole_name(out: &mut Aligned, rest: [&mut Vec<FieldSpec>; 2], recs: [&[
 /// Fields reading the parts of the whole-name field `whole`, each with the field of
 /// `fs` it meets (named as that field, so the pair is a given name or a surname as the
 /// other side names it): `parts` (given name, surname), and a middle name of `fs`.
-fn name_parts(whole: &FieldSpec, fs: &[FieldSpec], parts: &[usize]) -> Vec<(FieldSpec, usize)> {
+fn name_parts(
+    whole: &FieldSpec,
+    fs: &[FieldSpec],
+    parts: &[usize],
+    [whole_recs, parts_recs]: [&[Record]; 2],
+) -> Vec<(FieldSpec, usize)> {
+    let family_first = match (parts.first(), parts.get(1)) {
+        (Some(&g), Some(&s)) => surname_first(whole, &fs[g], &fs[s], whole_recs, parts_recs),
+        _ => false,
+    };
     let middle = fs.iter().enumerate().position(|(k, f)| {
         !parts.contains(&k) && super::lexicon::concept(&f.name) == Some("middle_name")
     });
@@ -479,9 +488,54 @@ fn name_parts(whole: &FieldSpec, fs: &[FieldSpec], parts: &[usize]) -> Vec<(Fiel
             let mut f = FieldSpec::new(fs.get(k)?.name.clone(), FieldKind::Text);
             f.columns = whole.sources().into_iter().map(str::to_string).collect();
             f.name_part = Some(part);
+            f.family_first = family_first;
             Some((f, k))
         })
         .collect()
+}
+
+/// Whether the column of whole names `whole` writes the surname first without a comma
+/// (`Smith John A`): more of its names begin with one of the other side's surnames and end
+/// with one of its given names than the other way round (initials left out).
+fn surname_first(
+    whole: &FieldSpec,
+    given: &FieldSpec,
+    surname: &FieldSpec,
+    recs: &[Record],
+    other_recs: &[Record],
+) -> bool {
+    let words = |v: String| -> Vec<String> {
+        super::text::normalize(&v)
+            .split(' ')
+            .filter(|t| t.chars().count() > 1)
+            .map(str::to_string)
+            .collect()
+    };
+    let vocab = |f: &FieldSpec| -> HashSet<String> {
+        other_recs
+            .iter()
+            .take(VOCAB_RECORDS)
+            .flat_map(|r| words(raw_value(f, r)))
+            .collect()
+    };
+    let (g, s) = (vocab(given), vocab(surname));
+    let (mut given_first, mut family_first) = (0usize, 0usize);
+    for r in recs.iter().take(VALUE_SAMPLE) {
+        let v = raw_value(whole, r);
+        if v.contains(',') {
+            continue;
+        }
+        let w = words(v);
+        let (Some(first), Some(last)) = (w.first(), w.last()) else {
+            continue;
+        };
+        if w.len() < 2 {
+            continue;
+        }
+        given_first += usize::from(g.contains(first) && s.contains(last));
+        family_first += usize::from(s.contains(first) && g.contains(last));
+    }
+    family_first > given_first
 }
 
 /// The fields `parts` of `fs` as one text field `name` of their columns, in that order.
@@ -828,6 +882,45 @@ mod tests {
             "{:?}",
             b.pairs
         );
+    }
+
+    /// A column that writes the surname first without a comma and in mixed case (`Smith
+    /// Anna`) is read so: its names begin with the other side's surnames. Read given name
+    /// first, every part met the wrong column (F1 0.88 -> 0.63 on a census-like link).
+    #[test]
+    fn a_column_of_names_written_surname_first_is_read_so() {
+        let names = ["anna", "ben", "carla", "dmitri", "eve", "farid"];
+        let surnames = ["smith", "jones", "garcia", "nguyen", "okafor"];
+        let rec = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        let cap = |w: &str| w[..1].to_uppercase() + &w[1..];
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        for i in 0..30usize {
+            let (g, s) = (names[i % 6], surnames[i % 5]);
+            left.push(rec(json!({"id": i, "given_name": g, "surname": s})));
+            right.push(rec(
+                json!({"id": i, "Name": format!("{} {} Q", cap(s), cap(g))}),
+            ));
+        }
+        let a = align(&left, &right, None).unwrap();
+        let got = names_of(&a);
+        let k = got
+            .iter()
+            .position(|p| *p == ("given_name", "Name (given)"))
+            .unwrap_or_else(|| panic!("{got:?}"));
+        assert_eq!(raw_value(&a.right[k], &right[3]).to_lowercase(), "dmitri");
+        let k = got.iter().position(|p| p.1 == "Name (family)").unwrap();
+        assert_eq!(raw_value(&a.right[k], &right[3]).to_lowercase(), "nguyen");
+        // the same names given name first stay so
+        for (i, r) in right.iter_mut().enumerate() {
+            let (g, s) = (names[i % 6], surnames[i % 5]);
+            r.insert("Name".into(), json!(format!("{} Q {}", cap(g), cap(s))));
+        }
+        let a = align(&left, &right, None).unwrap();
+        let k = names_of(&a)
+            .iter()
+            .position(|p| p.1 == "Name (given)")
+            .unwrap();
+        assert_eq!(raw_value(&a.right[k], &right[3]).to_lowercase(), "dmitri");
     }
 
     /// A whole address in one column is compared with the other side's street number,

@@ -494,6 +494,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 categorical: false,
                 person_name: false,
                 name_part: None,
+                family_first: false,
             },
         ));
     }
@@ -564,6 +565,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 categorical: false,
                 person_name: false,
                 name_part: None,
+                family_first: false,
             },
         ));
         i += 3;
@@ -636,6 +638,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 categorical: false,
                 person_name: false,
                 name_part: None,
+                family_first: false,
             },
         ));
     }
@@ -661,6 +664,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 categorical: false,
                 person_name: false,
                 name_part: None,
+                family_first: false,
             },
         ));
     }

@@ -98,6 +98,10 @@ pub struct FieldSpec {
     /// lost a typo's worth in each word to one level, and moved people with it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_part: Option<NamePart>,
+    /// The whole names a [`Self::name_part`] is read from write the surname first
+    /// without a comma (`Smith John A`), as the column's values showed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub family_first: bool,
 }
 
 /// Most distinct values of a [`FieldSpec::categorical`] column.
@@ -115,6 +119,7 @@ impl FieldSpec {
             categorical: false,
             person_name: false,
             name_part: None,
+            family_first: false,
         }
     }
 
@@ -148,7 +153,7 @@ impl FieldSpec {
     pub fn raw<'s>(&self, mut get: impl FnMut(&str) -> Option<&'s str>) -> String {
         if let Some(part) = self.name_part {
             let whole: Vec<&str> = self.sources().into_iter().filter_map(&mut get).collect();
-            return name_part(&whole.join(" "), part);
+            return name_part(&whole.join(" "), part, self.family_first);
         }
         if self.columns.is_empty() {
             return get(&self.name).unwrap_or_default().to_string();
@@ -508,7 +513,7 @@ const NAME_SUFFIXES: [&str; 10] = [
 /// The `part` of a person's whole name as written (`LAST, First M`, `First M Last`,
 /// `SMITH John`, a title before it or a suffix after it, `John Smith, Jr.`): empty when
 /// the name has no such part (one word has no given name; two words no middle).
-pub fn name_part(whole: &str, part: NamePart) -> String {
+pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
     let words = |s: &str| -> Vec<String> {
         s.split(|c: char| c.is_whitespace() || c == '.')
             .filter(|w| !w.is_empty())
@@ -542,7 +547,7 @@ pub fn name_part(whole: &str, part: NamePart) -> String {
                     && !crate::engine::lexicon::known_given_name(&plain(w))
             };
             let lower = |w: &String| w.chars().any(char::is_lowercase);
-            if ws.len() >= 2 && caps(&ws[0]) && ws[1..].iter().all(lower) {
+            if ws.len() >= 2 && (family_first || (caps(&ws[0]) && ws[1..].iter().all(lower))) {
                 let family = ws.remove(0);
                 (vec![family], ws)
             } else {
@@ -773,7 +778,7 @@ mod tests {
     #[test]
     fn a_whole_name_is_read_as_its_parts_in_the_ways_it_is_written() {
         let parts = |w: &str| {
-            [NamePart::Given, NamePart::Middle, NamePart::Family].map(|p| name_part(w, p))
+            [NamePart::Given, NamePart::Middle, NamePart::Family].map(|p| name_part(w, p, false))
         };
         assert_eq!(parts("SMITH, John A"), ["John", "A", "SMITH"]);
         assert_eq!(parts("van der Berg, Anna"), ["Anna", "", "van der Berg"]);
@@ -786,6 +791,12 @@ mod tests {
         assert_eq!(parts("SMITH JR, JOHN"), ["JOHN", "", "SMITH"]);
         assert_eq!(parts("AJ Smith"), ["AJ", "", "Smith"]);
         assert_eq!(parts("JOHN Smith"), ["JOHN", "", "Smith"]);
+        // a column found to write the surname first
+        let first = |w: &str| {
+            [NamePart::Given, NamePart::Middle, NamePart::Family].map(|p| name_part(w, p, true))
+        };
+        assert_eq!(first("Smith John A"), ["John", "A", "Smith"]);
+        assert_eq!(first("SMITH, John"), ["John", "", "SMITH"]);
         assert_eq!(parts(""), ["", "", ""]);
         // read through a field, from its column
         let mut f = FieldSpec::new("first_name", FieldKind::Text);
