@@ -97,16 +97,7 @@ fn normalize_probs(p: &mut [f64; LEVELS]) {
 /// Whether a comparison vector agrees (exactly or closely, level ≤ 2) on more than half of
 /// its known (non-missing) fields.
 pub fn mostly_agree(v: &[u8]) -> bool {
-    let (mut known, mut agree) = (0usize, 0usize);
-    for &l in v {
-        if l != MISSING {
-            known += 1;
-            if l <= 2 {
-                agree += 1;
-            }
-        }
-    }
-    known > 0 && 2 * agree > known
+    mostly_agree_grouped(v, &[])
 }
 
 /// [`mostly_agree`] with each group of three or more fields in `groups` counted as one
@@ -420,11 +411,8 @@ impl FsModel {
         // of people: an address told in several columns is one agreeing field; a firm's
         // name written otherwise (`IBM`) at its address and phone is still the firm
         // (org-dedup, grouped too: F1 -0.0006, another draw -0.0026)
-        let agreeing = if person {
-            agreeing_units(v, &self.groups).1
-        } else {
-            v.iter().filter(|&&l| l != MISSING && l <= 2).count()
-        };
+        let groups: &[Vec<usize>] = if person { &self.groups } else { &[] };
+        let agreeing = agreeing_units(v, groups).1;
         name_out && agreeing < 3
     }
 
