@@ -56,20 +56,12 @@ impl Aligned {
         let kind = joint_kind(l.kind, r.kind).unwrap_or(FieldKind::Text);
         let (lf, rf) = as_pair(l, r, kind);
         self.pairs.push(AlignedPair {
-            left: label(l),
-            right: label(r),
+            left: l.source_label(),
+            right: r.source_label(),
             score,
         });
         self.left.push(lf);
         self.right.push(rf);
-    }
-}
-
-fn label(f: &FieldSpec) -> String {
-    if f.columns.is_empty() {
-        f.name.clone()
-    } else {
-        f.source_label()
     }
 }
 
