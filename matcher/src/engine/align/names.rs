@@ -22,22 +22,29 @@ pub(super) fn split_whole_name(
 ) {
     let [rest_l, rest_r] = rest;
     let [left, right] = recs;
-    if let Some((w, parts)) = whole_and_parts(rest_l, rest_r, left, right) {
-        let pairs = name_parts(&rest_l[w], rest_r, &parts, [left, right]);
+    for flip in [false, true] {
+        let (whole_side, parts_side, whole_recs, parts_recs) = if flip {
+            (&mut *rest_r, &mut *rest_l, right, left)
+        } else {
+            (&mut *rest_l, &mut *rest_r, left, right)
+        };
+        let Some((w, parts)) = whole_and_parts(whole_side, parts_side, whole_recs, parts_recs)
+        else {
+            continue;
+        };
+        let pairs = name_parts(&whole_side[w], parts_side, &parts, [whole_recs, parts_recs]);
         for (whole_part, k) in &pairs {
-            out.push(whole_part, &rest_r[*k], 1.0);
+            let part = &parts_side[*k];
+            if flip {
+                out.push(part, whole_part, 1.0);
+            } else {
+                out.push(whole_part, part, 1.0);
+            }
         }
-        rest_l.remove(w);
+        whole_side.remove(w);
         let used: Vec<usize> = pairs.iter().map(|p| p.1).collect();
-        *rest_r = drop_indices(std::mem::take(rest_r), &used);
-    } else if let Some((w, parts)) = whole_and_parts(rest_r, rest_l, right, left) {
-        let pairs = name_parts(&rest_r[w], rest_l, &parts, [right, left]);
-        for (whole_part, k) in &pairs {
-            out.push(&rest_l[*k], whole_part, 1.0);
-        }
-        rest_r.remove(w);
-        let used: Vec<usize> = pairs.iter().map(|p| p.1).collect();
-        *rest_l = drop_indices(std::mem::take(rest_l), &used);
+        *parts_side = drop_indices(std::mem::take(parts_side), &used);
+        return;
     }
 }
 
@@ -86,28 +93,17 @@ fn surname_first(
     recs: &[Record],
     other_recs: &[Record],
 ) -> bool {
-    let words = |v: String| -> Vec<String> {
-        super::super::text::normalize(&v)
-            .split(' ')
-            .filter(|t| t.chars().count() > 1)
-            .map(str::to_string)
-            .collect()
-    };
-    let vocab = |f: &FieldSpec| -> HashSet<String> {
-        other_recs
-            .iter()
-            .take(VOCAB_RECORDS)
-            .flat_map(|r| words(raw_value(f, r)))
-            .collect()
-    };
-    let (g, s) = (vocab(given), vocab(surname));
+    let (g, s) = (
+        name_vocab(given, other_recs),
+        name_vocab(surname, other_recs),
+    );
     let (mut given_first, mut family_first) = (0usize, 0usize);
     for r in recs.iter().take(VALUE_SAMPLE) {
         let v = raw_value(whole, r);
         if v.contains(',') {
             continue;
         }
-        let w = words(v);
+        let w = name_words(&v);
         let (Some(first), Some(last)) = (w.first(), w.last()) else {
             continue;
         };
@@ -163,6 +159,23 @@ fn whole_and_parts(
 /// name's words are looked up in.
 const VOCAB_RECORDS: usize = 20_000;
 
+/// The words of a name, normalized, initials (one letter) left out.
+fn name_words(v: &str) -> Vec<String> {
+    super::super::text::normalize(v)
+        .split(' ')
+        .filter(|t| t.chars().count() > 1)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The [`name_words`] of field `f` over the first [`VOCAB_RECORDS`] records of `recs`.
+fn name_vocab(f: &FieldSpec, recs: &[Record]) -> HashSet<String> {
+    recs.iter()
+        .take(VOCAB_RECORDS)
+        .flat_map(|r| name_words(&raw_value(f, r)))
+        .collect()
+}
+
 /// The text field of `fs` (no address part, no column the lexicon names otherwise) most
 /// of whose words are among the other side's given names and surnames: at least half of
 /// them over [`VALUE_SAMPLE`] records, with 1.5 words or more per value on average (a
@@ -177,13 +190,8 @@ fn name_by_values(
     let raw = |f: &FieldSpec, r: &Record| super::super::text::normalize(&raw_value(f, r));
     // the other side's names from many records: a population's surnames are many, and
     // from 2,000 records half the words of the whole names of 6,000 people were unknown
-    let vocab: HashSet<String> = other_recs
-        .iter()
-        .take(VOCAB_RECORDS)
-        .flat_map(|r| [raw(given, r), raw(surname, r)])
-        .flat_map(|v| v.split(' ').map(str::to_string).collect::<Vec<_>>())
-        .filter(|t| t.len() > 1)
-        .collect();
+    let mut vocab = name_vocab(given, other_recs);
+    vocab.extend(name_vocab(surname, other_recs));
     let score = |f: &FieldSpec| -> f64 {
         let (mut words, mut known, mut values) = (0usize, 0usize, 0usize);
         for r in recs.iter().take(VALUE_SAMPLE) {
