@@ -163,9 +163,16 @@ impl TermFrequencies {
     pub fn share(&self, f: usize, norm: &str) -> Option<f64> {
         let (m, &known) = (self.counts.get(f)?, self.known.get(f)?);
         let &n = m.get(&value_hash(norm))?;
+        (known >= 50 && n > 0).then(|| self.rarer_share(f, norm, n, known))
+    }
+
+    /// `n` holders of `norm` among the `known` values of field `f` as a share, or the
+    /// share its words make ([`Self::word_share`]) when that is smaller. The words are
+    /// counted over every record (no cluster's own holders left out): the smaller share
+    /// keeps `n` when it is the rarer.
+    fn rarer_share(&self, f: usize, norm: &str, n: u32, known: u32) -> f64 {
         let p = f64::from(n) / f64::from(known);
-        let p = self.word_share(f, norm, known).map_or(p, |w| p.min(w));
-        (known >= 50 && n > 0).then_some(p)
+        self.word_share(f, norm, known).map_or(p, |w| p.min(w))
     }
 
     /// The adjustment (bits) of exact agreement on field `f` with the value `norm`.
@@ -197,12 +204,7 @@ impl TermFrequencies {
         if known < 50 || n == 0 {
             return 0.0;
         }
-        let mut p = f64::from(n) / f64::from(known);
-        // the words are counted over every record (no cluster's own holders left out):
-        // the smaller share keeps the count above when it is the rarer
-        if let Some(w) = self.word_share(f, norm, known) {
-            p = p.min(w);
-        }
+        let p = self.rarer_share(f, norm, n, known);
         let u0 = model.u.get(f).map_or(0.0, |u| u[0]);
         if u0 <= 0.0 {
             return 0.0;
