@@ -266,12 +266,11 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
 /// (`12 oak st 6000` / `13 oak st 6000`, `12345 main st` / `12346 main st`, a flat's
 /// number) differs in a number before it.
 fn postcode_typo(a: &str, b: &str) -> bool {
-    let runs = |s: &'_ str| -> Vec<String> {
+    fn runs(s: &str) -> Vec<&str> {
         s.split(|c: char| !c.is_ascii_digit())
             .filter(|r| !r.is_empty())
-            .map(str::to_string)
             .collect()
-    };
+    }
     let (x, y) = (runs(a), runs(b));
     let (Some((lx, hx)), Some((ly, hy))) = (x.split_last(), y.split_last()) else {
         return false;

@@ -514,20 +514,19 @@ const NAME_SUFFIXES: [&str; 10] = [
 /// `SMITH John`, a title before it or a suffix after it, `John Smith, Jr.`): empty when
 /// the name has no such part (one word has no given name; two words no middle).
 pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
-    let words = |s: &str| -> Vec<String> {
+    fn words(s: &str) -> Vec<&str> {
         s.split(|c: char| c.is_whitespace() || c == '.')
             .filter(|w| !w.is_empty())
-            .map(str::to_string)
             .collect()
-    };
-    let plain = |w: &String| w.to_lowercase();
-    let title = |w: &String| HONORIFICS.contains(&plain(w).as_str());
-    let suffix = |w: &String| NAME_SUFFIXES.contains(&plain(w).as_str());
+    }
+    let plain = |w: &str| w.to_lowercase();
+    let title = |w: &&str| HONORIFICS.contains(&plain(w).as_str());
+    let suffix = |w: &&str| NAME_SUFFIXES.contains(&plain(w).as_str());
     // `John Smith, Jr.`: a comma before a suffix alone is no `LAST, First`
     let comma = whole
         .split_once(',')
         .filter(|(_, after)| !words(after).iter().all(suffix));
-    let (family, rest): (Vec<String>, Vec<String>) = match comma {
+    let (family, rest): (Vec<&str>, Vec<&str>) = match comma {
         Some((last, first)) => (words(last), words(first)),
         None => {
             let before = whole.split(',').next().unwrap_or_default();
@@ -540,13 +539,13 @@ pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
             }
             // `SMITH John`: the surname first, in capitals of three letters or more (`AJ
             // Smith` has initials first) and no given name the lexicon knows
-            let caps = |w: &String| {
+            let caps = |w: &str| {
                 w.chars().count() > 2
                     && w.chars().all(|c| !c.is_lowercase())
                     && w.chars().any(char::is_uppercase)
                     && !crate::engine::lexicon::known_given_name(&plain(w))
             };
-            let lower = |w: &String| w.chars().any(char::is_lowercase);
+            let lower = |w: &&str| w.chars().any(char::is_lowercase);
             if ws.len() >= 2 && (family_first || (caps(&ws[0]) && ws[1..].iter().all(lower))) {
                 let family = ws.remove(0);
                 (vec![family], ws)
@@ -556,13 +555,13 @@ pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
             }
         }
     };
-    let keep = |ws: Vec<String>| -> Vec<String> {
-        ws.into_iter().filter(|w| !title(w) && !suffix(w)).collect()
-    };
-    let (family, rest) = (keep(family), keep(rest));
+    let keep = |ws: &mut Vec<&str>| ws.retain(|w| !title(w) && !suffix(w));
+    let (mut family, mut rest) = (family, rest);
+    keep(&mut family);
+    keep(&mut rest);
     match part {
         NamePart::Family => family.join(" "),
-        NamePart::Given => rest.first().cloned().unwrap_or_default(),
+        NamePart::Given => rest.first().map_or_else(String::new, |w| w.to_string()),
         NamePart::Middle => rest.get(1..).map(|r| r.join(" ")).unwrap_or_default(),
     }
 }
