@@ -546,7 +546,7 @@ pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
                     && !crate::engine::lexicon::known_given_name(&plain(w))
             };
             let lower = |w: &&str| w.chars().any(char::is_lowercase);
-            if ws.len() >= 2 && (family_first || (caps(&ws[0]) && ws[1..].iter().all(lower))) {
+            if ws.len() >= 2 && (family_first || (caps(ws[0]) && ws[1..].iter().all(lower))) {
                 let family = ws.remove(0);
                 (vec![family], ws)
             } else {
