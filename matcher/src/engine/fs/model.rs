@@ -196,13 +196,19 @@ impl FsModel {
         // `[f][g]`: f agrees exactly and g is known (both orders)
         let mut agree_known = vec![vec![0.0f64; nf]; nf];
         let groups = self.groups.clone();
+        let individual = self.individual.clone();
         let mut add = |v: Vec<u8>| {
             if matched(&v) {
                 return;
             }
             // a random pair that agrees on most fields is likely a duplicate: it would make
             // every two identifying fields look correlated
-            let joint = !mostly_agree_grouped(&v, &groups);
+            // unless their given names differ outright and nothing individual agrees
+            // (two of a household: certainly two people, and what they share is shared by
+            // non-matches; left out, a surname, street and number agreeing together counted
+            // three times and matched a census row to a relative's tax form)
+            let joint = !mostly_agree_grouped(&v, &groups)
+                || crate::engine::local::NameFields::given_names_conflict(&individual, &v);
             for (f, &l) in v.iter().enumerate() {
                 if l == MISSING {
                     continue;
@@ -720,6 +726,34 @@ mod tests {
         indep.u_pair.clear();
         let wi = indep.field_weights(&[4, 0, 0, 4, 4, 4]);
         assert!(wi[1] + wi[2] > w[1] + w[2] + 1.0, "{wi:?} vs {w:?}");
+    }
+
+    #[test]
+    fn what_two_of_a_household_share_counts_once() {
+        // households of three: one surname and one address, three given names
+        let fields = text_fields(&["given", "surname", "street", "number"]);
+        let recs: Vec<Prepared> = (0..600)
+            .map(|i| {
+                let h = i / 3;
+                let r = rec(json!({"given": format!("g{}", (i * 7) % 97),
+                    "surname": format!("s{h}"), "street": format!("st{}", h * 13 % 211),
+                    "number": format!("{}", h % 50 + 1)}));
+                prepare(&fields, &r)
+            })
+            .collect();
+        let mut m = FsModel::prior(fields);
+        m.individual = vec![(0, crate::engine::local::IndividualKind::Given)];
+        m.estimate_u(&recs, &recs, 400_000, 3, true);
+        // two of one household: their given names differ, the rest agrees; the surname
+        // and the street number add next to nothing to the street (every pair sharing
+        // a street shares the rest), where counted apart they added as much again
+        let w = m.field_weights(&[4, 0, 0, 0]);
+        let street = m.field_weights(&[4, 4, 0, 4])[2];
+        assert!(w[1] + w[2] + w[3] < street + 1.0, "{w:?} vs {street}");
+        let mut indep = m.clone();
+        indep.u_pair.clear();
+        let wi = indep.field_weights(&[4, 0, 0, 0]);
+        assert!(wi[1] + wi[2] + wi[3] > street + 5.0, "{wi:?} vs {street}");
     }
 
     #[test]

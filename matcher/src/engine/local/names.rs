@@ -249,6 +249,25 @@ impl NameFields {
         Self::conflict_with(individual, v, |_| false, Agreeing::default())
     }
 
+    /// Whether a person's given name differs outright in `v` (short forms count) while no
+    /// identity number, e-mail or birth date agrees: certainly two people (two of a
+    /// household, two namesakes of one surname). A duplicate whose given name was garbled
+    /// keeps its birth date or identity number; a pair whose birth dates alone differ may
+    /// be one person with a mistyped year.
+    pub fn given_names_conflict(individual: &[(usize, IndividualKind)], v: &[u8]) -> bool {
+        let named: Vec<(usize, IndividualKind)> = individual
+            .iter()
+            .copied()
+            .filter(|x| x.1 != IndividualKind::Birth)
+            .collect();
+        let birth_agrees = individual
+            .iter()
+            .any(|&(f, k)| k == IndividualKind::Birth && v.get(f).is_some_and(|&l| l <= 2));
+        named.iter().any(|x| x.1 == IndividualKind::Given)
+            && !birth_agrees
+            && Self::pattern_conflict(&named, v)
+    }
+
     fn conflict_with(
         individual: &[(usize, IndividualKind)],
         v: &[u8],
