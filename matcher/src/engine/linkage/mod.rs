@@ -359,7 +359,7 @@ pub fn link(
         Assignment::ManyToMany => {}
         Assignment::OneToOne => one_to_one(&mut pairs, true, |_, _, _, _| false),
         Assignment::Auto => {
-            let names = NameFields::detect(&fields);
+            let names = NameFields::detect(&fields).with_close_levels(&model);
             let dup = [repeats_records(&a), repeats_records(&b)];
             one_to_one(&mut pairs, !dup[0] && !dup[1], |side, x, y, p| {
                 let recs = if side == 0 { &a } else { &b };

@@ -32,7 +32,14 @@ pub struct NameFields {
     pub orgs: Vec<usize>,
     /// Individual fields (field index and kind).
     pub individual: Vec<(usize, IndividualKind)>,
+    /// Per field, the highest comparison level that counts as agreeing beyond the name
+    /// ([`Self::with_close_levels`]); a field not listed agrees at level 1 or better.
+    pub close: Vec<u8>,
 }
+
+/// Least weight (bits) of a weaker level for it to count as agreeing beyond the name
+/// ([`NameFields::with_close_levels`]).
+const CLOSE_BITS: f64 = 8.0;
 
 /// Whether the individual fields hold a given name: the records are people's.
 pub fn of_people(individual: &[(usize, IndividualKind)]) -> bool {
@@ -119,6 +126,7 @@ impl NameFields {
             names,
             orgs,
             individual,
+            close: Vec::new(),
         }
     }
 
@@ -205,11 +213,38 @@ impl NameFields {
     }
 
     /// Whether a field beyond the name and the individual fields (an address, a phone)
-    /// agrees in `v`.
+    /// agrees in `v`: at level 1 or better, or at a weaker level the model weighs as
+    /// agreement ([`Self::with_close_levels`]).
     fn beyond_name_agrees(&self, v: &[u8]) -> bool {
         v.iter().enumerate().any(|(f, &l)| {
-            l <= 1 && !self.names.contains(&f) && !self.individual.iter().any(|x| x.0 == f)
+            l != MISSING
+                && l <= self.close.get(f).copied().unwrap_or(1).max(1)
+                && !self.names.contains(&f)
+                && !self.individual.iter().any(|x| x.0 == f)
         })
+    }
+
+    /// These name fields with [`Self::close`] read from `model`: a field whose levels 2
+    /// and 3 each weigh [`CLOSE_BITS`] or more agrees beyond the name at them. A whole
+    /// postal address against its parts joined sits there for four matches in ten (a
+    /// house number mistyped, a word run together), and a weak level that weighs ten
+    /// bits is agreement: a replaced given name or a differing ID number was forgiven
+    /// when the address came in parts and held against the same person written as one
+    /// line.
+    pub fn with_close_levels(mut self, model: &crate::engine::fs::FsModel) -> Self {
+        self.close = (0..model.m.len())
+            .map(|f| {
+                let strong = |l: usize| model.level_weight(f, l) >= CLOSE_BITS;
+                if strong(2) && strong(3) {
+                    3
+                } else if strong(2) {
+                    2
+                } else {
+                    1
+                }
+            })
+            .collect();
+        self
     }
 
     /// Whether the individual fields say two records are one person: an identity number
@@ -643,6 +678,44 @@ mod tests {
         let e = rec(json!({"surname": "jones", "ssn": "6653129"}));
         let f = rec(json!({"surname": "everett", "ssn": "6653129"}));
         assert!(names.identity_confirmed(&compare(&fields, &e, &f)));
+    }
+
+    #[test]
+    fn an_address_at_a_level_the_model_weighs_as_agreement_forgives_an_id() {
+        use crate::engine::fs::FieldKind::{Code, Text};
+        use crate::engine::fs::{FieldSpec, FsModel, compare, prepare};
+        let fields = vec![
+            FieldSpec::new("given_name", Text),
+            FieldSpec::new("surname", Text),
+            FieldSpec::new("address", Text),
+            FieldSpec::new("ssn", Code),
+        ];
+        let rec = |v: serde_json::Value| prepare(&fields, v.as_object().unwrap());
+        // one person, the house number mistyped in a whole address and another ID
+        let a = rec(json!({"given_name": "erin", "surname": "krollig",
+            "address": "68 wells road rosehill auburn sa 5068", "ssn": "4418503"}));
+        let b = rec(json!({"given_name": "erin", "surname": "krollig",
+            "address": "10 wellslroad rosehill auburn sa 5068", "ssn": "9780684"}));
+        let v = compare(&fields, &a, &b);
+        assert!((2..=3).contains(&v[2]), "{v:?}");
+        let names = NameFields::detect(&fields);
+        assert!(names.individual_conflict(&a, &b, &v));
+        // where the data makes that level strong evidence (a whole address against its
+        // parts joined: ten bits), it agrees beyond the name
+        let mut model = FsModel::prior(fields.clone());
+        model.m[2] = [0.15, 0.43, 0.24, 0.16, 0.02];
+        model.u[2] = [0.00001, 0.00001, 0.0001, 0.0002, 0.9996];
+        let strong = names.clone().with_close_levels(&model);
+        assert_eq!(strong.close[2], 3);
+        assert!(!strong.individual_conflict(&a, &b, &v));
+        // where it is a neighbour's address (the level weighs nothing), it does not
+        model.m[2][2] = 0.01;
+        model.m[2][3] = 0.01;
+        model.u[2][2] = 0.01;
+        model.u[2][3] = 0.05;
+        let weak = names.with_close_levels(&model);
+        assert_eq!(weak.close[2], 1);
+        assert!(weak.individual_conflict(&a, &b, &v));
     }
 
     #[test]
