@@ -218,7 +218,7 @@ impl NameFields {
     fn beyond_name_agrees(&self, v: &[u8]) -> bool {
         v.iter().enumerate().any(|(f, &l)| {
             l != MISSING
-                && l <= self.close.get(f).copied().unwrap_or(1).max(1)
+                && l <= self.close.get(f).copied().unwrap_or(1)
                 && !self.names.contains(&f)
                 && !self.individual.iter().any(|x| x.0 == f)
         })
@@ -284,11 +284,13 @@ impl NameFields {
         Self::conflict_with(individual, v, |_| false, Agreeing::default())
     }
 
-    /// Whether a person's given name differs outright in `v` (short forms count) while no
-    /// identity number, e-mail or birth date agrees: certainly two people (two of a
-    /// household, two namesakes of one surname). A duplicate whose given name was garbled
-    /// keeps its birth date or identity number; a pair whose birth dates alone differ may
-    /// be one person with a mistyped year.
+    /// Whether, in a file of people, `v` conflicts on its given names, identity numbers or
+    /// e-mails ([`Self::pattern_conflict`] with the birth dates left out: a given name
+    /// differing outright, short forms counted, with no identity number or e-mail
+    /// agreeing; or an identity number or e-mail differing outright, unrescued) while no
+    /// birth date agrees: certainly two people (two of a household, two namesakes of one
+    /// surname). A duplicate whose given name was garbled keeps its birth date; a pair
+    /// whose birth dates alone differ may be one person with a mistyped year.
     pub fn given_names_conflict(individual: &[(usize, IndividualKind)], v: &[u8]) -> bool {
         let named: Vec<(usize, IndividualKind)> = individual
             .iter()
