@@ -213,7 +213,7 @@ impl FsModel {
         // `[f][g]`: f agrees exactly and g is known (both orders)
         let mut agree_known = vec![vec![0.0f64; nf]; nf];
         let groups = self.groups.clone();
-        let individual = self.individual.clone();
+        let conflict = crate::engine::local::GivenNamesConflict::new(&self.individual);
         let mut add = |v: Vec<u8>| {
             if matched(&v) {
                 return;
@@ -224,8 +224,7 @@ impl FsModel {
             // (two of a household: certainly two people, and what they share is shared by
             // non-matches; left out, a surname, street and number agreeing together counted
             // three times and matched a census row to a relative's tax form)
-            let joint = !mostly_agree_grouped(&v, &groups)
-                || crate::engine::local::NameFields::given_names_conflict(&individual, &v);
+            let joint = !mostly_agree_grouped(&v, &groups) || conflict.test(&v);
             for (f, &l) in v.iter().enumerate() {
                 if l == MISSING {
                     continue;

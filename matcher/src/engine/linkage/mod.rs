@@ -27,7 +27,7 @@ use super::fs::{
     prepare,
 };
 use super::labels::{self, LABEL_NO, LABEL_YES, LabelledPairs};
-use super::local::{EmEvidence, NameFields};
+use super::local::{EmEvidence, GivenNamesConflict, NameFields};
 use super::{EntityExample, Record};
 
 mod dedup;
@@ -485,13 +485,14 @@ pub(super) fn fit(
         model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
         m_pairs = (model.lambda * cands).max(m_pairs);
         // u again, without the random pairs the fitted model takes for matches, but for
-        // those whose given names differ outright ([`NameFields::given_names_conflict`]):
+        // those whose given names differ outright ([`GivenNamesConflict`]):
         // two of a household are two people, and left out, a shared address looked ten
         // times rarer among non-matches than it is
         let fitted = model.clone();
+        let conflict = GivenNamesConflict::new(&fitted.individual);
         model.groups = super::lexicon::dependency_groups(&names);
         model.estimate_u_without(a, b, opts.u_samples, opts.seed, same_set, &|v| {
-            fitted.probability(v) >= 0.5 && !NameFields::given_names_conflict(&fitted.individual, v)
+            fitted.probability(v) >= 0.5 && !conflict.test(v)
         });
     }
     // The labels count as what they are, a few more pairs of their class, against the

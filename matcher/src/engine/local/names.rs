@@ -284,27 +284,6 @@ impl NameFields {
         Self::conflict_with(individual, v, |_| false, Agreeing::default())
     }
 
-    /// Whether, in a file of people, `v` conflicts on its given names, identity numbers or
-    /// e-mails ([`Self::pattern_conflict`] with the birth dates left out: a given name
-    /// differing outright, short forms counted, with no identity number or e-mail
-    /// agreeing; or an identity number or e-mail differing outright, unrescued) while no
-    /// birth date agrees: certainly two people (two of a household, two namesakes of one
-    /// surname). A duplicate whose given name was garbled keeps its birth date; a pair
-    /// whose birth dates alone differ may be one person with a mistyped year.
-    pub fn given_names_conflict(individual: &[(usize, IndividualKind)], v: &[u8]) -> bool {
-        let named: Vec<(usize, IndividualKind)> = individual
-            .iter()
-            .copied()
-            .filter(|x| x.1 != IndividualKind::Birth)
-            .collect();
-        let birth_agrees = individual
-            .iter()
-            .any(|&(f, k)| k == IndividualKind::Birth && v.get(f).is_some_and(|&l| l <= 2));
-        named.iter().any(|x| x.1 == IndividualKind::Given)
-            && !birth_agrees
-            && Self::pattern_conflict(&named, v)
-    }
-
     fn conflict_with(
         individual: &[(usize, IndividualKind)],
         v: &[u8],
@@ -484,6 +463,50 @@ fn aligned_token_similarity(a: &[String], b: &[String]) -> f64 {
         }
     }
     total / longest as f64
+}
+
+/// A test built once per model (its fields sorted out ahead of the many pairs): whether,
+/// in a file of people, `v` conflicts on its given names, identity numbers or e-mails
+/// ([`NameFields::pattern_conflict`] with the birth dates left out: a given name differing
+/// outright, short forms counted, with no identity number or e-mail agreeing; or an
+/// identity number or e-mail differing outright, unrescued) while no birth date agrees:
+/// certainly two people (two of a household, two namesakes of one surname). A duplicate
+/// whose given name was garbled keeps its birth date; a pair whose birth dates alone
+/// differ may be one person with a mistyped year.
+#[derive(Debug, Clone)]
+pub struct GivenNamesConflict {
+    /// The individual fields but the birth dates; empty where no given name is among them.
+    named: Vec<(usize, IndividualKind)>,
+    /// The birth date fields.
+    births: Vec<usize>,
+}
+
+impl GivenNamesConflict {
+    pub fn new(individual: &[(usize, IndividualKind)]) -> Self {
+        let mut named: Vec<(usize, IndividualKind)> = individual
+            .iter()
+            .copied()
+            .filter(|x| x.1 != IndividualKind::Birth)
+            .collect();
+        if !of_people(&named) {
+            named.clear();
+        }
+        let births = individual
+            .iter()
+            .filter(|x| x.1 == IndividualKind::Birth)
+            .map(|x| x.0)
+            .collect();
+        Self { named, births }
+    }
+
+    pub fn test(&self, v: &[u8]) -> bool {
+        !self.named.is_empty()
+            && !self
+                .births
+                .iter()
+                .any(|&f| v.get(f).is_some_and(|&l| l <= 2))
+            && NameFields::pattern_conflict(&self.named, v)
+    }
 }
 
 #[cfg(test)]
