@@ -29,6 +29,10 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         other lacks; the same forms without age and birth date
   person_link_pop, person_tax_link_pop  the two links again with names as common as in a
                         population (person_names_dob_pop's)
+  person_tax_link_pop_clean  the census-to-tax link again with a quarter of the noise
+                        (a name typo in one mention in twenty, a move in one in
+                        thirty-three): a register's usual error rates, where the
+                        households and namesakes are what is left to get wrong
   person_names_dob dedup 10k rows of name parts and birth date parts only, 10% second
                         records with one error each (a typo, a changed date part); the
                         same rows again with a whole-name column beside the parts,
@@ -499,7 +503,7 @@ def person_link(out, rng, T, skew=(0.9, 1.0), name="person_link"):
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 
-def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link"):
+def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", noise=0.2):
     """Link: one census-like row per person to each of their tax forms (one to many).
 
     The tax file carries two addresses of the same shape (the person's mailing address and
@@ -507,7 +511,8 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link"):
     both files carry columns the other lacks (relationship, sex, wages, employer id) and an
     age that is a year apart (census year vs tax year); half the tax forms write the ZIP+4.
     Also the tax forms without the age and birth date (forms that do not ask them): the
-    name and the mailing address alone tell a person, in a file of households."""
+    name and the mailing address alone tell a person, in a file of households.
+    `noise`: the rate of each mention's errors ([`mention`])."""
     surnames, streets, cities, city_info = T
     people = make_people(rng, 7000, T, household_rate=0.4, skew=skew)
     employers = []
@@ -524,7 +529,7 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link"):
         in_l = rng.random() < 0.85
         k = rng.choices([0, 1, 2, 3], weights=[0.3, 0.45, 0.2, 0.05])[0]
         if in_l:
-            v = mention(rng, p, T, noise=0.2)
+            v = mention(rng, p, T, noise=noise)
             num, street, unit, city, state, zipc = v["addr"]
             age = 2020 - p.dob[0] - (1 if (p.dob[1], p.dob[2]) > (4, 1) else 0)
             left.append([f"r{n}", v["first"], v["middle"][:1], v["last"], age,
@@ -535,7 +540,7 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link"):
                          rng.choice(["white", "black", "latino", "asian", "multiracial"]), 2020])
         jobs = [zipf_pick(rng, employers, 0.7) for _ in range(k)]
         for j, emp in enumerate(jobs):
-            v = mention(rng, p, T, noise=0.2)
+            v = mention(rng, p, T, noise=noise)
             num, street, unit, city, state, zipc = v["addr"]
             po_box = ""
             if rng.random() < 0.04:
@@ -813,6 +818,8 @@ def main():
     person_link(out, random.Random(seed + 101), T, skew=(0.5, 0.6), name="person_link_pop")
     person_tax_link(out, random.Random(seed + 102), T, skew=(0.5, 0.6),
                     folder="person_tax_link_pop")
+    person_tax_link(out, random.Random(seed + 103), T, skew=(0.5, 0.6),
+                    folder="person_tax_link_pop_clean", noise=0.05)
     print(out)
 
 
