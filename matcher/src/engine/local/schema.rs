@@ -404,6 +404,13 @@ pub fn sm_evidence(
     if distinct {
         score = 0.0;
     }
+    // names of two known concepts (`gender` / `middle_initial`) say the columns hold two
+    // things, however alike their values look (one letter each): the values alone
+    // cannot make them one, so the score stays under the one-to-one floor (0.28 at the
+    // default threshold)
+    if matches!((a.concept, b.concept), (Some(x), Some(y)) if x != y) {
+        score = score.min(0.25);
+    }
     SmEvidence {
         type_a: a.data_type(),
         type_b: b.data_type(),
@@ -472,6 +479,39 @@ mod tests {
         assert!(ab.abbreviation);
         assert!(ab.score > 0.7, "{ab:?}");
         assert!(ac.score < 0.3, "{ac:?}");
+    }
+
+    /// A gender and a middle initial both hold one letter: their values look alike, but
+    /// their names are of two known concepts, and the values alone cannot make them one.
+    #[test]
+    fn columns_named_as_two_concepts_stay_apart_however_alike_their_values() {
+        let t = Table {
+            name: "people".into(),
+            description: None,
+            columns: vec![],
+        };
+        let c = |name: &str, v: serde_json::Value| SmColumn::new(&t, &col(name, None, v), None);
+        let gender = c("gender", json!(["f", "m", "f", "m", "m", "f"]));
+        let middle = c("MiddleInitial", json!(["d", "r", "m", "j", "f", "a"]));
+        let sex = c("sex", json!(["m", "f", "f", "m", "f", "m"]));
+        let unnamed = c("col7", json!(["d", "r", "m", "j", "f", "a"]));
+        let idf = Idf::default();
+        let exp = HashMap::new();
+        let e =
+            |a: &SmColumn, b: &SmColumn| sm_evidence(a, b, &idf, &exp, &[], Semantic::default());
+        let floor = 0.8 * crate::engine::pipeline::SM_MUTUAL_FLOOR;
+        assert!(
+            e(&gender, &middle).score < floor,
+            "{:?}",
+            e(&gender, &middle)
+        );
+        assert!(e(&gender, &sex).score > 0.8, "{:?}", e(&gender, &sex));
+        // a name of no known concept leaves the values to speak
+        assert!(
+            e(&middle, &unnamed).score > floor,
+            "{:?}",
+            e(&middle, &unnamed)
+        );
     }
 
     #[test]
