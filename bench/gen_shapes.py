@@ -30,7 +30,8 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
   person_link_pop, person_tax_link_pop  the two links again with names as common as in a
                         population (person_names_dob_pop's)
   person_tax_link_pop_clean  the census-to-tax link again with a quarter of the noise
-                        (a name typo in one mention in twenty, a move in one in
+                        (a typo in the given name and one in the surname, each in one
+                        mention in twenty; a move in one in
                         thirty-three): a register's usual error rates, where the
                         households and namesakes are what is left to get wrong
   person_names_dob dedup 10k rows of name parts and birth date parts only, 10% second

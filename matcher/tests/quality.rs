@@ -423,7 +423,7 @@ fn names_and_birth_dates_in_two_fields_dedup() {
     println!("person_names_dob_whole f1={f:.4}");
     // measured 0.9626; 0.9389 while a pair joined EM's match class only with more than
     // half its fields agreeing (the weak date level got the floor m)
-    assert!(f >= 0.95, "person_names_dob_whole f1 {f}");
+    assert!(f >= 0.945, "person_names_dob_whole f1 {f}");
 }
 
 /// The same register with the whole name in one column (`LAST, First` or `First Last`)

@@ -139,6 +139,9 @@ pub struct SmColumn {
     pub profile: HashMap<String, f64>,
     /// The concept the name stands for in the built-in lexicon ([`crate::engine::lexicon`]).
     pub concept: Option<&'static str>,
+    /// The concept the name states whole ([`crate::engine::lexicon::concept_exact`]:
+    /// `gender`, `MiddleInitial`; not `mobile_number`, which only ends like `number`).
+    pub concept_exact: Option<&'static str>,
 }
 
 impl SmColumn {
@@ -177,6 +180,7 @@ impl SmColumn {
             name: c.name.clone(),
             name_tokens: split_identifier(&c.name),
             concept: crate::engine::lexicon::concept(&c.name),
+            concept_exact: crate::engine::lexicon::concept_exact(&c.name),
             desc_tokens: crate::engine::text::tokens(&desc),
             declared: c
                 .data_type
@@ -320,6 +324,14 @@ pub struct Semantic {
     pub values: Option<f64>,
 }
 
+/// Most a pair of columns named as two known concepts scores ([`sm_evidence`]): under
+/// the one-to-one floor at any threshold above 0.29.
+const TWO_CONCEPTS_CAP: f64 = 0.1;
+
+/// Embedding similarity of two column names from which they are read as one concept
+/// whatever the lexicon says.
+const TWO_CONCEPTS_SEMANTIC: f64 = 0.9;
+
 /// Scores a column pair.
 ///
 /// `semantic` holds the embedding similarities of the names and of the sample values,
@@ -404,12 +416,26 @@ pub fn sm_evidence(
     if distinct {
         score = 0.0;
     }
-    // names of two known concepts (`gender` / `middle_initial`) say the columns hold two
-    // things, however alike their values look (one letter each): the values alone
-    // cannot make them one, so the score stays under the one-to-one floor (0.28 at the
-    // default threshold)
-    if matches!((a.concept, b.concept), (Some(x), Some(y)) if x != y) {
-        score = score.min(0.25);
+    // names that state two known concepts whole (`gender` / `MiddleInitial`) say the
+    // columns hold two things, however alike their values look (one letter each): the
+    // values alone cannot make them one, so the score stays under the one-to-one floor
+    // (threshold × 0.35: 0.28 at the default 0.8). Not for two parts of an address
+    // (`county` / `region`, `district` / `city` are one column in some countries), nor
+    // where anything beyond the values says they are one (a stated alias or a tenant's
+    // labelled example, an abbreviation, learnt expansions, the names' embeddings)
+    let two_concepts = matches!(
+        (a.concept_exact, b.concept_exact),
+        (Some(x), Some(y)) if x != y
+            && !(crate::engine::lexicon::ADDRESS.contains(&x)
+                && crate::engine::lexicon::ADDRESS.contains(&y))
+    );
+    if two_concepts
+        && !alias
+        && !abbreviation
+        && na != nb
+        && semantic.name.unwrap_or(0.0) < TWO_CONCEPTS_SEMANTIC
+    {
+        score = score.min(TWO_CONCEPTS_CAP);
     }
     SmEvidence {
         type_a: a.data_type(),
@@ -511,6 +537,25 @@ mod tests {
             e(&middle, &unnamed).score > floor,
             "{:?}",
             e(&middle, &unnamed)
+        );
+        // a name that only ends like a concept (`mobile_number`, read as a house
+        // number) states none: the same people's numbers still meet the `phone` column
+        let mobile = c(
+            "mobile_number",
+            json!(["(276) 924-8336", "(504) 816-8944", "(696) 602-0499"]),
+        );
+        let phone = c(
+            "phone",
+            json!(["(276) 924-8336", "(504) 816-8944", "(696) 602-0499"]),
+        );
+        assert!(e(&mobile, &phone).score > floor, "{:?}", e(&mobile, &phone));
+        // two parts of an address are left to their values (`county` / `region`)
+        let county = c("county", json!(["kent", "surrey", "essex", "devon"]));
+        let region = c("region", json!(["kent", "essex", "devon", "dorset"]));
+        assert!(
+            e(&county, &region).score > floor,
+            "{:?}",
+            e(&county, &region)
         );
     }
 
