@@ -418,14 +418,18 @@ impl FsModel {
     /// [`Self::thin_despite_name`]), so it never takes that way in.
     fn agrees_enough_for_match_class(&self, v: &[u8]) -> bool {
         let u = agreeing_units(v, &self.groups);
-        let weak_name = || {
-            self.names
-                .iter()
-                .any(|&f| v.get(f).is_some_and(|&l| l != MISSING && l >= 3))
-        };
         u.known > 0
             && (2 * u.agree > u.known
-                || (2 * u.agree == u.known && u.agree + u.weak == u.known && !weak_name()))
+                || (2 * u.agree == u.known
+                    && u.agree + u.weak == u.known
+                    && !self.name_at_or_beyond(v, 3)))
+    }
+
+    /// Whether a name field of `v` is known and at `level` or weaker.
+    fn name_at_or_beyond(&self, v: &[u8], level: u8) -> bool {
+        self.names
+            .iter()
+            .any(|&f| v.get(f).is_some_and(|&l| l != MISSING && l >= level))
     }
 
     /// Whether a name field of `v` disagrees (outright; in a file of people, at the weak
@@ -447,10 +451,7 @@ impl FsModel {
         // title often the same title written otherwise
         let person = crate::engine::local::of_people(&self.individual);
         let out = if person { LEVELS - 2 } else { LEVELS - 1 } as u8;
-        let name_out = self
-            .names
-            .iter()
-            .any(|&f| v.get(f).is_some_and(|&l| l != MISSING && l >= out));
+        let name_out = self.name_at_or_beyond(v, out);
         // of people: an address told in several columns is one agreeing field; a firm's
         // name written otherwise (`IBM`) at its address and phone is still the firm
         // (org-dedup, grouped too: F1 -0.0006, another draw -0.0026)
