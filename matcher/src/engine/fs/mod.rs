@@ -9,16 +9,18 @@
 //! Layout: [`fields`] types, normalizes and prepares the records; [`compare`] gives the
 //! agreement levels of two values and the comparison vector of a pair; [`model`]
 //! estimates u by sampling and m by EM, finds groups of dependent fields and weighs a
-//! vector; [`tf`] adjusts a pair's weight by how common its agreeing values are.
+//! vector; [`sample`] draws and compares the random pairs u rests on; [`tf`] adjusts a pair's weight by how common its agreeing values are.
 
 mod compare;
 mod fields;
 mod model;
+mod sample;
 mod tf;
 
 pub use compare::*;
 pub use fields::*;
 pub use model::*;
+pub use sample::*;
 pub use tf::*;
 
 /// Agreement levels per field: 0 exact … `LEVELS - 1` disagree.

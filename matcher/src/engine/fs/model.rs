@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::*;
@@ -184,24 +183,18 @@ impl FsModel {
         seed: u64,
         skip_diagonal: bool,
     ) {
-        self.estimate_u_without(left, right, samples, seed, skip_diagonal, &|_| false);
+        let pairs = RandomPairs::compare(&self.fields, left, right, samples, seed, skip_diagonal);
+        self.estimate_u_from(&pairs, &|_| false);
     }
 
-    /// [`Self::estimate_u`] leaving out the random pairs `matched` says are matches. Where
-    /// a few entities hold hundreds of records each, one random pair in 250 is two
-    /// records of one of them: they agreed on the given name and the surname together
-    /// so often that the two looked dependent, and an inventor's name lost 3 of its 10
-    /// bits.
-    pub fn estimate_u_without(
-        &mut self,
-        left: &[Prepared],
-        right: &[Prepared],
-        samples: usize,
-        seed: u64,
-        skip_diagonal: bool,
-        matched: &dyn Fn(&[u8]) -> bool,
-    ) {
-        if left.is_empty() || right.is_empty() {
+    /// u from random pairs already compared ([`RandomPairs`], with this model's fields),
+    /// leaving out those `matched` says are matches: a fit estimates u twice, before EM and
+    /// after it, from the same draw. Where a few entities hold hundreds of records each,
+    /// one random pair in 250 is two records of one of them: they agreed on the given name
+    /// and the surname together so often that the two looked dependent, and an inventor's
+    /// name lost 3 of its 10 bits.
+    pub fn estimate_u_from(&mut self, pairs: &RandomPairs, matched: &dyn Fn(&[u8]) -> bool) {
+        if pairs.no_records() {
             return;
         }
         // prior pseudo-counts keep tiny inputs sensible
@@ -214,9 +207,9 @@ impl FsModel {
         let mut agree_known = vec![vec![0.0f64; nf]; nf];
         let groups = self.groups.clone();
         let conflict = crate::engine::local::GivenNamesConflict::new(&self.individual);
-        let mut add = |v: Vec<u8>| {
-            if matched(&v) {
-                return;
+        for v in pairs.vectors() {
+            if matched(v) {
+                continue;
             }
             // a random pair that agrees on most fields is likely a duplicate: it would make
             // every two identifying fields look correlated
@@ -224,7 +217,7 @@ impl FsModel {
             // (two of a household: certainly two people, and what they share is shared by
             // non-matches; left out, a surname, street and number agreeing together counted
             // three times and matched a census row to a relative's tax form)
-            let joint = !mostly_agree_grouped(&v, &groups) || conflict.test(&v);
+            let joint = !mostly_agree_grouped(v, &groups) || conflict.test(v);
             for (f, &l) in v.iter().enumerate() {
                 if l == MISSING {
                     continue;
@@ -243,25 +236,6 @@ impl FsModel {
                         }
                     }
                 }
-            }
-        };
-        if left.len().saturating_mul(right.len()) <= samples {
-            for (i, a) in left.iter().enumerate() {
-                for (j, b) in right.iter().enumerate() {
-                    if !(skip_diagonal && i == j) {
-                        add(compare(&self.fields, a, b));
-                    }
-                }
-            }
-        } else {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-            for _ in 0..samples {
-                let i = rng.random_range(0..left.len());
-                let j = rng.random_range(0..right.len());
-                if skip_diagonal && i == j {
-                    continue;
-                }
-                add(compare(&self.fields, &left[i], &right[j]));
             }
         }
         for (f, c) in counts.into_iter().enumerate() {
@@ -855,7 +829,8 @@ mod tests {
         let mut plain = FsModel::prior(fields.clone());
         plain.estimate_u(&recs, &recs, 20_000, 5, true);
         let mut without = FsModel::prior(fields);
-        without.estimate_u_without(&recs, &recs, 20_000, 5, true, &|v| v[0] == 0 && v[1] == 0);
+        let pairs = RandomPairs::compare(&without.fields, &recs, &recs, 20_000, 5, true);
+        without.estimate_u_from(&pairs, &|v| v[0] == 0 && v[1] == 0);
         assert!(lift(&plain) > 4.0, "{}", lift(&plain));
         assert!(lift(&without) < 1.5, "{}", lift(&without));
         assert!(without.u[1][0] < plain.u[1][0] / 2.0);

@@ -23,8 +23,8 @@ pub use super::cluster::{
     capped_clusters_with, clusters, evidence_clusters, evidence_clusters_with,
 };
 use super::fs::{
-    FieldSpec, FsModel, MISSING, Prepared, TermFrequencies, compare, compare_into, infer_fields,
-    prepare,
+    FieldSpec, FsModel, MISSING, Prepared, RandomPairs, TermFrequencies, compare, compare_into,
+    infer_fields, prepare,
 };
 use super::labels::{self, LABEL_NO, LABEL_YES, LabelledPairs};
 use super::local::{EmEvidence, GivenNamesConflict, NameFields};
@@ -471,7 +471,8 @@ pub(super) fn fit(
     model.names = detected.names;
     let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     model.groups = super::lexicon::dependency_groups(&names);
-    model.estimate_u(a, b, opts.u_samples, opts.seed, same_set);
+    let random = RandomPairs::compare(fields, a, b, opts.u_samples, opts.seed, same_set);
+    model.estimate_u_from(&random, &|_| false);
     if flat.len() / nf >= MIN_EM_PAIRS && !fields.is_empty() {
         // at most one match per record of the smaller side (link), about one per record
         // (dedup): bounds the prior so EM cannot take a frequent agreement pattern
@@ -491,7 +492,7 @@ pub(super) fn fit(
         let fitted = model.clone();
         let conflict = GivenNamesConflict::new(&fitted.individual);
         model.groups = super::lexicon::dependency_groups(&names);
-        model.estimate_u_without(a, b, opts.u_samples, opts.seed, same_set, &|v| {
+        model.estimate_u_from(&random, &|v| {
             fitted.probability(v) >= 0.5 && !conflict.test(v)
         });
     }
