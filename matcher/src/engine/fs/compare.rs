@@ -467,6 +467,48 @@ pub(super) fn may_be_close(x: &str, y: &str) -> bool {
     x[0] == y[0] || x[1] == y[1] || (x[0] == y[1] && x[1] == y[0])
 }
 
+/// Whether two texts could be close at all ([`level`] 2 or better), from the letters
+/// they share: `false` only where [`text_similarity`] is surely under 0.85. The swap
+/// check of [`compare_into`] asks it of up to twelve pairs of fields a candidate pair,
+/// most of them a given name against a surname, and a Jaro–Winkler each was most of a
+/// link's comparison time.
+///
+/// The bound: Jaro–Winkler's matched characters are at most the letters the two share
+/// (`c`, counted with repeats, window aside), so Jaro ≤ (c/|a| + c/|b| + 1)/3, and the
+/// prefix bonus (at most 4 × 0.1 of the rest) lifts it to at most 0.6 + 0.4·Jaro; 0.85
+/// needs c/|a| + c/|b| ≥ 0.875. The same holds without the spaces (the token-order
+/// comparisons). ASCII values up to [`LONG_TEXT`] only; anything else may be close.
+pub(super) fn could_be_close(a: Value<'_>, b: Value<'_>) -> bool {
+    let (x, y) = (a.norm.as_bytes(), b.norm.as_bytes());
+    if x == y
+        || (!a.digits.is_empty() && a.digits == b.digits)
+        || x.len() > LONG_TEXT
+        || y.len() > LONG_TEXT
+        || !a.norm.is_ascii()
+        || !b.norm.is_ascii()
+    {
+        return true;
+    }
+    let mut count = [0u8; 128];
+    for &c in x {
+        count[usize::from(c & 0x7f)] = count[usize::from(c & 0x7f)].saturating_add(1);
+    }
+    let mut shared = 0usize;
+    for &c in y {
+        let k = usize::from(c & 0x7f);
+        if count[k] > 0 {
+            count[k] -= 1;
+            shared += 1;
+        }
+    }
+    let spaces = |s: &[u8]| s.iter().filter(|&&c| c == b' ').count();
+    let (sx, sy) = (spaces(x), spaces(y));
+    let enough = |c: usize, lx: usize, ly: usize| {
+        lx > 0 && ly > 0 && c as f64 / lx as f64 + c as f64 / ly as f64 >= 0.875 - 1e-9
+    };
+    enough(shared, x.len(), y.len()) || enough(shared - sx.min(sy), x.len() - sx, y.len() - sy)
+}
+
 /// Most disagreeing text fields [`compare_into`] looks for any swap among (past it, only
 /// a given name's).
 pub(super) const MAX_SWAP_DISAGREE: u32 = 4;
@@ -522,7 +564,7 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
     // close: a typo, or a given name's short form where either field is a given name
     let close = |x: Value<'_>, y: Value<'_>, nick: bool| {
         (!many || may_be_close(x.norm, y.norm))
-            && (level(FieldKind::Text, x, y) <= 2
+            && ((could_be_close(x, y) && level(FieldKind::Text, x, y) <= 2)
                 || (nick && super::super::lexicon::nickname_values(x, y)))
     };
     for f in 0..32usize.min(fields.len()) {
@@ -567,6 +609,76 @@ mod tests {
                 assert_eq!(osa_distance(a, b), strsim::osa_distance(a, b), "{a} / {b}");
             }
         }
+    }
+
+    #[test]
+    fn a_pair_ruled_out_by_shared_letters_is_never_close() {
+        use crate::engine::text::digits;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let alphabet = b"abcdeilnorst 12";
+        let (mut ruled_out, mut close) = (0, 0);
+        for _ in 0..50_000 {
+            let n = rng.random_range(1..=14);
+            let a: String = (0..n)
+                .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
+                .collect();
+            // another word, or `a` with a few edits (typos, a swap, a word moved), so that
+            // pairs near the 0.85 boundary are drawn as often as far ones
+            let b: String = if rng.random_bool(0.5) {
+                let n = rng.random_range(1..=14);
+                (0..n)
+                    .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
+                    .collect()
+            } else {
+                let mut w: Vec<u8> = a.bytes().collect();
+                for _ in 0..rng.random_range(1..=4) {
+                    let k = rng.random_range(0..w.len().max(1));
+                    match rng.random_range(0..4) {
+                        0 if !w.is_empty() => w[k] = alphabet[rng.random_range(0..alphabet.len())],
+                        1 if !w.is_empty() => {
+                            w.remove(k);
+                        }
+                        2 => w.insert(
+                            k.min(w.len()),
+                            alphabet[rng.random_range(0..alphabet.len())],
+                        ),
+                        _ if w.len() > 1 => {
+                            let next = (k + 1) % w.len();
+                            w.swap(k, next)
+                        }
+                        _ => {}
+                    }
+                }
+                w.into_iter().map(char::from).collect::<String>()
+            };
+            let (na, nb) = (normalize(&a), normalize(&b));
+            if na.is_empty() || nb.is_empty() {
+                continue;
+            }
+            let (da, db) = (digits(&na), digits(&nb));
+            let x = Value {
+                norm: &na,
+                digits: &da,
+            };
+            let y = Value {
+                norm: &nb,
+                digits: &db,
+            };
+            let lvl = level(FieldKind::Text, x, y);
+            if lvl <= 2 {
+                close += 1;
+            }
+            if !could_be_close(x, y) {
+                ruled_out += 1;
+                assert!(lvl > 2, "{na} / {nb}: level {lvl}");
+                assert!(text_similarity(x, y) < 0.85, "{na} / {nb}");
+            }
+        }
+        // the check is worth its place only if it rules out most far pairs, and the
+        // draw only tests it if many pairs are close
+        assert!(ruled_out > 10_000, "{ruled_out} ruled out");
+        assert!(close > 5_000, "{close} close");
     }
 
     #[test]
