@@ -75,7 +75,7 @@ pub fn link_candidates(
             }
         }
     }
-    pairs.sort_unstable();
+    pairs.par_sort_unstable();
     pairs.dedup();
     pairs.into_iter().map(unpack).collect()
 }
@@ -102,7 +102,7 @@ pub fn link_rare_candidates(
         .collect();
     let mut pairs = Vec::new();
     cross_block_pairs(entries, opts.max_block_pairs, &mut pairs);
-    pairs.sort_unstable();
+    pairs.par_sort_unstable();
     pairs.dedup();
     pairs.into_iter().map(unpack).collect()
 }
