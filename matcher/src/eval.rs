@@ -323,10 +323,12 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
     let eng = engine(&a.common, cfg)?;
     let threshold = a.common.threshold.unwrap_or(cfg.matching.entity_threshold);
     let truth: HashSet<(String, String)> = read_truth(&a.truth)?.into_iter().collect();
-    let (left, left_id) =
-        read_for_truth(&a.left, a.id_column.as_deref(), truth.iter().map(|t| &t.0))?;
-    let (right, right_id) =
-        read_for_truth(&a.right, a.id_column.as_deref(), truth.iter().map(|t| &t.1))?;
+    // the two files read at once, each on a core of its own
+    let (left, right) = rayon::join(
+        || read_for_truth(&a.left, a.id_column.as_deref(), truth.iter().map(|t| &t.0)),
+        || read_for_truth(&a.right, a.id_column.as_deref(), truth.iter().map(|t| &t.1)),
+    );
+    let ((left, left_id), (right, right_id)) = (left?, right?);
     let (mut left, mut right) = (left, right);
     if left.numbered
         && right.numbered

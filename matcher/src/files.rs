@@ -271,8 +271,12 @@ pub fn link(a: &LinkFileArgs) -> Result<(), FilesError> {
         a.left.display(),
         a.right.display()
     ));
-    let l = read_records(&a.left, a.id_column.as_deref())?;
-    let r = read_records(&a.right, a.id_column.as_deref())?;
+    // the two files read at once, each on a core of its own
+    let (l, r) = rayon::join(
+        || read_records(&a.left, a.id_column.as_deref()),
+        || read_records(&a.right, a.id_column.as_deref()),
+    );
+    let (l, r) = (l?, r?);
     if l.records.is_empty() || r.records.is_empty() {
         return Err(FilesError::Invalid(
             "both inputs need at least one record".into(),
