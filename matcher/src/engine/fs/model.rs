@@ -3,8 +3,6 @@
 //! once), and the weight of a comparison vector. Apart from the levels ([`super::compare`]),
 //! which are a pure function of two values.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::*;
@@ -302,7 +300,9 @@ impl FsModel {
     ) {
         let lambda_max = lambda_max.clamp(1e-6, 0.999);
         self.lambda = self.lambda.min(lambda_max / 2.0);
-        let mut patterns: HashMap<&[u8], f64> = HashMap::new();
+        // millions of short vectors: a fast hasher, and a fixed one (the patterns' order, in
+        // which EM sums, is the same every run)
+        let mut patterns: rustc_hash::FxHashMap<&[u8], f64> = rustc_hash::FxHashMap::default();
         for v in vectors {
             *patterns.entry(v).or_default() += 1.0;
         }
