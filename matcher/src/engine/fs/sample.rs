@@ -82,7 +82,7 @@ impl RandomPairs {
 
     /// The comparison vectors, in the order drawn.
     pub fn vectors(&self) -> impl Iterator<Item = &[u8]> {
-        // a model of no fields still drew its pairs: each is an empty vector
+        // none for a model of no fields (empty vectors would count nothing either)
         let n = self.flat.len().checked_div(self.width).unwrap_or(0);
         (0..n).map(move |k| &self.flat[k * self.width..(k + 1) * self.width])
     }

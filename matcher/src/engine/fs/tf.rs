@@ -5,9 +5,7 @@
 //! `charles ichanstone` is as rare as `charles` and `ichanstone` together, as two
 //! columns of a given name and a surname tell it.
 
-// keys are already hashes of the values (`value_hash`): a fast hasher of a u64 is enough, and
-// these maps are read once per agreeing field of every candidate pair
-use rustc_hash::FxHashMap as HashMap;
+use std::collections::HashMap;
 
 use super::{FieldSpec, FsModel, Prepared};
 
@@ -140,7 +138,7 @@ impl TermFrequencies {
         let held = (0..self.counts.len())
             .into_par_iter()
             .map(|f| {
-                let mut m: HashMap<(u32, u64), u32> = HashMap::default();
+                let mut m: HashMap<(u32, u64), u32> = HashMap::new();
                 if !names.contains(&f) {
                     return m;
                 }
