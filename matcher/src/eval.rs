@@ -328,8 +328,12 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         || read_for_truth(&a.left, a.id_column.as_deref(), truth.iter().map(|t| &t.0)),
         || read_for_truth(&a.right, a.id_column.as_deref(), truth.iter().map(|t| &t.1)),
     );
-    let ((left, left_id), (right, right_id)) = (left?, right?);
-    let (mut left, mut right) = (left, right);
+    let (left, right) = (left?, right?);
+    for note in [&left.note, &right.note].into_iter().flatten() {
+        eprintln!("{note}");
+    }
+    let (mut left, left_id, mut right, right_id) =
+        (left.table, left.id_column, right.table, right.id_column);
     if left.numbered
         && right.numbered
         && counts_from_zero(
@@ -757,11 +761,17 @@ mod tests {
         .unwrap();
         let ids = |t: &RecordTable| t.ids.clone();
         let want = ["1".to_string(), "2".to_string(), "3".to_string()];
-        let (t, col) = read_for_truth(&p("forms.csv"), None, want.iter()).unwrap();
+        let side = read_for_truth(&p("forms.csv"), None, want.iter()).unwrap();
+        assert!(
+            side.note
+                .is_some_and(|n| n.contains("column `simulant_id`"))
+        );
+        let (t, col) = (side.table, side.id_column);
         assert_eq!(col.as_deref(), Some("simulant_id"));
         assert_eq!(ids(&t), ["2", "2", "1", "3"]);
         assert!(!t.records[0].contains_key("simulant_id"));
-        let (t, col) = read_for_truth(&p("forms.csv"), Some("employer_id"), want.iter()).unwrap();
+        let side = read_for_truth(&p("forms.csv"), Some("employer_id"), want.iter()).unwrap();
+        let (t, col) = (side.table, side.id_column);
         assert_eq!(
             (col.as_deref(), ids(&t)[0].as_str()),
             (Some("employer_id"), "9")
@@ -789,7 +799,9 @@ mod tests {
         );
         std::fs::write(p("people.csv"), "id,name\np1,ann\np2,bo\n").unwrap();
         let want = ["p1".to_string()];
-        let (t, col) = read_for_truth(&p("people.csv"), None, want.iter()).unwrap();
+        let side = read_for_truth(&p("people.csv"), None, want.iter()).unwrap();
+        assert_eq!(side.note, None);
+        let (t, col) = (side.table, side.id_column);
         assert_eq!(
             (col, ids(&t)),
             (None, vec!["p1".to_string(), "p2".to_string()])

@@ -52,17 +52,21 @@ pub(super) fn cluster_pairs<'a>(
 /// truth's ids of this side (`wanted`); otherwise, or when the rows were numbered for
 /// want of one, the id-named column holding most of them is taken, repeated values
 /// allowed: a tax file's `simulant_id` names the person
-/// of each of their forms, so it is no row id, but it is what the truth pairs. Returns
-/// the table and the id column used.
+/// of each of their forms, so it is no row id, but it is what the truth pairs.
 pub(super) fn read_for_truth<'a>(
     path: &std::path::Path,
     id_column: Option<&str>,
     wanted: impl IntoIterator<Item = &'a String>,
-) -> Result<(RecordTable, Option<String>), EvalError> {
+) -> Result<TruthSide, EvalError> {
     let table = read_records(path, id_column)?;
     let wanted: HashSet<&String> = wanted.into_iter().collect();
+    let plain = |table, id_column: Option<String>| TruthSide {
+        table,
+        id_column,
+        note: None,
+    };
     if id_column.is_some() || wanted.is_empty() {
-        return Ok((table, id_column.map(str::to_string)));
+        return Ok(plain(table, id_column.map(str::to_string)));
     }
     let cover = |ids: &[String]| {
         ids.iter()
@@ -75,7 +79,7 @@ pub(super) fn read_for_truth<'a>(
     let numbered = table.numbered;
     let mut best = (cover(&table.ids), None);
     if !numbered && best.0 * 2 >= wanted.len() {
-        return Ok((table, None));
+        return Ok(plain(table, None));
     }
     let headers = crate::records::headers(path)?;
     for c in id_candidates(&headers) {
@@ -86,17 +90,28 @@ pub(super) fn read_for_truth<'a>(
         }
     }
     match best.1 {
-        Some((t, name)) => {
-            eprintln!(
+        Some((table, name)) => Ok(TruthSide {
+            table,
+            note: Some(format!(
                 "ids of {}: column `{name}` (it holds {} of the truth's {} ids; pass --id-column to choose)",
                 path.display(),
                 best.0,
                 wanted.len()
-            );
-            Ok((t, Some(name)))
-        }
-        None => Ok((table, None)),
+            )),
+            id_column: Some(name),
+        }),
+        None => Ok(plain(table, None)),
     }
+}
+
+/// One input of `eval em` as [`read_for_truth`] read it.
+pub(super) struct TruthSide {
+    pub table: RecordTable,
+    /// The id column used (`None`: the one [`read_records`] picked, or row numbers).
+    pub id_column: Option<String>,
+    /// What to tell the user of the id column taken, when it is not the plain one: said
+    /// by the caller, so that the two sides (read at once) are told in order.
+    pub note: Option<String>,
 }
 
 /// Whether a truth that names numbered rows counts them from 0 (written from a pandas or
