@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::{FieldSpec, Prepared, compare_into};
 
 /// Comparison vectors of random pairs of records, in the order they were drawn.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RandomPairs {
     /// Fields per vector.
     width: usize,

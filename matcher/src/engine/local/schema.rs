@@ -464,6 +464,16 @@ mod tests {
         }
     }
 
+    /// A column of no declared type in a table `people`, from its sample values.
+    fn people_column(name: &str, samples: serde_json::Value) -> SmColumn {
+        let t = Table {
+            name: "people".into(),
+            description: None,
+            columns: vec![],
+        };
+        SmColumn::new(&t, &col(name, None, samples), None)
+    }
+
     #[test]
     fn types_and_compatibility() {
         assert_eq!(DataType::from_declared("VARCHAR(20)"), DataType::Text);
@@ -511,12 +521,7 @@ mod tests {
     /// their names are of two known concepts, and the values alone cannot make them one.
     #[test]
     fn columns_named_as_two_concepts_stay_apart_however_alike_their_values() {
-        let t = Table {
-            name: "people".into(),
-            description: None,
-            columns: vec![],
-        };
-        let c = |name: &str, v: serde_json::Value| SmColumn::new(&t, &col(name, None, v), None);
+        let c = people_column;
         let gender = c("gender", json!(["f", "m", "f", "m", "m", "f"]));
         let middle = c("MiddleInitial", json!(["d", "r", "m", "j", "f", "a"]));
         let sex = c("sex", json!(["m", "f", "f", "m", "f", "m"]));
@@ -561,12 +566,7 @@ mod tests {
 
     #[test]
     fn formatted_and_bare_numbers_are_one_type() {
-        let t = Table {
-            name: "people".into(),
-            description: None,
-            columns: vec![],
-        };
-        let c = |name: &str, v: serde_json::Value| SmColumn::new(&t, &col(name, None, v), None);
+        let c = people_column;
         let bare = c(
             "phone",
             json!([8609077207u64, 7244456389u64, 6368668022u64]),
