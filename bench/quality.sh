@@ -13,7 +13,9 @@
 # Targets (issue 12): F1 >= 0.95 and blocking recall >= 0.99 on every entity set,
 # SM micro-F1 >= 0.95 on the default build; Febrl4 F1 >= 0.999 in <= 1 s end to end.
 # DETAILS=1 also prints each set's cluster-size histogram and column alignment;
-# SHAPES_SEED=N draws the generated sets with another seed.
+# SHAPES_SEED=N draws the generated sets with another seed. ORACLE=1 also prints, under
+# each entity set, what any decision on the same comparisons could reach with the truth
+# in hand (bench/oracle.py: is a shortfall the model's or the data's?).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -48,6 +50,12 @@ run() { # name target args...
   "$KCMF_BIN" eval "$@" --backbone "$backbone" >"$out/$name.txt"
   row "$name" "$target" "$out/$name.txt"
   if [ "${DETAILS:-0}" = 1 ]; then grep -E '^(aligned|cluster_sizes)' "$out/$name.txt" | sed 's/^/    /' || true; fi
+  if [ "${ORACLE:-0}" = 1 ] && [ "$1" != sm ]; then
+    "$KCMF_BIN" eval "$@" --backbone "$backbone" --pairs "$out/$name.pairs.csv" >/dev/null
+    python3 bench/oracle.py "$out/$name.pairs.csv" --true-pairs "$(grep -oE '^true_pairs=[0-9]+' "$out/$name.txt" | cut -d= -f2)" \
+      --name "    oracle" || true
+    rm -f "$out/$name.pairs.csv"
+  fi
 }
 s="$c/shapes"
 # SHAPES_SEED=N: the seeded shapes drawn again with another seed (a robustness check:

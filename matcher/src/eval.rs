@@ -16,6 +16,7 @@
 
 mod collect;
 mod explain;
+mod pairs;
 pub mod report;
 mod truth;
 
@@ -60,6 +61,12 @@ pub enum EvalError {
     /// `--report`: the page cannot be written.
     #[error("cannot write the report {}: {source}", path.display())]
     Report {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `--pairs`: the file cannot be written.
+    #[error("cannot write the pairs file {}: {source}", path.display())]
+    Pairs {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -133,6 +140,12 @@ pub struct EmArgs {
     /// The columns to compare, `left:right,...` (default: aligned by the schema matcher).
     #[arg(long, value_parser = crate::engine::align::parse_column_map)]
     pub columns: Option<ColumnMap>,
+    /// Also write every candidate pair here as CSV: the two ids, weight, probability,
+    /// whether it was predicted and whether it is true, and each field's agreement level
+    /// (read by `bench/oracle.py`, which measures what any decision on the same
+    /// comparisons could reach). With `--judged`, only the judged pairs.
+    #[arg(long, value_name = "PATH")]
+    pub pairs: Option<PathBuf>,
     /// Only these pairs were judged (a CSV of id pairs, e.g. a labelled sample): predicted
     /// pairs outside it are not counted. `--truth` holds the judged pairs that match.
     #[arg(long)]
@@ -158,6 +171,10 @@ pub struct DedupArgs {
     pub truth_clusters: bool,
     #[arg(long)]
     pub id_column: Option<String>,
+    /// Also write every candidate pair here as CSV (as `eval em --pairs`; `predicted`
+    /// means the two records ended in one cluster).
+    #[arg(long, value_name = "PATH")]
+    pub pairs: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -457,6 +474,27 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
             })
         },
     ));
+    if let Some(path) = &a.pairs {
+        let rows = out.pairs.iter().filter_map(|p| {
+            let (left_id, right_id) = (left.ids.get(p.left)?, right.ids.get(p.right)?);
+            // with --judged, only the judged pairs are scored, so only they are written
+            if let Some(j) = &judged
+                && !j.contains(&(left_id.clone(), right_id.clone()))
+            {
+                return None;
+            }
+            Some(pairs::PairRow {
+                left_id,
+                right_id,
+                left: l_keep.get(p.left)?,
+                right: r_keep.get(p.right)?,
+                weight: Some(p.weight),
+                probability: p.probability,
+                predicted: predicted.contains(&(left_id.clone(), right_id.clone())),
+            })
+        });
+        pairs::write(path, &out, &truth, rows)?;
+    }
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
     let report = EvalReport {
         details,
@@ -520,7 +558,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let opts = LinkOptions {
         threshold,
         keep_candidates: true,
-        keep_scores: a.common.report.is_some(),
+        keep_scores: a.common.report.is_some() || a.pairs.is_some(),
         ..LinkOptions::default()
     };
     let recs = t.records.clone();
@@ -606,6 +644,24 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
         &predicted,
         note,
     ));
+    if let Some(path) = &a.pairs {
+        let rows = out.candidates.iter().zip(&out.candidate_scores).filter_map(
+            |(&(i, j), &probability)| {
+                let (i, j) = (i as usize, j as usize);
+                let (left_id, right_id) = (t.ids.get(i)?, t.ids.get(j)?);
+                Some(pairs::PairRow {
+                    left_id,
+                    right_id,
+                    left: t.records.get(i)?,
+                    right: t.records.get(j)?,
+                    weight: None,
+                    probability,
+                    predicted: predicted.contains(&unordered(left_id.clone(), right_id.clone())),
+                })
+            },
+        );
+        pairs::write(path, &out.link, &truth, rows)?;
+    }
     let report = EvalReport {
         details,
         task: "dedup".into(),
@@ -856,6 +912,7 @@ mod tests {
                 many_to_many: false,
                 one_to_one: false,
                 columns: None,
+                pairs: Some(p("pairs.csv")),
                 judged: None,
                 common: common.clone(),
             }),
@@ -865,6 +922,31 @@ mod tests {
         .unwrap();
         assert!(r.f1 >= 0.99, "{r:?}");
         assert_eq!(r.blocking_recall, Some(1.0));
+        // --pairs: one row per candidate, the truth and the prediction marked, a level per
+        // compared field
+        let mut rows = csv::Reader::from_path(p("pairs.csv")).unwrap();
+        let header = rows.headers().unwrap().clone();
+        assert_eq!(
+            header.iter().take(6).collect::<Vec<_>>(),
+            [
+                "left_id",
+                "right_id",
+                "weight",
+                "probability",
+                "predicted",
+                "true"
+            ]
+        );
+        assert!(header.iter().any(|h| h == "level:phone"), "{header:?}");
+        let rows: Vec<csv::StringRecord> = rows.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), r.candidate_pairs);
+        let marked = |col: usize| rows.iter().filter(|r| &r[col] == "1").count();
+        assert_eq!(marked(4), r.predicted_pairs);
+        assert_eq!(marked(5), 2);
+        let true_10 = rows.iter().find(|r| &r[0] == "1" && &r[1] == "10").unwrap();
+        assert_eq!(&true_10[5], "1");
+        let phone = header.iter().position(|h| h == "level:phone").unwrap();
+        assert_eq!(&true_10[phone], "0", "{true_10:?}");
         assert!(r.lines().last().unwrap().starts_with("f1="));
         // the alignment and (--explain) the model come first
         let lines = r.lines();
@@ -902,6 +984,7 @@ mod tests {
                 many_to_many: false,
                 one_to_one: false,
                 columns: Some(vec![("name".into(), "name".into())]),
+                pairs: None,
                 judged: Some(p("j.csv")),
                 common: common.clone(),
             }),
@@ -922,6 +1005,7 @@ mod tests {
                 many_to_many: false,
                 one_to_one: false,
                 columns: None,
+                pairs: None,
                 judged: None,
                 common: common.clone(),
             }),
@@ -954,6 +1038,7 @@ mod tests {
                     truth: p(truth),
                     truth_clusters: false,
                     id_column: Some("rid".into()),
+                    pairs: None,
                     common: common.clone(),
                 }),
                 &cfg,

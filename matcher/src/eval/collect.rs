@@ -378,6 +378,7 @@ mod tests {
                 many_to_many: false,
                 one_to_one: false,
                 columns: None,
+                pairs: None,
                 judged: None,
                 common: common.clone(),
             }),
