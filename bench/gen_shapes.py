@@ -656,6 +656,18 @@ def person_names_dob(out, rng, T, skew=(0.9, 1.0), name="person_names_dob"):
                          f"{dd} {months[m - 1]} {y}", f"{y:04d}{m:02d}{dd:02d}"])
         whole.append([r[0], name, date])
     write(os.path.join(d, "input_whole.csv"), ["id", "name", "birth_date"], whole)
+    # the same rows as a data frame writes them when its date parts have gaps: one part
+    # in twenty blank, and the columns with a gap written as decimals (`1949.0`), as
+    # pandas writes an integer column holding a missing value (drawn apart as above)
+    g = random.Random("gaps:" + repr(rows[:5]))
+    gaps = []
+    for r in rows:
+        r = list(r)
+        for i in (5, 6, 7):
+            r[i] = "" if g.random() < 0.05 else f"{r[i]}.0"
+        gaps.append(r)
+    write(os.path.join(d, "input_gaps.csv"),
+          ["id", "fname_1", "fname_2", "lname_1", "lname_2", "by", "bm", "bd"], gaps)
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 
