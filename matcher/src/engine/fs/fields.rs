@@ -760,8 +760,9 @@ pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
     let y = if (1000..=2100).contains(&y) { y } else { 0 };
     let m = if (1..=12).contains(&m) { m } else { 0 };
     let d = if (1..=31).contains(&d) { d } else { 0 };
-    // a month without its year still tells people apart; a day alone does not
-    if y == 0 && m == 0 {
+    // a month without its year still tells people apart, and so does a day in a column
+    // of its own (year and month left blank); a day read out of a string is no date
+    if y == 0 && m == 0 && (d == 0 || order != DateOrder::Parts) {
         return None;
     }
     Some(format!("{y:04}{m:02}{d:02}"))
