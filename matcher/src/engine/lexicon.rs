@@ -163,10 +163,6 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "passport number",
             "passport no",
             "nhs number",
-            "medicare number",
-            "medicare no",
-            "medicaid number",
-            "medicaid no",
             "bsn",
             // a number one organisation gives one person (a club's, an employer's, a
             // school's): as sure of the person as a national one where it is kept
@@ -830,7 +826,6 @@ mod tests {
             ("soc_sec_id", "ssn"),
             ("Tax No", "ssn"),
             ("Member No", "ssn"),
-            ("Medicare No", "ssn"),
             ("employee_number", "ssn"),
             ("NI_Number", "national_id"),
             ("address_1", "street_address"),
