@@ -164,26 +164,6 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "passport no",
             "nhs number",
             "bsn",
-            // a number one organisation gives one person (a club's, an employer's, a
-            // school's): as sure of the person as a national one where it is kept
-            // (Febrl's identity number exported as `Member No`: its duplicates with a
-            // replaced given name and a birth date changed outright are one person)
-            "member number",
-            "member no",
-            "member nr",
-            "membership number",
-            "membership no",
-            "employee number",
-            "employee no",
-            "staff number",
-            "staff no",
-            "student number",
-            "student no",
-            "driver license number",
-            "drivers license number",
-            "driving licence number",
-            "licence number",
-            "license number",
         ],
     ),
     (
@@ -825,8 +805,6 @@ mod tests {
             ("custFirstName", "forename"),
             ("soc_sec_id", "ssn"),
             ("Tax No", "ssn"),
-            ("Member No", "ssn"),
-            ("employee_number", "ssn"),
             ("NI_Number", "national_id"),
             ("address_1", "street_address"),
             ("ST", "mailing_address_state"),

@@ -706,41 +706,6 @@ mod tests {
     }
 
     #[test]
-    fn a_membership_number_is_an_identity_that_forgives_a_changed_name_and_date() {
-        use crate::engine::fs::FieldKind::{Code, Date, Text};
-        use crate::engine::fs::{FieldSpec, compare, prepare};
-        // Febrl's identity number exported as `Member No`, the name in one column: one
-        // person whose given name was replaced and birth date changed outright
-        let fields = vec![
-            FieldSpec::new("Born", Date),
-            FieldSpec::new("Member No", Code),
-            FieldSpec::new("Name", Text),
-            FieldSpec::new("Street Address", Text),
-        ];
-        let names = NameFields::detect(&fields);
-        assert!(
-            names.individual.contains(&(1, IndividualKind::Id)),
-            "{:?}",
-            names.individual
-        );
-        let rec = |v: serde_json::Value| prepare(&fields, v.as_object().unwrap());
-        let a = rec(json!({"Name": "DIXON, Madison", "Born": "Jun 9, 1922",
-            "Member No": "716-1189", "Street Address": "37 Sanford Place White Lodge"}));
-        let b = rec(json!({"Name": "DIXON, Kylie", "Born": "Apr 4, 1900",
-            "Member No": "716-1189", "Street Address": "4 Sanford Xplace White Lofdge"}));
-        let v = compare(&fields, &a, &b);
-        assert_eq!(v[0], 4, "{v:?}");
-        assert!(names.identity_confirmed(&v));
-        assert!(!names.individual_conflict(&a, &b, &v));
-        // another member's number: two people of one surname
-        let c = rec(json!({"Name": "DIXON, Kylie", "Born": "Apr 4, 1900",
-            "Member No": "302-5541", "Street Address": "4 Sanford Xplace White Lofdge"}));
-        let v = compare(&fields, &a, &c);
-        assert!(!names.identity_confirmed(&v));
-        assert!(names.individual_conflict(&a, &c, &v));
-    }
-
-    #[test]
     fn an_address_at_a_level_the_model_weighs_as_agreement_forgives_an_id() {
         use crate::engine::fs::FieldKind::{Code, Text};
         use crate::engine::fs::{FieldSpec, FsModel, compare, prepare};
