@@ -7,15 +7,18 @@ measures, with the truth in hand, what a decision on the same candidate pairs co
   ours        the run's own predictions (dedup: the pairs its clusters imply, counted on
               the candidates only; pairs joined through a cluster that blocking never
               proposed are not in the file)
-  threshold   the best single threshold on the run's own score (is only the cut off?)
+  threshold   the best single threshold on the run's own probability (the weight breaks
+              its ties; is only the cut off?)
   patterns    each agreement pattern (the tuple of field levels) decided by how often it
               is true in the other half of the pairs (two folds, split by a hash of the
-              ids; a pattern seen fewer than three times there keeps the run's probability), then the best threshold
-              on that (are the level weights off?)
+              ids; a pattern seen fewer than three times there keeps the run's
+              probability), ranked by that rate and then the run's score, and the best
+              threshold on it (are the level weights off?)
   in-sample   the same, learnt and scored on all pairs: an optimistic ceiling, not a
               reachable figure
 
-Recall counts every true pair, so blocking misses (`--true-pairs`, the run's
+A link run that gave no record of a side two partners is held to that shape
+(`one_per_record`). Recall counts every true pair, so blocking misses (`--true-pairs`, the run's
 `true_pairs=`) cap all four. A set whose F1 is near `patterns` is limited by its noise
 (or by what the comparisons can see); one far below it has headroom in the model.
 
@@ -51,16 +54,21 @@ def best_f1(scored, n_true):
 
 
 def one_per_record(scored, rows, sides):
-    """Keeps, on each side in `sides` (0 left, 1 right), only the best-scored pair of
-    each record: the shape the run's own assignment gave its predictions."""
-    keep = list(range(len(rows)))
-    for side in sides:
-        best = {}
-        for i in keep:
-            key = rows[i][6][side]
-            if key not in best or scored[i][0] > scored[best[key]][0]:
-                best[key] = i
-        keep = sorted(best.values())
+    """Keeps, on each side in `sides` (0 left, 1 right), at most one pair per record, as
+    the run's predictions have: pairs taken best first, each kept while its records on
+    those sides are still free (with one side, each record's best pair). The run assigns
+    a group's pairs for the greatest total weight, so on households this can fall a
+    little short of it."""
+    order = sorted(range(len(rows)), key=lambda i: scored[i][0], reverse=True)
+    taken = [set(), set()]
+    keep = []
+    for i in order:
+        ids = rows[i][6]
+        if any(ids[side] in taken[side] for side in sides):
+            continue
+        for side in sides:
+            taken[side].add(ids[side])
+        keep.append(i)
     return [scored[i] for i in keep]
 
 
@@ -91,6 +99,8 @@ def main():
             linked = linked and bool(row[2])
     cand_true = sum(t for _, _, t, _, _, _, _ in rows)
     n_true = a.true_pairs if a.true_pairs is not None else cand_true
+    if n_true < cand_true or n_true == 0:
+        raise SystemExit(f"--true-pairs {n_true}: the file holds {cand_true} true candidates")
     ours = prf(sum(p and t for _, p, t, _, _, _, _ in rows), sum(p and not t for _, p, t, _, _, _, _ in rows), n_true)
     # a link run whose predictions give no record of a side two partners: the oracles
     # keep that shape (each such record's best-scored pair only)
@@ -124,7 +134,7 @@ def main():
     name = a.name or a.pairs
     print(
         f"{name:<34} blk_rec {cand_true / max(n_true, 1):.4f}  "
-        f"ours {ours[2]:.4f}  threshold {thr[2]:.4f} (at p {thr[3][0]:.3f})  patterns {cv[2]:.4f} "
+        f"ours {ours[2]:.4f}  threshold {thr[2]:.4f} (at p {thr[3][0] if thr[3] else 1:.3f})  patterns {cv[2]:.4f} "
         f"(P {cv[0]:.4f} R {cv[1]:.4f})  in-sample {ins[2]:.4f}  "
         f"[{len(rows)} pairs, {len(both)} patterns"
         + (f", one partner per {' and '.join(['left', 'right'][x] for x in sides)} record" if sides else "")

@@ -47,11 +47,12 @@ row() { # name target file
 }
 run() { # name target args...
   local name="$1" target="$2"; shift 2
-  "$KCMF_BIN" eval "$@" --backbone "$backbone" >"$out/$name.txt"
+  local pairs=()
+  if [ "${ORACLE:-0}" = 1 ] && [ "$1" != sm ]; then pairs=(--pairs "$out/$name.pairs.csv"); fi
+  "$KCMF_BIN" eval "$@" --backbone "$backbone" "${pairs[@]}" >"$out/$name.txt"
   row "$name" "$target" "$out/$name.txt"
   if [ "${DETAILS:-0}" = 1 ]; then grep -E '^(aligned|cluster_sizes)' "$out/$name.txt" | sed 's/^/    /' || true; fi
-  if [ "${ORACLE:-0}" = 1 ] && [ "$1" != sm ]; then
-    "$KCMF_BIN" eval "$@" --backbone "$backbone" --pairs "$out/$name.pairs.csv" >/dev/null
+  if [ ${#pairs[@]} -gt 0 ]; then
     python3 bench/oracle.py "$out/$name.pairs.csv" --true-pairs "$(grep -oE '^true_pairs=[0-9]+' "$out/$name.txt" | cut -d= -f2)" \
       --name "    oracle" || true
     rm -f "$out/$name.pairs.csv"

@@ -12,7 +12,8 @@
 //! precision, recall, F1, candidate pairs, blocking recall and wall time; the last line is
 //! `f1=<value>`. `--report out.html` also writes one self-contained HTML page of the run
 //! ([`report`]; the data for it is gathered by `collect`). `truth` reads the truth file
-//! against the input; `explain` writes what `--explain` and `--show-errors` print.
+//! against the input; `explain` writes what `--explain` and `--show-errors` print;
+//! `pairs` writes every candidate pair for `--pairs` (read by `bench/oracle.py`).
 
 mod collect;
 mod explain;
@@ -491,9 +492,10 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
                 weight: Some(p.weight),
                 probability: p.probability,
                 predicted: predicted.contains(&(left_id.clone(), right_id.clone())),
+                is_true: truth.contains(&(left_id.clone(), right_id.clone())),
             })
         });
-        pairs::write(path, &out, &truth, rows)?;
+        pairs::write(path, &out, rows)?;
     }
     let (precision, recall, f1, correct) = scores(&truth, &predicted);
     let report = EvalReport {
@@ -649,6 +651,7 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
             |(&(i, j), &probability)| {
                 let (i, j) = (i as usize, j as usize);
                 let (left_id, right_id) = (t.ids.get(i)?, t.ids.get(j)?);
+                let pair = unordered(left_id.clone(), right_id.clone());
                 Some(pairs::PairRow {
                     left_id,
                     right_id,
@@ -656,11 +659,12 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
                     right: t.records.get(j)?,
                     weight: None,
                     probability,
-                    predicted: predicted.contains(&unordered(left_id.clone(), right_id.clone())),
+                    predicted: predicted.contains(&pair),
+                    is_true: truth.contains(&pair),
                 })
             },
         );
-        pairs::write(path, &out.link, &truth, rows)?;
+        pairs::write(path, &out.link, rows)?;
     }
     let report = EvalReport {
         details,

@@ -4,11 +4,11 @@
 //!
 //! Why: an F1 below target says nothing of whether the engine or the data is at fault.
 //! `bench/oracle.py` reads this file and measures what any decision on the same
-//! comparisons could reach with the truth in hand (the best threshold on the weight; the
-//! best choice of agreement patterns, cross-validated), so a set whose F1 sits near that
-//! bound is limited by its noise, and one far below it has headroom left in the model.
+//! comparisons could reach with the truth in hand (the best threshold on the run's
+//! probability; agreement patterns decided by their rate in the other half of the pairs),
+//! so a set whose F1 sits near that bound is limited by its noise, and one far below it
+//! has headroom left in the model.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use crate::engine::Record;
@@ -17,7 +17,8 @@ use crate::engine::linkage::LinkOutput;
 
 use super::EvalError;
 
-/// One candidate pair: its ids, model output and whether it is predicted and true.
+/// One candidate pair: its ids, model output and whether it is predicted and true (both
+/// decided by the caller: a link's truth is oriented left to right, a dedup's is not).
 pub(super) struct PairRow<'a> {
     pub left_id: &'a str,
     pub right_id: &'a str,
@@ -28,6 +29,7 @@ pub(super) struct PairRow<'a> {
     pub weight: Option<f64>,
     pub probability: f64,
     pub predicted: bool,
+    pub is_true: bool,
 }
 
 /// Writes the rows to `path` as CSV: `left_id,right_id,weight,probability,predicted,true`
@@ -35,14 +37,16 @@ pub(super) struct PairRow<'a> {
 pub(super) fn write<'a>(
     path: &Path,
     out: &LinkOutput,
-    truth: &HashSet<(String, String)>,
     rows: impl Iterator<Item = PairRow<'a>>,
 ) -> Result<(), EvalError> {
     let io = |source: std::io::Error| EvalError::Pairs {
         path: path.to_path_buf(),
         source,
     };
-    let csv_err = |e: csv::Error| io(std::io::Error::other(e));
+    let csv_err = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(e) => io(e),
+        other => io(std::io::Error::other(format!("{other:?}"))),
+    };
     let mut w = csv::Writer::from_path(path).map_err(csv_err)?;
     let mut header: Vec<String> = [
         "left_id",
@@ -57,15 +61,13 @@ pub(super) fn write<'a>(
     header.extend(out.fields.iter().map(|f| format!("level:{}", f.name)));
     w.write_record(&header).map_err(csv_err)?;
     for r in rows {
-        let is_true = truth.contains(&(r.left_id.to_string(), r.right_id.to_string()))
-            || truth.contains(&(r.right_id.to_string(), r.left_id.to_string()));
         let mut row = vec![
             r.left_id.to_string(),
             r.right_id.to_string(),
             r.weight.map(|w| format!("{w:.4}")).unwrap_or_default(),
             format!("{:.9}", r.probability),
             u8::from(r.predicted).to_string(),
-            u8::from(is_true).to_string(),
+            u8::from(r.is_true).to_string(),
         ];
         row.extend(out.explain_pair(r.left, r.right).into_iter().map(|(l, _)| {
             if l == MISSING {

@@ -10,8 +10,10 @@ use super::{FieldKind, FieldSpec, MISSING, Prepared, Value};
 
 /// Agreement level of two canonical dates ([`canonical_date`]): 0 the whole date agrees;
 /// 1 one typo, day and month swapped, or the century alone differs; 2 every part both
-/// sides know agrees, but some are unknown; 3 the year agrees (or is one off with the rest
-/// agreeing as far as both sides know it); 4 otherwise.
+/// sides know agrees, but some are unknown; 3 the year agrees (or is one off, or one
+/// digit off, with the rest agreeing as far as both sides know it), or only a month or
+/// only a day is known on one side and agrees; 4 otherwise. `MISSING` when no part is
+/// known on both sides.
 pub(super) fn date_level(a: &str, b: &str) -> u8 {
     let parts = |s: &str| -> Option<(u32, u32, u32)> {
         (s.len() == 8).then(|| {
@@ -32,7 +34,9 @@ pub(super) fn date_level(a: &str, b: &str) -> u8 {
         // and two months that differ tell people apart (two of one name at one address)
         (None, Some(same), None) => return if same { 3 } else { 4 },
         // a day alone known on both sides (year and month each blank on one): the same
-        // day is weaker agreement still, another day a typo or another person
+        // day is weaker agreement still, another day tells two people apart as another
+        // month does (a birth-date conflict: only an identity, or the given name with
+        // something beyond the name, forgives it)
         (None, None, Some(same)) => return if same { 3 } else { 4 },
         (None, None, _) => return MISSING,
         _ => {}
@@ -66,27 +70,14 @@ pub(super) fn date_level(a: &str, b: &str) -> u8 {
         return 3;
     }
     // one mistyped digit of the year (`1953` / `1943`) with the month and day as known
-    // agreeing is a typo, not another birth date
-    if m.is_some() && m.unwrap_or(true) && d.unwrap_or(true) && year_typo(ya, yb) {
+    // agreeing is a typo, not another birth date; so with the month unknown on one side
+    // and the day agreeing (`1967-?-04` / `1957-12-04`: the whole dates one typo apart
+    // are level 1, and what is unknown weakens that, never makes it another date). Not a
+    // year alone one digit off (a fifth of all birth years are that near). With the day
+    // alone above: names and date parts with a blank part in one of twenty, four draws
+    // each of population and stress name frequencies, F1 +0.003 to +0.007
+    if (m.is_some() || d.is_some()) && m.unwrap_or(true) && d.unwrap_or(true) && year_typo(ya, yb) {
         return 3;
-    }
-    // month or day unknown on one side, and the year and the other part both sides know
-    // one typo apart (`1967-?-04` / `1957-12-04`): the whole date one typo off would be
-    // level 1, and what is unknown weakens it, never turns it into another date. With
-    // the day alone above: names and date parts with a blank part in one of twenty, four
-    // draws each of population and stress name frequencies, F1 +0.003 to +0.007. Not a
-    // year alone one digit off (a fifth of all birth years are that near), nor a month
-    // and day without the year (among hundreds of namesakes some are a typo apart: the
-    // stress draws lost up to 0.012)
-    let known = [y, m, d].iter().filter(|x| x.is_some()).count();
-    if known == 2 && y.is_some() {
-        let fill = |x: u32, y: u32| if x == 0 { y } else { x };
-        let whole = |y: u32, m: u32, d: u32| format!("{y:04}{m:02}{d:02}");
-        let a = whole(fill(ya, yb), fill(ma, mb), fill(da, db));
-        let b = whole(fill(yb, ya), fill(mb, ma), fill(db, da));
-        if osa_distance_at_most(&a, &b, 1) <= 1 {
-            return 3;
-        }
     }
     4
 }
@@ -1043,7 +1034,12 @@ mod tests {
         assert_eq!(
             lv(&full, &parts("1980", "", "8")),
             3,
-            "month unknown, day typo"
+            "month unknown, the year agreeing"
+        );
+        assert_eq!(
+            lv(&parts("1981", "1", "7"), &parts("1980", "11", "")),
+            4,
+            "a year one off and another month, the digits run across the two"
         );
         assert_eq!(
             lv(&full, &parts("1930", "", "7")),

@@ -723,7 +723,8 @@ pub fn two_digit_year(s: &str) -> bool {
 
 /// A date as `YYYYMMDD` with `0000`/`00` for unknown parts (from parts: `1980-?-12`;
 /// from a string in `order`, a two-digit year read by [`full_year`]; a month written as
-/// a word, in any order). `None` when no part can be read.
+/// a word, in any order). `None` when no part can be read, or only a day out of a string
+/// (a day from parts, year and month blank, is kept: `00000007`).
 pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
     let raw = date_without_midnight(raw);
     if order != DateOrder::Parts
