@@ -103,7 +103,7 @@ def main():
         raise SystemExit(f"--true-pairs {n_true}: the file holds {cand_true} true candidates")
     ours = prf(sum(p and t for _, p, t, _, _, _, _ in rows), sum(p and not t for _, p, t, _, _, _, _ in rows), n_true)
     # a link run whose predictions give no record of a side two partners: the oracles
-    # keep that shape (each such record's best-scored pair only)
+    # keep that shape (`one_per_record`)
     sides = []
     if linked:
         for side in (0, 1):
@@ -126,10 +126,11 @@ def main():
         return (prob, s)
 
     cv = best_f1(shaped([(rate(s, pr, pat, fold), t) for s, _, t, pat, fold, pr, _ in rows]), n_true)
-    both = defaultdict(lambda: [0, 0])
-    for _, _, t, pat, _, _, _ in rows:
-        both[pat][0] += t
-        both[pat][1] += 1
+    # both folds together
+    both = {
+        pat: [sum(f[pat][k] for f in stats if pat in f) for k in (0, 1)]
+        for pat in stats[0].keys() | stats[1].keys()
+    }
     ins = best_f1(shaped([((both[pat][0] / both[pat][1], s), t) for s, _, t, pat, _, _, _ in rows]), n_true)
     name = a.name or a.pairs
     print(

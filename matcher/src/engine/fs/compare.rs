@@ -1026,35 +1026,19 @@ mod tests {
         assert_eq!(lv(&full, &parts("1981", "4", "")), 4, "the month differs");
         // month or day unknown, the year and the other part one typo apart: weak agreement
         // (not without the year: namesakes are that near)
-        assert_eq!(
-            lv(&full, &parts("", "6", "7")),
-            4,
-            "year unknown, month typo"
-        );
-        assert_eq!(
-            lv(&full, &parts("1980", "", "8")),
-            3,
-            "month unknown, the year agreeing"
-        );
+        for ((y, m, d), want, why) in [
+            (("", "6", "7"), 4, "year unknown, month typo"),
+            (("1980", "", "8"), 3, "month unknown, the year agreeing"),
+            (("1930", "", "7"), 3, "month unknown, year typo"),
+            (("1930", "", "8"), 4, "month unknown, two parts off"),
+            (("1930", "", ""), 4, "the year alone a typo off"),
+        ] {
+            assert_eq!(lv(&full, &parts(y, m, d)), want, "{y}-{m}-{d}: {why}");
+        }
         assert_eq!(
             lv(&parts("1981", "1", "7"), &parts("1980", "11", "")),
             4,
             "a year one off and another month, the digits run across the two"
-        );
-        assert_eq!(
-            lv(&full, &parts("1930", "", "7")),
-            3,
-            "month unknown, year typo"
-        );
-        assert_eq!(
-            lv(&full, &parts("1930", "", "8")),
-            4,
-            "month unknown, two parts off"
-        );
-        assert_eq!(
-            lv(&full, &parts("1930", "", "")),
-            4,
-            "the year alone a typo off"
         );
         assert_eq!(lv(&full, &parts("1982", "", "")), 4, "two years off");
         assert_eq!(lv(&full, &parts("", "", "")), MISSING);
