@@ -29,6 +29,7 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "christian name",
             "name first",
             "gvn nm",
+            "fn",
         ],
     ),
     (
@@ -57,6 +58,8 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "sur name",
             "srnm",
             "lst nm",
+            "ln",
+            "sname",
         ],
     ),
     (
@@ -71,6 +74,7 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "birth date",
             "birthdate",
             "birthday",
+            "bday",
             "bdate",
             "birth dt",
             "dt of birth",
@@ -129,6 +133,7 @@ const CONCEPTS: &[(&str, &[&str])] = &[
         &[
             "email",
             "e mail",
+            "mail",
             "email address",
             "mail address",
             "e mail address",
@@ -292,9 +297,65 @@ const CONCEPTS: &[(&str, &[&str])] = &[
     ("authors", &["authors", "author", "author names", "writers"]),
 ];
 
+/// Abbreviations schema designers write for a word inside a column name, read as the
+/// word before any phrase is looked up (`EmailAddr` is `email address`, `HomePhoneNbr`
+/// is `home phone number`, `BirthDt` is `birth date`), so each phrase is listed once.
+fn canonical_token(t: &str) -> &str {
+    match t {
+        "addr" | "adr" | "adrs" => "address",
+        "nbr" | "num" | "numb" => "number",
+        "dt" => "date",
+        "names" => "name",
+        "nm" => "name",
+        "cd" => "code",
+        "yr" => "year",
+        _ => t,
+    }
+}
+
+/// Words that only say what kind of value a column holds (`gender_code`, `ssn_number`,
+/// `mobile_number`): a phrase of one of these alone names a concept (`number`: a house
+/// number) only when the words before it name none.
+const GENERIC: &[&str] = &["number", "code", "type", "id", "value"];
+
+/// Words a designer puts before an attribute to say whose it is or which one
+/// (`cust_middle_name`, `emp_mi`, `contactFirstName`, `home_phone`): the rest states the
+/// concept.
+const QUALIFIERS: &[&str] = &[
+    "cust",
+    "customer",
+    "client",
+    "emp",
+    "employee",
+    "staff",
+    "student",
+    "patient",
+    "member",
+    "person",
+    "contact",
+    "user",
+    "applicant",
+    "subscriber",
+    "insured",
+    "primary",
+    "home",
+    "mailing",
+    "residence",
+    "residential",
+    "billing",
+    "current",
+    "legal",
+    "preferred",
+    "main",
+    "src",
+    "tgt",
+];
+
 /// The concept a column name stands for, by the longest concept phrase its tokens end
 /// with (or, failing that, start with): `mailing_address_zipcode` → `postcode`,
-/// `tgt_dob` → `birth_date`, `surname` → `surname`. `None` for names the list lacks.
+/// `tgt_dob` → `birth_date`, `surname` → `surname`, `EmailAddr` → `email`; a name ending
+/// in a [`GENERIC`] word takes the concept of the words before it when they name one
+/// (`SSN_Num` → `ssn`, `mobile_number` → `phone`). `None` for names the list lacks.
 pub fn concept(name: &str) -> Option<&'static str> {
     let toks = split_identifier(name);
     concept_of_tokens(&toks)
@@ -302,13 +363,52 @@ pub fn concept(name: &str) -> Option<&'static str> {
 
 /// [`concept`] of an already split name.
 pub fn concept_of_tokens(toks: &[String]) -> Option<&'static str> {
+    concept_of(
+        &canonical_tokens(toks)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The tokens of a split name as the phrases are written: each [`canonical_token`], and
+/// a lone letter joined to the word after it where the two make a one-word phrase
+/// (`ContactLName` splits as `contact l name` and reads `contact lname`; `m_city` stays
+/// two words).
+fn canonical_tokens(toks: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(toks.len());
+    let mut k = 0;
+    while k < toks.len() {
+        let t = toks[k].as_str();
+        let letter = t.len() == 1 && t.bytes().all(|b| b.is_ascii_alphabetic());
+        let joined = match toks.get(k + 1) {
+            Some(next) if letter => Some(format!("{t}{next}")),
+            _ => None,
+        }
+        .filter(|j| CONCEPTS.iter().any(|(_, ps)| ps.contains(&j.as_str())));
+        match joined {
+            Some(j) => {
+                out.push(j);
+                k += 2;
+            }
+            _ => {
+                out.push(canonical_token(t).to_string());
+                k += 1;
+            }
+        }
+    }
+    out
+}
+
+fn concept_of(toks: &[&str]) -> Option<&'static str> {
     if toks.is_empty() {
         return None;
     }
-    let mut best: Option<(usize, &'static str)> = None;
+    // (score, concept, whether the phrase is one generic word ending the name)
+    let mut best: Option<(usize, &'static str, bool)> = None;
     for &(c, phrases) in CONCEPTS {
         for p in phrases {
-            let pt: Vec<&str> = p.split(' ').collect();
+            let pt: Vec<&str> = p.split(' ').map(canonical_token).collect();
             if pt.len() > toks.len() {
                 continue;
             }
@@ -324,23 +424,52 @@ pub fn concept_of_tokens(toks: &[String]) -> Option<&'static str> {
             } else {
                 continue;
             };
-            if best.is_none_or(|(s, _)| score > s) {
-                best = Some((score, c));
+            if best.is_none_or(|(s, _, _)| score > s) {
+                let generic = ends && pt.len() == 1 && GENERIC.contains(&pt[0]);
+                best = Some((score, c, generic));
             }
         }
     }
-    best.map(|(_, c)| c)
+    match best {
+        Some((_, c, true)) if toks.len() > 1 => concept_of(&toks[..toks.len() - 1]).or(Some(c)),
+        b => b.map(|(_, c, _)| c),
+    }
 }
 
-/// The concept a column name states whole (`first`, `Last Name`, `fname`): its tokens are
-/// exactly one of the concept's phrases. [`concept`] also reads a name that ends or begins
-/// with a phrase (`name_first`, `first_seen`); this does not.
+/// The concept a column name states whole (`first`, `Last Name`, `fname`, `cust_mi`,
+/// `gender_code`): its tokens, after any [`QUALIFIERS`] before them and a [`GENERIC`]
+/// word after them, are exactly one of the concept's phrases. [`concept`] also reads a
+/// name that ends or begins with a phrase (`name_first`, `first_seen`); this does not.
 pub fn concept_exact(name: &str) -> Option<&'static str> {
-    let joined = split_identifier(name).join(" ");
-    CONCEPTS
-        .iter()
-        .find(|(_, phrases)| phrases.contains(&joined.as_str()))
-        .map(|&(c, _)| c)
+    let toks = canonical_tokens(&split_identifier(name));
+    let mut toks: Vec<&str> = toks.iter().map(String::as_str).collect();
+    let phrase_of = |toks: &[&str]| -> Option<&'static str> {
+        let joined = toks.join(" ");
+        CONCEPTS
+            .iter()
+            .find(|(_, phrases)| {
+                phrases
+                    .iter()
+                    .any(|p| p.split(' ').map(canonical_token).eq(joined.split(' ')))
+            })
+            .map(|&(c, _)| c)
+    };
+    if let Some(c) = phrase_of(&toks) {
+        return Some(c);
+    }
+    // what is left must be more than a generic word (`student_number` states nothing)
+    while toks.len() > 1 && QUALIFIERS.contains(&toks[0]) {
+        toks.remove(0);
+        if let Some(c) =
+            phrase_of(&toks).filter(|_| !(toks.len() == 1 && GENERIC.contains(&toks[0])))
+        {
+            return Some(c);
+        }
+    }
+    if toks.len() > 1 && GENERIC.contains(&toks[toks.len() - 1]) {
+        return phrase_of(&toks[..toks.len() - 1]);
+    }
+    None
 }
 
 /// Concepts whose values tell the members of one group apart: people of one household
@@ -825,6 +954,37 @@ mod tests {
             assert_ne!(concept(a), concept(b), "{a} / {b}");
         }
         assert_eq!(concept("quux"), None);
+        // abbreviations inside a name, a generic last word, a lone letter
+        for (name, c) in [
+            ("EmailAddr", "email"),
+            ("E_MAIL_ADDR", "email"),
+            ("HomePhoneNbr", "phone"),
+            ("mobile_number", "phone"),
+            ("SSN_Num", "ssn"),
+            ("BirthDt", "birth_date"),
+            ("stu_family_nm", "surname"),
+            ("ContactLName", "surname"),
+            ("ContactFName", "given_name"),
+            ("m_city", "city"),
+            ("HOUSE_NUM", "street_number"),
+            ("b_date", "birth_date"),
+        ] {
+            assert_eq!(concept(name), Some(c), "{name}");
+        }
+        // stated whole, after a role prefix or before a generic word
+        for (name, c) in [
+            ("MI", Some("middle_name")),
+            ("CUST_MIDDLE_NAME", Some("middle_name")),
+            ("emp_mi", Some("middle_name")),
+            ("gender_code", Some("gender")),
+            ("home_phone", Some("phone")),
+            ("contactFirstName", Some("given_name")),
+            ("salutationGender", None),
+            ("student_number", None),
+            ("mailing_address_city", None),
+        ] {
+            assert_eq!(concept_exact(name), c, "{name}");
+        }
         assert!(nickname_pair("bill", "william"));
         assert!(nickname_pair("bob", "bobby"));
         assert!(!nickname_pair("bill", "robert"));

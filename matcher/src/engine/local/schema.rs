@@ -260,8 +260,17 @@ fn digits_with_separators(c: &SmColumn) -> bool {
     !c.values.is_empty() && formatted * 5 >= c.values.len() * 4
 }
 
+/// Whether two names stating lexicon concepts whole ([`SmColumn::concept_exact`]) state
+/// two things: two concepts, and not two parts of an address (`county` / `region`,
+/// `district` / `city` are one column in some countries).
+fn two_concepts(a: Option<&str>, b: Option<&str>) -> bool {
+    use crate::engine::lexicon::ADDRESS;
+    matches!((a, b), (Some(x), Some(y)) if x != y && !(ADDRESS.contains(&x) && ADDRESS.contains(&y)))
+}
+
 /// Token-level expansions learned from the data: a short token in one table that
-/// abbreviates a token of the other table (`gvn` → `given`).
+/// abbreviates a token of the other table (`gvn` → `given`), unless the lexicon reads
+/// the two as two concepts (`mi` is a middle initial, not `municipality`).
 pub fn learn_expansions(a: &[SmColumn], b: &[SmColumn]) -> HashMap<String, String> {
     let vocab_a: HashSet<&String> = a.iter().flat_map(|c| c.name_tokens.iter()).collect();
     let vocab_b: HashSet<&String> = b.iter().flat_map(|c| c.name_tokens.iter()).collect();
@@ -273,7 +282,14 @@ pub fn learn_expansions(a: &[SmColumn], b: &[SmColumn]) -> HashMap<String, Strin
             }
             let cands: Vec<&&String> = long_side
                 .iter()
-                .filter(|l| crate::engine::text::token_abbreviates(s, l) && s.len() >= 2)
+                .filter(|l| {
+                    crate::engine::text::token_abbreviates(s, l)
+                        && s.len() >= 2
+                        && !two_concepts(
+                            crate::engine::lexicon::concept_exact(s),
+                            crate::engine::lexicon::concept_exact(l),
+                        )
+                })
                 .collect();
             if cands.len() == 1 {
                 out.insert((*s).clone(), (*cands[0]).clone());
@@ -332,6 +348,10 @@ const TWO_CONCEPTS_CAP: f64 = 0.1;
 /// whatever the lexicon says.
 const TWO_CONCEPTS_SEMANTIC: f64 = 0.9;
 
+/// Distinct values beyond one the smaller of two columns needs for its values all being
+/// among the other's to count in full ([`sm_evidence`]).
+const CONTAINMENT_VALUES: f64 = 5.0;
+
 /// Scores a column pair.
 ///
 /// `semantic` holds the embedding similarities of the names and of the sample values,
@@ -348,9 +368,10 @@ pub fn sm_evidence(
     let nb = expand(&b.name_tokens, exp, facts);
     let ja = a.name_tokens.join(" ");
     let jb = b.name_tokens.join(" ");
-    let abbreviation = is_abbreviation(&a.name_tokens, &b.name_tokens)
-        || is_abbreviation(&b.name_tokens, &a.name_tokens)
-        || facts.iter().any(|f| f.abbreviation(&ja, &jb));
+    let stated_abbreviation = facts.iter().any(|f| f.abbreviation(&ja, &jb));
+    let abbreviation = stated_abbreviation
+        || is_abbreviation(&a.name_tokens, &b.name_tokens)
+        || is_abbreviation(&b.name_tokens, &a.name_tokens);
     let alias = facts.iter().any(|f| f.alias(&ja, &jb));
     let distinct = facts.iter().any(|f| f.is_distinct(&ja, &jb));
     let name_sim = if na == nb || alias {
@@ -378,8 +399,12 @@ pub fn sm_evidence(
     } else {
         let exact = jaccard(&a.values, &b.values);
         let tok = jaccard(&a.value_tokens, &b.value_tokens);
-        let cont = a.values.intersection(&b.values).count() as f64
-            / a.values.len().min(b.values.len()) as f64;
+        // one column's values all among the other's: telling only when they are many
+        // (a gender column's `m` and `f` are among any column of initials; one value is
+        // among anything)
+        let fewer = a.values.len().min(b.values.len());
+        let cont = a.values.intersection(&b.values).count() as f64 / fewer as f64
+            * ((fewer - 1) as f64 / CONTAINMENT_VALUES).min(1.0);
         let prof = profile_cosine(&a.profile, &b.profile);
         let mut s = exact
             .max(tok)
@@ -420,18 +445,13 @@ pub fn sm_evidence(
     // columns hold two things, however alike their values look (one letter each): the
     // values alone cannot make them one, so the score stays under the one-to-one floor
     // (threshold × 0.35: 0.28 at the default 0.8). Not for two parts of an address
-    // (`county` / `region`, `district` / `city` are one column in some countries), nor
-    // where anything beyond the values says they are one (a stated alias or a tenant's
-    // labelled example, an abbreviation, learnt expansions, the names' embeddings)
-    let two_concepts = matches!(
-        (a.concept_exact, b.concept_exact),
-        (Some(x), Some(y)) if x != y
-            && !(crate::engine::lexicon::ADDRESS.contains(&x)
-                && crate::engine::lexicon::ADDRESS.contains(&y))
-    );
-    if two_concepts
+    // ([`two_concepts`]), nor where anything beyond the values says they are one (a stated alias or a tenant's
+    // labelled example, a stated abbreviation, learnt expansions, the names'
+    // embeddings). One name read as an abbreviation of the other does not: `MI` would
+    // abbreviate `municipality`, but the lexicon knows it as a middle initial
+    if two_concepts(a.concept_exact, b.concept_exact)
         && !alias
-        && !abbreviation
+        && !stated_abbreviation
         && na != nb
         && semantic.name.unwrap_or(0.0) < TWO_CONCEPTS_SEMANTIC
     {
@@ -561,6 +581,59 @@ mod tests {
             e(&county, &region).score > floor,
             "{:?}",
             e(&county, &region)
+        );
+        // a role prefix or a code suffix still states the concept whole (`emp_mi`,
+        // `gender_code`), and a name read as an abbreviation of the other (`MI` of
+        // `municipality`) does not outweigh what the lexicon knows
+        let emp_mi = c("emp_mi", json!(["d", "r", "m", "j", "f", "a"]));
+        let gender_code = c("gender_code", json!(["f", "m", "f", "m", "m", "f"]));
+        assert!(
+            e(&emp_mi, &gender_code).score < floor,
+            "{:?}",
+            e(&emp_mi, &gender_code)
+        );
+        let mi = c("MI", json!(["d", "r", "m", "j", "f", "a"]));
+        let town = c(
+            "municipality",
+            json!(["leeds", "york", "hull", "bath", "ely"]),
+        );
+        assert!(e(&mi, &town).score < floor, "{:?}", e(&mi, &town));
+        assert!(
+            !learn_expansions(std::slice::from_ref(&mi), std::slice::from_ref(&town))
+                .contains_key("mi")
+        );
+    }
+
+    #[test]
+    fn two_values_among_many_are_no_evidence_of_one_column() {
+        let c = people_column;
+        let idf = Idf::default();
+        let exp = HashMap::new();
+        let e =
+            |a: &SmColumn, b: &SmColumn| sm_evidence(a, b, &idf, &exp, &[], Semantic::default());
+        // forty people's middle initials and sexes, as a sample holds them
+        let letters: Vec<String> = ('a'..='t').map(String::from).collect();
+        let initials = c("col3", json!(letters));
+        let gender = c("col9", json!(["f", "m"].repeat(10)));
+        let floor = 0.8 * crate::engine::pipeline::SM_MUTUAL_FLOOR;
+        assert!(
+            e(&initials, &gender).value_sim.unwrap() < floor,
+            "{:?}",
+            e(&initials, &gender)
+        );
+        // many values all among the other's still are
+        let towns = c(
+            "col1",
+            json!(["leeds", "york", "hull", "bath", "ely", "wells", "ripon"]),
+        );
+        let some = c(
+            "col2",
+            json!(["york", "hull", "bath", "ely", "wells", "ripon"]),
+        );
+        assert!(
+            e(&towns, &some).value_sim.unwrap() > 0.75,
+            "{:?}",
+            e(&towns, &some)
         );
     }
 
