@@ -44,6 +44,9 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         population (the commonest given name 4%, surname 1.5%)
   sm/person_*    schema six pairs of person tables designed apart (synonyms,
                         abbreviations, camelCase, formats of dates and phones)
+  sm_names/*     schema 46 pairs of person tables named as enterprise systems name
+                        columns: role prefixes, abbreviations inside names, one-letter
+                        codes, labels written for people (three groups of designs)
   org_dedup      dedup  organisation names with legal-form variants, abbreviations,
                         missing addresses and phones
   product_link   link   product titles with brand and model codes written differently,
@@ -812,6 +815,150 @@ def schema_tasks(out, rng, T):
                     w.writerow([name, DESIGNS[b][concept]])
 
 
+# Three groups of person-table designs as enterprise systems name their columns: role
+# prefixes (`CUST_`, `emp_`, `Patient`, `claimant_`), abbreviations inside names
+# (`BirthDt`, `HomePhoneNbr`, `EmailAddr`, `FIRST_NM`, `PostalCd`), one-letter codes
+# (`MI`, `fn`, `ln`), labels written for people (`Town/City`, `Phone #`, `M/F`) and
+# dates and phones each design writes its own way (strftime, phone layout). Every pair of
+# designs within a group is one task.
+NAMING_GROUPS = [
+    {
+        "insurer": ({"given": "Forename", "family": "Surname", "middle": "MI", "dob": "BirthDt",
+                     "sex": "GenderCd", "street": "Addr1", "city": "CityName",
+                     "state": "StateProv", "zip": "ZipCode", "phone": "HomePhoneNbr",
+                     "email": "EmailAddr", "ssn": "SSN_Num"}, "%Y%m%d", "{a}{b}{c}"),
+        "school": ({"given": "student_first_nm", "family": "student_last_nm", "dob": "birth_dt",
+                    "sex": "gender", "street": "street_address", "city": "municipality",
+                    "state": "st_cd", "zip": "zip5", "phone": "contact_phone",
+                    "email": "email_address"}, "%m/%d/%Y", "{a}-{b}-{c}"),
+        "bank": ({"given": "CUST_FIRST_NAME", "family": "CUST_LAST_NAME",
+                  "middle": "CUST_MIDDLE_NAME", "dob": "CUST_DOB", "street": "ADDRESS_LINE_1",
+                  "city": "CITY", "state": "STATE", "zip": "POSTAL_CD", "phone": "PRIMARY_PHONE",
+                  "email": "E_MAIL_ADDR", "ssn": "TAX_ID"}, "%Y-%m-%d", "{a}{b}{c}"),
+        "registry": ({"given": "person_given", "family": "person_surname", "dob": "date_born",
+                      "sex": "gender_code", "street": "residence_address", "city": "locality",
+                      "state": "region", "zip": "post_code", "phone": "telephone", "email": "mail",
+                      "ssn": "national_id"}, "%d.%m.%Y", "+1 {a} {b} {c}"),
+        "survey": ({"given": "First name", "family": "Last name", "dob": "Date of Birth",
+                    "sex": "Sex", "street": "Street", "city": "Town/City", "state": "State",
+                    "zip": "ZIP/Postal code", "phone": "Phone #", "email": "E-mail"},
+                   "%m/%d/%Y", "({a}) {b}-{c}"),
+        "payroll": ({"given": "emp_fname", "family": "emp_lname", "middle": "emp_mi",
+                     "dob": "emp_birthdate", "street": "emp_addr", "city": "emp_city",
+                     "state": "emp_state", "zip": "emp_zip", "phone": "emp_phone",
+                     "email": "emp_email", "ssn": "emp_ssn"}, "%Y-%m-%d", "{a}.{b}.{c}"),
+        "crm2": ({"given": "contactFirstName", "family": "contactLastName", "dob": "birthday",
+                  "sex": "salutationGender", "street": "mailingStreet", "city": "mailingCity",
+                  "state": "mailingState", "zip": "mailingPostalCode", "phone": "mobile",
+                  "email": "emailAddress"}, "%d/%m/%Y", "{a}{b}{c}"),
+    },
+    {
+        "dmv": ({"given": "FIRST_NM", "family": "LAST_NM", "middle": "MID_INIT", "dob": "DOB_DT",
+                 "sex": "SEX_CD", "street": "RES_ADDR_LINE1", "city": "RES_CITY",
+                 "state": "RES_ST", "zip": "RES_ZIP", "phone": "PHONE_NUM", "ssn": "SSN"},
+                "%Y%m%d", "{a}{b}{c}"),
+        "hospital": ({"given": "PatientFirstName", "family": "PatientLastName",
+                      "dob": "PatientDOB", "sex": "PatientSex", "street": "PatientAddress",
+                      "city": "PatientCity", "state": "PatientState", "zip": "PatientZip",
+                      "phone": "PatientPhone", "email": "PatientEmail", "ssn": "PatientSSN"},
+                     "%m/%d/%Y", "({a}) {b}-{c}"),
+        "alumni": ({"given": "given names", "family": "family name", "middle": "middle initial",
+                    "dob": "born on", "street": "address", "city": "city/town",
+                    "state": "state/province", "zip": "postal/zip", "phone": "tel.",
+                    "email": "email addr"}, "%d %b %Y", "{a}-{b}-{c}"),
+        "loyalty": ({"given": "fn", "family": "ln", "dob": "bday", "sex": "gndr",
+                     "street": "addr_street", "city": "addr_city", "state": "addr_state",
+                     "zip": "addr_zip", "phone": "cell_no", "email": "mail_address"},
+                    "%m-%d-%Y", "{a}.{b}.{c}"),
+        "hr2": ({"given": "employee_first_name", "family": "employee_surname",
+                 "middle": "employee_middle_name", "dob": "employee_birth_date",
+                 "sex": "employee_gender", "street": "home_street", "city": "home_city",
+                 "state": "home_state", "zip": "home_postcode", "phone": "home_telephone",
+                 "email": "work_email", "ssn": "social_sec_no"}, "%Y-%m-%d", "+1{a}{b}{c}"),
+        "census": ({"given": "fname", "family": "sname", "dob": "date_of_birth", "sex": "sex",
+                    "street": "street_line", "city": "place", "state": "state_abbr",
+                    "zip": "zip_code", "phone": "telephone_number"}, "%m/%d/%Y", "{a}{b}{c}"),
+    },
+    {
+        "vendor": ({"given": "ContactFName", "family": "ContactLName", "street": "StreetAddr",
+                    "city": "Town", "state": "StateCode", "zip": "PostalCd", "phone": "PhoneNo",
+                    "email": "ContactEmail"}, "%Y%m%d", "{a}{b}{c}"),
+        "uni": ({"given": "stu_given_nm", "family": "stu_family_nm", "middle": "stu_mid_nm",
+                 "dob": "stu_dob", "sex": "stu_sex", "street": "perm_addr1", "city": "perm_city",
+                 "state": "perm_state", "zip": "perm_zip", "phone": "perm_phone",
+                 "email": "stu_email", "ssn": "stu_ssn"}, "%Y-%m-%d", "{a}-{b}-{c}"),
+        "voter2": ({"given": "NAME_FIRST", "family": "NAME_LAST", "middle": "NAME_MIDDLE",
+                    "dob": "BIRTH_DATE", "sex": "GENDER", "street": "RESIDENTIAL_ADDRESS1",
+                    "city": "RESIDENTIAL_CITY", "state": "RESIDENTIAL_STATE",
+                    "zip": "RESIDENTIAL_ZIP", "phone": "PHONE"}, "%m/%d/%Y", "{a}{b}{c}"),
+        "gym": ({"given": "Member First", "family": "Member Last", "dob": "Birth Date",
+                 "sex": "M/F", "street": "Street Address", "city": "City", "state": "St",
+                 "zip": "Zip", "phone": "Cell Phone", "email": "Email Address"},
+                "%b %d, %Y", "({a}) {b}-{c}"),
+        "claims": ({"given": "claimant_given_name", "family": "claimant_surname",
+                    "middle": "claimant_initial", "dob": "claimant_dob",
+                    "sex": "claimant_gender", "street": "claimant_street",
+                    "city": "claimant_city", "state": "claimant_region",
+                    "zip": "claimant_postcode", "phone": "claimant_tel",
+                    "email": "claimant_email", "ssn": "claimant_national_id"},
+                   "%d/%m/%Y", "{a} {b} {c}"),
+    },
+]
+
+
+def schema_naming_tasks(out, rng, T):
+    """Schema pairs of person tables named as enterprise systems name columns
+    ([`NAMING_GROUPS`]): `sm_names/<a>_<b>`, columns in a shuffled order, values upper- or
+    title-cased as some designs keep them."""
+    import datetime
+    import json
+    people = make_people(rng, 300, T, household_rate=0.2)
+    upper, title = {"bank", "dmv"}, {"survey", "crm2", "gym", "hospital"}
+
+    def value(p, concept, design, date_fmt, phone_fmt):
+        y, m, d = p.dob
+        num, street, unit, city, state, zipc = p.addr
+        if concept == "dob":
+            return datetime.date(y, m, d).strftime(date_fmt)
+        if concept == "phone":
+            ph = p.phone
+            return phone_fmt.format(a=ph[:3], b=ph[3:6], c=ph[6:])
+        v = {"given": p.first, "middle": p.middle[:1], "family": p.last,
+             "sex": rng.choice(["m", "f"]), "street": f"{num} {street}", "city": city,
+             "state": state, "zip": zipc, "email": p.email, "ssn": p.ssn}[concept]
+        if design in upper:
+            v = v.upper()
+        elif design in title and concept in ("given", "family", "city", "street"):
+            v = v.title()
+        return v
+
+    def table(design, spec, sample):
+        names, date_fmt, phone_fmt = spec
+        cols = list(names.items())
+        rng.shuffle(cols)
+        return {"name": design, "columns": [
+            {"name": n, "samples": [value(p, c, design, date_fmt, phone_fmt) for p in sample]}
+            for c, n in cols]}
+
+    for group in NAMING_GROUPS:
+        designs = sorted(group)
+        for i, a in enumerate(designs):
+            for b in designs[i + 1:]:
+                d = os.path.join(out, "sm_names", f"{a}_{b}")
+                os.makedirs(d, exist_ok=True)
+                sa, sb = rng.sample(people, 40), rng.sample(people, 40)
+                with open(os.path.join(d, "source.json"), "w") as f:
+                    json.dump(table(a, group[a], sa), f, indent=1)
+                with open(os.path.join(d, "target.json"), "w") as f:
+                    json.dump(table(b, group[b], sb), f, indent=1)
+                with open(os.path.join(d, "truth.csv"), "w", newline="") as f:
+                    w = csv.writer(f)
+                    w.writerow(["source", "target"])
+                    for concept, name in group[a][0].items():
+                        if concept in group[b][0]:
+                            w.writerow([name, group[b][0][concept]])
+
+
 def main():
     args = sys.argv[1:]
     seed = SEED
@@ -833,6 +980,7 @@ def main():
                     folder="person_tax_link_pop")
     person_tax_link(out, random.Random(seed + 103), T, skew=(0.5, 0.6),
                     folder="person_tax_link_pop_clean", noise=0.05)
+    schema_naming_tasks(out, random.Random(seed + 104), T)
     print(out)
 
 
