@@ -59,8 +59,8 @@ fn date_part(name: &str) -> Option<(String, Part)> {
     let toks: Vec<String> = super::text::split_identifier(name);
     let part_of = |t: &str| match t {
         "year" | "yr" | "yyyy" | "y" => Some(Part::Year),
-        "month" | "mon" | "mm" | "m" | "mo" => Some(Part::Month),
-        "day" | "dd" | "d" => Some(Part::Day),
+        "month" | "mon" | "mm" | "m" | "mo" | "mth" | "mnth" => Some(Part::Month),
+        "day" | "dd" | "d" | "dy" => Some(Part::Day),
         _ => None,
     };
     match toks.as_slice() {
@@ -772,6 +772,19 @@ mod tests {
         assert_eq!(f[0].columns, vec!["birth_year", "birth_month", "birth_day"]);
         assert_eq!(f[1].columns, vec!["first_name", "first_name_2"]);
         assert_eq!(f[3].date_order, DateOrder::Mdy);
+        // the parts as an enterprise system abbreviates them
+        for (y, m, d) in [
+            ("BIRTH_YR", "BIRTH_MO", "BIRTH_DY"),
+            ("dob_yr", "dob_mth", "dob_dd"),
+        ] {
+            let rows: Vec<_> = (0..40)
+                .map(|i| json!({y: 1950 + i, m: 1 + i % 12, d: 1 + i % 28}))
+                .collect();
+            let f = infer_fields(recs(&rows).iter());
+            assert_eq!(f.len(), 1, "{y} {m} {d}: {f:?}");
+            assert_eq!(f[0].kind, FieldKind::Date);
+            assert_eq!(f[0].columns.len(), 3);
+        }
         // the same dates with two-digit years, day first and month first; a column of
         // versions is no date
         for (dob, order) in [
