@@ -11,7 +11,9 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
   person_split   dedup  given and family names each split over two columns (the second
                         mostly empty), the birth date as three integer columns, 30-60%
                         missing values, households (same surname and address, different
-                        people), common-name collisions, nicknames, typos, swapped names
+                        people), common-name collisions, nicknames, typos, swapped names;
+                        the same rows with columns named as an enterprise system
+                        abbreviates them (`FIRST_NM`, `BIRTH_DY`, `ZIP_CD`)
   person_heavy   dedup  heavy-tailed entity sizes: most people 1-3 mentions, a few
                         100-500 (an inventor-like mention file: name parts, city, state,
                         organisation, co-mentioned names, class codes), many common names;
@@ -26,7 +28,9 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
   person_tax_link link  one census-like row per person to each of that person's tax forms
                         (one to many); the tax file has the employer's address beside the
                         mailing address, named alike, and both files have columns the
-                        other lacks; the same forms without age and birth date
+                        other lacks; the same forms without age and birth date; both
+                        files with columns named as enterprise systems abbreviate them
+                        (`CUST_FIRST_NM`, `ST_CD` / `FName`, `BirthDt`, `MailStreetNbr`)
   person_link_pop, person_tax_link_pop  the two links again with names as common as in a
                         population (person_names_dob_pop's)
   person_tax_link_pop_clean  the census-to-tax link again with a quarter of the noise
@@ -370,6 +374,11 @@ def person_split(out, rng, T):
           ["id", "first_name", "first_name_2", "last_name", "last_name_2", "birth_year",
            "birth_month", "birth_day", "house_number", "street", "city", "zip", "phone",
            "ssn"], [rows[i] for i in order])
+    # the same rows with the columns named as an enterprise system abbreviates them
+    write(os.path.join(d, "input_coded.csv"),
+          ["ID", "FIRST_NM", "FIRST_NM_2", "LAST_NM", "LAST_NM_2", "BIRTH_YR", "BIRTH_MO",
+           "BIRTH_DY", "HOUSE_NBR", "STREET_NM", "CITY_NM", "ZIP_CD", "PHONE_NBR", "SSN"],
+          [rows[i] for i in order])
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 
@@ -588,6 +597,17 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
     renamed = [f"m_{short.get(h[16:], h[16:])}" if h.startswith("mailing_address_") else h
                for h in header]
     write(os.path.join(d, "right_renamed.csv"), renamed, right)
+    # both files with their columns named as enterprise systems abbreviate them
+    write(os.path.join(d, "left_coded.csv"),
+          ["CUST_ID", "CUST_FIRST_NM", "CUST_MI", "CUST_LAST_NM", "CUST_AGE", "CUST_DOB",
+           "HOUSE_NBR", "STREET_NM", "UNIT_NBR", "CITY_NM", "ST_CD", "ZIP_CD", "REL_CD",
+           "SEX_CD", "RACE_CD", "YR"], left)
+    write(os.path.join(d, "right_coded.csv"),
+          ["FormId", "FName", "MI", "LName", "Age", "BirthDt", "MailStreetNbr",
+           "MailStreetName", "MailUnit", "MailPOBox", "MailCity", "MailState", "MailZip",
+           "SSN", "Wages", "EmployerId", "EmployerName", "EmployerStreetNbr",
+           "EmployerStreetName", "EmployerUnit", "EmployerCity", "EmployerState",
+           "EmployerZip", "FormType", "TaxYear"], right)
     drop = {header.index("age"), header.index("date_of_birth")}
     write(os.path.join(d, "right_nodob.csv"), [h for k, h in enumerate(header) if k not in drop],
           [[x for k, x in enumerate(row) if k not in drop] for row in right])

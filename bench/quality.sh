@@ -74,6 +74,7 @@ run febrl1-dedup - dedup --input $c/febrl/dataset1.csv --truth $c/febrl/febrl1_t
 run febrl2-dedup - dedup --input $c/febrl/dataset2.csv --truth $c/febrl/febrl2_truth.csv
 run dblp-acm-link 0.95 em --left $c/dblp_acm/dblp.csv --right $c/dblp_acm/acm.csv --truth $c/dblp_acm/truth.csv --judged $c/dblp_acm/judged.csv
 run person-split-dedup 0.95 dedup --input $s/person_split/input.csv --truth $s/person_split/truth.csv
+run person-split-coded-dedup 0.95 dedup --input $s/person_split/input_coded.csv --truth $s/person_split/truth.csv
 run person-heavy-dedup 0.95 dedup --input $s/person_heavy/input.csv --truth $s/person_heavy/truth.csv
 run person-heavy-patents-dedup 0.95 dedup --input $s/person_heavy/input_patents.csv --truth $s/person_heavy/truth.csv
 run person-names-dob-dedup 0.95 dedup --input $s/person_names_dob/input.csv --truth $s/person_names_dob/truth.csv
@@ -90,6 +91,7 @@ run person-tax-nodob-link 0.95 em --left $s/person_tax_link/left.csv --right $s/
 run person-link-pop 0.98 em --left $s/person_link_pop/left.csv --right $s/person_link_pop/right.csv --truth $s/person_link_pop/truth.csv
 run person-link-pop-whole 0.98 em --left $s/person_link_pop/left_whole.csv --right $s/person_link_pop/right.csv --truth $s/person_link_pop/truth.csv
 run person-tax-pop-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right.csv --truth $s/person_tax_link_pop/truth.csv
+run person-tax-pop-coded-link 0.98 em --left $s/person_tax_link_pop/left_coded.csv --right $s/person_tax_link_pop/right_coded.csv --truth $s/person_tax_link_pop/truth.csv
 run person-tax-pop-nodob-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right_nodob.csv --truth $s/person_tax_link_pop/truth.csv
 run person-tax-pop-clean-link 0.98 em --left $s/person_tax_link_pop_clean/left.csv --right $s/person_tax_link_pop_clean/right.csv --truth $s/person_tax_link_pop_clean/truth.csv
 run person-tax-pop-clean-nodob-link 0.98 em --left $s/person_tax_link_pop_clean/left.csv --right $s/person_tax_link_pop_clean/right_nodob.csv --truth $s/person_tax_link_pop_clean/truth.csv
