@@ -313,10 +313,11 @@ fn canonical_token(t: &str) -> &str {
     }
 }
 
-/// Words that only say what kind of value a column holds (`gender_code`, `ssn_number`,
-/// `mobile_number`): a phrase of one of these alone names a concept (`number`: a house
-/// number) only when the words before it name none.
-const GENERIC: &[&str] = &["number", "code", "type", "id", "value"];
+/// Words that only say in what form a column holds its value (`gender_code`,
+/// `ssn_number`, `mobile_number`): a phrase of one of these alone names a concept
+/// (`number`: a house number) only when the words before it name none. Not `type`: an
+/// `address_type` holds a kind of address, not an address.
+const GENERIC: &[&str] = &["number", "code", "id"];
 
 /// Words a designer puts before an attribute to say whose it is or which one
 /// (`cust_middle_name`, `emp_mi`, `contactFirstName`, `home_phone`): the rest states the
