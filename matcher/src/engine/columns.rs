@@ -743,6 +743,10 @@ mod tests {
             assert!(names_data(data), "{data}");
         }
         assert!(!names_data("rid") && !is_id_name("rid"));
+        // a first column of the system's keys is no house number
+        for key in ["CUST_NBR", "MEMBER_NUM", "customer_number"] {
+            assert!(!names_data(key), "{key}");
+        }
     }
 
     #[test]

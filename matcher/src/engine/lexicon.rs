@@ -59,7 +59,6 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "srnm",
             "lst nm",
             "ln",
-            "sname",
         ],
     ),
     (
@@ -133,9 +132,10 @@ const CONCEPTS: &[(&str, &[&str])] = &[
         &[
             "email",
             "e mail",
+            // `mail` only at the end of a name (`MailPOBox`, `mail_date` are post);
+            // `mail address` is the postal one in many systems
             "mail",
             "email address",
-            "mail address",
             "e mail address",
         ],
     ),
@@ -189,6 +189,7 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "st num",
             "stnum",
             "housenumber",
+            "address number",
             "number",
         ],
     ),
@@ -200,6 +201,7 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "address 1",
             "address line 1",
             "address line1",
+            "address line",
             "street address",
             "addr",
             "address",
@@ -314,10 +316,15 @@ fn canonical_token(t: &str) -> &str {
 }
 
 /// Words that only say in what form a column holds its value (`gender_code`,
-/// `ssn_number`, `mobile_number`): a phrase of one of these alone names a concept
-/// (`number`: a house number) only when the words before it name none. Not `type`: an
-/// `address_type` holds a kind of address, not an address.
+/// `ssn_number`, `mobile_number`). A name ending in one takes the concept of the words
+/// before it: [`concept`] reads `SSN_Num` as an identity number and `CUST_NBR` as nothing
+/// (not the house number the phrase `number` alone names), and [`concept_exact`] reads
+/// `gender_code` as a gender. Not `type`: an `address_type` holds a kind of address.
 const GENERIC: &[&str] = &["number", "code", "id"];
+
+/// Phrases that name their concept only at the end of a name, never at its start:
+/// `MailPOBox` and `mail_date` are post, not e-mail.
+const NOT_LEADING: &[&str] = &["mail"];
 
 /// Words a designer puts before an attribute to say whose it is or which one
 /// (`cust_middle_name`, `emp_mi`, `contactFirstName`, `home_phone`): the rest states the
@@ -355,8 +362,8 @@ const QUALIFIERS: &[&str] = &[
 /// The concept a column name stands for, by the longest concept phrase its tokens end
 /// with (or, failing that, start with): `mailing_address_zipcode` → `postcode`,
 /// `tgt_dob` → `birth_date`, `surname` → `surname`, `EmailAddr` → `email`; a name ending
-/// in a [`GENERIC`] word takes the concept of the words before it when they name one
-/// (`SSN_Num` → `ssn`, `mobile_number` → `phone`). `None` for names the list lacks.
+/// in a [`GENERIC`] word takes the concept of the words before it (`SSN_Num` → `ssn`,
+/// `mobile_number` → `phone`, `CUST_NBR` → none). `None` for names the list lacks.
 pub fn concept(name: &str) -> Option<&'static str> {
     let toks = split_identifier(name);
     concept_of_tokens(&toks)
@@ -372,10 +379,11 @@ pub fn concept_of_tokens(toks: &[String]) -> Option<&'static str> {
     )
 }
 
-/// The tokens of a split name as the phrases are written: each [`canonical_token`], and
-/// a lone letter joined to the word after it where the two make a one-word phrase
-/// (`ContactLName` splits as `contact l name` and reads `contact lname`; `m_city` stays
-/// two words).
+/// The tokens of a split name as the phrases are written: each [`canonical_token`]
+/// (`ln` after `address` is a line: `ADDR_LN_1`), and a lone letter joined to the word
+/// after it where the two make a one-word phrase (`ContactLName` splits as
+/// `contact l name` and reads `contact lname`; `m_city` and a table's prefix letter,
+/// `s_name`, `c_name`, stay two words).
 fn canonical_tokens(toks: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(toks.len());
     let mut k = 0;
@@ -393,7 +401,8 @@ fn canonical_tokens(toks: &[String]) -> Vec<String> {
                 k += 2;
             }
             _ => {
-                out.push(canonical_token(t).to_string());
+                let line = t == "ln" && out.last().is_some_and(|p| p == "address");
+                out.push(if line { "line" } else { canonical_token(t) }.to_string());
                 k += 1;
             }
         }
@@ -418,9 +427,15 @@ fn concept_of(toks: &[&str]) -> Option<&'static str> {
             let ends = tail.iter().zip(&pt).all(|(a, b)| a == b);
             // a leading match counts for one less token (`name_first` ends with `first`)
             let starts = head.iter().zip(&pt).all(|(a, b)| a == b);
-            let score = if ends {
+            // whose id number (`CUST_ID_NUM`, `EMP_ID_NBR`) is a key of the system, not
+            // an identity document's number
+            let keyed = ends
+                && pt[0] == "id"
+                && toks.len() > pt.len()
+                && QUALIFIERS.contains(&toks[toks.len() - pt.len() - 1]);
+            let score = if ends && !keyed {
                 2 * pt.len()
-            } else if starts {
+            } else if starts && !keyed && !NOT_LEADING.contains(p) {
                 2 * pt.len() - 1
             } else {
                 continue;
@@ -432,7 +447,7 @@ fn concept_of(toks: &[&str]) -> Option<&'static str> {
         }
     }
     match best {
-        Some((_, c, true)) if toks.len() > 1 => concept_of(&toks[..toks.len() - 1]).or(Some(c)),
+        Some((_, _, true)) if toks.len() > 1 => concept_of(&toks[..toks.len() - 1]),
         b => b.map(|(_, c, _)| c),
     }
 }
@@ -969,8 +984,24 @@ mod tests {
             ("m_city", "city"),
             ("HOUSE_NUM", "street_number"),
             ("b_date", "birth_date"),
+            ("ADDR_LN", "street"),
+            ("addr_ln_2", "address_2"),
+            ("MAIL_ADDR", "street"),
+            ("address_number", "street_number"),
+            ("contact_mail", "email"),
         ] {
             assert_eq!(concept(name), Some(c), "{name}");
+        }
+        // a key of the system, post, a table's prefix letter: none of these concepts
+        for name in ["CUST_NBR", "ACCT_NUM", "CUST_ID_NUM", "MailPOBox", "s_name"] {
+            assert!(
+                !matches!(
+                    concept(name),
+                    Some("street_number" | "ssn" | "email" | "surname")
+                ),
+                "{name}: {:?}",
+                concept(name)
+            );
         }
         // stated whole, after a role prefix or before a generic word
         for (name, c) in [
@@ -983,6 +1014,7 @@ mod tests {
             ("salutationGender", None),
             ("student_number", None),
             ("mailing_address_city", None),
+            ("mail_addr", None),
         ] {
             assert_eq!(concept_exact(name), c, "{name}");
         }

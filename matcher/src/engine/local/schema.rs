@@ -135,6 +135,8 @@ pub struct SmColumn {
     /// Mean and std of numeric samples, when numeric.
     pub numeric: Option<(f64, f64)>,
     pub mean_len: f64,
+    /// Share of the samples shaped as an e-mail address (`None` without samples).
+    pub email_share: Option<f64>,
     /// Character-trigram profile of the values (unit length).
     pub profile: HashMap<String, f64>,
     /// The concept the name stands for in the built-in lexicon ([`crate::engine::lexicon`]).
@@ -198,6 +200,9 @@ impl SmColumn {
                 .collect(),
             numeric,
             mean_len,
+            email_share: (!samples.is_empty()).then(|| {
+                samples.iter().filter(|s| email_shaped(s)).count() as f64 / samples.len() as f64
+            }),
             profile: value_profile(&samples),
         }
     }
@@ -244,9 +249,31 @@ pub fn types_incompatible(a: &SmColumn, b: &SmColumn) -> bool {
     if !DataType::compatible(a.data_type(), b.data_type()) {
         return true;
     }
+    // e-mail addresses on one side, none on the other (a `mail_address` of e-mails and a
+    // street address), however alike the names
+    if let (Some(x), Some(y)) = (a.email_share, b.email_share)
+        && ((x >= 0.8 && y <= 0.1) || (y >= 0.8 && x <= 0.1))
+    {
+        return true;
+    }
     let numeric = |t: DataType| matches!(t, DataType::Integer | DataType::Float);
     let text = |c: &SmColumn| c.inferred == DataType::Text && !digits_with_separators(c);
     (numeric(a.inferred) && text(b)) || (numeric(b.inferred) && text(a))
+}
+
+/// Whether a value is shaped as an e-mail address: one `@`, something before it, a dot in
+/// the domain after it, no space.
+fn email_shaped(s: &str) -> bool {
+    let s = s.trim();
+    match s.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty()
+                && !s.contains(char::is_whitespace)
+                && !domain.contains('@')
+                && domain.trim_end_matches('.').contains('.')
+        }
+        None => false,
+    }
 }
 
 /// Whether most sample values are digits with separators only (normalized: digits and
@@ -265,7 +292,10 @@ fn digits_with_separators(c: &SmColumn) -> bool {
 /// `district` / `city` are one column in some countries).
 fn two_concepts(a: Option<&str>, b: Option<&str>) -> bool {
     use crate::engine::lexicon::ADDRESS;
-    matches!((a, b), (Some(x), Some(y)) if x != y && !(ADDRESS.contains(&x) && ADDRESS.contains(&y)))
+    match (a, b) {
+        (Some(x), Some(y)) => x != y && !(ADDRESS.contains(&x) && ADDRESS.contains(&y)),
+        _ => false,
+    }
 }
 
 /// Token-level expansions learned from the data: a short token in one table that
@@ -348,8 +378,8 @@ const TWO_CONCEPTS_CAP: f64 = 0.1;
 /// whatever the lexicon says.
 const TWO_CONCEPTS_SEMANTIC: f64 = 0.9;
 
-/// Distinct values beyond one the smaller of two columns needs for its values all being
-/// among the other's to count in full ([`sm_evidence`]).
+/// Distinct values beyond one the smaller of two columns of single characters needs for
+/// its values all being among the other's to count in full ([`sm_evidence`]).
 const CONTAINMENT_VALUES: f64 = 5.0;
 
 /// Scores a column pair.
@@ -399,12 +429,17 @@ pub fn sm_evidence(
     } else {
         let exact = jaccard(&a.values, &b.values);
         let tok = jaccard(&a.value_tokens, &b.value_tokens);
-        // one column's values all among the other's: telling only when they are many
-        // (a gender column's `m` and `f` are among any column of initials; one value is
-        // among anything)
+        // one column's values all among the other's; of single characters (a few dozen
+        // possible) only when they are many: a gender column's `m` and `f` are among any
+        // column of initials
         let fewer = a.values.len().min(b.values.len());
+        let chars = a.mean_len <= 1.5 && b.mean_len <= 1.5;
         let cont = a.values.intersection(&b.values).count() as f64 / fewer as f64
-            * ((fewer - 1) as f64 / CONTAINMENT_VALUES).min(1.0);
+            * if chars {
+                ((fewer - 1) as f64 / CONTAINMENT_VALUES).min(1.0)
+            } else {
+                1.0
+            };
         let prof = profile_cosine(&a.profile, &b.profile);
         let mut s = exact
             .max(tok)
@@ -445,10 +480,11 @@ pub fn sm_evidence(
     // columns hold two things, however alike their values look (one letter each): the
     // values alone cannot make them one, so the score stays under the one-to-one floor
     // (threshold × 0.35: 0.28 at the default 0.8). Not for two parts of an address
-    // ([`two_concepts`]), nor where anything beyond the values says they are one (a stated alias or a tenant's
-    // labelled example, a stated abbreviation, learnt expansions, the names'
-    // embeddings). One name read as an abbreviation of the other does not: `MI` would
-    // abbreviate `municipality`, but the lexicon knows it as a middle initial
+    // ([`two_concepts`]), nor where anything beyond the values says they are one (a
+    // stated alias or a tenant's labelled example, a stated abbreviation, learnt
+    // expansions, the names' embeddings). One name read as an abbreviation of the other
+    // does not: `MI` would abbreviate `municipality`, but the lexicon knows it as a
+    // middle initial
     if two_concepts(a.concept_exact, b.concept_exact)
         && !alias
         && !stated_abbreviation
@@ -621,19 +657,22 @@ mod tests {
             "{:?}",
             e(&initials, &gender)
         );
-        // many values all among the other's still are
-        let towns = c(
-            "col1",
-            json!(["leeds", "york", "hull", "bath", "ely", "wells", "ripon"]),
-        );
-        let some = c(
-            "col2",
-            json!(["york", "hull", "bath", "ely", "wells", "ripon"]),
-        );
+        // longer values all among the other's still are, however few: six towns among
+        // twenty, one country among three
+        let twenty: Vec<String> = (0..20).map(|i| format!("town{i:02}x")).collect();
+        let towns = c("col1", json!(twenty));
+        let some = c("col2", json!(twenty[..6]));
         assert!(
             e(&towns, &some).value_sim.unwrap() > 0.75,
             "{:?}",
             e(&towns, &some)
+        );
+        let countries = c("col4", json!(["us", "ca", "mx", "us"]));
+        let us = c("col5", json!(["us", "us", "us"]));
+        assert!(
+            e(&countries, &us).value_sim.unwrap() > 0.75,
+            "{:?}",
+            e(&countries, &us)
         );
     }
 
@@ -659,6 +698,18 @@ mod tests {
         let town = c("town", json!(["anski", "ashnel", "morulham"]));
         let zip = c("zip", json!([29538, 45618, 68339]));
         assert!(types_incompatible(&zip, &town));
+        // e-mail addresses against street addresses, whatever the names say
+        let mail = people_column(
+            "mail_address",
+            json!(["ann.lee4@mail.com", "bo.ray@web.org", "x_y@post.co.uk"]),
+        );
+        let street = people_column(
+            "home_address",
+            json!(["12 oak st", "4 elm rd", "9 bay ave"]),
+        );
+        let email = people_column("EmailAddr", json!(["cy@mail.com", "dee.o@web.org"]));
+        assert!(types_incompatible(&mail, &street));
+        assert!(!types_incompatible(&mail, &email));
         // a date written without separators is a date: it goes with `1992-10-16`
         let iso = c("dob", json!(["1992-10-16", "1971-08-13", "1942-07-07"]));
         assert!(!types_incompatible(&compact, &iso));
