@@ -316,15 +316,31 @@ fn canonical_token(t: &str) -> &str {
 }
 
 /// Words that only say in what form a column holds its value (`gender_code`,
-/// `ssn_number`, `mobile_number`). A name ending in one takes the concept of the words
-/// before it: [`concept`] reads `SSN_Num` as an identity number and `CUST_NBR` as nothing
-/// (not the house number the phrase `number` alone names), and [`concept_exact`] reads
-/// `gender_code` as a gender. Not `type`: an `address_type` holds a kind of address.
+/// `ssn_number`, `mobile_number`). A name ending in one, unless a longer phrase ends
+/// there too (`zip code`, `phone number`, `tax id`), takes the concept of the words before
+/// it: `SSN_Num` is an identity number, `GenderCd` a gender, and `CUST_NBR` nothing (not
+/// the house number the phrase `number` alone names). Not `type`: an `address_type` holds
+/// a kind of address.
 const GENERIC: &[&str] = &["number", "code", "id"];
 
-/// Phrases that name their concept only at the end of a name, never at its start:
-/// `MailPOBox` and `mail_date` are post, not e-mail.
-const NOT_LEADING: &[&str] = &["mail"];
+/// Short or common words that name a concept only as the whole name, or after
+/// [`QUALIFIERS`] alone (`fn`, `emp_ln`, `contact_mail`): `LN_DESC`, `ORDER_LN` (a line),
+/// `MailPOBox`, `DO_NOT_MAIL` name none.
+const QUALIFIED_ONLY: &[&str] = &["fn", "ln", "mail"];
+
+/// Words before a phrase that begins with `id` (`id number`) for which it is an identity
+/// document's number (`national_id_number`); after any other (`CUST_ID_NUM`,
+/// `ACCT_ID_NUM`) it is a key of the system.
+const IDENTITY_WORDS: &[&str] = &[
+    "national",
+    "personal",
+    "tax",
+    "identity",
+    "government",
+    "citizen",
+    "state",
+    "voter",
+];
 
 /// Words a designer puts before an attribute to say whose it is or which one
 /// (`cust_middle_name`, `emp_mi`, `contactFirstName`, `home_phone`): the rest states the
@@ -414,8 +430,8 @@ fn concept_of(toks: &[&str]) -> Option<&'static str> {
     if toks.is_empty() {
         return None;
     }
-    // (score, concept, whether the phrase is one generic word ending the name)
-    let mut best: Option<(usize, &'static str, bool)> = None;
+    // (score, concept)
+    let mut best: Option<(usize, &'static str)> = None;
     for &(c, phrases) in CONCEPTS {
         for p in phrases {
             let pt: Vec<&str> = p.split(' ').map(canonical_token).collect();
@@ -427,29 +443,38 @@ fn concept_of(toks: &[&str]) -> Option<&'static str> {
             let ends = tail.iter().zip(&pt).all(|(a, b)| a == b);
             // a leading match counts for one less token (`name_first` ends with `first`)
             let starts = head.iter().zip(&pt).all(|(a, b)| a == b);
-            // whose id number (`CUST_ID_NUM`, `EMP_ID_NBR`) is a key of the system, not
-            // an identity document's number
-            let keyed = ends
-                && pt[0] == "id"
-                && toks.len() > pt.len()
-                && QUALIFIERS.contains(&toks[toks.len() - pt.len() - 1]);
-            let score = if ends && !keyed {
+            let before = &toks[..toks.len() - pt.len()];
+            // an `id number` after anything but an identity word is a key of the system
+            let keyed =
+                ends && pt[0] == "id" && before.last().is_some_and(|w| !IDENTITY_WORDS.contains(w));
+            let qualified_only = QUALIFIED_ONLY.contains(p);
+            let score = if ends
+                && !keyed
+                && (!qualified_only || before.iter().all(|w| QUALIFIERS.contains(w)))
+            {
                 2 * pt.len()
-            } else if starts && !keyed && !NOT_LEADING.contains(p) {
+            } else if starts && !keyed && !qualified_only {
                 2 * pt.len() - 1
             } else {
                 continue;
             };
-            if best.is_none_or(|(s, _, _)| score > s) {
-                let generic = ends && pt.len() == 1 && GENERIC.contains(&pt[0]);
-                best = Some((score, c, generic));
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, c));
             }
         }
     }
-    match best {
-        Some((_, _, true)) if toks.len() > 1 => concept_of(&toks[..toks.len() - 1]),
-        b => b.map(|(_, c, _)| c),
+    // a generic last word with no longer phrase ending there: the words before it
+    let n = toks.len();
+    if n > 1 && GENERIC.contains(&toks[n - 1]) && best.is_none_or(|(s, _)| s < 4) {
+        return before_generic(&toks[..n - 1]).and_then(concept_of);
     }
+    best.map(|(_, c)| c)
+}
+
+/// The words before a generic last word ([`GENERIC`]) that may name its concept: not a
+/// lone short word that only names one whole (`LN_NBR` is a line number).
+fn before_generic<'a>(rest: &'a [&'a str]) -> Option<&'a [&'a str]> {
+    (!matches!(rest, [w] if QUALIFIED_ONLY.contains(w))).then_some(rest)
 }
 
 /// The concept a column name states whole (`first`, `Last Name`, `fname`, `cust_mi`,
@@ -473,17 +498,22 @@ pub fn concept_exact(name: &str) -> Option<&'static str> {
     if let Some(c) = phrase_of(&toks) {
         return Some(c);
     }
-    // what is left must be more than a generic word (`student_number` states nothing)
+    // what is left must be more than a generic word (`student_number` states nothing),
+    // and whose `id number` is a key (`CUST_ID_NUM`, see [`IDENTITY_WORDS`])
     while toks.len() > 1 && QUALIFIERS.contains(&toks[0]) {
         toks.remove(0);
+        if toks[0] == "id" {
+            return None;
+        }
         if let Some(c) =
             phrase_of(&toks).filter(|_| !(toks.len() == 1 && GENERIC.contains(&toks[0])))
         {
             return Some(c);
         }
     }
-    if toks.len() > 1 && GENERIC.contains(&toks[toks.len() - 1]) {
-        return phrase_of(&toks[..toks.len() - 1]);
+    let n = toks.len();
+    if n > 1 && GENERIC.contains(&toks[n - 1]) {
+        return before_generic(&toks[..n - 1]).and_then(phrase_of);
     }
     None
 }
@@ -989,11 +1019,29 @@ mod tests {
             ("MAIL_ADDR", "street"),
             ("address_number", "street_number"),
             ("contact_mail", "email"),
+            ("GenderCd", "gender"),
+            ("emp_email_id", "email"),
+            ("national_id_number", "ssn"),
+            ("id_number", "ssn"),
+            ("tax_id", "ssn"),
+            ("emp_ln", "surname"),
+            ("fn", "given_name"),
         ] {
             assert_eq!(concept(name), Some(c), "{name}");
         }
         // a key of the system, post, a table's prefix letter: none of these concepts
-        for name in ["CUST_NBR", "ACCT_NUM", "CUST_ID_NUM", "MailPOBox", "s_name"] {
+        for name in [
+            "CUST_NBR",
+            "ACCT_NUM",
+            "CUST_ID_NUM",
+            "ACCT_ID_NUM",
+            "MailPOBox",
+            "DO_NOT_MAIL",
+            "s_name",
+            "LN_DESC",
+            "LN_NBR",
+            "ORDER_LN",
+        ] {
             assert!(
                 !matches!(
                     concept(name),
@@ -1015,6 +1063,8 @@ mod tests {
             ("student_number", None),
             ("mailing_address_city", None),
             ("mail_addr", None),
+            ("CUST_ID_NUM", None),
+            ("LN_NBR", None),
         ] {
             assert_eq!(concept_exact(name), c, "{name}");
         }

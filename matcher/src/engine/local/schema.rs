@@ -135,14 +135,15 @@ pub struct SmColumn {
     /// Mean and std of numeric samples, when numeric.
     pub numeric: Option<(f64, f64)>,
     pub mean_len: f64,
-    /// Share of the samples shaped as an e-mail address (`None` without samples).
-    pub email_share: Option<f64>,
+    /// E-mail addresses among the samples ([`EmailShape`]; `None` under
+    /// [`EMAIL_MIN_SAMPLES`] samples that are not placeholders).
+    pub email_share: Option<EmailShape>,
     /// Character-trigram profile of the values (unit length).
     pub profile: HashMap<String, f64>,
     /// The concept the name stands for in the built-in lexicon ([`crate::engine::lexicon`]).
     pub concept: Option<&'static str>,
     /// The concept the name states whole ([`crate::engine::lexicon::concept_exact`]:
-    /// `gender`, `MiddleInitial`; not `mobile_number`, which only ends like `number`).
+    /// `gender`, `MiddleInitial`, `emp_mi`; not `student_number` or `first_seen`).
     pub concept_exact: Option<&'static str>,
 }
 
@@ -200,9 +201,7 @@ impl SmColumn {
                 .collect(),
             numeric,
             mean_len,
-            email_share: (!samples.is_empty()).then(|| {
-                samples.iter().filter(|s| email_shaped(s)).count() as f64 / samples.len() as f64
-            }),
+            email_share: EmailShape::of(&samples),
             profile: value_profile(&samples),
         }
     }
@@ -242,7 +241,8 @@ pub fn profile_cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64
 }
 
 /// Whether two columns' types exclude each other: declared types that cannot hold the
-/// same data, or sample values that are all numbers on one side and never on the other.
+/// same data, or sample values that are all numbers on one side and never on the other,
+/// or e-mail addresses on one side and none on the other ([`EmailShape`]).
 /// Digits written with separators (`495-225-5775`, `17/01/1943`) are numbers for this:
 /// one table writes a phone or a date as `4952255775` or `19430117`, another formats it.
 pub fn types_incompatible(a: &SmColumn, b: &SmColumn) -> bool {
@@ -252,13 +252,51 @@ pub fn types_incompatible(a: &SmColumn, b: &SmColumn) -> bool {
     // e-mail addresses on one side, none on the other (a `mail_address` of e-mails and a
     // street address), however alike the names
     if let (Some(x), Some(y)) = (a.email_share, b.email_share)
-        && ((x >= 0.8 && y <= 0.1) || (y >= 0.8 && x <= 0.1))
+        && ((x.whole >= 0.8 && y.within <= 0.1) || (y.whole >= 0.8 && x.within <= 0.1))
     {
         return true;
     }
     let numeric = |t: DataType| matches!(t, DataType::Integer | DataType::Float);
     let text = |c: &SmColumn| c.inferred == DataType::Text && !digits_with_separators(c);
     (numeric(a.inferred) && text(b)) || (numeric(b.inferred) && text(a))
+}
+
+/// Fewest samples, placeholders left out, from which a column's e-mail addresses count
+/// ([`EmailShape`]).
+pub const EMAIL_MIN_SAMPLES: usize = 5;
+
+/// How many of a column's samples (placeholders such as `n/a` left out) are e-mail
+/// addresses: `whole`, the share that are one and nothing else; `within`, the share that
+/// hold one anywhere (`Ann Lee <ann@x.com>`, `a@x.com; b@y.com`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EmailShape {
+    pub whole: f64,
+    pub within: f64,
+}
+
+impl EmailShape {
+    fn of(samples: &[String]) -> Option<Self> {
+        let real: Vec<&String> = samples
+            .iter()
+            .filter(|s| {
+                !crate::engine::columns::is_missing_value(s)
+                    && !crate::engine::text::normalize(s).is_empty()
+            })
+            .collect();
+        if real.len() < EMAIL_MIN_SAMPLES {
+            return None;
+        }
+        let share = |f: &dyn Fn(&str) -> bool| {
+            real.iter().filter(|s| f(s)).count() as f64 / real.len() as f64
+        };
+        Some(Self {
+            whole: share(&email_shaped),
+            within: share(&|s: &str| {
+                s.split(|c: char| c.is_whitespace() || matches!(c, ';' | ',' | '<' | '>'))
+                    .any(email_shaped)
+            }),
+        })
+    }
 }
 
 /// Whether a value is shaped as an e-mail address: one `@`, something before it, a dot in
@@ -433,7 +471,11 @@ pub fn sm_evidence(
         // possible) only when they are many: a gender column's `m` and `f` are among any
         // column of initials
         let fewer = a.values.len().min(b.values.len());
-        let chars = a.mean_len <= 1.5 && b.mean_len <= 1.5;
+        let short = |c: &SmColumn| {
+            c.values.iter().map(|v| v.chars().count()).sum::<usize>() as f64
+                <= 1.5 * c.values.len() as f64
+        };
+        let chars = short(a) && short(b);
         let cont = a.values.intersection(&b.values).count() as f64 / fewer as f64
             * if chars {
                 ((fewer - 1) as f64 / CONTAINMENT_VALUES).min(1.0)
@@ -701,15 +743,45 @@ mod tests {
         // e-mail addresses against street addresses, whatever the names say
         let mail = people_column(
             "mail_address",
-            json!(["ann.lee4@mail.com", "bo.ray@web.org", "x_y@post.co.uk"]),
+            json!([
+                "ann.lee4@mail.com",
+                "bo.ray@web.org",
+                "x_y@post.co.uk",
+                "n/a",
+                "fi@mail.com",
+                "gu@web.org"
+            ]),
         );
         let street = people_column(
             "home_address",
-            json!(["12 oak st", "4 elm rd", "9 bay ave"]),
+            json!(["12 oak st", "4 elm rd", "9 bay ave", "1 ash ct", "7 fir ln"]),
         );
-        let email = people_column("EmailAddr", json!(["cy@mail.com", "dee.o@web.org"]));
+        let email = people_column(
+            "EmailAddr",
+            json!(["cy@mail.com", "dee.o@web.org", "e@x.io", "f@y.io", "g@z.io"]),
+        );
         assert!(types_incompatible(&mail, &street));
         assert!(!types_incompatible(&mail, &email));
+        // placeholders, display names and lists are e-mail columns too; too few samples
+        // tell nothing
+        let sparse = people_column(
+            "contact",
+            json!([
+                "n/a",
+                "none",
+                "-",
+                "",
+                "N/A",
+                "ann@x.com",
+                "bo@y.org",
+                "cy@z.net",
+                "Dee O <dee@x.com>",
+                "e@f.io; g@h.io"
+            ]),
+        );
+        assert!(!types_incompatible(&mail, &sparse));
+        let two = people_column("home_address", json!(["12 oak st", "4 elm rd"]));
+        assert!(!types_incompatible(&mail, &two));
         // a date written without separators is a date: it goes with `1992-10-16`
         let iso = c("dob", json!(["1992-10-16", "1971-08-13", "1942-07-07"]));
         assert!(!types_incompatible(&compact, &iso));
