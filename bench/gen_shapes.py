@@ -30,7 +30,8 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         mailing address, named alike, and both files have columns the
                         other lacks; the same forms without age and birth date; both
                         files with columns named as enterprise systems abbreviate them
-                        (`CUST_FIRST_NM`, `ST_CD` / `FName`, `BirthDt`, `MailStreetNbr`)
+                        (`CUST_FIRST_NM`, `ST_CD` / `FName`, `BirthDt`, `MailStreetNbr`);
+                        the forms with the birth date as a spreadsheet's day number
   person_link_pop, person_tax_link_pop  the two links again with names as common as in a
                         population (person_names_dob_pop's)
   person_tax_link_pop_clean  the census-to-tax link again with a quarter of the noise
@@ -63,6 +64,7 @@ knob (missing rate, cluster-size law, household rate) is drawn per set from the 
 that real files show.
 """
 import csv
+import datetime
 import os
 import random
 import string
@@ -597,6 +599,17 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
     renamed = [f"m_{short.get(h[16:], h[16:])}" if h.startswith("mailing_address_") else h
                for h in header]
     write(os.path.join(d, "right_renamed.csv"), renamed, right)
+    # the same forms with the birth date as a spreadsheet writes a date cell formatted as
+    # a number: its day number (days since 1899-12-30; `18192` for 1949-10-21)
+    dob = header.index("date_of_birth")
+    serial = []
+    for row in right:
+        row = list(row)
+        if row[dob]:
+            m, dd, y = (int(x) for x in row[dob].split("/"))
+            row[dob] = str((datetime.date(y, m, dd) - datetime.date(1899, 12, 30)).days)
+        serial.append(row)
+    write(os.path.join(d, "right_serial.csv"), header, serial)
     # both files with their columns named as enterprise systems abbreviate them
     write(os.path.join(d, "left_coded.csv"),
           ["CUST_ID", "CUST_FIRST_NM", "CUST_MI", "CUST_LAST_NM", "CUST_AGE", "CUST_DOB",

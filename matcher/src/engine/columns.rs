@@ -85,6 +85,15 @@ fn date_part(name: &str) -> Option<(String, Part)> {
     }
 }
 
+/// Whether a column's name says it holds a date (`birth_date`, `DOB`, `BirthDt`,
+/// `date_of_hire`), not one of its parts.
+fn date_named(name: &str) -> bool {
+    super::lexicon::concept(name) == Some("birth_date")
+        || super::text::split_identifier(name)
+            .iter()
+            .any(|t| matches!(t.as_str(), "date" | "dt" | "dob"))
+}
+
 /// The stem of a column that continues another (`first_name_2` → `first_name`,
 /// `address2` → `address`), `None` for a column without a trailing number.
 fn continuation_stem(name: &str) -> Option<(String, u32)> {
@@ -119,6 +128,9 @@ struct Stats {
     month_first: usize,
     /// values with a decimal point or a currency sign and digits only otherwise
     amount: usize,
+    /// whole numbers a spreadsheet's day number could be ([`super::fs::SERIAL_DAYS`]),
+    /// not a year's (a day number of 1904–1905)
+    serial: usize,
     /// values of two to four words of letters only, of any script (a whole name's shape),
     /// and those of
     /// them with a word that is a known given name
@@ -248,6 +260,15 @@ impl Stats {
                     self.given_named += 1;
                 }
             }
+        }
+        let whole = s.strip_suffix(".0").unwrap_or(s);
+        if whole.len() <= 5
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(n) = whole.parse::<u32>()
+            && super::fs::SERIAL_DAYS.contains(&n)
+            && !(1800..=2100).contains(&n)
+        {
+            self.serial += 1;
         }
         if let Some(n) = int_of(s) {
             if (1800..=2100).contains(&n) {
@@ -647,11 +668,20 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         if used[i] {
             continue;
         }
-        let (mut kind, date_order) = get(name).kind();
+        let stats = get(name);
+        let (mut kind, mut date_order) = stats.kind();
         // an age is a quantity, not a code: two files a year apart (a census and a tax
         // year) give one person 41 and 42, a close agreement, not a different value
         if kind == FieldKind::Code && super::lexicon::concept(name) == Some("age") {
             kind = FieldKind::Number;
+        }
+        // a date column of whole numbers is a spreadsheet's day numbers (a date cell
+        // formatted as a number): compared as numbers, a day typed wrong is a different
+        // code and a birth date one day apart as far as a stranger's. By name only: a
+        // postcode or an amount is a whole number of the same size
+        if kind == FieldKind::Code && date_named(name) && stats.most(stats.serial) {
+            kind = FieldKind::Date;
+            date_order = DateOrder::Serial;
         }
         out.push((
             i,
@@ -922,6 +952,48 @@ mod tests {
         assert_eq!(date("Jul Aug 1922").as_deref(), Some("19220000"));
         // the numeric forms are read as before
         assert_eq!(date("1922-07-22").as_deref(), Some("19220722"));
+    }
+
+    /// A date column a spreadsheet wrote as day numbers (`18192`, `18192.0` where pandas
+    /// wrote a gap) is a date read by the spreadsheet's calendar; whole numbers of the
+    /// same size under another name (a postcode, a count of days) stay codes, and so
+    /// does a date column of years.
+    #[test]
+    fn a_date_column_of_day_numbers_is_a_date() {
+        let mut rows = Vec::new();
+        for i in 0..40u32 {
+            let serial = 9000 + i * 701;
+            rows.push(json!({
+                "BirthDt": if i % 7 == 3 { format!("{serial}.0") } else { serial.to_string() },
+                "zip": (10000 + i * 1307).to_string(),
+                "days_open": serial.to_string(),
+                "hire_date": (1950 + i).to_string(),
+            }));
+        }
+        let f = infer_fields(recs(&rows).iter());
+        let kinds: Vec<(&str, FieldKind, DateOrder)> = f
+            .iter()
+            .map(|s| (s.name.as_str(), s.kind, s.date_order))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("BirthDt", FieldKind::Date, DateOrder::Serial),
+                ("days_open", FieldKind::Code, DateOrder::default()),
+                ("hire_date", FieldKind::Code, DateOrder::default()),
+                ("zip", FieldKind::Code, DateOrder::default()),
+            ]
+        );
+        let date = |raw: &str| super::super::fs::canonical_date(raw, DateOrder::Serial);
+        // Excel's calendar: 1 is 1900-01-01 (its leap day of 1900 aside), 60 days on
+        assert_eq!(date("18192").as_deref(), Some("19491021"));
+        assert_eq!(date("18192.0").as_deref(), Some("19491021"));
+        assert_eq!(date("45658").as_deref(), Some("20250101"));
+        assert_eq!(date("61").as_deref(), Some("19000301"));
+        // a value written as a date in such a column is read as one
+        assert_eq!(date("1949-10-21").as_deref(), Some("19491021"));
+        assert_eq!(date("0"), None);
+        assert_eq!(date("99999"), None);
     }
 
     #[test]

@@ -38,6 +38,29 @@ pub enum DateOrder {
     /// Year, month and day columns (`FieldSpec::columns` in that order; a part may be
     /// an empty name when the file has no such column).
     Parts,
+    /// A spreadsheet's day number (`17828` for 1948-10-23): days since 1899-12-30, as
+    /// Excel and LibreOffice write a date cell formatted as a number.
+    Serial,
+}
+
+/// The day numbers [`DateOrder::Serial`] reads: 1900-01-01 to 2099-12-31.
+pub const SERIAL_DAYS: std::ops::RangeInclusive<u32> = 1..=73050;
+
+/// The date of a spreadsheet's day number ([`DateOrder::Serial`]) as `YYYYMMDD`, `None`
+/// for anything but a whole number in [`SERIAL_DAYS`] (`18192`, `18192.0`).
+fn serial_date(raw: &str) -> Option<String> {
+    let s = raw.trim();
+    let s = s.strip_suffix(".0").unwrap_or(s);
+    if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u32 = s.parse().ok()?;
+    if !SERIAL_DAYS.contains(&n) {
+        return None;
+    }
+    let day = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)?
+        .checked_add_days(chrono::Days::new(u64::from(n)))?;
+    Some(day.format("%Y%m%d").to_string())
 }
 
 /// A part of a person's whole name ([`FieldSpec::name_part`]).
@@ -722,11 +745,18 @@ pub fn two_digit_year(s: &str) -> bool {
 }
 
 /// A date as `YYYYMMDD` with `0000`/`00` for unknown parts (from parts: `1980-?-12`;
-/// from a string in `order`, a two-digit year read by [`full_year`]; a month written as
+/// from a string in `order`, a two-digit year read by [`full_year`], a day number in
+/// [`DateOrder::Serial`] by the spreadsheet's calendar; a month written as
 /// a word, in any order). `None` when no part can be read, or only a day out of a string
 /// (a day from parts, year and month blank, is kept: `00000007`).
 pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
     let raw = date_without_midnight(raw);
+    // a day number, or any other value of the column read as written
+    if order == DateOrder::Serial
+        && let Some(d) = serial_date(raw)
+    {
+        return Some(d);
+    }
     if order != DateOrder::Parts
         && raw.chars().any(|c| c.is_ascii_alphabetic())
         && let Some((y, m, d)) = named_month_date(raw)
