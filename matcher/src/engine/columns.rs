@@ -128,7 +128,7 @@ struct Stats {
     month_first: usize,
     /// values with a decimal point or a currency sign and digits only otherwise
     amount: usize,
-    /// whole numbers a spreadsheet's day number could be ([`super::fs::SERIAL_DAYS`]),
+    /// whole numbers a spreadsheet's day number could be ([`super::fs::serial_day`]),
     /// not a year's (a day number of 1904–1905)
     serial: usize,
     /// values of two to four words of letters only, of any script (a whole name's shape),
@@ -261,13 +261,7 @@ impl Stats {
                 }
             }
         }
-        let whole = s.strip_suffix(".0").unwrap_or(s);
-        if whole.len() <= 5
-            && whole.bytes().all(|b| b.is_ascii_digit())
-            && let Ok(n) = whole.parse::<u32>()
-            && super::fs::SERIAL_DAYS.contains(&n)
-            && !(1800..=2100).contains(&n)
-        {
+        if super::fs::serial_day(s).is_some_and(|n| !(1800..=2100).contains(&n)) {
             self.serial += 1;
         }
         if let Some(n) = int_of(s) {

@@ -46,18 +46,21 @@ pub enum DateOrder {
 /// The day numbers [`DateOrder::Serial`] reads: 1900-01-01 to 2099-12-31.
 pub const SERIAL_DAYS: std::ops::RangeInclusive<u32> = 1..=73050;
 
-/// The date of a spreadsheet's day number ([`DateOrder::Serial`]) as `YYYYMMDD`, `None`
-/// for anything but a whole number in [`SERIAL_DAYS`] (`18192`, `18192.0`).
-fn serial_date(raw: &str) -> Option<String> {
+/// A whole number a spreadsheet's day number can be ([`SERIAL_DAYS`]; `18192`, or
+/// `18192.0` as pandas writes a column with gaps), `None` for anything else.
+pub fn serial_day(raw: &str) -> Option<u32> {
     let s = raw.trim();
     let s = s.strip_suffix(".0").unwrap_or(s);
     if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let n: u32 = s.parse().ok()?;
-    if !SERIAL_DAYS.contains(&n) {
-        return None;
-    }
+    s.parse().ok().filter(|n| SERIAL_DAYS.contains(n))
+}
+
+/// The date of a spreadsheet's day number ([`DateOrder::Serial`], [`serial_day`]) as
+/// `YYYYMMDD`.
+fn serial_date(raw: &str) -> Option<String> {
+    let n = serial_day(raw)?;
     let day = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)?
         .checked_add_days(chrono::Days::new(u64::from(n)))?;
     Some(day.format("%Y%m%d").to_string())
