@@ -15,9 +15,11 @@ use super::{Column, Table, value_text};
 
 mod names;
 mod schema;
+mod shapes;
 
 pub use names::*;
 pub use schema::*;
+pub use shapes::*;
 
 /// The outcome of evaluating a rule set on one pair with one knowledge source.
 #[derive(Debug, Clone, PartialEq)]

@@ -138,6 +138,9 @@ pub struct SmColumn {
     /// E-mail addresses among the samples ([`EmailShape`]; `None` under
     /// [`EMAIL_MIN_SAMPLES`] samples that are not placeholders).
     pub email_share: Option<EmailShape>,
+    /// Share of the values shaped as a street address (`246 mcallister st.`), from five
+    /// samples that are not placeholders.
+    pub street_share: Option<f64>,
     /// Character-trigram profile of the values (unit length).
     pub profile: HashMap<String, f64>,
     /// The concept the name stands for in the built-in lexicon ([`crate::engine::lexicon`]).
@@ -202,6 +205,7 @@ impl SmColumn {
             numeric,
             mean_len,
             email_share: EmailShape::of(&samples),
+            street_share: street_share(&samples),
             profile: value_profile(&samples),
         }
     }
@@ -213,31 +217,6 @@ impl SmColumn {
             self.inferred
         }
     }
-}
-
-/// Character-trigram profile of values, normalized to unit length.
-pub fn value_profile(samples: &[String]) -> HashMap<String, f64> {
-    let mut m: HashMap<String, f64> = HashMap::new();
-    for s in samples {
-        for g in crate::engine::text::qgrams(&crate::engine::text::normalize(s), 3) {
-            *m.entry(g).or_default() += 1.0;
-        }
-    }
-    let n = m.values().map(|v| v * v).sum::<f64>().sqrt();
-    if n > 0.0 {
-        for v in m.values_mut() {
-            *v /= n;
-        }
-    }
-    m
-}
-
-/// Cosine of two unit profiles.
-pub fn profile_cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
-    let (x, y) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    x.iter()
-        .map(|(k, v)| v * y.get(k).copied().unwrap_or(0.0))
-        .sum()
 }
 
 /// Whether two columns' types exclude each other: declared types that cannot hold the
@@ -261,58 +240,13 @@ pub fn types_incompatible(a: &SmColumn, b: &SmColumn) -> bool {
     (numeric(a.inferred) && text(b)) || (numeric(b.inferred) && text(a))
 }
 
-/// Fewest samples, placeholders left out, from which a column's e-mail addresses count
-/// ([`EmailShape`]).
-pub const EMAIL_MIN_SAMPLES: usize = 5;
+/// Share of values two columns must each hold shaped as a street address for the shape
+/// to count as evidence that they hold one thing ([`sm_evidence`]).
+const STREET_SHARE: f64 = 0.6;
 
-/// How many of a column's samples (placeholders such as `n/a` left out) are e-mail
-/// addresses: `whole`, the share that are one and nothing else; `within`, the share that
-/// hold one anywhere (`Ann Lee <ann@x.com>`, `a@x.com; b@y.com`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EmailShape {
-    pub whole: f64,
-    pub within: f64,
-}
-
-impl EmailShape {
-    fn of(samples: &[String]) -> Option<Self> {
-        let real: Vec<&String> = samples
-            .iter()
-            .filter(|s| {
-                !crate::engine::columns::is_missing_value(s)
-                    && !crate::engine::text::normalize(s).is_empty()
-            })
-            .collect();
-        if real.len() < EMAIL_MIN_SAMPLES {
-            return None;
-        }
-        let share = |f: &dyn Fn(&str) -> bool| {
-            real.iter().filter(|s| f(s)).count() as f64 / real.len() as f64
-        };
-        Some(Self {
-            whole: share(&email_shaped),
-            within: share(&|s: &str| {
-                s.split(|c: char| c.is_whitespace() || matches!(c, ';' | ',' | '<' | '>'))
-                    .any(email_shaped)
-            }),
-        })
-    }
-}
-
-/// Whether a value is shaped as an e-mail address: one `@`, something before it, a dot in
-/// the domain after it, no space.
-fn email_shaped(s: &str) -> bool {
-    let s = s.trim();
-    match s.split_once('@') {
-        Some((user, domain)) => {
-            !user.is_empty()
-                && !s.contains(char::is_whitespace)
-                && !domain.contains('@')
-                && domain.trim_end_matches('.').contains('.')
-        }
-        None => false,
-    }
-}
+/// The value similarity two columns of street addresses get from the shape alone: two
+/// samples of addresses share few words (`addr` / `location` of two restaurant guides).
+const STREET_SHAPE_SIM: f64 = 0.85;
 
 /// Whether most sample values are digits with separators only (normalized: digits and
 /// spaces, at least one space): formatted numbers, codes, phones and dates.
@@ -483,11 +417,15 @@ pub fn sm_evidence(
                 1.0
             };
         let prof = profile_cosine(&a.profile, &b.profile);
+        let streets = [a, b]
+            .iter()
+            .all(|c| c.street_share.is_some_and(|x| x >= STREET_SHARE));
         let mut s = exact
             .max(tok)
             .max(0.8 * cont)
             .max(0.9 * prof * prof)
-            .max(semantic.values.unwrap_or(0.0));
+            .max(semantic.values.unwrap_or(0.0))
+            .max(if streets { STREET_SHAPE_SIM } else { 0.0 });
         if let (Some((ma, sa)), Some((mb, sb))) = (a.numeric, b.numeric) {
             let scale = (sa + sb).max(1e-9) / 2.0 + 1e-9;
             let z = ((ma - mb).abs() / scale).min(10.0);
@@ -716,6 +654,69 @@ mod tests {
             "{:?}",
             e(&countries, &us)
         );
+    }
+
+    /// Two samples of street addresses share few words (two restaurant guides' `addr` and
+    /// `location`), and their names nothing: the shape of the values says they are one
+    /// thing. Street names without a house number, or numbered values without a street
+    /// word, do not have that shape.
+    #[test]
+    fn two_columns_of_street_addresses_are_alike_whatever_their_words() {
+        let c = people_column;
+        let idf = Idf::default();
+        let exp = HashMap::new();
+        let e =
+            |a: &SmColumn, b: &SmColumn| sm_evidence(a, b, &idf, &exp, &[], Semantic::default());
+        let addr = c(
+            "addr",
+            json!([
+                "10801 w. pico blvd.",
+                "2027 sawtelle blvd.",
+                "3345 kimber dr.",
+                "9882 little santa monica blvd.",
+                "1 Main Street, Springfield",
+                "12a harbour rd"
+            ]),
+        );
+        let location = c(
+            "location",
+            json!([
+                "246 mcallister st.",
+                "950 8th ave. at 56th st.",
+                "4041 audrie st. at flamingo rd.",
+                "11705 national blvd.",
+                "804 northpoint",
+                "3 Elm Ave"
+            ]),
+        );
+        let floor = 0.8 * crate::engine::pipeline::SM_MUTUAL_FLOOR;
+        let both = e(&addr, &location);
+        assert!(both.score > 2.0 * floor, "{both:?}");
+        // street names alone (no house number), and numbered values of another kind
+        let streets = c(
+            "where",
+            json!([
+                "pico blvd",
+                "sawtelle blvd",
+                "kimber dr",
+                "mcallister st",
+                "elm ave"
+            ]),
+        );
+        let orders = c(
+            "item",
+            json!([
+                "3 eggs",
+                "12 red apples",
+                "2 loaves of bread",
+                "1 pint",
+                "6 oranges"
+            ]),
+        );
+        for other in [&streets, &orders] {
+            let ev = e(&addr, other);
+            assert!(ev.score < both.score / 2.0, "{} {ev:?}", other.name);
+        }
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! What the values of a column look like, whatever they say: a character-trigram
+//! profile, and the share of e-mail addresses and of street addresses among them.
+//!
+//! Two tables' samples seldom hold the same values (two restaurant guides' addresses share
+//! a few words), and their names may share nothing (`addr` / `location`): the shape of the
+//! values is what tells the schema matcher ([`super::sm_evidence`]) that two columns hold
+//! one kind of thing, or ([`super::types_incompatible`]) that they cannot.
+
+use std::collections::HashMap;
+
+/// Character-trigram profile of values, normalized to unit length.
+pub fn value_profile(samples: &[String]) -> HashMap<String, f64> {
+    let mut m: HashMap<String, f64> = HashMap::new();
+    for s in samples {
+        for g in crate::engine::text::qgrams(&crate::engine::text::normalize(s), 3) {
+            *m.entry(g).or_default() += 1.0;
+        }
+    }
+    let n = m.values().map(|v| v * v).sum::<f64>().sqrt();
+    if n > 0.0 {
+        for v in m.values_mut() {
+            *v /= n;
+        }
+    }
+    m
+}
+
+/// Cosine of two unit profiles.
+pub fn profile_cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
+    let (x, y) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    x.iter()
+        .map(|(k, v)| v * y.get(k).copied().unwrap_or(0.0))
+        .sum()
+}
+
+/// Fewest samples, placeholders left out, from which a column's e-mail addresses count
+/// ([`EmailShape`]).
+pub const EMAIL_MIN_SAMPLES: usize = 5;
+
+/// How many of a column's samples (placeholders such as `n/a` left out) are e-mail
+/// addresses: `whole`, the share that are one and nothing else; `within`, the share that
+/// hold one anywhere (`Ann Lee <ann@x.com>`, `a@x.com; b@y.com`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EmailShape {
+    pub whole: f64,
+    pub within: f64,
+}
+
+impl EmailShape {
+    pub fn of(samples: &[String]) -> Option<Self> {
+        let real: Vec<&String> = samples
+            .iter()
+            .filter(|s| {
+                !crate::engine::columns::is_missing_value(s)
+                    && !crate::engine::text::normalize(s).is_empty()
+            })
+            .collect();
+        if real.len() < EMAIL_MIN_SAMPLES {
+            return None;
+        }
+        let share = |f: &dyn Fn(&str) -> bool| {
+            real.iter().filter(|s| f(s)).count() as f64 / real.len() as f64
+        };
+        Some(Self {
+            whole: share(&email_shaped),
+            within: share(&|s: &str| {
+                s.split(|c: char| c.is_whitespace() || matches!(c, ';' | ',' | '<' | '>'))
+                    .any(email_shaped)
+            }),
+        })
+    }
+}
+
+/// Whether a value is shaped as an e-mail address: one `@`, something before it, a dot in
+/// the domain after it, no space.
+pub fn email_shaped(s: &str) -> bool {
+    let s = s.trim();
+    match s.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty()
+                && !s.contains(char::is_whitespace)
+                && !domain.contains('@')
+                && domain.trim_end_matches('.').contains('.')
+        }
+        None => false,
+    }
+}
+
+/// Words that type a street in an address, as written whole or short (`st`, `ave`,
+/// `blvd`, `road`, `lane`, ...).
+const STREET_WORDS: &[&str] = &[
+    "st",
+    "street",
+    "ave",
+    "av",
+    "avenue",
+    "blvd",
+    "boulevard",
+    "rd",
+    "road",
+    "dr",
+    "drive",
+    "ln",
+    "lane",
+    "way",
+    "pl",
+    "place",
+    "ct",
+    "court",
+    "hwy",
+    "highway",
+    "pkwy",
+    "parkway",
+    "sq",
+    "square",
+    "ter",
+    "terrace",
+    "cres",
+    "crescent",
+    "cir",
+    "circle",
+    "trl",
+    "trail",
+    "row",
+    "close",
+    "broadway",
+];
+
+/// Share of a column's values shaped as a street address ([`street_shaped`]) among five
+/// or more that are not placeholders; `None` with fewer.
+pub fn street_share(samples: &[String]) -> Option<f64> {
+    let real: Vec<Vec<String>> = samples
+        .iter()
+        .filter(|s| !crate::engine::columns::is_missing_value(s))
+        .map(|s| crate::engine::text::tokens(s))
+        .filter(|t| !t.is_empty())
+        .collect();
+    (real.len() >= EMAIL_MIN_SAMPLES)
+        .then(|| real.iter().filter(|t| street_shaped(t)).count() as f64 / real.len() as f64)
+}
+
+/// Whether a value's tokens are shaped as a street address: a house number first (`246`,
+/// `12a`), a word after it, and a street word among the rest (`246 mcallister st.`,
+/// `950 8th ave. at 56th st.`, `1 Main Street, Springfield`).
+pub fn street_shaped(tokens: &[String]) -> bool {
+    let number = tokens.first().is_some_and(|t| {
+        let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && t.len() - digits <= 1
+    });
+    number
+        && tokens.len() >= 3
+        && tokens[2..]
+            .iter()
+            .any(|t| STREET_WORDS.contains(&t.as_str()))
+}
