@@ -85,13 +85,15 @@ fn date_part(name: &str) -> Option<(String, Part)> {
     }
 }
 
-/// Whether a column's name says it holds a date (`birth_date`, `DOB`, `BirthDt`,
-/// `date_of_hire`), not one of its parts.
-fn date_named(name: &str) -> bool {
-    super::lexicon::concept(name) == Some("birth_date")
-        || super::text::split_identifier(name)
-            .iter()
-            .any(|t| matches!(t.as_str(), "date" | "dt" | "dob"))
+/// Whether a column's name says it holds a whole date (`birth_date`, `DOB`, `BirthDt`,
+/// `cust_dob`, `date_of_hire`, `update_dt`): not a part of one (`dob_month`,
+/// `birth_year`), nor a name that only begins like one (`birth_weight`, `born_state`).
+pub fn date_named(name: &str) -> bool {
+    date_part(name).is_none()
+        && (super::lexicon::concept_exact(name) == Some("birth_date")
+            || super::text::split_identifier(name)
+                .iter()
+                .any(|t| matches!(t.as_str(), "date" | "dt" | "dob")))
 }
 
 /// The stem of a column that continues another (`first_name_2` → `first_name`,
@@ -128,8 +130,8 @@ struct Stats {
     month_first: usize,
     /// values with a decimal point or a currency sign and digits only otherwise
     amount: usize,
-    /// whole numbers a spreadsheet's day number could be ([`super::fs::serial_day`]),
-    /// not a year's (a day number of 1904–1905)
+    /// whole numbers a spreadsheet's day number could be ([`super::fs::serial_day`]: not
+    /// a year, nor a count under 367)
     serial: usize,
     /// values of two to four words of letters only, of any script (a whole name's shape),
     /// and those of
@@ -261,7 +263,7 @@ impl Stats {
                 }
             }
         }
-        if super::fs::serial_day(s).is_some_and(|n| !(1800..=2100).contains(&n)) {
+        if super::fs::serial_day(s).is_some() {
             self.serial += 1;
         }
         if let Some(n) = int_of(s) {
@@ -950,8 +952,8 @@ mod tests {
 
     /// A date column a spreadsheet wrote as day numbers (`18192`, `18192.0` where pandas
     /// wrote a gap) is a date read by the spreadsheet's calendar; whole numbers of the
-    /// same size under another name (a postcode, a count of days) stay codes, and so
-    /// does a date column of years.
+    /// same size under another name (a postcode, a count of days, a name that only begins
+    /// like a date's: `birth_weight`) stay codes, and so does a date column of years.
     #[test]
     fn a_date_column_of_day_numbers_is_a_date() {
         let mut rows = Vec::new();
@@ -962,6 +964,7 @@ mod tests {
                 "zip": (10000 + i * 1307).to_string(),
                 "days_open": serial.to_string(),
                 "hire_date": (1950 + i).to_string(),
+                "birth_weight": (2500 + i * 37).to_string(),
             }));
         }
         let f = infer_fields(recs(&rows).iter());
@@ -973,21 +976,25 @@ mod tests {
             kinds,
             vec![
                 ("BirthDt", FieldKind::Date, DateOrder::Serial),
+                ("birth_weight", FieldKind::Code, DateOrder::default()),
                 ("days_open", FieldKind::Code, DateOrder::default()),
                 ("hire_date", FieldKind::Code, DateOrder::default()),
                 ("zip", FieldKind::Code, DateOrder::default()),
             ]
         );
         let date = |raw: &str| super::super::fs::canonical_date(raw, DateOrder::Serial);
-        // Excel's calendar: 1 is 1900-01-01 (its leap day of 1900 aside), 60 days on
+        // days since 1899-12-30: Excel's calendar from 1900-03-01 on, LibreOffice's
         assert_eq!(date("18192").as_deref(), Some("19491021"));
         assert_eq!(date("18192.0").as_deref(), Some("19491021"));
         assert_eq!(date("45658").as_deref(), Some("20250101"));
-        assert_eq!(date("61").as_deref(), Some("19000301"));
-        // a value written as a date in such a column is read as one
+        assert_eq!(date("367").as_deref(), Some("19010101"));
+        // a value written as a date in such a column is read as one, a year as its year
         assert_eq!(date("1949-10-21").as_deref(), Some("19491021"));
+        assert_eq!(date("1949").as_deref(), Some("19490000"));
+        // a count under a year of days, and what is past 2099, are no day numbers
         assert_eq!(date("0"), None);
         assert_eq!(date("99999"), None);
+        assert_eq!(date("12"), None);
     }
 
     #[test]

@@ -39,22 +39,26 @@ pub enum DateOrder {
     /// an empty name when the file has no such column).
     Parts,
     /// A spreadsheet's day number (`17828` for 1948-10-23): days since 1899-12-30, as
-    /// Excel and LibreOffice write a date cell formatted as a number.
+    /// Excel (from 1900-03-01 on) and LibreOffice write a date cell formatted as a number.
     Serial,
 }
 
-/// The day numbers [`DateOrder::Serial`] reads: 1900-01-01 to 2099-12-31.
-pub const SERIAL_DAYS: std::ops::RangeInclusive<u32> = 1..=73050;
+/// The day numbers [`DateOrder::Serial`] reads: 1901-01-01 to 2099-12-31 (a number under
+/// 367 is a count or an order, seldom a date of 1900).
+pub const SERIAL_DAYS: std::ops::RangeInclusive<u32> = 367..=73050;
 
 /// A whole number a spreadsheet's day number can be ([`SERIAL_DAYS`]; `18192`, or
-/// `18192.0` as pandas writes a column with gaps), `None` for anything else.
+/// `18192.0` as pandas writes a column with gaps), and not a year (`1949`, read as the
+/// year it is): `None` for anything else.
 pub fn serial_day(raw: &str) -> Option<u32> {
     let s = raw.trim();
     let s = s.strip_suffix(".0").unwrap_or(s);
     if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok().filter(|n| SERIAL_DAYS.contains(n))
+    s.parse()
+        .ok()
+        .filter(|n| SERIAL_DAYS.contains(n) && !(1800..=2100).contains(n))
 }
 
 /// The date of a spreadsheet's day number ([`DateOrder::Serial`], [`serial_day`]) as
@@ -754,7 +758,7 @@ pub fn two_digit_year(s: &str) -> bool {
 /// (a day from parts, year and month blank, is kept: `00000007`).
 pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
     let raw = date_without_midnight(raw);
-    // a day number, or any other value of the column read as written
+    // a day number; a year, or any other value of the column, read as written
     if order == DateOrder::Serial
         && let Some(d) = serial_date(raw)
     {

@@ -3,7 +3,8 @@
 //!
 //! Layout: this file walks the rules and gathers a record pair's evidence
 //! ([`EmEvidence`]); [`names`] tells who the people of a record are and when two records
-//! name two people; [`schema`] gathers a column pair's evidence.
+//! name two people; [`schema`] gathers a column pair's evidence, with [`shapes`] telling
+//! what a column's values look like (e-mail or street addresses, their trigrams).
 
 use std::collections::{HashMap, HashSet};
 

@@ -138,8 +138,8 @@ pub struct SmColumn {
     /// E-mail addresses among the samples ([`EmailShape`]; `None` under
     /// [`EMAIL_MIN_SAMPLES`] samples that are not placeholders).
     pub email_share: Option<EmailShape>,
-    /// Share of the values shaped as a street address (`246 mcallister st.`), from five
-    /// samples that are not placeholders.
+    /// Share of the values shaped as a street address (`246 mcallister st.`), from five or
+    /// more samples that are not placeholders (`None` with fewer).
     pub street_share: Option<f64>,
     /// Character-trigram profile of the values (unit length).
     pub profile: HashMap<String, f64>,
@@ -193,7 +193,7 @@ impl SmColumn {
                 .as_deref()
                 .map(DataType::from_declared)
                 .unwrap_or(DataType::Unknown),
-            inferred: DataType::infer(&samples),
+            inferred: inferred_type(&c.name, &samples),
             values: samples
                 .iter()
                 .map(|s| crate::engine::text::normalize(s))
@@ -216,6 +216,26 @@ impl SmColumn {
         } else {
             self.inferred
         }
+    }
+}
+
+/// The type of a column's samples ([`DataType::infer`]); whole numbers under a date's
+/// name that are a spreadsheet's day numbers ([`crate::engine::fs::serial_day`]: `BirthDt`
+/// = `18192`) are dates, as entity matching reads them, so such a column pairs with a
+/// `dob` written out.
+fn inferred_type(name: &str, samples: &[String]) -> DataType {
+    let t = DataType::infer(samples);
+    let days = samples
+        .iter()
+        .filter(|s| crate::engine::fs::serial_day(s).is_some())
+        .count();
+    if t == DataType::Integer
+        && days * 10 >= samples.len() * 9
+        && crate::engine::columns::date_named(name)
+    {
+        DataType::Date
+    } else {
+        t
     }
 }
 
@@ -244,9 +264,11 @@ pub fn types_incompatible(a: &SmColumn, b: &SmColumn) -> bool {
 /// to count as evidence that they hold one thing ([`sm_evidence`]).
 const STREET_SHARE: f64 = 0.6;
 
-/// The value similarity two columns of street addresses get from the shape alone: two
-/// samples of addresses share few words (`addr` / `location` of two restaurant guides).
-const STREET_SHAPE_SIM: f64 = 0.85;
+/// The least value similarity two columns of street addresses get from the shape alone
+/// (two samples of addresses share few words: `addr` / `location` of two restaurant
+/// guides); the rest of the way to 1 by the words and trigrams they do share, so that of
+/// two address columns the closer in content still ranks first.
+const STREET_SHAPE_SIM: f64 = 0.7;
 
 /// Whether most sample values are digits with separators only (normalized: digits and
 /// spaces, at least one space): formatted numbers, codes, phones and dates.
@@ -425,7 +447,11 @@ pub fn sm_evidence(
             .max(0.8 * cont)
             .max(0.9 * prof * prof)
             .max(semantic.values.unwrap_or(0.0))
-            .max(if streets { STREET_SHAPE_SIM } else { 0.0 });
+            .max(if streets {
+                STREET_SHAPE_SIM + (1.0 - STREET_SHAPE_SIM) * prof.max(tok)
+            } else {
+                0.0
+            });
         if let (Some((ma, sa)), Some((mb, sb))) = (a.numeric, b.numeric) {
             let scale = (sa + sb).max(1e-9) / 2.0 + 1e-9;
             let z = ((ma - mb).abs() / scale).min(10.0);
@@ -737,6 +763,22 @@ mod tests {
             json!(["17/01/1943", "21/03/1970", "01/07/1957"]),
         );
         assert!(!types_incompatible(&compact, &slashed));
+        // a spreadsheet's day numbers under a date's name are dates; the same numbers
+        // under another name are not
+        let days = json!([18192, 23011, 30117, 12345, 27000]);
+        let serial = c("BirthDt", days.clone());
+        let dob = c(
+            "dob",
+            json!([
+                "1949-10-21",
+                "1963-01-01",
+                "1982-06-15",
+                "1933-10-18",
+                "1973-12-02"
+            ]),
+        );
+        assert!(!types_incompatible(&serial, &dob));
+        assert!(types_incompatible(&c("visits", days), &dob));
         // numbers against words still exclude each other
         let town = c("town", json!(["anski", "ashnel", "morulham"]));
         let zip = c("zip", json!([29538, 45618, 68339]));
