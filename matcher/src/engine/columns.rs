@@ -88,7 +88,7 @@ fn date_part(name: &str) -> Option<(String, Part)> {
 /// Whether a column's name says it holds a whole date (`birth_date`, `DOB`, `BirthDt`,
 /// `cust_dob`, `date_of_hire`, `update_dt`): not a part of one (`dob_month`,
 /// `birth_year`), nor a name that only begins like one (`birth_weight`, `born_state`).
-pub fn date_named(name: &str) -> bool {
+pub(crate) fn date_named(name: &str) -> bool {
     date_part(name).is_none()
         && (super::lexicon::concept_exact(name) == Some("birth_date")
             || super::text::split_identifier(name)

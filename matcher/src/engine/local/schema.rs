@@ -225,12 +225,18 @@ impl SmColumn {
 /// `dob` written out.
 fn inferred_type(name: &str, samples: &[String]) -> DataType {
     let t = DataType::infer(samples);
-    let days = samples
+    // `18192.0` where pandas wrote a column with gaps: a float, and still a day number
+    let real: Vec<&String> = samples
+        .iter()
+        .filter(|s| !crate::engine::columns::is_missing_value(s))
+        .collect();
+    let days = real
         .iter()
         .filter(|s| crate::engine::fs::serial_day(s).is_some())
         .count();
-    if t == DataType::Integer
-        && days * 10 >= samples.len() * 9
+    if matches!(t, DataType::Integer | DataType::Float)
+        && !real.is_empty()
+        && days * 10 >= real.len() * 9
         && crate::engine::columns::date_named(name)
     {
         DataType::Date
@@ -763,10 +769,10 @@ mod tests {
             json!(["17/01/1943", "21/03/1970", "01/07/1957"]),
         );
         assert!(!types_incompatible(&compact, &slashed));
-        // a spreadsheet's day numbers under a date's name are dates; the same numbers
+        // a spreadsheet's day numbers under a date's name are dates (as pandas writes them
+        // with a gap in the column, and with a placeholder among them); the same numbers
         // under another name are not
-        let days = json!([18192, 23011, 30117, 12345, 27000]);
-        let serial = c("BirthDt", days.clone());
+        let days = json!(["18192", "23011.0", "30117", "12345", "27000"]);
         let dob = c(
             "dob",
             json!([
@@ -777,7 +783,9 @@ mod tests {
                 "1973-12-02"
             ]),
         );
-        assert!(!types_incompatible(&serial, &dob));
+        assert!(!types_incompatible(&c("BirthDt", days.clone()), &dob));
+        let gaps = json!(["18192", "NULL", "30117", "12345", "27000", "23011"]);
+        assert!(!types_incompatible(&c("BirthDt", gaps), &dob));
         assert!(types_incompatible(&c("visits", days), &dob));
         // numbers against words still exclude each other
         let town = c("town", json!(["anski", "ashnel", "morulham"]));
