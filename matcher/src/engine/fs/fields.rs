@@ -38,7 +38,7 @@ pub enum DateOrder {
     /// Year, month and day columns (`FieldSpec::columns` in that order; a part may be
     /// an empty name when the file has no such column).
     Parts,
-    /// A spreadsheet's day number (`17828` for 1948-10-23): days since 1899-12-30, as
+    /// A spreadsheet's day number (`17828` for 1948-10-22): days since 1899-12-30, as
     /// Excel (from 1900-03-01 on) and LibreOffice write a date cell formatted as a number.
     Serial,
 }

@@ -136,7 +136,7 @@ pub struct SmColumn {
     pub numeric: Option<(f64, f64)>,
     pub mean_len: f64,
     /// E-mail addresses among the samples ([`EmailShape`]; `None` under
-    /// [`EMAIL_MIN_SAMPLES`] samples that are not placeholders).
+    /// [`SHAPE_MIN_SAMPLES`] samples that are not placeholders).
     pub email_share: Option<EmailShape>,
     /// Share of the values shaped as a street address (`246 mcallister st.`), from five or
     /// more samples that are not placeholders (`None` with fewer).

@@ -33,9 +33,9 @@ pub fn profile_cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64
         .sum()
 }
 
-/// Fewest samples, placeholders left out, from which a column's e-mail addresses count
-/// ([`EmailShape`]).
-pub const EMAIL_MIN_SAMPLES: usize = 5;
+/// Fewest samples, placeholders left out, from which the share of a column's values of
+/// a shape counts ([`EmailShape`], [`street_share`]).
+pub const SHAPE_MIN_SAMPLES: usize = 5;
 
 /// How many of a column's samples (placeholders such as `n/a` left out) are e-mail
 /// addresses: `whole`, the share that are one and nothing else; `within`, the share that
@@ -55,7 +55,7 @@ impl EmailShape {
                     && !crate::engine::text::normalize(s).is_empty()
             })
             .collect();
-        if real.len() < EMAIL_MIN_SAMPLES {
+        if real.len() < SHAPE_MIN_SAMPLES {
             return None;
         }
         let share = |f: &dyn Fn(&str) -> bool| {
@@ -135,7 +135,7 @@ pub fn street_share(samples: &[String]) -> Option<f64> {
         .map(|s| crate::engine::text::tokens(s))
         .filter(|t| !t.is_empty())
         .collect();
-    (real.len() >= EMAIL_MIN_SAMPLES)
+    (real.len() >= SHAPE_MIN_SAMPLES)
         .then(|| real.iter().filter(|t| street_shaped(t)).count() as f64 / real.len() as f64)
 }
 
