@@ -141,6 +141,10 @@ pub struct SmColumn {
     /// Share of the values shaped as a street address (`246 mcallister st.`), from five or
     /// more samples that are not placeholders (`None` with fewer).
     pub street_share: Option<f64>,
+    /// Whether the distinct values are single characters (normalised, one and a half on
+    /// average at most: a gender's `m` and `f`, initials), whose containment in another
+    /// column counts only when they are many ([`sm_evidence`]).
+    pub single_chars: bool,
     /// Character-trigram profile of the values (unit length).
     pub profile: HashMap<String, f64>,
     /// The concept the name stands for in the built-in lexicon ([`crate::engine::lexicon`]).
@@ -181,6 +185,13 @@ impl SmColumn {
                 .sum::<f64>()
                 / samples.len() as f64
         };
+        let values: HashSet<String> = samples
+            .iter()
+            .map(|s| crate::engine::text::normalize(s))
+            .collect();
+        let single_chars = values.iter().map(|v| v.chars().count()).sum::<usize>() as f64
+            <= 1.5 * values.len() as f64;
+        let real = real_samples(&samples);
         Self {
             table: table.name.clone(),
             name: c.name.clone(),
@@ -194,18 +205,16 @@ impl SmColumn {
                 .map(DataType::from_declared)
                 .unwrap_or(DataType::Unknown),
             inferred: inferred_type(&c.name, &samples),
-            values: samples
-                .iter()
-                .map(|s| crate::engine::text::normalize(s))
-                .collect(),
+            values,
             value_tokens: samples
                 .iter()
                 .flat_map(|s| crate::engine::text::tokens(s))
                 .collect(),
             numeric,
             mean_len,
-            email_share: EmailShape::of(&samples),
-            street_share: street_share(&samples),
+            email_share: EmailShape::of(&real),
+            street_share: street_share(&real),
+            single_chars,
             profile: value_profile(&samples),
         }
     }
@@ -433,11 +442,7 @@ pub fn sm_evidence(
         // possible) only when they are many: a gender column's `m` and `f` are among any
         // column of initials
         let fewer = a.values.len().min(b.values.len());
-        let short = |c: &SmColumn| {
-            c.values.iter().map(|v| v.chars().count()).sum::<usize>() as f64
-                <= 1.5 * c.values.len() as f64
-        };
-        let chars = short(a) && short(b);
+        let chars = a.single_chars && b.single_chars;
         let cont = a.values.intersection(&b.values).count() as f64 / fewer as f64
             * if chars {
                 ((fewer - 1) as f64 / CONTAINMENT_VALUES).min(1.0)
@@ -532,6 +537,18 @@ mod tests {
         }
     }
 
+    /// [`sm_evidence`] of two columns with no knowledge, expansion or embedding.
+    fn evidence(a: &SmColumn, b: &SmColumn) -> SmEvidence {
+        sm_evidence(
+            a,
+            b,
+            &Idf::default(),
+            &HashMap::new(),
+            &[],
+            Semantic::default(),
+        )
+    }
+
     /// A column of no declared type in a table `people`, from its sample values.
     fn people_column(name: &str, samples: serde_json::Value) -> SmColumn {
         let t = Table {
@@ -594,10 +611,7 @@ mod tests {
         let middle = c("MiddleInitial", json!(["d", "r", "m", "j", "f", "a"]));
         let sex = c("sex", json!(["m", "f", "f", "m", "f", "m"]));
         let unnamed = c("col7", json!(["d", "r", "m", "j", "f", "a"]));
-        let idf = Idf::default();
-        let exp = HashMap::new();
-        let e =
-            |a: &SmColumn, b: &SmColumn| sm_evidence(a, b, &idf, &exp, &[], Semantic::default());
+        let e = evidence;
         let floor = 0.8 * crate::engine::pipeline::SM_MUTUAL_FLOOR;
         assert!(
             e(&gender, &middle).score < floor,
@@ -655,10 +669,7 @@ mod tests {
     #[test]
     fn two_values_among_many_are_no_evidence_of_one_column() {
         let c = people_column;
-        let idf = Idf::default();
-        let exp = HashMap::new();
-        let e =
-            |a: &SmColumn, b: &SmColumn| sm_evidence(a, b, &idf, &exp, &[], Semantic::default());
+        let e = evidence;
         // forty people's middle initials and sexes, as a sample holds them
         let letters: Vec<String> = ('a'..='t').map(String::from).collect();
         let initials = c("col3", json!(letters));
@@ -695,10 +706,7 @@ mod tests {
     #[test]
     fn two_columns_of_street_addresses_are_alike_whatever_their_words() {
         let c = people_column;
-        let idf = Idf::default();
-        let exp = HashMap::new();
-        let e =
-            |a: &SmColumn, b: &SmColumn| sm_evidence(a, b, &idf, &exp, &[], Semantic::default());
+        let e = evidence;
         let addr = c(
             "addr",
             json!([

@@ -46,15 +46,22 @@ pub struct EmailShape {
     pub within: f64,
 }
 
+/// The samples a shape's share counts ([`EmailShape`], [`street_share`]): placeholders
+/// (`n/a`, `NULL`) and values of punctuation alone left out.
+pub fn real_samples(samples: &[String]) -> Vec<&str> {
+    samples
+        .iter()
+        .map(String::as_str)
+        .filter(|s| {
+            !crate::engine::columns::is_missing_value(s)
+                && !crate::engine::text::normalize(s).is_empty()
+        })
+        .collect()
+}
+
 impl EmailShape {
-    pub fn of(samples: &[String]) -> Option<Self> {
-        let real: Vec<&String> = samples
-            .iter()
-            .filter(|s| {
-                !crate::engine::columns::is_missing_value(s)
-                    && !crate::engine::text::normalize(s).is_empty()
-            })
-            .collect();
+    /// Of a column's [`real_samples`].
+    pub fn of(real: &[&str]) -> Option<Self> {
         if real.len() < SHAPE_MIN_SAMPLES {
             return None;
         }
@@ -126,17 +133,15 @@ const STREET_WORDS: &[&str] = &[
     "broadway",
 ];
 
-/// Share of a column's values shaped as a street address ([`street_shaped`]) among five
-/// or more that are not placeholders; `None` with fewer.
-pub fn street_share(samples: &[String]) -> Option<f64> {
-    let real: Vec<Vec<String>> = samples
-        .iter()
-        .filter(|s| !crate::engine::columns::is_missing_value(s))
-        .map(|s| crate::engine::text::tokens(s))
-        .filter(|t| !t.is_empty())
-        .collect();
-    (real.len() >= SHAPE_MIN_SAMPLES)
-        .then(|| real.iter().filter(|t| street_shaped(t)).count() as f64 / real.len() as f64)
+/// Share of a column's [`real_samples`] shaped as a street address ([`street_shaped`]),
+/// from [`SHAPE_MIN_SAMPLES`] of them; `None` with fewer.
+pub fn street_share(real: &[&str]) -> Option<f64> {
+    (real.len() >= SHAPE_MIN_SAMPLES).then(|| {
+        real.iter()
+            .filter(|s| street_shaped(&crate::engine::text::tokens(s)))
+            .count() as f64
+            / real.len() as f64
+    })
 }
 
 /// Whether a value's tokens are shaped as a street address: a house number first (`246`,
