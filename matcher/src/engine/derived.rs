@@ -6,6 +6,16 @@
 //! out when, in nearly every row that has it, its words are exactly the words of other
 //! columns of that row whose values it contains ([`COVERED`]); of two identical columns
 //! the first is kept.
+//!
+//! A whole name is often more than its parts: a title, a middle name, a "1st baron of"
+//! in one row of four (splink's historical-figures file: `full_name` and
+//! `first_and_surname` beside `first_name` and `surname`). It still repeats them: two
+//! strangers named `margaret` agreed on three columns and were matched, and the clusters
+//! chained (F1 0.52; 0.91 with the parts alone). So a column of words, mostly without
+//! digits ([`LETTERED`]), is left out too when two or more shorter columns sit inside it in nearly every row that
+//! has both ([`COVERED`]), and those shorter columns make up more than half of its words
+//! in nearly every row (its parts). Digits keep a column: a product's title holds its
+//! brand and model and says more (a storage size, a colour), an address its number.
 
 use std::collections::HashSet;
 
@@ -25,6 +35,10 @@ const WIDEST: usize = 500;
 /// copy.
 const COVERED: f64 = 0.95;
 
+/// Least share of a whole's rows without a digit ([`Copies::whole`]: a title's `1st` in
+/// a few rows of names is allowed).
+const LETTERED: f64 = 0.75;
+
 /// Fewest filled rows to judge a column by.
 const MIN_FILLED: usize = 50;
 
@@ -33,6 +47,15 @@ const MIN_FILLED: usize = 50;
 pub struct Copies {
     filled: Vec<usize>,
     covered: Vec<usize>,
+    /// Rows whose words are mostly (more than half) those of shorter columns inside it.
+    mostly: Vec<usize>,
+    /// Rows of words without a digit.
+    lettered: Vec<usize>,
+    /// Words over the filled rows (a column's mean length).
+    words: Vec<usize>,
+    /// `[c * n + d]`: rows where both are filled, and where `d`'s words are all in `c`'s.
+    both: Vec<usize>,
+    inside: Vec<usize>,
 }
 
 impl Copies {
@@ -40,6 +63,11 @@ impl Copies {
         Self {
             filled: vec![0; columns],
             covered: vec![0; columns],
+            mostly: vec![0; columns],
+            lettered: vec![0; columns],
+            words: vec![0; columns],
+            both: vec![0; columns * columns],
+            inside: vec![0; columns * columns],
         }
     }
 
@@ -64,38 +92,86 @@ impl Copies {
                     .collect()
             })
             .collect();
-        for (c, own) in words.iter().enumerate().take(self.filled.len()) {
+        let n = self.filled.len();
+        for (c, own) in words.iter().enumerate().take(n) {
             if own.is_empty() {
                 continue;
             }
             self.filled[c] += 1;
+            self.words[c] += own.len();
+            if own.iter().all(|t| !t.bytes().any(|b| b.is_ascii_digit())) {
+                self.lettered[c] += 1;
+            }
             let mut cover: HashSet<&str> = HashSet::new();
-            for (d, other) in words.iter().enumerate() {
+            let mut parts: HashSet<&str> = HashSet::new();
+            for (d, other) in words.iter().enumerate().take(n) {
+                if d == c || other.is_empty() {
+                    continue;
+                }
+                self.both[c * n + d] += 1;
+                // the first word decides most cheaply
+                if !(own.contains(&other[0]) && contains(own, other)) {
+                    continue;
+                }
+                self.inside[c * n + d] += 1;
                 // a shorter value inside this one, or an equal one in an earlier column
-                // (of two copies, the first stays); the first word decides most cheaply
-                let fits = d != c
-                    && !other.is_empty()
-                    && (other.len() < own.len() || (d < c && other == own))
-                    && own.contains(&other[0])
-                    && contains(own, other);
-                if fits {
+                // (of two copies, the first stays)
+                if other.len() < own.len() || (d < c && other == own) {
                     cover.extend(other.iter().map(String::as_str));
+                }
+                if other.len() <= own.len() {
+                    parts.extend(other.iter().map(String::as_str));
                 }
             }
             if own.iter().all(|t| cover.contains(t.as_str())) {
                 self.covered[c] += 1;
             }
+            if 2 * own.iter().filter(|t| parts.contains(t.as_str())).count() > own.len() {
+                self.mostly[c] += 1;
+            }
         }
     }
 
-    /// The columns that are copies of others.
+    /// The columns that are copies of others, or wholes of their parts (see the module).
     pub fn copies(&self) -> Vec<usize> {
         (0..self.filled.len())
-            .filter(|&c| {
-                self.filled[c] >= MIN_FILLED
-                    && self.covered[c] as f64 >= COVERED * self.filled[c] as f64
-            })
+            .filter(|&c| self.filled[c] >= MIN_FILLED && (self.copy(c) || self.whole(c)))
             .collect()
+    }
+
+    fn nearly_all(&self, count: usize, of: usize) -> bool {
+        of > 0 && count as f64 >= COVERED * of as f64
+    }
+
+    /// Whether column `c` is made of other columns' words in nearly every row.
+    fn copy(&self, c: usize) -> bool {
+        self.nearly_all(self.covered[c], self.filled[c])
+    }
+
+    /// Whether column `c` is a whole of words holding two or more shorter columns (its
+    /// parts) in nearly every row, and they make up most of it.
+    fn whole(&self, c: usize) -> bool {
+        let n = self.filled.len();
+        let (filled, mean) = (self.filled[c], self.mean_words(c));
+        if (self.lettered[c] as f64) < LETTERED * filled as f64
+            || !self.nearly_all(self.mostly[c], filled)
+        {
+            return false;
+        }
+        let parts = (0..n)
+            .filter(|&d| {
+                let both = self.both[c * n + d];
+                d != c
+                    && both >= MIN_FILLED
+                    && self.nearly_all(self.inside[c * n + d], both)
+                    && self.mean_words(d) < mean
+            })
+            .count();
+        parts >= 2
+    }
+
+    fn mean_words(&self, c: usize) -> f64 {
+        self.words[c] as f64 / self.filled[c].max(1) as f64
     }
 }
 
@@ -154,6 +230,44 @@ mod tests {
         let mut c = Copies::new(2);
         for _ in 0..10 {
             c.add(["x", "x"]);
+        }
+        assert!(c.copies().is_empty());
+    }
+
+    /// A whole name with more than its parts in some rows (a title, a `1st baron of`) still
+    /// repeats them, as does a given name and surname joined whose surname is blank in
+    /// one row of ten (then it equals the given name); a title with digits (a product's,
+    /// holding its brand and model), an e-mail address made of the name, and a column
+    /// holding one shorter column only, say more than their parts and stay.
+    #[test]
+    fn a_whole_name_beside_its_parts_is_left_out_even_when_it_says_a_little_more() {
+        // columns: first, surname, first_and_surname, full_name, email, brand, model, title
+        let mut c = Copies::new(8);
+        for i in 0..200 {
+            let first = ["thomas", "ann", "mary", "john"][i % 4];
+            // `clifbc` for row 12: names have no digits
+            let letters: String = i.to_string().bytes().map(|d| char::from(d + 49)).collect();
+            let surname = if i % 10 == 0 {
+                String::new()
+            } else {
+                format!("clif{letters}")
+            };
+            let both = format!("{first} {surname}");
+            let full = match (i % 40, i % 4) {
+                (3, _) => format!("sir {first} {surname}, 1st baron of devon"),
+                (_, 1) => format!("{first} george {surname}"),
+                _ => both.clone(),
+            };
+            let email = format!("{first}.{surname}@mail.com");
+            let (brand, model) = (["sony", "lg"][i % 2], format!("tv{}", 100 + i));
+            let title = format!("{brand} {model} television");
+            c.add([first, &surname, &both, &full, &email, brand, &model, &title]);
+        }
+        assert_eq!(c.copies(), vec![2, 3]);
+        // one shorter column inside is not a whole of parts (a city inside an address)
+        let mut c = Copies::new(2);
+        for i in 0..100 {
+            c.add([format!("perth{i}").as_str(), &format!("perth{i} hills")]);
         }
         assert!(c.copies().is_empty());
     }
