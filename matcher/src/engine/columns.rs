@@ -179,6 +179,12 @@ fn int_of(s: &str) -> Option<u32> {
         .flatten()
 }
 
+/// Years of a date written out with its parts apart (`1630-08-01`, `01/08/1630`,
+/// `1 August 1630`): such a string is a date whatever its century (historical and
+/// genealogical records). A year alone, or eight digits run together, is a date only in
+/// 1800..=2100: other whole numbers of that size are codes and counts.
+const WRITTEN_YEARS: std::ops::RangeInclusive<u32> = 1000..=2100;
+
 /// The numbers of a date written as a string: three groups of digits (or one of eight),
 /// a two-digit year read as its full year ([`super::fs::full_year`]).
 fn date_numbers(s: &str) -> Option<(u32, u32, u32, usize)> {
@@ -279,7 +285,7 @@ impl Stats {
         }
         if letters > 0
             && let Some((y, _, d)) = super::fs::named_month_date(s)
-            && (1800..=2100).contains(&y)
+            && WRITTEN_YEARS.contains(&y)
             && d > 0
         {
             // the month named: the order is plain whatever the string's
@@ -288,11 +294,11 @@ impl Stats {
         }
         if let Some((a, b, c, year_last)) = date_numbers(s) {
             if year_last == 0 {
-                if (1800..=2100).contains(&a) && (1..=12).contains(&b) && (1..=31).contains(&c) {
+                if WRITTEN_YEARS.contains(&a) && (1..=12).contains(&b) && (1..=31).contains(&c) {
                     self.dates += 1;
                     self.ymd += 1;
                 }
-            } else if (1800..=2100).contains(&c) && (1..=31).contains(&a) && (1..=31).contains(&b) {
+            } else if WRITTEN_YEARS.contains(&c) && (1..=31).contains(&a) && (1..=31).contains(&b) {
                 self.dates += 1;
                 if a > 12 {
                     self.day_first += 1;
@@ -948,6 +954,36 @@ mod tests {
         assert_eq!(date("Jul Aug 1922").as_deref(), Some("19220000"));
         // the numeric forms are read as before
         assert_eq!(date("1922-07-22").as_deref(), Some("19220722"));
+    }
+
+    /// Birth dates of historical records (`1630-08-01`, `14/03/1685`, `3 May 1702`) are
+    /// dates: written out with their parts apart, a date is one whatever its century.
+    /// Eight digits run together before 1800, and years alone, stay codes.
+    #[test]
+    fn dates_written_out_before_1800_are_dates() {
+        let mut rows = Vec::new();
+        for i in 0..30 {
+            rows.push(json!({
+                "dob": format!("{}-{:02}-{:02}", 1600 + 7 * i, 1 + i % 12, 1 + i % 28),
+                "baptised": format!("{:02}/{:02}/{}", 13 + i % 15, 1 + i % 12, 1650 + i),
+                "buried": format!("{} May {}", 1 + i % 28, 1700 + i),
+                "run": format!("{}{:02}{:02}", 1600 + 7 * i, 1 + i % 12, 1 + i % 28),
+            }));
+        }
+        let f = infer_fields(recs(&rows).iter());
+        let kinds: Vec<(&str, FieldKind)> = f.iter().map(|s| (s.name.as_str(), s.kind)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("baptised", FieldKind::Date),
+                ("buried", FieldKind::Date),
+                ("dob", FieldKind::Date),
+                ("run", FieldKind::Code),
+            ]
+        );
+        let date = |k: usize, raw: &str| super::super::fs::canonical_date(raw, f[k].date_order);
+        assert_eq!(date(2, "1630-08-01").as_deref(), Some("16300801"));
+        assert_eq!(date(0, "14/03/1685").as_deref(), Some("16850314"));
     }
 
     /// A date column a spreadsheet wrote as day numbers (`18192`, `18192.0` where pandas
