@@ -704,6 +704,26 @@ def person_names_dob(out, rng, T, skew=(0.9, 1.0), name="person_names_dob"):
         gaps.append(r)
     write(os.path.join(d, "input_gaps.csv"),
           ["id", "fname_1", "fname_2", "lname_1", "lname_2", "by", "bm", "bd"], gaps)
+    # the same rows as an export that writes the name three times over (splink's
+    # historical-figures file does): the given name and surname, the two joined, and a
+    # whole name with what the parts lack in some rows (a title in one in twenty, a
+    # middle name in one in ten, the second names); and a sex, the same for a person's
+    # records (drawn apart as above)
+    t = random.Random("titled:" + repr(rows[:5]))
+    sex, titled = {}, []
+    for r in rows:
+        s = sex.setdefault(r[0].rstrip("d"), t.choice(["f", "m"]))
+        full = [x for x in r[1:5] if x]
+        u = t.random()
+        if u < 0.05:
+            full = [t.choice(["dr", "sir", "rev", "mrs"])] + full
+        elif u < 0.15:
+            full = full[:1] + [zipf_pick(t, GIVEN, 1.0)] + full[1:]
+        titled.append([r[0], r[1], r[3], r[5], r[6], r[7], s, f"{r[1]} {r[3]}",
+                       " ".join(full)])
+    write(os.path.join(d, "input_titled.csv"),
+          ["id", "first_name", "surname", "birth_year", "birth_month", "birth_day", "sex",
+           "first_and_surname", "full_name"], titled)
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 

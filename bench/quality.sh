@@ -83,6 +83,8 @@ run person-names-dob-whole-dedup 0.95 dedup --input $s/person_names_dob/input_wh
 run person-names-dob-pop-dedup 0.98 dedup --input $s/person_names_dob_pop/input.csv --truth $s/person_names_dob_pop/truth.csv
 run person-names-dob-pop-whole-dedup 0.98 dedup --input $s/person_names_dob_pop/input_whole.csv --truth $s/person_names_dob_pop/truth.csv
 run person-names-dob-pop-gaps-dedup 0.98 dedup --input $s/person_names_dob_pop/input_gaps.csv --truth $s/person_names_dob_pop/truth.csv
+run person-names-dob-titled-dedup 0.95 dedup --input $s/person_names_dob/input_titled.csv --truth $s/person_names_dob/truth.csv
+run person-names-dob-pop-titled-dedup 0.98 dedup --input $s/person_names_dob_pop/input_titled.csv --truth $s/person_names_dob_pop/truth.csv
 run person-link 0.95 em --left $s/person_link/left.csv --right $s/person_link/right.csv --truth $s/person_link/truth.csv
 run person-tax-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right.csv --truth $s/person_tax_link/truth.csv
 run person-tax-renamed-link 0.95 em --left $s/person_tax_link/left.csv --right $s/person_tax_link/right_renamed.csv --truth $s/person_tax_link/truth.csv
