@@ -247,8 +247,10 @@ fn febrl_with_a_third_of_its_values_blank_dedup() {
     // measured 0.8824; 0.8248 while one shared first name alone could make a match.
     // 0.8980 while `last` was not read as a name field (the surname then counted as
     // evidence beyond the name and forgave a replaced given name; the same file with its
-    // columns named `first_name` / `last_name` gave 0.8824 then too)
-    assert!(f >= 0.86, "febrl2_sparse f1 {f}");
+    // columns named `first_name` / `last_name` gave 0.8824 then too). 0.8972 since a
+    // name in the given-name column with the surname blank (a swap half blanked) is
+    // compared as the surname; 0.8833 before
+    assert!(f >= 0.89, "febrl2_sparse f1 {f}");
 }
 
 #[test]
@@ -314,8 +316,9 @@ fn febrl_link_with_a_third_of_its_values_blank() {
     println!("febrl4_sparse f1={f:.4}");
     // measured 0.936; 0.885 while a name known on one side only (a given name here, a
     // surname there) read as two people, and an agreeing identity number did not
-    // overrule a surname that differs
-    assert!(f >= 0.92, "febrl4_sparse f1 {f}");
+    // overrule a surname that differs. 0.9601 since a name in the other name column,
+    // its own blank, is compared as the name it is; 0.9558 before
+    assert!(f >= 0.958, "febrl4_sparse f1 {f}");
 }
 
 // The seeded shapes of bench/gen_shapes.py, with the same default options. Bounds are
