@@ -12,9 +12,10 @@
 //! `first_and_surname` beside `first_name` and `surname`). It still repeats them: two
 //! strangers named `margaret` agreed on three columns and were matched, and the clusters
 //! chained (F1 0.52; 0.91 with the parts alone). So a column of words, mostly without
-//! digits ([`LETTERED`]), is left out too when two or more shorter columns sit inside it in nearly every row that
-//! has both ([`COVERED`]), and those shorter columns make up more than half of its words
-//! in nearly every row (its parts). Digits keep a column: a product's title holds its
+//! digits ([`LETTERED`]), is left out too when two or more shorter columns sit inside it
+//! in nearly every row that has both ([`COVERED`]), and those shorter columns (its parts)
+//! make up more than half of its words in nearly every row and all of them in half the
+//! rows at least ([`WHOLE_COMPLETE`]). Digits keep a column: a product's title holds its
 //! brand and model and says more (a storage size, a colour), an address its number.
 
 use std::collections::HashSet;
@@ -39,6 +40,12 @@ const COVERED: f64 = 0.95;
 /// a few rows of names is allowed).
 const LETTERED: f64 = 0.75;
 
+/// Least share of a whole's rows that its parts make up entirely ([`Copies::whole`]): what
+/// the parts lack is occasional (a title, a middle name in some rows). A `full_name` that
+/// always holds a title or a surname no other column has (`mr john smith` beside `title`
+/// and `first_name`) says more than its parts and stays.
+const WHOLE_COMPLETE: f64 = 0.5;
+
 /// Fewest filled rows to judge a column by.
 const MIN_FILLED: usize = 50;
 
@@ -47,15 +54,20 @@ const MIN_FILLED: usize = 50;
 pub struct Copies {
     filled: Vec<usize>,
     covered: Vec<usize>,
-    /// Rows whose words are mostly (more than half) those of shorter columns inside it.
+    /// Rows whose words are mostly (more than half) those of its parts: shorter columns
+    /// inside it, or equal ones that are shorter over the rows so far (a given name and
+    /// surname joined, the surname blank, equals the given name).
     mostly: Vec<usize>,
+    /// Rows whose words are all its parts'.
+    complete: Vec<usize>,
     /// Rows of words without a digit.
     lettered: Vec<usize>,
     /// Words over the filled rows (a column's mean length).
     words: Vec<usize>,
-    /// `[c * n + d]`: rows where both are filled, and where `d`'s words are all in `c`'s.
-    both: Vec<usize>,
-    inside: Vec<usize>,
+    /// `[c * n + d]`: rows where both are filled, and where `d`'s words are all in `c`'s
+    /// (empty for a file wider than [`WIDEST`], which is never read).
+    both: Vec<u32>,
+    inside: Vec<u32>,
 }
 
 impl Copies {
@@ -64,10 +76,25 @@ impl Copies {
             filled: vec![0; columns],
             covered: vec![0; columns],
             mostly: vec![0; columns],
+            complete: vec![0; columns],
             lettered: vec![0; columns],
             words: vec![0; columns],
-            both: vec![0; columns * columns],
-            inside: vec![0; columns * columns],
+            both: vec![
+                0;
+                if columns <= WIDEST {
+                    columns * columns
+                } else {
+                    0
+                }
+            ],
+            inside: vec![
+                0;
+                if columns <= WIDEST {
+                    columns * columns
+                } else {
+                    0
+                }
+            ],
         }
     }
 
@@ -93,14 +120,21 @@ impl Copies {
             })
             .collect();
         let n = self.filled.len();
+        if self.both.len() < n * n {
+            return;
+        }
+        for (c, own) in words.iter().enumerate().take(n) {
+            if !own.is_empty() {
+                self.filled[c] += 1;
+                self.words[c] += own.len();
+                if own.iter().all(|t| !t.bytes().any(|b| b.is_ascii_digit())) {
+                    self.lettered[c] += 1;
+                }
+            }
+        }
         for (c, own) in words.iter().enumerate().take(n) {
             if own.is_empty() {
                 continue;
-            }
-            self.filled[c] += 1;
-            self.words[c] += own.len();
-            if own.iter().all(|t| !t.bytes().any(|b| b.is_ascii_digit())) {
-                self.lettered[c] += 1;
             }
             let mut cover: HashSet<&str> = HashSet::new();
             let mut parts: HashSet<&str> = HashSet::new();
@@ -119,15 +153,21 @@ impl Copies {
                 if other.len() < own.len() || (d < c && other == own) {
                     cover.extend(other.iter().map(String::as_str));
                 }
-                if other.len() <= own.len() {
+                // a part: shorter here, or equal here and shorter over the rows so far
+                // (of two identical columns neither is the other's part)
+                if other.len() < own.len() || self.mean_words(d) < self.mean_words(c) {
                     parts.extend(other.iter().map(String::as_str));
                 }
             }
             if own.iter().all(|t| cover.contains(t.as_str())) {
                 self.covered[c] += 1;
             }
-            if 2 * own.iter().filter(|t| parts.contains(t.as_str())).count() > own.len() {
+            let from_parts = own.iter().filter(|t| parts.contains(t.as_str())).count();
+            if 2 * from_parts > own.len() {
                 self.mostly[c] += 1;
+            }
+            if from_parts == own.len() {
+                self.complete[c] += 1;
             }
         }
     }
@@ -153,17 +193,19 @@ impl Copies {
     fn whole(&self, c: usize) -> bool {
         let n = self.filled.len();
         let (filled, mean) = (self.filled[c], self.mean_words(c));
-        if (self.lettered[c] as f64) < LETTERED * filled as f64
+        if self.both.len() < n * n
+            || (self.lettered[c] as f64) < LETTERED * filled as f64
+            || (self.complete[c] as f64) < WHOLE_COMPLETE * filled as f64
             || !self.nearly_all(self.mostly[c], filled)
         {
             return false;
         }
         let parts = (0..n)
             .filter(|&d| {
-                let both = self.both[c * n + d];
+                let both = self.both[c * n + d] as usize;
                 d != c
                     && both >= MIN_FILLED
-                    && self.nearly_all(self.inside[c * n + d], both)
+                    && self.nearly_all(self.inside[c * n + d] as usize, both)
                     && self.mean_words(d) < mean
             })
             .count();
@@ -206,14 +248,10 @@ mod tests {
             c.add([first, &last, &full, &zip, &zip, "perth"]);
         }
         assert_eq!(c.copies(), vec![2, 4]);
-        // a whole name with a middle name the parts lack in one row of ten is its own
+        // a whole name with a middle name the parts lack in every row is its own
         let mut c = Copies::new(3);
         for i in 0..100 {
-            let full = if i % 10 == 0 {
-                format!("ann marie lee{i}")
-            } else {
-                format!("ann lee{i}")
-            };
+            let full = format!("ann marie lee{i}");
             c.add(["ann", &format!("lee{i}"), &full]);
         }
         assert!(c.copies().is_empty());
@@ -234,6 +272,11 @@ mod tests {
         assert!(c.copies().is_empty());
     }
 
+    /// `bc` for 12: a number written in letters (names have no digits).
+    fn letters(i: usize) -> String {
+        i.to_string().bytes().map(|d| char::from(d + 49)).collect()
+    }
+
     /// A whole name with more than its parts in some rows (a title, a `1st baron of`) still
     /// repeats them, as does a given name and surname joined whose surname is blank in
     /// one row of ten (then it equals the given name); a title with digits (a product's,
@@ -245,12 +288,10 @@ mod tests {
         let mut c = Copies::new(8);
         for i in 0..200 {
             let first = ["thomas", "ann", "mary", "john"][i % 4];
-            // `clifbc` for row 12: names have no digits
-            let letters: String = i.to_string().bytes().map(|d| char::from(d + 49)).collect();
             let surname = if i % 10 == 0 {
                 String::new()
             } else {
-                format!("clif{letters}")
+                format!("clif{}", letters(i))
             };
             let both = format!("{first} {surname}");
             let full = match (i % 40, i % 4) {
@@ -264,11 +305,23 @@ mod tests {
             c.add([first, &surname, &both, &full, &email, brand, &model, &title]);
         }
         assert_eq!(c.copies(), vec![2, 3]);
-        // one shorter column inside is not a whole of parts (a city inside an address)
+        // one shorter column inside, however much of it it makes, is not a whole of parts
+        // (a town inside a place name)
         let mut c = Copies::new(2);
         for i in 0..100 {
-            c.add([format!("perth{i}").as_str(), &format!("perth{i} hills")]);
+            let town = format!("saint kilda{}", letters(i));
+            c.add([town.as_str(), &format!("{town} hills")]);
         }
         assert!(c.copies().is_empty());
+        // a whole name that always holds a word no other column has (the surname beside a
+        // title and a given name) says more than its parts; two identical whole names
+        // are no parts of each other, and the second alone goes
+        let mut c = Copies::new(4);
+        for i in 0..100 {
+            let first = ["john", "mary"][i % 2];
+            let full = format!("mr {first} smith{}", letters(i));
+            c.add(["mr", first, &full, &full]);
+        }
+        assert_eq!(c.copies(), vec![3]);
     }
 }
