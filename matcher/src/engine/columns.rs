@@ -514,6 +514,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 columns: cols,
                 date_order: DateOrder::Parts,
                 nicknames: false,
+                surname: false,
                 categorical: false,
                 person_name: false,
                 name_part: None,
@@ -585,6 +586,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 columns: vec![order[y].clone(), order[m].clone(), order[d].clone()],
                 date_order: DateOrder::Parts,
                 nicknames: false,
+                surname: false,
                 categorical: false,
                 person_name: false,
                 name_part: None,
@@ -658,6 +660,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 columns: cols,
                 date_order: DateOrder::default(),
                 nicknames: false,
+                surname: false,
                 categorical: false,
                 person_name: false,
                 name_part: None,
@@ -693,6 +696,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 columns: Vec::new(),
                 date_order,
                 nicknames: false,
+                surname: false,
                 categorical: false,
                 person_name: false,
                 name_part: None,
@@ -703,8 +707,9 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
     out.sort_by_key(|(i, _)| *i);
     out.into_iter()
         .map(|(_, mut f)| {
-            f.nicknames =
-                f.kind == FieldKind::Text && super::lexicon::concept(&f.name) == Some("given_name");
+            let concept = super::lexicon::concept(&f.name);
+            f.nicknames = f.kind == FieldKind::Text && concept == Some("given_name");
+            f.surname = f.kind == FieldKind::Text && concept == Some("surname");
             f.categorical = f.columns.is_empty() && get(&f.name).categorical();
             // a name column of no other concept (not a given name's or a surname's
             // alone, not a firm's, a street's or a town's: `James St` holds a given name

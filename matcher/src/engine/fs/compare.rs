@@ -623,12 +623,13 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
     }
 }
 
-/// A name written in the wrong one of two name columns while the right one is blank: a
+/// A name written in the wrong one of the two name columns (the given name and the
+/// surname, [`FieldSpec::nicknames`] and [`FieldSpec::surname`]) while the right one is blank: a
 /// surname alone in the given-name column (`pollard` / ``), as a form filled with one
 /// name, or a register of people some known by one name, writes it. Compared column by
 /// column it is another given name (the veto of a given name that differs outright),
 /// and the surname is unknown. When one record leaves field `g` blank, its value in a
-/// disagreeing field `f` (one of the two a given name) is close (level ≤ 2) to the other
+/// disagreeing field `f` (the other of the two) is close (level ≤ 2) to the other
 /// record's `g`, `g` gets that level and `f` is unknown on this pair. (splink's historical-figures file: one record in
 /// twelve is so written.)
 fn shifted_names(
@@ -643,11 +644,10 @@ fn shifted_names(
             continue;
         }
         for g in 0..fields.len() {
-            if g == f
-                || out[g] != MISSING
-                || fields[g].kind != FieldKind::Text
-                || !(fields[f].nicknames || fields[g].nicknames)
-            {
+            // a given name and a surname, either way round (a town blank on one side is
+            // no place for a given name that happens to be a town's)
+            let (x, y) = (&fields[f], &fields[g]);
+            if out[g] != MISSING || !((x.nicknames && y.surname) || (x.surname && y.nicknames)) {
                 continue;
             }
             // the record without `g`, and the other
@@ -844,6 +844,7 @@ mod tests {
     fn a_surname_alone_in_the_given_name_column_is_compared_as_the_surname() {
         let mut fields = text_fields(&["first", "surname", "city"]);
         fields[0].nicknames = true;
+        fields[1].surname = true;
         let a = Prepared::from_raw(["thomas", "pollard", "devon"]);
         let b = Prepared::from_raw(["pollard", "", "devon"]);
         assert_eq!(compare(&fields, &a, &b), vec![MISSING, 0, 0]);
@@ -854,7 +855,11 @@ mod tests {
         // another name there is another given name; a blank surname is not read from it
         let d = Prepared::from_raw(["john", "", "devon"]);
         assert_eq!(compare(&fields, &a, &d), vec![4, MISSING, 0]);
-        // columns that are no names are not shifted: a town blank on one side
+        // a given name is not read as a town blank on one side (`florence`), nor a town
+        // as a given name
+        let g = Prepared::from_raw(["florence", "pollard", ""]);
+        let h = Prepared::from_raw(["mary", "pollard", "florence"]);
+        assert_eq!(compare(&fields, &g, &h), vec![4, 0, MISSING]);
         let plain = text_fields(&["street", "city", "county"]);
         let e = Prepared::from_raw(["devon road", "exeter", "devon road"]);
         let f = Prepared::from_raw(["devon road", "", "exeter"]);

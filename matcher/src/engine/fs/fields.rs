@@ -110,6 +110,11 @@ pub struct FieldSpec {
     /// instead of disagreeing ([`crate::engine::lexicon::nickname_pair`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub nicknames: bool,
+    /// A surname field (`surname`, `last_name`, `lname`): with [`Self::nicknames`], the
+    /// two columns a name written in the wrong one of is read from
+    /// (`super::compare::shifted_names`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub surname: bool,
     /// A column of a few values repeated (a yes/no flag, a sex, a status: at most
     /// [`CATEGORICAL_MAX`] distinct among 100 or more filled): whatever its name says
     /// (`email_opt_in`, `ssn_verified`), it identifies no one
@@ -146,6 +151,7 @@ impl FieldSpec {
             columns: Vec::new(),
             date_order: DateOrder::default(),
             nicknames: false,
+            surname: false,
             categorical: false,
             person_name: false,
             name_part: None,
