@@ -170,6 +170,9 @@ impl<'a> EmContext<'a> {
         if n >= linkage::MIN_EM_PAIRS {
             dataset.estimate_m(v.iter().map(Vec::as_slice), 30, 0.9);
         }
+        // what agrees beyond the name is read from the fitted weights, as the batch
+        // paths read it (a sex, agreeing between half of all pairs, is not such a field)
+        let names = names.with_close_levels(&dataset);
         let mut by_name: HashMap<String, Vec<(usize, bool)>> = HashMap::new();
         for i in 0..n {
             by_name
