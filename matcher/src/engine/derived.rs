@@ -189,7 +189,9 @@ impl Copies {
     }
 
     /// Whether column `c` is a whole of words holding two or more shorter columns (its
-    /// parts) in nearly every row, and they make up most of it.
+    /// parts) in nearly every row, and they make up most of it. A column with a twin (each
+    /// inside the other in nearly every row) is none: of the two, the rule of copies keeps
+    /// the first.
     fn whole(&self, c: usize) -> bool {
         let n = self.filled.len();
         let (filled, mean) = (self.filled[c], self.mean_words(c));
@@ -198,6 +200,17 @@ impl Copies {
             || (self.complete[c] as f64) < WHOLE_COMPLETE * filled as f64
             || !self.nearly_all(self.mostly[c], filled)
         {
+            return false;
+        }
+        // a twin (each inside the other in nearly every row: a copy blank in a few rows)
+        // is a copy of this column, not one of its parts, and goes by the rule of copies
+        let twin = |d: usize| {
+            let (cd, dc) = (self.both[c * n + d] as usize, self.both[d * n + c] as usize);
+            cd >= MIN_FILLED
+                && self.nearly_all(self.inside[c * n + d] as usize, cd)
+                && self.nearly_all(self.inside[d * n + c] as usize, dc)
+        };
+        if (0..n).any(|d| d != c && twin(d)) {
             return false;
         }
         let parts = (0..n)
@@ -251,8 +264,8 @@ mod tests {
         // a whole name with a middle name the parts lack in every row is its own
         let mut c = Copies::new(3);
         for i in 0..100 {
-            let full = format!("ann marie lee{i}");
-            c.add(["ann", &format!("lee{i}"), &full]);
+            let last = format!("lee{}", letters(i));
+            c.add(["ann", &last, &format!("ann marie {last}")]);
         }
         assert!(c.copies().is_empty());
         assert_eq!(
@@ -279,9 +292,11 @@ mod tests {
 
     /// A whole name with more than its parts in some rows (a title, a `1st baron of`) still
     /// repeats them, as does a given name and surname joined whose surname is blank in
-    /// one row of ten (then it equals the given name); a title with digits (a product's,
-    /// holding its brand and model), an e-mail address made of the name, and a column
-    /// holding one shorter column only, say more than their parts and stay.
+    /// one row of ten (then it equals the given name). Each column that stays is kept by
+    /// one guard alone: a title with digits (a product's, holding its brand and model), an
+    /// e-mail address made of the name (half its words), a column holding one shorter
+    /// column only, one whose parts hold under half of it in four rows of ten, one that
+    /// always holds a word no other column has, and one with a near twin.
     #[test]
     fn a_whole_name_beside_its_parts_is_left_out_even_when_it_says_a_little_more() {
         // columns: first, surname, first_and_surname, full_name, email, brand, model, title
@@ -301,16 +316,40 @@ mod tests {
             };
             let email = format!("{first}.{surname}@mail.com");
             let (brand, model) = (["sony", "lg"][i % 2], format!("tv{}", 100 + i));
-            let title = format!("{brand} {model} television");
+            // as much a whole of brand and model as the full name is of its parts, but
+            // for its digits
+            let title = if i % 2 == 0 {
+                format!("{brand} {model}")
+            } else {
+                format!("{brand} {model} television")
+            };
             c.add([first, &surname, &both, &full, &email, brand, &model, &title]);
         }
         assert_eq!(c.copies(), vec![2, 3]);
         // one shorter column inside, however much of it it makes, is not a whole of parts
-        // (a town inside a place name)
+        // (a town inside a place name, the whole of it in half the rows)
         let mut c = Copies::new(2);
         for i in 0..100 {
             let town = format!("saint kilda{}", letters(i));
-            c.add([town.as_str(), &format!("{town} hills")]);
+            let place = if i % 2 == 1 {
+                town.clone()
+            } else {
+                format!("{town} hills")
+            };
+            c.add([town.as_str(), &place]);
+        }
+        assert!(c.copies().is_empty());
+        // a whole whose parts make it up in six rows of ten and hold under half of it in
+        // the rest (three more words) is its own
+        let mut c = Copies::new(3);
+        for i in 0..100 {
+            let (first, last) = (["ann", "bo"][i % 2], format!("lee{}", letters(i)));
+            let full = if i % 10 < 6 {
+                format!("{first} {last}")
+            } else {
+                format!("{first} of the old town {last}")
+            };
+            c.add([first, &last, &full]);
         }
         assert!(c.copies().is_empty());
         // a whole name that always holds a word no other column has (the surname beside a
@@ -321,6 +360,20 @@ mod tests {
             let first = ["john", "mary"][i % 2];
             let full = format!("mr {first} smith{}", letters(i));
             c.add(["mr", first, &full, &full]);
+        }
+        assert_eq!(c.copies(), vec![3]);
+        // nor is a near twin (a copy that drops the title in one row of twenty-five, so
+        // shorter over the rows): the copy goes, the whole name stays
+        let mut c = Copies::new(4);
+        for i in 0..100 {
+            let first = ["john", "mary"][i % 2];
+            let full = format!("mr {first} smith{}", letters(i));
+            let copy = if i % 25 == 0 {
+                format!("{first} smith{}", letters(i))
+            } else {
+                full.clone()
+            };
+            c.add(["mr", first, &full, &copy]);
         }
         assert_eq!(c.copies(), vec![3]);
     }
