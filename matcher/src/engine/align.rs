@@ -112,6 +112,7 @@ fn as_pair(l: &FieldSpec, r: &FieldSpec, kind: FieldKind) -> (FieldSpec, FieldSp
     lf.kind = kind;
     // a given name on either side compares as one (`first_name` / `fname`)
     lf.nicknames = kind == FieldKind::Text && (l.nicknames || r.nicknames);
+    lf.surname = kind == FieldKind::Text && (l.surname || r.surname);
     // so is a column of people's whole names, whichever side's values showed it
     lf.person_name = kind == FieldKind::Text && (l.person_name || r.person_name);
     let mut rf = r.clone();
@@ -125,6 +126,7 @@ fn as_pair(l: &FieldSpec, r: &FieldSpec, kind: FieldKind) -> (FieldSpec, FieldSp
     rf.name = l.name.clone();
     rf.kind = kind;
     rf.nicknames = lf.nicknames;
+    rf.surname = lf.surname;
     rf.person_name = lf.person_name;
     (lf, rf)
 }

@@ -160,6 +160,7 @@ impl<'a> EmContext<'a> {
             .collect();
         let mut base = FsModel::prior(fields.clone());
         base.individual = names.individual.clone();
+        base.names = names.names.clone();
         let field_names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
         base.groups = crate::engine::lexicon::dependency_groups(&field_names);
         let n = pairs.len();
