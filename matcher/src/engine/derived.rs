@@ -72,6 +72,11 @@ pub struct Copies {
 
 impl Copies {
     pub fn new(columns: usize) -> Self {
+        let cells = if columns <= WIDEST {
+            columns * columns
+        } else {
+            0
+        };
         Self {
             filled: vec![0; columns],
             covered: vec![0; columns],
@@ -79,22 +84,8 @@ impl Copies {
             complete: vec![0; columns],
             lettered: vec![0; columns],
             words: vec![0; columns],
-            both: vec![
-                0;
-                if columns <= WIDEST {
-                    columns * columns
-                } else {
-                    0
-                }
-            ],
-            inside: vec![
-                0;
-                if columns <= WIDEST {
-                    columns * columns
-                } else {
-                    0
-                }
-            ],
+            both: vec![0; cells],
+            inside: vec![0; cells],
         }
     }
 
@@ -179,13 +170,9 @@ impl Copies {
             .collect()
     }
 
-    fn nearly_all(&self, count: usize, of: usize) -> bool {
-        of > 0 && count as f64 >= COVERED * of as f64
-    }
-
     /// Whether column `c` is made of other columns' words in nearly every row.
     fn copy(&self, c: usize) -> bool {
-        self.nearly_all(self.covered[c], self.filled[c])
+        nearly_all(self.covered[c], self.filled[c])
     }
 
     /// Whether column `c` is a whole of words holding two or more shorter columns (its
@@ -198,17 +185,18 @@ impl Copies {
         if self.both.len() < n * n
             || (self.lettered[c] as f64) < LETTERED * filled as f64
             || (self.complete[c] as f64) < WHOLE_COMPLETE * filled as f64
-            || !self.nearly_all(self.mostly[c], filled)
+            || !nearly_all(self.mostly[c], filled)
         {
             return false;
         }
-        // a twin (each inside the other in nearly every row: a copy blank in a few rows)
-        // is a copy of this column, not one of its parts, and goes by the rule of copies
+        // a twin (each inside the other in nearly every row: a copy that drops a title in
+        // a few rows) is a copy of this column, not one of its parts, and goes by the rule
+        // of copies (`both` counts the rows two columns both fill, the same either way)
         let twin = |d: usize| {
-            let (cd, dc) = (self.both[c * n + d] as usize, self.both[d * n + c] as usize);
-            cd >= MIN_FILLED
-                && self.nearly_all(self.inside[c * n + d] as usize, cd)
-                && self.nearly_all(self.inside[d * n + c] as usize, dc)
+            let both = self.both[c * n + d] as usize;
+            both >= MIN_FILLED
+                && nearly_all(self.inside[c * n + d] as usize, both)
+                && nearly_all(self.inside[d * n + c] as usize, both)
         };
         if (0..n).any(|d| d != c && twin(d)) {
             return false;
@@ -218,7 +206,7 @@ impl Copies {
                 let both = self.both[c * n + d] as usize;
                 d != c
                     && both >= MIN_FILLED
-                    && self.nearly_all(self.inside[c * n + d] as usize, both)
+                    && nearly_all(self.inside[c * n + d] as usize, both)
                     && self.mean_words(d) < mean
             })
             .count();
@@ -228,6 +216,11 @@ impl Copies {
     fn mean_words(&self, c: usize) -> f64 {
         self.words[c] as f64 / self.filled[c].max(1) as f64
     }
+}
+
+/// Whether `count` is nearly all ([`COVERED`]) of `of`, a number above nought.
+fn nearly_all(count: usize, of: usize) -> bool {
+    of > 0 && count as f64 >= COVERED * of as f64
 }
 
 /// Whether every word of `part` is among the words of `whole` (as many times).

@@ -630,8 +630,9 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
 /// column it is another given name (the veto of a given name that differs outright),
 /// and the surname is unknown. When one record leaves field `g` blank, its value in a
 /// disagreeing field `f` (the other of the two) is close (level ≤ 2) to the other
-/// record's `g`, `g` gets that level and `f` is unknown on this pair. (splink's historical-figures file: one record in
-/// twelve is so written.)
+/// record's `g`, `g` gets that level and `f` is unknown on this pair. (splink's
+/// historical-figures file: one record in twelve is so written.) Called for every pair
+/// with a disagreeing text field, so a field that is no name is passed over first.
 fn shifted_names(
     fields: &[FieldSpec],
     a: &Prepared,
@@ -640,13 +641,14 @@ fn shifted_names(
     disagree: &mut u32,
 ) {
     for f in 0..32usize.min(fields.len()) {
-        if *disagree & (1 << f) == 0 {
+        let x = &fields[f];
+        if *disagree & (1 << f) == 0 || !(x.nicknames || x.surname) {
             continue;
         }
         for g in 0..fields.len() {
             // a given name and a surname, either way round (a town blank on one side is
             // no place for a given name that happens to be a town's)
-            let (x, y) = (&fields[f], &fields[g]);
+            let y = &fields[g];
             if out[g] != MISSING || !((x.nicknames && y.surname) || (x.surname && y.nicknames)) {
                 continue;
             }
