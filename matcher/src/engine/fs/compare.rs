@@ -254,6 +254,17 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             {
                 return 1;
             }
+            // two product titles naming one model number (`Netgear ProSafe 5 Port 10/100
+            // Desktop Switch - FS105` and `Netgear ProSafe FS105 Ethernet Switch -
+            // FS105NA`): close however differently the rest is worded
+            if !a.digits.is_empty()
+                && !b.digits.is_empty()
+                && a.token_count() >= 3
+                && b.token_count() >= 3
+                && shared_code(a.norm, b.norm)
+            {
+                return text_level(text_similarity(a, b)).min(2);
+            }
             // strangers (most candidate pairs) share too few letters to reach 0.7: the
             // far level without a Jaro–Winkler
             if !letters_allow(a, b, ALIKE_LETTERS) {
@@ -275,6 +286,48 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             text_level(s)
         }
     }
+}
+
+/// Shortest model number [`shared_code`] reads: five characters, so a British postcode's
+/// outward code (`sw1a`) or a flat (`12b`) is none.
+const CODE_LEN: usize = 5;
+
+/// The model numbers in a normalized text: words of at least [`CODE_LEN`] characters
+/// holding both letters and digits (`ezxs88w`, `7737a001`), each also joined with the
+/// next word when a hyphen or space split it (`f3h982 10` as `f3h98210`).
+fn codes(s: &str) -> Vec<String> {
+    let words: Vec<&str> = s.split(' ').filter(|t| !t.is_empty()).collect();
+    let mut out = Vec::new();
+    for (k, w) in words.iter().enumerate() {
+        if is_code(w) {
+            out.push((*w).to_string());
+            if let Some(next) = words.get(k + 1).filter(|n| n.len() <= 4) {
+                out.push(format!("{w}{next}"));
+            }
+        }
+    }
+    out
+}
+
+/// Whether a word is a model number's ([`codes`]).
+fn is_code(t: &str) -> bool {
+    t.len() >= CODE_LEN
+        && t.bytes().any(|b| b.is_ascii_digit())
+        && t.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+/// Whether two texts name one model number ([`codes`]): the same, or one the other with
+/// a suffix (`fs105` / `fs105na`, a region's variant). Texts without one (addresses,
+/// most pairs with digits) are told apart without allocating.
+fn shared_code(a: &str, b: &str) -> bool {
+    if !a.split(' ').any(is_code) || !b.split(' ').any(is_code) {
+        return false;
+    }
+    let (x, y) = (codes(a), codes(b));
+    x.iter().any(|c| {
+        y.iter()
+            .any(|d| c.starts_with(d.as_str()) || d.starts_with(c.as_str()))
+    })
 }
 
 /// Whether two texts of two or more numbers each (a whole address: a house number, a
@@ -993,6 +1046,48 @@ mod tests {
             Prepared::from_values([(norm.as_str(), digits.as_str())])
         };
         level(FieldKind::Code, p(a).value(0), p(b).value(0))
+    }
+
+    #[test]
+    fn two_titles_naming_one_model_number_are_close_however_worded() {
+        let title = FieldSpec::new("title", FieldKind::Text);
+        let lv = |a: &str, b: &str| {
+            let p = |raw: &str| {
+                let (norm, digits) = normalize_field(&title, raw);
+                Prepared::from_values([(norm.as_str(), digits.as_str())])
+            };
+            level(FieldKind::Text, p(a).value(0), p(b).value(0))
+        };
+        // Abt-Buy's first pairs: the same code, one with a region's suffix, one split by
+        // a hyphen on one side only
+        let close = [
+            (
+                "Linksys EtherFast 8-Port 10/100 Switch - EZXS88W",
+                "Linksys EtherFast EZXS88W Ethernet Switch - EZXS88W",
+            ),
+            (
+                "Netgear ProSafe 5 Port 10/100 Desktop Switch - FS105",
+                "Netgear ProSafe FS105 Ethernet Switch - FS105NA",
+            ),
+            (
+                "Belkin Pro Series Monitor Cable - F3H98210",
+                "Belkin Pro Series VGA/SVGA Monitor Extension Cable - F3H982-10",
+            ),
+        ];
+        for (a, b) in close {
+            assert!(lv(a, b) <= 2, "{a} / {b}: {}", lv(a, b));
+        }
+        // another model of the line, two addresses sharing a postcode's outward code
+        let apart = [
+            (
+                "Linksys EtherFast 8-Port 10/100 Switch - EZXS88W",
+                "Linksys EtherFast EZXS55W Ethernet Switch",
+            ),
+            ("12 baker street sw1a 1aa", "40 long lane sw1a 2bb"),
+        ];
+        for (a, b) in apart {
+            assert!(lv(a, b) >= 3, "{a} / {b}: {}", lv(a, b));
+        }
     }
 
     #[test]
