@@ -201,6 +201,7 @@ fn field_keys(
                         out.push(key(KeyKind::Token, f, t.as_bytes()));
                     }
                 }
+                model_number_keys(v.norm, f, out);
             }
             if opts.prefix > 0 {
                 let end = joined
@@ -229,6 +230,56 @@ fn field_keys(
         }
     }
 }
+
+/// Keys that let one model number meet however a catalogue writes it (see
+/// `fs::compare::shared_code`): two short neighbouring words that join into one
+/// (`llr-b69w` and `llrb69w`) give the joined word's token key, and a model number of six
+/// or more characters also gives its first five's (`cz23xna`, with a region's suffix, and
+/// `cz23x`). Model numbers too short for a run of three digits (the digit keys) met no
+/// other key of theirs (product_catalog_link: 29 of 1,058 true pairs).
+fn model_number_keys(norm: &str, f: u16, out: &mut Vec<u64>) {
+    if !norm.bytes().any(|b| b.is_ascii_digit()) {
+        return;
+    }
+    let mut scratch = String::new();
+    let mut prev: Option<&str> = None;
+    for t in norm.split(' ').filter(|t| !t.is_empty()) {
+        if crate::engine::fs::is_model_number(t) && t.len() > MODEL_PREFIX {
+            out.push(key(KeyKind::Token, f, &t.as_bytes()[..MODEL_PREFIX]));
+        }
+        // a code split by a hyphen: a short head (`llr`, `och`, `zm2`) that is no house
+        // number or unit word (`12 main`, `apt 4b`), a short tail that is no street's
+        // ordinal (`w 79th`), not two codes side by side (`f31g e82k`: a list of classes)
+        if let Some(p) = prev.filter(|p| split_code(p, t)) {
+            scratch.clear();
+            scratch.push_str(p);
+            scratch.push_str(t);
+            if crate::engine::fs::is_model_number(&scratch) {
+                out.push(key(KeyKind::Token, f, scratch.as_bytes()));
+                if scratch.len() > MODEL_PREFIX {
+                    out.push(key(KeyKind::Token, f, &scratch.as_bytes()[..MODEL_PREFIX]));
+                }
+            }
+        }
+        prev = Some(t);
+    }
+}
+
+/// Whether two neighbouring words may be one code split by a hyphen
+/// ([`model_number_keys`]).
+fn split_code(head: &str, tail: &str) -> bool {
+    use crate::engine::fs::{mixed, ordinal};
+    if head.len() > 4 || tail.len() > 5 || head.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    if (mixed(head) && mixed(tail)) || ordinal(tail) {
+        return false;
+    }
+    !crate::engine::lexicon::only_unit_words(head)
+}
+
+/// Characters of a model number's prefix key ([`model_number_keys`]).
+const MODEL_PREFIX: usize = 5;
 
 /// Records per parallel task when computing keys.
 const KEY_CHUNK: usize = 4096;
@@ -771,6 +822,31 @@ mod tests {
     use super::super::fs::{infer_fields, prepare};
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn one_model_number_written_apart_shares_a_key_and_addresses_make_none() {
+        let keys = |s: &str| {
+            let mut out = Vec::new();
+            model_number_keys(s, 0, &mut out);
+            out
+        };
+        let word = |w: &str| key(KeyKind::Token, 0, w.as_bytes());
+        // split by a hyphen on one side, a region's suffix on the other
+        assert!(keys("haclyon professional llr b69w display").contains(&word("llrb69w")));
+        assert!(keys("acme gaming och 699 speaker system").contains(&word("och699")));
+        assert!(keys("halcyon bluetooth cz23xna power adapter").contains(&word("cz23x")));
+        // a house number, a unit, a street's ordinal, a list of classes, words without
+        // digits: no key of their own
+        for s in [
+            "12 main st springfield",
+            "apt 4b 12 main st",
+            "1139 w 79th st",
+            "f31g e82k f19e e05f",
+            "professional display",
+        ] {
+            assert!(keys(s).is_empty(), "{s}: {:?}", keys(s));
+        }
+    }
 
     #[test]
     fn bucketed_sort_equals_a_plain_sort() {

@@ -292,42 +292,41 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
 /// outward code (`sw1a`) or a flat (`12b`) is none.
 const CODE_LEN: usize = 5;
 
-/// The model numbers in a normalized text: words of at least [`CODE_LEN`] characters
-/// holding both letters and digits (`ezxs88w`, `7737a001`), each also joined with the
-/// next word when a hyphen or space split it (`f3h982 10` as `f3h98210`).
-fn codes(s: &str) -> Vec<String> {
-    let words: Vec<&str> = s.split(' ').filter(|t| !t.is_empty()).collect();
-    let mut out = Vec::new();
-    for (k, w) in words.iter().enumerate() {
-        if is_code(w) {
-            out.push((*w).to_string());
-            if let Some(next) = words.get(k + 1).filter(|n| n.len() <= 4) {
-                out.push(format!("{w}{next}"));
-            }
-        }
-    }
-    out
+/// Whether a word holds both letters and digits.
+pub fn mixed(t: &str) -> bool {
+    t.bytes().any(|b| b.is_ascii_digit()) && t.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
-/// Whether a word is a model number's ([`codes`]).
-fn is_code(t: &str) -> bool {
-    t.len() >= CODE_LEN
-        && t.bytes().any(|b| b.is_ascii_digit())
-        && t.bytes().any(|b| b.is_ascii_alphabetic())
+/// Whether a word is a model number: at least [`CODE_LEN`] characters of letters and
+/// digits (`ezxs88w`, `7737a001`), not an ordinal (`125th`, a street's name in many
+/// addresses).
+pub fn is_model_number(t: &str) -> bool {
+    t.len() >= CODE_LEN && mixed(t) && !ordinal(t)
 }
 
-/// Whether two texts name one model number ([`codes`]): the same, or one the other with
-/// a suffix (`fs105` / `fs105na`, a region's variant). Texts without one (addresses,
-/// most pairs with digits) are told apart without allocating.
-fn shared_code(a: &str, b: &str) -> bool {
-    if !a.split(' ').any(is_code) || !b.split(' ').any(is_code) {
+/// Whether a word is a number written as an ordinal (`79th`, `101st`).
+pub fn ordinal(t: &str) -> bool {
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && matches!(&t[digits..], "st" | "nd" | "rd" | "th")
+}
+
+/// Whether two texts name one model number: a word of one ([`is_model_number`]) is in the other
+/// with its spaces taken out. So the code is found however the other side splits it
+/// (`dbv-t669w`, `f3h982-10`) or adds a region's suffix to it (`fs105` in `fs105na`).
+/// Texts without such a word (addresses, most pairs with digits) are told apart without
+/// allocating.
+pub(super) fn shared_code(a: &str, b: &str) -> bool {
+    if !a.split(' ').any(is_model_number) && !b.split(' ').any(is_model_number) {
         return false;
     }
-    let (x, y) = (codes(a), codes(b));
-    x.iter().any(|c| {
-        y.iter()
-            .any(|d| c.starts_with(d.as_str()) || d.starts_with(c.as_str()))
-    })
+    let squeeze = |s: &str| s.replace(' ', "");
+    let (sa, sb) = (squeeze(a), squeeze(b));
+    a.split(' ')
+        .filter(|w| is_model_number(w))
+        .any(|c| sb.contains(c))
+        || b.split(' ')
+            .filter(|w| is_model_number(w))
+            .any(|c| sa.contains(c))
 }
 
 /// Whether two texts of two or more numbers each (a whole address: a house number, a
@@ -1070,6 +1069,14 @@ mod tests {
                 "Netgear ProSafe FS105 Ethernet Switch - FS105NA",
             ),
             (
+                "Helix Digital 10/100 hdmi 2.0 Speaker - DBVT669W",
+                "Helix Digital DBV-T669W Speaker",
+            ),
+            (
+                "Acme Gaming 1080p bundle usb Speaker - OCH699",
+                "Acme Gaming OCH-699 Speaker System ultra",
+            ),
+            (
                 "Belkin Pro Series Monitor Cable - F3H98210",
                 "Belkin Pro Series VGA/SVGA Monitor Extension Cable - F3H982-10",
             ),
@@ -1084,6 +1091,8 @@ mod tests {
                 "Linksys EtherFast EZXS55W Ethernet Switch",
             ),
             ("12 baker street sw1a 1aa", "40 long lane sw1a 2bb"),
+            ("301 E 79TH ST chicago", "1139 W 79th St. chicago"),
+            ("100 w 125th st new york", "300 e 125th st new york"),
         ];
         for (a, b) in apart {
             assert!(lv(a, b) >= 3, "{a} / {b}: {}", lv(a, b));

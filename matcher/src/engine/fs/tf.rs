@@ -218,7 +218,8 @@ impl TermFrequencies {
     /// A close agreement (levels 1 and 2: a typo, a short form) of a common name is
     /// discounted as its exact agreement is (`smieh` / `smith` says as little as `smith`
     /// twice), by the more common of the two values; it is never raised: a rare typo says
-    /// nothing about how rare the name meant is. Other fields keep their close weights: a
+    /// nothing about how rare the name meant is. Two product titles naming one model number
+    /// are no typo at all and keep their weight. Other fields keep their close weights: a
     /// venue written two ways is common because few venues exist, not because the records
     /// are strangers.
     ///
@@ -280,7 +281,10 @@ impl TermFrequencies {
             let floor = -weight(f).max(0.0);
             let side_a = self.adjustment_of(model, f, a.value(f).norm, ia);
             let side_b = || self.adjustment_of(model, f, b.value(f).norm, ib);
-            let adj = if l > 0 {
+            let adj = if l > 0 && super::compare::shared_code(a.value(f).norm, b.value(f).norm) {
+                // two titles naming one model number are no typo of a common value
+                0.0
+            } else if l > 0 {
                 // a close name (levels 1 and 2, names only: see the check above)
                 side_a.min(side_b()).min(0.0)
             } else if self.own.is_some() {
@@ -393,6 +397,29 @@ mod tests {
                 .0,
             common
         );
+    }
+
+    #[test]
+    fn two_titles_naming_one_model_number_are_no_typo_of_a_common_value() {
+        // 400 titles held once each, in a field whose sampled chance agreement is under
+        // one record's share: a close agreement of two of them reads as common
+        let fields = [FieldSpec::new("title", FieldKind::Text)];
+        let title = |v: &str| prepare(&fields, &rec(json!({"title": v})));
+        let recs: Vec<Prepared> = (0..400)
+            .map(|i| title(&format!("netgear prosafe switch fs{}", 1000 + i)))
+            .collect();
+        let tf = TermFrequencies::count(&fields, &[recs.as_slice()]);
+        let mut m = FsModel::prior(fields.to_vec());
+        m.u[0] = [0.0005, 0.0001, 0.0001, 0.01, 0.9893];
+        let (name_field, w) = (&[0usize][..], &[9.0][..]);
+        let close =
+            |a: &Prepared, b: &Prepared| tf.pair_adjustment(&m, a, b, &[2], name_field, w).0;
+        // the same code, the rest worded apart: no discount
+        let other = title("netgear fs1001na ethernet switch");
+        assert_eq!(close(&recs[1], &other), 0.0);
+        // a close pair with no code in common keeps the discount
+        let typo = title("netgear prosafe swtich fs1002");
+        assert!(close(&recs[1], &typo) < -1.0, "{}", close(&recs[1], &typo));
     }
 
     #[test]
