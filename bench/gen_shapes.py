@@ -56,6 +56,9 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         missing addresses and phones
   product_link   link   product titles with brand and model codes written differently,
                         prices that drift
+  product_catalog_link  link  two retailers' catalogues worded apart: long titles and
+                        descriptions against short titles led by the model number (a
+                        region's suffix on it), lines of models a digit apart
 
 No data leaves this file: the name, street and place tables are built here from
 syllables and short word lists, and the random generator is seeded, so the same command
@@ -804,6 +807,68 @@ def product_link(out, rng, T):
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 
+SYNONYMS = {"laptop": "notebook", "monitor": "display", "headphones": "headset",
+            "speaker": "speaker system", "camera": "digital camera", "tablet": "tablet pc",
+            "router": "wireless router", "drive": "hard drive", "phone": "smartphone",
+            "television": "tv", "charger": "power adapter", "mouse": "optical mouse"}
+SPECS = """8-port 10/100 16gb 500gb 1tb usb 2.0 hdmi 1080p 24-inch 5.1-channel dual-band
+black silver white 3-pack refurbished kit bundle""".split()
+FILLER = """designed for home and office use with fast setup easy to carry reliable performance
+all day battery life includes cables and quick start guide backed by a limited warranty
+works with windows and mac premium build quality energy efficient""".split()
+
+
+def product_catalog_link(out, rng, T):
+    """Two retailers' catalogues of one range: one writes a long title (specs, then the
+    model number) and a long description; the other a short title with the model number
+    in the middle, its own word for the category, often a region's suffix on the code,
+    and mostly no description or price. Each line has several models a digit or two
+    apart, so a brand and a category say little."""
+    left, right, truth = [], [], []
+    n = 0
+    for line in range(700):
+        brand = rng.choice(BRANDS)
+        prod = rng.choice(PRODUCTS)
+        stem = "".join(rng.choice(string.ascii_uppercase) for _ in range(rng.randint(2, 4)))
+        series = rng.choice(ADJ).title()
+        for _ in range(rng.randint(1, 4)):
+            n += 1
+            model = f"{stem}{rng.randint(10, 999)}{rng.choice(['', 'W', 'B', 'X'])}"
+            specs = rng.sample(SPECS, rng.randint(1, 3))
+            price = round(rng.uniform(15, 2500), 2)
+            in_l, in_r = rng.random() < 0.8, rng.random() < 0.75
+            if in_l:
+                title = (f"{brand.title()} {series} {' '.join(specs)} "
+                         f"{prod.title()} - {model}")
+                words = title.lower().split() + rng.sample(FILLER, rng.randint(8, 20))
+                rng.shuffle(words)
+                left.append([f"a{n}", title, " ".join(words), f"${price:.2f}"])
+            if in_r:
+                code = model
+                r = rng.random()
+                if r < 0.3:
+                    code = model + rng.choice(["NA", "/B", "US", "-R"])
+                elif r < 0.45 and len(model) > 4:
+                    code = f"{model[:3]}-{model[3:]}"
+                cat = SYNONYMS.get(prod, prod) if rng.random() < 0.6 else prod
+                extra = rng.sample(ADJ, 1)[0] if rng.random() < 0.5 else ""
+                title = " ".join(w for w in [brand.title(), series, code, cat.title(), extra] if w)
+                if rng.random() < 0.15:
+                    title = typo(rng, title)
+                desc = blank(rng, " ".join(rng.sample(FILLER, rng.randint(3, 8))), 0.6)
+                right.append([f"b{n}", title, desc,
+                              blank(rng, f"{price * rng.uniform(0.9, 1.1):.2f}", 0.5)])
+            if in_l and in_r:
+                truth.append((f"a{n}", f"b{n}"))
+    rng.shuffle(left)
+    rng.shuffle(right)
+    d = os.path.join(out, "product_catalog_link")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "left.csv"), ["id", "title", "description", "price"], left)
+    write(os.path.join(d, "right.csv"), ["id", "title", "description", "price"], right)
+    link_truth(os.path.join(d, "truth.csv"), truth)
+
+
 # Independently designed person tables: concept -> column name per design. A design
 # leaves out some concepts; `fmt` writes a person's value of a concept.
 DESIGNS = {
@@ -1034,6 +1099,7 @@ def main():
     person_tax_link(out, random.Random(seed + 103), T, skew=(0.5, 0.6),
                     folder="person_tax_link_pop_clean", noise=0.05)
     schema_naming_tasks(out, random.Random(seed + 104), T)
+    product_catalog_link(out, random.Random(seed + 105), T)
     print(out)
 
 
