@@ -248,8 +248,9 @@ fn model_number_keys(norm: &str, f: u16, out: &mut Vec<u64>) {
             out.push(key(KeyKind::Token, f, &t.as_bytes()[..MODEL_PREFIX]));
         }
         // a code split by a hyphen: a short head (`llr`, `och`, `zm2`) that is no house
-        // number or unit word (`12 main`, `apt 4b`), a short tail that is no street's
-        // ordinal (`w 79th`), not two codes side by side (`f31g e82k`: a list of classes)
+        // number or unit word (`12 main`, `apt 4b`), a short tail, neither a street's
+        // ordinal (`w 79th`, `79th st`), not two codes side by side (`f31g e82k`: a list
+        // of classes)
         if let Some(p) = prev.filter(|p| split_code(p, t)) {
             scratch.clear();
             scratch.push_str(p);
@@ -272,10 +273,11 @@ fn split_code(head: &str, tail: &str) -> bool {
     if head.len() > 4 || tail.len() > 5 || head.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
-    if (mixed(head) && mixed(tail)) || ordinal(tail) {
+    if (mixed(head) && mixed(tail)) || ordinal(head) || ordinal(tail) {
         return false;
     }
-    !crate::engine::lexicon::only_unit_words(head)
+    // a unit word (`apt`, `box`); a head with a digit in it is none
+    head.bytes().any(|b| b.is_ascii_digit()) || !crate::engine::lexicon::only_unit_words(head)
 }
 
 /// Characters of a model number's prefix key ([`model_number_keys`]).
@@ -834,6 +836,7 @@ mod tests {
         // split by a hyphen on one side, a region's suffix on the other
         assert!(keys("haclyon professional llr b69w display").contains(&word("llrb69w")));
         assert!(keys("acme gaming och 699 speaker system").contains(&word("och699")));
+        assert!(keys("titan 4k uc5 248 mouse").contains(&word("uc5248")));
         assert!(keys("halcyon bluetooth cz23xna power adapter").contains(&word("cz23x")));
         // a house number, a unit, a street's ordinal, a list of classes, words without
         // digits: no key of their own
@@ -841,6 +844,8 @@ mod tests {
             "12 main st springfield",
             "apt 4b 12 main st",
             "1139 w 79th st",
+            "12 125th st",
+            "unit 12 main st",
             "f31g e82k f19e e05f",
             "professional display",
         ] {

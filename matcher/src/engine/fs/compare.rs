@@ -257,12 +257,7 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             // two product titles naming one model number (`Netgear ProSafe 5 Port 10/100
             // Desktop Switch - FS105` and `Netgear ProSafe FS105 Ethernet Switch -
             // FS105NA`): close however differently the rest is worded
-            if !a.digits.is_empty()
-                && !b.digits.is_empty()
-                && a.token_count() >= 3
-                && b.token_count() >= 3
-                && shared_code(a.norm, b.norm)
-            {
+            if same_model(a, b) {
                 return text_level(text_similarity(a, b)).min(2);
             }
             // strangers (most candidate pairs) share too few letters to reach 0.7: the
@@ -310,23 +305,67 @@ pub fn ordinal(t: &str) -> bool {
     digits > 0 && matches!(&t[digits..], "st" | "nd" | "rd" | "th")
 }
 
-/// Whether two texts name one model number: a word of one ([`is_model_number`]) is in the other
-/// with its spaces taken out. So the code is found however the other side splits it
-/// (`dbv-t669w`, `f3h982-10`) or adds a region's suffix to it (`fs105` in `fs105na`).
-/// Texts without such a word (addresses, most pairs with digits) are told apart without
-/// allocating.
-pub(super) fn shared_code(a: &str, b: &str) -> bool {
-    if !a.split(' ').any(is_model_number) && !b.split(' ').any(is_model_number) {
+/// Whether two texts of three or more words, each with a digit, name one model number
+/// ([`shared_code`]), and are not two addresses: two texts that begin with different
+/// numbers are two houses, whatever postcode they share (`10 downing st sw1a2aa` /
+/// `70 whitehall sw1a2aa`).
+pub fn same_model(a: Value<'_>, b: Value<'_>) -> bool {
+    if a.digits.is_empty() || b.digits.is_empty() || a.token_count() < 3 || b.token_count() < 3 {
         return false;
     }
-    let squeeze = |s: &str| s.replace(' ', "");
-    let (sa, sb) = (squeeze(a), squeeze(b));
+    fn number(s: &str) -> Option<&str> {
+        s.split(' ')
+            .next()
+            .filter(|t| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit()))
+    }
+    if let (Some(x), Some(y)) = (number(a.norm), number(b.norm))
+        && x != y
+    {
+        return false;
+    }
+    shared_code(a.norm, b.norm)
+}
+
+/// Whether two texts name one model number: a word of one ([`is_model_number`]) is in
+/// the other, read from the start of a word with its spaces skipped, up to the end of a
+/// word or a suffix of at most three letters. So the code is found however the other
+/// side splits it (`dbv t669w`, `f3h982 10`) or adds a region's suffix to it (`fs105` in
+/// `fs105na`), but not in a longer number (`mx500` / `mx5000`) or across a word
+/// (`1234a` / `1234 abbey`). Allocates nothing.
+pub(super) fn shared_code(a: &str, b: &str) -> bool {
     a.split(' ')
         .filter(|w| is_model_number(w))
-        .any(|c| sb.contains(c))
+        .any(|c| found_in(c.as_bytes(), b.as_bytes()))
         || b.split(' ')
             .filter(|w| is_model_number(w))
-            .any(|c| sa.contains(c))
+            .any(|c| found_in(c.as_bytes(), a.as_bytes()))
+}
+
+/// Longest suffix after a model number that still names it ([`shared_code`]: `na`, `us`).
+const CODE_SUFFIX: usize = 3;
+
+/// Whether `code` is in the normalized text `text` as [`shared_code`] reads it.
+fn found_in(code: &[u8], text: &[u8]) -> bool {
+    (0..text.len())
+        .filter(|&s| text[s] != b' ' && (s == 0 || text[s - 1] == b' '))
+        .any(|s| {
+            let (mut i, mut k) = (s, 0);
+            while k < code.len() && i < text.len() {
+                if text[i] == b' ' {
+                    i += 1;
+                } else if text[i] == code[k] {
+                    i += 1;
+                    k += 1;
+                } else {
+                    return false;
+                }
+            }
+            if k < code.len() {
+                return false;
+            }
+            let rest = text[i..].split(|&c| c == b' ').next().unwrap_or_default();
+            rest.len() <= CODE_SUFFIX && rest.iter().all(u8::is_ascii_alphabetic)
+        })
 }
 
 /// Whether two texts of two or more numbers each (a whole address: a house number, a
@@ -1092,11 +1131,23 @@ mod tests {
             ),
             ("12 baker street sw1a 1aa", "40 long lane sw1a 2bb"),
             ("301 E 79TH ST chicago", "1139 W 79th St. chicago"),
+            (
+                "10 Downing St London SW1A2AA",
+                "70 Whitehall London SW1A2AA",
+            ),
+            (
+                "logitech mx500 optical mouse",
+                "logitech mx5000 cordless keyboard",
+            ),
             ("100 w 125th st new york", "300 e 125th st new york"),
         ];
         for (a, b) in apart {
             assert!(lv(a, b) >= 3, "{a} / {b}: {}", lv(a, b));
         }
+        // a code is read from the start of a word to the end of one (or a short suffix)
+        assert!(!shared_code("1234a main st", "1234 abbey rd"));
+        assert!(shared_code("fs105 switch", "ethernet fs105na"));
+        assert!(!shared_code("mx500 mouse", "mx5000 keyboard"));
     }
 
     #[test]

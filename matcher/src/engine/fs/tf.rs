@@ -281,7 +281,7 @@ impl TermFrequencies {
             let floor = -weight(f).max(0.0);
             let side_a = self.adjustment_of(model, f, a.value(f).norm, ia);
             let side_b = || self.adjustment_of(model, f, b.value(f).norm, ib);
-            let adj = if l > 0 && super::compare::shared_code(a.value(f).norm, b.value(f).norm) {
+            let adj = if l > 0 && super::compare::same_model(a.value(f), b.value(f)) {
                 // two titles naming one model number are no typo of a common value
                 0.0
             } else if l > 0 {
