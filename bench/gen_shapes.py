@@ -248,6 +248,16 @@ def link_truth(path, pairs):
         w.writerows(pairs)
 
 
+def write_link(d, rng, left, right, truth):
+    """A link set into folder `d`: `left.csv` and `right.csv` (each a `(header, rows)`,
+    the rows shuffled, left first) and `truth.csv`."""
+    os.makedirs(d, exist_ok=True)
+    for name, (header, rows) in (("left.csv", left), ("right.csv", right)):
+        rng.shuffle(rows)
+        write(os.path.join(d, name), header, rows)
+    link_truth(os.path.join(d, "truth.csv"), truth)
+
+
 class Person:
     pass
 
@@ -798,13 +808,9 @@ def product_link(out, rng, T):
                           blank(rng, f"${price * rng.uniform(0.9, 1.1):.2f}", 0.3)])
         if in_l and in_r:
             truth.append((f"a{n}", f"b{n}"))
-    rng.shuffle(left)
-    rng.shuffle(right)
-    d = os.path.join(out, "product_link")
-    os.makedirs(d, exist_ok=True)
-    write(os.path.join(d, "left.csv"), ["id", "title", "manufacturer", "price"], left)
-    write(os.path.join(d, "right.csv"), ["id", "name", "brand", "price"], right)
-    link_truth(os.path.join(d, "truth.csv"), truth)
+    write_link(os.path.join(out, "product_link"), rng,
+               (["id", "title", "manufacturer", "price"], left),
+               (["id", "name", "brand", "price"], right), truth)
 
 
 SYNONYMS = {"laptop": "notebook", "monitor": "display", "headphones": "headset",
@@ -860,13 +866,9 @@ def product_catalog_link(out, rng, T):
                               blank(rng, f"{price * rng.uniform(0.9, 1.1):.2f}", 0.5)])
             if in_l and in_r:
                 truth.append((f"a{n}", f"b{n}"))
-    rng.shuffle(left)
-    rng.shuffle(right)
-    d = os.path.join(out, "product_catalog_link")
-    os.makedirs(d, exist_ok=True)
-    write(os.path.join(d, "left.csv"), ["id", "title", "description", "price"], left)
-    write(os.path.join(d, "right.csv"), ["id", "title", "description", "price"], right)
-    link_truth(os.path.join(d, "truth.csv"), truth)
+    header = ["id", "title", "description", "price"]
+    write_link(os.path.join(out, "product_catalog_link"), rng, (header, left),
+               (header, right), truth)
 
 
 # Independently designed person tables: concept -> column name per design. A design

@@ -189,26 +189,19 @@ impl Copies {
         {
             return false;
         }
-        // a twin (each inside the other in nearly every row: a copy that drops a title in
-        // a few rows) is a copy of this column, not one of its parts, and goes by the rule
-        // of copies (`both` counts the rows two columns both fill, the same either way)
-        let twin = |d: usize| {
-            let both = self.both[c * n + d] as usize;
-            both >= MIN_FILLED
-                && nearly_all(self.inside[c * n + d] as usize, both)
-                && nearly_all(self.inside[d * n + c] as usize, both)
+        // whether column `y` sits inside column `x` in nearly every row both fill (`both`
+        // counts those rows, the same either way)
+        let inside = |x: usize, y: usize| {
+            let both = self.both[x * n + y] as usize;
+            x != y && both >= MIN_FILLED && nearly_all(self.inside[x * n + y] as usize, both)
         };
-        if (0..n).any(|d| d != c && twin(d)) {
+        // a twin (each inside the other: a copy that drops a title in a few rows) is a
+        // copy of this column, not one of its parts, and goes by the rule of copies
+        if (0..n).any(|d| inside(c, d) && inside(d, c)) {
             return false;
         }
         let parts = (0..n)
-            .filter(|&d| {
-                let both = self.both[c * n + d] as usize;
-                d != c
-                    && both >= MIN_FILLED
-                    && nearly_all(self.inside[c * n + d] as usize, both)
-                    && self.mean_words(d) < mean
-            })
+            .filter(|&d| inside(c, d) && self.mean_words(d) < mean)
             .count();
         parts >= 2
     }

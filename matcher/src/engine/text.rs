@@ -333,6 +333,28 @@ pub fn soundex_code(s: &str) -> Option<[u8; 4]> {
     Some(out)
 }
 
+/// Shortest model number ([`is_model_number`]): five characters, so a British postcode's
+/// outward code (`sw1a`) or a flat (`12b`) is none.
+const CODE_LEN: usize = 5;
+
+/// Whether a word holds both letters and digits.
+pub fn mixed(t: &str) -> bool {
+    t.bytes().any(|b| b.is_ascii_digit()) && t.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+/// Whether a word is a model number: at least [`CODE_LEN`] characters of letters and
+/// digits (`ezxs88w`, `7737a001`), not an ordinal (`125th`, a street's name in many
+/// addresses).
+pub fn is_model_number(t: &str) -> bool {
+    t.len() >= CODE_LEN && mixed(t) && !ordinal(t)
+}
+
+/// Whether a word is a number written as an ordinal (`79th`, `101st`).
+pub fn ordinal(t: &str) -> bool {
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && matches!(&t[digits..], "st" | "nd" | "rd" | "th")
+}
+
 /// Only the digits of a string.
 pub fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()

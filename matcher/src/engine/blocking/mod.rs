@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::fs::{FieldKind, FieldSpec, Prepared};
-use super::text::soundex_code;
+use super::text::{is_model_number, mixed, ordinal, soundex_code};
 
 mod link;
 mod names;
@@ -244,7 +244,7 @@ fn model_number_keys(norm: &str, f: u16, out: &mut Vec<u64>) {
     let mut scratch = String::new();
     let mut prev: Option<&str> = None;
     for t in norm.split(' ').filter(|t| !t.is_empty()) {
-        if crate::engine::fs::is_model_number(t) && t.len() > MODEL_PREFIX {
+        if is_model_number(t) && t.len() > MODEL_PREFIX {
             out.push(key(KeyKind::Token, f, &t.as_bytes()[..MODEL_PREFIX]));
         }
         // a code split by a hyphen: a short head (`llr`, `och`, `zm2`) that is no house
@@ -255,7 +255,7 @@ fn model_number_keys(norm: &str, f: u16, out: &mut Vec<u64>) {
             scratch.clear();
             scratch.push_str(p);
             scratch.push_str(t);
-            if crate::engine::fs::is_model_number(&scratch) {
+            if is_model_number(&scratch) {
                 out.push(key(KeyKind::Token, f, scratch.as_bytes()));
                 if scratch.len() > MODEL_PREFIX {
                     out.push(key(KeyKind::Token, f, &scratch.as_bytes()[..MODEL_PREFIX]));
@@ -269,7 +269,6 @@ fn model_number_keys(norm: &str, f: u16, out: &mut Vec<u64>) {
 /// Whether two neighbouring words may be one code split by a hyphen
 /// ([`model_number_keys`]).
 fn split_code(head: &str, tail: &str) -> bool {
-    use crate::engine::fs::{mixed, ordinal};
     if head.len() > 4 || tail.len() > 5 || head.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }

@@ -5,7 +5,7 @@
 //! Apart from the model ([`super::FsModel`]): levels are a pure function of two values,
 //! the weights are estimated from the data.
 
-use super::super::text::{jw, jw_ascii};
+use super::super::text::{is_model_number, jw, jw_ascii};
 use super::{FieldKind, FieldSpec, MISSING, Prepared, Value};
 
 /// Agreement level of two canonical dates ([`canonical_date`]): 0 the whole date agrees;
@@ -281,28 +281,6 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             text_level(s)
         }
     }
-}
-
-/// Shortest model number [`shared_code`] reads: five characters, so a British postcode's
-/// outward code (`sw1a`) or a flat (`12b`) is none.
-const CODE_LEN: usize = 5;
-
-/// Whether a word holds both letters and digits.
-pub fn mixed(t: &str) -> bool {
-    t.bytes().any(|b| b.is_ascii_digit()) && t.bytes().any(|b| b.is_ascii_alphabetic())
-}
-
-/// Whether a word is a model number: at least [`CODE_LEN`] characters of letters and
-/// digits (`ezxs88w`, `7737a001`), not an ordinal (`125th`, a street's name in many
-/// addresses).
-pub fn is_model_number(t: &str) -> bool {
-    t.len() >= CODE_LEN && mixed(t) && !ordinal(t)
-}
-
-/// Whether a word is a number written as an ordinal (`79th`, `101st`).
-pub fn ordinal(t: &str) -> bool {
-    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
-    digits > 0 && matches!(&t[digits..], "st" | "nd" | "rd" | "th")
 }
 
 /// Whether two texts of three or more words, each with a digit, name one model number

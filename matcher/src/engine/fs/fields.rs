@@ -678,12 +678,8 @@ pub fn named_month_date(raw: &str) -> Option<(u32, u32, u32)> {
             }
         } else {
             // an ordinal day (`22nd`) keeps its number
-            let digits = tok.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-            let suffix = &tok[digits.len()..];
-            if !digits.is_empty()
-                && digits.bytes().all(|b| b.is_ascii_digit())
-                && matches!(suffix, "st" | "nd" | "rd" | "th")
-            {
+            if crate::engine::text::ordinal(tok) {
+                let digits = &tok[..tok.len() - 2];
                 day = digits.parse().ok().filter(|d| (1..=31).contains(d))?;
                 continue;
             }
