@@ -59,6 +59,12 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
   product_catalog_link  link  two retailers' catalogues worded apart: long titles and
                         descriptions against short titles led by the model number (a
                         region's suffix on it), lines of models a digit apart
+  product_title_link  link  a software shelf with no model numbers: one catalogue writes a
+                        short title, the other the maker's name, often its product code,
+                        the same title and an edition (`punch software 14100 punch!
+                        professional home design suite for windows`); each maker sells a
+                        series of titles one word apart (`home design`, `professional
+                        home design`), so a title inside another is not always the same
 
 No data leaves this file: the name, street and place tables are built here from
 syllables and short word lists, and the random generator is seeded, so the same command
@@ -871,6 +877,64 @@ def product_catalog_link(out, rng, T):
                (header, right), truth)
 
 
+SUBJECTS = """home design landscape deck garden math reading writing spelling typing guitar
+piano drums recipe organizer encyclopedia atlas dictionary flight train golf chess poker
+photo album greeting cards resume payroll accounting ledger invoice backup antivirus
+firewall mail office calendar translator language bible history science geography""".split()
+TIERS = ["", "", "professional", "master", "ultimate", "deluxe", "essentials", "premier"]
+EDITIONS = ["suite for windows", "complete package", "small box", "for mac", "win/mac",
+            "jewel case", "upgrade", "academic edition", "cd-rom"]
+MAKER_KINDS = ["software", "interactive", "media", "games", "learning", "development"]
+
+
+def product_title_link(out, rng, T):
+    """Two catalogues of one software shelf, no model numbers in the titles: the left a
+    short title with the maker's short name and the maker apart; the right the maker's
+    whole name, often its product code, the title, and an edition, the maker mostly not
+    apart, a price a few per cent lower. Each maker sells a series: a subject with tiers
+    (`home design`, `professional home design`, `master home design`) and versions, so
+    one title worded inside another is often another product."""
+    left, right, truth = [], [], []
+    n = 0
+    for _ in range(260):
+        short = pseudo_word(rng, 2, 3)
+        maker = f"{short} {rng.choice(MAKER_KINDS)}"
+        subjects = [" ".join(rng.sample(SUBJECTS, rng.randint(1, 2)))
+                    for _ in range(rng.randint(1, 3))]
+        for subject in subjects:
+            tiers = rng.sample(TIERS, rng.randint(1, 4))
+            for tier in tiers:
+                n += 1
+                version = rng.choice(["", "", "", f"{rng.randint(2, 12)}",
+                                      f"{rng.randint(1, 9)}.{rng.randint(0, 5)}"])
+                title = " ".join(w for w in [short, tier, subject, version] if w)
+                price = round(rng.uniform(5, 400), 2)
+                in_l, in_r = rng.random() < 0.8, rng.random() < 0.8
+                if in_l:
+                    t = title if rng.random() < 0.9 else typo(rng, title)
+                    left.append([f"a{n}", t, "", blank(rng, maker, 0.1),
+                                 blank(rng, f"{price:.2f}", 0.15)])
+                if in_r:
+                    words = [maker]
+                    if rng.random() < 0.6:
+                        words.append(f"{rng.randint(1, 99)}{rng.choice(['100', '200', '500'])}")
+                    words.append(title)
+                    if rng.random() < 0.7:
+                        words.append(rng.choice(EDITIONS))
+                    t = " ".join(words)
+                    if rng.random() < 0.3:
+                        t = t.replace(f"{short} ", f"{short}! ", 1)
+                    desc = blank(rng, f"{title} " + " ".join(rng.sample(FILLER, rng.randint(4, 12))),
+                                 0.5)
+                    right.append([f"b{n}", t, desc, blank(rng, maker, 0.7),
+                                  f"{price * rng.uniform(0.75, 1.0):.2f}"])
+                if in_l and in_r:
+                    truth.append((f"a{n}", f"b{n}"))
+    header = ["id", "title", "description", "manufacturer", "price"]
+    write_link(os.path.join(out, "product_title_link"), rng, (header, left),
+               (header, right), truth)
+
+
 # Independently designed person tables: concept -> column name per design. A design
 # leaves out some concepts; `fmt` writes a person's value of a concept.
 DESIGNS = {
@@ -1102,6 +1166,7 @@ def main():
                     folder="person_tax_link_pop_clean", noise=0.05)
     schema_naming_tasks(out, random.Random(seed + 104), T)
     product_catalog_link(out, random.Random(seed + 105), T)
+    product_title_link(out, random.Random(seed + 106), T)
     print(out)
 
 

@@ -112,6 +112,7 @@ run febrl4-sparse-link 0.95 em --left $r/febrl4_sparse/a.csv --right $r/febrl4_s
 run org-dedup 0.95 dedup --input $s/org_dedup/input.csv --truth $s/org_dedup/truth.csv
 run product-link 0.95 em --left $s/product_link/left.csv --right $s/product_link/right.csv --truth $s/product_link/truth.csv
 run product-catalog-link 0.95 em --left $s/product_catalog_link/left.csv --right $s/product_catalog_link/right.csv --truth $s/product_catalog_link/truth.csv
+run product-title-link 0.95 em --left $s/product_title_link/left.csv --right $s/product_title_link/right.csv --truth $s/product_title_link/truth.csv
 sum=0; n=0; tp=0; pp=0; cp=0
 count() { # file: adds its pair counts to tp, pp, cp
   local line

@@ -260,6 +260,11 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             if same_model(a, b) {
                 return text_level(text_similarity(a, b)).min(2);
             }
+            // one title worded inside the other (`punch professional home design` /
+            // `punch software 14100 punch professional home design suite for windows`)
+            if contains_words(a, b) {
+                return text_level(text_similarity(a, b)).min(2);
+            }
             // strangers (most candidate pairs) share too few letters to reach 0.7: the
             // far level without a Jaro–Winkler
             if !letters_allow(a, b, ALIKE_LETTERS) {
@@ -302,6 +307,45 @@ pub fn same_model(a: Value<'_>, b: Value<'_>) -> bool {
         return false;
     }
     shared_code(a.norm, b.norm)
+}
+
+/// Whether every word of the text with fewer words is a word of the other: one title a
+/// part of the other's wording, the other adding a maker, a code or an edition (`punch
+/// professional home design` / `punch software 14100 punch professional home design suite
+/// for windows`, `microsoft data analyzer 2002` / `microsoft ho2 00003 data analyzer 2002
+/// complete package`); a word of five letters or more (no digit) may be one edit from
+/// its partner (`profesional`). The shorter has three words or more, two of them of four letters
+/// or more (`of the and` is in every title); neither is longer than [`LONG_TEXT`] (a
+/// title inside a description says less). Not two texts that begin with numbers: two
+/// addresses, where a flat or a street type more is another home (`12 oak st` / `12 oak
+/// st apt 5`). Allocates nothing.
+pub fn contains_words(a: Value<'_>, b: Value<'_>) -> bool {
+    if a.norm.len() > LONG_TEXT || b.norm.len() > LONG_TEXT {
+        return false;
+    }
+    let (short, long) = if a.token_count() <= b.token_count() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let word = |t: &&str| t.bytes().filter(u8::is_ascii_alphabetic).count() >= 4;
+    if short.token_count() < 3 || short.tokens().filter(word).count() < 2 {
+        return false;
+    }
+    let starts_with_number = |v: Value<'_>| {
+        v.tokens()
+            .next()
+            .is_some_and(|t| t.bytes().all(|c| c.is_ascii_digit()))
+    };
+    if starts_with_number(short) && starts_with_number(long) {
+        return false;
+    }
+    // a mistyped word, never a number or a code one digit apart (`fs1001` / `fs1002`)
+    let word5 = |t: &str| t.len() >= 5 && t.bytes().all(|c| c.is_ascii_alphabetic());
+    short.tokens().all(|t| {
+        long.tokens()
+            .any(|u| u == t || (word5(t) && osa_distance_at_most(t, u, 1) <= 1))
+    })
 }
 
 /// Whether two texts name one model number: a word of one ([`is_model_number`]) is in
@@ -1126,6 +1170,63 @@ mod tests {
         assert!(!shared_code("1234a main st", "1234 abbey rd"));
         assert!(shared_code("fs105 switch", "ethernet fs105na"));
         assert!(!shared_code("mx500 mouse", "mx5000 keyboard"));
+    }
+
+    #[test]
+    fn one_title_worded_inside_another_is_close() {
+        let title = FieldSpec::new("title", FieldKind::Text);
+        let p = |raw: &str| {
+            let (norm, digits) = normalize_field(&title, raw);
+            Prepared::from_values([(norm.as_str(), digits.as_str())])
+        };
+        let lv = |a: &str, b: &str| level(FieldKind::Text, p(a).value(0), p(b).value(0));
+        // Amazon-Google's pairs: the other side adds the maker, its code, an edition
+        let close = [
+            (
+                "punch! professional home design",
+                "punch software 14100 punch! professional home design suite for windows",
+            ),
+            (
+                "microsoft data analyzer 2002",
+                "microsoft ho2-00003 data analyzer 2002 - complete package - 1 user",
+            ),
+            (
+                "emedia intermediate guitar method",
+                "emedia music corp emedia intermediate guitar method",
+            ),
+            // a word of five letters or more mistyped on one side
+            (
+                "punch! profesional home design",
+                "punch software 14100 punch! professional home design suite for windows",
+            ),
+        ];
+        for (a, b) in close {
+            assert!(lv(a, b) <= 2, "{a} / {b}: {}", lv(a, b));
+        }
+        // a word of the shorter missing, too few words of four letters (class codes, a
+        // two-word title in every catalogue), two addresses (another flat, another house)
+        let apart = [
+            (
+                "punch 5 in 1 home design",
+                "punch software 20100 punch! home design complete",
+            ),
+            ("F31G;E82K;F19E", "A01B;F31G;C07D;E82K;H04L;F19E"),
+            ("math 2", "school zone interactive math 2 on track software"),
+            ("12 oak st", "12 oak st apt 5"),
+            ("12 oak st springfield", "12 oak st springfield 62704 apt 5"),
+            // a code one digit apart is another product, however alike the rest
+            (
+                "acme soundbar model tx1001",
+                "acme soundbar model tx1002 black edition",
+            ),
+        ];
+        for (a, b) in apart {
+            assert!(lv(a, b) >= 3, "{a} / {b}: {}", lv(a, b));
+        }
+        assert!(!contains_words(
+            p("the big one").value(0),
+            p("the big one hundred").value(0)
+        ));
     }
 
     #[test]

@@ -281,8 +281,14 @@ impl TermFrequencies {
             let floor = -weight(f).max(0.0);
             let side_a = self.adjustment_of(model, f, a.value(f).norm, ia);
             let side_b = || self.adjustment_of(model, f, b.value(f).norm, ib);
-            let adj = if l > 0 && super::compare::same_model(a.value(f), b.value(f)) {
-                // two titles naming one model number are no typo of a common value
+            let (va, vb) = (a.value(f), b.value(f));
+            let adj = if l > 0
+                && (super::compare::same_model(va, vb)
+                    || (va.token_count() != vb.token_count()
+                        && super::compare::contains_words(va, vb)))
+            {
+                // two titles naming one model number, or one worded inside the other with
+                // words of its own, are no typo of a common value
                 0.0
             } else if l > 0 {
                 // a close name (levels 1 and 2, names only: see the check above)
@@ -420,6 +426,25 @@ mod tests {
         // a close pair with no code in common keeps the discount
         let typo = title("netgear prosafe swtich fs1002");
         assert!(close(&recs[1], &typo) < -1.0, "{}", close(&recs[1], &typo));
+        // titles with no code, one worded inside the other: no discount either
+        let word = |i: usize| -> String {
+            (0..4)
+                .map(|k| char::from(b'a' + (i / 26usize.pow(k) % 26) as u8))
+                .collect()
+        };
+        let recs: Vec<Prepared> = (0..400)
+            .map(|i| title(&format!("prosafe desktop {} switch", word(i))))
+            .collect();
+        let tf = TermFrequencies::count(&fields, &[recs.as_slice()]);
+        let close =
+            |a: &Prepared, b: &Prepared| tf.pair_adjustment(&m, a, b, &[2], name_field, w).0;
+        let inside = title(&format!(
+            "netgear inc prosafe desktop {} switch kit",
+            word(2)
+        ));
+        assert_eq!(close(&recs[2], &inside), 0.0);
+        let typo = title(&format!("prosafe destkop {} switch", word(2)));
+        assert!(close(&recs[2], &typo) < -1.0, "{}", close(&recs[2], &typo));
     }
 
     #[test]
