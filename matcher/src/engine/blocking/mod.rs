@@ -1056,6 +1056,36 @@ mod tests {
     }
 
     #[test]
+    fn a_token_one_side_never_holds_leaves_the_rare_keys_to_shared_ones() {
+        // the right catalogue adds a product code and an edition (`16200`, `cd-rom`,
+        // each on two right records) to the title the left writes bare: counted, they
+        // were the right record's rarest tokens and no key was shared
+        let mk = |title: &str, maker: &str| {
+            json!({"title": title, "maker": maker})
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        let mut left = vec![mk("ovwell essentials piano", "ovwell development")];
+        let mut right = vec![mk(
+            "ovwell development 16200 ovwell essentials piano cd-rom",
+            "",
+        )];
+        right.push(mk("ovwell development 16200 ovwell garden cd-rom", ""));
+        for i in 0..10 {
+            left.push(mk(&format!("ovwell master t{i}x"), "ovwell development"));
+            right.push(mk(&format!("ovwell development premier u{i}y"), ""));
+            left.push(mk(&format!("piano lessons v{i}"), ""));
+            right.push(mk(&format!("piano songs w{i}"), ""));
+        }
+        let fields = infer_fields(left.iter().chain(&right));
+        let l: Vec<_> = left.iter().map(|r| prepare(&fields, r)).collect();
+        let r: Vec<_> = right.iter().map(|r| prepare(&fields, r)).collect();
+        let c = link_rare_candidates(&fields, &l, &r, &BlockingOptions::default());
+        assert!(c.contains(&(0, 0)), "{c:?}");
+    }
+
+    #[test]
     fn a_common_surname_with_typos_pairs_by_its_sound_and_the_birth_year() {
         // 12 x 12 records whose surnames share one sound (a block of 144 pairs, skipped),
         // first names all different, birth dates in different years, months and days: only
