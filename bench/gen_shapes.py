@@ -881,7 +881,7 @@ SUBJECTS = """home design landscape deck garden math reading writing spelling ty
 piano drums recipe organizer encyclopedia atlas dictionary flight train golf chess poker
 photo album greeting cards resume payroll accounting ledger invoice backup antivirus
 firewall mail office calendar translator language bible history science geography""".split()
-TIERS = ["", "", "professional", "master", "ultimate", "deluxe", "essentials", "premier"]
+TIERS = ["", "professional", "master", "ultimate", "deluxe", "essentials", "premier"]
 EDITIONS = ["suite for windows", "complete package", "small box", "for mac", "win/mac",
             "jewel case", "upgrade", "academic edition", "cd-rom"]
 MAKER_KINDS = ["software", "interactive", "media", "games", "learning", "development"]
@@ -891,7 +891,7 @@ def product_title_link(out, rng, T):
     """Two catalogues of one software shelf, no model numbers in the titles: the left a
     short title with the maker's short name and the maker apart; the right the maker's
     whole name, often its product code, the title, and an edition, the maker mostly not
-    apart, a price a few per cent lower. Each maker sells a series: a subject with tiers
+    apart, a price up to a quarter lower. Each maker sells a series: a subject with tiers
     (`home design`, `professional home design`, `master home design`) and versions, so
     one title worded inside another is often another product."""
     left, right, truth = [], [], []

@@ -284,11 +284,11 @@ impl TermFrequencies {
             let (va, vb) = (a.value(f), b.value(f));
             let adj = if l > 0
                 && (super::compare::same_model(va, vb)
-                    || (va.token_count() != vb.token_count()
-                        && super::compare::contains_words(va, vb)))
+                    || (!model.fields[f].person_name && super::compare::contains_words(va, vb)))
             {
                 // two titles naming one model number, or one worded inside the other with
-                // words of its own, are no typo of a common value
+                // words of its own, are no typo of a common value; a person's whole name
+                // with a word more (`john william smith jr`) is the common name still
                 0.0
             } else if l > 0 {
                 // a close name (levels 1 and 2, names only: see the check above)
