@@ -81,7 +81,7 @@ pub fn link_candidates(
 }
 
 /// Further link candidates `(i, j)`, sorted, unique: two records sharing two of their
-/// rarest tokens ([`rare_keys`], counted over both sides), whichever fields hold them (a
+/// rarest tokens ([`rare_keys`], of the tokens both sides hold), whichever fields hold (a
 /// title's rare word and an author's surname), however common each field's blocks are.
 ///
 /// Kept apart from [`link_candidates`] because the model is fitted without them
@@ -124,8 +124,9 @@ fn cross_block_pairs(mut entries: Vec<(u64, u32, u32)>, cap: usize, pairs: &mut 
     }
 }
 
-/// The rare-token keys ([`rare_keys`]) of both sides of a link, token frequencies counted
-/// over both: `(key, record)` entries of the left and of the right records.
+/// The rare-token keys ([`rare_keys`]) of both sides of a link, from the tokens both
+/// sides hold, counted over both: `(key, record)` entries of the left and of the right
+/// records.
 fn link_rare_entries(
     fields: &[FieldSpec],
     left: &[Prepared],
@@ -137,15 +138,14 @@ fn link_rare_entries(
     // and an edition's words beside a title the other catalogue writes bare
     // (product_title_link: `ovwell development 16200 ovwell essentials piano cd-rom`
     // kept `16200`, `cd` and `rom` and left out `piano`)
-    let (fl, fr) = (token_frequencies(&[&lt]), token_frequencies(&[&rt]));
-    let freq: Vec<HashedMap<u32>> = fl
-        .into_par_iter()
-        .zip(fr)
-        .map(|(l, r)| {
-            l.into_iter()
-                .filter_map(|(t, n)| r.get(&t).map(|m| (t, n + m)))
-                .collect()
+    let (mut freq, fr) = (token_frequencies(&[&lt]), token_frequencies(&[&rt]));
+    freq.par_iter_mut().zip(fr).for_each(|(l, r)| {
+        l.retain(|t, n| {
+            r.get(t).is_some_and(|m| {
+                *n += m;
+                true
+            })
         })
-        .collect();
+    });
     [rare_entries(&lt, &freq), rare_entries(&rt, &freq)]
 }
