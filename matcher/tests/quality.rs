@@ -609,7 +609,7 @@ fn product_catalogues_worded_apart_link_by_model_number() {
         &s.join("truth.csv"),
     );
     println!("product_catalog_link f1={f:.4}");
-    // measured 0.9827 (0.9803 before the rare link keys came from tokens both sides
+    // measured 0.9832 (0.9803 before the rare link keys came from tokens both sides
     // hold; 0.3257 before two titles naming one model number were close;
     // 0.9748 before a model number split by a hyphen was a blocking key)
     assert!(f >= 0.95, "product_catalog_link f1 {f}");

@@ -313,15 +313,16 @@ pub fn same_model(a: Value<'_>, b: Value<'_>) -> bool {
 /// words of its own: one title a part of the other's wording, the other adding a maker,
 /// a code or an edition (`punch professional home design` / `punch software 14100 punch
 /// professional home design suite for windows`). The shorter has three words or more;
-/// two of them, of four letters or more, are found as written; one word of five letters
-/// or more may be one edit from its partner (`profesional`), both letters only (a code one
-/// digit apart is another product: `fs1001` / `fs1002`). Neither is longer than
-/// [`LONG_TEXT`] (a title inside a description says less). Not an address: neither
-/// begins with a digit, and the longer adds no number of under four characters and no
-/// unit word before a number (`12 oak street springfield` / `... apt 5`, `oak street 12`
-/// / `oak street 12 flat 5`, `miller street` / `44 miller street`, `... suite 1204`), so
-/// a flat or a house more is never close this way (`suite for windows` is no unit).
-/// Allocates nothing.
+/// two different ones, of four letters or more, are found as written (a word said twice
+/// is one); one word may be one edit from its partner, both of five letters or more and
+/// letters only (`profesional`; a code one digit apart is another product: `fs1001` /
+/// `fs1002`). Neither is longer than [`LONG_TEXT`] (a title inside a description says
+/// less). Not an address: neither begins with a digit, and the longer adds no house or
+/// flat number (a number of up to three digits) and no unit word before a number (`12
+/// maple street springfield` / `... apt 5`, `oak street 12 springfield` / `... flat 5`,
+/// `miller street springwood` / `44 miller street rsl village springwood`, `... suite
+/// 1204`; `suite for windows` is no unit). A longer number added to a street (`west 79th
+/// street` / `acme 1139 west 79th street`) is read as a code. Allocates nothing.
 pub fn contains_words(a: Value<'_>, b: Value<'_>) -> bool {
     if a.norm.len() > LONG_TEXT || b.norm.len() > LONG_TEXT {
         return false;
@@ -335,11 +336,18 @@ pub fn contains_words(a: Value<'_>, b: Value<'_>) -> bool {
     if short.token_count() < 3 || leading_digit(short) || leading_digit(long) {
         return false;
     }
+    let in_short = |u: &str| short.tokens().any(|t| t == u);
+    if long.tokens().all(in_short) {
+        return false;
+    }
     let digit = |u: &str| u.bytes().any(|c| c.is_ascii_digit());
+    // a house's or a flat's number: up to three digits, not a code with a letter (`ho2`,
+    // `x64`, `3d`)
+    let house = |u: &str| u.len() < 4 && u.bytes().all(|c| c.is_ascii_digit());
     let next = long.tokens().skip(1).map(Some).chain(std::iter::once(None));
     let adds_home = long.tokens().zip(next).any(|(u, after)| {
-        !short.tokens().any(|t| t == u)
-            && ((digit(u) && u.len() < 4)
+        !in_short(u)
+            && (house(u)
                 || (super::super::lexicon::UNIT_DESIGNATORS.contains(&u)
                     && after.is_some_and(digit)))
     });
@@ -348,7 +356,11 @@ pub fn contains_words(a: Value<'_>, b: Value<'_>) -> bool {
     }
     let letters = |t: &str| t.len() >= 5 && t.bytes().all(|c| c.is_ascii_alphabetic());
     let (mut exact, mut typos) = (0, 0);
-    for t in short.tokens() {
+    for (k, t) in short.tokens().enumerate() {
+        if short.tokens().take(k).any(|x| x == t) {
+            // a word said twice is one word
+            continue;
+        }
         if long.tokens().any(|u| u == t) {
             exact += usize::from(t.bytes().filter(u8::is_ascii_alphabetic).count() >= 4);
         } else if letters(t)
@@ -1204,7 +1216,11 @@ mod tests {
             ),
             (
                 "microsoft data analyzer 2002",
-                "microsoft 00003 data analyzer 2002 - complete package",
+                "microsoft ho2-00003 data analyzer 2002 - complete package",
+            ),
+            (
+                "emedia intermediate guitar method",
+                "emedia music corp emedia intermediate guitar method",
             ),
             // a word of five letters or more mistyped on one side
             (
@@ -1282,6 +1298,20 @@ mod tests {
             "oak street home design",
             "acme 20 oak street home design"
         ));
+        assert!(!inside(
+            "acme holdings oak street",
+            "acme holdings oak street suite 1204"
+        ));
+        assert!(inside(
+            "home architect deluxe",
+            "broderbund 3d home architect deluxe"
+        ));
+        // a word said twice is one word, and the longer must add one of its own
+        assert!(!inside(
+            "ovwell ovwell cd",
+            "ovwell development ovwell essentials cd"
+        ));
+        assert!(!inside("walla county office", "walla walla county office"));
     }
 
     #[test]

@@ -284,7 +284,8 @@ impl TermFrequencies {
             let (va, vb) = (a.value(f), b.value(f));
             let adj = if l > 0
                 && (super::compare::same_model(va, vb)
-                    || (!model.fields[f].person_name && super::compare::contains_words(va, vb)))
+                    || (!model.fields.get(f).is_some_and(|s| s.person_name)
+                        && super::compare::contains_words(va, vb)))
             {
                 // two titles naming one model number, or one worded inside the other with
                 // words of its own, are no typo of a common value; a person's whole name
