@@ -256,13 +256,10 @@ pub fn level(kind: FieldKind, a: Value<'_>, b: Value<'_>) -> u8 {
             }
             // two product titles naming one model number (`Netgear ProSafe 5 Port 10/100
             // Desktop Switch - FS105` and `Netgear ProSafe FS105 Ethernet Switch -
-            // FS105NA`): close however differently the rest is worded
-            if same_model(a, b) {
-                return text_level(text_similarity(a, b)).min(2);
-            }
-            // one title worded inside the other (`punch professional home design` /
-            // `punch software 14100 punch professional home design suite for windows`)
-            if contains_words(a, b) {
+            // FS105NA`), or one worded inside the other (`punch professional home design`
+            // / `punch software 14100 punch professional home design suite for windows`):
+            // close however differently the rest is worded
+            if same_model(a, b) || contains_words(a, b) {
                 return text_level(text_similarity(a, b)).min(2);
             }
             // strangers (most candidate pairs) share too few letters to reach 0.7: the

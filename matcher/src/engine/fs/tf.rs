@@ -218,10 +218,10 @@ impl TermFrequencies {
     /// A close agreement (levels 1 and 2: a typo, a short form) of a common name is
     /// discounted as its exact agreement is (`smieh` / `smith` says as little as `smith`
     /// twice), by the more common of the two values; it is never raised: a rare typo says
-    /// nothing about how rare the name meant is. Two product titles naming one model number
-    /// are no typo at all and keep their weight. Other fields keep their close weights: a
-    /// venue written two ways is common because few venues exist, not because the records
-    /// are strangers.
+    /// nothing about how rare the name meant is. Two product titles naming one model
+    /// number, or one worded inside the other, are no typo at all and keep their weight.
+    /// Other fields keep their close weights: a venue written two ways is common because
+    /// few venues exist, not because the records are strangers.
     ///
     /// `weights` are the pair's field weights as [`FsModel::field_weights`] gives them
     /// (after the dependence correction): a discount never takes an agreeing field below
@@ -279,9 +279,9 @@ impl TermFrequencies {
                 }
             }
             let floor = -weight(f).max(0.0);
-            let side_a = self.adjustment_of(model, f, a.value(f).norm, ia);
-            let side_b = || self.adjustment_of(model, f, b.value(f).norm, ib);
             let (va, vb) = (a.value(f), b.value(f));
+            let side_a = self.adjustment_of(model, f, va.norm, ia);
+            let side_b = || self.adjustment_of(model, f, vb.norm, ib);
             let adj = if l > 0
                 && (super::compare::same_model(va, vb)
                     || (!model.fields.get(f).is_some_and(|s| s.person_name)
