@@ -72,10 +72,24 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli.command, cfg)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kcmf-matcher: {e:#}");
+            eprintln!("kcmf-matcher: {}", chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and each of its causes, `: `-joined, like `{:#}`, but a cause whose text its
+/// error's message already holds (`cannot listen on …: {source}`) is not said twice.
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
@@ -177,4 +191,25 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chain;
+
+    #[test]
+    fn a_cause_the_message_already_holds_is_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let said = io.to_string();
+        let e = anyhow::Error::new(kcmf_matcher::server::StartError::Bind {
+            addr: "0.0.0.0:8080".into(),
+            source: io,
+        });
+        let text = chain(&e);
+        assert_eq!(text.matches(&said).count(), 1, "{text}");
+        assert!(text.starts_with("cannot listen on 0.0.0.0:8080"), "{text}");
+        // a cause the message does not hold is still said
+        let e = anyhow::Error::new(std::io::Error::other("disk full")).context("cannot write");
+        assert_eq!(chain(&e), "cannot write: disk full");
+    }
 }

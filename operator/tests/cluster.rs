@@ -43,6 +43,23 @@ struct Operator {
     log: PathBuf,
 }
 
+/// A port nothing listens on, drawn from 20000–32767: below Linux's ephemeral range
+/// (32768–60999), so an outgoing connection (the operator's own, another test's) cannot be
+/// given it between this check and the operator's bind, as a port the kernel hands out
+/// for `:0` can be (a matcher test lost its port that way in CI).
+fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    for _ in 0..200 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let port = 20000 + (h.finish() % 12768) as u16;
+        if std::net::TcpListener::bind(("0.0.0.0", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 20000-32767 after 200 draws")
+}
+
 impl Operator {
     fn start(namespace: &str, leader_election: bool) -> Self {
         Self::start_with(namespace, leader_election, &[])
@@ -50,10 +67,7 @@ impl Operator {
 
     /// [`Operator::start`] with extra environment (overrides the defaults).
     fn start_with(namespace: &str, leader_election: bool, env: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let dir = repo_root().join("target").join("op").join("cluster-logs");
         std::fs::create_dir_all(&dir).expect("log dir");
         let log = dir.join(format!("{namespace}-{}.log", std::process::id()));
@@ -1310,11 +1324,7 @@ async fn operator_works_with_the_charts_least_privilege_rbac() {
     let kc_path = dir.join(format!("{ns}.kubeconfig"));
     std::fs::write(&kc_path, kubeconfig).unwrap();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = dir.join(format!("{ns}-{}.log", std::process::id()));
     let file = std::fs::File::create(&log).unwrap();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kcmf-operator"))

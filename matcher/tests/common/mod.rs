@@ -22,9 +22,32 @@ pub fn require_env(name: &str) -> String {
     }
 }
 
+/// A port nothing listens on, drawn from 20000–32767: below Linux's ephemeral range
+/// (32768–60999), so an outgoing connection of another test (a client, a pool) cannot be
+/// given it between this check and the server's bind, as a port the kernel hands out for
+/// `:0` can be. Two tests drawing one port stay possible but rare; [`Matcher::start_in`]
+/// draws again when its server finds the port taken.
 pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    for _ in 0..200 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let port = 20000 + (h.finish() % 12768) as u16;
+        if std::net::TcpListener::bind(("0.0.0.0", port)).is_ok() {
+            return port;
+        }
+    }
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
+}
+
+/// The admin key `serve` prints on its first start, if this stderr holds it.
+fn bootstrap_key(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("kcmf_"))
+        .map(str::to_string)
 }
 
 /// Base environment for the child: nothing inherited but PATH and HOME.
@@ -74,7 +97,34 @@ impl Matcher {
         m
     }
 
+    /// Starts `serve` on a data dir that may hold an earlier run's data. A port taken
+    /// between [`free_port`] and the server's bind (another test's server or client got it)
+    /// is drawn again, up to five times; any other early exit fails the test.
     pub async fn start_in(data_dir: &Path, env: &[(&'static str, String)]) -> Matcher {
+        // a bootstrap key printed by a try that then found its port taken is the data
+        // dir's key: the next try does not print it again
+        let mut key = None;
+        for attempt in 1.. {
+            match Self::try_start_in(data_dir, env).await {
+                Ok(mut m) => {
+                    if m.key.is_none() {
+                        m.key = key;
+                    }
+                    return m;
+                }
+                Err(stderr) if attempt < 5 && stderr.contains("Address already in use") => {
+                    key = key.or_else(|| bootstrap_key(&stderr));
+                }
+                Err(stderr) => panic!("kcmf-matcher exited early {stderr}"),
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    async fn try_start_in(
+        data_dir: &Path,
+        env: &[(&'static str, String)],
+    ) -> Result<Matcher, String> {
         let port = free_port();
         let stderr_path = data_dir.join(format!("stderr-{port}.log"));
         std::fs::create_dir_all(data_dir).expect("data dir");
@@ -100,14 +150,9 @@ impl Matcher {
             stderr_path,
             _tmp: None,
         };
-        m.wait_healthy().await;
-        m.key = m
-            .stderr()
-            .lines()
-            .map(str::trim)
-            .find(|l| l.starts_with("kcmf_"))
-            .map(str::to_string);
-        m
+        m.wait_healthy().await?;
+        m.key = bootstrap_key(&m.stderr());
+        Ok(m)
     }
 
     pub fn stderr(&self) -> String {
@@ -118,17 +163,22 @@ impl Matcher {
         s
     }
 
-    async fn wait_healthy(&mut self) {
-        let client = reqwest::Client::new();
+    /// Waits for `/health`; the server's stderr when it exits first.
+    async fn wait_healthy(&mut self) -> Result<(), String> {
+        // each poll bounded: whatever else holds the port may accept and never answer
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .expect("client");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("kcmf-matcher exited early ({status}):\n{}", self.stderr());
+                return Err(format!("({status}):\n{}", self.stderr()));
             }
             if let Ok(r) = client.get(format!("{}/health", self.base)).send().await
                 && r.status().is_success()
             {
-                return;
+                return Ok(());
             }
             if Instant::now() > deadline {
                 panic!("kcmf-matcher not healthy after 60 s:\n{}", self.stderr());
