@@ -1,11 +1,11 @@
 //! Linking two files: the candidate pairs between a left and a right side, block by
-//! block (the keys of [`super::field_entries`], the compound keys of field pairs and the
-//! whole-name keys, then a sorted-neighbourhood window over both sides), and the further
+//! block (the keys of [`super::field_entries`], the compound keys of field pairs, a
+//! name's words with the others' initials and the whole-name keys, then a sorted-neighbourhood window over both sides), and the further
 //! pairs of two shared rare tokens that are scored after the fit.
 
 use rayon::prelude::*;
 
-use super::names::name_entries;
+use super::names::{name_entries, name_initial_entries};
 use super::*;
 /// How many times [`BlockingOptions::max_block_pairs`] a whole-name block may pair in a
 /// link: 45 × 100 = 4,500 pairs (a name held by ~70 records a side). A name block is
@@ -26,15 +26,17 @@ pub fn link_candidates(
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
     let mut pairs: Vec<u64> = Vec::new();
-    // one pass per field, one for the compound keys of field pairs, one (the last) for
-    // the whole-name keys
-    for f in 0..=fields.len() + 1 {
+    // one pass per field, one for the compound keys of field pairs, one for a name's
+    // words with the others' initials, one (the last) for the whole-name keys
+    for f in 0..=fields.len() + 2 {
         let side = |recs: &[Prepared], side: u32| {
             let mut e = Vec::new();
             if f < fields.len() {
                 field_entries(fields, f, recs, opts, &mut e);
             } else if f == fields.len() {
                 e = compound_entries(fields, recs);
+            } else if f == fields.len() + 1 {
+                name_initial_entries(fields, recs, &mut e);
             } else {
                 name_entries(fields, recs, true, &mut e);
             }
@@ -42,7 +44,7 @@ pub fn link_candidates(
         };
         // a whole name shared by many on both sides (`michael smith`) is still worth
         // pairing in full: a moved person keeps little else (see NAME_BLOCK_FACTOR)
-        let cap = if f > fields.len() {
+        let cap = if f > fields.len() + 1 {
             opts.max_block_pairs.saturating_mul(NAME_BLOCK_FACTOR)
         } else {
             opts.max_block_pairs

@@ -93,6 +93,78 @@ pub(super) fn name_entries(
     }
 }
 
+/// `(hashed key, record)` entries, into `out` (cleared first): for a name of two or more
+/// words (the name fields' tokens, as [`name_entries`] reads them), one key per ordered
+/// pair of its words, the first whole and the other's initial (a short given name's full
+/// form's initial too: `bill` as `w`): `ashstonesan` + `c`. Blind to which field holds
+/// which word. They sub-block a surname too common to pair by itself (ten of a household
+/// on each side) by the given name's initial, which outlasts the typos and the spelling
+/// that part its sound and its one-typo neighbours (`charels` / `chales`). Blocked with the
+/// ordinary cap: a common surname with a common initial pairs nothing here.
+pub(super) fn name_initial_entries(
+    fields: &[FieldSpec],
+    records: &[Prepared],
+    out: &mut Vec<(u64, u32)>,
+) {
+    out.clear();
+    let names = crate::engine::local::NameFields::detect(fields);
+    let whole = names
+        .names
+        .iter()
+        .any(|&f| fields.get(f).is_some_and(|s| s.person_name));
+    if names.names.len() < 2 && !whole {
+        return;
+    }
+    let parts: Vec<Vec<(u64, u32)>> = records
+        .par_chunks(KEY_CHUNK)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let mut out = Vec::with_capacity(2 * chunk.len());
+            let (mut toks, mut ks): (Vec<&str>, Vec<u64>) = (Vec::new(), Vec::new());
+            for (k, r) in chunk.iter().enumerate() {
+                let id = (c * KEY_CHUNK + k) as u32;
+                toks.clear();
+                for &f in &names.names {
+                    toks.extend(r.value(f).tokens().filter(|t| t.len() > 1));
+                }
+                if toks.len() < 2 {
+                    continue;
+                }
+                for (i, t) in toks.iter().enumerate() {
+                    for (j, o) in toks.iter().enumerate() {
+                        if i == j {
+                            continue;
+                        }
+                        let formal = crate::engine::lexicon::nickname_formal(o);
+                        let initials = [o.bytes().next(), formal.and_then(|w| w.bytes().next())];
+                        for (n, initial) in initials.into_iter().enumerate() {
+                            let Some(initial) = initial else { continue };
+                            if n == 1 && Some(initial) == initials[0] {
+                                continue;
+                            }
+                            let mut h = KeyHasher::default();
+                            h.write_u8(KeyKind::Compound as u8);
+                            h.write_u16(u16::MAX - 2);
+                            h.write(t.as_bytes());
+                            h.write_u8(initial);
+                            ks.push(h.finish());
+                        }
+                    }
+                }
+                // a word said twice keys once: a record counts once in its block's size
+                ks.sort_unstable();
+                ks.dedup();
+                out.extend(ks.drain(..).map(|h| (h, id)));
+            }
+            out
+        })
+        .collect();
+    out.reserve(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        out.extend(p);
+    }
+}
+
 /// Hashes of `t` and of each form of `t` with one letter left out, sorted and unique, into
 /// `out` (cleared first). Two words one typo apart (a letter changed, added, dropped or two
 /// swapped) share one of these (symmetric deletion, as in SymSpell).
