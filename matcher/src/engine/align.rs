@@ -242,6 +242,7 @@ pub fn align(
                 .collect()
         })
         .collect();
+    prefer_own_party(&mut m, &rest_l, &rest_r);
     settle_by_anchors(&mut m, &out, &rest_l, &rest_r, left, right);
     for (i, j) in one_to_one(&m, ALIGN_FLOOR).into_iter().enumerate() {
         if let Some(j) = j {
@@ -249,6 +250,48 @@ pub fn align(
         }
     }
     Ok(out)
+}
+
+/// How close a rival of the record's own party must score for a candidate qualified as
+/// another party's to be demoted, and the factor ([`prefer_own_party`]).
+const OWN_PARTY_MARGIN: f64 = 0.05;
+const OTHER_PARTY_DEMOTE: f64 = 0.9;
+
+/// Scores of candidates `m` (`rest_l` × `rest_r`) with a tie broken for the record's own
+/// attribute: a candidate named as another party's ([`lexicon::names_other_party`]:
+/// `employer_city`) for a column that is not (`city`) is demoted when a rival that is not
+/// (`mailing_address_city`) scores about as well. Names and value shapes score the two
+/// alike, and on a file too small for anchors ([`settle_by_anchors`]: 20 sure pairs) the
+/// tie fell to the employer's address. A lone candidate keeps its score: the anchors
+/// judge it when there are enough records.
+///
+/// [`lexicon::names_other_party`]: super::lexicon::names_other_party
+fn prefer_own_party(m: &mut [Vec<f64>], rest_l: &[FieldSpec], rest_r: &[FieldSpec]) {
+    use super::lexicon::names_other_party;
+    let other_l: Vec<bool> = rest_l.iter().map(|f| names_other_party(&f.name)).collect();
+    let other_r: Vec<bool> = rest_r.iter().map(|f| names_other_party(&f.name)).collect();
+    let before: Vec<Vec<f64>> = m.to_vec();
+    for (i, row) in m.iter_mut().enumerate() {
+        for (j, x) in row.iter_mut().enumerate() {
+            if other_l[i] == other_r[j] || *x < ALIGN_FLOOR {
+                continue;
+            }
+            // the rival of the own party: in this row when the right column is the
+            // other party's, in this column when the left one is
+            let rival = if other_r[j] {
+                (0..rest_r.len()).any(|k| {
+                    k != j && !other_r[k] && before[i][k] >= before[i][j] - OWN_PARTY_MARGIN
+                })
+            } else {
+                (0..rest_l.len()).any(|k| {
+                    k != i && !other_l[k] && before[k][j] >= before[i][j] - OWN_PARTY_MARGIN
+                })
+            };
+            if rival {
+                *x *= OTHER_PARTY_DEMOTE;
+            }
+        }
+    }
 }
 
 /// Scores of candidates `m` (`rest_l` × `rest_r`) adjusted by what records that surely
@@ -625,6 +668,73 @@ mod tests {
         );
         assert!(got.contains(&("city", "mailing_address_city")), "{got:?}");
         assert!(!got.iter().any(|p| p.1.starts_with("employer")), "{got:?}");
+    }
+
+    /// The same two addresses in a file of a dozen records, too few for anchors: the
+    /// tie goes to the person's own address, on either side, in either column order; an
+    /// employer's address with no rival of the person's own is still aligned.
+    #[test]
+    fn in_a_small_file_the_persons_own_address_wins_the_tie_with_the_employers() {
+        let cities = ["perth", "derby", "leeds", "york", "bath", "ely", "hull"];
+        let streets = ["oak street", "elm road", "pine avenue", "cedar lane"];
+        let rec = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        let (mut census, mut forms, mut forms_rev, mut employer_only) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for i in 0..12usize {
+            let (street, city) = (streets[i % 4], cities[i % 7]);
+            let (est, ecity) = (streets[(i + 1) % 4], cities[(i + 3) % 7]);
+            census.push(rec(
+                json!({"first_name": format!("n{i}"), "street_name": street,
+                "city": city}),
+            ));
+            forms.push(rec(json!({"first_name": format!("n{i}"),
+                "employer_street_name": est, "employer_city": ecity,
+                "mailing_address_street_name": street, "mailing_address_city": city})));
+            // the person's address first this time
+            forms_rev.push(rec(json!({"first_name": format!("n{i}"),
+                "mailing_address_street_name": street, "mailing_address_city": city,
+                "work_street_name": est, "work_city": ecity})));
+            employer_only.push(rec(json!({"first_name": format!("n{i}"),
+                "employer_city": ecity})));
+        }
+        for right in [&forms, &forms_rev] {
+            let a = align(&census, right, None).unwrap();
+            let got = names_of(&a);
+            assert!(got.contains(&("city", "mailing_address_city")), "{got:?}");
+            assert!(
+                got.contains(&("street_name", "mailing_address_street_name")),
+                "{got:?}"
+            );
+            // and with the sides swapped
+            let a = align(right, &census, None).unwrap();
+            let got = names_of(&a);
+            assert!(got.contains(&("mailing_address_city", "city")), "{got:?}");
+        }
+        let a = align(&census, &employer_only, None).unwrap();
+        let got = names_of(&a);
+        assert!(got.contains(&("city", "employer_city")), "{got:?}");
+    }
+
+    #[test]
+    fn names_say_whose_attribute_it_is() {
+        use crate::engine::lexicon::names_other_party;
+        for n in [
+            "employer_city",
+            "SpouseFirstName",
+            "emergency_contact_phone",
+            "work_zip",
+        ] {
+            assert!(names_other_party(n), "{n}");
+        }
+        for n in [
+            "city",
+            "mailing_address_city",
+            "employer",
+            "company",
+            "home_phone",
+        ] {
+            assert!(!names_other_party(n), "{n}");
+        }
     }
 
     #[test]

@@ -375,6 +375,41 @@ const QUALIFIERS: &[&str] = &[
     "tgt",
 ];
 
+/// Words before an attribute that make it another party's than the record's own entity
+/// (`employer_city`, `spouse_first_name`, `emergency_contact_phone`): a person's `city`
+/// is not where their employer is. See [`names_other_party`].
+const OTHER_PARTIES: &[&str] = &[
+    "employer",
+    "company",
+    "business",
+    "work",
+    "office",
+    "spouse",
+    "partner",
+    "mother",
+    "father",
+    "parent",
+    "guardian",
+    "emergency",
+    "kin",
+    "agent",
+    "manager",
+    "supervisor",
+    "doctor",
+    "physician",
+];
+
+/// Whether a column name qualifies its attribute as another party's ([`OTHER_PARTIES`]:
+/// `employer_street_name`, `SpouseFirstName`) by a word before the last (a column named
+/// `employer` or `company` alone is the record's own organisation).
+pub fn names_other_party(name: &str) -> bool {
+    let toks = split_identifier(name);
+    toks.len() > 1
+        && toks[..toks.len() - 1]
+            .iter()
+            .any(|t| OTHER_PARTIES.contains(&t.as_str()))
+}
+
 /// The concept a column name stands for, by the longest concept phrase its tokens end
 /// with (or, failing that, start with): `mailing_address_zipcode` → `postcode`,
 /// `tgt_dob` → `birth_date`, `surname` → `surname`, `EmailAddr` → `email`; a name ending
