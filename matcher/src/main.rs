@@ -78,16 +78,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and each of its causes, `: `-joined, like `{:#}`, but a cause whose text its
-/// error's message already holds (`cannot listen on …: {source}`) is not said twice.
+/// The error and each of its causes, `: `-joined, like `{:#}`, but a cause its error's
+/// message already ends with (`cannot listen on …: {source}`) is not said twice.
 fn chain(e: &anyhow::Error) -> String {
     let mut out = e.to_string();
+    let mut prev = out.clone();
     for cause in e.chain().skip(1) {
         let text = cause.to_string();
-        if !out.contains(&text) {
+        if !prev.ends_with(&text) {
             out.push_str(": ");
             out.push_str(&text);
         }
+        prev = text;
     }
     out
 }
@@ -211,5 +213,12 @@ mod tests {
         // a cause the message does not hold is still said
         let e = anyhow::Error::new(std::io::Error::other("disk full")).context("cannot write");
         assert_eq!(chain(&e), "cannot write: disk full");
+        // a short cause that the message holds elsewhere, not at its end, is said
+        let e = anyhow::Error::new(std::io::Error::other("timed out"))
+            .context("timed out waiting for the store, retrying");
+        assert_eq!(
+            chain(&e),
+            "timed out waiting for the store, retrying: timed out"
+        );
     }
 }

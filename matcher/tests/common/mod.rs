@@ -112,25 +112,36 @@ impl Matcher {
                     }
                     return m;
                 }
-                Err(stderr) if attempt < 5 && stderr.contains("Address already in use") => {
+                // its own port taken, not a fixed one the test passed (`METRICS_PORT`)
+                Err((port, stderr))
+                    if attempt < 5
+                        && stderr.contains(&format!(":{port}: Address already in use")) =>
+                {
                     key = key.or_else(|| bootstrap_key(&stderr));
                 }
-                Err(stderr) => panic!("kcmf-matcher exited early {stderr}"),
+                Err((_, stderr)) => panic!("kcmf-matcher exited early {stderr}"),
             }
         }
         unreachable!("the loop returns or panics")
     }
 
+    /// One try of [`Self::start_in`]: the port drawn and the server's stderr when it
+    /// exits before it is healthy.
     async fn try_start_in(
         data_dir: &Path,
         env: &[(&'static str, String)],
-    ) -> Result<Matcher, String> {
+    ) -> Result<Matcher, (u16, String)> {
         let port = free_port();
         let stderr_path = data_dir.join(format!("stderr-{port}.log"));
         std::fs::create_dir_all(data_dir).expect("data dir");
         let errf = std::fs::File::create(&stderr_path).expect("stderr file");
         let mut c = base_command(data_dir);
-        c.env("PORT", port.to_string()).env("RATE_LIMIT", "100000");
+        // the server's "listening" line (info), however quiet the rest: the sign that this
+        // child holds the port, so that the health poll cannot be answered by another
+        // test's server that drew the same port first
+        c.env("PORT", port.to_string())
+            .env("RATE_LIMIT", "100000")
+            .env("RUST_LOG", "warn,kcmf_matcher::server=info");
         for (k, v) in env {
             c.env(k, v);
         }
@@ -150,7 +161,7 @@ impl Matcher {
             stderr_path,
             _tmp: None,
         };
-        m.wait_healthy().await?;
+        m.wait_healthy().await.map_err(|e| (port, e))?;
         m.key = bootstrap_key(&m.stderr());
         Ok(m)
     }
@@ -175,7 +186,8 @@ impl Matcher {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("({status}):\n{}", self.stderr()));
             }
-            if let Ok(r) = client.get(format!("{}/health", self.base)).send().await
+            if self.stderr().contains("kcmf-matcher listening")
+                && let Ok(r) = client.get(format!("{}/health", self.base)).send().await
                 && r.status().is_success()
             {
                 return Ok(());
