@@ -242,8 +242,9 @@ pub fn align(
                 .collect()
         })
         .collect();
-    prefer_own_party(&mut m, &rest_l, &rest_r);
-    settle_by_anchors(&mut m, &out, &rest_l, &rest_r, left, right);
+    if !settle_by_anchors(&mut m, &out, &rest_l, &rest_r, left, right) {
+        prefer_own_party(&mut m, &rest_l, &rest_r);
+    }
     for (i, j) in one_to_one(&m, ALIGN_FLOOR).into_iter().enumerate() {
         if let Some(j) = j {
             out.push(&rest_l[i], &rest_r[j], m[i][j]);
@@ -258,37 +259,59 @@ const OWN_PARTY_MARGIN: f64 = 0.05;
 const OTHER_PARTY_DEMOTE: f64 = 0.9;
 
 /// Scores of candidates `m` (`rest_l` × `rest_r`) with a tie broken for the record's own
-/// attribute: a candidate named as another party's ([`lexicon::names_other_party`]:
-/// `employer_city`) for a column that is not (`city`) is demoted when a rival that is not
-/// (`mailing_address_city`) scores about as well. Names and value shapes score the two
-/// alike, and on a file too small for anchors ([`settle_by_anchors`]: 20 sure pairs) the
-/// tie fell to the employer's address. A lone candidate keeps its score: the anchors
-/// judge it when there are enough records.
+/// attribute, where no records settled it ([`settle_by_anchors`] found under 20 sure
+/// pairs: a small file). A candidate named as another party's
+/// ([`lexicon::other_party`]: `employer_city`) for a column that does not name that
+/// party (`city`) is demoted when a rival of the record's own naming the same concept
+/// (`mailing_address_city`) reaches the floor and scores about as well. Names and value
+/// shapes score the two alike, and the tie fell to the employer's address. A candidate
+/// with no such rival keeps its score.
 ///
-/// [`lexicon::names_other_party`]: super::lexicon::names_other_party
+/// [`lexicon::other_party`]: super::lexicon::other_party
 fn prefer_own_party(m: &mut [Vec<f64>], rest_l: &[FieldSpec], rest_r: &[FieldSpec]) {
-    use super::lexicon::names_other_party;
-    let other_l: Vec<bool> = rest_l.iter().map(|f| names_other_party(&f.name)).collect();
-    let other_r: Vec<bool> = rest_r.iter().map(|f| names_other_party(&f.name)).collect();
-    let before: Vec<Vec<f64>> = m.to_vec();
-    for (i, row) in m.iter_mut().enumerate() {
-        for (j, x) in row.iter_mut().enumerate() {
-            if other_l[i] == other_r[j] || *x < ALIGN_FLOOR {
+    use super::lexicon::{concept, other_party};
+    use super::text::split_identifier;
+    let party = |fs: &[FieldSpec]| -> Vec<Option<&'static str>> {
+        fs.iter().map(|f| other_party(&f.name)).collect()
+    };
+    let (party_l, party_r) = (party(rest_l), party(rest_r));
+    let concept_l: Vec<_> = rest_l.iter().map(|f| concept(&f.name)).collect();
+    let concept_r: Vec<_> = rest_r.iter().map(|f| concept(&f.name)).collect();
+    // a column naming the party itself (`employer` against `employer_name`) is no own
+    // column to prefer another to
+    let names_party = |f: &FieldSpec, p: &str| split_identifier(&f.name).iter().any(|t| t == p);
+    // a rival cell pairs two columns of one party and is never demoted: read while `m`
+    // changes, it reads as it was
+    for i in 0..rest_l.len() {
+        for j in 0..rest_r.len() {
+            let x = m[i][j];
+            if x < ALIGN_FLOOR {
                 continue;
             }
-            // the rival of the own party: in this row when the right column is the
-            // other party's, in this column when the left one is
-            let rival = if other_r[j] {
-                (0..rest_r.len()).any(|k| {
-                    k != j && !other_r[k] && before[i][k] >= before[i][j] - OWN_PARTY_MARGIN
-                })
-            } else {
-                (0..rest_l.len()).any(|k| {
-                    k != i && !other_l[k] && before[k][j] >= before[i][j] - OWN_PARTY_MARGIN
-                })
+            let good = |s: f64| s >= ALIGN_FLOOR && s >= x - OWN_PARTY_MARGIN;
+            let rival = match (party_l[i], party_r[j]) {
+                (None, Some(p)) if !names_party(&rest_l[i], p) => {
+                    concept_r[j].is_some()
+                        && (0..rest_r.len()).any(|k| {
+                            k != j
+                                && party_r[k].is_none()
+                                && concept_r[k] == concept_r[j]
+                                && good(m[i][k])
+                        })
+                }
+                (Some(p), None) if !names_party(&rest_r[j], p) => {
+                    concept_l[i].is_some()
+                        && (0..rest_l.len()).any(|k| {
+                            k != i
+                                && party_l[k].is_none()
+                                && concept_l[k] == concept_l[i]
+                                && good(m[k][j])
+                        })
+                }
+                _ => false,
             };
             if rival {
-                *x *= OTHER_PARTY_DEMOTE;
+                m[i][j] *= OTHER_PARTY_DEMOTE;
             }
         }
     }
@@ -296,7 +319,8 @@ fn prefer_own_party(m: &mut [Vec<f64>], rest_l: &[FieldSpec], rest_r: &[FieldSpe
 
 /// Scores of candidates `m` (`rest_l` × `rest_r`) adjusted by what records that surely
 /// match say ([`anchors`]): the anchor key is every pair aligned so far (`out`) and every
-/// candidate that is clearly its row's and its column's best.
+/// candidate that is clearly its row's and its column's best. Whether there were such
+/// records (false: `m` as it was).
 fn settle_by_anchors(
     m: &mut [Vec<f64>],
     out: &Aligned,
@@ -304,7 +328,7 @@ fn settle_by_anchors(
     rest_r: &[FieldSpec],
     left: &[Record],
     right: &[Record],
-) {
+) -> bool {
     const SURE: f64 = 0.8;
     const MARGIN: f64 = 0.1;
     let (mut key_l, mut key_r) = (out.left.clone(), out.right.clone());
@@ -332,7 +356,7 @@ fn settle_by_anchors(
     }
     let sure = anchors::anchors(left, right, &key_l, &key_r);
     if sure.is_empty() {
-        return;
+        return false;
     }
     let agree: Vec<Vec<Option<(f64, usize)>>> = rest_l
         .iter()
@@ -352,6 +376,7 @@ fn settle_by_anchors(
         })
         .collect();
     anchors::adjust(m, &agree);
+    true
 }
 
 /// Records read to tell a whole name or a whole address by its values.
@@ -717,23 +742,24 @@ mod tests {
 
     #[test]
     fn names_say_whose_attribute_it_is() {
-        use crate::engine::lexicon::names_other_party;
-        for n in [
-            "employer_city",
-            "SpouseFirstName",
-            "emergency_contact_phone",
-            "work_zip",
+        use crate::engine::lexicon::other_party;
+        for (n, p) in [
+            ("employer_city", "employer"),
+            ("SpouseFirstName", "spouse"),
+            ("emergency_contact_phone", "emergency"),
+            ("work_zip", "work"),
         ] {
-            assert!(names_other_party(n), "{n}");
+            assert_eq!(other_party(n), Some(p), "{n}");
         }
         for n in [
             "city",
             "mailing_address_city",
             "employer",
-            "company",
+            "business_name",
+            "registered_office_address",
             "home_phone",
         ] {
-            assert!(!names_other_party(n), "{n}");
+            assert_eq!(other_party(n), None, "{n}");
         }
     }
 

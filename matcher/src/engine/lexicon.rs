@@ -377,13 +377,12 @@ const QUALIFIERS: &[&str] = &[
 
 /// Words before an attribute that make it another party's than the record's own entity
 /// (`employer_city`, `spouse_first_name`, `emergency_contact_phone`): a person's `city`
-/// is not where their employer is. See [`names_other_party`].
+/// is not where their employer is. See [`other_party`].
+/// (Not `company`, `business` or `office`: in a file of organisations a `business_name`
+/// or a `registered_office_address` is the record's own.)
 const OTHER_PARTIES: &[&str] = &[
     "employer",
-    "company",
-    "business",
     "work",
-    "office",
     "spouse",
     "partner",
     "mother",
@@ -399,15 +398,16 @@ const OTHER_PARTIES: &[&str] = &[
     "physician",
 ];
 
-/// Whether a column name qualifies its attribute as another party's ([`OTHER_PARTIES`]:
-/// `employer_street_name`, `SpouseFirstName`) by a word before the last (a column named
-/// `employer` or `company` alone is the record's own organisation).
-pub fn names_other_party(name: &str) -> bool {
+/// The party a column name qualifies its attribute as another's by, a word of
+/// [`OTHER_PARTIES`] before the last (`employer_street_name` → `employer`,
+/// `SpouseFirstName` → `spouse`); `None` for the record's own (a column named `employer`
+/// alone is the record's own employer).
+pub fn other_party(name: &str) -> Option<&'static str> {
     let toks = split_identifier(name);
-    toks.len() > 1
-        && toks[..toks.len() - 1]
-            .iter()
-            .any(|t| OTHER_PARTIES.contains(&t.as_str()))
+    let (_, before) = toks.split_last()?;
+    before
+        .iter()
+        .find_map(|t| OTHER_PARTIES.iter().find(|p| **p == t.as_str()).copied())
 }
 
 /// The concept a column name stands for, by the longest concept phrase its tokens end
