@@ -94,13 +94,14 @@ pub(super) fn name_entries(
 }
 
 /// `(hashed key, record)` entries, into `out` (cleared first): for a name of two or more
-/// words (the name fields' tokens, as [`name_entries`] reads them), one key per ordered
-/// pair of its words, the first whole and the other's initial (a short given name's full
-/// form's initial too: `bill` as `w`): `ashstonesan` + `c`. Blind to which field holds
-/// which word. They sub-block a surname too common to pair by itself (ten of a household
-/// on each side) by the given name's initial, which outlasts the typos and the spelling
-/// that part its sound and its one-typo neighbours (`charels` / `chales`). Blocked with the
-/// ordinary cap: a common surname with a common initial pairs nothing here.
+/// words (the name fields' tokens), one key per ordered pair of its words, the first
+/// whole (two letters or more) and the other's initial, a short given name's full form's
+/// too (`bill` as `w`): `ashstonesan` + `c`, and `smith` + `j` of `j smith`. Blind to
+/// which field holds which word. They sub-block a surname too common to pair by itself
+/// (ten of a household on each side) by the given name's initial, which outlasts the
+/// typos and the spelling that part its sound and its one-typo neighbours (`charels` /
+/// `chales`). Blocked with the ordinary cap: a common surname with a common initial pairs
+/// nothing here.
 pub(super) fn name_initial_entries(
     fields: &[FieldSpec],
     records: &[Prepared],
@@ -123,14 +124,18 @@ pub(super) fn name_initial_entries(
             let (mut toks, mut ks): (Vec<&str>, Vec<u64>) = (Vec::new(), Vec::new());
             for (k, r) in chunk.iter().enumerate() {
                 let id = (c * KEY_CHUNK + k) as u32;
+                // a word of one letter (`j smith`) gives its initial, not a key of its own
                 toks.clear();
                 for &f in &names.names {
-                    toks.extend(r.value(f).tokens().filter(|t| t.len() > 1));
+                    toks.extend(r.value(f).tokens());
                 }
                 if toks.len() < 2 {
                     continue;
                 }
                 for (i, t) in toks.iter().enumerate() {
+                    if t.len() < 2 {
+                        continue;
+                    }
                     for (j, o) in toks.iter().enumerate() {
                         if i == j {
                             continue;
