@@ -17,7 +17,9 @@
 //! address part, a phone). Blocking can fill the candidates with pairs that share
 //! only a town or an employer (one person's hundreds of records are found later, by
 //! [`super::linkage::entity_blocks`]); the names then agree among those "likely
-//! matches" no more often than at random, and must not be dropped for it.
+//! matches" no more often than at random, and must not be dropped for it. A column no
+//! candidate comes even close on (of [`MIN_LIKELY`] or more that know it) is left out
+//! whatever its name, with or without likely matches to judge by.
 
 use super::fs::{LEVELS, MISSING};
 
@@ -54,26 +56,40 @@ pub fn unrelated(names: &[&str], u: &[[f64; LEVELS]], flat: &[u8]) -> Vec<usize>
     let random: Vec<f64> = u.iter().map(|p| p[0] + p[1]).collect();
     let rate =
         |agree: &[usize], known: &[usize], f: usize| agree[f] as f64 / known[f].max(1) as f64;
-    let (mut known, mut agree) = (vec![0usize; nf], vec![0usize; nf]);
+    let (mut known, mut agree, mut close) = (vec![0; nf], vec![0usize; nf], vec![0usize; nf]);
     for v in flat.chunks(nf) {
         for (f, &l) in v.iter().enumerate() {
             if l != MISSING {
                 known[f] += 1;
                 agree[f] += usize::from(l <= 1);
+                close[f] += usize::from(l <= 2);
             }
         }
     }
+    // a column no candidate comes close on (level 2: a year and month against a whole
+    // date, a title inside a longer one), however many know it, says nothing whatever
+    // its name: two columns aligned by their shape alone (a census `age` with a tax
+    // form's `wages`, its `year` with the `tax_year`), or one written two ways that never
+    // meet. In a small file, too few likely matches to judge by, each counted as one more
+    // disagreement of every pair: a person who moved agreed on two units of four and
+    // never joined EM's match class (a 100-row census-tax sample without birth dates)
+    let silent = |f: usize| known[f] >= MIN_LIKELY && close[f] == 0;
     let strong: Vec<bool> = (0..nf)
         .map(|f| known[f] > 0 && rate(&agree, &known, f) >= STRONG_LIFT * random[f].max(1e-4))
         .collect();
     let Some(all) = Likely::count(flat, &strong) else {
-        return Vec::new();
+        let out: Vec<usize> = (0..nf).filter(|&f| silent(f)).collect();
+        // a file where no column agrees has nothing to compare: kept as it is
+        return if out.len() < nf { out } else { Vec::new() };
     };
     let unrelated_by = |l: &Likely, f: usize| {
         l.known[f] >= MIN_LIKELY && rate(&l.agree, &l.known, f) - random[f] < MIN_EXCESS
     };
     (0..nf)
         .filter(|&f| {
+            if silent(f) {
+                return true;
+            }
             if describes_the_entity(names[f]) {
                 return false;
             }
@@ -194,6 +210,42 @@ mod tests {
         for v in flat.chunks_mut(5) {
             v[4] = MISSING;
         }
+        assert_eq!(unrelated(&names, &u, &flat), Vec::<usize>::new());
+    }
+
+    /// A small file's candidates: too few likely matches to judge by, yet a column that
+    /// no candidate comes close on (`age` aligned with `wages` by shape) goes, whatever
+    /// its name; one that comes close at level 2 only (a birth year and month against a
+    /// whole date) stays, as does one too rarely known to tell.
+    #[test]
+    fn a_column_no_candidate_comes_close_on_is_left_out_whatever_its_name() {
+        // fields: name, surname, dob (level 2 at best), age (never close), unit (rare)
+        let u = [
+            [0.004, 0.002, 0.01, 0.02, 0.964],
+            [0.003, 0.002, 0.01, 0.02, 0.965],
+            [0.0, 0.0, 0.004, 0.05, 0.946],
+            [0.0, 0.0, 0.0, 0.0, 1.0],
+            [0.02, 0.0, 0.0, 0.0, 0.98],
+        ];
+        let mut flat = Vec::new();
+        for k in 0..60u8 {
+            let unit = if k % 10 == 0 { 4 } else { MISSING };
+            if k % 6 == 0 {
+                flat.extend([0, 0, 2, 4, unit]);
+            } else {
+                flat.extend([0, 4, 4, 4, unit]);
+            }
+        }
+        let names = [
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "age",
+            "unit_number",
+        ];
+        assert_eq!(unrelated(&names, &u, &flat), vec![3]);
+        // one candidate close on the age keeps it
+        flat[3] = 2;
         assert_eq!(unrelated(&names, &u, &flat), Vec::<usize>::new());
     }
 
