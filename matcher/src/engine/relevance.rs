@@ -17,9 +17,10 @@
 //! address part, a phone). Blocking can fill the candidates with pairs that share
 //! only a town or an employer (one person's hundreds of records are found later, by
 //! [`super::linkage::entity_blocks`]); the names then agree among those "likely
-//! matches" no more often than at random, and must not be dropped for it. A column no
-//! candidate comes even close on (of [`MIN_LIKELY`] or more that know it) is left out
-//! whatever its name, with or without likely matches to judge by.
+//! matches" no more often than at random, and must not be dropped for it. Except a
+//! column that is not strong and that no likely match comes even near on, of
+//! [`MIN_SILENT`] or more that know it: it goes whatever its name and however few the
+//! likely matches (a census `age` aligned with a tax form's `wages` by shape alone).
 
 use super::fs::{LEVELS, MISSING};
 
@@ -39,6 +40,9 @@ const STRONG_FLOOR: f64 = 0.02;
 /// Fewest likely matches, and fewest of them knowing a column, to judge it by.
 const MIN_LIKELY: usize = 30;
 
+/// Fewest likely matches knowing a column for "none comes near on it" to leave it out.
+const MIN_SILENT: usize = 10;
+
 /// Whether a column's name says it describes the entity: any concept of the lexicon but
 /// a price or amount (what an order or a listing cost, not who or what it is).
 fn describes_the_entity(name: &str) -> bool {
@@ -56,38 +60,42 @@ pub fn unrelated(names: &[&str], u: &[[f64; LEVELS]], flat: &[u8]) -> Vec<usize>
     let random: Vec<f64> = u.iter().map(|p| p[0] + p[1]).collect();
     let rate =
         |agree: &[usize], known: &[usize], f: usize| agree[f] as f64 / known[f].max(1) as f64;
-    let (mut known, mut agree, mut close) = (vec![0; nf], vec![0usize; nf], vec![0usize; nf]);
+    let (mut known, mut agree) = (vec![0usize; nf], vec![0usize; nf]);
     for v in flat.chunks(nf) {
         for (f, &l) in v.iter().enumerate() {
             if l != MISSING {
                 known[f] += 1;
                 agree[f] += usize::from(l <= 1);
-                close[f] += usize::from(l <= 2);
             }
         }
     }
-    // a column no candidate comes close on (level 2: a year and month against a whole
-    // date, a title inside a longer one), however many know it, says nothing whatever
-    // its name: two columns aligned by their shape alone (a census `age` with a tax
-    // form's `wages`, its `year` with the `tax_year`), or one written two ways that never
-    // meet. In a small file, too few likely matches to judge by, each counted as one more
-    // disagreement of every pair: a person who moved agreed on two units of four and
-    // never joined EM's match class (a 100-row census-tax sample without birth dates)
-    let silent = |f: usize| known[f] >= MIN_LIKELY && close[f] == 0;
     let strong: Vec<bool> = (0..nf)
         .map(|f| known[f] > 0 && rate(&agree, &known, f) >= STRONG_LIFT * random[f].max(1e-4))
         .collect();
-    let Some(all) = Likely::count(flat, &strong) else {
-        let out: Vec<usize> = (0..nf).filter(|&f| silent(f)).collect();
-        // a file where no column agrees has nothing to compare: kept as it is
-        return if out.len() < nf { out } else { Vec::new() };
-    };
+    let all = Likely::count(flat, &strong);
+    // a column no likely match comes even near on (none at level 3 or nearer: an
+    // initial against a whole given name, a birthday without its year are level 3) says
+    // nothing whatever its name: two columns aligned by their shape alone (a census
+    // `age` with a tax form's `wages`, its `year` with the `tax_year`), or one written two
+    // ways that never meet. In a small file, too few likely matches to judge by, each
+    // counted as one more disagreement of every pair: a person who moved agreed on two
+    // units of four and never joined EM's match class (a 100-row census-tax sample
+    // without birth dates). Only among likely matches: an identity number known only in
+    // strangers' pairs (blank where the matches are) still tells two namesakes apart
+    let silent: Vec<bool> = (0..nf)
+        .map(|f| !strong[f] && all.known[f] >= MIN_SILENT && all.near[f] == 0)
+        .collect();
+    if all.likely < MIN_LIKELY {
+        let out: Vec<usize> = (0..nf).filter(|&f| silent[f]).collect();
+        // two columns or more are left to compare, or none is left out
+        return if nf - out.len() >= 2 { out } else { Vec::new() };
+    }
     let unrelated_by = |l: &Likely, f: usize| {
         l.known[f] >= MIN_LIKELY && rate(&l.agree, &l.known, f) - random[f] < MIN_EXCESS
     };
     (0..nf)
         .filter(|&f| {
-            if silent(f) {
+            if silent[f] {
                 return true;
             }
             if describes_the_entity(names[f]) {
@@ -104,27 +112,30 @@ pub fn unrelated(names: &[&str], u: &[[f64; LEVELS]], flat: &[u8]) -> Vec<usize>
             // drifts between two shops still agrees to 1% for one product in eight
             let mut others = strong.clone();
             others[f] = false;
-            Likely::count(flat, &others).is_some_and(|l| {
-                unrelated_by(&l, f)
-                    && rate(&l.agree, &l.known, f) <= (2.0 * random[f]).max(STRONG_FLOOR)
-            })
+            let l = Likely::count(flat, &others);
+            l.likely >= MIN_LIKELY
+                && unrelated_by(&l, f)
+                && rate(&l.agree, &l.known, f) <= (2.0 * random[f]).max(STRONG_FLOOR)
         })
         .collect()
 }
 
 /// The likely matches among the candidates (pairs agreeing on two or more, and more than
-/// half, of the `strong` columns they know) and, per column, how many of them know it
-/// and agree on it.
+/// half, of the `strong` columns they know): how many, and per column how many of them
+/// know it, agree on it (level 1 or nearer) and come near on it (level 3 or nearer).
+/// Under [`MIN_LIKELY`] of them are too few to judge a column by its rate.
 struct Likely {
+    likely: usize,
     known: Vec<usize>,
     agree: Vec<usize>,
+    near: Vec<usize>,
 }
 
 impl Likely {
-    /// `None`: fewer than [`MIN_LIKELY`] likely matches, too few to judge by.
-    fn count(flat: &[u8], strong: &[bool]) -> Option<Self> {
+    fn count(flat: &[u8], strong: &[bool]) -> Self {
         let nf = strong.len();
         let (mut likely, mut known, mut agree) = (0usize, vec![0usize; nf], vec![0usize; nf]);
+        let mut near = vec![0usize; nf];
         for v in flat.chunks(nf) {
             let (mut k, mut a) = (0usize, 0usize);
             for (f, &l) in v.iter().enumerate() {
@@ -141,10 +152,16 @@ impl Likely {
                 if l != MISSING {
                     known[f] += 1;
                     agree[f] += usize::from(l <= 1);
+                    near[f] += usize::from(l <= 3);
                 }
             }
         }
-        (likely >= MIN_LIKELY).then_some(Self { known, agree })
+        Self {
+            likely,
+            known,
+            agree,
+            near,
+        }
     }
 }
 
@@ -213,27 +230,31 @@ mod tests {
         assert_eq!(unrelated(&names, &u, &flat), Vec::<usize>::new());
     }
 
-    /// A small file's candidates: too few likely matches to judge by, yet a column that
-    /// no candidate comes close on (`age` aligned with `wages` by shape) goes, whatever
-    /// its name; one that comes close at level 2 only (a birth year and month against a
-    /// whole date) stays, as does one too rarely known to tell.
+    /// A small file's candidates: too few likely matches to judge by, yet a column no
+    /// likely match comes near on (`age` aligned with `wages` by shape) goes, whatever
+    /// its name; one the likely matches come near on (a birth year and month against a
+    /// whole date at level 2, an initial against a whole middle name at level 3) stays,
+    /// as do one too rarely known and an identity number only strangers' pairs know.
     #[test]
-    fn a_column_no_candidate_comes_close_on_is_left_out_whatever_its_name() {
-        // fields: name, surname, dob (level 2 at best), age (never close), unit (rare)
+    fn a_column_no_likely_match_comes_near_on_is_left_out_whatever_its_name() {
+        // fields: name, surname, dob, age, unit, middle, ssn
         let u = [
             [0.004, 0.002, 0.01, 0.02, 0.964],
             [0.003, 0.002, 0.01, 0.02, 0.965],
             [0.0, 0.0, 0.004, 0.05, 0.946],
             [0.0, 0.0, 0.0, 0.0, 1.0],
             [0.02, 0.0, 0.0, 0.0, 0.98],
+            [0.0, 0.0, 0.0, 0.08, 0.92],
+            [0.0001, 0.0, 0.0, 0.0, 0.9999],
         ];
         let mut flat = Vec::new();
         for k in 0..60u8 {
             let unit = if k % 10 == 0 { 4 } else { MISSING };
             if k % 6 == 0 {
-                flat.extend([0, 0, 2, 4, unit]);
+                // a likely match
+                flat.extend([0, 0, 2, 4, unit, 3, MISSING]);
             } else {
-                flat.extend([0, 4, 4, 4, unit]);
+                flat.extend([0, 4, 4, 4, unit, 4, 4]);
             }
         }
         let names = [
@@ -242,9 +263,11 @@ mod tests {
             "date_of_birth",
             "age",
             "unit_number",
+            "middle_name",
+            "ssn",
         ];
         assert_eq!(unrelated(&names, &u, &flat), vec![3]);
-        // one candidate close on the age keeps it
+        // one likely match near on the age keeps it
         flat[3] = 2;
         assert_eq!(unrelated(&names, &u, &flat), Vec::<usize>::new());
     }

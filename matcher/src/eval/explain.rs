@@ -125,7 +125,7 @@ pub(super) fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> V
     }
     if !m.unrelated.is_empty() {
         v.push(format!(
-            "model: not compared (no candidate comes close on them, or likely matches agree on them no more often than random pairs): {}",
+            "model: not compared (no likely match comes near on them, or likely matches agree on them no more often than random pairs): {}",
             m.unrelated.join(", ")
         ));
     }

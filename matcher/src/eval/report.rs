@@ -332,8 +332,8 @@ fn model(h: &mut String, m: &ModelView, threshold: f64) {
             String::new()
         } else {
             format!(
-                " Not compared (no candidate comes close on them, or likely matches agree \
-                 on them no more often than random pairs do): {}.",
+                " Not compared (no likely match comes near on them, or likely matches \
+                 agree on them no more often than random pairs do): {}.",
                 escape(&m.unrelated.join(", "))
             )
         }

@@ -138,7 +138,9 @@ impl Matcher {
         let mut c = base_command(data_dir);
         // the server's "listening" line (info), however quiet the rest: the sign that this
         // child holds the port, so that the health poll cannot be answered by another
-        // test's server that drew the same port first
+        // test's server that drew the same port first. RUST_LOG outranks LOG_LEVEL and a
+        // config's monitoring.log_level: a test that needs other logs sets RUST_LOG in
+        // its env, keeping `kcmf_matcher::server=info`
         c.env("PORT", port.to_string())
             .env("RATE_LIMIT", "100000")
             .env("RUST_LOG", "warn,kcmf_matcher::server=info");
