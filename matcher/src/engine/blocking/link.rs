@@ -1,7 +1,8 @@
 //! Linking two files: the candidate pairs between a left and a right side, block by
 //! block (the keys of [`super::field_entries`], the compound keys of field pairs, a
-//! name's words with the others' initials and the whole-name keys, then a sorted-neighbourhood window over both sides), and the further
-//! pairs of two shared rare tokens that are scored after the fit.
+//! name's words with the others' initials and the whole-name keys, then a
+//! sorted-neighbourhood window over both sides), and the further pairs of two shared rare
+//! tokens that are scored after the fit.
 
 use rayon::prelude::*;
 

@@ -12,6 +12,18 @@ use super::*;
 /// from 15 s and 1.0 GiB to 33 s and 4.2 GiB for +0.0004 F1.
 const NEAR_KEYS_MAX_RECORDS: usize = 200_000;
 
+/// The fields that hold a person's name: two or more (a given name and a surname), or a
+/// column of people's whole names ([`FieldSpec::person_name`]), which holds the given
+/// name and surname as two fields do (`chrles a ichanstone` left, `charles` +
+/// `ichanstone` aligned as one on the right). `None` otherwise: no name keys.
+fn person_name_fields(fields: &[FieldSpec]) -> Option<Vec<usize>> {
+    let names = crate::engine::local::NameFields::detect(fields).names;
+    let whole = names
+        .iter()
+        .any(|&f| fields.get(f).is_some_and(|s| s.person_name));
+    (names.len() >= 2 || whole).then_some(names)
+}
+
 /// `(hashed whole-name key, record)` entries, into `out` (cleared first): when the name
 /// is spread over two or more fields (a given name and a surname) or held whole in a
 /// column of people's names, two keys per record,
@@ -27,16 +39,9 @@ pub(super) fn name_entries(
     out: &mut Vec<(u64, u32)>,
 ) {
     out.clear();
-    let names = crate::engine::local::NameFields::detect(fields);
-    // a column of people's whole names holds the given name and surname as two fields do
-    // (`chrles a ichanstone` left, `charles` + `ichanstone` aligned as one on the right)
-    let whole = names
-        .names
-        .iter()
-        .any(|&f| fields.get(f).is_some_and(|s| s.person_name));
-    if names.names.len() < 2 && !whole {
+    let Some(names) = person_name_fields(fields) else {
         return;
-    }
+    };
     let near = sounds_too || records.len() <= NEAR_KEYS_MAX_RECORDS;
     let parts: Vec<Vec<(u64, u32)>> = records
         .par_chunks(KEY_CHUNK)
@@ -49,7 +54,7 @@ pub(super) fn name_entries(
             for (k, r) in chunk.iter().enumerate() {
                 let id = (c * KEY_CHUNK + k) as u32;
                 toks.clear();
-                for &f in &names.names {
+                for &f in &names {
                     toks.extend(r.value(f).tokens().filter(|t| t.len() > 1));
                 }
                 if toks.len() < 2 {
@@ -108,14 +113,9 @@ pub(super) fn name_initial_entries(
     out: &mut Vec<(u64, u32)>,
 ) {
     out.clear();
-    let names = crate::engine::local::NameFields::detect(fields);
-    let whole = names
-        .names
-        .iter()
-        .any(|&f| fields.get(f).is_some_and(|s| s.person_name));
-    if names.names.len() < 2 && !whole {
+    let Some(names) = person_name_fields(fields) else {
         return;
-    }
+    };
     let parts: Vec<Vec<(u64, u32)>> = records
         .par_chunks(KEY_CHUNK)
         .enumerate()
@@ -126,7 +126,7 @@ pub(super) fn name_initial_entries(
                 let id = (c * KEY_CHUNK + k) as u32;
                 // a word of one letter (`j smith`) gives its initial, not a key of its own
                 toks.clear();
-                for &f in &names.names {
+                for &f in &names {
                     toks.extend(r.value(f).tokens());
                 }
                 if toks.len() < 2 {
