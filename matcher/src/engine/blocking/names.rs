@@ -1,7 +1,8 @@
 //! Whole-name keys: the tokens of a person's name fields sorted (blind to a swapped given
 //! name and surname), their sounds when linking, and near-name keys (each word within one
-//! typo) for a two-word name. The name fields are two or more (a given name and a
-//! surname), or one column of people's whole names ([`FieldSpec::person_name`]).
+//! typo) for a two-word name; and, for links, each word with the others' initials. The
+//! name fields are two or more (a given name and a surname), or one column of people's
+//! whole names ([`FieldSpec::person_name`]).
 
 use rayon::prelude::*;
 
@@ -122,6 +123,7 @@ pub(super) fn name_initial_entries(
         .map(|(c, chunk)| {
             let mut out = Vec::with_capacity(2 * chunk.len());
             let (mut toks, mut ks): (Vec<&str>, Vec<u64>) = (Vec::new(), Vec::new());
+            let mut inits: Vec<[Option<u8>; 2]> = Vec::new();
             for (k, r) in chunk.iter().enumerate() {
                 let id = (c * KEY_CHUNK + k) as u32;
                 // a word of one letter (`j smith`) gives its initial, not a key of its own
@@ -132,21 +134,18 @@ pub(super) fn name_initial_entries(
                 if toks.len() < 2 {
                     continue;
                 }
-                for (i, t) in toks.iter().enumerate() {
-                    if t.len() < 2 {
-                        continue;
-                    }
-                    for (j, o) in toks.iter().enumerate() {
+                // each word's initial, and its full form's when it is a short given name
+                inits.clear();
+                inits.extend(toks.iter().map(|o| {
+                    let formal = crate::engine::lexicon::nickname_formal(o);
+                    [o.bytes().next(), formal.and_then(|w| w.bytes().next())]
+                }));
+                for (i, t) in toks.iter().enumerate().filter(|(_, t)| t.len() > 1) {
+                    for (j, initials) in inits.iter().enumerate() {
                         if i == j {
                             continue;
                         }
-                        let formal = crate::engine::lexicon::nickname_formal(o);
-                        let initials = [o.bytes().next(), formal.and_then(|w| w.bytes().next())];
-                        for (n, initial) in initials.into_iter().enumerate() {
-                            let Some(initial) = initial else { continue };
-                            if n == 1 && Some(initial) == initials[0] {
-                                continue;
-                            }
+                        for &initial in initials.iter().flatten() {
                             let mut h = KeyHasher::default();
                             h.write_u8(KeyKind::Compound as u8);
                             h.write_u16(u16::MAX - 2);
@@ -156,7 +155,8 @@ pub(super) fn name_initial_entries(
                         }
                     }
                 }
-                // a word said twice keys once: a record counts once in its block's size
+                // a word said twice, or an initial its full form shares, keys once: a
+                // record counts once in its block's size
                 ks.sort_unstable();
                 ks.dedup();
                 out.extend(ks.drain(..).map(|h| (h, id)));
