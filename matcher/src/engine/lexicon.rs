@@ -575,6 +575,36 @@ pub const ADDRESS: &[&str] = &[
     "country",
 ];
 
+/// Words that name a product's edition or tier (`professional`, `deluxe`,
+/// `essentials`, `home`): a title that adds one to another's whole wording names
+/// another edition of the series, not the same product said at more length
+/// ([`crate::engine::fs::contains_words`]).
+pub const EDITION_WORDS: &[&str] = &[
+    "pro",
+    "professional",
+    "premium",
+    "premier",
+    "ultimate",
+    "deluxe",
+    "standard",
+    "basic",
+    "essentials",
+    "essential",
+    "home",
+    "student",
+    "business",
+    "enterprise",
+    "lite",
+    "plus",
+    "express",
+    "starter",
+    "gold",
+    "platinum",
+    "master",
+    "advanced",
+    "elite",
+];
+
 /// Words that only say what kind of number follows in an address line (`apt 26`,
 /// `#26`, `unit 26`, `suite 26`): two values whose numbers agree and whose other words
 /// are all of these name one unit.

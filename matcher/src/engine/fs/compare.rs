@@ -319,7 +319,9 @@ pub fn same_model(a: Value<'_>, b: Value<'_>) -> bool {
 /// maple street springfield` / `... apt 5`, `oak street 12 springfield` / `... flat 5`,
 /// `miller street springwood` / `44 miller street rsl village springwood`, `... suite
 /// 1204`; `suite for windows` is no unit). A longer number added to a street (`west 79th
-/// street` / `acme 1139 west 79th street`) is read as a code. Allocates nothing.
+/// street` / `acme 1139 west 79th street`) is read as a code. Nor another edition: the
+/// longer adds no tier word ([`crate::engine::lexicon::EDITION_WORDS`]: `punch home
+/// design` / `punch professional home design`). Allocates nothing.
 pub fn contains_words(a: Value<'_>, b: Value<'_>) -> bool {
     if a.norm.len() > LONG_TEXT || b.norm.len() > LONG_TEXT {
         return false;
@@ -349,6 +351,17 @@ pub fn contains_words(a: Value<'_>, b: Value<'_>) -> bool {
                     && after.is_some_and(digit)))
     });
     if adds_home {
+        return false;
+    }
+    // another edition of one series: `punch home design` / `punch professional home
+    // design` (a series sold in tiers a word apart: the shorter title's product is the
+    // one without the tier; product-title-link F1 0.9488 -> 0.9634). The shorter's own
+    // tier mistyped (`preimer`) is no edition added.
+    let edition = |u: &str| {
+        super::super::lexicon::EDITION_WORDS.contains(&u)
+            && !short.tokens().any(|t| osa_distance_at_most(t, u, 1) <= 1)
+    };
+    if long.tokens().any(edition) {
         return false;
     }
     let letters = |t: &str| t.len() >= 5 && t.bytes().all(|c| c.is_ascii_alphabetic());
@@ -1309,6 +1322,20 @@ mod tests {
             "ovwell development ovwell essentials cd"
         ));
         assert!(!inside("walla county office", "walla walla county office"));
+        // a tier added is another edition of the series; one the shorter has mistyped
+        // is none
+        assert!(!inside(
+            "erornel invoice antivirus",
+            "erornel learning 1200 erornel essentials invoice antivirus suite for windows"
+        ));
+        assert!(inside(
+            "erornel invoice antivirus",
+            "erornel learning erornel invoice antivirus suite for windows"
+        ));
+        assert!(inside(
+            "orverby preimer drums math",
+            "orverby games 58200 orverby premier drums math suite for windows"
+        ));
     }
 
     #[test]
