@@ -484,6 +484,14 @@ pub(super) fn fit(
             a.len().min(b.len()) as f64
         };
         model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
+        // two sources of things (products, not people) write their descriptions and set
+        // their prices each its own way: see `estimate_m_apart`
+        if !same_set
+            && model.em_note.is_none()
+            && !crate::engine::local::of_people(&model.individual)
+        {
+            model.estimate_m_apart(flat.chunks(nf));
+        }
         m_pairs = (model.lambda * cands).max(m_pairs);
         // u again, without the random pairs the fitted model takes for matches, but for
         // those whose given names differ outright ([`GivenNamesConflict`]):
