@@ -129,6 +129,12 @@ pub(super) fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> V
             m.unrelated.join(", ")
         ));
     }
+    if !m.apart.is_empty() {
+        v.push(format!(
+            "model: m estimated on the matches the other fields find (two sources write these each their own way): {}",
+            m.apart.join(", ")
+        ));
+    }
     for (f, spec) in m.fields.iter().enumerate() {
         let levels: Vec<String> = (0..crate::engine::fs::LEVELS)
             .map(|l| {

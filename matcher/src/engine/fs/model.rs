@@ -68,6 +68,10 @@ pub struct FsModel {
     /// ([`super::relevance`]).
     #[serde(default)]
     pub unrelated: Vec<String>,
+    /// The fields whose m [`Self::estimate_m_apart`] estimated on the matches the other
+    /// fields find.
+    #[serde(default)]
+    pub apart: Vec<String>,
 }
 
 const M_PRIOR: [f64; LEVELS] = [0.80, 0.10, 0.05, 0.03, 0.02];
@@ -181,6 +185,7 @@ impl FsModel {
             tight: Vec::new(),
             em_note: None,
             unrelated: Vec::new(),
+            apart: Vec::new(),
         }
     }
 
@@ -439,8 +444,12 @@ impl FsModel {
                 out.push((f, mc));
             }
         }
+        self.apart.clear();
         for (f, p) in out {
             self.m[f] = p;
+            if let Some(spec) = self.fields.get(f) {
+                self.apart.push(spec.name.clone());
+            }
         }
     }
 
@@ -1163,6 +1172,7 @@ mod tests {
         // on the pairs the titles find: three descriptions in four differ
         assert!((m.m[1][4] - 0.75).abs() < 0.05, "{:?}", m.m[1]);
         assert!(m.level_weight(1, 4) > before + 2.0);
+        assert_eq!(m.apart, vec!["description".to_string()]);
         // a name field is never estimated apart; a field known on too few pairs keeps
         // its estimate
         let title = m.m[0];
