@@ -212,6 +212,7 @@ pub(super) fn model_view(m: &FsModel) -> ModelView {
         iterations: m.iterations,
         note: m.em_note.clone(),
         unrelated: m.unrelated.clone(),
+        apart: m.apart.clone(),
         fields: m
             .fields
             .iter()

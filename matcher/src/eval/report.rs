@@ -38,6 +38,9 @@ pub struct ModelView {
     pub note: Option<String>,
     /// Columns left out of the comparison as unrelated to identity.
     pub unrelated: Vec<String>,
+    /// Columns whose m was estimated on the matches the other columns find
+    /// (`FsModel::estimate_m_apart`).
+    pub apart: Vec<String>,
     pub fields: Vec<FieldModel>,
 }
 
@@ -321,7 +324,7 @@ fn model(h: &mut String, m: &ModelView, threshold: f64) {
         h,
         "<p class=\"note\">m (green): share of matching pairs at a level; u (orange): share of random pairs. \
          L0 is exact agreement, the last level disagreement; a level's weight is \
-         log2(m/u). Prior (lambda) {:.6}, {} EM iterations, threshold {threshold}.{}{}</p>",
+         log2(m/u). Prior (lambda) {:.6}, {} EM iterations, threshold {threshold}.{}{}{}</p>",
         m.prior,
         m.iterations,
         m.note
@@ -335,6 +338,15 @@ fn model(h: &mut String, m: &ModelView, threshold: f64) {
                 " Not compared (no likely match comes near on them, or likely matches \
                  agree on them no more often than random pairs do): {}.",
                 escape(&m.unrelated.join(", "))
+            )
+        },
+        if m.apart.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " m estimated on the matches the other fields find (two sources write \
+                 these each their own way): {}.",
+                escape(&m.apart.join(", "))
             )
         }
     );
@@ -522,6 +534,7 @@ mod tests {
                 iterations: 7,
                 note: None,
                 unrelated: vec!["status".into()],
+                apart: vec!["description".into()],
                 fields: vec![FieldModel {
                     name: "surname".into(),
                     kind: "Text".into(),
@@ -588,6 +601,7 @@ mod tests {
         assert!(page.contains("<th>name</th><th>city</th>"));
         assert!(page.contains("below the threshold"));
         assert!(page.contains("random pairs do): status."));
+        assert!(page.contains("each their own way): description."));
         assert_self_contained(&page);
     }
 
