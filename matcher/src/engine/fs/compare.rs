@@ -357,9 +357,13 @@ pub fn contains_words(a: Value<'_>, b: Value<'_>) -> bool {
     // design` (a series sold in tiers a word apart: the shorter title's product is the
     // one without the tier; product-title-link F1 0.9488 -> 0.9634). The shorter's own
     // tier mistyped (`preimer`) is no edition added.
+    // (a tier of five letters or more one edit from a word of the shorter is that word
+    // mistyped; a shorter one only as written: `plug` is no `plus`)
     let edition = |u: &str| {
         super::super::lexicon::EDITION_WORDS.contains(&u)
-            && !short.tokens().any(|t| osa_distance_at_most(t, u, 1) <= 1)
+            && !short.tokens().any(|t| {
+                t == u || (t.len().min(u.len()) >= 5 && osa_distance_at_most(t, u, 1) <= 1)
+            })
     };
     if long.tokens().any(edition) {
         return false;
@@ -1335,6 +1339,10 @@ mod tests {
         assert!(inside(
             "orverby preimer drums math",
             "orverby games 58200 orverby premier drums math suite for windows"
+        ));
+        assert!(!inside(
+            "acme travel plug adapter",
+            "acme travel plug adapter plus"
         ));
     }
 

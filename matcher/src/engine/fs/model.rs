@@ -309,12 +309,14 @@ impl FsModel {
     }
 
     /// Estimates m (and λ) by EM over the candidate comparison vectors, u kept fixed.
+    /// Returns whether EM found a match class (false: no candidate qualified, or there
+    /// were none, and the prior m is kept).
     pub fn estimate_m<'a>(
         &mut self,
         vectors: impl IntoIterator<Item = &'a [u8]>,
         iterations: usize,
         lambda_max: f64,
-    ) {
+    ) -> bool {
         let lambda_max = lambda_max.clamp(1e-6, 0.999);
         self.lambda = self.lambda.min(lambda_max / 2.0);
         // millions of short vectors: a fast hasher, and a fixed one (the patterns' order, in
@@ -324,7 +326,7 @@ impl FsModel {
             *patterns.entry(v).or_default() += 1.0;
         }
         if patterns.is_empty() {
-            return;
+            return false;
         }
         let pats: Vec<(&[u8], f64)> = patterns.into_iter().collect();
         let nf = self.fields.len();
@@ -397,6 +399,7 @@ impl FsModel {
         } else {
             None
         };
+        !empty && self.iterations > 0
     }
 
     /// Estimates m again for each field that is neither a name nor an individual field,
@@ -407,6 +410,7 @@ impl FsModel {
     /// most fields, holds only the matches whose descriptions happen to agree: it learnt
     /// that a match's description differs one time in nine (-3.1 bits) where three in four
     /// do, and missed 393 of 1,097 Abt-Buy matches whose titles agreed (F1 0.53 -> 0.82).
+    /// λ is left as EM found it: the prior stays that of EM's (smaller) class.
     /// Fields with fewer than 20 such pairs keep their estimate.
     pub fn estimate_m_apart<'a>(&mut self, vectors: impl IntoIterator<Item = &'a [u8]>) {
         let mut patterns: rustc_hash::FxHashMap<&[u8], f64> = rustc_hash::FxHashMap::default();

@@ -39,7 +39,7 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("bernard", "bernie barney"),
     ("bradley", "brad"),
     ("bridget", "biddy bridie"),
-    ("caroline", "carrie carol"),
+    ("caroline", "carrie"),
     ("catherine", "cathy kate katie cat kitty"),
     ("charles", "charlie chuck chas chaz charley"),
     ("charlotte", "lottie"),
@@ -54,13 +54,13 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("dennis", "denny"),
     ("dominic", "dom"),
     ("donald", "don donnie"),
-    ("dorothy", "dot dottie dolly dora"),
+    ("dorothy", "dot dottie dolly"),
     ("douglas", "doug"),
     ("edith", "edie"),
     ("edmund", "ed eddie ned"),
     ("edward", "ed eddie eddy ted teddy ned"),
     ("edwin", "ed eddie"),
-    ("eleanor", "ellie nell nellie nora"),
+    ("eleanor", "ellie nell nellie"),
     (
         "elizabeth",
         "liz beth betty lizzie eliza betsy libby bess bessie lizzy",
@@ -88,7 +88,7 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("isaac", "ike"),
     ("jacob", "jake"),
     ("james", "jim jimmy jamie jimmie"),
-    ("janet", "jan jenny"),
+    ("janet", "jenny"),
     ("jeffrey", "jeff"),
     ("jennifer", "jen jenny jenn"),
     ("jeremiah", "jerry"),
@@ -147,7 +147,7 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("vincent", "vince vinny"),
     ("walter", "walt wally"),
     ("william", "bill will billy willie liam willy billie"),
-    ("winifred", "winnie freda"),
+    ("winifred", "winnie"),
     ("zachary", "zach zack"),
 ];
 
@@ -225,8 +225,8 @@ pub fn nickname_values(a: crate::engine::fs::Value<'_>, b: crate::engine::fs::Va
 /// Given names common in many countries that the [`NICKNAMES`] table lacks (normalized:
 /// accents stripped), for telling a column of people's whole names from one of places or
 /// firms ([`known_given_name`]), and a name from a typo of another (`joan` is not `john`
-/// mistyped). Names that are as often words of places (`glen`, `dale`, `lee`) are left
-/// out.
+/// mistyped). Names that are as often words of places or surnames (`glen`, `dale`,
+/// `lee`, `scott`, `wayne`, `madison`) are left out.
 const MORE_GIVEN_NAMES: &str = "mary maria marie anna ana anne john jose juan carlos luis \
 jorge pedro miguel antonio manuel francisco javier diego pablo sergio alejandro fernando \
 carmen rosa lucia sofia laura sara paula elena isabel ana marta julia eva ines \
@@ -239,14 +239,14 @@ anil deepak pooja neha jean pierre michel philippe alain nicolas francois sophie
 isabelle nathalie giuseppe giovanni marco luca francesca chiara jan piotr krzysztof \
 tomasz anna katarzyna lars erik nils ingrid astrid jose joao paulo ana grace emma olivia \
 noah liam lucas ethan mia ava chloe zoe ella ruby oscar leo henry jack harry \
-joan jean jane janice joyce judy june carol carla karen sharon shirley betty brenda \
+joan jean jane janice joyce judy carol carla karen sharon shirley betty brenda \
 donna diane dianne linda lisa nancy helen ruth doris gloria marilyn norma \
-amy emma hannah lauren megan rachel heather nicole ashley amber kelly kayla madison \
+amy emma hannah lauren megan rachel heather nicole ashley amber kelly kayla \
 julie jill gail lori tracy tammy wendy vera irene alice edna ethel agnes \
-mildred hazel gladys lillian lois marjorie jesse jose gary larry terry jerry \
+mildred gladys lillian lois marjorie jesse jose gary larry terry jerry \
 mark luke carl glenn roy earl neil keith kevin brian bruce \
-craig scott todd brett adam aaron eric derek alan allan ian sean shawn evan ivan \
-dana lynn joel noel ross troy wayne ralph roger russell eugene harold";
+craig todd brett adam aaron eric derek alan allan ian sean shawn evan ivan \
+dana lynn joel noel ross ralph roger russell eugene harold";
 
 static MORE_GIVEN: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
     std::sync::LazyLock::new(|| MORE_GIVEN_NAMES.split_whitespace().collect());
@@ -261,6 +261,7 @@ pub fn known_given_name(t: &str) -> bool {
 /// family listed first (`ed` is Edward's more often than Edmund's).
 const USUAL: &[(&str, &str)] = &[
     ("al", "albert"),
+    ("teddy", "theodore"),
     ("chris", "christine"),
     ("chrissy", "christine"),
     ("tina", "christine"),
@@ -314,12 +315,44 @@ fn near_family_form(known: &str, typed: &str) -> bool {
     })
 }
 
-/// Whether the known given name `name` is the full name `formal` spelt otherwise: one
-/// edit apart and both longer than five letters (`michel` / `michael`, `christina` /
-/// `christine`). Shorter names an edit apart are two names (`mark` / `mary`, `louis` /
-/// `louise`).
+/// Whether the known given name `name` is the full name `formal` spelt otherwise: a
+/// [`spelling_variant`], or a letter more or less in names of six letters or more
+/// (`michel` / `michael`). Other names an edit apart are two names (`mark` / `mary`,
+/// `louis` / `louise`, `frances` / `francis`).
 fn known_spelling(formal: &str, name: &str) -> bool {
-    formal.len().min(name.len()) > 5 && one_typo(formal, name)
+    spelling_variant(formal, name)
+        || (formal.len().min(name.len()) > 5
+            && formal.len() != name.len()
+            && one_typo(formal, name))
+}
+
+/// Whether two names are one name spelt two ways: a silent `h` or a doubled letter more
+/// (`sara` / `sarah`, `alan` / `allan`, `diane` / `dianne`), or `c` for `k`, `y` for `i`
+/// (`carl` / `karl`, `eric` / `erik`, `kathy` / `cathy`). Any other edit between two
+/// known names makes another name (`paul` / `paula`, `mark` / `mary`).
+fn spelling_variant(a: &str, b: &str) -> bool {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    if x.len() == y.len() {
+        let mut diff = x.iter().zip(y).filter(|(p, q)| p != q);
+        return match (diff.next(), diff.next()) {
+            (Some((&p, &q)), None) => {
+                let pair = (p.min(q), p.max(q));
+                pair == (b'c', b'k') || pair == (b'i', b'y')
+            }
+            _ => false,
+        };
+    }
+    let (short, long) = if x.len() < y.len() { (x, y) } else { (y, x) };
+    if long.len() != short.len() + 1 || short.len() < 3 {
+        return false;
+    }
+    // the first place the two part: the longer's extra letter is there
+    let k = short.iter().zip(long).take_while(|(p, q)| p == q).count();
+    if short[k..] != long[k + 1..] {
+        return false;
+    }
+    let extra = long[k];
+    extra == b'h' || (k > 0 && long[k - 1] == extra) || long.get(k + 1) == Some(&extra)
 }
 
 /// One typo apart: one edit between names of four letters or more; between three-letter
@@ -346,7 +379,8 @@ fn one_typo(a: &str, b: &str) -> bool {
 /// ([`nickname_pair`]), a short form mistyped (`bicll` / `william`), or a short name
 /// mistyped (`aym` / `amy`: one edit in a name of at most five letters, where a
 /// character-trigram or Jaro–Winkler similarity sees little left in common). Two known
-/// given names an edit apart are two names (`mark` / `mary`, `john` / `joan`).
+/// given names an edit apart are two names (`mark` / `mary`, `john` / `joan`) unless the
+/// edit is a [`spelling_variant`] (`sara` / `sarah`).
 pub fn given_names_near(a: &str, b: &str) -> bool {
     if a.is_empty() || b.is_empty() || a == b {
         return false;
@@ -354,7 +388,9 @@ pub fn given_names_near(a: &str, b: &str) -> bool {
     if nickname_pair(a, b) {
         return true;
     }
-    if a.len().min(b.len()) <= 5 && one_typo(a, b) && !(known_given_name(a) && known_given_name(b))
+    if a.len().min(b.len()) <= 5
+        && one_typo(a, b)
+        && (!(known_given_name(a) && known_given_name(b)) || spelling_variant(a, b))
     {
         return true;
     }
@@ -450,6 +486,20 @@ mod tests {
         assert!(given_names_near("michel", "mike"));
         assert!(given_names_related("michel", "mike"));
         assert!(!given_names_related("louis", "louise"));
+        assert!(!given_names_related("frances", "francis"));
+        assert!(!given_names_near("paul", "paula"));
+        // one name spelt two ways stays one name
+        for (a, b) in [
+            ("sara", "sarah"),
+            ("carl", "karl"),
+            ("eric", "erik"),
+            ("alan", "allan"),
+            ("diane", "dianne"),
+            ("kathy", "cathy"),
+        ] {
+            assert!(given_names_near(a, b), "{a} / {b}");
+            assert!(given_names_related(b, a), "{b} / {a}");
+        }
         assert!(!given_names_related("emma", "emily"));
         // what is no name stays a typo
         assert!(given_names_near("bicll", "william"));
@@ -465,5 +515,10 @@ mod tests {
         assert_eq!(nickname_formal("florrie"), Some("florence"));
         assert_eq!(nickname_formal("florence"), None);
         assert_eq!(nickname_formal("zebedee"), None);
+        assert_eq!(nickname_formal("teddy"), Some("theodore"));
+        // each usual full name is one of its form's families
+        for (form, formal) in USUAL {
+            assert!(nickname_pair(form, formal), "{form} -> {formal}");
+        }
     }
 }

@@ -483,13 +483,12 @@ pub(super) fn fit(
         } else {
             a.len().min(b.len()) as f64
         };
-        model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
-        // two sources of things (products, not people) write their descriptions and set
-        // their prices each its own way: see `estimate_m_apart`
-        if !same_set
-            && model.em_note.is_none()
-            && !crate::engine::local::of_people(&model.individual)
-        {
+        let found = model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
+        // two sources of things (products, not people: no birth date, identity, given
+        // name or whole name of a person among the fields) write their descriptions and
+        // set their prices each its own way: see `estimate_m_apart`
+        let people = !model.individual.is_empty() || fields.iter().any(|f| f.person_name);
+        if !same_set && found && !people {
             model.estimate_m_apart(flat.chunks(nf));
         }
         m_pairs = (model.lambda * cands).max(m_pairs);
