@@ -357,8 +357,8 @@ pub fn contains_words(a: Value<'_>, b: Value<'_>) -> bool {
     // design` (a series sold in tiers a word apart: the shorter title's product is the
     // one without the tier; product-title-link F1 0.9488 -> 0.9634). The shorter's own
     // tier mistyped (`preimer`) is no edition added.
-    // (a tier of five letters or more one edit from a word of the shorter is that word
-    // mistyped; a shorter one only as written: `plug` is no `plus`)
+    // (a tier one edit from a word of the shorter, both of five letters or more, is that
+    // word mistyped; a shorter tier counts only as written: `plug` is no `plus`)
     let edition = |u: &str| {
         super::super::lexicon::EDITION_WORDS.contains(&u)
             && !short.tokens().any(|t| {

@@ -309,8 +309,8 @@ impl FsModel {
     }
 
     /// Estimates m (and λ) by EM over the candidate comparison vectors, u kept fixed.
-    /// Returns whether EM found a match class (false: no candidate qualified, or there
-    /// were none, and the prior m is kept).
+    /// Returns whether EM found a match class (false: no candidate qualified, there were
+    /// none, or no iteration was asked for, and the prior m is kept).
     pub fn estimate_m<'a>(
         &mut self,
         vectors: impl IntoIterator<Item = &'a [u8]>,
@@ -399,7 +399,7 @@ impl FsModel {
         } else {
             None
         };
-        !empty && self.iterations > 0
+        !empty && iterations > 0
     }
 
     /// Estimates m again for each field that is neither a name nor an individual field,
@@ -1196,7 +1196,7 @@ mod tests {
         let prior = m.m.clone();
         // every candidate disagrees on both fields: nothing to learn m from
         let vs: Vec<Vec<u8>> = (0..500).map(|i| vec![4, 3 + (i % 2) as u8]).collect();
-        m.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5);
+        assert!(!m.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5));
         assert_eq!(m.m, prior);
         assert!(
             m.em_note
@@ -1208,8 +1208,9 @@ mod tests {
         let mut ok = FsModel::prior(m.fields.clone());
         let mut vs: Vec<Vec<u8>> = (0..50).map(|_| vec![0, 0]).collect();
         vs.extend((0..500).map(|_| vec![4, 4]));
-        ok.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5);
+        assert!(ok.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5));
         assert_eq!(ok.em_note, None);
+        assert!(!ok.estimate_m(vs.iter().map(Vec::as_slice), 0, 0.5));
     }
 
     #[test]

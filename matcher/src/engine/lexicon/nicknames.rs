@@ -40,7 +40,7 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("bradley", "brad"),
     ("bridget", "biddy bridie"),
     ("caroline", "carrie"),
-    ("catherine", "cathy kate katie cat kitty"),
+    ("catherine", "cathy kate katie cat kitty kathy"),
     ("charles", "charlie chuck chas chaz charley"),
     ("charlotte", "lottie"),
     ("christina", "chris chrissy tina"),
@@ -239,7 +239,7 @@ anil deepak pooja neha jean pierre michel philippe alain nicolas francois sophie
 isabelle nathalie giuseppe giovanni marco luca francesca chiara jan piotr krzysztof \
 tomasz anna katarzyna lars erik nils ingrid astrid jose joao paulo ana grace emma olivia \
 noah liam lucas ethan mia ava chloe zoe ella ruby oscar leo henry jack harry \
-joan jean jane janice joyce judy carol carla karen sharon shirley betty brenda \
+joan jean jane janice joyce judy june nora dora freda carol carla karen sharon shirley betty brenda \
 donna diane dianne linda lisa nancy helen ruth doris gloria marilyn norma \
 amy emma hannah lauren megan rachel heather nicole ashley amber kelly kayla \
 julie jill gail lori tracy tammy wendy vera irene alice edna ethel agnes \
@@ -262,6 +262,7 @@ pub fn known_given_name(t: &str) -> bool {
 const USUAL: &[(&str, &str)] = &[
     ("al", "albert"),
     ("teddy", "theodore"),
+    ("kathy", "katherine"),
     ("chris", "christine"),
     ("chrissy", "christine"),
     ("tina", "christine"),
@@ -326,6 +327,15 @@ fn known_spelling(formal: &str, name: &str) -> bool {
             && one_typo(formal, name))
 }
 
+/// Whether `a` and `b` are both short or full forms of the table, of no family in common
+/// (`eddie`, Edward's, and `edie`, Edith's): two names however few letters apart.
+fn other_families(a: &str, b: &str) -> bool {
+    match (NICKNAME_SETS.get(a), NICKNAME_SETS.get(b)) {
+        (Some(x), Some(y)) => !x.meets(*y),
+        _ => false,
+    }
+}
+
 /// Whether two names are one name spelt two ways: a silent `h` or a doubled letter more
 /// (`sara` / `sarah`, `alan` / `allan`, `diane` / `dianne`), or `c` for `k`, `y` for `i`
 /// (`carl` / `karl`, `eric` / `erik`, `kathy` / `cathy`). Any other edit between two
@@ -352,7 +362,8 @@ fn spelling_variant(a: &str, b: &str) -> bool {
         return false;
     }
     let extra = long[k];
-    extra == b'h' || (k > 0 && long[k - 1] == extra) || long.get(k + 1) == Some(&extra)
+    // (a doubled letter shows at `k - 1`: at `k + 1` it would be where the two part)
+    extra == b'h' || (k > 0 && long[k - 1] == extra)
 }
 
 /// One typo apart: one edit between names of four letters or more; between three-letter
@@ -380,7 +391,8 @@ fn one_typo(a: &str, b: &str) -> bool {
 /// mistyped (`aym` / `amy`: one edit in a name of at most five letters, where a
 /// character-trigram or Jaro–Winkler similarity sees little left in common). Two known
 /// given names an edit apart are two names (`mark` / `mary`, `john` / `joan`) unless the
-/// edit is a [`spelling_variant`] (`sara` / `sarah`).
+/// edit is a [`spelling_variant`] (`sara` / `sarah`) and they are no forms of two
+/// families of the table (`eddie` / `edie`).
 pub fn given_names_near(a: &str, b: &str) -> bool {
     if a.is_empty() || b.is_empty() || a == b {
         return false;
@@ -390,7 +402,8 @@ pub fn given_names_near(a: &str, b: &str) -> bool {
     }
     if a.len().min(b.len()) <= 5
         && one_typo(a, b)
-        && (!(known_given_name(a) && known_given_name(b)) || spelling_variant(a, b))
+        && (!(known_given_name(a) && known_given_name(b))
+            || (spelling_variant(a, b) && !other_families(a, b)))
     {
         return true;
     }
@@ -488,6 +501,11 @@ mod tests {
         assert!(!given_names_related("louis", "louise"));
         assert!(!given_names_related("frances", "francis"));
         assert!(!given_names_near("paul", "paula"));
+        assert!(!given_names_near("eddie", "edie"));
+        // names in their own right are known: no typo of a name an edit away
+        assert!(!given_names_related("freda", "fred"));
+        assert!(!given_names_related("nora", "dora"));
+        assert!(!given_names_related("june", "jane"));
         // one name spelt two ways stays one name
         for (a, b) in [
             ("sara", "sarah"),

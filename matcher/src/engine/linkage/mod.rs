@@ -484,8 +484,9 @@ pub(super) fn fit(
             a.len().min(b.len()) as f64
         };
         let found = model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
-        // two sources of things (products, not people: no birth date, identity, given
-        // name or whole name of a person among the fields) write their descriptions and
+        // two sources of things (products, not people: no birth date, identity number,
+        // e-mail, given name or whole name of a person among the fields; a register of
+        // firms with a tax id or an e-mail is skipped too) write their descriptions and
         // set their prices each its own way: see `estimate_m_apart`
         let people = !model.individual.is_empty() || fields.iter().any(|f| f.person_name);
         if !same_set && found && !people {
