@@ -289,24 +289,23 @@ fn prefer_own_party(m: &mut [Vec<f64>], rest_l: &[FieldSpec], rest_r: &[FieldSpe
                 continue;
             }
             let good = |s: f64| s >= ALIGN_FLOOR && s >= x - OWN_PARTY_MARGIN;
+            // on the side of the other party's column `at`: another column of the same
+            // concept, the record's own, scoring `good` against the column across
+            let own_rival = |party: &[Option<&str>],
+                             concept: &[Option<&str>],
+                             at: usize,
+                             score: &dyn Fn(usize) -> f64| {
+                concept[at].is_some()
+                    && (0..party.len()).any(|k| {
+                        k != at && party[k].is_none() && concept[k] == concept[at] && good(score(k))
+                    })
+            };
             let rival = match (party_l[i], party_r[j]) {
                 (None, Some(p)) if !names_party(&rest_l[i], p) => {
-                    concept_r[j].is_some()
-                        && (0..rest_r.len()).any(|k| {
-                            k != j
-                                && party_r[k].is_none()
-                                && concept_r[k] == concept_r[j]
-                                && good(m[i][k])
-                        })
+                    own_rival(&party_r, &concept_r, j, &|k| m[i][k])
                 }
                 (Some(p), None) if !names_party(&rest_r[j], p) => {
-                    concept_l[i].is_some()
-                        && (0..rest_l.len()).any(|k| {
-                            k != i
-                                && party_l[k].is_none()
-                                && concept_l[k] == concept_l[i]
-                                && good(m[k][j])
-                        })
+                    own_rival(&party_l, &concept_l, i, &|k| m[k][j])
                 }
                 _ => false,
             };

@@ -165,6 +165,17 @@ fn agreeing_units(v: &[u8], groups: &[Vec<usize>], idle: &[bool]) -> Units {
     u
 }
 
+/// Each distinct comparison vector of `vectors` with how many times it occurs. Millions
+/// of short vectors: a fast hasher, and a fixed one (the patterns' order, in which EM
+/// sums, is the same every run).
+fn pattern_counts<'a>(vectors: impl IntoIterator<Item = &'a [u8]>) -> Vec<(&'a [u8], f64)> {
+    let mut patterns: rustc_hash::FxHashMap<&[u8], f64> = rustc_hash::FxHashMap::default();
+    for v in vectors {
+        *patterns.entry(v).or_default() += 1.0;
+    }
+    patterns.into_iter().collect()
+}
+
 /// Fewest candidate pairs a field's m is estimated on by [`FsModel::estimate_m_apart`].
 const APART_MIN_PAIRS: f64 = 20.0;
 
@@ -319,16 +330,10 @@ impl FsModel {
     ) -> bool {
         let lambda_max = lambda_max.clamp(1e-6, 0.999);
         self.lambda = self.lambda.min(lambda_max / 2.0);
-        // millions of short vectors: a fast hasher, and a fixed one (the patterns' order, in
-        // which EM sums, is the same every run)
-        let mut patterns: rustc_hash::FxHashMap<&[u8], f64> = rustc_hash::FxHashMap::default();
-        for v in vectors {
-            *patterns.entry(v).or_default() += 1.0;
-        }
-        if patterns.is_empty() {
+        let pats = pattern_counts(vectors);
+        if pats.is_empty() {
             return false;
         }
-        let pats: Vec<(&[u8], f64)> = patterns.into_iter().collect();
         let nf = self.fields.len();
         let start = (self.m.clone(), self.lambda);
         let idle = self.idle_fields();
@@ -342,15 +347,7 @@ impl FsModel {
                 // classification EM: a pair belongs to the match class or not; soft
                 // memberships let thousands of weakly similar pairs (same city, same
                 // street) drag the match class away from the true matches
-                // — and only pairs that agree on most of their known fields may join it:
-                // duplicates agree on most attributes, while blocking fills the candidates
-                // with pairs that share only a location (postcode, suburb, state), a
-                // class EM otherwise drifts to within a few iterations
-                let g = if self.agrees_enough_for_match_class(v, &idle)
-                    && !crate::engine::local::NameFields::pattern_conflict(&self.individual, v)
-                    && !self.thin_despite_name(v, &idle)
-                    && self.probability(v) >= 0.5
-                {
+                let g = if self.joins_match_class(v, &idle) {
                     1.0
                 } else {
                     0.0
@@ -413,10 +410,7 @@ impl FsModel {
     /// λ is left as EM found it: the prior stays that of EM's (smaller) class.
     /// Fields with fewer than 20 such pairs keep their estimate.
     pub fn estimate_m_apart<'a>(&mut self, vectors: impl IntoIterator<Item = &'a [u8]>) {
-        let mut patterns: rustc_hash::FxHashMap<&[u8], f64> = rustc_hash::FxHashMap::default();
-        for v in vectors {
-            *patterns.entry(v).or_default() += 1.0;
-        }
+        let patterns = pattern_counts(vectors);
         let idle = self.idle_fields();
         let mut w: Vec<u8> = Vec::new();
         let mut out = Vec::new();
@@ -434,11 +428,7 @@ impl FsModel {
                 w.clear();
                 w.extend_from_slice(v);
                 w[f] = MISSING;
-                if self.agrees_enough_for_match_class(&w, &idle)
-                    && !crate::engine::local::NameFields::pattern_conflict(&self.individual, &w)
-                    && !self.thin_despite_name(&w, &idle)
-                    && self.probability(&w) >= 0.5
-                {
+                if self.joins_match_class(&w, &idle) {
                     mc[l as usize] += c;
                     n += c;
                 }
@@ -455,6 +445,19 @@ impl FsModel {
                 self.apart.push(spec.name.clone());
             }
         }
+    }
+
+    /// Whether the pattern `v` joins EM's match class ([`Self::estimate_m`]): only pairs
+    /// that agree on most of their known fields may (duplicates agree on most
+    /// attributes, while blocking fills the candidates with pairs that share only a
+    /// location: postcode, suburb, state, a class EM otherwise drifts to within a few
+    /// iterations), whose individual fields do not conflict, whose name is not the only
+    /// agreement, and which the current model takes for a match.
+    fn joins_match_class(&self, v: &[u8], idle: &[bool]) -> bool {
+        self.agrees_enough_for_match_class(v, idle)
+            && !crate::engine::local::NameFields::pattern_conflict(&self.individual, v)
+            && !self.thin_despite_name(v, idle)
+            && self.probability(v) >= 0.5
     }
 
     /// [`mostly_agree_grouped`], or half the known units agreeing and the rest alike at the
