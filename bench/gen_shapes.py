@@ -599,10 +599,11 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
     rng.shuffle(right)
     d = os.path.join(out, folder)
     os.makedirs(d, exist_ok=True)
-    write(os.path.join(d, "left.csv"),
-          ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
-           "street_number", "street_name", "unit_number", "city", "state", "zipcode",
-           "relationship_to_reference_person", "sex", "race_ethnicity", "year"], left)
+    left_header = ["record_id", "first_name", "middle_initial", "last_name", "age",
+                   "date_of_birth", "street_number", "street_name", "unit_number", "city",
+                   "state", "zipcode", "relationship_to_reference_person", "sex",
+                   "race_ethnicity", "year"]
+    write(os.path.join(d, "left.csv"), left_header, left)
     header = ["form_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
               "mailing_address_street_number", "mailing_address_street_name",
               "mailing_address_unit_number", "mailing_address_po_box", "mailing_address_city",
@@ -643,6 +644,21 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
     drop = {header.index("age"), header.index("date_of_birth")}
     write(os.path.join(d, "right_nodob.csv"), [h for k, h in enumerate(header) if k not in drop],
           [[x for k, x in enumerate(row) if k not in drop] for row in right])
+    # both files with one given name and one surname in thirty written as registers write
+    # a name not known (`FNU`, `Baby Girl`, `LNU`, `Doe`; drawn apart as above)
+    p = random.Random("placeholder:" + repr(right[:5]))
+    given = ["Fnu", "Nfn", "Unknown", "Baby Boy", "Baby Girl", "Mister", "Anonymous"]
+    family = ["Lnu", "Nln", "Unknown", "Doe", "Anonymous"]
+    for side, rows, fields in (("left", left, left_header), ("right", right, header)):
+        out = []
+        for row in rows:
+            row = list(row)
+            if p.random() < 1 / 30:
+                row[fields.index("first_name")] = p.choice(given)
+            if p.random() < 1 / 30:
+                row[fields.index("last_name")] = p.choice(family)
+            out.append(row)
+        write(os.path.join(d, f"{side}_placeholder.csv"), fields, out)
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 

@@ -95,6 +95,7 @@ run person-link-pop-whole 0.98 em --left $s/person_link_pop/left_whole.csv --rig
 run person-tax-pop-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right.csv --truth $s/person_tax_link_pop/truth.csv
 run person-tax-pop-coded-link 0.98 em --left $s/person_tax_link_pop/left_coded.csv --right $s/person_tax_link_pop/right_coded.csv --truth $s/person_tax_link_pop/truth.csv
 run person-tax-pop-serial-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right_serial.csv --truth $s/person_tax_link_pop/truth.csv
+run person-tax-pop-placeholder-link 0.98 em --left $s/person_tax_link_pop/left_placeholder.csv --right $s/person_tax_link_pop/right_placeholder.csv --truth $s/person_tax_link_pop/truth.csv
 run person-tax-pop-nodob-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right_nodob.csv --truth $s/person_tax_link_pop/truth.csv
 run person-tax-pop-clean-link 0.98 em --left $s/person_tax_link_pop_clean/left.csv --right $s/person_tax_link_pop_clean/right.csv --truth $s/person_tax_link_pop_clean/truth.csv
 run person-tax-pop-clean-nodob-link 0.98 em --left $s/person_tax_link_pop_clean/left.csv --right $s/person_tax_link_pop_clean/right_nodob.csv --truth $s/person_tax_link_pop_clean/truth.csv
