@@ -27,6 +27,8 @@ pub fn link_candidates(
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
     let mut pairs: Vec<u64> = Vec::new();
+    // both sides key near names, or neither: a key meets only its own kind
+    let near = left.len() + right.len() <= names::NEAR_KEYS_MAX_RECORDS;
     // one pass per field, one for the compound keys of field pairs, one for a name's
     // words with the others' initials, one (the last) for the whole-name keys
     for f in 0..=fields.len() + 2 {
@@ -39,7 +41,7 @@ pub fn link_candidates(
             } else if f == fields.len() + 1 {
                 name_initial_entries(fields, recs, &mut e);
             } else {
-                name_entries(fields, recs, true, &mut e);
+                name_entries(fields, recs, true, near, &mut e);
             }
             e.into_iter().map(move |(k, i)| (k, side, i))
         };

@@ -7,11 +7,12 @@
 use rayon::prelude::*;
 
 use super::*;
-/// Most records a dedup gives near-name keys ([`near_name_keys`], about 50 a record);
-/// linking always does. On the 10k-record person_split set they raise blocking reach from
-/// 0.977 to 0.994 (F1 +0.001); on a million Febrl-like records they would take the dedup
-/// from 15 s and 1.0 GiB to 33 s and 4.2 GiB for +0.0004 F1.
-const NEAR_KEYS_MAX_RECORDS: usize = 200_000;
+/// Most records (a dedup's, or a link's both sides together) given near-name keys
+/// ([`near_name_keys`], about 50 a record). On the 10k-record person_split set they raise
+/// blocking reach from 0.977 to 0.994 (F1 +0.001); on a million Febrl-like records they
+/// would take the dedup from 15 s and 1.0 GiB to 33 s and 4.2 GiB for +0.0004 F1, and
+/// they took a link of 840k Febrl-like records to 101k from 1.0 GiB to 6.8 GiB.
+pub(super) const NEAR_KEYS_MAX_RECORDS: usize = 200_000;
 
 /// The fields that hold a person's name: two or more (a given name and a surname), or a
 /// column of people's whole names ([`FieldSpec::person_name`]), which holds the given
@@ -32,18 +33,20 @@ fn person_name_fields(fields: &[FieldSpec]) -> Option<Vec<usize>> {
 /// - the tokens of the name fields (`crate::engine::local::NameFields`), sorted and joined;
 /// - with `sounds_too` (linking), their sounds: each token's Soundex code after a short given name is read as its
 ///   full form ([`crate::engine::lexicon::nickname_formal`]: `bill` as `william`), sorted: a
-///   nickname, a typo after the first letter, or both, keep the key.
+///   nickname, a typo after the first letter, or both, keep the key;
+/// - with `near`, the near-name keys of a two-word name ([`near_name_keys`]; the caller
+///   decides for all the records blocked together, [`NEAR_KEYS_MAX_RECORDS`]).
 pub(super) fn name_entries(
     fields: &[FieldSpec],
     records: &[Prepared],
     sounds_too: bool,
+    near: bool,
     out: &mut Vec<(u64, u32)>,
 ) {
     out.clear();
     let Some(names) = person_name_fields(fields) else {
         return;
     };
-    let near = sounds_too || records.len() <= NEAR_KEYS_MAX_RECORDS;
     let parts: Vec<Vec<(u64, u32)>> = records
         .par_chunks(KEY_CHUNK)
         .enumerate()
