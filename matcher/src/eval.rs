@@ -373,6 +373,8 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         threshold,
         assignment: Assignment::from_flags(a.one_to_one, a.many_to_many),
         column_map: a.columns.clone(),
+        // blocking recall, `--pairs` and the report's curves read every candidate
+        keep_candidates: true,
         ..LinkOptions::default()
     };
     let (l_recs, r_recs) = (Arc::new(left.records), Arc::new(right.records));

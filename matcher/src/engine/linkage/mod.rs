@@ -67,7 +67,9 @@ pub struct LinkOptions {
     #[serde(default)]
     pub column_map: Option<Vec<(String, String)>>,
     /// Dedup: also return the blocked candidate pairs (evaluation measures blocking recall
-    /// on them; a million records give millions, so off by default).
+    /// on them; a million records give millions, so off by default). Link: return every
+    /// candidate pair scored ([`LinkOutput::pairs`]), not the matches alone (5.8M pairs
+    /// of a link of 840k records to 101k held half a GiB).
     #[serde(default)]
     pub keep_candidates: bool,
     /// Dedup, with [`Self::keep_candidates`]: also return each candidate's match
@@ -155,8 +157,9 @@ pub struct LinkOutput {
     pub fields: Vec<FieldSpec>,
     pub model: FsModel,
     pub candidate_pairs: usize,
-    /// Every scored candidate pair, matched or not, in candidate order ([`link`]); only
-    /// the matched ones ([`dedup`]).
+    /// [`link`]: every scored candidate pair, matched or not, in candidate order, with
+    /// [`LinkOptions::keep_candidates`], else the matches (and the pairs the examples
+    /// decided); [`dedup`]: only the matched ones.
     pub pairs: Vec<ScoredPair>,
     /// The fields compared ([`link`]: left and right column(s) of each, and the schema
     /// matcher's score; empty for [`dedup`]).
@@ -345,7 +348,7 @@ pub fn link(
         &cand,
         &flat,
         opts.threshold,
-        true,
+        opts.keep_candidates,
         false,
         &tf,
     );
