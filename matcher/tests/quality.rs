@@ -78,7 +78,12 @@ fn link_f1(left: &Path, right: &Path, truth_file: &Path) -> (f64, f64) {
     let (li, l) = file(left);
     let (ri, r) = file(right);
     let t = truth(truth_file, false);
-    let out = linkage::link(&l, &r, &[], &LinkOptions::default()).unwrap();
+    // KCMF_DEBUG lists the misses too: every candidate kept
+    let opts = LinkOptions {
+        keep_candidates: std::env::var("KCMF_DEBUG").is_ok(),
+        ..LinkOptions::default()
+    };
+    let out = linkage::link(&l, &r, &[], &opts).unwrap();
     let p: HashSet<(String, String)> = out
         .matches()
         .map(|m| (li[m.left].clone(), ri[m.right].clone()))
