@@ -11,7 +11,7 @@ use super::*;
 /// ([`near_name_keys`], about 50 a record). On the 10k-record person_split set they raise
 /// blocking reach from 0.977 to 0.994 (F1 +0.001); on a million Febrl-like records they
 /// would take the dedup from 15 s and 1.0 GiB to 33 s and 4.2 GiB for +0.0004 F1, and
-/// they took a link of 840k Febrl-like records to 101k from 1.0 GiB to 6.8 GiB.
+/// they took a link of 840k Febrl-like records to 101k from a peak of 2.6 GiB to 6.4 GiB.
 pub(super) const NEAR_KEYS_MAX_RECORDS: usize = 200_000;
 
 /// The fields that hold a person's name: two or more (a given name and a surname), or a

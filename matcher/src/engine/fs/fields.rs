@@ -565,6 +565,8 @@ const NAME_SUFFIXES: [&str; 10] = [
 /// `SMITH John`, a title before it or a suffix after it, `John Smith, Jr.`): empty when
 /// the name has no such part (one word has no given name; two words no middle).
 pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
+    let cleaned = whole_without_placeholders(whole);
+    let whole = cleaned.as_deref().unwrap_or(whole);
     fn words(s: &str) -> Vec<&str> {
         s.split(|c: char| c.is_whitespace() || c == '.')
             .filter(|w| !w.is_empty())
@@ -618,15 +620,15 @@ pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
 }
 
 /// Titles written before a person's name.
-pub(super) const HONORIFICS: [&str; 11] = [
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "mister", "master",
+pub(super) const HONORIFICS: [&str; 9] = [
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
 ];
 
 /// What registers write where a person's name is not known: first, last or middle name
 /// unknown or none (`FNU`, `LNU`, `NFN`, `NLN`, `NMN`, `NMI`), a newborn not yet named
-/// (`Baby`, `Infant`), `Anonymous`, `Test`, `Doe`. Each is a word of a name as written
-/// ([`without_placeholder_names`]).
-const PLACEHOLDER_NAMES: [&str; 12] = [
+/// (`Baby`, `Infant`, `Newborn`), `Anonymous`, `Test`, `Doe`, `Mister` (as a given name).
+/// Each is a word of a name as written ([`placeholder_words`]).
+const PLACEHOLDER_NAMES: [&str; 13] = [
     "fnu",
     "lnu",
     "nfn",
@@ -639,34 +641,79 @@ const PLACEHOLDER_NAMES: [&str; 12] = [
     "anonymous",
     "test",
     "doe",
+    "mister",
 ];
 
-/// A person's name (a given name, a surname, a whole name) without the words that stand
-/// for a name not known ([`PLACEHOLDER_NAMES`]; `boy` or `girl` after `baby`, as a
-/// newborn is registered: `Baby Girl Smith`): empty when nothing else is left. Read as a
-/// name, the placeholder disagreed outright with the person's name in their other
-/// records and agreed with every stranger's (census and tax forms with one name in
-/// thirty so written: F1 0.9928 -> 0.9863). `Doe` is a rare real surname, and
-/// `John Doe` far more often the placeholder; a `Doe` loses that field and no more.
+/// Which of a name's words (lower case) stand for a name not known: a
+/// [`PLACEHOLDER_NAMES`] word, `boy` or `girl` after a newborn's (`Baby Girl Smith`), and,
+/// once one is found, the given name of `John Doe` / `Jane Doe` and a title left alone
+/// (`Mr Doe`). `None` when no word is one (the common case, nothing allocated).
+fn placeholder_words<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Option<Vec<bool>> {
+    if !words.clone().any(|w| PLACEHOLDER_NAMES.contains(&w)) {
+        return None;
+    }
+    let mut drop = Vec::new();
+    let mut after_newborn = false;
+    for w in words.clone() {
+        drop.push(PLACEHOLDER_NAMES.contains(&w) || (after_newborn && matches!(w, "boy" | "girl")));
+        after_newborn = matches!(w, "baby" | "infant" | "newborn");
+    }
+    let kept = || {
+        words
+            .clone()
+            .zip(&drop)
+            .filter(|(_, d)| !**d)
+            .map(|(w, _)| w)
+    };
+    let john_doe = words.clone().any(|w| w == "doe")
+        && kept().count() == 1
+        && kept().all(|w| matches!(w, "john" | "jane"));
+    if john_doe || kept().all(|w| HONORIFICS.contains(&w)) {
+        drop.iter_mut().for_each(|d| *d = true);
+    }
+    Some(drop)
+}
+
+/// A person's name (a given name, a surname, a whole name; normalized) without the words
+/// that stand for a name not known ([`placeholder_words`]): empty when nothing else is
+/// left. Read as a name, the placeholder disagreed outright with the person's name in
+/// their other records and agreed with every stranger's (census and tax forms with one
+/// given name and one surname in thirty so written: F1 0.9812 -> 0.9876, 0.9928 with
+/// none). `Doe` is a rare real surname, and `John Doe` far more often the placeholder; a
+/// `Doe` loses that field and no more.
 fn without_placeholder_names(norm: String) -> String {
-    let placeholder = |w: &str| PLACEHOLDER_NAMES.contains(&w);
-    if !norm.split(' ').any(placeholder) {
-        return norm;
+    match placeholder_words(norm.split(' ')) {
+        None => norm,
+        Some(drop) => norm
+            .split(' ')
+            .zip(drop)
+            .filter(|(_, d)| !d)
+            .map(|(w, _)| w)
+            .collect::<Vec<_>>()
+            .join(" "),
     }
-    let mut out: Vec<&str> = Vec::new();
-    let mut after_baby = false;
-    for w in norm.split(' ') {
-        let skip = placeholder(w) || (after_baby && matches!(w, "boy" | "girl"));
-        after_baby = w == "baby";
-        if !skip {
-            out.push(w);
-        }
-    }
-    // `John Doe` / `Jane Doe`: the given name of the placeholder is no name either
-    if matches!(out.as_slice(), ["john"] | ["jane"]) && norm.split(' ').any(|w| w == "doe") {
-        out.clear();
-    }
-    out.join(" ")
+}
+
+/// A whole name as written without the words that stand for a name not known
+/// ([`placeholder_words`]), a comma after one kept (`DOE, Jane` → `, Jane`: no surname),
+/// before [`name_part`] splits it: `Baby Girl` held no surname `Girl`.
+fn whole_without_placeholders(whole: &str) -> Option<String> {
+    let tokens: Vec<&str> = whole.split_whitespace().collect();
+    let cores: Vec<String> = tokens
+        .iter()
+        .map(|t| t.trim_matches([',', '.']).to_lowercase())
+        .collect();
+    let drop = placeholder_words(cores.iter().map(String::as_str))?;
+    let kept: Vec<&str> = tokens
+        .iter()
+        .zip(drop)
+        .filter_map(|(t, d)| match (d, t.contains(',')) {
+            (false, _) => Some(*t),
+            (true, true) => Some(","),
+            (true, false) => None,
+        })
+        .collect();
+    Some(kept.join(" "))
 }
 
 /// A text without a leading honorific (`mr`, `mrs`, `dr`, ...) when two or more words
@@ -1070,8 +1117,25 @@ mod tests {
         for raw in ["John Doe", "DOE, JANE", "Baby Boy", "fnu lnu"] {
             assert_eq!(normalize_field(&whole, raw).0, "", "{raw}");
         }
+        // a title left with no name, and a newborn's registration however written
+        for raw in ["Mr Doe", "Dr. Anonymous", "Infant Boy", "NEWBORN GIRL"] {
+            assert_eq!(normalize_field(&whole, raw).0, "", "{raw}");
+        }
+        // read in parts, a whole name keeps no placeholder either (`Girl` is no surname)
+        for (raw, given, family) in [
+            ("Baby Girl", "", ""),
+            ("Baby Girl Smith", "", "Smith"),
+            ("DOE, JANE", "", ""),
+            ("Doe, Mary", "Mary", ""),
+            ("FNU Ardash", "", "Ardash"),
+            ("Cyrus Master", "Cyrus", "Master"),
+        ] {
+            assert_eq!(name_part(raw, NamePart::Given, false), given, "{raw}");
+            assert_eq!(name_part(raw, NamePart::Family, false), family, "{raw}");
+        }
         // the name a placeholder stands beside is kept
         assert_eq!(normalize_field(&whole, "Baby Girl Smith").0, "smith");
+        assert_eq!(normalize_field(&whole, "Infant Girl Smith").0, "smith");
         assert_eq!(normalize_field(&whole, "FNU Ardash").0, "ardash");
         assert_eq!(normalize_field(&whole, "John Doerr").0, "john doerr");
         // real names, and the same words in a column that holds no name
@@ -1080,5 +1144,11 @@ mod tests {
         }
         let title = FieldSpec::new("title", FieldKind::Text);
         assert_eq!(normalize_field(&title, "Baby Boy").0, "baby boy");
+        // `master` is no title: a product's first word, a surname
+        assert_eq!(
+            normalize_field(&title, "Master Lock 5400D").0,
+            "master lock 5400d"
+        );
+        assert_eq!(normalize_field(&whole, "Cyrus Master").0, "cyrus master");
     }
 }

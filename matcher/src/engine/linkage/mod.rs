@@ -158,8 +158,10 @@ pub struct LinkOutput {
     pub model: FsModel,
     pub candidate_pairs: usize,
     /// [`link`]: every scored candidate pair, matched or not, in candidate order, with
-    /// [`LinkOptions::keep_candidates`], else the matches (and the pairs the examples
-    /// decided); [`dedup`]: only the matched ones.
+    /// [`LinkOptions::keep_candidates`]; else the pairs that scored as matches and those
+    /// the examples require (the one-to-one assignment or a label may then set
+    /// `is_match` false on some: read them through [`Self::matches`]); [`dedup`]: only
+    /// the matched ones.
     pub pairs: Vec<ScoredPair>,
     /// The fields compared ([`link`]: left and right column(s) of each, and the schema
     /// matcher's score; empty for [`dedup`]).
@@ -296,8 +298,8 @@ fn same_side_duplicates(
         .is_match
 }
 
-/// Links `left` to `right`: returns every blocked candidate pair with its score and
-/// decision. The columns are aligned first ([`super::align`], or `opts.column_map`);
+/// Links `left` to `right`: returns the matches, or every blocked candidate pair with its
+/// score and decision ([`LinkOptions::keep_candidates`]). The columns are aligned first ([`super::align`], or `opts.column_map`);
 /// `examples` (labelled pairs) refine the unsupervised weights.
 pub fn link(
     left: &[Record],
