@@ -565,8 +565,8 @@ const NAME_SUFFIXES: [&str; 10] = [
 /// `SMITH John`, a title before it or a suffix after it, `John Smith, Jr.`): empty when
 /// the name has no such part (one word has no given name; two words no middle).
 pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
-    let cleaned = whole_without_placeholders(whole);
-    let whole = cleaned.as_deref().unwrap_or(whole);
+    let marked = marked_placeholders(whole);
+    let whole = marked.as_deref().unwrap_or(whole);
     fn words(s: &str) -> Vec<&str> {
         s.split(|c: char| c.is_whitespace() || c == '.')
             .filter(|w| !w.is_empty())
@@ -598,7 +598,7 @@ pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
                     && w.chars().any(char::is_uppercase)
                     && !crate::engine::lexicon::known_given_name(&plain(w))
             };
-            let lower = |w: &&str| w.chars().any(char::is_lowercase);
+            let lower = |w: &&str| *w == PLACEHOLDER_MARK || w.chars().any(char::is_lowercase);
             if ws.len() >= 2 && (family_first || (caps(ws[0]) && ws[1..].iter().all(lower))) {
                 let family = ws.remove(0);
                 (vec![family], ws)
@@ -612,10 +612,18 @@ pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
     let (mut family, mut rest) = (family, rest);
     keep(&mut family);
     keep(&mut rest);
+    // a placeholder held its word's place in the split, and is no word of the part
+    let known = |ws: &[&str]| {
+        ws.iter()
+            .filter(|w| **w != PLACEHOLDER_MARK)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     match part {
-        NamePart::Family => family.join(" "),
-        NamePart::Given => rest.first().map_or_else(String::new, |w| w.to_string()),
-        NamePart::Middle => rest.get(1..).map(|r| r.join(" ")).unwrap_or_default(),
+        NamePart::Family => known(&family),
+        NamePart::Given => known(rest.get(..1).unwrap_or_default()),
+        NamePart::Middle => known(rest.get(1..).unwrap_or_default()),
     }
 }
 
@@ -647,7 +655,8 @@ const PLACEHOLDER_NAMES: [&str; 13] = [
 /// Which of a name's words (lower case) stand for a name not known: a
 /// [`PLACEHOLDER_NAMES`] word, `boy` or `girl` after a newborn's (`Baby Girl Smith`), and,
 /// once one is found, the given name of `John Doe` / `Jane Doe` and a title left alone
-/// (`Mr Doe`). `None` when no word is one (the common case, nothing allocated).
+/// (`Mr Doe`, `Dr Jane Doe`). Empty words (a comma standing alone) count for neither.
+/// `None` when no word is one (the common case, nothing allocated).
 fn placeholder_words<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Option<Vec<bool>> {
     if !words.clone().any(|w| PLACEHOLDER_NAMES.contains(&w)) {
         return None;
@@ -658,17 +667,18 @@ fn placeholder_words<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Option
         drop.push(PLACEHOLDER_NAMES.contains(&w) || (after_newborn && matches!(w, "boy" | "girl")));
         after_newborn = matches!(w, "baby" | "infant" | "newborn");
     }
-    let kept = || {
+    // the words left that name someone: not dropped, not empty, not a title
+    let named = || {
         words
             .clone()
             .zip(&drop)
-            .filter(|(_, d)| !**d)
+            .filter(|(w, d)| !**d && !w.is_empty() && !HONORIFICS.contains(w))
             .map(|(w, _)| w)
     };
     let john_doe = words.clone().any(|w| w == "doe")
-        && kept().count() == 1
-        && kept().all(|w| matches!(w, "john" | "jane"));
-    if john_doe || kept().all(|w| HONORIFICS.contains(&w)) {
+        && named().count() == 1
+        && named().all(|w| matches!(w, "john" | "jane"));
+    if john_doe || named().next().is_none() {
         drop.iter_mut().for_each(|d| *d = true);
     }
     Some(drop)
@@ -694,26 +704,38 @@ fn without_placeholder_names(norm: String) -> String {
     }
 }
 
-/// A whole name as written without the words that stand for a name not known
-/// ([`placeholder_words`]), a comma after one kept (`DOE, Jane` → `, Jane`: no surname),
-/// before [`name_part`] splits it: `Baby Girl` held no surname `Girl`.
-fn whole_without_placeholders(whole: &str) -> Option<String> {
+/// What stands in a whole name for a word that names no one ([`marked_placeholders`]).
+const PLACEHOLDER_MARK: &str = "\u{1}";
+
+/// A whole name as written with each word that stands for a name not known
+/// ([`placeholder_words`]) replaced by [`PLACEHOLDER_MARK`] (a comma after it kept), for
+/// [`name_part`] to split: the mark holds the word's place, so `Mary LNU` keeps `Mary` as
+/// its given name and `Baby Girl` has no surname `Girl`. `None` when no word is one.
+fn marked_placeholders(whole: &str) -> Option<String> {
+    fn core(t: &str) -> &str {
+        t.trim_matches([',', '.'])
+    }
+    let placeholder = |t: &&str| {
+        PLACEHOLDER_NAMES
+            .iter()
+            .any(|p| core(t).eq_ignore_ascii_case(p))
+    };
+    if !whole.split_whitespace().any(|t| placeholder(&t)) {
+        return None;
+    }
     let tokens: Vec<&str> = whole.split_whitespace().collect();
-    let cores: Vec<String> = tokens
-        .iter()
-        .map(|t| t.trim_matches([',', '.']).to_lowercase())
-        .collect();
+    let cores: Vec<String> = tokens.iter().map(|t| core(t).to_lowercase()).collect();
     let drop = placeholder_words(cores.iter().map(String::as_str))?;
-    let kept: Vec<&str> = tokens
+    let marked: Vec<String> = tokens
         .iter()
         .zip(drop)
-        .filter_map(|(t, d)| match (d, t.contains(',')) {
-            (false, _) => Some(*t),
-            (true, true) => Some(","),
-            (true, false) => None,
+        .map(|(t, d)| match (d, t.ends_with(',')) {
+            (false, _) => (*t).to_string(),
+            (true, true) => format!("{PLACEHOLDER_MARK},"),
+            (true, false) => PLACEHOLDER_MARK.to_string(),
         })
         .collect();
-    Some(kept.join(" "))
+    Some(marked.join(" "))
 }
 
 /// A text without a leading honorific (`mr`, `mrs`, `dr`, ...) when two or more words
@@ -1129,10 +1151,18 @@ mod tests {
             ("Doe, Mary", "Mary", ""),
             ("FNU Ardash", "", "Ardash"),
             ("Cyrus Master", "Cyrus", "Master"),
+            // the placeholder keeps its place: `Mary` stays the given name
+            ("Mary LNU", "Mary", ""),
+            ("Mr John Doe", "", ""),
+            ("Doe , Jane", "", ""),
+            ("van der Berg, Baby Girl", "", "van der Berg"),
         ] {
             assert_eq!(name_part(raw, NamePart::Given, false), given, "{raw}");
             assert_eq!(name_part(raw, NamePart::Family, false), family, "{raw}");
         }
+        assert_eq!(name_part("LNU John", NamePart::Given, true), "John");
+        assert_eq!(name_part("LNU John", NamePart::Family, true), "");
+        assert_eq!(name_part("FNU John Smith", NamePart::Middle, false), "John");
         // the name a placeholder stands beside is kept
         assert_eq!(normalize_field(&whole, "Baby Girl Smith").0, "smith");
         assert_eq!(normalize_field(&whole, "Infant Girl Smith").0, "smith");
