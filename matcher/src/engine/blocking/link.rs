@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::names::{name_entries, name_initial_entries};
+use super::names::{NameShard, name_entries, name_initial_entries};
 use super::*;
 /// How many times [`BlockingOptions::max_block_pairs`] a whole-name block may pair in a
 /// link: 45 × 100 = 4,500 pairs (a name held by ~70 records a side). A name block is
@@ -27,27 +27,29 @@ pub fn link_candidates(
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
     let mut pairs: Vec<u64> = Vec::new();
-    // both sides key near names, or neither: a key meets only its own kind
-    let near = left.len() + right.len() <= names::NEAR_KEYS_MAX_RECORDS;
     // one pass per field, one for the compound keys of field pairs, one for a name's
-    // words with the others' initials, one (the last) for the whole-name keys
-    for f in 0..=fields.len() + 2 {
+    // words with the others' initials, then the whole-name keys a shard at a time
+    let whole_names = NameShard::of(left.len() + right.len()).map(Some);
+    for (f, shard) in (0..=fields.len() + 1)
+        .map(|f| (f, None))
+        .chain(whole_names.map(|s| (fields.len() + 2, s)))
+    {
         let side = |recs: &[Prepared], side: u32| {
             let mut e = Vec::new();
-            if f < fields.len() {
+            if let Some(shard) = shard {
+                name_entries(fields, recs, true, shard, &mut e);
+            } else if f < fields.len() {
                 field_entries(fields, f, recs, opts, &mut e);
             } else if f == fields.len() {
                 e = compound_entries(fields, recs);
-            } else if f == fields.len() + 1 {
-                name_initial_entries(fields, recs, &mut e);
             } else {
-                name_entries(fields, recs, true, near, &mut e);
+                name_initial_entries(fields, recs, &mut e);
             }
             e.into_iter().map(move |(k, i)| (k, side, i))
         };
         // a whole name shared by many on both sides (`michael smith`) is still worth
         // pairing in full: a moved person keeps little else (see NAME_BLOCK_FACTOR)
-        let cap = if f > fields.len() + 1 {
+        let cap = if shard.is_some() {
             opts.max_block_pairs.saturating_mul(NAME_BLOCK_FACTOR)
         } else {
             opts.max_block_pairs

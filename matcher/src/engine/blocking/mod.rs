@@ -789,8 +789,7 @@ pub fn dedup_candidates_and_big(
     // exact names only: in one file, records that merely sound alike pair strangers
     // whose sparse records (a name and a town) then chain clusters together
     // (person-split: precision 0.919 -> 0.898 with the sound key)
-    let near = records.len() <= names::NEAR_KEYS_MAX_RECORDS;
-    name_entries(fields, records, false, near, &mut entries);
+    name_entries(fields, records, false, names::NameShard::ALL, &mut entries);
     block_pairs(
         &mut entries,
         &mut scratch,

@@ -7,12 +7,43 @@
 use rayon::prelude::*;
 
 use super::*;
-/// Most records (a dedup's, or a link's both sides together) given near-name keys
-/// ([`near_name_keys`], about 50 a record). On the 10k-record person_split set they raise
-/// blocking reach from 0.977 to 0.994 (F1 +0.001); on a million Febrl-like records they
-/// would take the dedup from 15 s and 1.0 GiB to 33 s and 4.2 GiB for +0.0004 F1, and
-/// they took a link of 840k Febrl-like records to 101k from a peak of 2.6 GiB to 6.4 GiB.
-pub(super) const NEAR_KEYS_MAX_RECORDS: usize = 200_000;
+/// Most records a dedup gives near-name keys ([`near_name_keys`], about 50 a record);
+/// linking always does, a shard of the keys at a time ([`NameShard`]). On the 10k-record
+/// person_split set they raise blocking reach from 0.977 to 0.994 (F1 +0.001); on a
+/// million Febrl-like records they would take the dedup from 15 s and 1.0 GiB to 33 s
+/// and 4.2 GiB for +0.0004 F1.
+const NEAR_KEYS_MAX_RECORDS: usize = 200_000;
+
+/// Which of the whole-name keys one blocking pass keeps: those whose hash is `index`
+/// modulo `count`. A key's records all fall in its shard, so each pass sees whole blocks,
+/// and a link keys near names (about 95 keys a record) in passes of
+/// [`NameShard::RECORDS`] records' worth. All the keys at once took a link of 840k
+/// Febrl-like records to 101k from a peak of 2.6 GiB to 6.4 GiB (89M keys); without
+/// near-name keys, a census of 102k rows linked to 120k tax forms lost a fortieth of its
+/// true pairs to blocking (0.9969 -> 0.9810; without birth dates 0.9898 -> 0.9414).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NameShard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl NameShard {
+    /// Every key in one pass.
+    pub const ALL: Self = Self { index: 0, count: 1 };
+
+    /// Records whose keys one pass holds.
+    const RECORDS: usize = 200_000;
+
+    /// The shards of a link of `records` records, both sides counted.
+    pub fn of(records: usize) -> impl Iterator<Item = Self> {
+        let count = records.div_ceil(Self::RECORDS).max(1) as u64;
+        (0..count).map(move |index| Self { index, count })
+    }
+
+    fn holds(self, key: u64) -> bool {
+        key % self.count == self.index
+    }
+}
 
 /// The fields that hold a person's name: two or more (a given name and a surname), or a
 /// column of people's whole names ([`FieldSpec::person_name`]), which holds the given
@@ -34,19 +65,22 @@ fn person_name_fields(fields: &[FieldSpec]) -> Option<Vec<usize>> {
 /// - with `sounds_too` (linking), their sounds: each token's Soundex code after a short given name is read as its
 ///   full form ([`crate::engine::lexicon::nickname_formal`]: `bill` as `william`), sorted: a
 ///   nickname, a typo after the first letter, or both, keep the key;
-/// - with `near`, the near-name keys of a two-word name ([`near_name_keys`]; the caller
-///   decides for all the records blocked together, [`NEAR_KEYS_MAX_RECORDS`]).
+/// - linking, or deduplicating up to [`NEAR_KEYS_MAX_RECORDS`] records, the near-name
+///   keys of a two-word name ([`near_name_keys`]).
+///
+/// Only the keys of `shard`.
 pub(super) fn name_entries(
     fields: &[FieldSpec],
     records: &[Prepared],
     sounds_too: bool,
-    near: bool,
+    shard: NameShard,
     out: &mut Vec<(u64, u32)>,
 ) {
     out.clear();
     let Some(names) = person_name_fields(fields) else {
         return;
     };
+    let near = sounds_too || records.len() <= NEAR_KEYS_MAX_RECORDS;
     let parts: Vec<Vec<(u64, u32)>> = records
         .par_chunks(KEY_CHUNK)
         .enumerate()
@@ -94,9 +128,13 @@ pub(super) fn name_entries(
                     out.push((h.finish(), id));
                 }
             }
+            if shard.count > 1 {
+                out.retain(|e| shard.holds(e.0));
+            }
             out
         })
         .collect();
+    out.reserve(parts.iter().map(Vec::len).sum());
     for p in parts {
         out.extend(p);
     }
