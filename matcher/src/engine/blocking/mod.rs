@@ -1043,6 +1043,45 @@ mod tests {
     }
 
     #[test]
+    fn whole_name_keys_in_shards_are_the_keys_at_once() {
+        let people = [
+            "paul lee",
+            "dylan adams",
+            "frank lopez",
+            "bill garcia",
+            "ann ng",
+        ];
+        let recs: Vec<_> = people
+            .iter()
+            .map(|n| {
+                let (first, last) = n.split_once(' ').unwrap();
+                json!({"first_name": first, "last_name": last})
+                    .as_object()
+                    .cloned()
+                    .unwrap()
+            })
+            .collect();
+        let fields = infer_fields(recs.iter());
+        let p: Vec<_> = recs.iter().map(|r| prepare(&fields, r)).collect();
+        let mut all = Vec::new();
+        names::name_entries(&fields, &p, true, names::NameShard::ALL, &mut all);
+        assert!(all.len() > 5 * 20, "near-name keys: {}", all.len());
+        let shards: Vec<_> = names::NameShard::of(500_000).collect();
+        assert_eq!(shards.len(), 3);
+        let mut union = Vec::new();
+        for s in shards {
+            let mut e = Vec::new();
+            names::name_entries(&fields, &p, true, s, &mut e);
+            assert!(!e.is_empty() && e.len() < all.len());
+            assert!(e.iter().all(|k| k.0 % s.count == s.index));
+            union.extend(e);
+        }
+        all.sort_unstable();
+        union.sort_unstable();
+        assert_eq!(union, all);
+    }
+
+    #[test]
     fn a_name_with_a_typo_in_each_word_pairs_when_nothing_else_agrees() {
         let mk = |first: &str, last: &str, street: &str, city: &str| {
             json!({"first_name": first, "last_name": last, "street_name": street, "city": city})
