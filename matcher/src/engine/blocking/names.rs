@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use super::*;
-/// Most records a dedup gives near-name keys ([`near_name_keys`], about 50 a record);
+/// Most records a dedup gives near-name keys ([`near_name_keys`], 50–90 a record);
 /// linking always does, a shard of the keys at a time ([`NameShard`]). On the 10k-record
 /// person_split set they raise blocking reach from 0.977 to 0.994 (F1 +0.001); on a
 /// million Febrl-like records they would take the dedup from 15 s and 1.0 GiB to 33 s
@@ -16,7 +16,8 @@ const NEAR_KEYS_MAX_RECORDS: usize = 200_000;
 
 /// Which of the whole-name keys one blocking pass keeps: those whose hash is `index`
 /// modulo `count`. A key's records all fall in its shard, so each pass sees whole blocks,
-/// and a link keys near names (about 95 keys a record) in passes of
+/// and a link keys near names (with the exact and sound keys, about 95 a record of
+/// Febrl-like names) in passes of
 /// [`NameShard::RECORDS`] records' worth. All the keys at once took a link of 840k
 /// Febrl-like records to 101k from a peak of 2.6 GiB to 6.4 GiB (89M keys); without
 /// near-name keys, a census of 102k rows linked to 120k tax forms lost a fortieth of its
@@ -129,7 +130,9 @@ pub(super) fn name_entries(
                 }
             }
             if shard.count > 1 {
+                // each chunk holds its shard's keys alone, or every pass held them all
                 out.retain(|e| shard.holds(e.0));
+                out.shrink_to_fit();
             }
             out
         })
@@ -235,7 +238,7 @@ fn deletion_variants(t: &str, out: &mut Vec<u64>) {
 /// record `id`: one per pair of [`deletion_variants`] of the two words (a short given name
 /// also as its full form, [`crate::engine::lexicon::nickname_formal`]), the pair unordered. Two
 /// names share a key when each word is at most one typo from its counterpart, whichever
-/// field holds which: `willibm agrcia` and `garcia bill`. About 50 keys per name.
+/// field holds which: `willibm agrcia` and `garcia bill`. 50–90 keys per name (more for long words).
 /// (Each key once more with the birth year, for common names whose blocks are over the
 /// cap, found one more true pair of person_link's 5,316: not kept.)
 fn near_name_keys(toks: &[&str], variants: &mut [Vec<u64>; 2], out: &mut Vec<(u64, u32)>, id: u32) {

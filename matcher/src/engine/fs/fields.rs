@@ -598,7 +598,8 @@ pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
                     && w.chars().any(char::is_uppercase)
                     && !crate::engine::lexicon::known_given_name(&plain(w))
             };
-            let lower = |w: &&str| *w == PLACEHOLDER_MARK || w.chars().any(char::is_lowercase);
+            let lower =
+                |w: &&str| w.starts_with(PLACEHOLDER_MARKS[0]) || w.chars().any(char::is_lowercase);
             if ws.len() >= 2 && (family_first || (caps(ws[0]) && ws[1..].iter().all(lower))) {
                 let family = ws.remove(0);
                 (vec![family], ws)
@@ -615,8 +616,16 @@ pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
     // a placeholder held its word's place in the split, and is no word of the part
     let known = |ws: &[&str]| {
         ws.iter()
-            .filter(|w| **w != PLACEHOLDER_MARK)
-            .copied()
+            .filter_map(|w| {
+                if !w.contains(PLACEHOLDER_MARKS) {
+                    return Some((*w).to_string());
+                }
+                let rest: String = w
+                    .chars()
+                    .filter(|c| !PLACEHOLDER_MARKS.contains(c))
+                    .collect();
+                (!rest.trim_matches(',').is_empty()).then_some(rest)
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -654,8 +663,9 @@ const PLACEHOLDER_NAMES: [&str; 13] = [
 
 /// Which of a name's words (lower case) stand for a name not known: a
 /// [`PLACEHOLDER_NAMES`] word, `boy` or `girl` after a newborn's (`Baby Girl Smith`), and,
-/// once one is found, the given name of `John Doe` / `Jane Doe` and a title left alone
-/// (`Mr Doe`, `Dr Jane Doe`). Empty words (a comma standing alone) count for neither.
+/// once one is found, the given name of `John Doe` / `Jane Doe` and a title or suffix left
+/// alone (`Mr Doe`, `Dr Jane Doe`, `Doe Jr`). Empty words (a comma standing alone) count
+/// for neither.
 /// `None` when no word is one (the common case, nothing allocated).
 fn placeholder_words<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Option<Vec<bool>> {
     if !words.clone().any(|w| PLACEHOLDER_NAMES.contains(&w)) {
@@ -672,7 +682,9 @@ fn placeholder_words<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Option
         words
             .clone()
             .zip(&drop)
-            .filter(|(w, d)| !**d && !w.is_empty() && !HONORIFICS.contains(w))
+            .filter(|(w, d)| {
+                !**d && !w.is_empty() && !HONORIFICS.contains(w) && !NAME_SUFFIXES.contains(w)
+            })
             .map(|(w, _)| w)
     };
     let john_doe = words.clone().any(|w| w == "doe")
@@ -704,35 +716,45 @@ fn without_placeholder_names(norm: String) -> String {
     }
 }
 
-/// What stands in a whole name for a word that names no one ([`marked_placeholders`]).
-const PLACEHOLDER_MARK: &str = "\u{1}";
+/// What stands in a whole name for a word that names no one ([`marked_placeholders`]):
+/// the first when the word held a lower-case letter, the second when it did not, so the
+/// test for a surname written first in capitals (`SMITH Baby`, `OLUWASEUN LNU`) reads the
+/// word as written.
+const PLACEHOLDER_MARKS: [char; 2] = ['\u{1}', '\u{2}'];
 
 /// A whole name as written with each word that stands for a name not known
-/// ([`placeholder_words`]) replaced by [`PLACEHOLDER_MARK`] (a comma after it kept), for
-/// [`name_part`] to split: the mark holds the word's place, so `Mary LNU` keeps `Mary` as
-/// its given name and `Baby Girl` has no surname `Girl`. `None` when no word is one.
+/// ([`placeholder_words`]) replaced by a mark ([`PLACEHOLDER_MARKS`]), its commas kept
+/// where they were (`DOE,JANE`, `Smith ,Baby`), for [`name_part`] to split: the mark holds
+/// the word's place, so `Mary LNU` keeps `Mary` as its given name and `Baby Girl` has no
+/// surname `Girl`. `None` when no word is one.
 fn marked_placeholders(whole: &str) -> Option<String> {
-    fn core(t: &str) -> &str {
-        t.trim_matches([',', '.'])
+    fn core(piece: &str) -> &str {
+        piece.trim_matches('.')
     }
-    let placeholder = |t: &&str| {
+    let pieces = || whole.split_whitespace().flat_map(|t| t.split(','));
+    let placeholder = |p: &str| {
         PLACEHOLDER_NAMES
             .iter()
-            .any(|p| core(t).eq_ignore_ascii_case(p))
+            .any(|n| core(p).eq_ignore_ascii_case(n))
     };
-    if !whole.split_whitespace().any(|t| placeholder(&t)) {
+    if !pieces().any(placeholder) {
         return None;
     }
-    let tokens: Vec<&str> = whole.split_whitespace().collect();
-    let cores: Vec<String> = tokens.iter().map(|t| core(t).to_lowercase()).collect();
-    let drop = placeholder_words(cores.iter().map(String::as_str))?;
-    let marked: Vec<String> = tokens
-        .iter()
-        .zip(drop)
-        .map(|(t, d)| match (d, t.ends_with(',')) {
-            (false, _) => (*t).to_string(),
-            (true, true) => format!("{PLACEHOLDER_MARK},"),
-            (true, false) => PLACEHOLDER_MARK.to_string(),
+    let cores: Vec<String> = pieces().map(|p| core(p).to_lowercase()).collect();
+    let mut drop = placeholder_words(cores.iter().map(String::as_str))?.into_iter();
+    let marked: Vec<String> = whole
+        .split_whitespace()
+        .map(|t| {
+            t.split(',')
+                .map(|p| match drop.next() {
+                    Some(true) if p.chars().any(char::is_lowercase) => {
+                        PLACEHOLDER_MARKS[0].to_string()
+                    }
+                    Some(true) => PLACEHOLDER_MARKS[1].to_string(),
+                    _ => p.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
         })
         .collect();
     Some(marked.join(" "))
@@ -1163,6 +1185,23 @@ mod tests {
         assert_eq!(name_part("LNU John", NamePart::Given, true), "John");
         assert_eq!(name_part("LNU John", NamePart::Family, true), "");
         assert_eq!(name_part("FNU John Smith", NamePart::Middle, false), "John");
+        // marks never leak, commas stay where they were, a name in capitals reads as written
+        for (raw, given, family) in [
+            ("Smith, FNU, Robert", "", "Smith"),
+            ("Smith ,Baby Girl", "", "Smith"),
+            ("DOE,JANE", "", ""),
+            ("OLUWASEUN LNU", "OLUWASEUN", ""),
+            ("SMITH Baby", "", "SMITH"),
+        ] {
+            assert_eq!(name_part(raw, NamePart::Given, false), given, "{raw}");
+            assert_eq!(name_part(raw, NamePart::Family, false), family, "{raw}");
+        }
+        assert_eq!(
+            name_part("Smith, FNU, Robert", NamePart::Middle, false),
+            "Robert"
+        );
+        assert_eq!(normalize_field(&whole, "John Doe Jr").0, "");
+        assert_eq!(normalize_field(&surname, "Doe Jr").0, "");
         // the name a placeholder stands beside is kept
         assert_eq!(normalize_field(&whole, "Baby Girl Smith").0, "smith");
         assert_eq!(normalize_field(&whole, "Infant Girl Smith").0, "smith");
