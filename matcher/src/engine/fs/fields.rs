@@ -675,7 +675,10 @@ fn placeholder_words<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Option
     let mut after_newborn = false;
     for w in words.clone() {
         drop.push(PLACEHOLDER_NAMES.contains(&w) || (after_newborn && matches!(w, "boy" | "girl")));
-        after_newborn = matches!(w, "baby" | "infant" | "newborn");
+        // an empty word (`Baby, Girl`: the comma) breaks no newborn's registration
+        if !w.is_empty() {
+            after_newborn = matches!(w, "baby" | "infant" | "newborn");
+        }
     }
     // the words left that name someone: not dropped, not empty, not a title
     let named = || {
@@ -1200,6 +1203,10 @@ mod tests {
             name_part("Smith, FNU, Robert", NamePart::Middle, false),
             "Robert"
         );
+        for raw in ["Baby, Girl", "Infant, Boy"] {
+            assert_eq!(name_part(raw, NamePart::Given, false), "", "{raw}");
+            assert_eq!(name_part(raw, NamePart::Family, false), "", "{raw}");
+        }
         assert_eq!(normalize_field(&whole, "John Doe Jr").0, "");
         assert_eq!(normalize_field(&surname, "Doe Jr").0, "");
         // the name a placeholder stands beside is kept
