@@ -650,15 +650,16 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
     given = ["Fnu", "Nfn", "Unknown", "Baby Boy", "Baby Girl", "Mister", "Anonymous"]
     family = ["Lnu", "Nln", "Unknown", "Doe", "Anonymous"]
     for side, rows, fields in (("left", left, left_header), ("right", right, header)):
-        out = []
+        fi, li = fields.index("first_name"), fields.index("last_name")
+        noisy = []
         for row in rows:
             row = list(row)
             if p.random() < 1 / 30:
-                row[fields.index("first_name")] = p.choice(given)
+                row[fi] = p.choice(given)
             if p.random() < 1 / 30:
-                row[fields.index("last_name")] = p.choice(family)
-            out.append(row)
-        write(os.path.join(d, f"{side}_placeholder.csv"), fields, out)
+                row[li] = p.choice(family)
+            noisy.append(row)
+        write(os.path.join(d, f"{side}_placeholder.csv"), fields, noisy)
     link_truth(os.path.join(d, "truth.csv"), truth)
 
 

@@ -26,33 +26,37 @@ pub fn link_candidates(
     right: &[Prepared],
     opts: &BlockingOptions,
 ) -> Vec<(u32, u32)> {
+    /// One blocking pass of a link: which keys it blocks on.
+    #[derive(Clone, Copy)]
+    enum Pass {
+        Field(usize),
+        Compound,
+        NameInitials,
+        WholeNames(NameShard),
+    }
     let mut pairs: Vec<u64> = Vec::new();
     // one pass per field, one for the compound keys of field pairs, one for a name's
     // words with the others' initials, then the whole-name keys a shard at a time
-    let whole_names = NameShard::of(left.len() + right.len()).map(Some);
-    for (f, shard) in (0..=fields.len() + 1)
-        .map(|f| (f, None))
-        .chain(whole_names.map(|s| (fields.len() + 2, s)))
-    {
+    let passes = (0..fields.len())
+        .map(Pass::Field)
+        .chain([Pass::Compound, Pass::NameInitials])
+        .chain(NameShard::of(left.len() + right.len()).map(Pass::WholeNames));
+    for pass in passes {
         let side = |recs: &[Prepared], side: u32| {
             let mut e = Vec::new();
-            if let Some(shard) = shard {
-                name_entries(fields, recs, true, shard, &mut e);
-            } else if f < fields.len() {
-                field_entries(fields, f, recs, opts, &mut e);
-            } else if f == fields.len() {
-                e = compound_entries(fields, recs);
-            } else {
-                name_initial_entries(fields, recs, &mut e);
+            match pass {
+                Pass::Field(f) => field_entries(fields, f, recs, opts, &mut e),
+                Pass::Compound => e = compound_entries(fields, recs),
+                Pass::NameInitials => name_initial_entries(fields, recs, &mut e),
+                Pass::WholeNames(shard) => name_entries(fields, recs, true, shard, &mut e),
             }
             e.into_iter().map(move |(k, i)| (k, side, i))
         };
         // a whole name shared by many on both sides (`michael smith`) is still worth
         // pairing in full: a moved person keeps little else (see NAME_BLOCK_FACTOR)
-        let cap = if shard.is_some() {
-            opts.max_block_pairs.saturating_mul(NAME_BLOCK_FACTOR)
-        } else {
-            opts.max_block_pairs
+        let cap = match pass {
+            Pass::WholeNames(_) => opts.max_block_pairs.saturating_mul(NAME_BLOCK_FACTOR),
+            _ => opts.max_block_pairs,
         };
         let entries: Vec<(u64, u32, u32)> = side(left, 0).chain(side(right, 1)).collect();
         cross_block_pairs(entries, cap, &mut pairs);

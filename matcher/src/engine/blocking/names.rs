@@ -17,10 +17,9 @@ const NEAR_KEYS_MAX_RECORDS: usize = 200_000;
 /// Which of the whole-name keys one blocking pass keeps: those whose hash is `index`
 /// modulo `count`. A key's records all fall in its shard, so each pass sees whole blocks,
 /// and a link keys near names (with the exact and sound keys, about 95 a record of
-/// Febrl-like names) in passes of
-/// [`NameShard::RECORDS`] records' worth. All the keys at once took a link of 840k
-/// Febrl-like records to 101k from a peak of 2.6 GiB to 6.4 GiB (89M keys); without
-/// near-name keys, a census of 102k rows linked to 120k tax forms lost a fortieth of its
+/// Febrl-like names) in passes of [`NameShard::RECORDS`] records' worth. All the keys at
+/// once took a link of 840k Febrl-like records to 101k from a peak of 2.6 GiB to 6.4 GiB
+/// (89M keys); without near-name keys, a census of 102k rows linked to 120k tax forms lost a fortieth of its
 /// true pairs to blocking (0.9969 -> 0.9810; without birth dates 0.9898 -> 0.9414).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct NameShard {
@@ -238,7 +237,8 @@ fn deletion_variants(t: &str, out: &mut Vec<u64>) {
 /// record `id`: one per pair of [`deletion_variants`] of the two words (a short given name
 /// also as its full form, [`crate::engine::lexicon::nickname_formal`]), the pair unordered. Two
 /// names share a key when each word is at most one typo from its counterpart, whichever
-/// field holds which: `willibm agrcia` and `garcia bill`. 50–90 keys per name (more for long words).
+/// field holds which: `willibm agrcia` and `garcia bill`. 50–90 keys per name (more for
+/// long words).
 /// (Each key once more with the birth year, for common names whose blocks are over the
 /// cap, found one more true pair of person_link's 5,316: not kept.)
 fn near_name_keys(toks: &[&str], variants: &mut [Vec<u64>; 2], out: &mut Vec<(u64, u32)>, id: u32) {

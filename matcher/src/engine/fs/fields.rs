@@ -1181,6 +1181,15 @@ mod tests {
             ("Mr John Doe", "", ""),
             ("Doe , Jane", "", ""),
             ("van der Berg, Baby Girl", "", "van der Berg"),
+            // marks never leak, commas stay where they were, a name in capitals reads as
+            // written, a comma breaks no newborn's registration
+            ("Smith, FNU, Robert", "", "Smith"),
+            ("Smith ,Baby Girl", "", "Smith"),
+            ("DOE,JANE", "", ""),
+            ("OLUWASEUN LNU", "OLUWASEUN", ""),
+            ("SMITH Baby", "", "SMITH"),
+            ("Baby, Girl", "", ""),
+            ("Infant, Boy", "", ""),
         ] {
             assert_eq!(name_part(raw, NamePart::Given, false), given, "{raw}");
             assert_eq!(name_part(raw, NamePart::Family, false), family, "{raw}");
@@ -1188,25 +1197,10 @@ mod tests {
         assert_eq!(name_part("LNU John", NamePart::Given, true), "John");
         assert_eq!(name_part("LNU John", NamePart::Family, true), "");
         assert_eq!(name_part("FNU John Smith", NamePart::Middle, false), "John");
-        // marks never leak, commas stay where they were, a name in capitals reads as written
-        for (raw, given, family) in [
-            ("Smith, FNU, Robert", "", "Smith"),
-            ("Smith ,Baby Girl", "", "Smith"),
-            ("DOE,JANE", "", ""),
-            ("OLUWASEUN LNU", "OLUWASEUN", ""),
-            ("SMITH Baby", "", "SMITH"),
-        ] {
-            assert_eq!(name_part(raw, NamePart::Given, false), given, "{raw}");
-            assert_eq!(name_part(raw, NamePart::Family, false), family, "{raw}");
-        }
         assert_eq!(
             name_part("Smith, FNU, Robert", NamePart::Middle, false),
             "Robert"
         );
-        for raw in ["Baby, Girl", "Infant, Boy"] {
-            assert_eq!(name_part(raw, NamePart::Given, false), "", "{raw}");
-            assert_eq!(name_part(raw, NamePart::Family, false), "", "{raw}");
-        }
         assert_eq!(normalize_field(&whole, "John Doe Jr").0, "");
         assert_eq!(normalize_field(&surname, "Doe Jr").0, "");
         // the name a placeholder stands beside is kept

@@ -299,8 +299,9 @@ fn same_side_duplicates(
 }
 
 /// Links `left` to `right`: returns the matches, or every blocked candidate pair with its
-/// score and decision ([`LinkOptions::keep_candidates`]). The columns are aligned first ([`super::align`], or `opts.column_map`);
-/// `examples` (labelled pairs) refine the unsupervised weights.
+/// score and decision ([`LinkOptions::keep_candidates`]). The columns are aligned first
+/// ([`super::align`], or `opts.column_map`); `examples` (labelled pairs) refine the
+/// unsupervised weights.
 pub fn link(
     left: &[Record],
     right: &[Record],
