@@ -13,6 +13,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=time-lib.sh
+. "$ROOT/bench/time-lib.sh"
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 SIZES=("$@")
@@ -43,8 +45,8 @@ run() {
   local rc=$?
   grep -E '^\[' "$err" | sed 's/^/   /' >&2
   local wall rss
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; printf "%.1f", s}' "$err")
-  rss=$(awk -F': ' '/Maximum resident set size/{printf "%.0f", $2/1024}' "$err")
+  wall=$(time_wall_s "$err")
+  rss=$(time_peak_mib "$err")
   if [ $rc -ne 0 ] || [ ! -s "$csv" ]; then
     echo "   $tool failed (rc=$rc; timeout ${RUN_TIMEOUT}s => 124); see $err" >&2
     ROWS+=("$(printf '%-8s %9s %9s %9s %10s %8s %8s' "$tool" "$n" "${wall:-?}" "${rss:-?}" "rc=$rc" - -)")

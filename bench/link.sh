@@ -13,6 +13,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=time-lib.sh
+. "$ROOT/bench/time-lib.sh"
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 SIZES=("$@")
@@ -49,8 +51,8 @@ PY
   /usr/bin/time -v "$BIN" eval em --left "$OUT/link-$n-left.csv" --right "$OUT/link-$n-right.csv" \
     --truth "$OUT/link-$n-truth.csv" >"$OUT/link-$n.txt" 2>"$err" || { echo "link failed: $err" >&2; exit 1; }
   val() { grep -E "^$1=" "$OUT/link-$n.txt" | cut -d= -f2; }
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; printf "%.1f", s}' "$err")
-  rss=$(awk -F': ' '/Maximum resident set size/{printf "%.0f", $2/1024}' "$err")
+  wall=$(time_wall_s "$err")
+  rss=$(time_peak_mib "$err")
   printf '%9s %9s %9s %9s %8s %8s %8s\n' "$(($(wc -l <"$OUT/link-$n-left.csv") - 1))" \
     "$(($(wc -l <"$OUT/link-$n-right.csv") - 1))" "$wall" "$rss" "$(val precision)" "$(val recall)" "$(val f1)"
 done
