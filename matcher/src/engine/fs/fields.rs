@@ -9,6 +9,18 @@ use serde::{Deserialize, Serialize};
 use crate::engine::text::{digits, normalize};
 use crate::engine::{Record, value_text};
 
+mod dates;
+mod names;
+
+use dates::PLACEHOLDER_DATE;
+pub use dates::{
+    SERIAL_DAYS, canonical_date, date_digits, date_without_midnight, full_year, named_month_date,
+    serial_day, two_digit_year,
+};
+pub(in crate::engine::fs) use names::HONORIFICS;
+pub use names::name_part;
+use names::{without_honorific, without_placeholder_names};
+
 /// How a field is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,33 +53,6 @@ pub enum DateOrder {
     /// A spreadsheet's day number (`17828` for 1948-10-22): days since 1899-12-30, as
     /// Excel (from 1900-03-01 on) and LibreOffice write a date cell formatted as a number.
     Serial,
-}
-
-/// The day numbers [`DateOrder::Serial`] reads: 1901-01-01 to 2099-12-31 (a number under
-/// 367 is a count or an order, seldom a date of 1900).
-pub const SERIAL_DAYS: std::ops::RangeInclusive<u32> = 367..=73050;
-
-/// A whole number a spreadsheet's day number can be ([`SERIAL_DAYS`]; `18192`, or
-/// `18192.0` as pandas writes a column with gaps), and not a year (`1949`, read as the
-/// year it is): `None` for anything else.
-pub fn serial_day(raw: &str) -> Option<u32> {
-    let s = raw.trim();
-    let s = s.strip_suffix(".0").unwrap_or(s);
-    if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse()
-        .ok()
-        .filter(|n| SERIAL_DAYS.contains(n) && !(1800..=2100).contains(n))
-}
-
-/// The date of a spreadsheet's day number ([`DateOrder::Serial`], [`serial_day`]) as
-/// `YYYYMMDD`.
-fn serial_date(raw: &str) -> Option<String> {
-    let n = serial_day(raw)?;
-    let day = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)?
-        .checked_add_days(chrono::Days::new(u64::from(n)))?;
-    Some(day.format("%Y%m%d").to_string())
 }
 
 /// A part of a person's whole name ([`FieldSpec::name_part`]).
@@ -261,35 +246,6 @@ impl<'a> Value<'a> {
     pub fn joined(&self) -> String {
         self.tokens().collect()
     }
-}
-
-/// The digits of a normalized date written with separators, as `YYYYMMDD`: `1936 01 26`
-/// (from `1936-01-26`) and `26 1 1936` (from `26/1/1936`; day first, month first only
-/// when the second number cannot be a month) both give `19360126`, so one date written
-/// two ways has the same digits.
-/// `None` for anything else (a value without separators keeps its digits as written).
-pub fn date_digits(norm: &str) -> Option<String> {
-    let mut it = norm.split(' ');
-    let (a, b, c) = (it.next()?, it.next()?, it.next()?);
-    if it.next().is_some() {
-        return None;
-    }
-    let num = |t: &str, lo: usize, hi: usize| -> Option<u32> {
-        (t.len() >= lo && t.len() <= hi && t.bytes().all(|x| x.is_ascii_digit()))
-            .then(|| t.parse().ok())
-            .flatten()
-    };
-    let (y, m, d) = if let Some(y) = num(a, 4, 4) {
-        (y, num(b, 1, 2)?, num(c, 1, 2)?)
-    } else {
-        let (p, q, y) = (num(a, 1, 2)?, num(b, 1, 2)?, num(c, 4, 4)?);
-        if q > 12 && p <= 12 {
-            (y, p, q)
-        } else {
-            (y, q, p)
-        }
-    };
-    ((1..=12).contains(&m) && (1..=31).contains(&d)).then(|| format!("{y:04}{m:02}{d:02}"))
 }
 
 /// A record normalized against a field list, in one allocation (a million prepared records
@@ -510,10 +466,6 @@ pub fn normalize_field(f: &FieldSpec, raw: &str) -> (String, String) {
     }
 }
 
-/// The date systems write for an unknown birth date (`1900-01-01`): a missing value, or
-/// every record holding it would agree on it.
-const PLACEHOLDER_DATE: &str = "19000101";
-
 /// Whether a code's digits are what a form writes for an unknown number: one digit
 /// repeated seven or more times (`000-00-0000`, `999999999`, `0000000000`) or the
 /// digits in order (`123456789`). Read as a missing value: held by hundreds of records,
@@ -556,226 +508,6 @@ fn zip_of_zip_plus_four<'r>(f: &FieldSpec, raw: &'r str) -> Option<&'r str> {
     (shape && crate::engine::lexicon::concept(&f.name) == Some("postcode")).then(|| &t[..5])
 }
 
-/// Written after a person's name: no part of it a surname.
-const NAME_SUFFIXES: [&str; 10] = [
-    "jr", "sr", "ii", "iii", "iv", "2nd", "3rd", "phd", "md", "esq",
-];
-
-/// The `part` of a person's whole name as written (`LAST, First M`, `First M Last`,
-/// `SMITH John`, a title before it or a suffix after it, `John Smith, Jr.`): empty when
-/// the name has no such part (one word has no given name; two words no middle).
-pub fn name_part(whole: &str, part: NamePart, family_first: bool) -> String {
-    let marked = marked_placeholders(whole);
-    let whole = marked.as_deref().unwrap_or(whole);
-    fn words(s: &str) -> Vec<&str> {
-        s.split(|c: char| c.is_whitespace() || c == '.')
-            .filter(|w| !w.is_empty())
-            .collect()
-    }
-    let plain = |w: &str| w.to_lowercase();
-    let title = |w: &&str| HONORIFICS.contains(&plain(w).as_str());
-    let suffix = |w: &&str| NAME_SUFFIXES.contains(&plain(w).as_str());
-    // `John Smith, Jr.`: a comma before a suffix alone is no `LAST, First`
-    let comma = whole
-        .split_once(',')
-        .filter(|(_, after)| !words(after).iter().all(suffix));
-    let (family, rest): (Vec<&str>, Vec<&str>) = match comma {
-        Some((last, first)) => (words(last), words(first)),
-        None => {
-            let before = whole.split(',').next().unwrap_or_default();
-            let mut ws = words(before);
-            while ws.len() > 2 && title(&ws[0]) {
-                ws.remove(0);
-            }
-            while ws.len() > 2 && ws.last().is_some_and(suffix) {
-                ws.pop();
-            }
-            // `SMITH John`: the surname first, in capitals of three letters or more (`AJ
-            // Smith` has initials first) and no given name the lexicon knows
-            let caps = |w: &str| {
-                w.chars().count() > 2
-                    && w.chars().all(|c| !c.is_lowercase())
-                    && w.chars().any(char::is_uppercase)
-                    && !crate::engine::lexicon::known_given_name(&plain(w))
-            };
-            let lower =
-                |w: &&str| w.starts_with(PLACEHOLDER_MARKS[0]) || w.chars().any(char::is_lowercase);
-            if ws.len() >= 2 && (family_first || (caps(ws[0]) && ws[1..].iter().all(lower))) {
-                let family = ws.remove(0);
-                (vec![family], ws)
-            } else {
-                let family = ws.pop().into_iter().collect();
-                (family, ws)
-            }
-        }
-    };
-    let keep = |ws: &mut Vec<&str>| ws.retain(|w| !title(w) && !suffix(w));
-    let (mut family, mut rest) = (family, rest);
-    keep(&mut family);
-    keep(&mut rest);
-    // a placeholder held its word's place in the split, and is no word of the part
-    let known = |ws: &[&str]| {
-        ws.iter()
-            .filter_map(|w| {
-                if !w.contains(PLACEHOLDER_MARKS) {
-                    return Some((*w).to_string());
-                }
-                let rest: String = w
-                    .chars()
-                    .filter(|c| !PLACEHOLDER_MARKS.contains(c))
-                    .collect();
-                (!rest.trim_matches(',').is_empty()).then_some(rest)
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    match part {
-        NamePart::Family => known(&family),
-        NamePart::Given => known(rest.get(..1).unwrap_or_default()),
-        NamePart::Middle => known(rest.get(1..).unwrap_or_default()),
-    }
-}
-
-/// Titles written before a person's name.
-pub(super) const HONORIFICS: [&str; 9] = [
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
-];
-
-/// What registers write where a person's name is not known: first, last or middle name
-/// unknown or none (`FNU`, `LNU`, `NFN`, `NLN`, `NMN`, `NMI`), a newborn not yet named
-/// (`Baby`, `Infant`, `Newborn`), `Anonymous`, `Test`, `Doe`, `Mister` (as a given name).
-/// Each is a word of a name as written ([`placeholder_words`]).
-const PLACEHOLDER_NAMES: [&str; 13] = [
-    "fnu",
-    "lnu",
-    "nfn",
-    "nln",
-    "nmn",
-    "nmi",
-    "baby",
-    "infant",
-    "newborn",
-    "anonymous",
-    "test",
-    "doe",
-    "mister",
-];
-
-/// Which of a name's words (lower case) stand for a name not known: a
-/// [`PLACEHOLDER_NAMES`] word, `boy` or `girl` after a newborn's (`Baby Girl Smith`), and,
-/// once one is found, the given name of `John Doe` / `Jane Doe` and a title or suffix left
-/// alone (`Mr Doe`, `Dr Jane Doe`, `Doe Jr`). Empty words (a comma standing alone) count
-/// for neither.
-/// `None` when no word is one (the common case, nothing allocated).
-fn placeholder_words<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Option<Vec<bool>> {
-    if !words.clone().any(|w| PLACEHOLDER_NAMES.contains(&w)) {
-        return None;
-    }
-    let mut drop = Vec::new();
-    let mut after_newborn = false;
-    for w in words.clone() {
-        drop.push(PLACEHOLDER_NAMES.contains(&w) || (after_newborn && matches!(w, "boy" | "girl")));
-        // an empty word (`Baby, Girl`: the comma) breaks no newborn's registration
-        if !w.is_empty() {
-            after_newborn = matches!(w, "baby" | "infant" | "newborn");
-        }
-    }
-    // the words left that name someone: not dropped, not empty, not a title
-    let named = || {
-        words
-            .clone()
-            .zip(&drop)
-            .filter(|(w, d)| {
-                !**d && !w.is_empty() && !HONORIFICS.contains(w) && !NAME_SUFFIXES.contains(w)
-            })
-            .map(|(w, _)| w)
-    };
-    let john_doe = words.clone().any(|w| w == "doe")
-        && named().count() == 1
-        && named().all(|w| matches!(w, "john" | "jane"));
-    if john_doe || named().next().is_none() {
-        drop.iter_mut().for_each(|d| *d = true);
-    }
-    Some(drop)
-}
-
-/// A person's name (a given name, a surname, a whole name; normalized) without the words
-/// that stand for a name not known ([`placeholder_words`]): empty when nothing else is
-/// left. Read as a name, the placeholder disagreed outright with the person's name in
-/// their other records and agreed with every stranger's (census and tax forms with one
-/// given name and one surname in thirty so written: F1 0.9812 -> 0.9876, 0.9928 with
-/// none). `Doe` is a rare real surname, and `John Doe` far more often the placeholder; a
-/// `Doe` loses that field and no more.
-fn without_placeholder_names(norm: String) -> String {
-    match placeholder_words(norm.split(' ')) {
-        None => norm,
-        Some(drop) => norm
-            .split(' ')
-            .zip(drop)
-            .filter(|(_, d)| !d)
-            .map(|(w, _)| w)
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
-}
-
-/// What stands in a whole name for a word that names no one ([`marked_placeholders`]):
-/// the first when the word held a lower-case letter, the second when it did not, so the
-/// test for a surname written first in capitals (`SMITH Baby`, `OLUWASEUN LNU`) reads the
-/// word as written.
-const PLACEHOLDER_MARKS: [char; 2] = ['\u{1}', '\u{2}'];
-
-/// A whole name as written with each word that stands for a name not known
-/// ([`placeholder_words`]) replaced by a mark ([`PLACEHOLDER_MARKS`]), its commas kept
-/// where they were (`DOE,JANE`, `Smith ,Baby`), for [`name_part`] to split: the mark holds
-/// the word's place, so `Mary LNU` keeps `Mary` as its given name and `Baby Girl` has no
-/// surname `Girl`. `None` when no word is one.
-fn marked_placeholders(whole: &str) -> Option<String> {
-    fn core(piece: &str) -> &str {
-        piece.trim_matches('.')
-    }
-    let pieces = || whole.split_whitespace().flat_map(|t| t.split(','));
-    let placeholder = |p: &str| {
-        PLACEHOLDER_NAMES
-            .iter()
-            .any(|n| core(p).eq_ignore_ascii_case(n))
-    };
-    if !pieces().any(placeholder) {
-        return None;
-    }
-    let cores: Vec<String> = pieces().map(|p| core(p).to_lowercase()).collect();
-    let mut drop = placeholder_words(cores.iter().map(String::as_str))?.into_iter();
-    let marked: Vec<String> = whole
-        .split_whitespace()
-        .map(|t| {
-            t.split(',')
-                .map(|p| match drop.next() {
-                    Some(true) if p.chars().any(char::is_lowercase) => {
-                        PLACEHOLDER_MARKS[0].to_string()
-                    }
-                    Some(true) => PLACEHOLDER_MARKS[1].to_string(),
-                    _ => p.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect();
-    Some(marked.join(" "))
-}
-
-/// A text without a leading honorific (`mr`, `mrs`, `dr`, ...) when two or more words
-/// follow it: `Dr Bailee Mccarthy` and `bailee mccarthy` are one name written twice, and
-/// a title one record has and the other lacks made the two only alike. A suffix (`jr`,
-/// `sr`) is kept: it tells a father from his son.
-fn without_honorific(norm: String) -> String {
-    match norm.split_once(' ') {
-        Some((first, rest)) if HONORIFICS.contains(&first) && rest.contains(' ') => {
-            rest.to_string()
-        }
-        _ => norm,
-    }
-}
-
 /// A number written with a currency sign, thousands separators or a decimal point, as the
 /// shortest decimal text (`$1,299.50` → `1299.5`).
 fn number_text(raw: &str) -> Option<String> {
@@ -788,218 +520,12 @@ fn number_text(raw: &str) -> Option<String> {
     x.is_finite().then(|| format!("{x}"))
 }
 
-/// The month a word names (`jan`, `January`, `sept`): English names and their
-/// three-letter forms.
-fn month_named(word: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
-    let w = word.trim_end_matches('.').to_ascii_lowercase();
-    if w.len() < 3 {
-        return None;
-    }
-    MONTHS
-        .iter()
-        .position(|m| *m == w || (m.starts_with(&w) && (w.len() == 3 || w == "sept")))
-        .map(|i| i as u32 + 1)
-}
-
-/// A date whose month is written as a word (`Jul 22, 1922`, `22 July 1922`,
-/// `22-jul-1922`): (year, month, day), 0 for a part not read (a two-digit year is not
-/// read). `None` when no word names a month or another word is present.
-pub fn named_month_date(raw: &str) -> Option<(u32, u32, u32)> {
-    let mut month = None;
-    let (mut year, mut day) = (0, 0);
-    for tok in raw
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '-' | '/' | '.'))
-        .filter(|t| !t.is_empty())
-    {
-        if tok.bytes().all(|b| b.is_ascii_digit()) {
-            let n: u32 = tok.parse().ok()?;
-            if tok.len() == 4 && year == 0 {
-                year = n;
-            } else if tok.len() <= 2 && day == 0 && (1..=31).contains(&n) {
-                day = n;
-            }
-        } else {
-            // an ordinal day (`22nd`) keeps its number
-            if crate::engine::text::ordinal(tok) {
-                let digits = &tok[..tok.len() - 2];
-                day = digits.parse().ok().filter(|d| (1..=31).contains(d))?;
-                continue;
-            }
-            if month.is_some() {
-                return None;
-            }
-            month = Some(month_named(tok)?);
-        }
-    }
-    Some((year, month?, day))
-}
-
-/// The date of a date written with a midnight time, as a database or spreadsheet exports
-/// a date column (`1956-04-09T00:00:00Z`, `1956-04-09 00:00:00.000`,
-/// `1956-04-09T00:00:00-05:00`, `4/9/1956 12:00:00 AM`); anything else as it was
-/// (trimmed). A time other than midnight is a moment, not a date of birth.
-pub fn date_without_midnight(raw: &str) -> &str {
-    let t = raw.trim();
-    let Some(i) = t.find(['T', 't', ' ']).filter(|&i| i >= 6) else {
-        return t;
-    };
-    let (date, rest) = (&t[..i], &t[i + 1..]);
-    if !date
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'/' | b'.'))
-    {
-        return t;
-    }
-    let rest = rest.trim();
-    let midnight =
-        |time: &str| time.contains(':') && time.bytes().all(|b| matches!(b, b'0' | b':' | b'.'));
-    // `12:00:00 AM`: midnight on a twelve-hour clock
-    if let Some(time) = rest
-        .strip_suffix("AM")
-        .or_else(|| rest.strip_suffix("am"))
-        .map(str::trim)
-    {
-        let zero = time
-            .strip_prefix("12")
-            .is_some_and(|m| m.starts_with(':') && midnight(m));
-        return if zero { date } else { t };
-    }
-    let end = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
-    let (time, zone) = rest.split_at(end);
-    let zone_ok = zone.is_empty()
-        || zone.eq_ignore_ascii_case("z")
-        || (zone.len() >= 3 && zone[1..].bytes().all(|b| b.is_ascii_digit() || b == b':'));
-    if midnight(time) && zone_ok { date } else { t }
-}
-
-/// The year of a date written with two digits for its year ([`two_digit_year`]), read as
-/// spreadsheets read it (Excel's and Windows' default cutoff): `00`–`29` are 2000–2029,
-/// `30`–`99` are 1930–1999, so that `12/03/67` is a birth date in 1967.
-pub fn full_year(yy: u32) -> u32 {
-    if yy < 30 { 2000 + yy } else { 1900 + yy }
-}
-
-/// Whether `s` is a date with a two-digit year: day and month of one or two digits and a
-/// year of two, split by one separator used twice (`12/03/67`, `3-12-67`, `12.3.67`),
-/// as older systems and US forms write birth dates.
-pub fn two_digit_year(s: &str) -> bool {
-    let mut groups = s.split(['/', '-', '.']);
-    let sep: Vec<char> = s.chars().filter(|c| !c.is_ascii_digit()).collect();
-    let digits = |g: Option<&str>, lo: usize, hi: usize| {
-        g.is_some_and(|g| (lo..=hi).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()))
-    };
-    sep.len() == 2
-        && sep[0] == sep[1]
-        && digits(groups.next(), 1, 2)
-        && digits(groups.next(), 1, 2)
-        && digits(groups.next(), 2, 2)
-}
-
-/// A date as `YYYYMMDD` with `0000`/`00` for unknown parts (from parts: `1980-?-12`;
-/// from a string in `order`, a two-digit year read by [`full_year`], a day number in
-/// [`DateOrder::Serial`] by the spreadsheet's calendar; a month written as
-/// a word, in any order). `None` when no part can be read, or only a day out of a string
-/// (a day from parts, year and month blank, is kept: `00000007`).
-pub fn canonical_date(raw: &str, order: DateOrder) -> Option<String> {
-    let raw = date_without_midnight(raw);
-    // a day number; a year, or any other value of the column, read as written
-    if order == DateOrder::Serial
-        && let Some(d) = serial_date(raw)
-    {
-        return Some(d);
-    }
-    if order != DateOrder::Parts
-        && raw.chars().any(|c| c.is_ascii_alphabetic())
-        && let Some((y, m, d)) = named_month_date(raw)
-    {
-        let y = if (1000..=2100).contains(&y) { y } else { 0 };
-        return Some(format!("{y:04}{m:02}{d:02}"));
-    }
-    let groups: Vec<&str> = raw
-        .split(|c: char| !(c.is_ascii_digit() || c == '?'))
-        .filter(|g| !g.is_empty())
-        .collect();
-    let num = |g: &str| -> u32 { g.parse().unwrap_or(0) };
-    let (y, m, d) = match (order, groups.as_slice()) {
-        (DateOrder::Parts, [y, m, d, ..]) => (num(y), num(m), num(d)),
-        (_, [one]) if one.len() == 8 => (num(&one[..4]), num(&one[4..6]), num(&one[6..])),
-        (_, [one]) if one.len() == 4 => (num(one), 0, 0),
-        (_, [a, b, c, ..]) => {
-            if a.len() == 4 {
-                (num(a), num(b), num(c))
-            } else {
-                let (p, q, y) = (num(a), num(b), num(c));
-                let y = if two_digit_year(raw) { full_year(y) } else { y };
-                let month_first = match order {
-                    DateOrder::Mdy => !(p > 12 && q <= 12),
-                    _ => q > 12 && p <= 12,
-                };
-                if month_first { (y, p, q) } else { (y, q, p) }
-            }
-        }
-        _ => return None,
-    };
-    let y = if (1000..=2100).contains(&y) { y } else { 0 };
-    let m = if (1..=12).contains(&m) { m } else { 0 };
-    let d = if (1..=31).contains(&d) { d } else { 0 };
-    // a month without its year still tells people apart, and so does a day in a column
-    // of its own (year and month left blank); a day read out of a string is no date
-    if y == 0 && m == 0 && (d == 0 || order != DateOrder::Parts) {
-        return None;
-    }
-    Some(format!("{y:04}{m:02}{d:02}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::test_records::rec;
     use super::super::*;
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn a_whole_name_is_read_as_its_parts_in_the_ways_it_is_written() {
-        let parts = |w: &str| {
-            [NamePart::Given, NamePart::Middle, NamePart::Family].map(|p| name_part(w, p, false))
-        };
-        assert_eq!(parts("SMITH, John A"), ["John", "A", "SMITH"]);
-        assert_eq!(parts("van der Berg, Anna"), ["Anna", "", "van der Berg"]);
-        assert_eq!(parts("Dr. Mary Ann Smith Jr"), ["Mary", "Ann", "Smith"]);
-        assert_eq!(parts("mr john smith"), ["john", "", "smith"]);
-        assert_eq!(parts("SMITH John"), ["John", "", "SMITH"]);
-        assert_eq!(parts("John SMITH"), ["John", "", "SMITH"]);
-        assert_eq!(parts("Madonna"), ["", "", "Madonna"]);
-        assert_eq!(parts("John Smith, Jr."), ["John", "", "Smith"]);
-        assert_eq!(parts("SMITH JR, JOHN"), ["JOHN", "", "SMITH"]);
-        assert_eq!(parts("AJ Smith"), ["AJ", "", "Smith"]);
-        assert_eq!(parts("JOHN Smith"), ["JOHN", "", "Smith"]);
-        // a column found to write the surname first
-        let first = |w: &str| {
-            [NamePart::Given, NamePart::Middle, NamePart::Family].map(|p| name_part(w, p, true))
-        };
-        assert_eq!(first("Smith John A"), ["John", "A", "Smith"]);
-        assert_eq!(first("SMITH, John"), ["John", "", "SMITH"]);
-        assert_eq!(parts(""), ["", "", ""]);
-        // read through a field, from its column
-        let mut f = FieldSpec::new("first_name", FieldKind::Text);
-        f.columns = vec!["name".into()];
-        f.name_part = Some(NamePart::Given);
-        assert_eq!(f.raw(|c| (c == "name").then_some("GARCIA, Maria")), "Maria");
-    }
 
     #[test]
     fn infers_kinds_and_levels() {
@@ -1064,59 +590,6 @@ mod tests {
     }
 
     #[test]
-    fn a_leading_honorific_is_dropped_from_a_name_but_a_suffix_is_kept() {
-        let f = FieldSpec::new("customer", FieldKind::Text);
-        let norm = |raw: &str| normalize_field(&f, raw).0;
-        assert_eq!(norm("Dr Bailee Mccarthy"), "bailee mccarthy");
-        assert_eq!(norm("MRS. ANNA SMITH"), "anna smith");
-        assert_eq!(norm("John Smith Jr"), "john smith jr");
-        // with one word after it the title is the name (`Dr Who`), and a word that only
-        // begins like one is a name
-        assert_eq!(norm("Dr Who"), "dr who");
-        assert_eq!(norm("Mrsa Smith Jones"), "mrsa smith jones");
-        // a title alone where a given name goes is no given name; elsewhere it is kept
-        let mut given = FieldSpec::new("first_name", FieldKind::Text);
-        given.nicknames = true;
-        assert_eq!(normalize_field(&given, "Sir").0, "");
-        assert_eq!(normalize_field(&given, "MR.").0, "");
-        assert_eq!(normalize_field(&given, "Sirius").0, "sirius");
-        assert_eq!(norm("Sir"), "sir");
-    }
-
-    #[test]
-    fn a_date_exported_with_a_midnight_time_is_the_date() {
-        for raw in [
-            "1956-04-09T00:00:00Z",
-            "1956-04-09 00:00:00",
-            "1956-04-09 00:00:00.000",
-            "1956-04-09T00:00:00-05:00",
-            "1956-04-09T00:00:00+0000",
-            "1956-04-09T00:00",
-        ] {
-            assert_eq!(date_without_midnight(raw), "1956-04-09", "{raw}");
-            assert_eq!(
-                canonical_date(raw, DateOrder::Ymd).as_deref(),
-                Some("19560409"),
-                "{raw}"
-            );
-        }
-        assert_eq!(date_without_midnight("4/9/1956 12:00:00 AM"), "4/9/1956");
-        assert_eq!(
-            canonical_date("4/9/1956 12:00:00 AM", DateOrder::Mdy).as_deref(),
-            Some("19560409")
-        );
-        // a moment is no date; a month named keeps its words
-        for raw in [
-            "1956-04-09T14:30:00Z",
-            "4/9/1956 12:00:00 PM",
-            "22 July 1922",
-            "Jul 22, 1922",
-        ] {
-            assert_eq!(date_without_midnight(raw), raw);
-        }
-    }
-
-    #[test]
     fn placeholder_numbers_and_birth_dates_are_missing_values() {
         let ssn = FieldSpec::new("ssn", FieldKind::Code);
         for raw in ["000-00-0000", "999999999", "0000000000", "123456789"] {
@@ -1131,94 +604,5 @@ mod tests {
         };
         assert_eq!(normalize_field(&dob, "1900-01-01").0, "");
         assert_eq!(normalize_field(&dob, "1900-01-02").0, "19000102");
-    }
-
-    #[test]
-    fn a_placeholder_for_an_unknown_name_is_a_missing_name() {
-        let given = FieldSpec {
-            nicknames: true,
-            ..FieldSpec::new("first_name", FieldKind::Text)
-        };
-        let surname = FieldSpec {
-            surname: true,
-            ..FieldSpec::new("last_name", FieldKind::Text)
-        };
-        let whole = FieldSpec {
-            person_name: true,
-            ..FieldSpec::new("name", FieldKind::Text)
-        };
-        for raw in [
-            "FNU",
-            "Baby Girl",
-            "baby boy",
-            "Infant",
-            "NFN",
-            "Mister",
-            "Test",
-        ] {
-            assert_eq!(normalize_field(&given, raw).0, "", "{raw}");
-        }
-        for raw in ["LNU", "Doe", "nln", "Anonymous"] {
-            assert_eq!(normalize_field(&surname, raw).0, "", "{raw}");
-        }
-        for raw in ["John Doe", "DOE, JANE", "Baby Boy", "fnu lnu"] {
-            assert_eq!(normalize_field(&whole, raw).0, "", "{raw}");
-        }
-        // a title left with no name, and a newborn's registration however written
-        for raw in ["Mr Doe", "Dr. Anonymous", "Infant Boy", "NEWBORN GIRL"] {
-            assert_eq!(normalize_field(&whole, raw).0, "", "{raw}");
-        }
-        // read in parts, a whole name keeps no placeholder either (`Girl` is no surname)
-        for (raw, given, family) in [
-            ("Baby Girl", "", ""),
-            ("Baby Girl Smith", "", "Smith"),
-            ("DOE, JANE", "", ""),
-            ("Doe, Mary", "Mary", ""),
-            ("FNU Ardash", "", "Ardash"),
-            ("Cyrus Master", "Cyrus", "Master"),
-            // the placeholder keeps its place: `Mary` stays the given name
-            ("Mary LNU", "Mary", ""),
-            ("Mr John Doe", "", ""),
-            ("Doe , Jane", "", ""),
-            ("van der Berg, Baby Girl", "", "van der Berg"),
-            // marks never leak, commas stay where they were, a name in capitals reads as
-            // written, a comma breaks no newborn's registration
-            ("Smith, FNU, Robert", "", "Smith"),
-            ("Smith ,Baby Girl", "", "Smith"),
-            ("DOE,JANE", "", ""),
-            ("OLUWASEUN LNU", "OLUWASEUN", ""),
-            ("SMITH Baby", "", "SMITH"),
-            ("Baby, Girl", "", ""),
-            ("Infant, Boy", "", ""),
-        ] {
-            assert_eq!(name_part(raw, NamePart::Given, false), given, "{raw}");
-            assert_eq!(name_part(raw, NamePart::Family, false), family, "{raw}");
-        }
-        assert_eq!(name_part("LNU John", NamePart::Given, true), "John");
-        assert_eq!(name_part("LNU John", NamePart::Family, true), "");
-        assert_eq!(name_part("FNU John Smith", NamePart::Middle, false), "John");
-        assert_eq!(
-            name_part("Smith, FNU, Robert", NamePart::Middle, false),
-            "Robert"
-        );
-        assert_eq!(normalize_field(&whole, "John Doe Jr").0, "");
-        assert_eq!(normalize_field(&surname, "Doe Jr").0, "");
-        // the name a placeholder stands beside is kept
-        assert_eq!(normalize_field(&whole, "Baby Girl Smith").0, "smith");
-        assert_eq!(normalize_field(&whole, "Infant Girl Smith").0, "smith");
-        assert_eq!(normalize_field(&whole, "FNU Ardash").0, "ardash");
-        assert_eq!(normalize_field(&whole, "John Doerr").0, "john doerr");
-        // real names, and the same words in a column that holds no name
-        for raw in ["Boyd", "Tess", "Dora", "Babette"] {
-            assert_eq!(normalize_field(&given, raw).0, raw.to_lowercase(), "{raw}");
-        }
-        let title = FieldSpec::new("title", FieldKind::Text);
-        assert_eq!(normalize_field(&title, "Baby Boy").0, "baby boy");
-        // `master` is no title: a product's first word, a surname
-        assert_eq!(
-            normalize_field(&title, "Master Lock 5400D").0,
-            "master lock 5400d"
-        );
-        assert_eq!(normalize_field(&whole, "Cyrus Master").0, "cyrus master");
     }
 }
