@@ -35,6 +35,16 @@ pub fn is_missing_token(norm: &str) -> bool {
             | "missing"
             | "not available"
             | "not known"
+            | "not given"
+            | "none given"
+            | "not stated"
+            | "not provided"
+            | "not specified"
+            | "not recorded"
+            | "not applicable"
+            | "unspecified"
+            | "undefined"
+            | "no data"
             | "tbd"
     )
 }
@@ -733,6 +743,48 @@ mod tests {
         rows.iter()
             .map(|v| v.as_object().cloned().unwrap())
             .collect()
+    }
+
+    /// What forms and exports write for no value is no value, however cased or
+    /// punctuated; a value that only holds such a word is a value.
+    #[test]
+    fn the_words_written_for_no_value_are_missing() {
+        for raw in [
+            "N/A",
+            "#N/A",
+            "NULL",
+            "nan",
+            "Unknown",
+            "Not Given",
+            "NOT STATED",
+            "not provided",
+            "Not specified",
+            "not recorded",
+            "Not Applicable",
+            "unspecified",
+            "undefined",
+            "No data",
+            "None given",
+            "TBD",
+        ] {
+            assert!(is_missing_value(raw), "{raw}");
+        }
+        for raw in [
+            "Nan Jones",
+            "Given",
+            "Stated Income",
+            "Undefined Behaviour",
+            "no data plan",
+            "Nana",
+            "Data",
+        ] {
+            assert!(!is_missing_value(raw), "{raw}");
+        }
+        let given = FieldSpec {
+            nicknames: true,
+            ..FieldSpec::new("first_name", FieldKind::Text)
+        };
+        assert_eq!(super::super::fs::normalize_field(&given, "Not Given").0, "");
     }
 
     /// An age is a number: 41 and 42 (a census and a tax year apart) agree closely,
