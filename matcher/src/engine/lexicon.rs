@@ -291,6 +291,19 @@ const CONCEPTS: &[(&str, &[&str])] = &[
         "price",
         &["price", "cost", "amount", "list price", "unit price"],
     ),
+    // what a person earned (a tax form's `wages`): no price, and no age however alike
+    // the names (`age` is inside `wages`; the two aligned in small census-tax files)
+    (
+        "income",
+        &[
+            "income",
+            "wages",
+            "wage",
+            "salary",
+            "earnings",
+            "annual income",
+        ],
+    ),
     (
         "title",
         &["title", "product name", "product title", "item name"],

@@ -44,9 +44,10 @@ const MIN_LIKELY: usize = 30;
 const MIN_SILENT: usize = 10;
 
 /// Whether a column's name says it describes the entity: any concept of the lexicon but
-/// a price or amount (what an order or a listing cost, not who or what it is).
+/// a price or amount (what an order or a listing cost, not who or what it is) or an
+/// income (what a person earned in one year on one form).
 fn describes_the_entity(name: &str) -> bool {
-    super::lexicon::concept(name).is_some_and(|c| c != "price")
+    super::lexicon::concept(name).is_some_and(|c| !matches!(c, "price" | "income"))
 }
 
 /// The columns to leave out, from their names, the agreement levels of the candidate

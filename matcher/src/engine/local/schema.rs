@@ -602,6 +602,27 @@ mod tests {
         assert!(ac.score < 0.3, "{ac:?}");
     }
 
+    /// An age and a wage are both whole numbers, and `age` is inside `wages`: by their
+    /// names alone the two scored 0.40, over the floor, and aligned in small census and
+    /// tax files. A wage is an income, a concept of its own; two incomes still meet.
+    #[test]
+    fn an_age_is_no_wage() {
+        let c = people_column;
+        let age = c("age", json!([34, 52, 41, 67, 29, 45, 38, 71]));
+        let wages = c(
+            "wages",
+            json!([31250, 52410, 41870, 67200, 29340, 45120, 38950, 71600]),
+        );
+        let salary = c(
+            "annual_salary",
+            json!([30100, 50200, 44800, 61900, 27300, 48800, 35700, 70100]),
+        );
+        let e = evidence;
+        let floor = 0.8 * crate::engine::pipeline::SM_MUTUAL_FLOOR;
+        assert!(e(&age, &wages).score < floor, "{:?}", e(&age, &wages));
+        assert!(e(&wages, &salary).score > 0.8, "{:?}", e(&wages, &salary));
+    }
+
     /// A gender and a middle initial both hold one letter: their values look alike, but
     /// their names are of two known concepts, and the values alone cannot make them one.
     #[test]
