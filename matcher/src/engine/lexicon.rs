@@ -292,17 +292,11 @@ const CONCEPTS: &[(&str, &[&str])] = &[
         &["price", "cost", "amount", "list price", "unit price"],
     ),
     // what a person earned (a tax form's `wages`): no price, and no age however alike
-    // the names (`age` is inside `wages`; the two aligned in small census-tax files)
+    // the names (`age` is inside `wages`; the two aligned in small census-tax files).
+    // No `wage`: a lone letter joins the word after it, and `w_age` is a wife's age
     (
         "income",
-        &[
-            "income",
-            "wages",
-            "wage",
-            "salary",
-            "earnings",
-            "annual income",
-        ],
+        &["income", "wages", "salary", "earnings", "annual income"],
     ),
     (
         "title",
@@ -836,6 +830,8 @@ mod tests {
             ("ST", "mailing_address_state"),
             ("HOUSE_NUM", "street_number"),
             ("family", "surname"),
+            ("wages", "annual_salary"),
+            ("income", "EARNINGS"),
         ] {
             assert_eq!(concept(a), concept(b), "{a} / {b}");
             assert!(concept(a).is_some(), "{a}");
@@ -847,6 +843,8 @@ mod tests {
             ("birth_year", "birth_date"),
             ("city", "state"),
             ("st_num", "ST"),
+            ("age", "wages"),
+            ("price", "salary"),
         ] {
             assert_ne!(concept(a), concept(b), "{a} / {b}");
         }
@@ -877,6 +875,9 @@ mod tests {
             ("tax_id", "ssn"),
             ("emp_ln", "surname"),
             ("fn", "given_name"),
+            // a lone letter and `age` (a wife's age) are no `wage`
+            ("w_age", "age"),
+            ("WAge", "age"),
         ] {
             assert_eq!(concept(name), Some(c), "{name}");
         }

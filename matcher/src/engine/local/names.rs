@@ -379,7 +379,9 @@ impl NameFields {
 /// Concepts whose column names may say "name" without naming the entity (`email_name`,
 /// `website_name`, `phone_name`); the address concepts ([`crate::engine::lexicon::ADDRESS`]:
 /// `street_name`, `city_name`) are excluded as well.
-const NOT_NAMES: &[&str] = &["email", "website", "phone", "ssn", "postcode", "price"];
+const NOT_NAMES: &[&str] = &[
+    "email", "website", "phone", "ssn", "postcode", "price", "income",
+];
 
 /// Log2 odds from the other fields above which conflicting names are overruled
 /// (several identifying fields agree exactly: the name was mistyped or replaced).
