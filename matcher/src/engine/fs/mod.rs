@@ -6,10 +6,14 @@
 //! vectors (one agreement level per field), and the model turns a vector into a match
 //! weight and a probability.
 //!
-//! Layout: [`fields`] types, normalizes and prepares the records; [`compare`] gives the
-//! agreement levels of two values and the comparison vector of a pair; [`model`]
-//! estimates u by sampling and m by EM, finds groups of dependent fields and weighs a
-//! vector; [`sample`] draws and compares the random pairs u rests on; [`tf`] adjusts a pair's weight by how common its agreeing values are.
+//! Layout: [`fields`] types, normalizes and prepares the records (`fields/dates.rs`
+//! reads dates however written, `fields/names.rs` a whole name's parts, titles and
+//! placeholder names); [`compare`] gives the agreement levels of two values and the
+//! comparison vector of a pair (`compare/products.rs` two titles of one product,
+//! `compare/names.rs` two whole names, `compare/distance.rs` the bounded edit distance);
+//! [`model`] estimates u by sampling and m by EM, finds groups of dependent fields and
+//! weighs a vector; [`sample`] draws and compares the random pairs u rests on; [`tf`]
+//! adjusts a pair's weight by how common its agreeing values are.
 
 mod compare;
 mod fields;
