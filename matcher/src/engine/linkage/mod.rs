@@ -27,7 +27,7 @@ use super::fs::{
     infer_fields, prepare,
 };
 use super::labels::{self, LABEL_NO, LABEL_YES, LabelledPairs};
-use super::local::{EmEvidence, GivenNamesConflict, NameFields};
+use super::local::{EmEvidence, GivenNamesConflict, IndividualKind, NameFields};
 use super::{EntityExample, Record};
 
 mod dedup;
@@ -267,6 +267,16 @@ fn repeats_records(recs: &[Prepared]) -> bool {
     repeated >= 2 && repeated * 100 >= recs.len()
 }
 
+/// Most records of a side of people whose duplicates of a kept match may keep it too
+/// though the side is not seen to repeat its entities ([`repeats_records`]): in a small
+/// file one pair of alike records is no share to judge by, and the forms of one person
+/// differ in a field or two (ten 10-row census–tax samples with birth dates: F1 0.8330
+/// -> 0.9069; 100 rows 0.9760 -> 0.9914). Only the duplicate test applies there, not a
+/// sure match's own right, and only to people: two items of a small catalogue alike
+/// enough (two editions of one title) are no duplicates (product titles, 100 rows: F1
+/// 0.9758 -> 0.9642 when things counted too).
+const SMALL_SIDE: usize = 200;
+
 /// Match probability two records of one side need to count as duplicates of each other
 /// ([`Assignment::Auto`]): far above the link threshold, because the model was fitted
 /// on pairs across the sides and a wrongly kept extra match costs precision.
@@ -367,11 +377,17 @@ pub fn link(
         Assignment::Auto => {
             let names = NameFields::detect(&fields).with_close_levels(&model);
             let dup = [repeats_records(&a), repeats_records(&b)];
+            // people: a given name or a birth date tells two of one household apart
+            let people = names
+                .individual
+                .iter()
+                .any(|(_, k)| matches!(k, IndividualKind::Given | IndividualKind::Birth));
             one_to_one(&mut pairs, !dup[0] && !dup[1], |side, x, y, p| {
                 let recs = if side == 0 { &a } else { &b };
-                dup[side]
-                    && (p >= SAME_SIDE_SURE
-                        || same_side_duplicates(&fields, &model, &names, &recs[x], &recs[y]))
+                let small = people && recs.len() <= SMALL_SIDE;
+                (dup[side] && p >= SAME_SIDE_SURE)
+                    || ((dup[side] || small)
+                        && same_side_duplicates(&fields, &model, &names, &recs[x], &recs[y]))
             });
         }
     }
@@ -690,6 +706,58 @@ mod tests {
             once.matches().all(|p| seen.insert(p.left)),
             "a left record matched twice"
         );
+    }
+
+    /// A small file of people whose forms of one person each differ in a field (no two
+    /// alike in every field, so the side is not seen to repeat its entities) keeps each
+    /// person's forms; one of another given name at the same address is no second form.
+    #[test]
+    fn a_small_file_keeps_a_persons_forms_that_differ_in_a_field() {
+        let (mut l, mut r) = people();
+        for side in [&mut l, &mut r] {
+            for (i, rec) in side.iter_mut().enumerate() {
+                let street = ["elm", "oak", "ash", "bay"][i % 4];
+                rec.insert(
+                    "street".into(),
+                    json!(format!("{} {street} road", 3 + i * 7)),
+                );
+                rec.insert(
+                    "phone".into(),
+                    json!(format!("0{}", 412_000_000 + i * 7919)),
+                );
+            }
+        }
+        // second forms of people 1, 2, 5, 6 (right 30-33), each unlike the first in a field
+        let seconds = [1usize, 2, 5, 6];
+        for (k, &i) in seconds.iter().enumerate() {
+            let mut form = r[i].clone();
+            let field = ["surname", "street", "phone", "postcode"][k];
+            let v = form[field].as_str().unwrap_or_default().to_string();
+            let changed = match field {
+                "surname" => format!("{v}e"),
+                "street" => format!("1{v}"),
+                _ => format!("{}9", &v[..v.len() - 1]),
+            };
+            form.insert(field.into(), json!(changed));
+            r.push(form);
+        }
+        // person 10's household: another given name at the same address
+        let mut other = r[10].clone();
+        other.insert("given_name".into(), json!("beatrix"));
+        r.push(other);
+        let opts = LinkOptions {
+            u_samples: 2000,
+            ..Default::default()
+        };
+        let out = link(&l, &r, &[], &opts).unwrap();
+        let found: Vec<(usize, usize)> = out.matches().map(|p| (p.left, p.right)).collect();
+        for (k, &i) in seconds.iter().enumerate() {
+            assert!(
+                found.contains(&(i, i)) && found.contains(&(i, 30 + k)),
+                "{i}: {found:?}"
+            );
+        }
+        assert!(!found.contains(&(10, 34)), "{found:?}");
     }
 
     #[test]
