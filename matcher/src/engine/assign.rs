@@ -1,5 +1,6 @@
-//! Which of a link's matches each record keeps: at most one partner a side, unless a side
-//! repeats its entities and the extra partner is a duplicate of the kept one.
+//! Which of a link's matches each record keeps: at most one partner a side, unless the
+//! caller lets an extra partner join the kept one (a side that repeats its entities, a
+//! small side of people: the extra partner a duplicate of the kept one).
 //!
 //! Why an optimal assignment and not best-first: in a household two people share the
 //! surname, the address, often the given name (a father and son), and the records that
@@ -42,8 +43,9 @@ const LABEL_BONUS: i64 = 1 << 40;
 /// other) — unless `same(side, kept, other, p)` says that the record a pair (of
 /// probability `p`) would add on a taken side may join the one kept there (`side` 0: two
 /// left records, 1: two right records). With `optimal`, the partners kept first are the
-/// assignment of greatest total weight ([`optimal_pairs`]); otherwise (a side that repeats
-/// its entities, where a record may keep several) the best pairs first.
+/// assignment of greatest total weight ([`optimal_pairs`]) and `same` is asked of the
+/// rest after them; otherwise (a side that repeats its entities, where a record may keep
+/// several) the best pairs first.
 pub fn one_to_one(
     pairs: &mut [ScoredPair],
     optimal: bool,

@@ -115,9 +115,12 @@ pub enum Assignment {
     /// each of that person's forms), or sure matches in their own right (probability
     /// ≥ [`SAME_SIDE_SURE`]: a form whose given name is garbled beyond a typo is no
     /// duplicate of the person's other forms, yet its address, birth date and surname
-    /// leave no doubt; 0.9855 -> 0.9879 on person_tax_link). A side of one record per
-    /// entity stays one-to-one, and two near-identical but different records (twins, two
-    /// of one name at one address) never count as duplicates.
+    /// leave no doubt; 0.9855 -> 0.9879 on person_tax_link). A small side of people
+    /// ([`SMALL_SIDE`]) keeps the duplicates of its best match too. Any other side of one
+    /// record per entity stays one-to-one. Two near-identical but different records count
+    /// as duplicates only when no given name, birth date or identity known on both
+    /// conflicts: twins with unlike names never; a father and son of one name at one
+    /// address, one birth date missing, can.
     #[default]
     Auto,
     /// At most one match per record on each side.
@@ -254,7 +257,8 @@ pub(super) fn examples_vectors(
 /// (and 2: one record written twice, in a small file) repeat another's values in every
 /// compared field. A file of one record per entity (a register, a catalogue) has next to
 /// none, so it stays one-to-one whatever the model would say of two similar records in
-/// it; a file of events (tax forms, visits, orders) repeats its people.
+/// it (a small side of people aside, [`SMALL_SIDE`]); a file of events (tax forms,
+/// visits, orders) repeats its people.
 fn repeats_records(recs: &[Prepared]) -> bool {
     let mut seen: HashMap<Vec<&str>, u32> = HashMap::new();
     for r in recs {
