@@ -594,6 +594,26 @@ mod tests {
         (l, r)
     }
 
+    /// [`people`] with a street and a phone each (record i of either side is person i):
+    /// enough agreement that a garbled given name leaves a sure match.
+    fn people_at_home() -> (Vec<Record>, Vec<Record>) {
+        let (mut l, mut r) = people();
+        for side in [&mut l, &mut r] {
+            for (i, rec) in side.iter_mut().enumerate() {
+                let street = ["elm", "oak", "ash", "bay"][i % 4];
+                rec.insert(
+                    "street".into(),
+                    json!(format!("{} {street} road", 3 + i * 7)),
+                );
+                rec.insert(
+                    "phone".into(),
+                    json!(format!("0{}", 412_000_000 + i * 7919)),
+                );
+            }
+        }
+        (l, r)
+    }
+
     #[test]
     fn links_typod_duplicates() {
         let (l, r) = people();
@@ -640,22 +660,7 @@ mod tests {
     /// one-to-one and many-to-many do as they say.
     #[test]
     fn auto_assignment_keeps_the_duplicates_of_a_best_match_and_nothing_else() {
-        let (mut l, mut r) = people();
-        // a street and a phone each (record i of either side is person i): enough
-        // agreement that a garbled given name leaves a sure match
-        for side in [&mut l, &mut r] {
-            for (i, rec) in side.iter_mut().enumerate() {
-                let street = ["elm", "oak", "ash", "bay"][i % 4];
-                rec.insert(
-                    "street".into(),
-                    json!(format!("{} {street} road", 3 + i * 7)),
-                );
-                rec.insert(
-                    "phone".into(),
-                    json!(format!("0{}", 412_000_000 + i * 7919)),
-                );
-            }
-        }
+        let (l, mut r) = people_at_home();
         // a second form of people 0-4 (30-34 on the right): one with a typo'd surname
         for i in 0..5usize {
             let mut form = r[i].clone();
@@ -717,20 +722,7 @@ mod tests {
     /// person's forms; one of another given name at the same address is no second form.
     #[test]
     fn a_small_file_keeps_a_persons_forms_that_differ_in_a_field() {
-        let (mut l, mut r) = people();
-        for side in [&mut l, &mut r] {
-            for (i, rec) in side.iter_mut().enumerate() {
-                let street = ["elm", "oak", "ash", "bay"][i % 4];
-                rec.insert(
-                    "street".into(),
-                    json!(format!("{} {street} road", 3 + i * 7)),
-                );
-                rec.insert(
-                    "phone".into(),
-                    json!(format!("0{}", 412_000_000 + i * 7919)),
-                );
-            }
-        }
+        let (l, mut r) = people_at_home();
         // second forms of people 1, 2, 5, 6 (right 30-33), each unlike the first in a field
         let seconds = [1usize, 2, 5, 6];
         for (k, &i) in seconds.iter().enumerate() {
