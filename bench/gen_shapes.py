@@ -31,7 +31,9 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         other lacks; the same forms without age and birth date; both
                         files with columns named as enterprise systems abbreviate them
                         (`CUST_FIRST_NM`, `ST_CD` / `FName`, `BirthDt`, `MailStreetNbr`);
-                        the forms with the birth date as a spreadsheet's day number
+                        the forms with the birth date as a spreadsheet's day number;
+                        `forms_truth.csv` the forms of one person, to deduplicate the
+                        tax file alone (one person's forms from two employers)
   person_link_pop, person_tax_link_pop  the two links again with names as common as in a
                         population (person_names_dob_pop's)
   person_tax_link_pop_clean  the census-to-tax link again with a quarter of the noise
@@ -661,6 +663,12 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
             noisy.append(row)
         write(os.path.join(d, f"{side}_placeholder.csv"), fields, noisy)
     link_truth(os.path.join(d, "truth.csv"), truth)
+    # the tax forms deduplicated: the forms of one person (1-3, from as many employers;
+    # the forms of people not in the census too)
+    forms = {}
+    for row in right:
+        forms.setdefault(row[0].split("_")[0], []).append(row[0])
+    dedup_truth(os.path.join(d, "forms_truth.csv"), [sorted(ids) for ids in forms.values()])
 
 
 def person_names_dob(out, rng, T, skew=(0.9, 1.0), name="person_names_dob"):

@@ -110,6 +110,17 @@ impl NameFields {
             })
             .map(|(i, _)| i)
             .collect();
+        // In a file of people a company's name (`employer_name`, `company_name`) names
+        // another entity: two tax forms of one person from two employers (`Acme Inc` /
+        // `Blue LLC`) are no two companies of one name, and each person's forms had
+        // conflicted (tax forms deduplicated: F1 0.02)
+        let people = of_people(&individual) || fields.iter().any(|f| f.person_name);
+        let organisation =
+            |f: usize| crate::engine::lexicon::concept(&fields[f].name) == Some("organisation");
+        let named: Vec<usize> = named
+            .into_iter()
+            .filter(|&f| !(people && organisation(f)))
+            .collect();
         let names = if named.is_empty() {
             // no column says it holds a name (`Customer`, `Patient`): the first text
             // column that is no address part (columns come sorted by name, and an
@@ -124,11 +135,7 @@ impl NameFields {
         } else {
             named
         };
-        let orgs = names
-            .iter()
-            .copied()
-            .filter(|&i| crate::engine::lexicon::concept(&fields[i].name) == Some("organisation"))
-            .collect();
+        let orgs = names.iter().copied().filter(|&i| organisation(i)).collect();
         Self {
             names,
             orgs,
@@ -943,6 +950,45 @@ mod tests {
         assert!(conflict(0, 1), "{fields:?}");
         assert!(!conflict(0, 2), "names swapped");
         assert!(!conflict(0, 3), "full birth date and address");
+    }
+
+    #[test]
+    fn a_persons_employer_is_no_name_of_the_person() {
+        // two tax forms of one person from two employers, and a third person's form
+        let recs = [
+            record(
+                json!({"first_name": "maria", "last_name": "lopez", "ssn": "123456789",
+                          "employer_name": "Blue Capital Inc"}),
+            ),
+            record(
+                json!({"first_name": "maria", "last_name": "lopez", "ssn": "123456789",
+                          "employer_name": "Premier Laboratories LLC"}),
+            ),
+            record(
+                json!({"first_name": "tyler", "last_name": "brookman", "ssn": "987654321",
+                          "employer_name": "Blue Capital Inc"}),
+            ),
+        ];
+        let t = Typed::new(&recs);
+        let fields = &t.fields;
+        let employer = fields
+            .iter()
+            .position(|f| f.name == "employer_name")
+            .unwrap();
+        assert!(t.names.is_person(), "{fields:?}");
+        assert!(!t.names.names.contains(&employer), "{:?}", t.names);
+        assert!(!t.names.orgs.contains(&employer), "{:?}", t.names);
+        assert!(!t.conflict(0, 1), "one person's two employers");
+        assert!(t.conflict(0, 2), "two people of one employer");
+        // without a person's name the company's name is the entity's own
+        let firms = [
+            record(json!({"employer_name": "Blue Capital Inc", "city": "anberwell"})),
+            record(json!({"employer_name": "Blue Capital PLC", "city": "anberwell"})),
+        ];
+        let t = Typed::new(&firms);
+        assert_eq!(t.names.names, t.names.orgs, "{:?}", t.names);
+        assert!(!t.names.names.is_empty(), "{:?}", t.names);
+        assert!(t.conflict(0, 1), "two legal forms");
     }
 
     #[test]
