@@ -72,6 +72,22 @@ pub struct FsModel {
     /// fields find.
     #[serde(default)]
     pub apart: Vec<String>,
+    /// The fields holding a person's age ([`ages_of`]): the birth date read on the day
+    /// the record was made ([`Self::correct_ages`]).
+    #[serde(default)]
+    pub ages: Vec<usize>,
+}
+
+/// The numeric fields named as an age (`age`, `age_years`).
+pub fn ages_of(fields: &[FieldSpec]) -> Vec<usize> {
+    fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.kind == FieldKind::Number && crate::engine::lexicon::concept(&f.name) == Some("age")
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 const M_PRIOR: [f64; LEVELS] = [0.80, 0.10, 0.05, 0.03, 0.02];
@@ -183,6 +199,7 @@ impl FsModel {
     /// Priors only (for a handful of pairs, where nothing can be estimated).
     pub fn prior(fields: Vec<FieldSpec>) -> Self {
         let n = fields.len();
+        let ages = ages_of(&fields);
         Self {
             fields,
             m: vec![M_PRIOR; n],
@@ -197,6 +214,7 @@ impl FsModel {
             em_note: None,
             unrelated: Vec::new(),
             apart: Vec::new(),
+            ages,
         }
     }
 
@@ -665,7 +683,42 @@ impl FsModel {
             .collect();
         self.correct_dependence(v, &mut w);
         self.correct_groups(v, &mut w);
+        self.correct_ages(v, &mut w);
         w
+    }
+
+    /// An age is the birth date read on the day the record was made: one fact written
+    /// twice. Where both records give a birth date that agrees (weighs for a match), the
+    /// two count as the stronger of them, not their sum: summed, two strangers of one
+    /// given name born the same month matched in a census with few duplicates (F1 0.51
+    /// at 3% duplicates), while a date known to the year alone on one side still leaves
+    /// the age its say. An age that disagrees beside a date that agrees says nothing (a
+    /// census day and a tax year a year apart, an age misreported). Beside a date that
+    /// disagrees the age is a second report and counts in full: agreeing, the date was
+    /// likely mistyped; disagreeing, the two were born apart (two of a household of one
+    /// given name).
+    fn correct_ages(&self, v: &[u8], w: &mut [f64]) {
+        if self.ages.is_empty() {
+            return;
+        }
+        let birth = self
+            .individual
+            .iter()
+            .filter(|&&(f, k)| {
+                k == crate::engine::local::IndividualKind::Birth
+                    && f < w.len()
+                    && v.get(f).is_some_and(|&l| l != MISSING)
+            })
+            .map(|&(f, _)| w[f])
+            .reduce(f64::max);
+        let Some(birth) = birth.filter(|&b| b >= 0.0) else {
+            return;
+        };
+        for &a in &self.ages {
+            if a < w.len() {
+                w[a] = (w[a] - birth).max(0.0);
+            }
+        }
     }
 
     /// Every field's [`Self::level_weight`]s, for the hot paths that weigh millions of
@@ -839,6 +892,37 @@ mod tests {
         indep.u_pair.clear();
         let wi = indep.field_weights(&[4, 0, 0, 4, 4, 4]);
         assert!(wi[1] + wi[2] > w[1] + w[2] + 1.0, "{wi:?} vs {w:?}");
+    }
+
+    #[test]
+    fn an_age_beside_a_birth_date_that_agrees_counts_as_one_fact() {
+        let mut fields = text_fields(&["given", "age", "dob"]);
+        fields[1].kind = FieldKind::Number;
+        fields[2].kind = FieldKind::Date;
+        let mut m = FsModel::prior(fields);
+        assert_eq!(m.ages, vec![1]);
+        m.individual = vec![
+            (0, crate::engine::local::IndividualKind::Given),
+            (2, crate::engine::local::IndividualKind::Birth),
+        ];
+        let w = |v: [u8; 3]| m.field_weights(&v);
+        let (age, dob) = (w([MISSING, 0, MISSING])[1], w([MISSING, MISSING, 0])[2]);
+        let (age_off, dob_off) = (w([MISSING, 4, MISSING])[1], w([MISSING, MISSING, 4])[2]);
+        assert!(age > 0.0 && dob > 0.0 && age_off < 0.0 && dob_off < 0.0);
+        // both agreeing: the stronger of the two, not their sum
+        let both = w([MISSING, 0, 0]);
+        assert!((both[1] + both[2] - age.max(dob)).abs() < 1e-9, "{both:?}");
+        // an age apart beside a date that agrees: the date alone
+        let apart = w([MISSING, 4, 0]);
+        assert_eq!(apart[1], 0.0, "{apart:?}");
+        assert!((apart[2] - dob).abs() < 1e-9, "{apart:?}");
+        // beside a date that disagrees the age is a second report, either way
+        let typo = w([MISSING, 0, 4]);
+        assert!((typo[1] - age).abs() < 1e-9 && (typo[2] - dob_off).abs() < 1e-9);
+        let born_apart = w([MISSING, 4, 4]);
+        assert!((born_apart[1] - age_off).abs() < 1e-9, "{born_apart:?}");
+        // no birth date known on both sides: the age in full
+        assert!((w([0, 0, MISSING])[1] - age).abs() < 1e-9);
     }
 
     #[test]
