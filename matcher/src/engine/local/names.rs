@@ -61,6 +61,10 @@ struct Agreeing {
     /// The whole name, where no column holds the given name alone: it stands for an
     /// agreeing given name.
     whole_name: bool,
+    /// A birth date a digit apart within one year (`19700512` / `19700515`): how two of a
+    /// household (a couple born one month) look, not one person's date written two ways
+    /// (a century or day and month swapped, also level 1).
+    birth_digit_apart: bool,
 }
 
 impl NameFields {
@@ -175,9 +179,15 @@ impl NameFields {
                 .names
                 .iter()
                 .all(|&f| v.get(f).is_some_and(|&l| l <= 1));
+        let birth_digit_apart = self.individual.iter().any(|&(f, k)| {
+            k == IndividualKind::Birth
+                && v.get(f) == Some(&1)
+                && digit_apart_in_a_year(a.value(f).norm, b.value(f).norm)
+        });
         let agree = Agreeing {
             beyond_name: self.beyond_name_agrees(v),
             whole_name,
+            birth_digit_apart,
         };
         Self::conflict_with(&self.individual, v, nick, agree)
             || self.legal_conflict(a, b, v)
@@ -335,7 +345,12 @@ impl NameFields {
                 _ => {}
             }
         }
-        let rescued = id_agree || (birth_agree && beyond_name_agrees);
+        // a given name that differs outright is forgiven by an identity number, or by the
+        // birth date agreeing together with something beyond the name, but not by a date
+        // a digit apart within one year: two of a household born so (a couple born one
+        // month) share the rest, while a duplicate whose given name was replaced and
+        // whose birth date was mistyped as well has two errors
+        let rescued = id_agree || (birth_agree && !agree.birth_digit_apart && beyond_name_agrees);
         // namesakes share their names: two birth dates that differ outright (more than a
         // mistyped digit or swapped day and month) are two people unless an identity
         // number agrees, or the given name and something beyond the name (an address, a
@@ -381,6 +396,16 @@ impl NameFields {
             .collect();
         [a, b].map(|r| Self::tokens(r, &known))
     }
+}
+
+/// Whether two canonical birth dates (`YYYYMMDD`) share the year and differ by one typing
+/// edit in the month and day.
+fn digit_apart_in_a_year(a: &str, b: &str) -> bool {
+    a.len() == 8
+        && b.len() == 8
+        && a != b
+        && a.get(..4) == b.get(..4)
+        && crate::engine::fs::osa_distance_at_most(a, b, 1) <= 1
 }
 
 /// Concepts whose column names may say "name" without naming the entity (`email_name`,
@@ -950,6 +975,33 @@ mod tests {
         assert!(conflict(0, 1), "{fields:?}");
         assert!(!conflict(0, 2), "names swapped");
         assert!(!conflict(0, 3), "full birth date and address");
+    }
+
+    #[test]
+    fn a_birth_date_a_digit_apart_does_not_forgive_another_given_name() {
+        let rec = |given: &str, dob: &str| {
+            record(
+                json!({"first_name": given, "last_name": "lopez", "dob": dob,
+                          "street": "12 oak st"}),
+            )
+        };
+        let recs = [
+            rec("maria", "1980-05-11"),
+            // her husband, born the same month (a digit apart): two people
+            rec("tyler", "1980-05-14"),
+            // her record with the given name replaced: the date agrees whole
+            rec("tyler", "1980-05-11"),
+            // or written with day and month swapped (one date written two ways)
+            rec("tyler", "1980-11-05"),
+        ];
+        let t = Typed::new(&recs);
+        let fields = &t.fields;
+        let dob = fields.iter().position(|f| f.name == "dob").unwrap();
+        assert_eq!(t.levels(0, 1)[dob], 1, "{fields:?}");
+        assert_eq!(t.levels(0, 3)[dob], 1, "{fields:?}");
+        assert!(t.conflict(0, 1), "a couple born one month");
+        assert!(!t.conflict(0, 2), "the whole date agrees");
+        assert!(!t.conflict(0, 3), "day and month swapped");
     }
 
     #[test]
