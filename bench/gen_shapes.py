@@ -34,6 +34,9 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         the forms with the birth date as a spreadsheet's day number;
                         `forms_truth.csv` the forms of one person, to deduplicate the
                         tax file alone (one person's forms from two employers)
+  person_census  dedup  a census of households, 3% of its people counted twice: few
+                        duplicates among households and strangers of one name and
+                        birth year; the age beside the birth date
   person_link_pop, person_tax_link_pop  the two links again with names as common as in a
                         population (person_names_dob_pop's)
   person_tax_link_pop_clean  the census-to-tax link again with a quarter of the noise
@@ -671,6 +674,40 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
     dedup_truth(os.path.join(d, "forms_truth.csv"), [sorted(ids) for ids in forms.values()])
 
 
+def person_census(out, rng, T, rate=0.03):
+    """Dedup: a census of households (names as common as in a population) in which
+    `rate` of the people were counted twice, the second row with a mention's errors
+    (a move, a typo, a birth-date slip). Few duplicates among many households: the
+    match class is small beside what two of a household, or two strangers of one given
+    name born the same year, share; and the age sits beside the birth date it is read
+    from."""
+    people = make_people(rng, 6000, T, household_rate=0.4, skew=(0.5, 0.6))
+    rows, groups = [], []
+
+    def row(rid, p, noise):
+        v = mention(rng, p, T, noise=noise)
+        num, street, unit, city, state, zipc = v["addr"]
+        age = 2020 - p.dob[0] - (1 if (p.dob[1], p.dob[2]) > (4, 1) else 0)
+        return [rid, v["first"], v["middle"][:1], v["last"], age,
+                blank(rng, f"{v['m']:02d}/{v['d']:02d}/{v['y']}", 0.05),
+                blank(rng, num, 0.05), street, unit, city, state, blank(rng, zipc, 0.03),
+                rng.choice(["male", "female"]), 2020]
+
+    for n, p in enumerate(people):
+        rows.append(row(f"r{n}", p, 0.05))
+        if rng.random() < rate:
+            rows.append(row(f"r{n}d", p, 0.2))
+            groups.append([f"r{n}", f"r{n}d"])
+    rng.shuffle(rows)
+    d = os.path.join(out, "person_census")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "input.csv"),
+          ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
+           "street_number", "street_name", "unit_number", "city", "state", "zipcode", "sex",
+           "year"], rows)
+    dedup_truth(os.path.join(d, "truth.csv"), groups)
+
+
 def person_names_dob(out, rng, T, skew=(0.9, 1.0), name="person_names_dob"):
     """Dedup, 10k rows that hold only a person's name parts and birth date parts: 10% of
     them a second record of a person, each with exactly one error (a name typo, a
@@ -1192,6 +1229,7 @@ def main():
     schema_naming_tasks(out, random.Random(seed + 104), T)
     product_catalog_link(out, random.Random(seed + 105), T)
     product_title_link(out, random.Random(seed + 106), T)
+    person_census(out, random.Random(seed + 107), T)
     print(out)
 
 
