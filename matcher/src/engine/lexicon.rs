@@ -283,6 +283,18 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "vendor",
         ],
     ),
+    // the household a person belongs to (`household_id`, `hh_id`): shared by everyone
+    // at one address, and changed when a person moves, as the address is
+    (
+        "household",
+        &[
+            "household",
+            "household id",
+            "hh id",
+            "family id",
+            "dwelling id",
+        ],
+    ),
     (
         "website",
         &["website", "web site", "url", "homepage", "web", "domain"],
@@ -645,13 +657,14 @@ pub fn only_unit_words(norm: &str) -> bool {
         .all(|t| UNIT_DESIGNATORS.contains(&t))
 }
 
-/// Groups of fields that change together ([`ADDRESS`]), by their names' concepts; only
+/// Groups of fields that change together ([`ADDRESS`], and the household's id beside
+/// them: a household is the people at one address), by their names' concepts; only
 /// groups of two or more.
 pub fn dependency_groups(names: &[&str]) -> Vec<Vec<usize>> {
     let addr: Vec<usize> = names
         .iter()
         .enumerate()
-        .filter(|(_, n)| concept(n).is_some_and(|c| ADDRESS.contains(&c)))
+        .filter(|(_, n)| concept(n).is_some_and(|c| ADDRESS.contains(&c) || c == "household"))
         .map(|(i, _)| i)
         .collect();
     if addr.len() >= 2 {
@@ -957,6 +970,23 @@ mod tests {
         assert_eq!(nickname_formal("bill"), Some("william"));
         assert_eq!(nickname_formal("william"), None);
         assert_eq!(nickname_formal("zorro"), None);
+    }
+
+    #[test]
+    fn a_households_id_changes_with_the_address() {
+        let names = [
+            "first_name",
+            "household_id",
+            "street_name",
+            "zipcode",
+            "household_income",
+            "HH_ID",
+        ];
+        assert_eq!(dependency_groups(&names), vec![vec![1, 2, 3, 5]]);
+        assert_eq!(concept("household_income"), Some("income"));
+        assert_eq!(concept("family_id"), Some("household"));
+        // a household's id alone is no group
+        assert!(dependency_groups(&["first_name", "household_id"]).is_empty());
     }
 
     #[test]
