@@ -115,6 +115,7 @@ fn as_pair(l: &FieldSpec, r: &FieldSpec, kind: FieldKind) -> (FieldSpec, FieldSp
     lf.surname = kind == FieldKind::Text && (l.surname || r.surname);
     // so is a column of people's whole names, whichever side's values showed it
     lf.person_name = kind == FieldKind::Text && (l.person_name || r.person_name);
+    lf.other_party = l.other_party || r.other_party;
     let mut rf = r.clone();
     if rf.columns.is_empty() {
         rf.columns = vec![r.name.clone()];
@@ -128,6 +129,7 @@ fn as_pair(l: &FieldSpec, r: &FieldSpec, kind: FieldKind) -> (FieldSpec, FieldSp
     rf.nicknames = lf.nicknames;
     rf.surname = lf.surname;
     rf.person_name = lf.person_name;
+    rf.other_party = lf.other_party;
     (lf, rf)
 }
 

@@ -529,6 +529,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 person_name: false,
                 name_part: None,
                 family_first: false,
+                other_party: false,
             },
         ));
     }
@@ -601,6 +602,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 person_name: false,
                 name_part: None,
                 family_first: false,
+                other_party: false,
             },
         ));
         i += 3;
@@ -675,6 +677,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 person_name: false,
                 name_part: None,
                 family_first: false,
+                other_party: false,
             },
         ));
     }
@@ -711,6 +714,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 person_name: false,
                 name_part: None,
                 family_first: false,
+                other_party: false,
             },
         ));
     }
@@ -718,13 +722,17 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
     out.into_iter()
         .map(|(_, mut f)| {
             let concept = super::lexicon::concept(&f.name);
-            f.nicknames = f.kind == FieldKind::Text && concept == Some("given_name");
-            f.surname = f.kind == FieldKind::Text && concept == Some("surname");
+            // a spouse's or a guardian's given name is no given name of the record's
+            f.other_party = super::lexicon::other_party(&f.name).is_some();
+            let own = !f.other_party;
+            f.nicknames = own && f.kind == FieldKind::Text && concept == Some("given_name");
+            f.surname = own && f.kind == FieldKind::Text && concept == Some("surname");
             f.categorical = f.columns.is_empty() && get(&f.name).categorical();
             // a name column of no other concept (not a given name's or a surname's
             // alone, not a firm's, a street's or a town's: `James St` holds a given name
             // too) whose values are people's whole names
-            f.person_name = f.kind == FieldKind::Text
+            f.person_name = own
+                && f.kind == FieldKind::Text
                 && f.columns.is_empty()
                 && f.name.to_lowercase().contains("name")
                 && matches!(super::lexicon::concept(&f.name), None | Some("full_name"))

@@ -420,6 +420,14 @@ const OTHER_PARTIES: &[&str] = &[
     "supervisor",
     "doctor",
     "physician",
+    "husband",
+    "wife",
+    "child",
+    "dependent",
+    "dependant",
+    "sibling",
+    "informant",
+    "beneficiary",
 ];
 
 /// The party a column name qualifies its attribute as another's by, a word of

@@ -462,6 +462,11 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
             continue;
         }
         for g in (f + 1)..32usize.min(fields.len()) {
+            // a record's own field and another party's (`first_name` / `spouse_first_name`)
+            // hold each other's values in a couple's two rows: no swap
+            if fields[f].other_party != fields[g].other_party {
+                continue;
+            }
             let nick = fields[f].nicknames || fields[g].nicknames;
             if many && !nick {
                 continue;
@@ -672,6 +677,42 @@ mod tests {
         }
         let long = "a ".repeat(20);
         assert_eq!(reordered_ascii(long.trim(), "a b"), None);
+    }
+
+    #[test]
+    fn a_couples_rows_holding_each_others_given_name_are_no_swap() {
+        let rows: Vec<crate::engine::Record> =
+            [("anna", "david", "quixote"), ("david", "anna", "quixote")]
+                .iter()
+                .map(|(g, s, l)| {
+                    serde_json::from_value(
+                serde_json::json!({"first_name": g, "spouse_first_name": s, "last_name": l}),
+            )
+            .unwrap()
+                })
+                .collect();
+        let fields = crate::engine::fs::infer_fields(rows.iter());
+        let at = |n: &str| fields.iter().position(|f| f.name == n).unwrap();
+        let (given, spouse) = (at("first_name"), at("spouse_first_name"));
+        assert!(
+            fields[given].nicknames && !fields[given].other_party,
+            "{fields:?}"
+        );
+        assert!(
+            fields[spouse].other_party && !fields[spouse].nicknames,
+            "{fields:?}"
+        );
+        let p: Vec<Prepared> = rows
+            .iter()
+            .map(|r| super::super::prepare(&fields, r))
+            .collect();
+        let v = compare(&fields, &p[0], &p[1]);
+        assert_eq!((v[given], v[spouse]), (4, 4), "{v:?}");
+        // two of the record's own fields swapped still are
+        let mut own = fields.clone();
+        own[spouse].other_party = false;
+        let v = compare(&own, &p[0], &p[1]);
+        assert_eq!((v[given], v[spouse]), (1, 1), "{v:?}");
     }
 
     #[test]

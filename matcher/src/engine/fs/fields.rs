@@ -122,6 +122,12 @@ pub struct FieldSpec {
     /// without a comma (`Smith John A`), as the column's values showed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub family_first: bool,
+    /// Another party's attribute, as the column's name says (`spouse_first_name`,
+    /// `employer_city`: [`crate::engine::lexicon::other_party`]): never the record's
+    /// given name, surname or whole name, and never read as one of the record's own
+    /// fields swapped with it (a couple's two rows hold each other's given name).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub other_party: bool,
 }
 
 /// Most distinct values of a [`FieldSpec::categorical`] column.
@@ -141,6 +147,7 @@ impl FieldSpec {
             person_name: false,
             name_part: None,
             family_first: false,
+            other_party: false,
         }
     }
 

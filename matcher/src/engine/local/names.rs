@@ -76,6 +76,9 @@ impl NameFields {
             // agrees on half of all pairs: as an identity it forgave every conflict
             // (person-split with such columns: F1 0.9540 -> 0.8373)
             .filter(|(_, f)| !f.categorical)
+            // another person's attribute (`spouse_first_name`, `mother_dob`,
+            // `guardian_ssn`): two of a household share it, one person's records need not
+            .filter(|(_, f)| !f.other_party)
             .filter_map(|(i, f)| {
                 let kind = match crate::engine::lexicon::concept(&f.name)? {
                     // a given name is text: `first_seen` or `first_purchase` begin like
@@ -121,9 +124,11 @@ impl NameFields {
         let people = of_people(&individual) || fields.iter().any(|f| f.person_name);
         let organisation =
             |f: usize| crate::engine::lexicon::concept(&fields[f].name) == Some("organisation");
+        // and a relative's or a contact's name (`spouse_last_name`) is no name of the
+        // person either
         let named: Vec<usize> = named
             .into_iter()
-            .filter(|&f| !(people && organisation(f)))
+            .filter(|&f| !(people && (organisation(f) || fields[f].other_party)))
             .collect();
         let names = if named.is_empty() {
             // no column says it holds a name (`Customer`, `Patient`): the first text
