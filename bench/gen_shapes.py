@@ -36,7 +36,8 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         tax file alone (one person's forms from two employers)
   person_census  dedup  a census of households, 3% of its people counted twice: few
                         duplicates among households and strangers of one name and
-                        birth year; the age beside the birth date
+                        birth year; the age beside the birth date; the same rows with
+                        the household's id and the spouse's names beside them
   person_link_pop, person_tax_link_pop  the two links again with names as common as in a
                         population (person_names_dob_pop's)
   person_tax_link_pop_clean  the census-to-tax link again with a quarter of the noise
@@ -684,19 +685,35 @@ def person_census(out, rng, T, rate=0.03):
     people = make_people(rng, 6000, T, household_rate=0.4, skew=(0.5, 0.6))
     rows, groups = [], []
 
-    def row(rid, p, noise):
+    # households as make_people builds them (one address object each, the couple first)
+    home, spouse = {}, {}
+    for n, p in enumerate(people):
+        home.setdefault(id(p.addr), []).append(n)
+    for members in home.values():
+        if len(members) >= 2:
+            spouse[members[0]], spouse[members[1]] = members[1], members[0]
+    extra = {}
+
+    def row(rid, n, p, noise):
         v = mention(rng, p, T, noise=noise)
         num, street, unit, city, state, zipc = v["addr"]
         age = 2020 - p.dob[0] - (1 if (p.dob[1], p.dob[2]) > (4, 1) else 0)
+        # drawn apart, so input.csv is the draw it was before these columns: the
+        # household's id (another where the row's person moved) and the spouse's names
+        x = random.Random(f"census:{rid}")
+        hh = f"h{id_of[id(p.addr)]}" if v["addr"] is p.addr else f"h{x.randint(10**5, 10**6)}"
+        sp = people[spouse[n]] if n in spouse and x.random() < 0.9 else None
+        extra[rid] = [hh, sp.first if sp else "", sp.last if sp else ""]
         return [rid, v["first"], v["middle"][:1], v["last"], age,
                 blank(rng, f"{v['m']:02d}/{v['d']:02d}/{v['y']}", 0.05),
                 blank(rng, num, 0.05), street, unit, city, state, blank(rng, zipc, 0.03),
                 rng.choice(["male", "female"]), 2020]
 
+    id_of = {k: i for i, k in enumerate(home)}
     for n, p in enumerate(people):
-        rows.append(row(f"r{n}", p, 0.05))
+        rows.append(row(f"r{n}", n, p, 0.05))
         if rng.random() < rate:
-            rows.append(row(f"r{n}d", p, 0.2))
+            rows.append(row(f"r{n}d", n, p, 0.2))
             groups.append([f"r{n}", f"r{n}d"])
     rng.shuffle(rows)
     d = os.path.join(out, "person_census")
@@ -705,6 +722,13 @@ def person_census(out, rng, T, rate=0.03):
           ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
            "street_number", "street_name", "unit_number", "city", "state", "zipcode", "sex",
            "year"], rows)
+    # the same rows with the household's id and the spouse's given name and surname
+    # beside them (a couple's rows hold each other's names)
+    write(os.path.join(d, "input_household.csv"),
+          ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
+           "street_number", "street_name", "unit_number", "city", "state", "zipcode", "sex",
+           "year", "household_id", "spouse_first_name", "spouse_last_name"],
+          [r + extra[r[0]] for r in rows])
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 
