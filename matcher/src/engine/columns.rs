@@ -719,11 +719,31 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         ));
     }
     out.sort_by_key(|(i, _)| *i);
+    // a column named as another party's (`spouse_first_name`) is theirs where the record
+    // has its own name or identity beside it (`first_name`); where every such column
+    // names one party (`child_first_name`, `child_dob` in a birth register), that party
+    // is the record's
+    let own_identity = out.iter().any(|(_, f)| {
+        super::lexicon::other_party(&f.name).is_none()
+            && match super::lexicon::concept(&f.name) {
+                Some(c) => matches!(
+                    c,
+                    "given_name"
+                        | "surname"
+                        | "full_name"
+                        | "birth_date"
+                        | "ssn"
+                        | "email"
+                        | "organisation"
+                ),
+                None => f.name.to_lowercase().contains("name"),
+            }
+    });
     out.into_iter()
         .map(|(_, mut f)| {
             let concept = super::lexicon::concept(&f.name);
             // a spouse's or a guardian's given name is no given name of the record's
-            f.other_party = super::lexicon::other_party(&f.name).is_some();
+            f.other_party = own_identity && super::lexicon::other_party(&f.name).is_some();
             let own = !f.other_party;
             f.nicknames = own && f.kind == FieldKind::Text && concept == Some("given_name");
             f.surname = own && f.kind == FieldKind::Text && concept == Some("surname");

@@ -284,16 +284,11 @@ const CONCEPTS: &[(&str, &[&str])] = &[
         ],
     ),
     // the household a person belongs to (`household_id`, `hh_id`): shared by everyone
-    // at one address, and changed when a person moves, as the address is
+    // at one address, and changed when a person moves, as the address is. Not a bare
+    // `household`: `household_size` and `household_head` begin with it
     (
         "household",
-        &[
-            "household",
-            "household id",
-            "hh id",
-            "family id",
-            "dwelling id",
-        ],
+        &["household id", "hh id", "family id", "dwelling id"],
     ),
     (
         "website",
@@ -992,6 +987,7 @@ mod tests {
         ];
         assert_eq!(dependency_groups(&names), vec![vec![1, 2, 3, 5]]);
         assert_eq!(concept("household_income"), Some("income"));
+        assert_ne!(concept("household_size"), Some("household"));
         assert_eq!(concept("family_id"), Some("household"));
         // a household's id alone is no group
         assert!(dependency_groups(&["first_name", "household_id"]).is_empty());

@@ -72,19 +72,22 @@ pub struct FsModel {
     /// fields find.
     #[serde(default)]
     pub apart: Vec<String>,
-    /// The fields holding a person's age ([`ages_of`]): the birth date read on the day
+    /// The fields holding the record's own age ([`ages_of`]): the birth date read on the day
     /// the record was made ([`Self::correct_ages`]).
     #[serde(default)]
     pub ages: Vec<usize>,
 }
 
-/// The numeric fields named as an age (`age`, `age_years`).
+/// The numeric fields named as the record's own age (`age`, `age_years`; not a
+/// `spouse_age`).
 pub fn ages_of(fields: &[FieldSpec]) -> Vec<usize> {
     fields
         .iter()
         .enumerate()
         .filter(|(_, f)| {
-            f.kind == FieldKind::Number && crate::engine::lexicon::concept(&f.name) == Some("age")
+            f.kind == FieldKind::Number
+                && !f.other_party
+                && crate::engine::lexicon::concept(&f.name) == Some("age")
         })
         .map(|(i, _)| i)
         .collect()
@@ -711,7 +714,7 @@ impl FsModel {
             })
             .map(|&(f, _)| w[f])
             .reduce(f64::max);
-        let Some(birth) = birth.filter(|&b| b >= 0.0) else {
+        let Some(birth) = birth.filter(|&b| b > 0.0) else {
             return;
         };
         for &a in &self.ages {

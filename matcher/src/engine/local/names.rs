@@ -117,18 +117,14 @@ impl NameFields {
             })
             .map(|(i, _)| i)
             .collect();
-        // In a file of people a company's name (`employer_name`, `company_name`) names
-        // another entity: two tax forms of one person from two employers (`Acme Inc` /
-        // `Blue LLC`) are no two companies of one name, and each person's forms had
-        // conflicted (tax forms deduplicated: F1 0.02)
-        let people = of_people(&individual) || fields.iter().any(|f| f.person_name);
+        // Another party's name (`employer_name`, `spouse_last_name`) is no name of the
+        // record's: two tax forms of one person from two employers (`Acme Inc` / `Blue
+        // LLC`) conflicted as two companies of one name (tax forms deduplicated: F1 0.02)
         let organisation =
             |f: usize| crate::engine::lexicon::concept(&fields[f].name) == Some("organisation");
-        // and a relative's or a contact's name (`spouse_last_name`) is no name of the
-        // person either
         let named: Vec<usize> = named
             .into_iter()
-            .filter(|&f| !(people && (organisation(f) || fields[f].other_party)))
+            .filter(|&f| !fields[f].other_party)
             .collect();
         let names = if named.is_empty() {
             // no column says it holds a name (`Customer`, `Patient`): the first text
@@ -168,7 +164,8 @@ impl NameFields {
     /// - every name of a person differs outright ([`Self::every_name_differs`]).
     ///
     /// - a name ends with a legal form of another family than the other's (`Inc` /
-    ///   `PLC`): two companies of one name.
+    ///   `PLC`): two companies of one name (not in a file of people, where a company's
+    ///   name is where the person works).
     ///
     /// A duplicate with a missing birth date does not conflict, nor one with its given name
     /// and a mistyped identity number (the rest of its fields decide), nor one whose given
@@ -195,7 +192,9 @@ impl NameFields {
             birth_digit_apart,
         };
         Self::conflict_with(&self.individual, v, nick, agree)
-            || self.legal_conflict(a, b, v)
+            // a company's name beside a person's (`company_name` in a file of contacts)
+            // is where the person works: two legal forms there are two employers
+            || (!self.is_person() && self.legal_conflict(a, b, v))
             || self.every_name_differs(a, b, v)
     }
 
@@ -1046,6 +1045,46 @@ mod tests {
         assert_eq!(t.names.names, t.names.orgs, "{:?}", t.names);
         assert!(!t.names.names.is_empty(), "{:?}", t.names);
         assert!(t.conflict(0, 1), "two legal forms");
+    }
+
+    #[test]
+    fn a_party_every_name_column_names_is_the_records_own() {
+        // a birth register: the child's columns are the record's own
+        let recs = [
+            record(
+                json!({"child_first_name": "maria", "child_last_name": "lopez",
+                          "child_dob": "2001-05-11", "mother_first_name": "ana"}),
+            ),
+            record(
+                json!({"child_first_name": "tyler", "child_last_name": "lopez",
+                          "child_dob": "2003-02-17", "mother_first_name": "ana"}),
+            ),
+        ];
+        let t = Typed::new(&recs);
+        assert!(t.fields.iter().all(|f| !f.other_party), "{:?}", t.fields);
+        assert!(t.names.is_person(), "{:?}", t.names);
+        assert!(t.conflict(0, 1), "two children of one mother");
+        // a firm's record with its contact person: the firm's name stays its name
+        let recs = [
+            record(json!({"business_name": "Blue Capital Inc", "contact_first_name": "maria"})),
+            record(json!({"business_name": "Blue Capital PLC", "contact_first_name": "maria"})),
+        ];
+        let t = Typed::new(&recs);
+        let business = t
+            .fields
+            .iter()
+            .position(|f| f.name == "business_name")
+            .unwrap();
+        assert!(t.names.names.contains(&business), "{:?}", t.names);
+        // beside her own name, a spouse's given name and an e-mail at work are compared
+        // columns, not her identity
+        let recs = [record(
+            json!({"first_name": "maria", "work_email": "m@blue.com",
+                                   "spouse_first_name": "david"}),
+        )];
+        let t = Typed::new(&recs);
+        let party = |n: &str| t.fields.iter().find(|f| f.name == n).unwrap().other_party;
+        assert!(party("work_email") && party("spouse_first_name") && !party("first_name"));
     }
 
     #[test]
