@@ -719,13 +719,21 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         ));
     }
     out.sort_by_key(|(i, _)| *i);
+    // each column's concept, and whether its name makes it another party's
+    let named: Vec<(Option<&str>, bool)> = out
+        .iter()
+        .map(|(_, f)| {
+            let party = super::lexicon::other_party(&f.name).is_some();
+            (super::lexicon::concept(&f.name), party)
+        })
+        .collect();
     // a column named as another party's (`spouse_first_name`) is theirs where the record
     // has its own name or identity beside it (`first_name`); where every such column
     // names one party (`child_first_name`, `child_dob` in a birth register), that party
     // is the record's
-    let own_identity = out.iter().any(|(_, f)| {
-        super::lexicon::other_party(&f.name).is_none()
-            && match super::lexicon::concept(&f.name) {
+    let own_identity = out.iter().zip(&named).any(|((_, f), &(concept, party))| {
+        !party
+            && match concept {
                 Some(c) => matches!(
                     c,
                     "given_name"
@@ -740,10 +748,10 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
             }
     });
     out.into_iter()
-        .map(|(_, mut f)| {
-            let concept = super::lexicon::concept(&f.name);
+        .zip(named)
+        .map(|((_, mut f), (concept, party))| {
             // a spouse's or a guardian's given name is no given name of the record's
-            f.other_party = own_identity && super::lexicon::other_party(&f.name).is_some();
+            f.other_party = own_identity && party;
             let own = !f.other_party;
             f.nicknames = own && f.kind == FieldKind::Text && concept == Some("given_name");
             f.surname = own && f.kind == FieldKind::Text && concept == Some("surname");
@@ -755,7 +763,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 && f.kind == FieldKind::Text
                 && f.columns.is_empty()
                 && f.name.to_lowercase().contains("name")
-                && matches!(super::lexicon::concept(&f.name), None | Some("full_name"))
+                && matches!(concept, None | Some("full_name"))
                 && get(&f.name).person_names();
             f
         })

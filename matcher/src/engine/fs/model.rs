@@ -690,6 +690,17 @@ impl FsModel {
         w
     }
 
+    /// The birth-date fields known on both sides in `v`.
+    pub fn births_known<'v>(&'v self, v: &'v [u8]) -> impl Iterator<Item = usize> + 'v {
+        self.individual
+            .iter()
+            .filter(|&&(f, k)| {
+                k == crate::engine::local::IndividualKind::Birth
+                    && v.get(f).is_some_and(|&l| l != MISSING)
+            })
+            .map(|&(f, _)| f)
+    }
+
     /// An age is the birth date read on the day the record was made: one fact written
     /// twice. Where both records give a birth date that agrees (weighs for a match), the
     /// two count as the stronger of them, not their sum: summed, two strangers of one
@@ -705,14 +716,8 @@ impl FsModel {
             return;
         }
         let birth = self
-            .individual
-            .iter()
-            .filter(|&&(f, k)| {
-                k == crate::engine::local::IndividualKind::Birth
-                    && f < w.len()
-                    && v.get(f).is_some_and(|&l| l != MISSING)
-            })
-            .map(|&(f, _)| w[f])
+            .births_known(v)
+            .filter_map(|f| w.get(f).copied())
             .reduce(f64::max);
         let Some(birth) = birth.filter(|&b| b > 0.0) else {
             return;

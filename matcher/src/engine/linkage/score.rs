@@ -247,9 +247,7 @@ fn lone_common_agreement(model: &FsModel, v: &[u8], n: f64) -> bool {
     let mut best_u = f64::INFINITY;
     // an age beside a birth date known on both sides is that date read on a day, no
     // second field ([`FsModel::correct_ages`])
-    let birth_known = model.individual.iter().any(|&(f, k)| {
-        k == crate::engine::local::IndividualKind::Birth && v.get(f).is_some_and(|&l| l != MISSING)
-    });
+    let birth_known = model.births_known(v).next().is_some();
     for (f, &l) in v.iter().enumerate() {
         if l == MISSING || model.level_weight(f, l as usize) <= 0.0 {
             continue;

@@ -585,6 +585,11 @@ mod tests {
             Self { fields, names, p }
         }
 
+        /// The index of the field named `name`.
+        fn at(&self, name: &str) -> usize {
+            self.fields.iter().position(|f| f.name == name).unwrap()
+        }
+
         fn levels(&self, i: usize, j: usize) -> Vec<u8> {
             crate::engine::fs::compare(&self.fields, &self.p[i], &self.p[j])
         }
@@ -974,7 +979,7 @@ mod tests {
         let fields = &t.fields;
         assert!(t.names.is_person(), "{fields:?}");
         let conflict = |i, j| t.conflict(i, j);
-        let dob = fields.iter().position(|f| f.name == "dob").unwrap();
+        let dob = t.at("dob");
         assert_eq!(t.levels(0, 1)[dob], 2, "{fields:?}");
         assert!(conflict(0, 1), "{fields:?}");
         assert!(!conflict(0, 2), "names swapped");
@@ -1000,7 +1005,7 @@ mod tests {
         ];
         let t = Typed::new(&recs);
         let fields = &t.fields;
-        let dob = fields.iter().position(|f| f.name == "dob").unwrap();
+        let dob = t.at("dob");
         assert_eq!(t.levels(0, 1)[dob], 1, "{fields:?}");
         assert_eq!(t.levels(0, 3)[dob], 1, "{fields:?}");
         assert!(t.conflict(0, 1), "a couple born one month");
@@ -1027,10 +1032,7 @@ mod tests {
         ];
         let t = Typed::new(&recs);
         let fields = &t.fields;
-        let employer = fields
-            .iter()
-            .position(|f| f.name == "employer_name")
-            .unwrap();
+        let employer = t.at("employer_name");
         assert!(t.names.is_person(), "{fields:?}");
         assert!(!t.names.names.contains(&employer), "{:?}", t.names);
         assert!(!t.names.orgs.contains(&employer), "{:?}", t.names);
@@ -1070,11 +1072,7 @@ mod tests {
             record(json!({"business_name": "Blue Capital PLC", "contact_first_name": "maria"})),
         ];
         let t = Typed::new(&recs);
-        let business = t
-            .fields
-            .iter()
-            .position(|f| f.name == "business_name")
-            .unwrap();
+        let business = t.at("business_name");
         assert!(t.names.names.contains(&business), "{:?}", t.names);
         // beside her own name, a spouse's given name and an e-mail at work are compared
         // columns, not her identity
@@ -1083,7 +1081,7 @@ mod tests {
                                    "spouse_first_name": "david"}),
         )];
         let t = Typed::new(&recs);
-        let party = |n: &str| t.fields.iter().find(|f| f.name == n).unwrap().other_party;
+        let party = |n: &str| t.fields[t.at(n)].other_party;
         assert!(party("work_email") && party("spouse_first_name") && !party("first_name"));
     }
 
