@@ -12,17 +12,20 @@
 //! comparison vector of a pair (`compare/products.rs` two titles of one product,
 //! `compare/names.rs` two whole names, `compare/distance.rs` the bounded edit distance);
 //! [`model`] estimates u by sampling and m by EM, finds groups of dependent fields and
-//! weighs a vector; [`sample`] draws and compares the random pairs u rests on; [`tf`]
+//! weighs a vector; [`households`] tells a file of households (twins and a replaced
+//! given name look alike) from one without; [`sample`] draws and compares the random pairs u rests on; [`tf`]
 //! adjusts a pair's weight by how common its agreeing values are.
 
 mod compare;
 mod fields;
+mod households;
 mod model;
 mod sample;
 mod tf;
 
 pub use compare::*;
 pub use fields::*;
+pub use households::*;
 pub use model::*;
 pub use sample::*;
 pub use tf::*;

@@ -159,7 +159,9 @@ impl Scoring<'_> {
         });
         label_evidence(self.forced, self.cand, self.blocked, &mut evidence);
         pairs.retain(|p| p.is_match);
-        let names = NameFields::detect(fields).with_close_levels(model);
+        let names = NameFields::detect(fields)
+            .with_close_levels(model)
+            .with_given_counts(a);
         let threshold = opts.threshold;
         let table = model.weights_table();
         let decided = self.forced.decided();

@@ -379,7 +379,9 @@ pub fn link(
         Assignment::ManyToMany => {}
         Assignment::OneToOne => one_to_one(&mut pairs, true, |_, _, _, _| false),
         Assignment::Auto => {
-            let names = NameFields::detect(&fields).with_close_levels(&model);
+            let names = NameFields::detect(&fields)
+                .with_close_levels(&model)
+                .with_given_counts(a.iter().chain(&b));
             let dup = [repeats_records(&a), repeats_records(&b)];
             // people: a given name or a birth date tells two of one household apart
             let people = names
@@ -523,6 +525,8 @@ pub(super) fn fit(
         // those whose given names differ outright ([`GivenNamesConflict`]):
         // two of a household are two people, and left out, a shared address looked ten
         // times rarer among non-matches than it is
+        // a given name replaced, or twins: the file's households say which
+        model.estimate_households(flat.chunks(nf));
         let fitted = model.clone();
         let conflict = GivenNamesConflict::new(&fitted.individual);
         model.groups = super::lexicon::dependency_groups(&names);

@@ -43,7 +43,9 @@ pub(crate) fn score_all(
     tf: &TermFrequencies,
 ) -> (Vec<ScoredPair>, Vec<f32>) {
     let nf = fields.len().max(1);
-    let names = NameFields::detect(fields).with_close_levels(model);
+    let names = NameFields::detect(fields)
+        .with_close_levels(model)
+        .with_given_counts(a.iter().chain(if std::ptr::eq(a, b) { &[][..] } else { b }));
     let catch_all = crate::engine::local::builtin_em()
         .map(|r| r.catch_all().id.clone())
         .unwrap_or_else(|| "V".to_string());

@@ -36,7 +36,27 @@ pub struct NameFields {
     /// ([`Self::with_close_levels`]), `None` for a field whose agreement says next to
     /// nothing (a sex); a field not listed agrees at level 1 or better.
     pub close: Vec<Option<u8>>,
+    /// The record's own age fields ([`crate::engine::fs::ages_of`]): with the birth date,
+    /// a second report of when the person was born ([`Self::born_apart`]).
+    pub ages: Vec<usize>,
+    /// The file holds households ([`crate::engine::fs::FsModel::households`], read by
+    /// [`Self::with_close_levels`]): a given name that differs outright is forgiven by an
+    /// identity number alone, not by the birth date and the address (twins share them),
+    /// where both given names are names the file holds often ([`Self::given_counts`]).
+    pub households: bool,
+    /// How many records hold each given name ([`Self::with_given_counts`]; only in a file
+    /// of households).
+    pub given_counts: Option<std::sync::Arc<rustc_hash::FxHashMap<String, u32>>>,
 }
+
+/// Fewest records holding a given name for it to be a name, not a garble of one
+/// ([`NameFields::with_given_counts`]).
+const GIVEN_NAME_HELD: u32 = 3;
+
+/// Years two ages differ by, where no birth date is known on both sides, beyond which
+/// they are two people's ([`NameFields::born_apart`]): more than a misreported age, or
+/// the years between two records' dates (a census and a tax year).
+const AGES_APART: f64 = 10.0;
 
 /// Least weight (bits) of a weaker level for it to count as agreeing beyond the name
 /// ([`NameFields::with_close_levels`]).
@@ -65,6 +85,13 @@ struct Agreeing {
     /// household (a couple born one month) look, not one person's date written two ways
     /// (a century or day and month swapped, also level 1).
     birth_digit_apart: bool,
+    /// The birth dates and the ages say, each on its own, that the two were born apart
+    /// ([`NameFields::born_apart`]).
+    born_apart: bool,
+    /// The file holds households and the given names that differ outright are each a
+    /// name it holds often: twins, or a birth date copied from another member
+    /// ([`NameFields::two_given_names`]).
+    two_given_names: bool,
 }
 
 impl NameFields {
@@ -146,6 +173,9 @@ impl NameFields {
             orgs,
             individual,
             close: Vec::new(),
+            ages: crate::engine::fs::ages_of(fields),
+            households: false,
+            given_counts: None,
         }
     }
 
@@ -190,12 +220,177 @@ impl NameFields {
             beyond_name: self.beyond_name_agrees(v),
             whole_name,
             birth_digit_apart,
+            born_apart: self.born_apart(a, b, v),
+            two_given_names: self.two_given_names(a, b, v),
         };
         Self::conflict_with(&self.individual, v, nick, agree)
             // a company's name beside a person's (`company_name` in a file of contacts)
             // is where the person works: two legal forms there are two employers
             || (!self.is_person() && self.legal_conflict(a, b, v))
             || self.every_name_differs(a, b, v)
+    }
+
+    /// Whether two reports say the two were born apart: birth dates that differ outright
+    /// and ages (known on both sides) that differ by as many years (to one) and by two
+    /// or more; or, where no birth date is known on both sides, ages more than
+    /// [`AGES_APART`] years apart. A father and son of one name at one address (`brandon
+    /// owtorash`, 1949 and 1942, aged 71 and 78) agree on everything else, and a birth
+    /// date that differs outright was forgiven by the given name and the address (a
+    /// mistyped date); the age, written apart from the date, tells the two apart. A date
+    /// mistyped, or copied from another of the household, leaves the age as it was.
+    fn born_apart(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
+        const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
+        let known = |f: usize| v.get(f).is_some_and(|&l| l != MISSING);
+        let Some(ages) = self
+            .ages
+            .iter()
+            .filter(|&&f| known(f))
+            .filter_map(|&f| {
+                let (x, y) = (
+                    a.value(f).norm.parse::<f64>(),
+                    b.value(f).norm.parse::<f64>(),
+                );
+                Some((x.ok()? - y.ok()?).abs())
+            })
+            .reduce(f64::max)
+        else {
+            return false;
+        };
+        let births: Vec<usize> = self
+            .individual
+            .iter()
+            .filter(|&&(f, k)| k == IndividualKind::Birth && known(f))
+            .map(|&(f, _)| f)
+            .collect();
+        if births.is_empty() {
+            return ages > AGES_APART;
+        }
+        let year = |s: &str| {
+            s.get(..4)
+                .and_then(|y| y.parse::<f64>().ok())
+                .filter(|&y| y > 0.0)
+        };
+        births.iter().any(|&f| {
+            v.get(f) == Some(&OUTRIGHT)
+                && year(a.value(f).norm)
+                    .zip(year(b.value(f).norm))
+                    .is_some_and(|(x, y)| ages >= 2.0 && ((x - y).abs() - ages).abs() <= 1.0)
+        })
+    }
+
+    /// These name fields with [`Self::given_counts`] taken from `records` where the file
+    /// holds households (elsewhere nothing is counted).
+    pub fn with_given_counts<'r>(
+        mut self,
+        records: impl IntoIterator<Item = &'r Prepared>,
+    ) -> Self {
+        let given: Vec<usize> = self
+            .individual
+            .iter()
+            .filter(|x| x.1 == IndividualKind::Given)
+            .map(|x| x.0)
+            .collect();
+        if !self.households || given.is_empty() {
+            return self;
+        }
+        let mut counts: rustc_hash::FxHashMap<String, u32> = Default::default();
+        for r in records {
+            for &f in &given {
+                let v = r.value(f).norm;
+                if !v.is_empty() {
+                    *counts.entry(v.to_string()).or_default() += 1;
+                }
+            }
+        }
+        self.given_counts = Some(std::sync::Arc::new(counts));
+        self
+    }
+
+    /// Whether, in a file of households, each given name field that differs outright in
+    /// `v` holds on both sides a name ([`Self::a_name`]), neither side's given name being
+    /// among the other's names (names swapped): two names (`roy` / `laura`), as twins
+    /// have, not a garble of one (`jmaes` / `james`), which a duplicate's birth date and
+    /// address forgive. Only asked where a birth date agrees (the test is then needed).
+    fn two_given_names(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
+        const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
+        let Some(counts) = self.given_counts.as_deref().filter(|_| self.households) else {
+            return false;
+        };
+        let birth_agrees = self
+            .individual
+            .iter()
+            .any(|&(f, k)| k == IndividualKind::Birth && v.get(f).is_some_and(|&l| l <= 1));
+        let outright: Vec<usize> = self
+            .individual
+            .iter()
+            .filter(|&&(f, k)| k == IndividualKind::Given && v.get(f) == Some(&OUTRIGHT))
+            .map(|&(f, _)| f)
+            .collect();
+        if !birth_agrees || outright.is_empty() {
+            return false;
+        }
+        let (na, nb) = (self.name(a), self.name(b));
+        outright.iter().all(|&f| {
+            let (x, y) = (a.value(f).norm, b.value(f).norm);
+            Self::a_name(counts, x)
+                && Self::a_name(counts, y)
+                && !nb.iter().any(|t| t == x)
+                && !na.iter().any(|t| t == y)
+        })
+    }
+
+    /// Whether the given name `x` is a name of its own in a file whose given names are
+    /// counted in `counts`: held by [`GIVEN_NAME_HELD`] records or more, and no garble of
+    /// a name one edit away held ten times as often. A garble of a common name recurs (in
+    /// 13,000 rows `jmaes` 25 times beside `james` 1,279, `jhn` 11 beside `john` 582),
+    /// while two names an edit apart are each common (`mark` / `mary`).
+    fn a_name(counts: &rustc_hash::FxHashMap<String, u32>, x: &str) -> bool {
+        let Some(&n) = counts.get(x).filter(|&&n| n >= GIVEN_NAME_HELD) else {
+            return false;
+        };
+        let chars: Vec<char> = x.chars().collect();
+        let mut alphabet: Vec<char> = ('a'..='z').chain(chars.iter().copied()).collect();
+        alphabet.sort_unstable();
+        alphabet.dedup();
+        let more_common = |y: &[char]| {
+            let y: String = y.iter().collect();
+            counts.get(&y).is_some_and(|&m| m >= 10 * n)
+        };
+        let mut y: Vec<char> = Vec::with_capacity(chars.len() + 1);
+        for i in 0..=chars.len() {
+            // a letter dropped, swapped with the next, replaced, or added
+            if i < chars.len() {
+                y.clear();
+                y.extend(chars[..i].iter().chain(&chars[i + 1..]));
+                if more_common(&y) {
+                    return false;
+                }
+            }
+            if i + 1 < chars.len() {
+                y.clear();
+                y.extend(&chars);
+                y.swap(i, i + 1);
+                if more_common(&y) {
+                    return false;
+                }
+            }
+            for &c in &alphabet {
+                if i < chars.len() && c != chars[i] {
+                    y.clear();
+                    y.extend(&chars);
+                    y[i] = c;
+                    if more_common(&y) {
+                        return false;
+                    }
+                }
+                y.clear();
+                y.extend(chars[..i].iter().chain([&c]).chain(&chars[i..]));
+                if more_common(&y) {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// Whether a person's given name and every other name field (two or more, all known)
@@ -243,8 +438,18 @@ impl NameFields {
     /// Whether a field beyond the name and the individual fields (an address, a phone)
     /// agrees in `v`: at level 1 or better, or at a weaker level the model weighs as
     /// agreement ([`Self::with_close_levels`]).
+    /// An age beside a birth date known on both sides is that date read on a day, not a
+    /// field beyond it: two strangers of one given name born in one year (`lawrence
+    /// wilson`, May and April 1993, both 26) forgave their two dates by the age.
     fn beyond_name_agrees(&self, v: &[u8]) -> bool {
+        let births_known = self
+            .individual
+            .iter()
+            .any(|&(f, k)| k == IndividualKind::Birth && v.get(f).is_some_and(|&l| l != MISSING));
         v.iter().enumerate().any(|(f, &l)| {
+            if births_known && self.ages.contains(&f) {
+                return false;
+            }
             l != MISSING
                 && self
                     .close
@@ -266,6 +471,7 @@ impl NameFields {
     /// when the address came in parts and held against the same person written as one
     /// line.
     pub fn with_close_levels(mut self, model: &crate::engine::fs::FsModel) -> Self {
+        self.households = model.households;
         self.close = (0..model.m.len())
             .map(|f| {
                 let strong = |l: usize| model.level_weight(f, l) >= CLOSE_BITS;
@@ -354,12 +560,21 @@ impl NameFields {
         // a digit apart within one year: two of a household born so (a couple born one
         // month) share the rest, while a duplicate whose given name was replaced and
         // whose birth date was mistyped as well has two errors
-        let rescued = id_agree || (birth_agree && !agree.birth_digit_apart && beyond_name_agrees);
+        // In a file of households, twins (or a birth date copied from another member)
+        // share all that: there only an identity number forgives it
+        let rescued = id_agree
+            || (birth_agree
+                && !agree.birth_digit_apart
+                && beyond_name_agrees
+                && !agree.two_given_names);
         // namesakes share their names: two birth dates that differ outright (more than a
         // mistyped digit or swapped day and month) are two people unless an identity
         // number agrees, or the given name and something beyond the name (an address, a
         // phone) do; a mistyped identity number is forgiven when a name or date agrees
-        let birth_rescued = id_agree || (given_agree && beyond_name_agrees);
+        let birth_rescued = id_agree || (given_agree && beyond_name_agrees && !agree.born_apart);
+        // the age, written apart from the date, says the same: two people (a father and
+        // son of one name at one address) unless an identity number agrees
+        birth_conflict |= agree.born_apart;
         // an identity number that differs outright (more than a typo or two) is another
         // person's unless a birth date or another identity agrees, or the given name and
         // something beyond the name (an address, a phone) do: namesakes share their given
@@ -1107,5 +1322,117 @@ mod tests {
         assert!(!conflict(1, 3), "a form dropped");
         assert!(!conflict(3, 4), "a word added");
         assert!(conflict(4, 5), "a word replaced: two companies");
+    }
+
+    #[test]
+    fn an_age_apart_with_its_birth_date_tells_a_father_from_his_son() {
+        let rec = |dob: &str, age: &str, street: &str| {
+            record(
+                json!({"first_name": "brandon", "last_name": "owtorash", "dob": dob,
+                          "age": age, "street": street}),
+            )
+        };
+        let recs = [
+            rec("1949-03-25", "71", "4892 field dr"),
+            // the son: another date, and an age as many years apart
+            rec("1942-01-28", "78", "4892 field dr"),
+            // the father's date mistyped (or copied from another of the household): the
+            // age, written apart from it, stays his
+            rec("1942-01-28", "71", "4892 field dr"),
+            // no birth date: the ages alone, decades apart, elsewhere
+            rec("", "7", "506 stoneson pl"),
+            rec("", "75", "6847 garros dr"),
+            // a census and a tax year a few years apart
+            rec("", "71", "4892 field dr"),
+            rec("", "75", "12 oak st"),
+        ];
+        let t = Typed::new(&recs);
+        assert_eq!(t.names.ages, vec![t.at("age")], "{:?}", t.fields);
+        assert!(t.conflict(0, 1), "born apart, say the date and the age");
+        assert!(!t.conflict(0, 2), "a date mistyped at the same address");
+        assert!(t.conflict(3, 4), "ages 68 years apart");
+        assert!(!t.conflict(5, 6), "ages four years apart");
+    }
+
+    #[test]
+    fn an_age_beside_its_birth_date_is_no_field_beyond_the_name() {
+        let rec = |dob: &str, street: &str| {
+            record(
+                json!({"first_name": "lawrence", "last_name": "wilson", "dob": dob,
+                          "age": "26", "street": street}),
+            )
+        };
+        // two of one name born in one year, in two towns: their ages agree as well
+        let recs = [
+            rec("1993-05-27", "2939 kelwell pl"),
+            rec("1993-04-14", "7580 perros rd"),
+        ];
+        let t = Typed::new(&recs);
+        assert_eq!(t.levels(0, 1)[t.at("dob")], 4, "{:?}", t.fields);
+        assert!(t.conflict(0, 1));
+        // without the birth dates the age is what there is
+        let t = Typed::new(&[
+            record(
+                json!({"first_name": "lawrence", "last_name": "wilson", "age": "26",
+                          "street": "2939 kelwell pl"}),
+            ),
+            record(
+                json!({"first_name": "lawrence", "last_name": "wilson", "age": "26",
+                          "street": "7580 perros rd"}),
+            ),
+        ]);
+        assert!(!t.conflict(0, 1));
+    }
+
+    #[test]
+    fn in_a_file_of_households_twins_are_two_people_and_a_garbled_name_is_one() {
+        let rec = |given: &str, dob: &str| {
+            record(
+                json!({"first_name": given, "last_name": "moore", "dob": dob,
+                          "street": "7803 dorow pl"}),
+            )
+        };
+        let mut recs = vec![
+            rec("james", "1983-03-19"),
+            rec("diana", "1983-03-19"), // the twin
+            rec("jmaes", "1983-03-19"), // james, garbled
+            rec("moore", "1983-03-19"), // james, his names swapped
+            rec("jim", "1983-03-19"),
+        ];
+        // the names as often as a file holds them: `james` ten times as often as its garble
+        for _ in 0..40 {
+            recs.extend([rec("james", ""), rec("diana", "")]);
+        }
+        for _ in 0..3 {
+            recs.extend([rec("jmaes", ""), rec("moore", "")]);
+        }
+        let t = Typed::new(&recs);
+        // no households: a replaced given name is forgiven by the birth date and address
+        assert!(!t.conflict(0, 1));
+        let mut households = t.names.clone();
+        households.households = true;
+        let households = households.with_given_counts(&t.p);
+        let conflict =
+            |i: usize, j: usize| households.individual_conflict(&t.p[i], &t.p[j], &t.levels(i, j));
+        assert!(conflict(0, 1), "twins");
+        let counts = households.given_counts.as_deref().unwrap();
+        assert!(NameFields::a_name(counts, "james") && NameFields::a_name(counts, "diana"));
+        assert!(
+            !NameFields::a_name(counts, "jmaes"),
+            "a garble of a name held ten times as often"
+        );
+        assert!(
+            !NameFields::a_name(counts, "jim"),
+            "held by fewer than three records"
+        );
+        assert!(!conflict(0, 3), "names swapped");
+        // counted only in a file of households
+        assert!(
+            t.names
+                .clone()
+                .with_given_counts(&t.p)
+                .given_counts
+                .is_none()
+        );
     }
 }
