@@ -88,6 +88,11 @@ struct Agreeing {
     /// The birth dates and the ages say, each on its own, that the two were born apart
     /// ([`NameFields::born_apart`]).
     born_apart: bool,
+    /// The ages differ by more than [`AGES_APART`] years: a birth date that agrees was
+    /// copied from another of the household, and forgives no other given name; where the
+    /// given names do not agree either (`michael` / `richard`, weakly alike), the two are
+    /// two people.
+    ages_apart: bool,
     /// The file holds households and the given names that differ outright are each a
     /// name it holds often: twins, or a birth date copied from another member
     /// ([`NameFields::two_given_names`]).
@@ -221,6 +226,7 @@ impl NameFields {
             whole_name,
             birth_digit_apart,
             born_apart: self.born_apart(a, b, v),
+            ages_apart: self.age_gap(a, b, v).is_some_and(|g| g > AGES_APART),
             two_given_names: self.two_given_names(a, b, v),
         };
         Self::conflict_with(&self.individual, v, nick, agree)
@@ -241,19 +247,7 @@ impl NameFields {
     fn born_apart(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
         const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
         let known = |f: usize| v.get(f).is_some_and(|&l| l != MISSING);
-        let Some(ages) = self
-            .ages
-            .iter()
-            .filter(|&&f| known(f))
-            .filter_map(|&f| {
-                let (x, y) = (
-                    a.value(f).norm.parse::<f64>(),
-                    b.value(f).norm.parse::<f64>(),
-                );
-                Some((x.ok()? - y.ok()?).abs())
-            })
-            .reduce(f64::max)
-        else {
+        let Some(ages) = self.age_gap(a, b, v) else {
             return false;
         };
         let births: Vec<usize> = self
@@ -276,6 +270,21 @@ impl NameFields {
                     .zip(year(b.value(f).norm))
                     .is_some_and(|(x, y)| ages >= 2.0 && ((x - y).abs() - ages).abs() <= 1.0)
         })
+    }
+
+    /// The most years the ages known on both sides in `v` differ by.
+    fn age_gap(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> Option<f64> {
+        self.ages
+            .iter()
+            .filter(|&&f| v.get(f).is_some_and(|&l| l != MISSING))
+            .filter_map(|&f| {
+                let (x, y) = (
+                    a.value(f).norm.parse::<f64>(),
+                    b.value(f).norm.parse::<f64>(),
+                );
+                Some((x.ok()? - y.ok()?).abs())
+            })
+            .reduce(f64::max)
     }
 
     /// These name fields with [`Self::given_counts`] taken from `records` where the file
@@ -566,7 +575,8 @@ impl NameFields {
             || (birth_agree
                 && !agree.birth_digit_apart
                 && beyond_name_agrees
-                && !agree.two_given_names);
+                && !agree.two_given_names
+                && !agree.ages_apart);
         // namesakes share their names: two birth dates that differ outright (more than a
         // mistyped digit or swapped day and month) are two people unless an identity
         // number agrees, or the given name and something beyond the name (an address, a
@@ -582,7 +592,11 @@ impl NameFields {
         let id_rescued = id_agree || birth_agree || (given_agree && beyond_name_agrees);
         // an e-mail that differs is forgiven by any agreeing identity, date or given name
         let email_rescued = id_agree || birth_agree || given_agree;
+        // a birth date that agrees beside ages decades apart was copied from another of
+        // the household: with no given name or identity agreeing, two people
+        let copied_birth = agree.ages_apart && birth_agree && !given_agree && !id_agree;
         (given_conflict && !rescued)
+            || copied_birth
             || (birth_conflict && !birth_rescued)
             || (id_conflict && !id_rescued)
             || (email_conflict && !email_rescued)
@@ -1352,6 +1366,26 @@ mod tests {
         assert!(!t.conflict(0, 2), "a date mistyped at the same address");
         assert!(t.conflict(3, 4), "ages 68 years apart");
         assert!(!t.conflict(5, 6), "ages four years apart");
+        // a birth date copied from another of the household: the ages decades apart and
+        // the given names only weakly alike (`michael` / `richard`) are two people
+        let rec = |given: &str, age: &str| {
+            record(
+                json!({"first_name": given, "last_name": "owashstone", "dob": "1966-08-06",
+                          "age": age, "street": "7953 vertor way"}),
+            )
+        };
+        let t = Typed::new(&[
+            rec("michael", "53"),
+            rec("richard", "21"),
+            rec("michael", "35"),
+        ]);
+        assert!(
+            t.levels(0, 1)[t.at("first_name")] < 4,
+            "{:?}",
+            t.levels(0, 1)
+        );
+        assert!(t.conflict(0, 1), "a birth date copied");
+        assert!(!t.conflict(0, 2), "one person, an age mistyped");
     }
 
     #[test]
