@@ -732,6 +732,59 @@ def person_census(out, rng, T, rate=0.03):
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 
+def person_census_recounted(out, rng, T, rate=0.015, copied=0.01):
+    """Dedup: a census of households in which `rate` of the people were counted again at
+    another address (a student at college and at the parents' home, a child with each
+    parent): the duplicate's address and household differ, its name and birth date
+    agree. One household of ten with three or more members has twins (two children born
+    on one day), and each row's birth date, and apart from it its age, is copied from
+    another member of the household with probability `copied`: a pair of one surname,
+    address and birth date is more often two people than one."""
+    people = make_people(rng, 6000, T, household_rate=0.4, skew=(0.5, 0.6))
+    home = {}
+    for n, p in enumerate(people):
+        home.setdefault(id(p.addr), []).append(n)
+    hid = {k: i for i, k in enumerate(home)}
+    for members in home.values():
+        if len(members) >= 4 and rng.random() < 0.1:
+            people[members[3]].dob = people[members[2]].dob
+    rows, groups = [], []
+
+    def age_of(dob):
+        return 2020 - dob[0] - (1 if (dob[1], dob[2]) > (4, 1) else 0)
+
+    def row(rid, n, p, noise, again):
+        v = mention(rng, p, T, noise=noise)
+        if again:
+            v["addr"] = moved(rng, p, T)
+        num, street, unit, city, state, zipc = v["addr"]
+        dob, age = (v["y"], v["m"], v["d"]), age_of(p.dob)
+        mates = [k for k in home[id(p.addr)] if k != n]
+        if mates and rng.random() < copied:
+            dob = people[rng.choice(mates)].dob
+        if mates and rng.random() < copied:
+            age = age_of(people[rng.choice(mates)].dob)
+        hh = f"h{hid[id(p.addr)]}" if v["addr"] is p.addr else f"h{rng.randint(10**5, 10**6)}"
+        return [rid, v["first"], v["middle"][:1], v["last"], age,
+                blank(rng, f"{dob[1]:02d}/{dob[2]:02d}/{dob[0]}", 0.01),
+                blank(rng, num, 0.01), street, unit, city, state, blank(rng, zipc, 0.01),
+                rng.choice(["male", "female"]), hh]
+
+    for n, p in enumerate(people):
+        rows.append(row(f"r{n}", n, p, 0.02, False))
+        if rng.random() < rate:
+            rows.append(row(f"r{n}d", n, p, 0.05, True))
+            groups.append([f"r{n}", f"r{n}d"])
+    rng.shuffle(rows)
+    d = os.path.join(out, "person_census_recounted")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "input.csv"),
+          ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
+           "street_number", "street_name", "unit_number", "city", "state", "zipcode", "sex",
+           "household_id"], rows)
+    dedup_truth(os.path.join(d, "truth.csv"), groups)
+
+
 def person_names_dob(out, rng, T, skew=(0.9, 1.0), name="person_names_dob"):
     """Dedup, 10k rows that hold only a person's name parts and birth date parts: 10% of
     them a second record of a person, each with exactly one error (a name typo, a
@@ -1254,6 +1307,7 @@ def main():
     product_catalog_link(out, random.Random(seed + 105), T)
     product_title_link(out, random.Random(seed + 106), T)
     person_census(out, random.Random(seed + 107), T)
+    person_census_recounted(out, random.Random(seed + 108), T)
     print(out)
 
 

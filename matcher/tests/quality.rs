@@ -616,6 +616,21 @@ fn a_census_with_few_duplicates_dedup() {
     assert!(f >= 0.95, "person_census household f1 {f}");
 }
 
+/// A census of households in which a few people (1.3%) were counted again at another
+/// address, with twins, and one birth date (and apart from it one age) in a hundred
+/// copied from another member: a pair of one surname, address and birth date is more
+/// often two people than one, and a duplicate's address never agrees.
+#[test]
+fn a_census_with_people_counted_again_elsewhere_dedup() {
+    let s = cache().join("shapes/person_census_recounted");
+    let f = dedup_f1(&s.join("input.csv"), &s.join("truth.csv"));
+    println!("person_census_recounted f1={f:.4}");
+    // measured 0.9212 (seeds 11 and 12: 0.9036, 0.9610); 0.4187 while twins and a
+    // copied birth date were forgiven another given name by the date and the address,
+    // and the age, read off the date, was a unit of EM's match class beside it
+    assert!(f >= 0.88, "person_census_recounted f1 {f}");
+}
+
 /// The population census-to-tax link at a register's usual error rates, the forms
 /// without birth dates: name and mailing address alone, in a file of households.
 #[test]
