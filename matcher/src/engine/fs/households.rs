@@ -45,7 +45,8 @@ impl HouseholdCounts {
 impl FsModel {
     /// Counts, among the comparison vectors `vectors`, the pairs that agree on a surname
     /// (a name field other than a given name, level ≤ 1) and on two or more fields that
-    /// place them at one address (exact agreement weighing [`PLACE_BITS`] or more, no age),
+    /// place them at one address (exact agreement weighing [`PLACE_BITS`] or more, no age;
+    /// one of them no town, county, state, postcode or country),
     /// whose given names differ outright, by whether their birth dates differ outright or
     /// agree; and sets [`FsModel::households`] from them. Run after the m estimate (the
     /// weights tell which fields place a record).
@@ -79,8 +80,19 @@ impl FsModel {
                     && self.level_weight(*f, 0) >= PLACE_BITS
             })
             .collect();
+        // one of them below the area (a street, a house number, a phone): a postcode and a
+        // town place two neighbours of one surname together, more of them the larger the
+        // file, where a Febrl-like file of a million records could have read as one of
+        // households
+        let area = |f: usize| {
+            matches!(
+                crate::engine::lexicon::concept(&self.fields[f].name),
+                Some("city" | "state" | "county" | "postcode" | "country")
+            )
+        };
+        let street: Vec<usize> = place.iter().copied().filter(|&f| !area(f)).collect();
         let mut counts = HouseholdCounts::default();
-        if given.is_empty() || birth.is_empty() || surnames.is_empty() || place.len() < 2 {
+        if given.is_empty() || birth.is_empty() || surnames.is_empty() || street.is_empty() {
             self.households = false;
             return counts;
         }
@@ -88,6 +100,7 @@ impl FsModel {
             let level = |f: &usize| v.get(*f).copied().unwrap_or(MISSING);
             let together = surnames.iter().any(|f| level(f) <= 1)
                 && place.iter().filter(|f| level(f) <= 1).count() >= 2
+                && street.iter().any(|f| level(f) <= 1)
                 && given.iter().any(|f| level(f) == OUTRIGHT);
             if !together {
                 continue;
@@ -159,6 +172,14 @@ mod tests {
                 one_birth: 300
             }
         );
+        assert!(!m.households);
+        // a postcode and a town alone place no one at one address
+        let mut m = model();
+        m.fields[3] = FieldSpec::new("postcode", FieldKind::Code);
+        m.fields[4] = FieldSpec::new("city", FieldKind::Text);
+        let neighbours: Vec<Vec<u8>> = (0..300).map(|_| vec![4, 0, 4, 0, 0]).collect();
+        let c = m.estimate_households(neighbours.iter().map(Vec::as_slice));
+        assert_eq!(c, HouseholdCounts::default());
         assert!(!m.households);
         // too few members for a verdict
         let mut m = model();

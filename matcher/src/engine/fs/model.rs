@@ -76,8 +76,9 @@ pub struct FsModel {
     /// the record was made ([`Self::correct_ages`]).
     #[serde(default)]
     pub ages: Vec<usize>,
-    /// The candidates hold households ([`Self::estimate_households`]): a given name that
-    /// differs outright is another person's even where the birth date and address agree.
+    /// The candidates hold households ([`Self::estimate_households`]): two given names
+    /// that differ outright, each a name the file holds, are two people's even where the
+    /// birth date and address agree ([`crate::engine::local::NameFields`]).
     #[serde(default)]
     pub households: bool,
 }

@@ -526,7 +526,13 @@ pub(super) fn fit(
         // two of a household are two people, and left out, a shared address looked ten
         // times rarer among non-matches than it is
         // a given name replaced, or twins: the file's households say which
-        model.estimate_households(flat.chunks(nf));
+        let households = model.estimate_households(flat.chunks(nf));
+        tracing::debug!(
+            members = households.members,
+            one_birth = households.one_birth,
+            households = model.households,
+            "households among the candidates"
+        );
         let fitted = model.clone();
         let conflict = GivenNamesConflict::new(&fitted.individual);
         model.groups = super::lexicon::dependency_groups(&names);

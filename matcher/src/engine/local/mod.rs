@@ -302,7 +302,7 @@ impl EmEvidence {
                     self.agree.join(", "),
                     self.differ.join(", "),
                     if self.individual_conflict {
-                        "; the individual fields conflict (given name, birth date, id) and none agrees"
+                        "; the individual fields conflict (given name, birth date, age, id)"
                     } else {
                         ""
                     }

@@ -54,9 +54,10 @@ pub struct NameFields {
 const GIVEN_NAME_HELD: u32 = 3;
 
 /// Years two ages differ by, where no birth date is known on both sides, beyond which
-/// they are two people's ([`NameFields::born_apart`]): more than a misreported age, or
-/// the years between two records' dates (a census and a tax year).
-const AGES_APART: f64 = 10.0;
+/// they are two people's ([`NameFields::born_apart`]): more than a misreported age and
+/// the years between two records' dates (a census and a tax year; two censuses a decade
+/// apart, ages misreported by two: a child of 0 is 12 at most).
+const AGES_APART: f64 = 15.0;
 
 /// Least weight (bits) of a weaker level for it to count as agreeing beyond the name
 /// ([`NameFields::with_close_levels`]).
@@ -193,9 +194,14 @@ impl NameFields {
     /// - a given name disagrees outright (and is no short form of the other) while no
     ///   identity number or e-mail agrees, and the birth date does not agree together
     ///   with some field beyond the name (an address, a phone): two members of one
-    ///   household, or two namesakes born the same day elsewhere, share everything else;
+    ///   household, or two namesakes born the same day elsewhere, share everything else.
+    ///   In a file of households two names it holds are not forgiven by the birth date
+    ///   and address (twins: [`Self::two_given_names`]), nor is any given name beside ages
+    ///   more than [`AGES_APART`] years apart (a birth date copied from another member);
+    /// - a birth date agrees beside such ages while neither a given name nor an identity
+    ///   agrees: a copied date;
     /// - a birth date, identity number or e-mail disagrees outright while no individual
-    ///   field agrees;
+    ///   field agrees (or the age says the same: [`Self::born_apart`]);
     /// - every name of a person differs outright ([`Self::every_name_differs`]).
     ///
     /// - a name ends with a legal form of another family than the other's (`Inc` /
@@ -203,8 +209,9 @@ impl NameFields {
     ///   name is where the person works).
     ///
     /// A duplicate with a missing birth date does not conflict, nor one with its given name
-    /// and a mistyped identity number (the rest of its fields decide), nor one whose given
-    /// name was replaced but whose birth date and address agree.
+    /// and a mistyped identity number (the rest of its fields decide), nor, outside a file
+    /// of households, one whose given name was replaced but whose birth date and address
+    /// agree.
     pub fn individual_conflict(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
         let nick = |f: usize| crate::engine::lexicon::given_values_related(a.value(f), b.value(f));
         // a whole name in one column (`SMITH, John`) holds the given name: where no column
@@ -221,13 +228,14 @@ impl NameFields {
                 && v.get(f) == Some(&1)
                 && digit_apart_in_a_year(a.value(f).norm, b.value(f).norm)
         });
+        let beyond_name = self.beyond_name_agrees(v);
         let agree = Agreeing {
-            beyond_name: self.beyond_name_agrees(v),
+            beyond_name,
             whole_name,
             birth_digit_apart,
             born_apart: self.born_apart(a, b, v),
             ages_apart: self.age_gap(a, b, v).is_some_and(|g| g > AGES_APART),
-            two_given_names: self.two_given_names(a, b, v),
+            two_given_names: beyond_name && self.two_given_names(a, b, v),
         };
         Self::conflict_with(&self.individual, v, nick, agree)
             // a company's name beside a person's (`company_name` in a file of contacts)
@@ -288,7 +296,8 @@ impl NameFields {
     }
 
     /// These name fields with [`Self::given_counts`] taken from `records` where the file
-    /// holds households (elsewhere nothing is counted).
+    /// holds households (elsewhere nothing is counted): after [`Self::with_close_levels`],
+    /// which reads whether it does.
     pub fn with_given_counts<'r>(
         mut self,
         records: impl IntoIterator<Item = &'r Prepared>,
@@ -306,8 +315,14 @@ impl NameFields {
         for r in records {
             for &f in &given {
                 let v = r.value(f).norm;
-                if !v.is_empty() {
-                    *counts.entry(v.to_string()).or_default() += 1;
+                if v.is_empty() {
+                    continue;
+                }
+                match counts.get_mut(v) {
+                    Some(n) => *n += 1,
+                    None => {
+                        counts.insert(v.to_string(), 1);
+                    }
                 }
             }
         }
@@ -1359,6 +1374,9 @@ mod tests {
             // a census and a tax year a few years apart
             rec("", "71", "4892 field dr"),
             rec("", "75", "12 oak st"),
+            // two censuses a decade apart, an age misreported
+            rec("", "0", "4892 field dr"),
+            rec("", "12", "12 oak st"),
         ];
         let t = Typed::new(&recs);
         assert_eq!(t.names.ages, vec![t.at("age")], "{:?}", t.fields);
@@ -1366,6 +1384,7 @@ mod tests {
         assert!(!t.conflict(0, 2), "a date mistyped at the same address");
         assert!(t.conflict(3, 4), "ages 68 years apart");
         assert!(!t.conflict(5, 6), "ages four years apart");
+        assert!(!t.conflict(7, 8), "two censuses a decade apart");
         // a birth date copied from another of the household: the ages decades apart and
         // the given names only weakly alike (`michael` / `richard`) are two people
         let rec = |given: &str, age: &str| {
