@@ -526,11 +526,17 @@ impl FsModel {
     /// number) is never idle: it agrees that often only where one entity holds half the
     /// file.
     fn idle_fields(&self) -> Vec<bool> {
+        self.agreeing_by_chance(IDLE_U)
+    }
+
+    /// Per field, whether it agrees exactly between a share `at_least` of random pairs or
+    /// more, being no name and no individual field.
+    fn agreeing_by_chance(&self, at_least: f64) -> Vec<bool> {
         self.u
             .iter()
             .enumerate()
             .map(|(f, u)| {
-                u[0] >= IDLE_U
+                u[0] >= at_least
                     && !self.names.contains(&f)
                     && !self.individual.iter().any(|x| x.0 == f)
             })
@@ -545,15 +551,7 @@ impl FsModel {
     /// differed, and a census with 1.3% of its people counted again at another address
     /// learnt that a match's surname differs one time in eight (F1 0.85).
     fn chance_fields(&self) -> Vec<bool> {
-        self.u
-            .iter()
-            .enumerate()
-            .map(|(f, u)| {
-                u[0] >= CHANCE_U
-                    && !self.names.contains(&f)
-                    && !self.individual.iter().any(|x| x.0 == f)
-            })
-            .collect()
+        self.agreeing_by_chance(CHANCE_U)
     }
 
     /// Whether a name field of `v` is known and at `level` or weaker.

@@ -235,7 +235,8 @@ impl NameFields {
             birth_digit_apart,
             born_apart: self.born_apart(a, b, v),
             ages_apart: self.age_gap(a, b, v).is_some_and(|g| g > AGES_APART),
-            two_given_names: beyond_name && self.two_given_names(a, b, v),
+            two_given_names: (beyond_name || self.agrees(IndividualKind::Id, v))
+                && self.two_given_names(a, b, v),
         };
         Self::conflict_with(&self.individual, v, nick, agree)
             // a company's name beside a person's (`company_name` in a file of contacts)
@@ -278,6 +279,13 @@ impl NameFields {
                     .zip(year(b.value(f).norm))
                     .is_some_and(|(x, y)| ages >= 2.0 && ((x - y).abs() - ages).abs() <= 1.0)
         })
+    }
+
+    /// Whether an individual field of `kind` agrees in `v` (level ≤ 2).
+    fn agrees(&self, kind: IndividualKind, v: &[u8]) -> bool {
+        self.individual
+            .iter()
+            .any(|&(f, k)| k == kind && v.get(f).is_some_and(|&l| l <= 2))
     }
 
     /// The most years the ages known on both sides in `v` differ by.
@@ -343,7 +351,8 @@ impl NameFields {
         let birth_agrees = self
             .individual
             .iter()
-            .any(|&(f, k)| k == IndividualKind::Birth && v.get(f).is_some_and(|&l| l <= 1));
+            .any(|&(f, k)| k == IndividualKind::Birth && v.get(f).is_some_and(|&l| l <= 1))
+            || self.agrees(IndividualKind::Id, v);
         let outright: Vec<usize> = self
             .individual
             .iter()
@@ -518,12 +527,8 @@ impl NameFields {
     /// a phone). Then a name that conflicts was changed (a surname at marriage) or
     /// garbled, as a given name that conflicts is forgiven on the same evidence.
     pub fn identity_confirmed(&self, v: &[u8]) -> bool {
-        let agrees = |kind: IndividualKind| {
-            self.individual
-                .iter()
-                .any(|&(f, k)| k == kind && v.get(f).is_some_and(|&l| l <= 2))
-        };
-        agrees(IndividualKind::Id) || (agrees(IndividualKind::Birth) && self.beyond_name_agrees(v))
+        self.agrees(IndividualKind::Id, v)
+            || (self.agrees(IndividualKind::Birth, v) && self.beyond_name_agrees(v))
     }
 
     /// Whether two names that do not agree exactly end with legal forms of two families
@@ -586,7 +591,9 @@ impl NameFields {
         // whose birth date was mistyped as well has two errors
         // In a file of households, twins (or a birth date copied from another member)
         // share all that: there only an identity number forgives it
-        let rescued = id_agree
+        // nor by an identity number: one copied from another member (a dependant's on a
+        // parent's form) or the twins' own, mistyped into the other's
+        let rescued = (id_agree && !agree.two_given_names)
             || (birth_agree
                 && !agree.birth_digit_apart
                 && beyond_name_agrees
@@ -1487,5 +1494,33 @@ mod tests {
                 .given_counts
                 .is_none()
         );
+        // an identity number agreeing (copied from another member onto a form, or
+        // mistyped into the twin's) forgives two names no more than the birth date does
+        let rec = |given: &str, ssn: &str| {
+            record(
+                json!({"first_name": given, "last_name": "moore", "ssn": ssn,
+                          "street": "7803 dorow pl"}),
+            )
+        };
+        let mut recs = vec![rec("james", "734921530"), rec("diana", "734921530")];
+        recs.extend((0..40).flat_map(|k| {
+            [
+                rec("james", &format!("5{k:02}111222")),
+                rec("diana", &format!("6{k:02}333444")),
+            ]
+        }));
+        let t = Typed::new(&recs);
+        assert!(
+            t.names
+                .individual
+                .contains(&(t.at("ssn"), IndividualKind::Id)),
+            "{:?}",
+            t.fields
+        );
+        assert!(!t.conflict(0, 1), "no households: a replaced given name");
+        let mut households = t.names.clone();
+        households.households = true;
+        let households = households.with_given_counts(&t.p);
+        assert!(households.individual_conflict(&t.p[0], &t.p[1], &t.levels(0, 1)));
     }
 }
