@@ -78,7 +78,8 @@ pub struct FsModel {
     pub ages: Vec<usize>,
     /// The candidates hold households ([`Self::estimate_households`]): two given names
     /// that differ outright, each a name the file holds, are two people's even where the
-    /// birth date and address agree ([`crate::engine::local::NameFields`]).
+    /// birth date and address, or an identity number, agree
+    /// ([`crate::engine::local::NameFields`]).
     #[serde(default)]
     pub households: bool,
 }

@@ -40,9 +40,10 @@ pub struct NameFields {
     /// a second report of when the person was born ([`Self::born_apart`]).
     pub ages: Vec<usize>,
     /// The file holds households ([`crate::engine::fs::FsModel::households`], read by
-    /// [`Self::with_close_levels`]): a given name that differs outright is forgiven by an
-    /// identity number alone, not by the birth date and the address (twins share them),
-    /// where both given names are names the file holds often ([`Self::given_counts`]).
+    /// [`Self::with_close_levels`]): two given names that differ outright, each a name the
+    /// file holds often ([`Self::given_counts`]), are forgiven neither by the birth date
+    /// and the address (twins share them) nor by an identity number or e-mail (one copied
+    /// from another member).
     pub households: bool,
     /// How many records hold each given name ([`Self::with_given_counts`]; only in a file
     /// of households).
@@ -195,8 +196,9 @@ impl NameFields {
     ///   identity number or e-mail agrees, and the birth date does not agree together
     ///   with some field beyond the name (an address, a phone): two members of one
     ///   household, or two namesakes born the same day elsewhere, share everything else.
-    ///   In a file of households two names it holds are not forgiven by the birth date
-    ///   and address (twins: [`Self::two_given_names`]), nor is any given name beside ages
+    ///   In a file of households two names it holds are forgiven neither by the birth
+    ///   date and address nor by an identity number or e-mail (twins, an identity copied
+    ///   from another member: [`Self::two_given_names`]), nor is any given name beside ages
     ///   more than [`AGES_APART`] years apart (a birth date copied from another member);
     /// - a birth date agrees beside such ages while neither a given name nor an identity
     ///   agrees: a copied date;
@@ -235,7 +237,7 @@ impl NameFields {
             birth_digit_apart,
             born_apart: self.born_apart(a, b, v),
             ages_apart: self.age_gap(a, b, v).is_some_and(|g| g > AGES_APART),
-            two_given_names: (beyond_name || self.agrees(IndividualKind::Id, v))
+            two_given_names: (beyond_name || self.identity_agrees(v))
                 && self.two_given_names(a, b, v),
         };
         Self::conflict_with(&self.individual, v, nick, agree)
@@ -286,6 +288,12 @@ impl NameFields {
         self.individual
             .iter()
             .any(|&(f, k)| k == kind && v.get(f).is_some_and(|&l| l <= 2))
+    }
+
+    /// Whether an identity number or an e-mail agrees in `v` (level ≤ 2): what `id_agree`
+    /// of [`Self::conflict_with`] reads.
+    fn identity_agrees(&self, v: &[u8]) -> bool {
+        self.agrees(IndividualKind::Id, v) || self.agrees(IndividualKind::Email, v)
     }
 
     /// The most years the ages known on both sides in `v` differ by.
@@ -342,24 +350,21 @@ impl NameFields {
     /// `v` holds on both sides a name ([`Self::a_name`]), neither side's given name being
     /// among the other's names (names swapped): two names (`roy` / `laura`), as twins
     /// have, not a garble of one (`jmaes` / `james`), which a duplicate's birth date and
-    /// address forgive. Only asked where a birth date agrees (the test is then needed).
+    /// address forgive. Only asked where a birth date, an identity number or an e-mail
+    /// agrees (the test is then needed).
     fn two_given_names(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
         const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
         let Some(counts) = self.given_counts.as_deref().filter(|_| self.households) else {
             return false;
         };
-        let birth_agrees = self
-            .individual
-            .iter()
-            .any(|&(f, k)| k == IndividualKind::Birth && v.get(f).is_some_and(|&l| l <= 1))
-            || self.agrees(IndividualKind::Id, v);
+        let in_question = self.agrees(IndividualKind::Birth, v) || self.identity_agrees(v);
         let outright: Vec<usize> = self
             .individual
             .iter()
             .filter(|&&(f, k)| k == IndividualKind::Given && v.get(f) == Some(&OUTRIGHT))
             .map(|&(f, _)| f)
             .collect();
-        if !birth_agrees || outright.is_empty() {
+        if !in_question || outright.is_empty() {
             return false;
         }
         let (na, nb) = (self.name(a), self.name(b));
@@ -590,9 +595,9 @@ impl NameFields {
         // month) share the rest, while a duplicate whose given name was replaced and
         // whose birth date was mistyped as well has two errors
         // In a file of households, twins (or a birth date copied from another member)
-        // share all that: there only an identity number forgives it
-        // nor by an identity number: one copied from another member (a dependant's on a
-        // parent's form) or the twins' own, mistyped into the other's
+        // share all that, and an identity number or e-mail may be copied from another
+        // member (a dependant's on a parent's form, a family's address) or mistyped into
+        // a twin's: there two names the file holds are forgiven by none of them
         let rescued = (id_agree && !agree.two_given_names)
             || (birth_agree
                 && !agree.birth_digit_apart
@@ -1503,6 +1508,9 @@ mod tests {
             )
         };
         let mut recs = vec![rec("james", "734921530"), rec("diana", "734921530")];
+        // the same pair on two streets: the identity alone is in question
+        recs.push(record(json!({"first_name": "diana", "last_name": "moore",
+                                "ssn": "734921530", "street": "12 oak st"})));
         recs.extend((0..40).flat_map(|k| {
             [
                 rec("james", &format!("5{k:02}111222")),
@@ -1522,5 +1530,7 @@ mod tests {
         households.households = true;
         let households = households.with_given_counts(&t.p);
         assert!(households.individual_conflict(&t.p[0], &t.p[1], &t.levels(0, 1)));
+        assert!(!t.conflict(0, 2), "no households: the identity forgives it");
+        assert!(households.individual_conflict(&t.p[0], &t.p[2], &t.levels(0, 2)));
     }
 }
