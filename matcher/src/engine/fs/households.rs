@@ -56,11 +56,7 @@ impl FsModel {
     ) -> HouseholdCounts {
         const OUTRIGHT: u8 = (LEVELS - 1) as u8;
         let of_kind = |kind: IndividualKind| -> Vec<usize> {
-            self.individual
-                .iter()
-                .filter(|x| x.1 == kind)
-                .map(|x| x.0)
-                .collect()
+            crate::engine::local::fields_of(&self.individual, kind).collect()
         };
         let (given, birth) = (
             of_kind(IndividualKind::Given),

@@ -734,13 +734,7 @@ impl FsModel {
 
     /// The birth-date fields known on both sides in `v`.
     pub fn births_known<'v>(&'v self, v: &'v [u8]) -> impl Iterator<Item = usize> + 'v {
-        self.individual
-            .iter()
-            .filter(|&&(f, k)| {
-                k == crate::engine::local::IndividualKind::Birth
-                    && v.get(f).is_some_and(|&l| l != MISSING)
-            })
-            .map(|&(f, _)| f)
+        crate::engine::local::births_known(&self.individual, v)
     }
 
     /// The age fields of `v` read off a birth date known on both sides: no unit of the

@@ -75,6 +75,23 @@ pub fn of_people(individual: &[(usize, IndividualKind)]) -> bool {
     individual.iter().any(|x| x.1 == IndividualKind::Given)
 }
 
+/// The fields of `kind` among the individual fields.
+pub fn fields_of(
+    individual: &[(usize, IndividualKind)],
+    kind: IndividualKind,
+) -> impl Iterator<Item = usize> + '_ {
+    individual.iter().filter(move |x| x.1 == kind).map(|x| x.0)
+}
+
+/// The birth-date fields among `individual` known on both sides in `v`.
+pub fn births_known<'a>(
+    individual: &'a [(usize, IndividualKind)],
+    v: &'a [u8],
+) -> impl Iterator<Item = usize> + 'a {
+    fields_of(individual, IndividualKind::Birth)
+        .filter(|&f| v.get(f).is_some_and(|&l| l != MISSING))
+}
+
 /// What agrees beyond the individual fields, for [`NameFields::conflict_with`].
 #[derive(Debug, Clone, Copy, Default)]
 struct Agreeing {
@@ -231,12 +248,13 @@ impl NameFields {
                 && digit_apart_in_a_year(a.value(f).norm, b.value(f).norm)
         });
         let beyond_name = self.beyond_name_agrees(v);
+        let age_gap = self.age_gap(a, b, v);
         let agree = Agreeing {
             beyond_name,
             whole_name,
             birth_digit_apart,
-            born_apart: self.born_apart(a, b, v),
-            ages_apart: self.age_gap(a, b, v).is_some_and(|g| g > AGES_APART),
+            born_apart: age_gap.is_some_and(|gap| self.born_apart(a, b, v, gap)),
+            ages_apart: age_gap.is_some_and(|g| g > AGES_APART),
             two_given_names: (beyond_name || self.identity_agrees(v))
                 && self.two_given_names(a, b, v),
         };
@@ -255,19 +273,11 @@ impl NameFields {
     /// date that differs outright was forgiven by the given name and the address (a
     /// mistyped date); the age, written apart from the date, tells the two apart. A date
     /// mistyped, or copied from another of the household, leaves the age as it was.
-    fn born_apart(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
+    /// `ages`: [`Self::age_gap`].
+    fn born_apart(&self, a: &Prepared, b: &Prepared, v: &[u8], ages: f64) -> bool {
         const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
-        let known = |f: usize| v.get(f).is_some_and(|&l| l != MISSING);
-        let Some(ages) = self.age_gap(a, b, v) else {
-            return false;
-        };
-        let births: Vec<usize> = self
-            .individual
-            .iter()
-            .filter(|&&(f, k)| k == IndividualKind::Birth && known(f))
-            .map(|&(f, _)| f)
-            .collect();
-        if births.is_empty() {
+        let mut births = births_known(&self.individual, v).peekable();
+        if births.peek().is_none() {
             return ages > AGES_APART;
         }
         let year = |s: &str| {
@@ -275,7 +285,7 @@ impl NameFields {
                 .and_then(|y| y.parse::<f64>().ok())
                 .filter(|&y| y > 0.0)
         };
-        births.iter().any(|&f| {
+        births.any(|f| {
             v.get(f) == Some(&OUTRIGHT)
                 && year(a.value(f).norm)
                     .zip(year(b.value(f).norm))
@@ -318,12 +328,7 @@ impl NameFields {
         mut self,
         records: impl IntoIterator<Item = &'r Prepared>,
     ) -> Self {
-        let given: Vec<usize> = self
-            .individual
-            .iter()
-            .filter(|x| x.1 == IndividualKind::Given)
-            .map(|x| x.0)
-            .collect();
+        let given: Vec<usize> = fields_of(&self.individual, IndividualKind::Given).collect();
         if !self.households || given.is_empty() {
             return self;
         }
@@ -358,11 +363,8 @@ impl NameFields {
             return false;
         };
         let in_question = self.agrees(IndividualKind::Birth, v) || self.identity_agrees(v);
-        let outright: Vec<usize> = self
-            .individual
-            .iter()
-            .filter(|&&(f, k)| k == IndividualKind::Given && v.get(f) == Some(&OUTRIGHT))
-            .map(|&(f, _)| f)
+        let outright: Vec<usize> = fields_of(&self.individual, IndividualKind::Given)
+            .filter(|&f| v.get(f) == Some(&OUTRIGHT))
             .collect();
         if !in_question || outright.is_empty() {
             return false;
@@ -480,10 +482,7 @@ impl NameFields {
     /// field beyond it: two strangers of one given name born in one year (`lawrence
     /// wilson`, May and April 1993, both 26) forgave their two dates by the age.
     fn beyond_name_agrees(&self, v: &[u8]) -> bool {
-        let births_known = self
-            .individual
-            .iter()
-            .any(|&(f, k)| k == IndividualKind::Birth && v.get(f).is_some_and(|&l| l != MISSING));
+        let births_known = births_known(&self.individual, v).next().is_some();
         v.iter().enumerate().any(|(f, &l)| {
             if births_known && self.ages.contains(&f) {
                 return false;
