@@ -675,6 +675,18 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
     dedup_truth(os.path.join(d, "forms_truth.csv"), [sorted(ids) for ids in forms.values()])
 
 
+def census_sex(rng, n, rid):
+    """Person `n`'s sex as the census row `rid` reports it: the same on every row of the
+    person, the other option on one row in a hundred (a wrong box ticked). Drawn apart
+    from `rng`, which still draws once, so the rest of the set is the draw it was when
+    each row drew a sex of its own (which made the column say nothing of a person)."""
+    rng.choice(["male", "female"])
+    s = random.Random(f"sex:{n}").choice(["male", "female"])
+    if random.Random(f"sex:{rid}").random() < 0.01:
+        s = "female" if s == "male" else "male"
+    return s
+
+
 def person_census(out, rng, T, rate=0.03):
     """Dedup: a census of households (names as common as in a population) in which
     `rate` of the people were counted twice, the second row with a mention's errors
@@ -707,7 +719,7 @@ def person_census(out, rng, T, rate=0.03):
         return [rid, v["first"], v["middle"][:1], v["last"], age,
                 blank(rng, f"{v['m']:02d}/{v['d']:02d}/{v['y']}", 0.05),
                 blank(rng, num, 0.05), street, unit, city, state, blank(rng, zipc, 0.03),
-                rng.choice(["male", "female"]), 2020]
+                census_sex(rng, n, rid), 2020]
 
     id_of = {k: i for i, k in enumerate(home)}
     for n, p in enumerate(people):
@@ -768,7 +780,7 @@ def person_census_recounted(out, rng, T, rate=0.015, copied=0.01):
         return [rid, v["first"], v["middle"][:1], v["last"], age,
                 blank(rng, f"{dob[1]:02d}/{dob[2]:02d}/{dob[0]}", 0.01),
                 blank(rng, num, 0.01), street, unit, city, state, blank(rng, zipc, 0.01),
-                rng.choice(["male", "female"]), hh]
+                census_sex(rng, n, rid), hh]
 
     for n, p in enumerate(people):
         rows.append(row(f"r{n}", n, p, 0.02, False))
