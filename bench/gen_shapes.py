@@ -797,6 +797,52 @@ def person_census_recounted(out, rng, T, rate=0.015, copied=0.01):
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 
+def person_register_link(out, rng, T):
+    """Link: census rows (age beside the birth date `MM/DD/YYYY`, a middle initial, the
+    address, a sex) to a register of identity numbers as a social-security file keeps it:
+    every person, counted or not (8,000 against 5,600), with the whole middle name, the
+    birth date as `YYYYMMDD`, the identity number, and one row per event (the number's
+    creation, for one in twenty a death as well), each with the event's date. No address:
+    name and birth date decide, and the census's age is the one report beside them."""
+    people = make_people(rng, 8000, T, household_rate=0.4, skew=(0.5, 0.6))
+    left, right, truth = [], [], []
+    for n, p in enumerate(people):
+        counted = rng.random() < 0.7
+        if counted:
+            v = mention(rng, p, T, noise=0.1)
+            num, street, unit, city, state, zipc = v["addr"]
+            age = 2020 - p.dob[0] - (1 if (p.dob[1], p.dob[2]) > (4, 1) else 0)
+            left.append([f"c{n}", v["first"], v["middle"][:1], v["last"], age,
+                         blank(rng, f"{v['m']:02d}/{v['d']:02d}/{v['y']}", 0.02),
+                         num, street, unit, city, state, zipc,
+                         census_sex(rng, n, f"c{n}")])
+        events = ["creation"] + (["death"] if rng.random() < 0.05 else [])
+        for j, event in enumerate(events):
+            v = mention(rng, p, T, noise=0.05)
+            y, m, d = p.dob
+            if event == "creation":
+                on = (y + rng.choice([0, 0, 0, 1, 5, 18]), rng.randint(1, 12), rng.randint(1, 28))
+            else:
+                on = (rng.randint(2000, 2020), rng.randint(1, 12), rng.randint(1, 28))
+            right.append([f"s{n}_{j}", v["first"], v["middle"], v["last"],
+                          f"{v['y']:04d}{v['m']:02d}{v['d']:02d}", p.ssn, event,
+                          f"{on[0]:04d}{on[1]:02d}{on[2]:02d}"])
+            if counted:
+                truth.append((f"c{n}", f"s{n}_{j}"))
+    rng.shuffle(left)
+    rng.shuffle(right)
+    d = os.path.join(out, "person_register_link")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "left.csv"),
+          ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
+           "street_number", "street_name", "unit_number", "city", "state", "zipcode", "sex"],
+          left)
+    write(os.path.join(d, "right.csv"),
+          ["ssa_id", "first_name", "middle_name", "last_name", "date_of_birth", "ssn",
+           "event_type", "event_date"], right)
+    link_truth(os.path.join(d, "truth.csv"), truth)
+
+
 def person_names_dob(out, rng, T, skew=(0.9, 1.0), name="person_names_dob"):
     """Dedup, 10k rows that hold only a person's name parts and birth date parts: 10% of
     them a second record of a person, each with exactly one error (a name typo, a
@@ -1320,6 +1366,7 @@ def main():
     product_title_link(out, random.Random(seed + 106), T)
     person_census(out, random.Random(seed + 107), T)
     person_census_recounted(out, random.Random(seed + 108), T)
+    person_register_link(out, random.Random(seed + 109), T)
     print(out)
 
 

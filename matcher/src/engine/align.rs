@@ -20,6 +20,7 @@ use super::pipeline::one_to_one;
 use super::text::Idf;
 use super::{Column, EngineError, Record, Table, value_text};
 
+mod ages;
 mod anchors;
 mod names;
 
@@ -169,10 +170,24 @@ pub fn align(
     }
     // each side read on its own core: reading the values was a link's longest stretch on one
     let (fl, fr) = rayon::join(|| infer_fields(left.iter()), || infer_fields(right.iter()));
+    let mut out = pair_fields(out, &fl, &fr, left, right);
+    ages::read_off_births(&mut out, [&fl, &fr], [left, right]);
+    Ok(out)
+}
+
+/// The fields `fl` of `left` paired with the fields `fr` of `right` (after `out`): same
+/// names, a whole name or address against its parts, then the schema matcher's evidence.
+fn pair_fields(
+    mut out: Aligned,
+    fl: &[FieldSpec],
+    fr: &[FieldSpec],
+    left: &[Record],
+    right: &[Record],
+) -> Aligned {
     // same names first (the common case: one schema on both sides)
     let mut used_r = vec![false; fr.len()];
     let mut rest_l = Vec::new();
-    for l in &fl {
+    for l in fl {
         match fr.iter().position(|r| r.name == l.name) {
             Some(j) if joint_kind(l.kind, fr[j].kind).is_some() => {
                 used_r[j] = true;
@@ -202,7 +217,7 @@ pub fn align(
         address,
     );
     if rest_l.is_empty() || rest_r.is_empty() {
-        return Ok(out);
+        return out;
     }
     let table = |name: &str, fs: &[FieldSpec], recs: &[Record]| Table {
         name: name.into(),
@@ -252,7 +267,7 @@ pub fn align(
             out.push(&rest_l[i], &rest_r[j], m[i][j]);
         }
     }
-    Ok(out)
+    out
 }
 
 /// How close a rival of the record's own party must score for a candidate qualified as

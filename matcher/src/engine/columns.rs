@@ -530,6 +530,8 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 name_part: None,
                 family_first: false,
                 other_party: false,
+                age_on: None,
+                birth_read: false,
             },
         ));
     }
@@ -603,6 +605,8 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 name_part: None,
                 family_first: false,
                 other_party: false,
+                age_on: None,
+                birth_read: false,
             },
         ));
         i += 3;
@@ -678,6 +682,8 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 name_part: None,
                 family_first: false,
                 other_party: false,
+                age_on: None,
+                birth_read: false,
             },
         ));
     }
@@ -715,6 +721,8 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 name_part: None,
                 family_first: false,
                 other_party: false,
+                age_on: None,
+                birth_read: false,
             },
         ));
     }

@@ -128,6 +128,20 @@ pub struct FieldSpec {
     /// fields swapped with it (a couple's two rows hold each other's given name).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub other_party: bool,
+    /// Read as an age: the birth date the field's columns hold (in [`Self::date_order`]),
+    /// as old as the person was on this day (`YYYYMMDD`). Linking a file that gives each
+    /// record's age beside its birth date to one that gives the birth date alone, the
+    /// ages meet the day the first file's ages were read on
+    /// (`crate::engine::align::ages`), and a mistyped birth year is told from another
+    /// person's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_on: Option<String>,
+    /// An age compared with a birth date read as one ([`Self::age_on`], set on the other
+    /// side of the pair): the age side's report against the birth date's, so an age that
+    /// differs there says what the birth dates say, once
+    /// ([`crate::engine::local::NameFields::born_apart`], the model's age weights).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub birth_read: bool,
 }
 
 /// Most distinct values of a [`FieldSpec::categorical`] column.
@@ -148,6 +162,8 @@ impl FieldSpec {
             name_part: None,
             family_first: false,
             other_party: false,
+            age_on: None,
+            birth_read: false,
         }
     }
 
@@ -178,7 +194,18 @@ impl FieldSpec {
     /// The raw value of the field from its source columns' values (`get(column)`): a
     /// [`Self::name_part`] of the whole name they hold, a date's parts as `y-m-d`, or the
     /// values joined by a space.
-    pub fn raw<'s>(&self, mut get: impl FnMut(&str) -> Option<&'s str>) -> String {
+    pub fn raw<'s>(&self, get: impl FnMut(&str) -> Option<&'s str>) -> String {
+        match &self.age_on {
+            Some(day) => canonical_date(&self.raw_read(get), self.date_order)
+                .and_then(|born| age_on(&born, day))
+                .map(|age| age.to_string())
+                .unwrap_or_default(),
+            None => self.raw_read(get),
+        }
+    }
+
+    /// [`Self::raw`] as the columns hold it (a birth date read as an age: the date).
+    fn raw_read<'s>(&self, mut get: impl FnMut(&str) -> Option<&'s str>) -> String {
         if let Some(part) = self.name_part {
             let whole: Vec<&str> = self.sources().into_iter().filter_map(&mut get).collect();
             return name_part(&whole.join(" "), part, self.family_first);
@@ -186,7 +213,8 @@ impl FieldSpec {
         if self.columns.is_empty() {
             return get(&self.name).unwrap_or_default().to_string();
         }
-        if self.kind == FieldKind::Date && self.date_order == DateOrder::Parts {
+        let date = self.kind == FieldKind::Date || self.age_on.is_some();
+        if date && self.date_order == DateOrder::Parts {
             // `y-m-d`, unknown parts as `?`
             let part = |c: &String, get: &mut dyn FnMut(&str) -> Option<&'s str>| {
                 let v = if c.is_empty() {
@@ -423,6 +451,24 @@ pub fn prepare_with<'s>(
         .map(|f| normalize_field(f, &f.raw(&mut get)))
         .collect();
     Prepared::from_values(vals.iter().map(|(n, d)| (n.as_str(), d.as_str())))
+}
+
+/// How old someone born on `born` was on `day` (both `YYYYMMDD`, as
+/// [`canonical_date`] writes them): `None` where the birth date lacks its year, month or
+/// day, or falls after the day.
+pub fn age_on(born: &str, day: &str) -> Option<u32> {
+    let ymd = |s: &str| -> Option<(u32, u32, u32)> {
+        let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
+        let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
+        (s.len() == 8 && y > 0 && m > 0 && d > 0).then_some((y, m, d))
+    };
+    let ((by, bm, bd), (y, m, d)) = (ymd(born)?, ymd(day)?);
+    let years = y.checked_sub(by)?;
+    if (m, d) < (bm, bd) {
+        years.checked_sub(1)
+    } else {
+        Some(years)
+    }
 }
 
 /// The normalized text and digits of one raw value of field `f`.

@@ -680,6 +680,12 @@ impl FsModel {
         if !supported(1) {
             w[1] = w[1].max(w[2]);
         }
+        // where the matches never agree closer than level 3, it is how the two sides
+        // write one value (a middle initial against the whole middle name: `m` /
+        // `marie`), and the levels above, resting on nothing, cap it at nothing
+        if (0..3).all(|k| !supported(k)) && supported(3) {
+            w[3] = raw[3];
+        }
         let mut out = w[l];
         if l == LEVELS - 1
             && self
@@ -771,6 +777,13 @@ impl FsModel {
             .filter_map(|f| w.get(f).copied())
             .reduce(f64::max);
         let Some(birth) = birth.filter(|&b| b > 0.0) else {
+            // an age against the other side's birth date read as one: differing, it is
+            // the birth dates' disagreement again, counted once
+            for &a in &self.ages {
+                if birth.is_some() && self.fields.get(a).is_some_and(|f| f.birth_read) {
+                    w[a] = w[a].max(0.0);
+                }
+            }
             return;
         };
         for &a in &self.ages {
@@ -1569,6 +1582,15 @@ mod tests {
                 "{l}"
             );
         }
+        // a middle initial against the whole middle name (`m` / `marie`): the matches
+        // agree at level 3 alone, and the levels above, never reached, cap it at nothing
+        m.m[1] = [0.0002, 0.0002, 0.0002, 0.9876, 0.0118];
+        m.u[1] = [0.0001, 0.0001, 0.0003, 0.148, 0.8515];
+        let w3 = m.level_weight(1, 3);
+        assert!((w3 - (0.9876f64 / 0.148).log2()).abs() < 1e-9, "{w3}");
+        // where a closer level is reached, level 3 stays below it
+        m.m[1] = [0.5, 0.0002, 0.0002, 0.4876, 0.0118];
+        assert!(m.level_weight(1, 3) <= m.level_weight(1, 2) + 1e-12);
         (m.m[1], m.u[1]) = saved;
         // a move: street, city and zip disagree together and count as one disagreement
         let moved = [0u8, 4, 4, 4];

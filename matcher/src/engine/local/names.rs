@@ -39,6 +39,9 @@ pub struct NameFields {
     /// The record's own age fields ([`crate::engine::fs::ages_of`]): with the birth date,
     /// a second report of when the person was born ([`Self::born_apart`]).
     pub ages: Vec<usize>,
+    /// The age fields one side of which is a birth date read as an age
+    /// ([`crate::engine::fs::FieldSpec::birth_read`]).
+    pub ages_read: Vec<usize>,
     /// The file holds households ([`crate::engine::fs::FsModel::households`], read by
     /// [`Self::with_close_levels`]): two given names that differ outright, each a name the
     /// file holds often ([`Self::given_counts`]), are forgiven neither by the birth date
@@ -107,6 +110,10 @@ struct Agreeing {
     /// The birth dates and the ages say, each on its own, that the two were born apart
     /// ([`NameFields::born_apart`]).
     born_apart: bool,
+    /// The birth dates differ outright, their years two or more apart, and the ages agree
+    /// to the year ([`NameFields::born_alike`]): one date was mistyped, as its own
+    /// record's age says; with the given name agreeing the dates do not conflict.
+    born_alike: bool,
     /// The ages differ by more than [`AGES_APART`] years: a birth date that agrees was
     /// copied from another of the household, and forgives no other given name; where the
     /// given names do not agree either (`michael` / `richard`, weakly alike), the two are
@@ -198,6 +205,10 @@ impl NameFields {
             individual,
             close: Vec::new(),
             ages: crate::engine::fs::ages_of(fields),
+            ages_read: crate::engine::fs::ages_of(fields)
+                .into_iter()
+                .filter(|&f| fields[f].birth_read)
+                .collect(),
             households: false,
             given_counts: None,
         }
@@ -254,6 +265,7 @@ impl NameFields {
             whole_name,
             birth_digit_apart,
             born_apart: age_gap.is_some_and(|gap| self.born_apart(a, b, v, gap)),
+            born_alike: age_gap == Some(0.0) && self.born_alike(a, b, v),
             ages_apart: age_gap.is_some_and(|g| g > AGES_APART),
             two_given_names: (beyond_name || self.identity_agrees(v))
                 && self.two_given_names(a, b, v),
@@ -280,6 +292,15 @@ impl NameFields {
         if births.peek().is_none() {
             return ages > AGES_APART;
         }
+        // beside the birth dates, an age against the other side's date read as one says
+        // what the dates say: only the ages both sides report are a second report
+        let Some(ages) = (if self.ages_read.is_empty() {
+            Some(ages)
+        } else {
+            self.own_age_gap(a, b, v)
+        }) else {
+            return false;
+        };
         let year = |s: &str| {
             s.get(..4)
                 .and_then(|y| y.parse::<f64>().ok())
@@ -290,6 +311,29 @@ impl NameFields {
                 && year(a.value(f).norm)
                     .zip(year(b.value(f).norm))
                     .is_some_and(|(x, y)| ages >= 2.0 && ((x - y).abs() - ages).abs() <= 1.0)
+        })
+    }
+
+    /// Whether a birth date known on both sides in `v` differs outright in the year alone,
+    /// by two years or more: ages that agree beside it cannot be two people's born in one
+    /// year (`lawrence wilson`, May and April 1993, both 26), and say that the year was
+    /// mistyped (`2006` for `1996`, the census age 24 beside a register's 1996). Only
+    /// asked where the ages agree ([`Self::age_gap`] 0).
+    fn born_alike(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
+        const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
+        let year = |s: &str| {
+            s.get(..4)
+                .and_then(|y| y.parse::<u32>().ok())
+                .filter(|&y| y > 0)
+        };
+        births_known(&self.individual, v).any(|f| {
+            let (x, y) = (a.value(f).norm, b.value(f).norm);
+            v.get(f) == Some(&OUTRIGHT)
+                && x.len() == 8
+                && x.get(4..) == y.get(4..)
+                && year(x)
+                    .zip(year(y))
+                    .is_some_and(|(x, y)| x.abs_diff(y) >= 2)
         })
     }
 
@@ -308,8 +352,26 @@ impl NameFields {
 
     /// The most years the ages known on both sides in `v` differ by.
     fn age_gap(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> Option<f64> {
-        self.ages
+        self.gap_of(&self.ages, a, b, v)
+    }
+
+    /// [`Self::age_gap`] of the ages both sides report, not one side's birth date read as
+    /// an age ([`Self::ages_read`]): a second report of when the two were born.
+    fn own_age_gap(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> Option<f64> {
+        if self.ages_read.is_empty() {
+            return self.age_gap(a, b, v);
+        }
+        let own: Vec<usize> = self
+            .ages
             .iter()
+            .copied()
+            .filter(|f| !self.ages_read.contains(f))
+            .collect();
+        self.gap_of(&own, a, b, v)
+    }
+
+    fn gap_of(&self, ages: &[usize], a: &Prepared, b: &Prepared, v: &[u8]) -> Option<f64> {
+        ages.iter()
             .filter(|&&f| v.get(f).is_some_and(|&l| l != MISSING))
             .filter_map(|&f| {
                 let (x, y) = (
@@ -607,7 +669,8 @@ impl NameFields {
         // mistyped digit or swapped day and month) are two people unless an identity
         // number agrees, or the given name and something beyond the name (an address, a
         // phone) do; a mistyped identity number is forgiven when a name or date agrees
-        let birth_rescued = id_agree || (given_agree && beyond_name_agrees && !agree.born_apart);
+        let birth_rescued = id_agree
+            || (given_agree && (beyond_name_agrees || agree.born_alike) && !agree.born_apart);
         // the age, written apart from the date, says the same: two people (a father and
         // son of one name at one address) unless an identity number agrees
         birth_conflict |= agree.born_apart;
@@ -1416,6 +1479,31 @@ mod tests {
         );
         assert!(t.conflict(0, 1), "a birth date copied");
         assert!(!t.conflict(0, 2), "one person, an age mistyped");
+    }
+
+    #[test]
+    fn a_birth_year_mistyped_beside_agreeing_ages_is_one_person() {
+        let rec = |dob: &str, age: &str, street: &str| {
+            record(
+                json!({"first_name": "ann", "last_name": "ichulski", "dob": dob,
+                          "age": age, "street": street}),
+            )
+        };
+        // nothing beyond the name agrees: the streets differ
+        let recs = [
+            rec("2006-01-06", "24", "4635 kelich dr"),
+            rec("1996-01-06", "24", "12 oak st"),
+            // month and day differ as well: another date, not a mistyped year
+            rec("2006-05-09", "24", "4635 kelich dr"),
+            // the ages a year apart: born apart or not, they do not say the year was
+            // mistyped
+            rec("2006-01-06", "23", "4635 kelich dr"),
+        ];
+        let t = Typed::new(&recs);
+        assert_eq!(t.levels(0, 1)[t.at("dob")], 4, "{:?}", t.fields);
+        assert!(!t.conflict(0, 1), "a year mistyped, the age agreeing");
+        assert!(t.conflict(2, 1), "another day and month");
+        assert!(t.conflict(3, 1), "ages apart");
     }
 
     #[test]
