@@ -764,6 +764,9 @@ mod tests {
             ("SpouseFirstName", "spouse"),
             ("emergency_contact_phone", "emergency"),
             ("work_zip", "work"),
+            // a joint tax return's second filer, its dependants
+            ("joint_filer_first_name", "joint"),
+            ("dependent_1_first_name", "dependent"),
         ] {
             assert_eq!(other_party(n), Some(p), "{n}");
         }

@@ -423,6 +423,8 @@ const OTHER_PARTIES: &[&str] = &[
     "sibling",
     "informant",
     "beneficiary",
+    // a joint tax return's second filer (`joint_filer_first_name`, `joint_filer_ssn`)
+    "joint",
 ];
 
 /// The party a column name qualifies its attribute as another's by, a word of
