@@ -12,7 +12,7 @@
 //! are. Ages read on many days (forms filed over years) place it nowhere, and nothing
 //! is added.
 
-use super::super::fs::{FieldKind, FieldSpec, canonical_date};
+use super::super::fs::{FieldKind, FieldSpec, OLDEST_AGE, PLACEHOLDER_DATE, canonical_date};
 use super::super::{Record, lexicon};
 use super::{Aligned, AlignedPair, raw_value};
 
@@ -26,9 +26,6 @@ const MIN_READ: usize = 50;
 /// one age in a hundred or so; ages read on the days forms were filed, over a year or
 /// more, agree on no one day for this many.
 const AGREEING: f64 = 0.9;
-
-/// Oldest age read as one.
-const OLDEST: f64 = 125.0;
 
 /// Where one side has an age field that nothing was aligned with, a birth date aligned
 /// with the other side's, and the other side no age: the other side's birth date read as
@@ -47,10 +44,15 @@ pub(super) fn read_off_births(out: &mut Aligned, fields: [&[FieldSpec]; 2], recs
         .iter()
         .chain(&out.right)
         .any(|f| is_age(&f.name) || f.sources().into_iter().any(is_age));
-    let Some(k) = out.left.iter().position(|f| {
-        f.kind == FieldKind::Date
-            && !f.other_party
-            && lexicon::concept(&f.name) == Some("birth_date")
+    // a birth date on both sides, as either side's column names it
+    let birth = |f: &FieldSpec| {
+        std::iter::once(f.name.as_str())
+            .chain(f.sources())
+            .any(|n| lexicon::concept(n) == Some("birth_date"))
+    };
+    let Some(k) = (0..out.left.len()).find(|&k| {
+        let (l, r) = (&out.left[k], &out.right[k]);
+        l.kind == FieldKind::Date && !l.other_party && (birth(l) || birth(r))
     }) else {
         return;
     };
@@ -137,10 +139,13 @@ pub(super) fn reference_day(
         let Ok(a) = raw_value(age, r).trim().parse::<f64>() else {
             continue;
         };
-        if a.fract() != 0.0 || !(0.0..=OLDEST).contains(&a) {
+        if a.fract() != 0.0 || !(0.0..=f64::from(OLDEST_AGE)).contains(&a) {
             continue;
         }
-        let Some(born) = canonical_date(&raw_value(birth, r), birth.date_order) else {
+        // a placeholder (`1900-01-01`) is no birth date
+        let Some(born) = canonical_date(&raw_value(birth, r), birth.date_order)
+            .filter(|b| b != PLACEHOLDER_DATE)
+        else {
             continue;
         };
         let n = |s: &str| s.parse::<u32>().ok().filter(|&x| x > 0);
@@ -175,7 +180,14 @@ pub(super) fn reference_day(
     }
     let mid = at.0 + (at.1 - at.0) / 2;
     let (y, m, d) = (mid / 372, (mid % 372) / 31 + 1, mid % 31 + 1);
-    Some((format!("{y:04}{m:02}{d:02}"), share))
+    // a day of the month it has (the 31-day months above make a 30 February): the same
+    // ages, as no birthday falls between
+    let last = match m {
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    Some((format!("{y:04}{m:02}{:02}", d.min(last)), share))
 }
 
 #[cfg(test)]
@@ -267,6 +279,9 @@ mod tests {
         census[1].insert("age".into(), json!(18));
         census[1].insert("date_of_birth".into(), json!(""));
         register[1].insert("date_of_birth".into(), json!("19780219"));
+        // a birth date written for none is no age (not a man of 120 against every census
+        // row)
+        register[2].insert("date_of_birth".into(), json!("19000101"));
         let out = align(&census, &register, None).unwrap();
         let names = NameFields::detect(&out.left);
         assert_eq!(names.ages_read, names.ages, "{:?}", out.left);
@@ -284,6 +299,9 @@ mod tests {
             "a mistyped year forgiven by the given name and town"
         );
         assert!(pair(1), "ages 24 years apart");
+        assert!(!pair(2), "a placeholder birth date");
+        let k = names.ages[0];
+        assert_eq!(prepare(&out.right, &register[2]).value(k).norm, "");
         // nor does the model count the dates' disagreement twice: the age, 10 years
         // off beside the dates 10 years apart, weighs nothing; without a date on one
         // side it weighs against

@@ -12,10 +12,9 @@ use crate::engine::{Record, value_text};
 mod dates;
 mod names;
 
-use dates::PLACEHOLDER_DATE;
 pub use dates::{
-    SERIAL_DAYS, canonical_date, date_digits, date_without_midnight, full_year, named_month_date,
-    serial_day, two_digit_year,
+    PLACEHOLDER_DATE, SERIAL_DAYS, canonical_date, date_digits, date_without_midnight, full_year,
+    named_month_date, serial_day, two_digit_year,
 };
 pub(in crate::engine::fs) use names::HONORIFICS;
 pub use names::name_part;
@@ -196,8 +195,11 @@ impl FieldSpec {
     /// values joined by a space.
     pub fn raw<'s>(&self, get: impl FnMut(&str) -> Option<&'s str>) -> String {
         match &self.age_on {
+            // a birth date a form writes for none (`1900-01-01`) is none, and so its age
             Some(day) => canonical_date(&self.raw_read(get), self.date_order)
+                .filter(|born| born != PLACEHOLDER_DATE)
                 .and_then(|born| age_on(&born, day))
+                .filter(|&age| age <= OLDEST_AGE)
                 .map(|age| age.to_string())
                 .unwrap_or_default(),
             None => self.raw_read(get),
@@ -452,6 +454,10 @@ pub fn prepare_with<'s>(
         .collect();
     Prepared::from_values(vals.iter().map(|(n, d)| (n.as_str(), d.as_str())))
 }
+
+/// Oldest age a birth date is read as ([`FieldSpec::age_on`]): an older one was mistyped
+/// (`1850`), and as an age it would tell the record from every other.
+pub const OLDEST_AGE: u32 = 125;
 
 /// How old someone born on `born` was on `day` (both `YYYYMMDD`, as
 /// [`canonical_date`] writes them): `None` where the birth date lacks its year, month or

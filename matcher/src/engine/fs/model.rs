@@ -682,9 +682,18 @@ impl FsModel {
         }
         // where the matches never agree closer than level 3, it is how the two sides
         // write one value (a middle initial against the whole middle name: `m` /
-        // `marie`), and the levels above, resting on nothing, cap it at nothing
+        // `marie`; ages read a decade apart), and the levels above, resting on nothing,
+        // cap nothing: level 3 and 4 weigh as estimated (capped by level 3 the ages of a
+        // census and a survey ten years later, disagreeing for two matches in three,
+        // weighed -7.6 bits against each), and a closer agreement no less than level 3
+        // (capping more widely, by every level the matches reach, cost person-split 0.008
+        // and person-link 0.004)
         if (0..3).all(|k| !supported(k)) && supported(3) {
             w[3] = raw[3];
+            w[4] = raw[4].min(w[3]);
+            for k in 0..3 {
+                w[k] = w[k].max(w[3]);
+            }
         }
         let mut out = w[l];
         if l == LEVELS - 1
@@ -1588,9 +1597,22 @@ mod tests {
         m.u[1] = [0.0001, 0.0001, 0.0003, 0.148, 0.8515];
         let w3 = m.level_weight(1, 3);
         assert!((w3 - (0.9876f64 / 0.148).log2()).abs() < 1e-9, "{w3}");
+        for l in 0..3 {
+            assert!(
+                m.level_weight(1, l) >= w3,
+                "{l}: a closer agreement weighs less"
+            );
+        }
         // where a closer level is reached, level 3 stays below it
         m.m[1] = [0.5, 0.0002, 0.0002, 0.4876, 0.0118];
         assert!(m.level_weight(1, 3) <= m.level_weight(1, 2) + 1e-12);
+        // ages ten years apart for most matches (a census and a survey a decade later):
+        // disagreeing is how the matches look, and the unreached closer levels do not make
+        // it a strong "no"
+        m.m[1] = [0.0003, 0.0003, 0.0003, 0.3229, 0.6762];
+        m.u[1] = [0.0095, 0.0001, 0.0509, 0.1316, 0.8079];
+        let w4 = m.level_weight(1, 4);
+        assert!((w4 - (0.6762f64 / 0.8079).log2()).abs() < 1e-9, "{w4}");
         (m.m[1], m.u[1]) = saved;
         // a move: street, city and zip disagree together and count as one disagreement
         let moved = [0u8, 4, 4, 4];

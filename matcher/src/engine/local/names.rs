@@ -328,9 +328,12 @@ impl NameFields {
         };
         births_known(&self.individual, v).any(|f| {
             let (x, y) = (a.value(f).norm, b.value(f).norm);
+            // month and day known (`19960000` is a year alone) and the same
             v.get(f) == Some(&OUTRIGHT)
                 && x.len() == 8
                 && x.get(4..) == y.get(4..)
+                && x.get(4..6) != Some("00")
+                && x.get(6..) != Some("00")
                 && year(x)
                     .zip(year(y))
                     .is_some_and(|(x, y)| x.abs_diff(y) >= 2)

@@ -64,7 +64,7 @@ pub fn date_digits(norm: &str) -> Option<String> {
 
 /// The date systems write for an unknown birth date (`1900-01-01`): a missing value, or
 /// every record holding it would agree on it.
-pub(super) const PLACEHOLDER_DATE: &str = "19000101";
+pub const PLACEHOLDER_DATE: &str = "19000101";
 
 /// The month a word names (`jan`, `January`, `sept`): English names and their
 /// three-letter forms.
