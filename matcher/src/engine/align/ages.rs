@@ -12,7 +12,9 @@
 //! are. Ages read on many days (forms filed over years) place it nowhere, and nothing
 //! is added.
 
-use super::super::fs::{FieldKind, FieldSpec, OLDEST_AGE, PLACEHOLDER_DATE, canonical_date};
+use super::super::fs::{
+    FieldKind, FieldSpec, OLDEST_AGE, PLACEHOLDER_DATE, canonical_date, whole_date,
+};
 use super::super::{Record, lexicon};
 use super::{Aligned, AlignedPair, raw_value};
 
@@ -148,13 +150,9 @@ pub(super) fn reference_day(
         else {
             continue;
         };
-        let n = |s: &str| s.parse::<u32>().ok().filter(|&x| x > 0);
-        let (Some(y), Some(m), Some(d)) = (n(&born[..4]), n(&born[4..6]), n(&born[6..8])) else {
+        let Some((y, m, d)) = whole_date(&born).filter(|&(_, m, d)| m <= 12 && d <= 31) else {
             continue;
         };
-        if m > 12 || d > 31 {
-            continue;
-        }
         let y = y + a as u32;
         events.push((ordinal(y, m, d), 1));
         events.push((ordinal(y + 1, m, d), -1));

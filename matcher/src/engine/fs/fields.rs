@@ -459,16 +459,19 @@ pub fn prepare_with<'s>(
 /// (`1850`), and as an age it would tell the record from every other.
 pub const OLDEST_AGE: u32 = 125;
 
+/// The year, month and day of a canonical date (`YYYYMMDD`) that knows all three
+/// (`19960000` is a year alone: `None`).
+pub fn whole_date(date: &str) -> Option<(u32, u32, u32)> {
+    let n = |r: std::ops::Range<usize>| date.get(r)?.parse::<u32>().ok().filter(|&x| x > 0);
+    (date.len() == 8).then_some(())?;
+    Some((n(0..4)?, n(4..6)?, n(6..8)?))
+}
+
 /// How old someone born on `born` was on `day` (both `YYYYMMDD`, as
 /// [`canonical_date`] writes them): `None` where the birth date lacks its year, month or
 /// day, or falls after the day.
 pub fn age_on(born: &str, day: &str) -> Option<u32> {
-    let ymd = |s: &str| -> Option<(u32, u32, u32)> {
-        let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
-        let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
-        (s.len() == 8 && y > 0 && m > 0 && d > 0).then_some((y, m, d))
-    };
-    let ((by, bm, bd), (y, m, d)) = (ymd(born)?, ymd(day)?);
+    let ((by, bm, bd), (y, m, d)) = (whole_date(born)?, whole_date(day)?);
     let years = y.checked_sub(by)?;
     if (m, d) < (bm, bd) {
         years.checked_sub(1)

@@ -788,9 +788,11 @@ impl FsModel {
         let Some(birth) = birth.filter(|&b| b > 0.0) else {
             // an age against the other side's birth date read as one: differing, it is
             // the birth dates' disagreement again, counted once
-            for &a in &self.ages {
-                if birth.is_some() && self.fields.get(a).is_some_and(|f| f.birth_read) {
-                    w[a] = w[a].max(0.0);
+            if birth.is_some() {
+                for &a in &self.ages {
+                    if self.fields.get(a).is_some_and(|f| f.birth_read) {
+                        w[a] = w[a].max(0.0);
+                    }
                 }
             }
             return;
@@ -1166,32 +1168,56 @@ mod tests {
     /// census with few duplicates: the age read off the birth date is no unit of the test
     /// for the match class, or they agree on three of four and teach EM that a match's
     /// surname differs.
-    #[test]
-    fn an_age_beside_its_birth_date_does_not_carry_namesakes_into_the_match_class() {
+    /// A census of people with few duplicates (30 each with a surname typo, a mistyped
+    /// birth date, a given-name typo), 200 strangers of one given name born in one month
+    /// whose surnames differ, and 3,000 random pairs: given name, surname, birth date and
+    /// `fourth`, which a duplicate with a mistyped date holds at `fourth_beside_typo`.
+    fn namesakes_in_a_census(
+        fourth: FieldSpec,
+        fourth_beside_typo: u8,
+    ) -> (Vec<FieldSpec>, Vec<Vec<u8>>) {
         let fields = vec![
             FieldSpec::new("fname", FieldKind::Text),
             FieldSpec::new("lname", FieldKind::Text),
             FieldSpec::new("dob", FieldKind::Date),
-            FieldSpec::new("age", FieldKind::Number),
+            fourth,
         ];
         let mut vs: Vec<Vec<u8>> = Vec::new();
         for _ in 0..30 {
-            vs.extend([vec![0, 1, 0, 0], vec![0, 0, 1, 0], vec![2, 0, 0, 0]]);
+            vs.extend([
+                vec![0, 1, 0, 0],
+                vec![0, 0, 1, fourth_beside_typo],
+                vec![2, 0, 0, 0],
+            ]);
         }
         vs.extend((0..200).map(|_| vec![0, 4, 1, 0]));
         vs.extend((0..3000).map(|k| vec![4, 4, 4, 3 + (k % 2) as u8]));
-        let fit = |ages: Vec<usize>| {
-            let mut m = FsModel::prior(fields.clone());
-            m.u = vec![[0.03, 0.003, 0.008, 0.02, 0.939]; 4];
-            m.names = vec![0, 1];
-            m.individual = vec![
-                (0, crate::engine::local::IndividualKind::Given),
-                (2, crate::engine::local::IndividualKind::Birth),
-            ];
-            m.ages = ages;
-            m.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5);
-            m
-        };
+        (fields, vs)
+    }
+
+    /// EM on [`namesakes_in_a_census`] (names 0 and 1, a given name and a birth date as
+    /// the individual fields), `setup` changing the model first.
+    fn fit_namesakes(
+        fields: &[FieldSpec],
+        vs: &[Vec<u8>],
+        setup: impl FnOnce(&mut FsModel),
+    ) -> FsModel {
+        let mut m = FsModel::prior(fields.to_vec());
+        m.u = vec![[0.03, 0.003, 0.008, 0.02, 0.939]; 4];
+        m.names = vec![0, 1];
+        m.individual = vec![
+            (0, crate::engine::local::IndividualKind::Given),
+            (2, crate::engine::local::IndividualKind::Birth),
+        ];
+        setup(&mut m);
+        m.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5);
+        m
+    }
+
+    #[test]
+    fn an_age_beside_its_birth_date_does_not_carry_namesakes_into_the_match_class() {
+        let (fields, vs) = namesakes_in_a_census(FieldSpec::new("age", FieldKind::Number), 0);
+        let fit = |ages: Vec<usize>| fit_namesakes(&fields, &vs, |m| m.ages = ages);
         assert_eq!(ages_of(&fields), vec![3]);
         let counted = fit(Vec::new());
         assert!(
@@ -1210,35 +1236,18 @@ mod tests {
     /// sides it is no third agreeing unit that lets them into the match class.
     #[test]
     fn a_middle_initial_agreeing_by_chance_does_not_carry_namesakes_into_the_match_class() {
-        let fields = vec![
-            FieldSpec::new("fname", FieldKind::Text),
-            FieldSpec::new("lname", FieldKind::Text),
-            FieldSpec::new("dob", FieldKind::Date),
-            FieldSpec::new("middle_initial", FieldKind::Text),
-        ];
-        let mut vs: Vec<Vec<u8>> = Vec::new();
-        for _ in 0..30 {
-            vs.extend([vec![0, 1, 0, 0], vec![0, 0, 1, MISSING], vec![2, 0, 0, 0]]);
-        }
-        vs.extend((0..200).map(|_| vec![0, 4, 1, 0]));
-        vs.extend((0..3000).map(|k| vec![4, 4, 4, 3 + (k % 2) as u8]));
+        let initial = FieldSpec::new("middle_initial", FieldKind::Text);
+        let (fields, vs) = namesakes_in_a_census(initial, MISSING);
         let fit = |initial_by_chance: f64| {
-            let mut m = FsModel::prior(fields.clone());
-            m.u = vec![[0.03, 0.003, 0.008, 0.02, 0.939]; 4];
-            m.u[3] = [
-                initial_by_chance,
-                0.0001,
-                0.0001,
-                0.0001,
-                1.0 - initial_by_chance,
-            ];
-            m.names = vec![0, 1];
-            m.individual = vec![
-                (0, crate::engine::local::IndividualKind::Given),
-                (2, crate::engine::local::IndividualKind::Birth),
-            ];
-            m.estimate_m(vs.iter().map(Vec::as_slice), 30, 0.5);
-            m
+            fit_namesakes(&fields, &vs, |m| {
+                m.u[3] = [
+                    initial_by_chance,
+                    0.0001,
+                    0.0001,
+                    0.0001,
+                    1.0 - initial_by_chance,
+                ];
+            })
         };
         // an initial that rarely agrees by chance is a unit: the failure guarded against
         let rare = fit(0.01);

@@ -63,6 +63,16 @@ const GIVEN_NAME_HELD: u32 = 3;
 /// apart, ages misreported by two: a child of 0 is 12 at most).
 const AGES_APART: f64 = 15.0;
 
+/// The level of a field that differs outright.
+const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
+
+/// The year of a canonical date (`YYYYMMDD`), where it is known.
+fn year_of(date: &str) -> Option<u32> {
+    date.get(..4)
+        .and_then(|y| y.parse::<u32>().ok())
+        .filter(|&y| y > 0)
+}
+
 /// Least weight (bits) of a weaker level for it to count as agreeing beyond the name
 /// ([`NameFields::with_close_levels`]).
 const CLOSE_BITS: f64 = 8.0;
@@ -199,16 +209,18 @@ impl NameFields {
             named
         };
         let orgs = names.iter().copied().filter(|&i| organisation(i)).collect();
+        let ages = crate::engine::fs::ages_of(fields);
         Self {
             names,
             orgs,
             individual,
             close: Vec::new(),
-            ages: crate::engine::fs::ages_of(fields),
-            ages_read: crate::engine::fs::ages_of(fields)
-                .into_iter()
+            ages_read: ages
+                .iter()
+                .copied()
                 .filter(|&f| fields[f].birth_read)
                 .collect(),
+            ages,
             households: false,
             given_counts: None,
         }
@@ -287,7 +299,6 @@ impl NameFields {
     /// mistyped, or copied from another of the household, leaves the age as it was.
     /// `ages`: [`Self::age_gap`].
     fn born_apart(&self, a: &Prepared, b: &Prepared, v: &[u8], ages: f64) -> bool {
-        const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
         let mut births = births_known(&self.individual, v).peekable();
         if births.peek().is_none() {
             return ages > AGES_APART;
@@ -301,11 +312,7 @@ impl NameFields {
         }) else {
             return false;
         };
-        let year = |s: &str| {
-            s.get(..4)
-                .and_then(|y| y.parse::<f64>().ok())
-                .filter(|&y| y > 0.0)
-        };
+        let year = |s: &str| year_of(s).map(f64::from);
         births.any(|f| {
             v.get(f) == Some(&OUTRIGHT)
                 && year(a.value(f).norm)
@@ -320,23 +327,15 @@ impl NameFields {
     /// mistyped (`2006` for `1996`, the census age 24 beside a register's 1996). Only
     /// asked where the ages agree ([`Self::age_gap`] 0).
     fn born_alike(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
-        const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
-        let year = |s: &str| {
-            s.get(..4)
-                .and_then(|y| y.parse::<u32>().ok())
-                .filter(|&y| y > 0)
-        };
         births_known(&self.individual, v).any(|f| {
-            let (x, y) = (a.value(f).norm, b.value(f).norm);
             // month and day known (`19960000` is a year alone) and the same
+            let whole = |r: &Prepared| crate::engine::fs::whole_date(r.value(f).norm);
             v.get(f) == Some(&OUTRIGHT)
-                && x.len() == 8
-                && x.get(4..) == y.get(4..)
-                && x.get(4..6) != Some("00")
-                && x.get(6..) != Some("00")
-                && year(x)
-                    .zip(year(y))
-                    .is_some_and(|(x, y)| x.abs_diff(y) >= 2)
+                && whole(a)
+                    .zip(whole(b))
+                    .is_some_and(|((ya, ma, da), (yb, mb, db))| {
+                        (ma, da) == (mb, db) && ya.abs_diff(yb) >= 2
+                    })
         })
     }
 
@@ -355,35 +354,14 @@ impl NameFields {
 
     /// The most years the ages known on both sides in `v` differ by.
     fn age_gap(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> Option<f64> {
-        self.gap_of(&self.ages, a, b, v)
+        gap_of(self.ages.iter().copied(), a, b, v)
     }
 
     /// [`Self::age_gap`] of the ages both sides report, not one side's birth date read as
     /// an age ([`Self::ages_read`]): a second report of when the two were born.
     fn own_age_gap(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> Option<f64> {
-        if self.ages_read.is_empty() {
-            return self.age_gap(a, b, v);
-        }
-        let own: Vec<usize> = self
-            .ages
-            .iter()
-            .copied()
-            .filter(|f| !self.ages_read.contains(f))
-            .collect();
-        self.gap_of(&own, a, b, v)
-    }
-
-    fn gap_of(&self, ages: &[usize], a: &Prepared, b: &Prepared, v: &[u8]) -> Option<f64> {
-        ages.iter()
-            .filter(|&&f| v.get(f).is_some_and(|&l| l != MISSING))
-            .filter_map(|&f| {
-                let (x, y) = (
-                    a.value(f).norm.parse::<f64>(),
-                    b.value(f).norm.parse::<f64>(),
-                );
-                Some((x.ok()? - y.ok()?).abs())
-            })
-            .reduce(f64::max)
+        let own = self.ages.iter().copied();
+        gap_of(own.filter(|f| !self.ages_read.contains(f)), a, b, v)
     }
 
     /// These name fields with [`Self::given_counts`] taken from `records` where the file
@@ -423,7 +401,6 @@ impl NameFields {
     /// address forgive. Only asked where a birth date, an identity number or an e-mail
     /// agrees (the test is then needed).
     fn two_given_names(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
-        const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
         let Some(counts) = self.given_counts.as_deref().filter(|_| self.households) else {
             return false;
         };
@@ -507,7 +484,6 @@ impl NameFields {
     /// the address, enough to match (person_link precision 0.9749 -> 0.9753). A surname
     /// changed at marriage keeps its given name; a garbled given name keeps its surname.
     fn every_name_differs(&self, a: &Prepared, b: &Prepared, v: &[u8]) -> bool {
-        const OUTRIGHT: u8 = (crate::engine::fs::LEVELS - 1) as u8;
         if !self.is_person() || self.names.len() < 2 {
             return false;
         }
@@ -723,6 +699,19 @@ impl NameFields {
     }
 }
 
+/// The most years the age fields `ages` known on both sides in `v` differ by.
+fn gap_of(ages: impl Iterator<Item = usize>, a: &Prepared, b: &Prepared, v: &[u8]) -> Option<f64> {
+    ages.filter(|&f| v.get(f).is_some_and(|&l| l != MISSING))
+        .filter_map(|f| {
+            let (x, y) = (
+                a.value(f).norm.parse::<f64>(),
+                b.value(f).norm.parse::<f64>(),
+            );
+            Some((x.ok()? - y.ok()?).abs())
+        })
+        .reduce(f64::max)
+}
+
 /// Whether two canonical birth dates (`YYYYMMDD`) share the year and differ by one typing
 /// edit in the month and day.
 fn digit_apart_in_a_year(a: &str, b: &str) -> bool {
@@ -936,6 +925,14 @@ mod tests {
 
     fn record(v: serde_json::Value) -> crate::engine::Record {
         serde_json::from_value(v).unwrap_or_default()
+    }
+
+    /// A person's record: given name, surname, birth date, age and street.
+    fn born(first: &str, last: &str, dob: &str, age: &str, street: &str) -> crate::engine::Record {
+        record(
+            json!({"first_name": first, "last_name": last, "dob": dob, "age": age,
+                      "street": street}),
+        )
     }
 
     #[test]
@@ -1432,12 +1429,8 @@ mod tests {
 
     #[test]
     fn an_age_apart_with_its_birth_date_tells_a_father_from_his_son() {
-        let rec = |dob: &str, age: &str, street: &str| {
-            record(
-                json!({"first_name": "brandon", "last_name": "owtorash", "dob": dob,
-                          "age": age, "street": street}),
-            )
-        };
+        let rec =
+            |dob: &str, age: &str, street: &str| born("brandon", "owtorash", dob, age, street);
         let recs = [
             rec("1949-03-25", "71", "4892 field dr"),
             // the son: another date, and an age as many years apart
@@ -1465,10 +1458,7 @@ mod tests {
         // a birth date copied from another of the household: the ages decades apart and
         // the given names only weakly alike (`michael` / `richard`) are two people
         let rec = |given: &str, age: &str| {
-            record(
-                json!({"first_name": given, "last_name": "owashstone", "dob": "1966-08-06",
-                          "age": age, "street": "7953 vertor way"}),
-            )
+            born(given, "owashstone", "1966-08-06", age, "7953 vertor way")
         };
         let t = Typed::new(&[
             rec("michael", "53"),
@@ -1486,12 +1476,7 @@ mod tests {
 
     #[test]
     fn a_birth_year_mistyped_beside_agreeing_ages_is_one_person() {
-        let rec = |dob: &str, age: &str, street: &str| {
-            record(
-                json!({"first_name": "ann", "last_name": "ichulski", "dob": dob,
-                          "age": age, "street": street}),
-            )
-        };
+        let rec = |dob: &str, age: &str, street: &str| born("ann", "ichulski", dob, age, street);
         // nothing beyond the name agrees: the streets differ
         let recs = [
             rec("2006-01-06", "24", "4635 kelich dr"),
@@ -1511,12 +1496,7 @@ mod tests {
 
     #[test]
     fn an_age_beside_its_birth_date_is_no_field_beyond_the_name() {
-        let rec = |dob: &str, street: &str| {
-            record(
-                json!({"first_name": "lawrence", "last_name": "wilson", "dob": dob,
-                          "age": "26", "street": street}),
-            )
-        };
+        let rec = |dob: &str, street: &str| born("lawrence", "wilson", dob, "26", street);
         // two of one name born in one year, in two towns: their ages agree as well
         let recs = [
             rec("1993-05-27", "2939 kelwell pl"),
