@@ -571,7 +571,7 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
         if in_l:
             v = mention(rng, p, T, noise=noise)
             num, street, unit, city, state, zipc = v["addr"]
-            age = 2020 - p.dob[0] - (1 if (p.dob[1], p.dob[2]) > (4, 1) else 0)
+            age = census_age(p.dob)
             left.append([f"r{n}", v["first"], v["middle"][:1], v["last"], age,
                          blank(rng, f"{v['m']:02d}/{v['d']:02d}/{v['y']}", 0.05),
                          blank(rng, num, 0.05), street, unit, city, state, blank(rng, zipc, 0.03),
@@ -675,6 +675,18 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
     dedup_truth(os.path.join(d, "forms_truth.csv"), [sorted(ids) for ids in forms.values()])
 
 
+# a census row's columns (as a decennial census file names them), before the set's own
+CENSUS_COLUMNS = ["record_id", "first_name", "middle_initial", "last_name", "age",
+                  "date_of_birth", "street_number", "street_name", "unit_number", "city",
+                  "state", "zipcode", "sex"]
+
+
+def census_age(dob):
+    """The age of someone born on `dob` (year, month, day) on the census day, 1 April
+    2020."""
+    return 2020 - dob[0] - (1 if (dob[1], dob[2]) > (4, 1) else 0)
+
+
 def census_sex(rng, n, rid):
     """Person `n`'s sex as the census row `rid` reports it: the same on every row of the
     person, the other option on one row in a hundred (a wrong box ticked). Drawn apart
@@ -709,7 +721,7 @@ def person_census(out, rng, T, rate=0.03):
     def row(rid, n, p, noise):
         v = mention(rng, p, T, noise=noise)
         num, street, unit, city, state, zipc = v["addr"]
-        age = 2020 - p.dob[0] - (1 if (p.dob[1], p.dob[2]) > (4, 1) else 0)
+        age = census_age(p.dob)
         # drawn apart, so input.csv is the draw it was before these columns: the
         # household's id (another where the row's person moved) and the spouse's names
         x = random.Random(f"census:{rid}")
@@ -730,16 +742,11 @@ def person_census(out, rng, T, rate=0.03):
     rng.shuffle(rows)
     d = os.path.join(out, "person_census")
     os.makedirs(d, exist_ok=True)
-    write(os.path.join(d, "input.csv"),
-          ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
-           "street_number", "street_name", "unit_number", "city", "state", "zipcode", "sex",
-           "year"], rows)
+    write(os.path.join(d, "input.csv"), CENSUS_COLUMNS + ["year"], rows)
     # the same rows with the household's id and the spouse's given name and surname
     # beside them (a couple's rows hold each other's names)
     write(os.path.join(d, "input_household.csv"),
-          ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
-           "street_number", "street_name", "unit_number", "city", "state", "zipcode", "sex",
-           "year", "household_id", "spouse_first_name", "spouse_last_name"],
+          CENSUS_COLUMNS + ["year", "household_id", "spouse_first_name", "spouse_last_name"],
           [r + extra[r[0]] for r in rows])
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
@@ -762,20 +769,17 @@ def person_census_recounted(out, rng, T, rate=0.015, copied=0.01):
             people[members[3]].dob = people[members[2]].dob
     rows, groups = [], []
 
-    def age_of(dob):
-        return 2020 - dob[0] - (1 if (dob[1], dob[2]) > (4, 1) else 0)
-
     def row(rid, n, p, noise, again):
         v = mention(rng, p, T, noise=noise)
         if again:
             v["addr"] = moved(rng, p, T)
         num, street, unit, city, state, zipc = v["addr"]
-        dob, age = (v["y"], v["m"], v["d"]), age_of(p.dob)
+        dob, age = (v["y"], v["m"], v["d"]), census_age(p.dob)
         mates = [k for k in home[id(p.addr)] if k != n]
         if mates and rng.random() < copied:
             dob = people[rng.choice(mates)].dob
         if mates and rng.random() < copied:
-            age = age_of(people[rng.choice(mates)].dob)
+            age = census_age(people[rng.choice(mates)].dob)
         hh = f"h{hid[id(p.addr)]}" if v["addr"] is p.addr else f"h{rng.randint(10**5, 10**6)}"
         return [rid, v["first"], v["middle"][:1], v["last"], age,
                 blank(rng, f"{dob[1]:02d}/{dob[2]:02d}/{dob[0]}", 0.01),
@@ -790,10 +794,7 @@ def person_census_recounted(out, rng, T, rate=0.015, copied=0.01):
     rng.shuffle(rows)
     d = os.path.join(out, "person_census_recounted")
     os.makedirs(d, exist_ok=True)
-    write(os.path.join(d, "input.csv"),
-          ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
-           "street_number", "street_name", "unit_number", "city", "state", "zipcode", "sex",
-           "household_id"], rows)
+    write(os.path.join(d, "input.csv"), CENSUS_COLUMNS + ["household_id"], rows)
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 
@@ -811,7 +812,7 @@ def person_register_link(out, rng, T):
         if counted:
             v = mention(rng, p, T, noise=0.1)
             num, street, unit, city, state, zipc = v["addr"]
-            age = 2020 - p.dob[0] - (1 if (p.dob[1], p.dob[2]) > (4, 1) else 0)
+            age = census_age(p.dob)
             left.append([f"c{n}", v["first"], v["middle"][:1], v["last"], age,
                          blank(rng, f"{v['m']:02d}/{v['d']:02d}/{v['y']}", 0.02),
                          num, street, unit, city, state, zipc,
@@ -833,10 +834,7 @@ def person_register_link(out, rng, T):
     rng.shuffle(right)
     d = os.path.join(out, "person_register_link")
     os.makedirs(d, exist_ok=True)
-    write(os.path.join(d, "left.csv"),
-          ["record_id", "first_name", "middle_initial", "last_name", "age", "date_of_birth",
-           "street_number", "street_name", "unit_number", "city", "state", "zipcode", "sex"],
-          left)
+    write(os.path.join(d, "left.csv"), CENSUS_COLUMNS, left)
     write(os.path.join(d, "right.csv"),
           ["ssa_id", "first_name", "middle_name", "last_name", "date_of_birth", "ssn",
            "event_type", "event_date"], right)
