@@ -11,6 +11,7 @@
 use super::text::split_identifier;
 
 mod nicknames;
+mod skeleton;
 pub use nicknames::{
     given_names_near, given_names_related, given_values_near, given_values_related,
     known_given_name, nickname_formal, nickname_pair, nickname_values,
@@ -460,7 +461,8 @@ pub fn concept_of_tokens(toks: &[String]) -> Option<&'static str> {
 }
 
 /// The tokens of a split name as the phrases are written: each [`canonical_token`]
-/// (`ln` after `address` is a line: `ADDR_LN_1`), and a lone letter joined to the word
+/// (`ln` after `address` is a line: `ADDR_LN_1`; a word in consonants the word it
+/// shortens, [`skeleton::lengthened`]: `DT_BRTH`), and a lone letter joined to the word
 /// after it where the two make a one-word phrase (`ContactLName` splits as
 /// `contact l name` and reads `contact lname`; `m_city` and a table's prefix letter,
 /// `s_name`, `c_name`, stay two words).
@@ -482,7 +484,12 @@ fn canonical_tokens(toks: &[String]) -> Vec<String> {
             }
             _ => {
                 let line = t == "ln" && out.last().is_some_and(|p| p == "address");
-                out.push(if line { "line" } else { canonical_token(t) }.to_string());
+                // a word the lexicon lacks may shorten one it has (`NM_FRST`)
+                let word = match canonical_token(t) {
+                    c if c == t => skeleton::lengthened(t).unwrap_or(c),
+                    c => c,
+                };
+                out.push(if line { "line" } else { word }.to_string());
                 k += 1;
             }
         }
@@ -850,6 +857,11 @@ mod tests {
             ("family", "surname"),
             ("wages", "annual_salary"),
             ("income", "EARNINGS"),
+            // words in consonants: the lexicon's words they shorten
+            ("NM_FRST", "FORENAME"),
+            ("DT_BRTH", "date_of_birth"),
+            ("AD_CTY", "town"),
+            ("GNDR_CD", "sex"),
         ] {
             assert_eq!(concept(a), concept(b), "{a} / {b}");
             assert!(concept(a).is_some(), "{a}");

@@ -147,6 +147,9 @@ pub struct SmColumn {
     pub single_chars: bool,
     /// Character-trigram profile of the values (unit length).
     pub profile: HashMap<String, f64>,
+    /// How often each telling shape of digits occurs among the values
+    /// ([`super::shapes::digit_shapes`]; empty for a column of words or short numbers).
+    pub digit_shapes: HashMap<String, f64>,
     /// The concept the name stands for in the built-in lexicon ([`crate::engine::lexicon`]).
     pub concept: Option<&'static str>,
     /// The concept the name states whole ([`crate::engine::lexicon::concept_exact`]:
@@ -216,6 +219,7 @@ impl SmColumn {
             street_share: street_share(&real),
             single_chars,
             profile: value_profile(&samples),
+            digit_shapes: digit_shapes(&real),
         }
     }
 
@@ -309,7 +313,9 @@ fn two_concepts(a: Option<&str>, b: Option<&str>) -> bool {
 
 /// Token-level expansions learned from the data: a short token in one table that
 /// abbreviates a token of the other table (`gvn` → `given`), unless the lexicon reads
-/// the two as two concepts (`mi` is a middle initial, not `municipality`).
+/// the two as two concepts (`mi` is a middle initial, not `municipality`) or the short
+/// one as a concept and the long one as none (`ln` is a surname, not FHIR's address
+/// `line`).
 pub fn learn_expansions(a: &[SmColumn], b: &[SmColumn]) -> HashMap<String, String> {
     let vocab_a: HashSet<&String> = a.iter().flat_map(|c| c.name_tokens.iter()).collect();
     let vocab_b: HashSet<&String> = b.iter().flat_map(|c| c.name_tokens.iter()).collect();
@@ -322,12 +328,16 @@ pub fn learn_expansions(a: &[SmColumn], b: &[SmColumn]) -> HashMap<String, Strin
             let cands: Vec<&&String> = long_side
                 .iter()
                 .filter(|l| {
+                    let (cs, cl) = (
+                        crate::engine::lexicon::concept_exact(s),
+                        crate::engine::lexicon::concept_exact(l),
+                    );
                     crate::engine::text::token_abbreviates(s, l)
                         && s.len() >= 2
-                        && !two_concepts(
-                            crate::engine::lexicon::concept_exact(s),
-                            crate::engine::lexicon::concept_exact(l),
-                        )
+                        && !two_concepts(cs, cl)
+                        // a word the lexicon reads whole (`ln`, a surname) shortens no
+                        // word it reads as nothing (`line`)
+                        && (cs.is_none() || cl.is_some())
                 })
                 .collect();
             if cands.len() == 1 {
@@ -391,6 +401,11 @@ const TWO_CONCEPTS_SEMANTIC: f64 = 0.9;
 /// its values all being among the other's to count in full ([`sm_evidence`]).
 const CONTAINMENT_VALUES: f64 = 5.0;
 
+/// Value similarity of two columns whose values all take one telling shape of digits
+/// ([`super::shapes::digit_shapes`]: `999-99-9999`): over the one-to-one floor with
+/// nothing else said, under the threshold on its own.
+const DIGIT_SHAPE_SIM: f64 = 0.8;
+
 /// Scores a column pair.
 ///
 /// `semantic` holds the embedding similarities of the names and of the sample values,
@@ -450,6 +465,8 @@ pub fn sm_evidence(
                 1.0
             };
         let prof = profile_cosine(&a.profile, &b.profile);
+        // phone numbers, identity numbers, postcodes written alike: few trigrams shared
+        let shape = profile_cosine(&a.digit_shapes, &b.digit_shapes);
         let streets = [a, b]
             .iter()
             .all(|c| c.street_share.is_some_and(|x| x >= STREET_SHARE));
@@ -457,6 +474,7 @@ pub fn sm_evidence(
             .max(tok)
             .max(0.8 * cont)
             .max(0.9 * prof * prof)
+            .max(DIGIT_SHAPE_SIM * shape)
             .max(semantic.values.unwrap_or(0.0))
             .max(if streets {
                 STREET_SHAPE_SIM + (1.0 - STREET_SHAPE_SIM) * prof.max(tok)
@@ -557,6 +575,72 @@ mod tests {
             columns: vec![],
         };
         SmColumn::new(&t, &col(name, None, samples), None)
+    }
+
+    #[test]
+    fn numbers_written_in_one_telling_shape_are_alike_though_no_value_is_shared() {
+        let c = people_column;
+        let phones = |xs: &[&str]| json!(xs);
+        let telecom = c(
+            "telecom",
+            phones(&[
+                "8977866604",
+                "8996105261",
+                "4623604297",
+                "8654622117",
+                "6004502543",
+            ]),
+        );
+        let ph_nbr = c(
+            "PH_NBR",
+            phones(&[
+                "3569712962",
+                "3704763235",
+                "2212317688",
+                "2807470632",
+                "4983762049",
+            ]),
+        );
+        let ssn = c(
+            "identifier",
+            phones(&[
+                "743469107",
+                "545842816",
+                "131295357",
+                "230941187",
+                "918273645",
+            ]),
+        );
+        let floor = 0.8 * crate::engine::pipeline::SM_MUTUAL_FLOOR;
+        let e = evidence;
+        assert!(
+            e(&telecom, &ph_nbr).score > floor,
+            "{:?}",
+            e(&telecom, &ph_nbr)
+        );
+        // nine digits are not ten: nothing beyond the trigrams of random digits
+        assert!(e(&telecom, &ssn).score < floor, "{:?}", e(&telecom, &ssn));
+        // a house number's or a ZIP's shape is too common to tell anything
+        let zips = c("zip", json!(["19757", "77319", "37298", "60614", "94110"]));
+        assert!(zips.digit_shapes.is_empty());
+        assert_eq!(
+            super::super::shapes::digit_shape("(415) 555-0199 ext 2").as_deref(),
+            Some("(999) 999-9999 a 9")
+        );
+    }
+
+    #[test]
+    fn a_word_the_lexicon_reads_whole_abbreviates_no_word_it_does_not() {
+        let c = people_column;
+        let ln = c("ln", json!(["smith", "jones"]));
+        let line = c("line", json!(["12 main st", "4 elm rd"]));
+        let learnt = learn_expansions(std::slice::from_ref(&ln), std::slice::from_ref(&line));
+        assert!(!learnt.contains_key("ln"), "{learnt:?}");
+        // a short word the lexicon does not know still abbreviates
+        let gvn = c("gvn", json!(["ann"]));
+        let given = c("given", json!(["bob"]));
+        let learnt = learn_expansions(std::slice::from_ref(&gvn), std::slice::from_ref(&given));
+        assert_eq!(learnt.get("gvn").map(String::as_str), Some("given"));
     }
 
     #[test]

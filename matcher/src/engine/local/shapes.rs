@@ -158,3 +158,60 @@ pub fn street_shaped(tokens: &[String]) -> bool {
             .iter()
             .any(|t| STREET_WORDS.contains(&t.as_str()))
 }
+
+/// Fewest characters of a value's [`digit_shape`] for the shape to say what the value
+/// is: `(999) 999-9999`, `999-99-9999`, `99999-9999`, `a9a 9a9` do; a house number's
+/// `999` or a ZIP's `99999` is the shape of too many things.
+const SHAPE_LEAST: usize = 7;
+
+/// Least share of a column's real samples of a telling shape (digits, [`SHAPE_LEAST`]
+/// characters) for the column to have [`digit_shapes`].
+const SHAPED_SHARE: f64 = 0.8;
+
+/// The shape of a value written with digits: each digit `9`, each run of letters one
+/// `a`, each run of spaces one space, other characters as they are (`(415) 555-0199` →
+/// `(999) 999-9999`, `SW1A 1AA` → `a9a 9a`); `None` for a value without a digit.
+pub fn digit_shape(s: &str) -> Option<String> {
+    let s = s.trim();
+    if !s.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = if c.is_ascii_digit() {
+            '9'
+        } else if c.is_alphabetic() {
+            'a'
+        } else if c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if !(matches!(c, 'a' | ' ') && out.ends_with(c)) {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// How often each telling [`digit_shape`] occurs among a column's real samples, as a unit
+/// vector (for [`profile_cosine`]): two columns of phone numbers or identity numbers
+/// written alike share a shape where no two of their values share a trigram. Empty
+/// unless [`SHAPED_SHARE`] of [`SHAPE_MIN_SAMPLES`] or more samples have one.
+pub fn digit_shapes(real: &[&str]) -> HashMap<String, f64> {
+    let mut m: HashMap<String, f64> = HashMap::new();
+    for s in real {
+        if let Some(shape) = digit_shape(s).filter(|x| x.chars().count() >= SHAPE_LEAST) {
+            *m.entry(shape).or_default() += 1.0;
+        }
+    }
+    let shaped: f64 = m.values().sum();
+    if real.len() < SHAPE_MIN_SAMPLES || shaped < SHAPED_SHARE * real.len() as f64 {
+        return HashMap::new();
+    }
+    let n = m.values().map(|v| v * v).sum::<f64>().sqrt();
+    for v in m.values_mut() {
+        *v /= n;
+    }
+    m
+}
