@@ -55,9 +55,10 @@ Each set is a folder with its CSV file(s) and `truth.csv` (id pairs that match):
                         population (the commonest given name 4%, surname 1.5%)
   sm/person_*    schema six pairs of person tables designed apart (synonyms,
                         abbreviations, camelCase, formats of dates and phones)
-  sm_names/*     schema 46 pairs of person tables named as enterprise systems name
+  sm_names/*     schema 49 pairs of person tables named as enterprise systems name
                         columns: role prefixes, abbreviations inside names, one-letter
-                        codes, labels written for people (three groups of designs)
+                        codes, labels written for people, FHIR's element names, words
+                        written in consonants (four groups of designs)
   org_dedup      dedup  organisation names with legal-form variants, abbreviations,
                         missing addresses and phones
   product_link   link   product titles with brand and model codes written differently,
@@ -1282,6 +1283,22 @@ NAMING_GROUPS = [
                     "email": "claimant_email", "ssn": "claimant_national_id"},
                    "%d/%m/%Y", "{a} {b} {c}"),
     },
+    # a FHIR resource's element names and two mainframe designs that write their words
+    # in consonants (`NM_FRST`, `PAT_BRTH_DT`; `LST`, `MDL` and `STRT` each shorten two
+    # words), phones written alike in two of them
+    {
+        "fhir": ({"given": "given", "family": "family", "dob": "birthDate", "sex": "gender",
+                  "street": "line", "city": "city", "state": "state", "zip": "postalCode",
+                  "phone": "telecom", "email": "email"}, "%Y-%m-%d", "({a}) {b}-{c}"),
+        "mainframe": ({"given": "NM_FRST", "family": "NM_LST", "middle": "NM_MDL",
+                       "dob": "DT_BRTH", "sex": "CD_SEX", "street": "AD_LN1", "city": "AD_CTY",
+                       "state": "AD_ST", "zip": "AD_ZIP", "phone": "PH_NBR", "ssn": "ID_SSN"},
+                      "%Y%m%d", "({a}) {b}-{c}"),
+        "clinic2": ({"given": "PAT_FRST_NM", "family": "PAT_LST_NM", "dob": "PAT_BRTH_DT",
+                     "sex": "PAT_GNDR", "street": "PAT_STRT_ADDR", "city": "PAT_CTY",
+                     "state": "PAT_ST", "zip": "PAT_PSTL_CD", "phone": "PAT_PHN",
+                     "email": "PAT_EML"}, "%m/%d/%Y", "{a}-{b}-{c}"),
+    },
 ]
 
 
@@ -1292,7 +1309,7 @@ def schema_naming_tasks(out, rng, T):
     import datetime
     import json
     people = make_people(rng, 300, T, household_rate=0.2)
-    upper, title = {"bank", "dmv"}, {"survey", "crm2", "gym", "hospital"}
+    upper, title = {"bank", "dmv", "mainframe"}, {"survey", "crm2", "gym", "hospital"}
 
     def value(p, concept, design, date_fmt, phone_fmt):
         y, m, d = p.dob

@@ -763,9 +763,9 @@ async fn valentine_style_sm() {
     assert!(mean >= 0.975, "sm mean f1 {mean}");
 }
 
-/// Person tables named as enterprise systems name their columns (46 pairs of designs in
-/// three groups: `CUST_MIDDLE_NAME`, `emp_mi`, `EmailAddr`, `HomePhoneNbr`, `BirthDt`,
-/// `fn`, `Town/City`, `M/F`, ...).
+/// Person tables named as enterprise systems name their columns (49 pairs of designs in
+/// four groups: `CUST_MIDDLE_NAME`, `emp_mi`, `EmailAddr`, `HomePhoneNbr`, `BirthDt`,
+/// `fn`, `Town/City`, `M/F`, FHIR's `family` and `telecom`, `NM_FRST`, `PAT_BRTH_DT`, ...).
 #[tokio::test]
 async fn person_tables_named_as_enterprise_systems_name_columns_sm() {
     let engine = Engine::new(&LlmConfig::default(), &MatchingConfig::default()).unwrap();

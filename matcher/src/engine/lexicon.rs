@@ -462,7 +462,8 @@ pub fn concept_of_tokens(toks: &[String]) -> Option<&'static str> {
 
 /// The tokens of a split name as the phrases are written: each [`canonical_token`]
 /// (`ln` after `address` is a line: `ADDR_LN_1`; a word in consonants the word it
-/// shortens, [`skeleton::lengthened`]: `DT_BRTH`), and a lone letter joined to the word
+/// shortens, [`skeleton::lengthened`]: `DT_BRTH`, or of two the one that makes a phrase
+/// with the word beside it: `NM_LST`), and a lone letter joined to the word
 /// after it where the two make a one-word phrase (`ContactLName` splits as
 /// `contact l name` and reads `contact lname`; `m_city` and a table's prefix letter,
 /// `s_name`, `c_name`, stay two words).
@@ -494,7 +495,35 @@ fn canonical_tokens(toks: &[String]) -> Vec<String> {
             }
         }
     }
+    // a shortening of two words: the one that makes a phrase with the word beside it
+    for k in 0..out.len() {
+        let words = skeleton::shortened(&out[k]);
+        if words.len() < 2 {
+            continue;
+        }
+        let (before, after) = (k.checked_sub(1).map(|b| &out[b]), out.get(k + 1));
+        let phrased: Vec<&str> = words
+            .iter()
+            .copied()
+            .filter(|w| {
+                let pair = |x: &str, y: &str| in_a_phrase(x, y);
+                before.is_some_and(|b| pair(b, w)) || after.is_some_and(|a| pair(w, a))
+            })
+            .collect();
+        if let [w] = phrased[..] {
+            out[k] = w.to_string();
+        }
+    }
     out
+}
+
+/// Whether `x` then `y` are two words in a row of one of the lexicon's phrases (`name
+/// last`, `list price`).
+fn in_a_phrase(x: &str, y: &str) -> bool {
+    CONCEPTS.iter().flat_map(|(_, ps)| ps.iter()).any(|p| {
+        let words: Vec<&str> = p.split(' ').map(canonical_token).collect();
+        words.windows(2).any(|w| w[0] == x && w[1] == y)
+    })
 }
 
 fn concept_of(toks: &[&str]) -> Option<&'static str> {
@@ -859,6 +888,8 @@ mod tests {
             ("income", "EARNINGS"),
             // words in consonants: the lexicon's words they shorten
             ("NM_FRST", "FORENAME"),
+            ("NM_LST", "family"),
+            ("LST_NM", "last_name"),
             ("DT_BRTH", "date_of_birth"),
             ("AD_CTY", "town"),
             ("GNDR_CD", "sex"),
@@ -879,6 +910,12 @@ mod tests {
             assert_ne!(concept(a), concept(b), "{a} / {b}");
         }
         assert_eq!(concept("quux"), None);
+        // a shortening of two words is the one beside which it makes a phrase, and
+        // alone neither (`LST`; `MDL_NBR` is no middle name)
+        assert_eq!(concept("LST_PRC"), concept("list_price"));
+        assert!(concept("LST_PRC").is_some());
+        assert_eq!(concept("LST"), None);
+        assert_eq!(concept("MDL_NBR"), None);
         // abbreviations inside a name, a generic last word, a lone letter
         for (name, c) in [
             ("EmailAddr", "email"),

@@ -5,9 +5,10 @@
 //! (`srnm`, `phn`) but cannot list them all, and two tables seldom shorten alike (the
 //! schema matcher learns `frst` → `first` only from a table that says `first`). A token
 //! of consonants alone (its first letter may be a vowel: `eml`) that is the consonant
-//! skeleton of exactly one of the lexicon's words, or the start of it (`addr` of
-//! `address`), is that word; one that two words share (`cnty`: `county`, `country`) is
-//! neither.
+//! skeleton of exactly one of the lexicon's words, or the start of it (`pstl` of
+//! `postal`), is that word. One that two words share (`lst`: `last`, `list`) is the one
+//! that makes a phrase of the lexicon with the word beside it (`NM_LST` a `name last`,
+//! `LST_PRC` a `list price`: [`super::canonical_tokens`]), else neither.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -40,22 +41,18 @@ fn consonants_only(token: &str) -> bool {
 }
 
 /// Each word's skeleton, and apart each start of one of at least [`LEAST`] letters: the
-/// word of `vocabulary` it shortens, `None` where two words share it. (`frst` is the
-/// whole skeleton of `first` and the start of `firstname`'s: the whole one is read
-/// first; `lst` is the whole one of `last` and of `list`, and shortens neither.)
-type Shortenings = [HashMap<String, Option<&'static str>>; 2];
+/// words of `vocabulary` it shortens. (`frst` is the whole skeleton of `first` and the
+/// start of `firstname`'s: the whole one is read first.)
+type Shortenings = [HashMap<String, Vec<&'static str>>; 2];
 
 fn shortenings(vocabulary: &[&'static str]) -> Shortenings {
-    let mut whole: HashMap<String, Option<&'static str>> = HashMap::new();
-    let mut starts: HashMap<String, Option<&'static str>> = HashMap::new();
-    let note = |m: &mut HashMap<String, Option<&'static str>>, k: String, w| {
-        m.entry(k)
-            .and_modify(|x| {
-                if *x != Some(w) {
-                    *x = None;
-                }
-            })
-            .or_insert(Some(w));
+    let mut whole: HashMap<String, Vec<&'static str>> = HashMap::new();
+    let mut starts: HashMap<String, Vec<&'static str>> = HashMap::new();
+    let note = |m: &mut HashMap<String, Vec<&'static str>>, k: String, w| {
+        let words = m.entry(k).or_default();
+        if !words.contains(&w) {
+            words.push(w);
+        }
     };
     for &w in vocabulary {
         let s = skeleton(w);
@@ -70,84 +67,18 @@ fn shortenings(vocabulary: &[&'static str]) -> Shortenings {
 
 /// Words of column names the lexicon has no concept for, shortened as its own are
 /// (`MDL_NBR` a model number, `STRT_DT` a start date, `TTL_AMT` a total): a shortening
-/// one of them shares with a word of the lexicon is neither's.
+/// one of them shares with a word of the lexicon is not read as the lexicon's alone.
+#[rustfmt::skip]
 const ALSO: &[&str] = &[
-    "model",
-    "master",
-    "status",
-    "start",
-    "total",
-    "count",
-    "amount",
-    "quantity",
-    "message",
-    "manager",
-    "market",
-    "mode",
-    "module",
-    "metal",
-    "level",
-    "letter",
-    "limit",
-    "batch",
-    "store",
-    "stock",
-    "step",
-    "serial",
-    "series",
-    "product",
-    "period",
-    "percent",
-    "part",
-    "point",
-    "port",
-    "print",
-    "transaction",
-    "type",
-    "term",
-    "text",
-    "record",
-    "reference",
-    "result",
-    "rate",
-    "class",
-    "contract",
-    "credit",
-    "document",
-    "discount",
-    "flag",
-    "group",
-    "account",
-    "order",
-    "note",
-    "item",
-    "index",
-    "value",
-    "version",
-    "weight",
-    "width",
-    "height",
-    "length",
-    "size",
-    "color",
-    "colour",
-    "balance",
-    "branch",
-    "building",
-    "department",
-    "division",
-    "grade",
-    "salary",
-    "score",
-    "source",
-    "target",
-    "system",
-    "ticket",
-    "total",
-    "unit",
-    "user",
-    "vendor",
-    "volume",
+    "model", "master", "status", "start", "total", "count", "amount", "quantity",
+    "message", "manager", "market", "mode", "module", "metal", "level", "letter", "limit",
+    "batch", "store", "stock", "step", "serial", "series", "product", "period", "percent",
+    "part", "point", "port", "print", "transaction", "type", "term", "text", "record",
+    "reference", "result", "rate", "class", "contract", "credit", "document", "discount",
+    "flag", "group", "account", "order", "note", "item", "index", "value", "version",
+    "weight", "width", "height", "length", "size", "color", "colour", "balance", "branch",
+    "building", "department", "division", "grade", "salary", "score", "source", "target",
+    "system", "ticket", "unit", "user", "vendor", "volume",
 ];
 
 /// The whole words (not themselves in consonants: `frst nm` is listed too) of the
@@ -166,18 +97,30 @@ static WORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 
 static SHORTENED: LazyLock<Shortenings> = LazyLock::new(|| shortenings(&WORDS));
 
-/// The lexicon's word a token shortens by dropping its vowels (`frst` → `first`, `brth`
-/// → `birth`, `cty` → `city`); `None` for a token with a vowel after its first letter,
-/// shorter than [`LEAST`], a word the lexicon reads as it is (`emp` is an employee, a
-/// [`super::QUALIFIERS`] word, not an `employer`), or one that shortens no word or two.
-pub fn lengthened(token: &str) -> Option<&'static str> {
+/// The words a token may shorten by dropping its vowels: those whose whole skeleton it
+/// is, else those it starts; none for a token with a vowel after its first letter,
+/// shorter than [`LEAST`], or a word the lexicon reads as it is (`emp` is an employee, a
+/// [`super::QUALIFIERS`] word, not an `employer`).
+pub fn shortened(token: &str) -> &'static [&'static str] {
     let known = [super::QUALIFIERS, super::OTHER_PARTIES, super::GENERIC];
     if token.len() < LEAST || !consonants_only(token) || known.iter().any(|k| k.contains(&token)) {
-        return None;
+        return &[];
     }
     let s = skeleton(token);
     let [whole, starts] = &*SHORTENED;
-    *whole.get(&s).or_else(|| starts.get(&s))?
+    whole
+        .get(&s)
+        .or_else(|| starts.get(&s))
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The one word a token shortens ([`shortened`]: `frst` → `first`, `brth` → `birth`,
+/// `cty` → `city`); `None` where it shortens none or two.
+pub fn lengthened(token: &str) -> Option<&'static str> {
+    match shortened(token) {
+        [w] => Some(w),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -205,18 +148,19 @@ mod tests {
         ] {
             assert_eq!(lengthened(t), None, "{t}");
         }
+        assert!(shortened("lst").contains(&"last") && shortened("lst").contains(&"list"));
     }
 
     #[test]
-    fn a_skeleton_two_words_share_shortens_neither() {
+    fn a_skeleton_two_words_share_shortens_both() {
         let [whole, starts] = shortenings(&["county", "country", "middle", "first", "firstname"]);
-        assert_eq!(starts.get("cnt"), Some(&None));
-        assert_eq!(whole.get("cnty"), Some(&Some("county")));
-        assert_eq!(whole.get("cntry"), Some(&Some("country")));
-        assert_eq!(whole.get("mdl"), Some(&Some("middle")));
+        assert_eq!(starts.get("cnt"), Some(&vec!["county", "country"]));
+        assert_eq!(whole.get("cnty"), Some(&vec!["county"]));
+        assert_eq!(whole.get("cntry"), Some(&vec!["country"]));
+        assert_eq!(whole.get("mdl"), Some(&vec!["middle"]));
         // the whole skeleton of one word and the start of another's
-        assert_eq!(whole.get("frst"), Some(&Some("first")));
-        assert_eq!(starts.get("frst"), Some(&Some("firstname")));
+        assert_eq!(whole.get("frst"), Some(&vec!["first"]));
+        assert_eq!(starts.get("frst"), Some(&vec!["firstname"]));
         assert_eq!(skeleton("address"), "adrs");
     }
 }

@@ -148,8 +148,8 @@ pub struct SmColumn {
     /// Character-trigram profile of the values (unit length).
     pub profile: HashMap<String, f64>,
     /// How often each telling shape of digits occurs among the values
-    /// ([`super::shapes::digit_shapes`]; empty for a column of words or short numbers).
-    pub digit_shapes: HashMap<String, f64>,
+    /// ([`DigitShapes`]; empty for a column of words or short numbers).
+    pub digit_shapes: DigitShapes,
     /// The concept the name stands for in the built-in lexicon ([`crate::engine::lexicon`]).
     pub concept: Option<&'static str>,
     /// The concept the name states whole ([`crate::engine::lexicon::concept_exact`]:
@@ -219,7 +219,7 @@ impl SmColumn {
             street_share: street_share(&real),
             single_chars,
             profile: value_profile(&samples),
-            digit_shapes: digit_shapes(&real),
+            digit_shapes: DigitShapes::of(&real),
         }
     }
 
@@ -402,7 +402,7 @@ const TWO_CONCEPTS_SEMANTIC: f64 = 0.9;
 const CONTAINMENT_VALUES: f64 = 5.0;
 
 /// Value similarity of two columns whose values all take one telling shape of digits
-/// ([`super::shapes::digit_shapes`]: `999-99-9999`): over the one-to-one floor with
+/// ([`DigitShapes`]: `999-99-9999`): over the one-to-one floor with
 /// nothing else said, under the threshold on its own.
 const DIGIT_SHAPE_SIM: f64 = 0.8;
 
@@ -466,7 +466,7 @@ pub fn sm_evidence(
             };
         let prof = profile_cosine(&a.profile, &b.profile);
         // phone numbers, identity numbers, postcodes written alike: few trigrams shared
-        let shape = profile_cosine(&a.digit_shapes, &b.digit_shapes);
+        let shape = a.digit_shapes.similarity(&b.digit_shapes);
         let streets = [a, b]
             .iter()
             .all(|c| c.street_share.is_some_and(|x| x >= STREET_SHARE));
@@ -620,6 +620,19 @@ mod tests {
         );
         // nine digits are not ten: nothing beyond the trigrams of random digits
         assert!(e(&telecom, &ssn).score < floor, "{:?}", e(&telecom, &ssn));
+        // ten digits laid out another way are still alike, less so
+        let laid_out = c(
+            "PAT_CONTACT",
+            phones(&[
+                "356-971-2962",
+                "370-476-3235",
+                "221-231-7688",
+                "280-747-0632",
+                "498-376-2049",
+            ]),
+        );
+        let (same, other) = (e(&telecom, &ph_nbr).score, e(&telecom, &laid_out).score);
+        assert!(other > floor && other < same, "{same} {other}");
         // a house number's or a ZIP's shape is too common to tell anything
         let zips = c("zip", json!(["19757", "77319", "37298", "60614", "94110"]));
         assert!(zips.digit_shapes.is_empty());

@@ -194,24 +194,71 @@ pub fn digit_shape(s: &str) -> Option<String> {
     Some(out)
 }
 
-/// How often each telling [`digit_shape`] occurs among a column's real samples, as a unit
-/// vector (for [`profile_cosine`]): two columns of phone numbers or identity numbers
-/// written alike share a shape where no two of their values share a trigram. Empty
-/// unless [`SHAPED_SHARE`] of [`SHAPE_MIN_SAMPLES`] or more samples have one.
-pub fn digit_shapes(real: &[&str]) -> HashMap<String, f64> {
-    let mut m: HashMap<String, f64> = HashMap::new();
-    for s in real {
-        if let Some(shape) = digit_shape(s).filter(|x| x.chars().count() >= SHAPE_LEAST) {
-            *m.entry(shape).or_default() += 1.0;
+/// The telling shapes of a column's values ([`DigitShapes::of`]).
+#[derive(Debug, Clone, Default)]
+pub struct DigitShapes {
+    /// How often each [`digit_shape`] of [`SHAPE_LEAST`] characters or more occurs, as a
+    /// unit vector.
+    layout: HashMap<String, f64>,
+    /// How often each count of digits occurs among the values written in digits and
+    /// punctuation alone, as a unit vector: `(415) 555-0199` and `415.555.0199` both
+    /// ten.
+    digits: HashMap<usize, f64>,
+}
+
+/// How much two columns' counts of digits alone say beside their layouts
+/// ([`DigitShapes::similarity`]): a ZIP+4 and an identity number both have nine.
+const DIGITS_ALONE: f64 = 0.75;
+
+fn unit<K: std::hash::Hash + Eq>(m: &mut HashMap<K, f64>) {
+    let n = m.values().map(|v| v * v).sum::<f64>().sqrt();
+    if n > 0.0 {
+        for v in m.values_mut() {
+            *v /= n;
         }
     }
-    let shaped: f64 = m.values().sum();
-    if real.len() < SHAPE_MIN_SAMPLES || shaped < SHAPED_SHARE * real.len() as f64 {
-        return HashMap::new();
+}
+
+impl DigitShapes {
+    /// Of a column's real samples: two columns of phone numbers or identity numbers share
+    /// a shape where no two of their values share a trigram. Empty unless [`SHAPED_SHARE`]
+    /// of [`SHAPE_MIN_SAMPLES`] or more samples have a telling shape.
+    pub fn of(real: &[&str]) -> Self {
+        let mut layout: HashMap<String, f64> = HashMap::new();
+        let mut digits: HashMap<usize, f64> = HashMap::new();
+        for s in real {
+            let Some(shape) = digit_shape(s).filter(|x| x.chars().count() >= SHAPE_LEAST) else {
+                continue;
+            };
+            *layout.entry(shape).or_default() += 1.0;
+            if !s.chars().any(char::is_alphabetic) {
+                *digits
+                    .entry(s.bytes().filter(u8::is_ascii_digit).count())
+                    .or_default() += 1.0;
+            }
+        }
+        let shaped: f64 = layout.values().sum();
+        if real.len() < SHAPE_MIN_SAMPLES || shaped < SHAPED_SHARE * real.len() as f64 {
+            return Self::default();
+        }
+        unit(&mut layout);
+        unit(&mut digits);
+        Self { layout, digits }
     }
-    let n = m.values().map(|v| v * v).sum::<f64>().sqrt();
-    for v in m.values_mut() {
-        *v /= n;
+
+    /// Whether no shape tells anything of the column.
+    pub fn is_empty(&self) -> bool {
+        self.layout.is_empty()
     }
-    m
+
+    /// How alike two columns' shapes are: the cosine of their layouts, or less, of their
+    /// counts of digits alone ([`DIGITS_ALONE`]).
+    pub fn similarity(&self, other: &Self) -> f64 {
+        fn cosine<K: std::hash::Hash + Eq>(a: &HashMap<K, f64>, b: &HashMap<K, f64>) -> f64 {
+            a.iter()
+                .map(|(k, v)| v * b.get(k).copied().unwrap_or(0.0))
+                .sum()
+        }
+        cosine(&self.layout, &other.layout).max(DIGITS_ALONE * cosine(&self.digits, &other.digits))
+    }
 }
