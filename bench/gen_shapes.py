@@ -648,6 +648,14 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
            "SSN", "Wages", "EmployerId", "EmployerName", "EmployerStreetNbr",
            "EmployerStreetName", "EmployerUnit", "EmployerCity", "EmployerState",
            "EmployerZip", "FormType", "TaxYear"], right)
+    # the forms with their columns named as a mainframe names them, its words written in
+    # consonants (`NM_FRST`, `DT_BRTH`, `MAIL_STRT_NM`, `EMPLR_CTY`)
+    write(os.path.join(d, "right_mainframe.csv"),
+          ["FORM_ID", "NM_FRST", "NM_MDL_INIT", "NM_LST", "AGE_YRS", "DT_BRTH",
+           "MAIL_HSE_NBR", "MAIL_STRT_NM", "MAIL_UNIT_NBR", "MAIL_PO_BOX", "MAIL_CTY",
+           "MAIL_ST", "MAIL_ZIP", "ID_SSN", "AMT_WGS", "EMPLR_ID", "EMPLR_NM",
+           "EMPLR_HSE_NBR", "EMPLR_STRT_NM", "EMPLR_UNIT_NBR", "EMPLR_CTY", "EMPLR_ST",
+           "EMPLR_ZIP", "CD_FORM_TYP", "YR_TAX"], right)
     drop = {header.index("age"), header.index("date_of_birth")}
     write(os.path.join(d, "right_nodob.csv"), [h for k, h in enumerate(header) if k not in drop],
           [[x for k, x in enumerate(row) if k not in drop] for row in right])

@@ -94,6 +94,7 @@ run person-link-pop 0.98 em --left $s/person_link_pop/left.csv --right $s/person
 run person-link-pop-whole 0.98 em --left $s/person_link_pop/left_whole.csv --right $s/person_link_pop/right.csv --truth $s/person_link_pop/truth.csv
 run person-tax-pop-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right.csv --truth $s/person_tax_link_pop/truth.csv
 run person-tax-pop-coded-link 0.98 em --left $s/person_tax_link_pop/left_coded.csv --right $s/person_tax_link_pop/right_coded.csv --truth $s/person_tax_link_pop/truth.csv
+run person-tax-pop-mainframe-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right_mainframe.csv --truth $s/person_tax_link_pop/truth.csv
 run person-tax-pop-serial-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right_serial.csv --truth $s/person_tax_link_pop/truth.csv
 run person-tax-pop-placeholder-link 0.98 em --left $s/person_tax_link_pop/left_placeholder.csv --right $s/person_tax_link_pop/right_placeholder.csv --truth $s/person_tax_link_pop/truth.csv
 run person-tax-pop-nodob-link 0.98 em --left $s/person_tax_link_pop/left.csv --right $s/person_tax_link_pop/right_nodob.csv --truth $s/person_tax_link_pop/truth.csv
