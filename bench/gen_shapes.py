@@ -757,6 +757,10 @@ def person_census(out, rng, T, rate=0.03):
     write(os.path.join(d, "input_household.csv"),
           CENSUS_COLUMNS + ["year", "household_id", "spouse_first_name", "spouse_last_name"],
           [r + extra[r[0]] for r in rows])
+    # the same rows with the columns named as a mainframe names them, words in consonants
+    write(os.path.join(d, "input_mainframe.csv"),
+          ["REC_ID", "NM_FRST", "NM_MDL_INIT", "NM_LST", "AGE", "DT_BRTH", "HSE_NBR",
+           "STRT_NM", "UNIT_NBR", "CTY", "ST", "ZIP", "SX_CD", "YR"], rows)
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 

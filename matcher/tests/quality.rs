@@ -631,6 +631,13 @@ fn a_census_with_few_duplicates_dedup() {
     // measured 0.9848 (0.3565 while a spouse's given name was a given name, and a
     // household's id a second address)
     assert!(f >= 0.95, "person_census household f1 {f}");
+    // the same rows with the columns named in consonants (`NM_FRST`, `SX_CD`)
+    let f = dedup_f1(&s.join("input_mainframe.csv"), &s.join("truth.csv"));
+    println!("person_census with columns named in consonants f1={f:.4}");
+    // measured 0.9848; 0.1224 while they were not read: the given name, unnamed in a
+    // file of households, was left out as agreeing no more often among likely matches
+    // than among random pairs, and EM learnt that a household is one person
+    assert!(f >= 0.95, "person_census mainframe f1 {f}");
 }
 
 /// A census of households in which a few people (1.3%) were counted again at another

@@ -95,7 +95,8 @@ const CONCEPTS: &[(&str, &[&str])] = &[
         &["birth year", "year of birth", "yob", "byear"],
     ),
     ("age", &["age", "age years"]),
-    ("gender", &["sex", "gender"]),
+    // `sx` as a mainframe shortens it (`SX_CD`; `gndr` is read by its consonants)
+    ("gender", &["sex", "gender", "sx"]),
     (
         "postcode",
         &[
@@ -893,6 +894,7 @@ mod tests {
             ("DT_BRTH", "date_of_birth"),
             ("AD_CTY", "town"),
             ("GNDR_CD", "sex"),
+            ("SX_CD", "gender"),
         ] {
             assert_eq!(concept(a), concept(b), "{a} / {b}");
             assert!(concept(a).is_some(), "{a}");
