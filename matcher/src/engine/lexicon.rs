@@ -240,6 +240,9 @@ const CONCEPTS: &[(&str, &[&str])] = &[
         "city",
         &[
             "city",
+            // as a mainframe shortens it (`AD_CTY`: three letters are too few to read as
+            // a shortening on their own)
+            "cty",
             "town",
             "suburb",
             "locality",
@@ -496,21 +499,18 @@ fn canonical_tokens(toks: &[String]) -> Vec<String> {
             }
         }
     }
-    // a shortening of two words: the one that makes a phrase with the word beside it
+    // a short or shared shortening: the word that makes a phrase with the word beside it
     for k in 0..out.len() {
         let words = skeleton::shortened(&out[k]);
-        if words.len() < 2 {
+        if words.is_empty() {
             continue;
         }
-        let (before, after) = (k.checked_sub(1).map(|b| &out[b]), out.get(k + 1));
-        let phrased: Vec<&str> = words
-            .iter()
-            .copied()
-            .filter(|w| {
-                let pair = |x: &str, y: &str| in_a_phrase(x, y);
-                before.is_some_and(|b| pair(b, w)) || after.is_some_and(|a| pair(w, a))
-            })
-            .collect();
+        let beside = |w: &str| {
+            let before = k.checked_sub(1).map(|b| out[b].as_str());
+            before.is_some_and(|b| in_a_phrase(b, w))
+                || out.get(k + 1).is_some_and(|a| in_a_phrase(w, a))
+        };
+        let phrased: Vec<&str> = words.into_iter().filter(|w| beside(w)).collect();
         if let [w] = phrased[..] {
             out[k] = w.to_string();
         }
@@ -518,13 +518,24 @@ fn canonical_tokens(toks: &[String]) -> Vec<String> {
     out
 }
 
-/// Whether `x` then `y` are two words in a row of one of the lexicon's phrases (`name
-/// last`, `list price`).
+/// Every two words in a row of the lexicon's phrases (`name last`, `list price`), as the
+/// phrases are read ([`canonical_token`]).
+static PHRASE_PAIRS: std::sync::LazyLock<std::collections::HashSet<(&'static str, &'static str)>> =
+    std::sync::LazyLock::new(|| {
+        CONCEPTS
+            .iter()
+            .flat_map(|(_, ps)| ps.iter())
+            .flat_map(|p| {
+                let words: Vec<&'static str> = p.split(' ').map(canonical_token).collect();
+                words.windows(2).map(|w| (w[0], w[1])).collect::<Vec<_>>()
+            })
+            .collect()
+    });
+
+/// Whether `x` then `y` are two words in a row of one of the lexicon's phrases.
 fn in_a_phrase(x: &str, y: &str) -> bool {
-    CONCEPTS.iter().flat_map(|(_, ps)| ps.iter()).any(|p| {
-        let words: Vec<&str> = p.split(' ').map(canonical_token).collect();
-        words.windows(2).any(|w| w[0] == x && w[1] == y)
-    })
+    let pairs: &std::collections::HashSet<(&str, &str)> = &PHRASE_PAIRS;
+    pairs.contains(&(x, y))
 }
 
 fn concept_of(toks: &[&str]) -> Option<&'static str> {
@@ -913,11 +924,18 @@ mod tests {
         }
         assert_eq!(concept("quux"), None);
         // a shortening of two words is the one beside which it makes a phrase, and
-        // alone neither (`LST`; `MDL_NBR` is no middle name)
-        assert_eq!(concept("LST_PRC"), concept("list_price"));
-        assert!(concept("LST_PRC").is_some());
+        // alone neither (`LST`); three letters, or a word outside the lexicon that could
+        // be meant, are read as nothing (`MDL_NBR` a model number, `BRN_CD` a branch)
         assert_eq!(concept("LST"), None);
-        assert_eq!(concept("MDL_NBR"), None);
+        assert_eq!(concept("NM_MDL_INIT"), concept("middle_initial"));
+        for name in [
+            "MDL_NBR", "BRN_CD", "MSG_BDY", "BYR_NM", "CST_ID", "EMPL_ID", "FRM_DT", "SLR_ID",
+            "INC_DT", "PRV_ID", "LCL_AMT", "FRN_KEY", "STRT_DT",
+        ] {
+            assert_eq!(concept(name), None, "{name}");
+        }
+        // a word the lexicon lists is read as it is (`BSN`, a Dutch citizen number)
+        assert_eq!(concept("CUST_BSN"), Some("ssn"));
         // abbreviations inside a name, a generic last word, a lone letter
         for (name, c) in [
             ("EmailAddr", "email"),

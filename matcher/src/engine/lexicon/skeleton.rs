@@ -1,29 +1,37 @@
-//! Words a designer shortened by dropping their vowels (`NM_FRST`, `PAT_LST_NM`,
-//! `DT_BRTH`, `AD_CTY`, `GNDR_CD`): read as the lexicon's word they shorten.
+//! Words a designer shortened by dropping their vowels (`NM_FRST`, `DT_BRTH`, `GNDR_CD`,
+//! `NM_LST`): read as the lexicon's word they shorten, where nothing else could be meant.
 //!
 //! Legacy systems name columns in consonants; the lexicon lists a few such forms
-//! (`srnm`, `phn`) but cannot list them all, and two tables seldom shorten alike (the
-//! schema matcher learns `frst` → `first` only from a table that says `first`). A token
-//! of consonants alone (its first letter may be a vowel: `eml`) that is the consonant
-//! skeleton of exactly one of the lexicon's words, or the start of it (`pstl` of
-//! `postal`), is that word. One that two words share (`lst`: `last`, `list`) is the one
-//! that makes a phrase of the lexicon with the word beside it (`NM_LST` a `name last`,
-//! `LST_PRC` a `list price`: [`super::canonical_tokens`]), else neither.
+//! (`srnm`, `phn`, `cty`) but cannot list them all, and two tables seldom shorten alike
+//! (the schema matcher learns `frst` → `first` only from a table that says `first`). The
+//! words a token of consonants may shorten are those whose consonant skeleton it is, or
+//! starts (`pstl` of `postal`), among the lexicon's words and the common words of column
+//! names it has no concept for ([`ALSO`]: a `branch`, a `body`, a `model`). Three letters
+//! shorten too many words to be read alone (`brn`: `born`, `branch`; `cst`: `cost`,
+//! `customer`): a token is read alone ([`lengthened`]) from [`ALONE`] letters, where every
+//! word it may shorten is the lexicon's and of one concept (`frst`: `first`,
+//! `firstname`). Shorter or shared, it is read only as the word that makes a phrase of the
+//! lexicon with the word beside it (`NM_LST` a `name last`, `NM_MDL_INIT` a `name middle
+//! initial`: [`super::canonical_tokens`]; `BRN_CD` may be a branch's code and reads as
+//! nothing). A product's `MDL_NM` reads as a middle name: part of the entity's name.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-/// Fewest letters a shortened word has: `st` and `ln` shorten too many words, and the
-/// lexicon lists its two-letter forms itself.
+/// Fewest letters of a token read beside a word that makes a phrase with it.
 const LEAST: usize = 3;
 
+/// Fewest letters of a token read on its own ([`lengthened`]).
+const ALONE: usize = 4;
+
+/// A vowel after a word's first letter (`y` too: `emplr` drops it from `employer`, `cty`
+/// from `city`).
 fn vowel(c: char) -> bool {
-    matches!(c, 'a' | 'e' | 'i' | 'o' | 'u')
+    matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y')
 }
 
-/// The consonant skeleton of a lower-case word: its first letter, then its consonants
-/// (`y` counts as one), each run of one letter written once (`address` → `adrs`,
-/// `middle` → `mdl`, `city` → `cty`).
+/// The consonant skeleton of a lower-case word: its first letter, then its consonants,
+/// repeats dropped (`address` → `adrs`, `middle` → `mdl`, `employer` → `emplr`).
 fn skeleton(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
     for (k, c) in word.chars().enumerate() {
@@ -40,34 +48,9 @@ fn consonants_only(token: &str) -> bool {
     token.chars().all(|c| c.is_ascii_lowercase()) && !token.chars().skip(1).any(vowel)
 }
 
-/// Each word's skeleton, and apart each start of one of at least [`LEAST`] letters: the
-/// words of `vocabulary` it shortens. (`frst` is the whole skeleton of `first` and the
-/// start of `firstname`'s: the whole one is read first.)
-type Shortenings = [HashMap<String, Vec<&'static str>>; 2];
-
-fn shortenings(vocabulary: &[&'static str]) -> Shortenings {
-    let mut whole: HashMap<String, Vec<&'static str>> = HashMap::new();
-    let mut starts: HashMap<String, Vec<&'static str>> = HashMap::new();
-    let note = |m: &mut HashMap<String, Vec<&'static str>>, k: String, w| {
-        let words = m.entry(k).or_default();
-        if !words.contains(&w) {
-            words.push(w);
-        }
-    };
-    for &w in vocabulary {
-        let s = skeleton(w);
-        for n in (LEAST..s.len()).filter(|&n| s.is_char_boundary(n)) {
-            note(&mut starts, s[..n].to_string(), w);
-        }
-        note(&mut whole, s, w);
-    }
-    whole.retain(|k, _| k.len() >= LEAST);
-    [whole, starts]
-}
-
 /// Words of column names the lexicon has no concept for, shortened as its own are
-/// (`MDL_NBR` a model number, `STRT_DT` a start date, `TTL_AMT` a total): a shortening
-/// one of them shares with a word of the lexicon is not read as the lexicon's alone.
+/// (`MDL_NBR` a model number, `STRT_DT` a start date, `BRN_CD` a branch code): a token
+/// that may shorten one of them is not read as a word of the lexicon.
 #[rustfmt::skip]
 const ALSO: &[&str] = &[
     "model", "master", "status", "start", "total", "count", "amount", "quantity",
@@ -78,49 +61,151 @@ const ALSO: &[&str] = &[
     "flag", "group", "account", "order", "note", "item", "index", "value", "version",
     "weight", "width", "height", "length", "size", "color", "colour", "balance", "branch",
     "building", "department", "division", "grade", "salary", "score", "source", "target",
-    "system", "ticket", "unit", "user", "vendor", "volume",
+    "system", "ticket", "unit", "user", "vendor", "volume", "body", "buyer", "seller",
+    "provider", "station", "from", "form", "incident", "local", "foreign", "front",
+    "treatment", "distance", "destination", "brand", "barcode", "screen", "session",
+    "service", "server", "shipment", "shipping", "supplier", "agreement", "payment",
+    "premium", "policy", "plan", "program", "project", "process", "request", "response",
+    "region", "route", "result", "review", "role", "room", "round", "row", "rule",
 ];
 
-/// The whole words (not themselves in consonants: `frst nm` is listed too) of the
-/// lexicon's concept phrases, and [`ALSO`]: what a token may shorten.
-static WORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    let mut w: Vec<&'static str> = super::CONCEPTS
-        .iter()
-        .flat_map(|(_, phrases)| phrases.iter().flat_map(|p| p.split(' ')))
-        .chain(ALSO.iter().copied())
-        .filter(|w| !consonants_only(w))
-        .collect();
-    w.sort_unstable();
-    w.dedup();
-    w
-});
-
-static SHORTENED: LazyLock<Shortenings> = LazyLock::new(|| shortenings(&WORDS));
-
-/// The words a token may shorten by dropping its vowels: those whose whole skeleton it
-/// is, else those it starts; none for a token with a vowel after its first letter,
-/// shorter than [`LEAST`], or a word the lexicon reads as it is (`emp` is an employee, a
-/// [`super::QUALIFIERS`] word, not an `employer`).
-pub fn shortened(token: &str) -> &'static [&'static str] {
-    let known = [super::QUALIFIERS, super::OTHER_PARTIES, super::GENERIC];
-    if token.len() < LEAST || !consonants_only(token) || known.iter().any(|k| k.contains(&token)) {
-        return &[];
-    }
-    let s = skeleton(token);
-    let [whole, starts] = &*SHORTENED;
-    whole
-        .get(&s)
-        .or_else(|| starts.get(&s))
-        .map_or(&[], Vec::as_slice)
+/// The lexicon's words and the words it may be read as, indexed by skeleton.
+struct Vocabulary {
+    /// Each word's whole skeleton: the words it is the skeleton of.
+    whole: HashMap<String, Vec<&'static str>>,
+    /// Each start of [`LEAST`] letters or more of a skeleton: the words it starts.
+    starts: HashMap<String, Vec<&'static str>>,
+    /// The concepts whose phrases hold each word of the lexicon.
+    concepts: HashMap<&'static str, Vec<&'static str>>,
+    /// Every word of the lexicon's phrases as written (`bsn`, `srnm` too), and the words
+    /// it reads as they are ([`super::QUALIFIERS`], [`super::OTHER_PARTIES`],
+    /// [`super::GENERIC`]): never read as another word.
+    listed: HashSet<&'static str>,
 }
 
-/// The one word a token shortens ([`shortened`]: `frst` → `first`, `brth` → `birth`,
-/// `cty` → `city`); `None` where it shortens none or two.
-pub fn lengthened(token: &str) -> Option<&'static str> {
-    match shortened(token) {
-        [w] => Some(w),
-        _ => None,
+impl Vocabulary {
+    fn new(concepts: &[(&'static str, &'static [&'static str])], also: &[&'static str]) -> Self {
+        let mut of: HashMap<&'static str, Vec<&'static str>> = HashMap::new();
+        let mut listed: HashSet<&'static str> = HashSet::new();
+        for &(c, phrases) in concepts {
+            for w in phrases.iter().flat_map(|p| p.split(' ')) {
+                listed.insert(w);
+                let cs = of.entry(w).or_default();
+                if !cs.contains(&c) {
+                    cs.push(c);
+                }
+            }
+        }
+        let (mut whole, mut starts) = (HashMap::new(), HashMap::new());
+        let note = |m: &mut HashMap<String, Vec<&'static str>>, k: String, w| {
+            let words: &mut Vec<&'static str> = m.entry(k).or_default();
+            if !words.contains(&w) {
+                words.push(w);
+            }
+        };
+        let words = of.keys().copied().chain(also.iter().copied());
+        for w in words.filter(|w| !consonants_only(w)) {
+            let s = skeleton(w);
+            for n in (LEAST..s.len()).filter(|&n| s.is_char_boundary(n)) {
+                note(&mut starts, s[..n].to_string(), w);
+            }
+            note(&mut whole, s, w);
+        }
+        listed.extend(also.iter().copied());
+        Self {
+            whole,
+            starts,
+            concepts: of,
+            listed,
+        }
     }
+
+    /// The words a token may shorten (whole skeletons first); none for a token with a
+    /// vowel after its first letter, shorter than [`LEAST`], or listed, but a word the
+    /// lexicon lists in consonants may be read as the words of its own concept (`frst nm`
+    /// and `lst nm` are listed: `NM_FRST` reads `name first`, `NM_LST` `name last`, never
+    /// `list`; `bsn` is no `business`).
+    fn candidates(&self, token: &str) -> Vec<&'static str> {
+        if token.len() < LEAST || !consonants_only(token) {
+            return Vec::new();
+        }
+        let own = self.concepts.get(token);
+        if self.listed.contains(token) && own.is_none() {
+            return Vec::new();
+        }
+        let of_own = |w: &&'static str| {
+            own.is_none_or(|cs| {
+                self.concepts
+                    .get(w)
+                    .is_some_and(|ws| ws.iter().any(|c| cs.contains(c)))
+            })
+        };
+        let s = skeleton(token);
+        let mut out: Vec<&'static str> = Vec::new();
+        for w in [&self.whole, &self.starts]
+            .into_iter()
+            .filter_map(|m| m.get(&s))
+            .flatten()
+        {
+            if !out.contains(w) {
+                out.push(w);
+            }
+        }
+        out.retain(of_own);
+        out
+    }
+
+    /// [`candidates`](Self::candidates) when every one is a word of the lexicon; none
+    /// when a word outside it could be meant.
+    fn lexicon_words(&self, token: &str) -> Vec<&'static str> {
+        let words = self.candidates(token);
+        if words.iter().all(|w| self.concepts.contains_key(w)) {
+            words
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn lengthened(&self, token: &str) -> Option<&'static str> {
+        if token.len() < ALONE {
+            return None;
+        }
+        let words = self.lexicon_words(token);
+        let (first, rest) = words.split_first()?;
+        let one_concept = self.concepts.get(first).is_some_and(|cs| {
+            cs.iter().any(|c| {
+                rest.iter()
+                    .all(|w| self.concepts.get(w).is_some_and(|ws| ws.contains(c)))
+            })
+        });
+        one_concept.then_some(*first)
+    }
+}
+
+static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
+    let mut also: Vec<&'static str> = ALSO.to_vec();
+    also.extend(super::QUALIFIERS);
+    also.extend(super::OTHER_PARTIES);
+    also.extend(super::GENERIC);
+    Vocabulary::new(super::CONCEPTS, &also)
+});
+
+/// The lexicon's word a token of [`ALONE`] letters or more shortens by dropping its
+/// vowels, where every word it may shorten is the lexicon's and of one concept (`frst` →
+/// `first`, of `first` and `firstname`; `brth` → `birth`; `gndr` → `gender`); `None`
+/// otherwise (`empl`: `employer` or `employee`; `strt`: `street` or `start`).
+pub fn lengthened(token: &str) -> Option<&'static str> {
+    VOCABULARY.lengthened(token)
+}
+
+/// The lexicon's words a token of [`LEAST`] letters or more may shorten, to be read by
+/// the word beside it (`mdl`: `middle`, and `model`, which no phrase of the lexicon holds,
+/// so `NM_MDL_INIT` reads `name middle initial` and `MDL_NBR` nothing; `brn`: `born`,
+/// and `branch`, and `BRN_CD` reads nothing).
+pub fn shortened(token: &str) -> Vec<&'static str> {
+    let mut words = VOCABULARY.candidates(token);
+    words.retain(|w| VOCABULARY.concepts.contains_key(w));
+    words
 }
 
 #[cfg(test)]
@@ -128,39 +213,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_word_in_consonants_is_read_as_the_one_word_it_shortens() {
+    fn a_word_in_consonants_is_read_alone_only_where_nothing_else_is_meant() {
         for (short, long) in [
             ("frst", "first"),
             ("brth", "birth"),
-            ("cty", "city"),
             ("gndr", "gender"),
-            ("eml", "email"),
             ("pstl", "postal"),
-            ("mbl", "mobile"),
         ] {
             assert_eq!(lengthened(short), Some(long), "{short}");
         }
-        // two words share it (`lst`: `last`, `list`; `mdl`: `middle`, `model`; `strt`:
-        // `street`, `start`), it is too short, it has vowels, or the lexicon reads it as
-        // it is
+        // two words of two concepts or one outside the lexicon (`lst`: `last`, `list`;
+        // `empl`: `employer`, `employee`; `strt`: `street`, `start`), three letters, a
+        // vowel, or a word the lexicon lists (`bsn` is an identity number, `emp` an
+        // employee)
         for t in [
-            "lst", "st", "ln", "first", "lest", "xyz", "zip", "ssn", "dob", "emp", "mdl", "strt",
+            "lst", "empl", "strt", "brn", "cst", "cty", "frst_", "first", "lest", "xyz", "zip",
+            "ssn", "bsn", "emp", "mdl",
         ] {
             assert_eq!(lengthened(t), None, "{t}");
         }
-        assert!(shortened("lst").contains(&"last") && shortened("lst").contains(&"list"));
+        // listed in `lst nm`: a surname's word alone
+        let lst = shortened("lst");
+        assert!(lst.contains(&"last") && !lst.contains(&"list"), "{lst:?}");
+        assert!(shortened("bsn").is_empty());
+        assert_eq!(shortened("mdl"), ["middle"]);
     }
 
     #[test]
-    fn a_skeleton_two_words_share_shortens_both() {
-        let [whole, starts] = shortenings(&["county", "country", "middle", "first", "firstname"]);
-        assert_eq!(starts.get("cnt"), Some(&vec!["county", "country"]));
-        assert_eq!(whole.get("cnty"), Some(&vec!["county"]));
-        assert_eq!(whole.get("cntry"), Some(&vec!["country"]));
-        assert_eq!(whole.get("mdl"), Some(&vec!["middle"]));
-        // the whole skeleton of one word and the start of another's
-        assert_eq!(whole.get("frst"), Some(&vec!["first"]));
-        assert_eq!(starts.get("frst"), Some(&vec!["firstname"]));
+    fn words_are_indexed_by_their_skeletons_and_its_starts() {
+        let v = Vocabulary::new(
+            &[
+                ("region", &["county", "country"]),
+                ("given_name", &["first", "firstname"]),
+                ("middle_name", &["middle"]),
+            ],
+            &["model"],
+        );
+        assert_eq!(v.candidates("cnt"), ["county", "country"]);
+        assert_eq!(v.whole.get("cnt").cloned(), Some(vec!["county"]));
+        assert_eq!(v.whole.get("cntr").cloned(), Some(vec!["country"]));
+        assert_eq!(v.candidates("frst"), ["first", "firstname"]);
+        assert_eq!(v.lengthened("frst"), Some("first"));
+        assert_eq!(v.candidates("mdl"), ["middle", "model"]);
+        assert!(v.lexicon_words("mdl").is_empty());
         assert_eq!(skeleton("address"), "adrs");
+        assert_eq!(skeleton("employer"), "emplr");
     }
 }

@@ -195,6 +195,7 @@ impl SmColumn {
         let single_chars = values.iter().map(|v| v.chars().count()).sum::<usize>() as f64
             <= 1.5 * values.len() as f64;
         let real = real_samples(&samples);
+        let inferred = inferred_type(&c.name, &samples);
         Self {
             table: table.name.clone(),
             name: c.name.clone(),
@@ -207,7 +208,7 @@ impl SmColumn {
                 .as_deref()
                 .map(DataType::from_declared)
                 .unwrap_or(DataType::Unknown),
-            inferred: inferred_type(&c.name, &samples),
+            inferred,
             values,
             value_tokens: samples
                 .iter()
@@ -219,7 +220,12 @@ impl SmColumn {
             street_share: street_share(&real),
             single_chars,
             profile: value_profile(&samples),
-            digit_shapes: DigitShapes::of(&real),
+            // dates are told by their type: every date column shares a shape
+            digit_shapes: if inferred == DataType::Date {
+                DigitShapes::default()
+            } else {
+                DigitShapes::of(&real)
+            },
         }
     }
 
@@ -313,8 +319,8 @@ fn two_concepts(a: Option<&str>, b: Option<&str>) -> bool {
 
 /// Token-level expansions learned from the data: a short token in one table that
 /// abbreviates a token of the other table (`gvn` → `given`), unless the lexicon reads
-/// the two as two concepts (`mi` is a middle initial, not `municipality`) or the short
-/// one as a concept and the long one as none (`ln` is a surname, not FHIR's address
+/// the two as two concepts (`mi` is a middle initial, not `municipality`) or a two-letter
+/// short one as a concept and the long one as none (`ln` is a surname, not FHIR's address
 /// `line`).
 pub fn learn_expansions(a: &[SmColumn], b: &[SmColumn]) -> HashMap<String, String> {
     let vocab_a: HashSet<&String> = a.iter().flat_map(|c| c.name_tokens.iter()).collect();
@@ -322,22 +328,18 @@ pub fn learn_expansions(a: &[SmColumn], b: &[SmColumn]) -> HashMap<String, Strin
     let mut out = HashMap::new();
     for (short_side, long_side) in [(&vocab_a, &vocab_b), (&vocab_b, &vocab_a)] {
         for s in short_side.iter() {
-            if long_side.contains(*s) {
+            if long_side.contains(*s) || s.len() < 2 {
                 continue;
             }
+            let cs = crate::engine::lexicon::concept_exact(s);
             let cands: Vec<&&String> = long_side
                 .iter()
+                .filter(|l| crate::engine::text::token_abbreviates(s, l))
                 .filter(|l| {
-                    let (cs, cl) = (
-                        crate::engine::lexicon::concept_exact(s),
-                        crate::engine::lexicon::concept_exact(l),
-                    );
-                    crate::engine::text::token_abbreviates(s, l)
-                        && s.len() >= 2
-                        && !two_concepts(cs, cl)
-                        // a word the lexicon reads whole (`ln`, a surname) shortens no
-                        // word it reads as nothing (`line`)
-                        && (cs.is_none() || cl.is_some())
+                    let cl = crate::engine::lexicon::concept_exact(l);
+                    // a two-letter code the lexicon reads whole (`ln`, a surname) shortens
+                    // no word it reads as nothing (`line`); `tel` may shorten `telecom`
+                    !two_concepts(cs, cl) && (s.len() > 2 || cs.is_none() || cl.is_some())
                 })
                 .collect();
             if cands.len() == 1 {
@@ -636,6 +638,18 @@ mod tests {
         // a house number's or a ZIP's shape is too common to tell anything
         let zips = c("zip", json!(["19757", "77319", "37298", "60614", "94110"]));
         assert!(zips.digit_shapes.is_empty());
+        // nor is a date's: every date column shares one, and their type tells them
+        let created = c(
+            "created",
+            json!([
+                "2019-05-17",
+                "2020-11-02",
+                "2018-01-30",
+                "2021-07-07",
+                "2017-03-15"
+            ]),
+        );
+        assert!(created.digit_shapes.is_empty());
         assert_eq!(
             super::super::shapes::digit_shape("(415) 555-0199 ext 2").as_deref(),
             Some("(999) 999-9999 a 9")
@@ -649,7 +663,12 @@ mod tests {
         let line = c("line", json!(["12 main st", "4 elm rd"]));
         let learnt = learn_expansions(std::slice::from_ref(&ln), std::slice::from_ref(&line));
         assert!(!learnt.contains_key("ln"), "{learnt:?}");
-        // a short word the lexicon does not know still abbreviates
+        // a longer one still may (`tel` of `telecom`), and a short word the lexicon does
+        // not know
+        let tel = c("tel", json!(["4155550199"]));
+        let telecom = c("telecom", json!(["4155550123"]));
+        let learnt = learn_expansions(std::slice::from_ref(&tel), std::slice::from_ref(&telecom));
+        assert_eq!(learnt.get("tel").map(String::as_str), Some("telecom"));
         let gvn = c("gvn", json!(["ann"]));
         let given = c("given", json!(["bob"]));
         let learnt = learn_expansions(std::slice::from_ref(&gvn), std::slice::from_ref(&given));
