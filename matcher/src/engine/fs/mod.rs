@@ -11,10 +11,11 @@
 //! placeholder names); [`compare`] gives the agreement levels of two values and the
 //! comparison vector of a pair (`compare/products.rs` two titles of one product,
 //! `compare/names.rs` two whole names, `compare/distance.rs` the bounded edit distance);
-//! [`model`] estimates u by sampling and m by EM, finds groups of dependent fields and
-//! weighs a vector; [`households`] tells a file of households (twins and a replaced
-//! given name look alike) from one without; [`sample`] draws and compares the random pairs u rests on; [`tf`]
-//! adjusts a pair's weight by how common its agreeing values are.
+//! [`model`] estimates u by sampling and m by EM and finds groups of dependent fields
+//! (`model/estimate.rs`), and weighs a vector (`model/weights.rs`); [`households`] tells
+//! a file of households (twins and a replaced given name look alike) from one without;
+//! [`sample`] draws and compares the random pairs u rests on; [`tf`] adjusts a pair's
+//! weight by how common its agreeing values are.
 
 mod compare;
 mod fields;

@@ -3,8 +3,10 @@
 //!
 //! Layout: this file walks the rules and gathers a record pair's evidence
 //! ([`EmEvidence`]); [`names`] tells who the people of a record are and when two records
-//! name two people; [`schema`] gathers a column pair's evidence, with [`shapes`] telling
-//! what a column's values look like (e-mail or street addresses, their trigrams).
+//! name two people (`names/births.rs` what their birth dates and ages say,
+//! `names/similarity.rs` how alike two names are); [`schema`] gathers a column pair's
+//! evidence, with [`shapes`] telling what a column's values look like (e-mail or street
+//! addresses, shapes of digits, their trigrams).
 
 use std::collections::{HashMap, HashSet};
 
