@@ -334,6 +334,7 @@ fn canonical_token(t: &str) -> &str {
         "names" => "name",
         "nm" => "name",
         "cd" => "code",
+        "init" => "initial",
         "yr" => "year",
         _ => t,
     }
@@ -456,12 +457,14 @@ pub fn concept(name: &str) -> Option<&'static str> {
 
 /// [`concept`] of an already split name.
 pub fn concept_of_tokens(toks: &[String]) -> Option<&'static str> {
-    concept_of(
-        &canonical_tokens(toks)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    )
+    let read = canonical_tokens(toks);
+    let read: Vec<&str> = read.iter().map(String::as_str).collect();
+    // a name that only begins with a word read from its consonants names no concept by
+    // it (`BRTH_WGHT` is a birth weight, `FRST_VST_DT` a first visit's date)
+    let lengthened = toks.first().zip(read.first()).is_some_and(|(t, r)| {
+        t != r && canonical_token(t) == t.as_str() && skeleton::shortened(t).contains(r)
+    });
+    concept_of(&read, !lengthened)
 }
 
 /// The tokens of a split name as the phrases are written: each [`canonical_token`]
@@ -505,10 +508,15 @@ fn canonical_tokens(toks: &[String]) -> Vec<String> {
         if words.is_empty() {
             continue;
         }
+        // shared with a word outside the lexicon (`mdl`: `model`; `prsnl`: `personnel`),
+        // a shortening is read only between two words it makes phrases with
+        // (`NM_MDL_INIT`; not `MDL_NM`, a model's name, nor `PRSNL_NBR`)
+        let both = skeleton::shared_outside(&out[k]);
         let beside = |w: &str| {
             let before = k.checked_sub(1).map(|b| out[b].as_str());
-            before.is_some_and(|b| in_a_phrase(b, w))
-                || out.get(k + 1).is_some_and(|a| in_a_phrase(w, a))
+            let left = before.is_some_and(|b| in_a_phrase(b, w));
+            let right = out.get(k + 1).is_some_and(|a| in_a_phrase(w, a));
+            if both { left && right } else { left || right }
         };
         let phrased: Vec<&str> = words.into_iter().filter(|w| beside(w)).collect();
         if let [w] = phrased[..] {
@@ -538,7 +546,8 @@ fn in_a_phrase(x: &str, y: &str) -> bool {
     pairs.contains(&(x, y))
 }
 
-fn concept_of(toks: &[&str]) -> Option<&'static str> {
+/// `leading`: a phrase the name begins with may name its concept (`name_first`).
+fn concept_of(toks: &[&str], leading: bool) -> Option<&'static str> {
     if toks.is_empty() {
         return None;
     }
@@ -565,7 +574,7 @@ fn concept_of(toks: &[&str]) -> Option<&'static str> {
                 && (!qualified_only || before.iter().all(|w| QUALIFIERS.contains(w)))
             {
                 2 * pt.len()
-            } else if starts && !keyed && !qualified_only {
+            } else if leading && starts && !keyed && !qualified_only {
                 2 * pt.len() - 1
             } else {
                 continue;
@@ -578,7 +587,7 @@ fn concept_of(toks: &[&str]) -> Option<&'static str> {
     // a generic last word with no longer phrase ending there: the words before it
     let n = toks.len();
     if n > 1 && GENERIC.contains(&toks[n - 1]) && best.is_none_or(|(s, _)| s < 4) {
-        return before_generic(&toks[..n - 1]).and_then(concept_of);
+        return before_generic(&toks[..n - 1]).and_then(|t| concept_of(t, leading));
     }
     best.map(|(_, c)| c)
 }
@@ -929,8 +938,31 @@ mod tests {
         assert_eq!(concept("LST"), None);
         assert_eq!(concept("NM_MDL_INIT"), concept("middle_initial"));
         for name in [
-            "MDL_NBR", "BRN_CD", "MSG_BDY", "BYR_NM", "CST_ID", "EMPL_ID", "FRM_DT", "SLR_ID",
-            "INC_DT", "PRV_ID", "LCL_AMT", "FRN_KEY", "STRT_DT",
+            "MDL_NBR",
+            "MDL_NM",
+            "BRN_CD",
+            "MSG_BDY",
+            "BYR_NM",
+            "CST_ID",
+            "EMPL_ID",
+            "FRM_DT",
+            "SLR_ID",
+            "INC_DT",
+            "PRV_ID",
+            "LCL_AMT",
+            "FRN_KEY",
+            "STRT_DT",
+            "PRSNL_NBR",
+            "ORGN_CD",
+            "ASGN_DT",
+            "ATHR_CD",
+            "CNFR_DT",
+            "CMPN_AMT",
+            "MNFC_DT",
+            "PBLC_FLG",
+            "DSTR_NM",
+            "BRTH_WGHT",
+            "FRST_VST_DT",
         ] {
             assert_eq!(concept(name), None, "{name}");
         }

@@ -13,7 +13,9 @@
 //! `firstname`). Shorter or shared, it is read only as the word that makes a phrase of the
 //! lexicon with the word beside it (`NM_LST` a `name last`, `NM_MDL_INIT` a `name middle
 //! initial`: [`super::canonical_tokens`]; `BRN_CD` may be a branch's code and reads as
-//! nothing). A product's `MDL_NM` reads as a middle name: part of the entity's name.
+//! nothing); one that may also shorten a word outside the lexicon, only between two words
+//! it makes phrases with (`NM_MDL_INIT`; a product's `MDL_NM` and an employee's
+//! `PRSNL_NBR` read as nothing).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -49,11 +51,12 @@ fn consonants_only(token: &str) -> bool {
 }
 
 /// Words of column names the lexicon has no concept for, shortened as its own are
-/// (`MDL_NBR` a model number, `STRT_DT` a start date, `BRN_CD` a branch code): a token
+/// (`MDL_NBR` a model number, `BRN_CD` a branch code; not `start`, whose skeleton is
+/// `street`'s, and `STRT_NM` is a street's name far more often than not): a token
 /// that may shorten one of them is not read as a word of the lexicon.
 #[rustfmt::skip]
 const ALSO: &[&str] = &[
-    "model", "master", "status", "start", "total", "count", "amount", "quantity",
+    "model", "master", "status", "total", "count", "amount", "quantity",
     "message", "manager", "market", "mode", "module", "metal", "level", "letter", "limit",
     "batch", "store", "stock", "step", "serial", "series", "product", "period", "percent",
     "part", "point", "port", "print", "transaction", "type", "term", "text", "record",
@@ -67,6 +70,9 @@ const ALSO: &[&str] = &[
     "service", "server", "shipment", "shipping", "supplier", "agreement", "payment",
     "premium", "policy", "plan", "program", "project", "process", "request", "response",
     "region", "route", "result", "review", "role", "room", "round", "row", "rule",
+    "personnel", "origin", "original", "organ", "assign", "assignment", "authority",
+    "authorization", "confirm", "confirmation", "compensation", "component", "corporate",
+    "manufacture", "manufacturing", "public", "distributor", "journal", "visit", "place",
 ];
 
 /// The lexicon's words and the words it may be read as, indexed by skeleton.
@@ -87,9 +93,13 @@ impl Vocabulary {
     fn new(concepts: &[(&'static str, &'static [&'static str])], also: &[&'static str]) -> Self {
         let mut of: HashMap<&'static str, Vec<&'static str>> = HashMap::new();
         let mut listed: HashSet<&'static str> = HashSet::new();
+        // the words in the lexicon's order, so that every run reads a token alike
+        let mut order: Vec<&'static str> = Vec::new();
         for &(c, phrases) in concepts {
             for w in phrases.iter().flat_map(|p| p.split(' ')) {
-                listed.insert(w);
+                if listed.insert(w) {
+                    order.push(w);
+                }
                 let cs = of.entry(w).or_default();
                 if !cs.contains(&c) {
                     cs.push(c);
@@ -103,7 +113,7 @@ impl Vocabulary {
                 words.push(w);
             }
         };
-        let words = of.keys().copied().chain(also.iter().copied());
+        let words = order.into_iter().chain(also.iter().copied());
         for w in words.filter(|w| !consonants_only(w)) {
             let s = skeleton(w);
             for n in (LEAST..s.len()).filter(|&n| s.is_char_boundary(n)) {
@@ -193,19 +203,27 @@ static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
 /// The lexicon's word a token of [`ALONE`] letters or more shortens by dropping its
 /// vowels, where every word it may shorten is the lexicon's and of one concept (`frst` →
 /// `first`, of `first` and `firstname`; `brth` → `birth`; `gndr` → `gender`); `None`
-/// otherwise (`empl`: `employer` or `employee`; `strt`: `street` or `start`).
+/// otherwise (`empl`: `employer` or `employee`).
 pub fn lengthened(token: &str) -> Option<&'static str> {
     VOCABULARY.lengthened(token)
 }
 
 /// The lexicon's words a token of [`LEAST`] letters or more may shorten, to be read by
-/// the word beside it (`mdl`: `middle`, and `model`, which no phrase of the lexicon holds,
-/// so `NM_MDL_INIT` reads `name middle initial` and `MDL_NBR` nothing; `brn`: `born`,
-/// and `branch`, and `BRN_CD` reads nothing).
+/// the word beside it (`mdl`: `middle`, not `model`, which no phrase of the lexicon holds:
+/// see [`shared_outside`]; `brn`: `born`, not `branch`, and `BRN_CD` reads nothing).
 pub fn shortened(token: &str) -> Vec<&'static str> {
     let mut words = VOCABULARY.candidates(token);
     words.retain(|w| VOCABULARY.concepts.contains_key(w));
     words
+}
+
+/// Whether a token may also shorten a word outside the lexicon (`mdl`: `model`; `prsnl`:
+/// `personnel`).
+pub fn shared_outside(token: &str) -> bool {
+    VOCABULARY
+        .candidates(token)
+        .iter()
+        .any(|w| !VOCABULARY.concepts.contains_key(w))
 }
 
 #[cfg(test)]
@@ -218,17 +236,18 @@ mod tests {
             ("frst", "first"),
             ("brth", "birth"),
             ("gndr", "gender"),
+            ("strt", "street"),
             ("pstl", "postal"),
         ] {
             assert_eq!(lengthened(short), Some(long), "{short}");
         }
         // two words of two concepts or one outside the lexicon (`lst`: `last`, `list`;
-        // `empl`: `employer`, `employee`; `strt`: `street`, `start`), three letters, a
+        // `empl`: `employer`, `employee`), three letters, a
         // vowel, or a word the lexicon lists (`bsn` is an identity number, `emp` an
         // employee)
         for t in [
-            "lst", "empl", "strt", "brn", "cst", "cty", "frst_", "first", "lest", "xyz", "zip",
-            "ssn", "bsn", "emp", "mdl",
+            "lst", "empl", "brn", "cst", "cty", "frst_", "first", "lest", "xyz", "zip", "ssn",
+            "bsn", "emp", "mdl",
         ] {
             assert_eq!(lengthened(t), None, "{t}");
         }

@@ -220,7 +220,8 @@ impl SmColumn {
             street_share: street_share(&real),
             single_chars,
             profile: value_profile(&samples),
-            // dates are told by their type: every date column shares a shape
+            // dates are told by their type: every date column shares a shape (a date
+            // written as text, `01/17/1943`, is left out value by value)
             digit_shapes: if inferred == DataType::Date {
                 DigitShapes::default()
             } else {
@@ -650,6 +651,17 @@ mod tests {
             ]),
         );
         assert!(created.digit_shapes.is_empty());
+        let admitted = c(
+            "ADMIT",
+            json!([
+                "01/17/1943",
+                "11/02/2020",
+                "01/30/2018",
+                "07/07/2021",
+                "03/15/2017"
+            ]),
+        );
+        assert!(admitted.digit_shapes.is_empty());
         assert_eq!(
             super::super::shapes::digit_shape("(415) 555-0199 ext 2").as_deref(),
             Some("(999) 999-9999 a 9")

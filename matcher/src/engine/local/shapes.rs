@@ -194,6 +194,22 @@ pub fn digit_shape(s: &str) -> Option<String> {
     Some(out)
 }
 
+/// Whether a [`digit_shape`] is a date's (`99/99/9999`, `9999-99-99`, `9.99.99`): every
+/// column of dates shares one, and their type tells them apart from other numbers.
+fn date_shaped(shape: &str) -> bool {
+    let Some(sep) = shape.chars().find(|c| matches!(c, '/' | '-' | '.')) else {
+        return false;
+    };
+    let parts: Vec<&str> = shape.split(sep).collect();
+    let len = |k: usize| parts.get(k).map_or(0, |p| p.len());
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b == b'9'))
+        && ((len(0) <= 2 && len(1) <= 2 && matches!(len(2), 2 | 4))
+            || (len(0) == 4 && len(1) <= 2 && len(2) <= 2))
+}
+
 /// The telling shapes of a column's values ([`DigitShapes::of`]).
 #[derive(Debug, Clone, Default)]
 pub struct DigitShapes {
@@ -227,7 +243,9 @@ impl DigitShapes {
         let mut layout: HashMap<String, f64> = HashMap::new();
         let mut digits: HashMap<usize, f64> = HashMap::new();
         for s in real {
-            let Some(shape) = digit_shape(s).filter(|x| x.chars().count() >= SHAPE_LEAST) else {
+            let Some(shape) =
+                digit_shape(s).filter(|x| x.chars().count() >= SHAPE_LEAST && !date_shaped(x))
+            else {
                 continue;
             };
             *layout.entry(shape).or_default() += 1.0;
