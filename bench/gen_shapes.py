@@ -656,6 +656,13 @@ def person_tax_link(out, rng, T, skew=(0.9, 1.0), folder="person_tax_link", nois
            "MAIL_ST", "MAIL_ZIP", "ID_SSN", "AMT_WGS", "EMPLR_ID", "EMPLR_NM",
            "EMPLR_HSE_NBR", "EMPLR_STRT_NM", "EMPLR_UNIT_NBR", "EMPLR_CTY", "EMPLR_ST",
            "EMPLR_ZIP", "CD_FORM_TYP", "YR_TAX"], right)
+    # the census rows with their columns named in French (`prenom`, `date_de_naissance`,
+    # `code_postal`), as a French system exports them
+    write(os.path.join(d, "left_french.csv"),
+          ["identifiant", "prenom", "initiale", "nom", "age", "date_de_naissance",
+           "numero_de_rue", "nom_de_la_rue", "appartement", "ville", "departement",
+           "code_postal", "lien_avec_la_personne_de_reference", "sexe", "origine", "annee"],
+          left)
     drop = {header.index("age"), header.index("date_of_birth")}
     write(os.path.join(d, "right_nodob.csv"), [h for k, h in enumerate(header) if k not in drop],
           [[x for k, x in enumerate(row) if k not in drop] for row in right])
@@ -761,6 +768,11 @@ def person_census(out, rng, T, rate=0.03):
     write(os.path.join(d, "input_mainframe.csv"),
           ["REC_ID", "NM_FRST", "NM_MDL_INIT", "NM_LST", "AGE", "DT_BRTH", "HSE_NBR",
            "STRT_NM", "UNIT_NBR", "CTY", "ST", "ZIP", "SX_CD", "YR"], rows)
+    # the same rows with the columns named in German (`Vorname`, `Geburtsdatum`, `PLZ`)
+    write(os.path.join(d, "input_german.csv"),
+          ["Satz_ID", "Vorname", "Zweiter_Vorname", "Nachname", "Alter", "Geburtsdatum",
+           "Hausnummer", "Straße", "Wohnung", "Ort", "Bundesland", "PLZ", "Geschlecht",
+           "Jahr"], rows)
     dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 
@@ -1310,6 +1322,32 @@ NAMING_GROUPS = [
                      "sex": "PAT_GNDR", "street": "PAT_STRT_ADDR", "city": "PAT_CTY",
                      "state": "PAT_ST", "zip": "PAT_PSTL_CD", "phone": "PAT_PHN",
                      "email": "PAT_EML"}, "%m/%d/%Y", "{a}-{b}-{c}"),
+    },
+    # systems of other countries, which name their columns in their own language
+    # (`Vorname`, `date_de_naissance`, `codigo_postal`, `woonplaats`), beside an English one
+    {
+        "german": ({"given": "Vorname", "family": "Nachname", "dob": "Geburtsdatum",
+                    "sex": "Geschlecht", "street": "Straße", "city": "Wohnort",
+                    "state": "Bundesland", "zip": "PLZ", "phone": "Telefonnummer",
+                    "email": "E-Mail", "ssn": "Steuer_ID"}, "%d.%m.%Y", "{a} {b}{c}"),
+        "french": ({"given": "prenom", "family": "nom_de_famille", "middle": "deuxieme_prenom",
+                    "dob": "date_de_naissance", "sex": "sexe", "street": "adresse",
+                    "city": "ville", "state": "departement", "zip": "code_postal",
+                    "phone": "numero_de_telephone", "email": "courriel"},
+                   "%d/%m/%Y", "{a} {b} {c}"),
+        "spanish": ({"given": "nombre", "family": "apellidos", "dob": "fecha_nacimiento",
+                     "sex": "sexo", "street": "direccion", "city": "ciudad",
+                     "state": "provincia", "zip": "codigo_postal", "phone": "telefono",
+                     "email": "correo_electronico", "ssn": "dni"}, "%d/%m/%Y", "{a}{b}{c}"),
+        "dutch": ({"given": "voornaam", "family": "achternaam", "dob": "geboortedatum",
+                   "sex": "geslacht", "street": "straat", "city": "woonplaats",
+                   "zip": "postcode", "phone": "telefoon", "email": "e-mailadres"},
+                  "%d-%m-%Y", "{a}-{b}{c}"),
+        "members": ({"given": "First Name", "family": "Surname", "middle": "Middle Name",
+                     "dob": "Date of Birth", "sex": "Gender", "street": "Address Line 1",
+                     "city": "Town", "state": "County/State", "zip": "Postcode",
+                     "phone": "Phone", "email": "Email", "ssn": "National ID"},
+                    "%Y-%m-%d", "({a}) {b}-{c}"),
     },
 ]
 

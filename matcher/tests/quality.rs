@@ -559,6 +559,23 @@ fn census_rows_link_to_tax_forms_under_column_names_in_consonants() {
     assert!(f >= 0.99, "person_tax_pop_mainframe f1 {f}");
 }
 
+/// The population census-to-tax link with the census's columns named in French
+/// (`prenom`, `nom`, `date_de_naissance`, `code_postal`, `ville`).
+#[test]
+fn census_rows_named_in_french_link_to_tax_forms_named_in_english() {
+    let s = cache().join("shapes/person_tax_link_pop");
+    let (f, _) = link_f1(
+        &s.join("left_french.csv"),
+        &s.join("right.csv"),
+        &s.join("truth.csv"),
+    );
+    println!("person_tax_pop_french f1={f:.4}");
+    // measured 0.9945 by `eval`, as with the English names; 0.8999 while the lexicon
+    // read English alone (the columns aligned by their values, but no given name, birth
+    // date or address was known as one)
+    assert!(f >= 0.99, "person_tax_pop_french f1 {f}");
+}
+
 /// The population census-to-tax link with the tax forms' birth dates as a spreadsheet
 /// writes a date cell formatted as a number (`18192` for 1949-10-21).
 #[test]
@@ -638,6 +655,12 @@ fn a_census_with_few_duplicates_dedup() {
     // file of households, was left out as agreeing no more often among likely matches
     // than among random pairs, and EM learnt that a household is one person
     assert!(f >= 0.95, "person_census mainframe f1 {f}");
+    // the same rows with the columns named in German (`Vorname`, `Geburtsdatum`, `PLZ`)
+    let f = dedup_f1(&s.join("input_german.csv"), &s.join("truth.csv"));
+    println!("person_census with columns named in German f1={f:.4}");
+    // measured 0.9798; 0.0562 while the lexicon read English alone (EM again learnt
+    // that a household is one person)
+    assert!(f >= 0.95, "person_census german f1 {f}");
 }
 
 /// A census of households in which a few people (1.3%) were counted again at another
@@ -786,15 +809,19 @@ async fn valentine_style_sm() {
     assert!(mean >= 0.975, "sm mean f1 {mean}");
 }
 
-/// Person tables named as enterprise systems name their columns (49 pairs of designs in
-/// four groups: `CUST_MIDDLE_NAME`, `emp_mi`, `EmailAddr`, `HomePhoneNbr`, `BirthDt`,
-/// `fn`, `Town/City`, `M/F`, FHIR's `family` and `telecom`, `NM_FRST`, `PAT_BRTH_DT`, ...).
+/// Person tables named as enterprise systems name their columns (59 pairs of designs in
+/// five groups: `CUST_MIDDLE_NAME`, `emp_mi`, `EmailAddr`, `HomePhoneNbr`, `BirthDt`,
+/// `fn`, `Town/City`, `M/F`, FHIR's `family` and `telecom`, `NM_FRST`, `PAT_BRTH_DT`;
+/// German, French, Spanish and Dutch systems' `Nachname`, `date_de_naissance`, `apellidos`,
+/// `woonplaats` beside an English one, ...).
 #[tokio::test]
 async fn person_tables_named_as_enterprise_systems_name_columns_sm() {
     let engine = Engine::new(&LlmConfig::default(), &MatchingConfig::default()).unwrap();
     let mean = sm_mean(&engine, &["shapes/sm_names"]).await;
     // measured 1.0 (0.96 before abbreviations inside names, role prefixes and small value
-    // sets were read: `EmailAddr` took the street, `MI` the gender or the town)
+    // sets were read: `EmailAddr` took the street, `MI` the gender or the town; the other
+    // languages' tasks, three of ten below 1.0, 0.74-0.86, while the lexicon read English
+    // alone)
     assert!(mean >= 0.98, "sm_names mean f1 {mean}");
 }
 

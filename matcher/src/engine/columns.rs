@@ -66,7 +66,8 @@ enum Part {
 /// The stem and date part of a column name: `birth_year` → (`birth`, Year),
 /// `dob_m` → (`dob`, Month), `yob` → (`b`, Year).
 fn date_part(name: &str) -> Option<(String, Part)> {
-    let toks: Vec<String> = super::text::split_identifier(name);
+    // read in English: `Geburtsjahr` is a `birth year`, `mois_naissance` a `month birth`
+    let toks: Vec<String> = super::lexicon::in_english(super::text::split_identifier(name));
     let part_of = |t: &str| match t {
         "year" | "yr" | "yyyy" | "y" => Some(Part::Year),
         "month" | "mon" | "mm" | "m" | "mo" | "mth" | "mnth" => Some(Part::Month),
@@ -913,6 +914,13 @@ mod tests {
         for (y, m, d) in [
             ("BIRTH_YR", "BIRTH_MO", "BIRTH_DY"),
             ("dob_yr", "dob_mth", "dob_dd"),
+            // and in French and Spanish: a birth's year, month and day
+            ("annee_naissance", "mois_naissance", "jour_naissance"),
+            (
+                "ano_de_nacimiento",
+                "mes_de_nacimiento",
+                "dia_de_nacimiento",
+            ),
         ] {
             let rows: Vec<_> = (0..40)
                 .map(|i| json!({y: 1950 + i, m: 1 + i % 12, d: 1 + i % 28}))
@@ -921,6 +929,12 @@ mod tests {
             assert_eq!(f.len(), 1, "{y} {m} {d}: {f:?}");
             assert_eq!(f[0].kind, FieldKind::Date);
             assert_eq!(f[0].columns.len(), 3);
+            assert_eq!(
+                super::super::lexicon::concept(&f[0].name),
+                Some("birth_date"),
+                "{y}: {}",
+                f[0].name
+            );
         }
         // the same dates with two-digit years, day first and month first; a column of
         // versions is no date

@@ -10,6 +10,7 @@
 
 use super::text::split_identifier;
 
+mod foreign;
 mod nicknames;
 mod skeleton;
 pub use nicknames::{
@@ -88,6 +89,22 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "birth",
             // the date of `yob`, `mob` / `by`, `bm`, `bd` columns
             "b date",
+        ],
+    ),
+    // where one was born: a place, neither a birth date (`place_of_birth` ends with
+    // `birth`) nor where one lives (`birth_city` ends with `city`). Not `birthplace`: a
+    // word the lexicon lists whole is one `brth` may shorten, and `BRTH_DT` is a date
+    (
+        "birth_place",
+        &[
+            "place of birth",
+            "birth place",
+            "city of birth",
+            "town of birth",
+            "country of birth",
+            "birth city",
+            "birth town",
+            "birth country",
         ],
     ),
     (
@@ -438,11 +455,17 @@ const OTHER_PARTIES: &[&str] = &[
 /// `SpouseFirstName` → `spouse`); `None` for the record's own (a column named `employer`
 /// alone is the record's own employer).
 pub fn other_party(name: &str) -> Option<&'static str> {
-    let toks = split_identifier(name);
+    let toks = in_english(split_identifier(name));
     let (_, before) = toks.split_last()?;
     before
         .iter()
         .find_map(|t| OTHER_PARTIES.iter().find(|p| **p == t.as_str()).copied())
+}
+
+/// A split column name read in English where it is written in another language
+/// (`Geburtsjahr` → `birth year`, `jour_de_naissance` → `day birth`); as it is otherwise.
+pub fn in_english(toks: Vec<String>) -> Vec<String> {
+    foreign::translated(&toks).unwrap_or(toks)
 }
 
 /// The concept a column name stands for, by the longest concept phrase its tokens end
@@ -457,6 +480,9 @@ pub fn concept(name: &str) -> Option<&'static str> {
 
 /// [`concept`] of an already split name.
 pub fn concept_of_tokens(toks: &[String]) -> Option<&'static str> {
+    // a name in another language, read in English (`Geburtsdatum`, `date_de_naissance`)
+    let english = foreign::translated(toks);
+    let toks = english.as_deref().unwrap_or(toks);
     let read = canonical_tokens(toks);
     let read: Vec<&str> = read.iter().map(String::as_str).collect();
     // a name that only begins with a word read from its consonants names no concept by
@@ -603,7 +629,7 @@ fn before_generic<'a>(rest: &'a [&'a str]) -> Option<&'a [&'a str]> {
 /// word after them, are exactly one of the concept's phrases. [`concept`] also reads a
 /// name that ends or begins with a phrase (`name_first`, `first_seen`); this does not.
 pub fn concept_exact(name: &str) -> Option<&'static str> {
-    let toks = canonical_tokens(&split_identifier(name));
+    let toks = canonical_tokens(&in_english(split_identifier(name)));
     let mut toks: Vec<&str> = toks.iter().map(String::as_str).collect();
     let phrase_of = |toks: &[&str]| -> Option<&'static str> {
         let joined = toks.join(" ");
@@ -887,6 +913,31 @@ pub fn org_words_conflict(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Where one was born is no birth date in any language, and another party's attribute is
+    /// theirs in any language; English names read as they did.
+    #[test]
+    fn where_one_was_born_and_whose_attribute_it_is_read_in_any_language() {
+        for name in [
+            "lieu_de_naissance",
+            "Geburtsort",
+            "LugarNacimiento",
+            "luogo_di_nascita",
+            "geboorteplaats",
+        ] {
+            assert_eq!(concept(name), Some("birth_place"), "{name}");
+        }
+        assert_eq!(concept("annee_naissance"), Some("birth_year"));
+        assert_eq!(concept("segundo_nombre"), Some("middle_name"));
+        assert_eq!(other_party("Arbeitgeber_Ort"), Some("employer"));
+        assert_eq!(concept("Arbeitgeber_Ort"), Some("city"));
+        assert_eq!(concept_exact("Vorname"), Some("given_name"));
+        assert_eq!(concept_exact("prenom_client"), None);
+        assert_eq!(concept("place_of_birth"), Some("birth_place"));
+        assert_eq!(concept("birth_city"), Some("birth_place"));
+        assert_eq!(concept("Geburtsort"), Some("birth_place"));
+        assert_eq!(concept("birth_place"), Some("birth_place"));
+    }
+
     #[test]
     fn names_of_one_concept_meet_and_of_two_do_not() {
         for (a, b) in [
@@ -915,6 +966,34 @@ mod tests {
             ("AD_CTY", "town"),
             ("GNDR_CD", "sex"),
             ("SX_CD", "gender"),
+            // names in other languages: the English words they translate
+            ("Vorname", "first_name"),
+            ("Nachname", "last_name"),
+            ("Geburtsdatum", "dob"),
+            ("PLZ", "zipcode"),
+            ("Straße", "street"),
+            ("Hausnummer", "street_number"),
+            ("Wohnort", "city"),
+            ("Steuer_ID", "ssn"),
+            ("prénom", "given_name"),
+            ("nom_de_famille", "surname"),
+            ("nom", "surname"),
+            ("date_de_naissance", "date_of_birth"),
+            ("numero_de_rue", "house_no"),
+            ("nom_de_la_rue", "street_name"),
+            ("code_postal", "postcode"),
+            ("numero_de_telephone", "phone"),
+            ("courriel", "email"),
+            ("fecha_de_nacimiento", "birth_date"),
+            ("apellidos", "surname"),
+            ("codigo_postal", "zip"),
+            ("correo_electronico", "email"),
+            ("cognome", "surname"),
+            ("data_di_nascita", "dob"),
+            ("voornaam", "first_name"),
+            ("geboortedatum", "dob"),
+            ("woonplaats", "city"),
+            ("annee_de_naissance", "year_of_birth"),
         ] {
             assert_eq!(concept(a), concept(b), "{a} / {b}");
             assert!(concept(a).is_some(), "{a}");
