@@ -16,17 +16,12 @@ pub fn value_profile(samples: &[String]) -> HashMap<String, f64> {
             *m.entry(g).or_default() += 1.0;
         }
     }
-    let n = m.values().map(|v| v * v).sum::<f64>().sqrt();
-    if n > 0.0 {
-        for v in m.values_mut() {
-            *v /= n;
-        }
-    }
+    unit(&mut m);
     m
 }
 
-/// Cosine of two unit profiles.
-pub fn profile_cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
+/// Cosine of two unit profiles (of trigrams, layouts, counts of digits).
+pub fn profile_cosine<K: std::hash::Hash + Eq>(a: &HashMap<K, f64>, b: &HashMap<K, f64>) -> f64 {
     let (x, y) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     x.iter()
         .map(|(k, v)| v * y.get(k).copied().unwrap_or(0.0))
@@ -226,6 +221,7 @@ pub struct DigitShapes {
 /// ([`DigitShapes::similarity`]): a ZIP+4 and an identity number both have nine.
 const DIGITS_ALONE: f64 = 0.75;
 
+/// Scales a profile to unit length (an empty one stays empty).
 fn unit<K: std::hash::Hash + Eq>(m: &mut HashMap<K, f64>) {
     let n = m.values().map(|v| v * v).sum::<f64>().sqrt();
     if n > 0.0 {
@@ -272,11 +268,7 @@ impl DigitShapes {
     /// How alike two columns' shapes are: the cosine of their layouts, or less, of their
     /// counts of digits alone ([`DIGITS_ALONE`]).
     pub fn similarity(&self, other: &Self) -> f64 {
-        fn cosine<K: std::hash::Hash + Eq>(a: &HashMap<K, f64>, b: &HashMap<K, f64>) -> f64 {
-            a.iter()
-                .map(|(k, v)| v * b.get(k).copied().unwrap_or(0.0))
-                .sum()
-        }
-        cosine(&self.layout, &other.layout).max(DIGITS_ALONE * cosine(&self.digits, &other.digits))
+        profile_cosine(&self.layout, &other.layout)
+            .max(DIGITS_ALONE * profile_cosine(&self.digits, &other.digits))
     }
 }
