@@ -768,6 +768,10 @@ def person_census(out, rng, T, rate=0.03):
     write(os.path.join(d, "input_mainframe.csv"),
           ["REC_ID", "NM_FRST", "NM_MDL_INIT", "NM_LST", "AGE", "DT_BRTH", "HSE_NBR",
            "STRT_NM", "UNIT_NBR", "CTY", "ST", "ZIP", "SX_CD", "YR"], rows)
+    # the same rows under column names that say nothing (`F1` ... `F13`), as a sheet
+    # exported without its header row names them
+    write(os.path.join(d, "input_unnamed.csv"),
+          ["record_id"] + [f"F{k}" for k in range(1, len(CENSUS_COLUMNS) + 1)], rows)
     # the same rows with the columns named in German (`Vorname`, `Geburtsdatum`, `PLZ`)
     write(os.path.join(d, "input_german.csv"),
           ["Satz_ID", "Vorname", "Zweiter_Vorname", "Nachname", "Alter", "Geburtsdatum",

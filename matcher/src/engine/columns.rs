@@ -18,6 +18,14 @@ use std::collections::HashMap;
 use super::fs::{DateOrder, FieldKind, FieldSpec, is_id_field};
 use super::{Record, value_text};
 
+/// Years of whole dates a column keeps to judge their spread ([`Stats::years_spread`]).
+const YEARS_KEPT: usize = 4096;
+
+/// Fewest years between the tenth and the ninetieth percentile of a column's dates for
+/// them to be read as people's birth dates ([`read_by_values`]): a population's spread
+/// over 50 to 70, adults' over 50; the filing dates of inventors' patents over 35.
+const BIRTH_YEARS_SPREAD: u16 = 40;
+
 /// Records read to infer the schema.
 pub const SAMPLE: usize = 50_000;
 
@@ -149,6 +157,11 @@ struct Stats {
     /// them with a word that is a known given name
     name_shaped: usize,
     given_named: usize,
+    /// values of one word that is a known given name (`james`, `Maria`)
+    given_alone: usize,
+    /// the years of the whole dates read (or of a year column's values), up to
+    /// [`YEARS_KEPT`]
+    years: Vec<u16>,
     /// hashes of the distinct values seen, up to one more than
     /// [`super::fs::CATEGORICAL_MAX`]
     distinct: std::collections::HashSet<u64>,
@@ -273,6 +286,9 @@ impl Stats {
             let words = norm.split(' ').filter(|w| !w.is_empty());
             let n = words.clone().count();
             // letters of any script (`søren ødegård`, `łukasz`, `анна`), no digits
+            if n == 1 && super::lexicon::known_given_name(&norm) {
+                self.given_alone += 1;
+            }
             if (2..=4).contains(&n) && norm.chars().all(|c| c == ' ' || c.is_alphabetic()) {
                 self.name_shaped += 1;
                 if words.into_iter().any(super::lexicon::known_given_name) {
@@ -286,6 +302,8 @@ impl Stats {
         if let Some(n) = int_of(s) {
             if (1800..=2100).contains(&n) {
                 self.year += 1;
+                // a year column's years: the spread of the date its parts make
+                self.year_of_date(n);
             }
             if (1..=12).contains(&n) {
                 self.month += 1;
@@ -302,15 +320,18 @@ impl Stats {
             // the month named: the order is plain whatever the string's
             self.dates += 1;
             self.ymd += 1;
+            self.year_of_date(y);
         }
         if let Some((a, b, c, year_last)) = date_numbers(s) {
             if year_last == 0 {
                 if WRITTEN_YEARS.contains(&a) && (1..=12).contains(&b) && (1..=31).contains(&c) {
                     self.dates += 1;
                     self.ymd += 1;
+                    self.year_of_date(a);
                 }
             } else if WRITTEN_YEARS.contains(&c) && (1..=31).contains(&a) && (1..=31).contains(&b) {
                 self.dates += 1;
+                self.year_of_date(c);
                 if a > 12 {
                     self.day_first += 1;
                 }
@@ -327,6 +348,32 @@ impl Stats {
     /// file of people's names, one in two).
     fn person_names(&self) -> bool {
         self.filled >= 20 && self.most(self.name_shaped) && self.given_named * 10 >= self.filled
+    }
+
+    fn year_of_date(&mut self, y: u32) {
+        if self.years.len() < YEARS_KEPT {
+            self.years.push(y as u16);
+        }
+    }
+
+    /// A column of given names, as its values say: one value in two a known given name
+    /// alone (the lexicon knows four in five of a population's; a surname is one far
+    /// less often: `james`, `thomas`).
+    fn given_names(&self) -> bool {
+        self.filled >= 20 && self.given_alone * 2 >= self.filled
+    }
+
+    /// The years between the tenth and the ninetieth percentile of the column's dates
+    /// (`None` for fewer than 20 dates): people's birth dates spread over decades, the
+    /// dates of events (a visit, an order, a registration) over a few years.
+    fn years_spread(&self) -> Option<u16> {
+        if self.years.len() < 20 {
+            return None;
+        }
+        let mut y = self.years.clone();
+        y.sort_unstable();
+        let at = |q: usize| y[(y.len() - 1) * q / 10];
+        Some(at(9) - at(1))
     }
 
     /// A few values repeated ([`FieldSpec::categorical`]).
@@ -728,6 +775,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         ));
     }
     out.sort_by_key(|(i, _)| *i);
+    read_by_values(&mut out, &get);
     // each column's concept, and whether its name makes it another party's
     let named: Vec<(Option<&str>, bool)> = out
         .iter()
@@ -777,6 +825,90 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
             f
         })
         .collect()
+}
+
+/// A person's given name and birth date read from the values where no column's name
+/// says them (`col3`, `imie`, `F2`): a census so named lost its given name and EM took
+/// each household for one person (F1 0.32). A text column whose values are given names
+/// ([`Stats::given_names`], the most such values if several) is read as `given_name`;
+/// then, in a file of people, a date column whose dates spread over
+/// [`BIRTH_YEARS_SPREAD`] years or more (the widest) as `birth_date`, unless its name
+/// says what it is the date of (`filing_date`, an inventor file's). The field keeps its
+/// column (`given_name` from `col3`); nothing is read so where a column's name states
+/// the concept, or a field is already named so.
+fn read_by_values(out: &mut [(usize, FieldSpec)], get: &impl Fn(&str) -> Stats) {
+    let concepts: Vec<Option<&str>> = out
+        .iter()
+        .map(|(_, f)| super::lexicon::concept(&f.name))
+        .collect();
+    let stated = |cs: &[&str]| {
+        concepts.iter().any(|c| c.is_some_and(|c| cs.contains(&c)))
+            || out.iter().any(|(_, f)| cs.contains(&f.name.as_str()))
+    };
+    let (named_person, named_birth) = (
+        stated(&["given_name", "full_name"]),
+        stated(&["birth_date"]),
+    );
+    // (field, its values' statistics) of each column whose name says nothing, by kind
+    // (read from one column: parts joined or continued are named by their columns)
+    let unnamed = |kind: FieldKind| -> Vec<(usize, Stats)> {
+        (0..out.len())
+            .filter(|&k| {
+                let f = &out[k].1;
+                concepts[k].is_none()
+                    && f.columns.is_empty()
+                    && f.kind == kind
+                    && !is_id_name(&f.name)
+            })
+            .map(|k| (k, get(&out[k].1.name)))
+            .collect()
+    };
+    let texts = unnamed(FieldKind::Text);
+    // a column named as a date of something (`filing_date`, `visit_dt`) is that date;
+    // parts of a date whose names share no word (`F5`, `F6`, `F7` make `f_date`) are one
+    // date of no stated kind, its years the year column's
+    let mut dates = unnamed(FieldKind::Date);
+    dates.retain(|(k, _)| !date_named(&out[*k].1.name));
+    dates.extend(
+        out.iter()
+            .enumerate()
+            .filter(|(k, (_, f))| {
+                concepts[*k].is_none()
+                    && f.kind == FieldKind::Date
+                    && f.date_order == DateOrder::Parts
+                    && f.name
+                        .strip_suffix("date")
+                        .is_some_and(|stem| stem.len() <= 2)
+            })
+            .filter_map(|(k, (_, f))| Some((k, get(f.columns.first()?)))),
+    );
+    let read_as = |f: &mut FieldSpec, name: &str| {
+        let own = std::mem::replace(&mut f.name, name.to_string());
+        if f.columns.is_empty() {
+            f.columns = vec![own];
+        }
+    };
+    let mut person = named_person;
+    if !person {
+        let given = texts
+            .iter()
+            .filter(|(_, st)| st.given_names())
+            .max_by_key(|(k, st)| (st.given_alone, std::cmp::Reverse(*k)));
+        if let Some(&(k, _)) = given {
+            read_as(&mut out[k].1, "given_name");
+            person = true;
+        }
+    }
+    if person && !named_birth {
+        let born = dates
+            .iter()
+            .filter_map(|(k, st)| Some((st.years_spread()?, std::cmp::Reverse(*k))))
+            .filter(|&(spread, _)| spread >= BIRTH_YEARS_SPREAD)
+            .max();
+        if let Some((_, std::cmp::Reverse(k))) = born {
+            read_as(&mut out[k].1, "birth_date");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -881,6 +1013,62 @@ mod tests {
         for key in ["CUST_NBR", "MEMBER_NUM", "customer_number"] {
             assert!(!names_data(key), "{key}");
         }
+    }
+
+    /// Columns whose names say nothing (`col1`, `F5`): the given name and the birth date
+    /// are read from their values, a date of events is not, nor anything where a name
+    /// states a given name or a birth date.
+    #[test]
+    fn a_given_name_and_a_birth_date_are_read_from_the_values_where_names_say_nothing() {
+        let given = [
+            "james",
+            "mary",
+            "john",
+            "patricia",
+            "robert",
+            "jennifer",
+            "michael",
+            "linda",
+            "william",
+            "elizabeth",
+        ];
+        let rows: Vec<serde_json::Value> = (0..60)
+            .map(|i| {
+                json!({
+                    "col1": given[i % 10],
+                    "col2": format!("sur{}", i % 17),
+                    "col3": format!("{}-0{}-1{}", 1930 + i, 1 + i % 9, i % 10),
+                    "col4": format!("{}-0{}-1{}", 2018 + i % 5, 1 + i % 9, i % 10),
+                    "F5": 1930 + i, "F6": 1 + i % 12, "F7": 13 + i % 15,
+                })
+            })
+            .collect();
+        let f = infer_fields(recs(&rows).iter());
+        let by_name = |n: &str| f.iter().find(|s| s.name == n);
+        let given_name = by_name("given_name").expect("given names read");
+        assert_eq!(given_name.columns, vec!["col1"]);
+        assert!(given_name.nicknames, "compared as a given name");
+        // the widest spread of birth years of the two (`col3` and the parts of `F`)
+        let born = by_name("birth_date").expect("birth dates read");
+        assert_eq!(born.kind, FieldKind::Date);
+        assert!(
+            by_name("col4").is_some(),
+            "dates of events stay what they were"
+        );
+        assert!(by_name("col2").is_some(), "surnames are no given names");
+        // a column named as a date of something is that date; a named given name is
+        // the given name
+        let rows: Vec<serde_json::Value> = (0..60)
+            .map(|i| {
+                json!({
+                    "name_first": given[i % 10], "col1": given[(i + 3) % 10],
+                    "filing_date": format!("{}-0{}-1{}", 1930 + i, 1 + i % 9, i % 10),
+                })
+            })
+            .collect();
+        let f = infer_fields(recs(&rows).iter());
+        let names: Vec<&str> = f.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, vec!["col1", "filing_date", "name_first"]);
     }
 
     #[test]
