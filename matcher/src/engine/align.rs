@@ -187,8 +187,21 @@ fn pair_fields(
     // same names first (the common case: one schema on both sides)
     let mut used_r = vec![false; fr.len()];
     let mut rest_l = Vec::new();
+    // (or the same one column, read on one side only as what its values say: `F3` and
+    // `given_name` from `F3`)
+    let one_column = |f: &FieldSpec| match f.sources()[..] {
+        [c] => Some(c.to_string()),
+        _ => None,
+    };
     for l in fl {
-        match fr.iter().position(|r| r.name == l.name) {
+        let free = |j: &usize| !used_r[*j];
+        let by_name = (0..fr.len()).filter(free).find(|&j| fr[j].name == l.name);
+        let by_column = || {
+            (0..fr.len())
+                .filter(free)
+                .find(|&j| one_column(&fr[j]).is_some_and(|c| Some(c) == one_column(l)))
+        };
+        match by_name.or_else(by_column) {
             Some(j) if joint_kind(l.kind, fr[j].kind).is_some() => {
                 used_r[j] = true;
                 out.push(l, &fr[j], 1.0);
@@ -558,6 +571,30 @@ mod tests {
 
     /// A column that copies others is left out of the comparison, unless a column map
     /// names it.
+    #[test]
+    fn a_column_read_by_its_values_on_one_side_pairs_with_itself_on_the_other() {
+        // the left file is long enough for its `F1` to read as given names, the right not
+        let given = ["james", "mary", "john", "linda", "robert"];
+        let rec = |i: usize| {
+            json!({"F1": given[i % 5], "F2": format!("sur{i}"), "F3": format!("{}", 100 + i)})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let left: Vec<Record> = (0..60).map(rec).collect();
+        let right: Vec<Record> = (0..8).map(rec).collect();
+        let a = align(&left, &right, None).unwrap();
+        let k = a.left.iter().position(|f| f.name == "given_name");
+        let k = k.unwrap_or_else(|| panic!("no given name read: {:?}", a.left));
+        // paired as a column of one name is, not by the schema matcher's evidence
+        assert_eq!(a.right[k].sources(), vec!["F1"]);
+        assert_eq!(a.pairs[k].score, 1.0);
+        assert!(
+            a.left[k].nicknames,
+            "compared as a given name on both sides"
+        );
+    }
+
     #[test]
     fn a_copied_column_is_compared_only_when_the_column_map_names_it() {
         let mut left = Vec::new();

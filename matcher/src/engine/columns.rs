@@ -77,9 +77,15 @@ fn date_part(name: &str) -> Option<(String, Part)> {
     // read in English: `Geburtsjahr` is a `birth year`, `mois_naissance` a `month birth`
     let toks: Vec<String> = super::lexicon::in_english(super::text::split_identifier(name));
     let part_of = |t: &str| match t {
-        "year" | "yr" | "yyyy" | "y" => Some(Part::Year),
-        "month" | "mon" | "mm" | "m" | "mo" | "mth" | "mnth" => Some(Part::Month),
-        "day" | "dd" | "d" | "dy" => Some(Part::Day),
+        // and as other languages write them (`Geburtsjahr` reads `birth year`,
+        // `mois_naissance` `mois birth`)
+        "year" | "yr" | "yyyy" | "y" | "jahr" | "annee" | "ano" | "anno" | "jaar" => {
+            Some(Part::Year)
+        }
+        "month" | "mon" | "mm" | "m" | "mo" | "mth" | "mnth" | "monat" | "mois" | "mes"
+        | "mese" | "maand" => Some(Part::Month),
+        // (not `tag`, `dag`: English words, an `asset_tag` is no day)
+        "day" | "dd" | "d" | "dy" | "jour" | "dia" | "giorno" => Some(Part::Day),
         _ => None,
     };
     match toks.as_slice() {
@@ -110,9 +116,10 @@ fn date_part(name: &str) -> Option<(String, Part)> {
 pub(crate) fn date_named(name: &str) -> bool {
     date_part(name).is_none()
         && (super::lexicon::concept_exact(name) == Some("birth_date")
-            || super::text::split_identifier(name)
+            || super::lexicon::in_english(super::text::split_identifier(name))
                 .iter()
-                .any(|t| matches!(t.as_str(), "date" | "dt" | "dob")))
+                // `Sterbedatum`, `geboortedatum`: a date of something in one word
+                .any(|t| matches!(t.as_str(), "date" | "dt" | "dob") || t.ends_with("datum")))
 }
 
 /// The stem of a column that continues another (`first_name_2` → `first_name`,
@@ -159,9 +166,12 @@ struct Stats {
     given_named: usize,
     /// values of one word that is a known given name (`james`, `Maria`)
     given_alone: usize,
-    /// the years of the whole dates read (or of a year column's values), up to
-    /// [`YEARS_KEPT`]
+    /// the years of the whole dates read with four-digit years (or of a year column's
+    /// values; a two-digit year's century is a guess), at most [`YEARS_KEPT`]
+    /// ([`Stats::year_of_date`])
     years: Vec<u16>,
+    years_seen: usize,
+    years_stride: usize,
     /// hashes of the distinct values seen, up to one more than
     /// [`super::fs::CATEGORICAL_MAX`]
     distinct: std::collections::HashSet<u64>,
@@ -331,7 +341,10 @@ impl Stats {
                 }
             } else if WRITTEN_YEARS.contains(&c) && (1..=31).contains(&a) && (1..=31).contains(&b) {
                 self.dates += 1;
-                self.year_of_date(c);
+                // a two-digit year's century is a guess (`04/05/29`: 2029 or 1929)
+                if !super::fs::two_digit_year(s) {
+                    self.year_of_date(c);
+                }
                 if a > 12 {
                     self.day_first += 1;
                 }
@@ -350,9 +363,21 @@ impl Stats {
         self.filled >= 20 && self.most(self.name_shaped) && self.given_named * 10 >= self.filled
     }
 
+    /// Keeps a year of the column's dates: every one up to [`YEARS_KEPT`], then every
+    /// other of those kept and of those to come (a file sorted by date keeps its spread).
     fn year_of_date(&mut self, y: u32) {
-        if self.years.len() < YEARS_KEPT {
-            self.years.push(y as u16);
+        self.years_seen += 1;
+        if self.years_seen % self.years_stride.max(1) != 0 {
+            return;
+        }
+        self.years.push(y as u16);
+        if self.years.len() >= YEARS_KEPT {
+            let mut k = 0;
+            self.years.retain(|_| {
+                k += 1;
+                k % 2 == 0
+            });
+            self.years_stride = self.years_stride.max(1) * 2;
         }
     }
 
@@ -845,9 +870,11 @@ fn read_by_values(out: &mut [(usize, FieldSpec)], get: &impl Fn(&str) -> Stats) 
         concepts.iter().any(|c| c.is_some_and(|c| cs.contains(&c)))
             || out.iter().any(|(_, f)| cs.contains(&f.name.as_str()))
     };
+    // a birth year or an age says when the person was born: a date beside them is
+    // another event's (a death, in a register)
     let (named_person, named_birth) = (
         stated(&["given_name", "full_name"]),
-        stated(&["birth_date"]),
+        stated(&["birth_date", "birth_year", "age"]),
     );
     // (field, its values' statistics) of each column whose name says nothing, by kind
     // (read from one column: parts joined or continued are named by their columns)

@@ -105,6 +105,10 @@ const CONCEPTS: &[(&str, &[&str])] = &[
             "birth city",
             "birth town",
             "birth country",
+            "birth state",
+            "state of birth",
+            "birth province",
+            "province of birth",
         ],
     ),
     (
@@ -957,7 +961,14 @@ mod tests {
         assert_eq!(other_party("Arbeitgeber_Ort"), Some("employer"));
         assert_eq!(concept("Arbeitgeber_Ort"), Some("city"));
         assert_eq!(concept_exact("Vorname"), Some("given_name"));
-        assert_eq!(concept_exact("prenom_client"), None);
+        // a client's given name, as `client_first_name` is; a client's number is nothing
+        assert_eq!(concept_exact("prenom_client"), Some("given_name"));
+        assert_eq!(concept("numero_client"), None);
+        assert_eq!(concept("nombre_enfants"), None);
+        assert_eq!(concept("nom_produit"), None);
+        assert_eq!(other_party("prenom_pere"), Some("father"));
+        assert_eq!(concept("departement_naissance"), Some("birth_place"));
+        assert_eq!(concept("nom_naissance"), None);
         assert_eq!(concept("place_of_birth"), Some("birth_place"));
         assert_eq!(concept("birth_city"), Some("birth_place"));
         assert_eq!(concept("Geburtsort"), Some("birth_place"));

@@ -24,7 +24,8 @@ const JOINING: &[&str] = &[
 ];
 
 /// Phrases of several words (joining words dropped) and their English reading, looked up
-/// before the words ([`WORDS`]): those whose words alone would read as another concept.
+/// before the words ([`HEAD_FIRST`], [`HEAD_LAST`]): those whose words alone would read as
+/// another concept, or as none.
 #[rustfmt::skip]
 const PHRASES: &[(&str, &str)] = &[
     // where one was born is a place, not a date
@@ -61,6 +62,7 @@ const PHRASES: &[(&str, &str)] = &[
     ("second prenom", "middle name"),
     ("secondo nome", "middle name"),
     ("nom jeune fille", "maiden name"),
+    ("nom naissance", "maiden name"),
     ("raison sociale", "company name"),
     // a street's number, not its name
     ("numero rue", "street number"),
@@ -82,53 +84,74 @@ const PHRASES: &[(&str, &str)] = &[
     ("adresse email", "email"),
 ];
 
-/// Words and their English reading (normalized, accents stripped). One word of a name
-/// may read as several (`Geburtsdatum`: `birth date`).
+/// Words of languages that name a thing before what qualifies it, as English does after
+/// (`numero_client` is a client's number, `nom_produit` a product's name, `ville_employeur`
+/// an employer's town): `(word, its reading alone, its reading as the head of a longer
+/// name)`; a name that begins with one reads it last (`client number`, `produit name`,
+/// `employer city`). An empty reading leaves the word as it is: `numero` alone is as
+/// often a record's number as a house's.
 #[rustfmt::skip]
-const WORDS: &[(&str, &str)] = &[
+const HEAD_FIRST: &[(&str, &str, &str)] = &[
+    // French
+    ("prenom", "forename", "forename"), ("prenoms", "forename", "forename"),
+    ("nom", "surname", "name"), ("naissance", "birth", "birth"), ("sexe", "gender", "gender"),
+    ("rue", "street", "street"), ("numero", "", "number"), ("adresse", "address", "address"),
+    ("appartement", "apartment", "apartment"), ("ville", "city", "city"),
+    ("commune", "city", "city"), ("localite", "city", "city"),
+    ("departement", "state", "state"), ("pays", "country", "country"),
+    ("courriel", "email", "email"), ("nir", "ssn", "ssn"),
+    ("entreprise", "company", "company"), ("societe", "company", "company"),
+    ("employeur", "employer", "employer"), ("pere", "father", "father"),
+    ("mere", "mother", "mother"), ("conjoint", "spouse", "spouse"),
+    ("epoux", "spouse", "spouse"), ("epouse", "spouse", "spouse"),
+    // Spanish
+    ("nombre", "forename", "name"), ("nombres", "forename", "name"),
+    ("apellido", "surname", "surname"), ("apellidos", "surname", "surname"),
+    ("nacimiento", "birth", "birth"), ("fecha", "date", "date"), ("sexo", "gender", "gender"),
+    ("edad", "age", "age"), ("calle", "street", "street"),
+    ("direccion", "address", "address"), ("domicilio", "address", "address"),
+    ("apartamento", "apartment", "apartment"), ("codigo", "code", "code"),
+    ("ciudad", "city", "city"), ("localidad", "city", "city"), ("municipio", "city", "city"),
+    ("provincia", "province", "province"), ("pais", "country", "country"),
+    ("telefono", "telephone", "telephone"), ("movil", "mobile", "mobile"),
+    ("celular", "mobile", "mobile"), ("correo", "email", "email"), ("dni", "ssn", "ssn"),
+    ("nif", "tin", "tin"), ("empresa", "company", "company"),
+    ("empleador", "employer", "employer"), ("padre", "father", "father"),
+    ("madre", "mother", "mother"), ("conyuge", "spouse", "spouse"),
+    // Portuguese and Italian
+    ("nome", "forename", "name"), ("sobrenome", "surname", "surname"),
+    ("apelido", "surname", "surname"), ("cognome", "surname", "surname"),
+    ("nascimento", "birth", "birth"), ("nascita", "birth", "birth"),
+    ("idade", "age", "age"), ("sesso", "gender", "gender"), ("rua", "street", "street"),
+    ("endereco", "address", "address"), ("indirizzo", "address", "address"),
+    ("civico", "house number", "house number"), ("cidade", "city", "city"),
+    ("citta", "city", "city"), ("comune", "city", "city"), ("cep", "postcode", "postcode"),
+    ("telefone", "telephone", "telephone"), ("cellulare", "mobile", "mobile"),
+    ("cpf", "ssn", "ssn"), ("azienda", "company", "company"), ("pai", "father", "father"),
+    ("mae", "mother", "mother"),
+];
+
+/// Words of languages that name a thing last, as English does (`Arbeitgeber_Ort` is an
+/// employer's town), and their English reading. One word may read as several
+/// (`Geburtsdatum`: `birth date`).
+#[rustfmt::skip]
+const HEAD_LAST: &[(&str, &str)] = &[
     // German
     ("vorname", "forename"), ("vornamen", "forename"), ("rufname", "forename"),
     ("nachname", "surname"), ("familienname", "surname"), ("zuname", "surname"),
     ("geburtsdatum", "birth date"), ("geburtstag", "birthday"),
     ("geburtsjahr", "birth year"), ("geburtsmonat", "birth month"),
-    ("geburtsort", "birth place"), ("geburts", "birth"),
-    ("geburt", "birth"), ("geschlecht", "gender"), ("alter", "age"),
-    ("strasse", "street"), ("straße", "street"), ("strassenname", "street"),
-    ("hausnummer", "house number"), ("hausnr", "house number"), ("wohnung", "apartment"),
-    ("postleitzahl", "postcode"), ("ort", "city"), ("wohnort", "city"), ("stadt", "city"),
-    ("gemeinde", "city"), ("bundesland", "state"), ("kanton", "state"),
-    ("anschrift", "address"), ("adresse", "address"), ("telefon", "telephone"),
+    ("geburtsort", "birth place"), ("geburts", "birth"), ("geburt", "birth"),
+    ("geschlecht", "gender"), ("alter", "age"), ("strasse", "street"), ("straße", "street"),
+    ("strassenname", "street"), ("hausnummer", "house number"), ("hausnr", "house number"),
+    ("wohnung", "apartment"), ("postleitzahl", "postcode"), ("ort", "city"),
+    ("wohnort", "city"), ("stadt", "city"), ("gemeinde", "city"), ("bundesland", "state"),
+    ("kanton", "state"), ("anschrift", "address"), ("telefon", "telephone"),
     ("telefonnummer", "telephone"), ("handynummer", "mobile"), ("mobilnummer", "mobile"),
     ("steuer", "tax"), ("steuernummer", "tax number"),
     ("sozialversicherungsnummer", "social security number"), ("unternehmen", "company"),
-    ("arbeitgeber", "employer"), ("jahr", "year"), ("monat", "month"), ("tag", "day"),
-    ("datum", "date"),
-    // French
-    ("prenom", "forename"), ("prenoms", "forename"), ("nom", "surname"),
-    ("naissance", "birth"), ("sexe", "gender"), ("rue", "street"), ("numero", "number"),
-    ("appartement", "apartment"), ("ville", "city"), ("commune", "city"),
-    ("localite", "city"), ("departement", "state"), ("pays", "country"),
-    ("courriel", "email"),
-    ("nir", "ssn"), ("entreprise", "company"), ("societe", "company"),
-    ("employeur", "employer"), ("annee", "year"), ("mois", "month"), ("jour", "day"),
-    // Spanish
-    ("nombre", "forename"), ("nombres", "forename"), ("apellido", "surname"),
-    ("apellidos", "surname"), ("nacimiento", "birth"), ("sexo", "gender"),
-    ("edad", "age"), ("calle", "street"), ("direccion", "address"), ("domicilio", "address"),
-    ("apartamento", "apartment"), ("codigo", "code"), ("ciudad", "city"),
-    ("localidad", "city"), ("municipio", "city"), ("provincia", "province"),
-    ("pais", "country"), ("telefono", "telephone"), ("movil", "mobile"),
-    ("celular", "mobile"), ("correo", "email"), ("dni", "ssn"), ("nif", "tin"),
-    ("empresa", "company"), ("empleador", "employer"), ("ano", "year"), ("mes", "month"),
-    ("dia", "day"),
-    // Portuguese and Italian
-    ("nome", "forename"), ("sobrenome", "surname"), ("apelido", "surname"),
-    ("cognome", "surname"), ("nascimento", "birth"), ("nascita", "birth"),
-    ("idade", "age"), ("sesso", "gender"), ("rua", "street"), ("endereco", "address"),
-    ("indirizzo", "address"), ("civico", "house number"), ("cidade", "city"),
-    ("citta", "city"), ("comune", "city"), ("cep", "postcode"), ("telefone", "telephone"),
-    ("cellulare", "mobile"), ("cpf", "ssn"), ("azienda", "company"),
-    ("anno", "year"), ("mese", "month"), ("giorno", "day"),
+    ("arbeitgeber", "employer"), ("vater", "father"), ("mutter", "mother"),
+    ("ehepartner", "spouse"),
     // Dutch and Scandinavian
     ("voornaam", "forename"), ("voornamen", "forename"), ("achternaam", "surname"),
     ("familienaam", "surname"), ("geboortedatum", "birth date"), ("geboortejaar", "birth year"),
@@ -137,56 +160,93 @@ const WORDS: &[(&str, &str)] = &[
     ("straat", "street"), ("straatnaam", "street"), ("huisnummer", "house number"),
     ("woonplaats", "city"), ("plaats", "city"), ("stad", "city"), ("gemeente", "city"),
     ("telefoon", "telephone"), ("telefoonnummer", "telephone"),
-    ("burgerservicenummer", "ssn"), ("bedrijf", "company"), ("naam", "name"), ("jaar", "year"),
-    ("maand", "month"), ("dag", "day"), ("fornavn", "forename"), ("efternavn", "surname"),
-    ("etternavn", "surname"), ("fornamn", "forename"), ("efternamn", "surname"),
-    ("fodselsdato", "birth date"), ("fødselsdato", "birth date"),
+    ("burgerservicenummer", "ssn"), ("bedrijf", "company"), ("naam", "name"),
+    ("vader", "father"), ("moeder", "mother"), ("fornavn", "forename"),
+    ("efternavn", "surname"), ("etternavn", "surname"), ("fornamn", "forename"),
+    ("efternamn", "surname"), ("fodselsdato", "birth date"), ("fødselsdato", "birth date"),
     ("fodelsedatum", "birth date"), ("personnummer", "ssn"), ("postnummer", "postcode"),
-    ("mailadres", "mail address"), ("emailadres", "email address"),
+    ("mailadres", "email address"), ("emailadres", "email address"),
 ];
 
-/// The English reading of a word of [`WORDS`].
+/// The English reading of a word alone (`None`: not listed; an empty reading: listed,
+/// read as it is).
 fn word(t: &str) -> Option<&'static str> {
-    WORDS.iter().find(|(w, _)| *w == t).map(|(_, e)| *e)
+    HEAD_LAST
+        .iter()
+        .find(|(w, _)| *w == t)
+        .map(|(_, e)| *e)
+        .or_else(|| {
+            HEAD_FIRST
+                .iter()
+                .find(|(w, ..)| *w == t)
+                .map(|(_, e, _)| *e)
+        })
 }
 
-/// A split column name read in English: `None` when it holds no listed foreign word
-/// (nothing to read; English names, and words the lists lack, are left as they are).
-/// Joining words are dropped, then each listed phrase ([`PHRASES`], longest first) and
-/// word ([`WORDS`]) is replaced by its English words: `date_de_naissance` reads
-/// `date birth`, `Geburtsdatum` `birth date`, `lieu_de_naissance` `birth place`.
-pub fn translated(toks: &[String]) -> Option<Vec<String>> {
-    if !toks.iter().any(|t| word(t).is_some()) {
-        return None;
+/// The reading of a word that heads a longer name ([`HEAD_FIRST`]).
+fn head(t: &str) -> Option<&'static str> {
+    HEAD_FIRST.iter().find(|(w, ..)| *w == t).map(|(.., h)| *h)
+}
+
+/// The longest listed phrase at `kept[k..]`: its length and reading.
+fn phrase_at(kept: &[&str], k: usize) -> Option<(usize, &'static str)> {
+    PHRASES
+        .iter()
+        .map(|(phrase, english)| (phrase.split(' ').count(), phrase, *english))
+        .filter(|(n, phrase, _)| {
+            k + n <= kept.len() && phrase.split(' ').eq(kept[k..k + n].iter().copied())
+        })
+        .max_by_key(|(n, ..)| *n)
+        .map(|(n, _, english)| (n, english))
+}
+
+/// Each listed phrase (longest first) and word of `kept` read in English, into `out`.
+fn read_words(kept: &[&str], out: &mut Vec<String>) {
+    let mut k = 0;
+    while k < kept.len() {
+        if let Some((n, english)) = phrase_at(kept, k) {
+            out.extend(english.split(' ').map(str::to_string));
+            k += n;
+            continue;
+        }
+        match word(kept[k]).filter(|e| !e.is_empty()) {
+            Some(english) => out.extend(english.split(' ').map(str::to_string)),
+            None => out.push(kept[k].to_string()),
+        }
+        k += 1;
     }
+}
+
+/// A split column name read in English: `None` when it holds no listed foreign word or
+/// phrase (nothing to read; English names, and words the lists lack, are left as they
+/// are). Joining words are dropped, then each listed phrase ([`PHRASES`], longest first)
+/// and word is replaced by its English words, a name that begins with a word that heads
+/// it ([`HEAD_FIRST`]) read with that word last: `date_de_naissance` reads `date birth`,
+/// `Geburtsdatum` `birth date`, `lieu_de_naissance` `birth place`, `numero_client`
+/// `client number`.
+pub fn translated(toks: &[String]) -> Option<Vec<String>> {
     let kept: Vec<&str> = toks
         .iter()
         .map(String::as_str)
         .filter(|t| !JOINING.contains(t))
         .collect();
+    let listed = kept.iter().any(|t| word(t).is_some())
+        || (0..kept.len()).any(|k| phrase_at(&kept, k).is_some());
+    if !listed {
+        return None;
+    }
     let mut out: Vec<String> = Vec::with_capacity(kept.len() + 1);
-    let mut k = 0;
-    'tokens: while k < kept.len() {
-        let mut best: Option<(usize, &str)> = None;
-        for (phrase, english) in PHRASES {
-            let n = phrase.split(' ').count();
-            if k + n <= kept.len()
-                && phrase.split(' ').eq(kept[k..k + n].iter().copied())
-                && best.is_none_or(|(m, _)| n > m)
-            {
-                best = Some((n, english));
+    match kept.split_first() {
+        Some((first, rest)) if !rest.is_empty() && phrase_at(&kept, 0).is_none() => {
+            match head(first) {
+                Some(h) => {
+                    read_words(rest, &mut out);
+                    out.extend(h.split(' ').map(str::to_string));
+                }
+                None => read_words(&kept, &mut out),
             }
         }
-        if let Some((n, english)) = best {
-            out.extend(english.split(' ').map(str::to_string));
-            k += n;
-            continue 'tokens;
-        }
-        match word(kept[k]) {
-            Some(english) => out.extend(english.split(' ').map(str::to_string)),
-            None => out.push(kept[k].to_string()),
-        }
-        k += 1;
+        _ => read_words(&kept, &mut out),
     }
     Some(out)
 }
@@ -223,5 +283,25 @@ mod tests {
         assert_eq!(read("annee_naissance").as_deref(), Some("birth year"));
         assert_eq!(read("nom_de_famille").as_deref(), Some("surname"));
         assert_eq!(read("nom").as_deref(), Some("surname"));
+        assert_eq!(read("raison_sociale").as_deref(), Some("company name"));
+    }
+
+    /// A French or Spanish name begins with what it names: `numero_client` is a client's
+    /// number (no house number), `nombre_enfants` a count of children (no given name).
+    #[test]
+    fn a_name_that_begins_with_its_head_reads_it_last() {
+        assert_eq!(read("numero_client").as_deref(), Some("client number"));
+        assert_eq!(read("nom_de_la_rue").as_deref(), Some("street name"));
+        assert_eq!(read("nom_produit").as_deref(), Some("produit name"));
+        assert_eq!(read("nombre_enfants").as_deref(), Some("enfants name"));
+        assert_eq!(read("ville_employeur").as_deref(), Some("employer city"));
+        assert_eq!(read("prenom_pere").as_deref(), Some("father forename"));
+        assert_eq!(read("fecha_nacimiento").as_deref(), Some("birth date"));
+        assert_eq!(read("codigo_postal").as_deref(), Some("postal code"));
+        // a name that begins with an English word, or a phrase, reads in order
+        assert_eq!(read("date_de_naissance").as_deref(), Some("date birth"));
+        assert_eq!(read("numero_de_rue").as_deref(), Some("street number"));
+        // alone, `numero` is as often a record's number: read as it is
+        assert_eq!(read("numero").as_deref(), Some("numero"));
     }
 }
