@@ -367,15 +367,15 @@ impl Stats {
     /// other of those kept and of those to come (a file sorted by date keeps its spread).
     fn year_of_date(&mut self, y: u32) {
         self.years_seen += 1;
-        if self.years_seen % self.years_stride.max(1) != 0 {
+        if !self.years_seen.is_multiple_of(self.years_stride.max(1)) {
             return;
         }
         self.years.push(y as u16);
         if self.years.len() >= YEARS_KEPT {
-            let mut k = 0;
+            let mut k: usize = 0;
             self.years.retain(|_| {
                 k += 1;
-                k % 2 == 0
+                k.is_multiple_of(2)
             });
             self.years_stride = self.years_stride.max(1) * 2;
         }
@@ -1040,6 +1040,24 @@ mod tests {
         for key in ["CUST_NBR", "MEMBER_NUM", "customer_number"] {
             assert!(!names_data(key), "{key}");
         }
+    }
+
+    /// A file sorted by birth date keeps the spread of its years past the first ones
+    /// kept, and a two-digit year (whose century is a guess) adds none.
+    #[test]
+    fn the_spread_of_a_columns_years_is_read_over_the_whole_column() {
+        let mut st = Stats::default();
+        for i in 0..20_000u32 {
+            st.add(&format!("{}-06-15", 1920 + i * 90 / 20_000));
+        }
+        assert!(st.years.len() < YEARS_KEPT, "{}", st.years.len());
+        let spread = st.years_spread().unwrap_or(0);
+        assert!((70..=73).contains(&spread), "{spread}");
+        let mut st = Stats::default();
+        for i in 0..100u32 {
+            st.add(&format!("15/06/{:02}", (26 + i % 6) % 100));
+        }
+        assert_eq!(st.years_spread(), None);
     }
 
     /// Columns whose names say nothing (`col1`, `F5`): the given name and the birth date
