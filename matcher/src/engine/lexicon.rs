@@ -467,7 +467,7 @@ pub fn other_party(name: &str) -> Option<&'static str> {
 }
 
 /// A split column name read in English where it is written in another language
-/// (`Geburtsjahr` → `birth year`, `jour_de_naissance` → `day birth`); as it is otherwise.
+/// (`Geburtsjahr` → `birth year`, `numero_client` → `client number`); as it is otherwise.
 pub fn in_english(toks: Vec<String>) -> Vec<String> {
     foreign::translated(&toks).unwrap_or(toks)
 }

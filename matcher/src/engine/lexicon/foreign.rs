@@ -9,12 +9,16 @@
 //! Each name is read in English before any phrase is looked up ([`translated`]): a listed
 //! phrase of several words first (`lieu de naissance` is a birth place, where `naissance`
 //! alone is a birth), then a listed word, the words that join them (`de`, `di`, `von`)
-//! dropped where the name holds one. Accents are already stripped
+//! dropped where the name holds one; a French, Spanish, Italian or Portuguese name that
+//! begins with what it names reads that word last, as English puts it (`numero_client` is
+//! a `client number`, `ville_employeur` an `employer city`). Accents are already stripped
 //! ([`crate::engine::text::normalize`]: `prénom` is `prenom`).
 //!
 //! Words that are also English words or mean another thing in a neighbouring language are
 //! left out: `via` (an Italian street, an English route), `firma` (a German company, a
-//! Spanish signature), `estado` (a state, a status), `land`, `cap`, `eta`, `by`.
+//! Spanish signature), `estado` (a state, a status), `land`, `cap`, `eta`, `by`; the words
+//! of date parts are read only as parts (`Jahr`, `mois`, `dia`: `crate::engine::columns`),
+//! and not `tag` or `dag` (an `asset_tag` is no day).
 
 /// Words that join the words of a phrase (`date de naissance`, `data di nascita`,
 /// `fecha de nacimiento`): dropped from a name that holds a listed foreign word.
