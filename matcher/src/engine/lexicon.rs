@@ -1031,6 +1031,9 @@ mod tests {
             ("geboortedatum", "dob"),
             ("woonplaats", "city"),
             ("annee_de_naissance", "year_of_birth"),
+            // a form's headings
+            ("House #", "street_number"),
+            ("Phone #", "phone"),
         ] {
             assert_eq!(concept(a), concept(b), "{a} / {b}");
             assert!(concept(a).is_some(), "{a}");

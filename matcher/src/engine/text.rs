@@ -62,7 +62,8 @@ pub fn tokens(s: &str) -> Vec<String> {
 }
 
 /// Splits an identifier on snake_case, kebab-case, camelCase and letter/digit borders:
-/// `custFirstName_2` → `cust first name 2`.
+/// `custFirstName_2` → `cust first name 2`. A `#` is the word `number`, as a form's
+/// headings write it (`House #`, `Phone #`, `Apt#`).
 pub fn split_identifier(name: &str) -> Vec<String> {
     let mut parts = Vec::new();
     let mut cur = String::new();
@@ -71,6 +72,9 @@ pub fn split_identifier(name: &str) -> Vec<String> {
         if !c.is_alphanumeric() {
             if !cur.is_empty() {
                 parts.push(std::mem::take(&mut cur));
+            }
+            if c == '#' {
+                parts.push("number".to_string());
             }
             continue;
         }
@@ -525,6 +529,8 @@ mod tests {
         );
         assert_eq!(split_identifier("HTTPServer"), ["http", "server"]);
         assert_eq!(split_identifier("date_of_birth"), ["date", "of", "birth"]);
+        assert_eq!(split_identifier("House #"), ["house", "number"]);
+        assert_eq!(split_identifier("Apt#"), ["apt", "number"]);
     }
 
     #[test]
