@@ -193,20 +193,34 @@ fn pair_fields(
         [c] => Some(c.to_string()),
         _ => None,
     };
+    // names first, for every field: a column match must not take another's namesake
+    let mut by_name: Vec<Option<usize>> = Vec::with_capacity(fl.len());
     for l in fl {
-        let free = |j: &usize| !used_r[*j];
-        let by_name = (0..fr.len()).filter(free).find(|&j| fr[j].name == l.name);
-        let by_column = || {
-            (0..fr.len())
-                .filter(free)
-                .find(|&j| one_column(&fr[j]).is_some_and(|c| Some(c) == one_column(l)))
-        };
-        match by_name.or_else(by_column) {
-            Some(j) if joint_kind(l.kind, fr[j].kind).is_some() => {
+        let j = (0..fr.len()).find(|&j| !used_r[j] && fr[j].name == l.name);
+        let j = j.filter(|&j| joint_kind(l.kind, fr[j].kind).is_some());
+        if let Some(j) = j {
+            used_r[j] = true;
+        }
+        by_name.push(j);
+    }
+    let mut matched: Vec<Option<usize>> = Vec::with_capacity(fl.len());
+    for (l, named) in fl.iter().zip(by_name) {
+        let j = named.or_else(|| {
+            let j = (0..fr.len()).find(|&j| {
+                !used_r[j] && one_column(&fr[j]).is_some_and(|c| Some(c) == one_column(l))
+            });
+            let j = j.filter(|&j| joint_kind(l.kind, fr[j].kind).is_some());
+            if let Some(j) = j {
                 used_r[j] = true;
-                out.push(l, &fr[j], 1.0);
             }
-            _ => rest_l.push(l.clone()),
+            j
+        });
+        matched.push(j);
+    }
+    for (l, j) in fl.iter().zip(matched) {
+        match j {
+            Some(j) => out.push(l, &fr[j], 1.0),
+            None => rest_l.push(l.clone()),
         }
     }
     let mut rest_r: Vec<FieldSpec> = fr
@@ -569,8 +583,8 @@ mod tests {
             .collect()
     }
 
-    /// A column that copies others is left out of the comparison, unless a column map
-    /// names it.
+    /// A column read as what its values say on one side (`given_name` from `F1`) and not on
+    /// the other (too few values) pairs with itself.
     #[test]
     fn a_column_read_by_its_values_on_one_side_pairs_with_itself_on_the_other() {
         // the left file is long enough for its `F1` to read as given names, the right not
@@ -595,6 +609,8 @@ mod tests {
         );
     }
 
+    /// A column that copies others is left out of the comparison, unless a column map
+    /// names it.
     #[test]
     fn a_copied_column_is_compared_only_when_the_column_map_names_it() {
         let mut left = Vec::new();

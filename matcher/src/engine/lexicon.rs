@@ -459,11 +459,18 @@ const OTHER_PARTIES: &[&str] = &[
 /// `SpouseFirstName` → `spouse`); `None` for the record's own (a column named `employer`
 /// alone is the record's own employer).
 pub fn other_party(name: &str) -> Option<&'static str> {
-    let toks = in_english(split_identifier(name));
-    let (_, before) = toks.split_last()?;
-    before
-        .iter()
-        .find_map(|t| OTHER_PARTIES.iter().find(|p| **p == t.as_str()).copied())
+    let toks = split_identifier(name);
+    let party = |ts: &[String]| {
+        ts.iter()
+            .find_map(|t| OTHER_PARTIES.iter().find(|p| **p == t.as_str()).copied())
+    };
+    match foreign::translated(&toks) {
+        // a name in another language may name the party last, after a phrase it does
+        // not turn round (`date_naissance_pere` is a father's birth date)
+        Some(english) if english.len() > 1 => party(&english),
+        Some(english) => party(english.split_last()?.1),
+        None => party(toks.split_last()?.1),
+    }
 }
 
 /// A split column name read in English where it is written in another language
@@ -967,6 +974,9 @@ mod tests {
         assert_eq!(concept("nombre_enfants"), None);
         assert_eq!(concept("nom_produit"), None);
         assert_eq!(other_party("prenom_pere"), Some("father"));
+        assert_eq!(other_party("date_naissance_pere"), Some("father"));
+        assert_eq!(other_party("Arbeitgeber_Ort"), Some("employer"));
+        assert_eq!(other_party("employeur"), None);
         assert_eq!(concept("departement_naissance"), Some("birth_place"));
         assert_eq!(concept("nom_naissance"), None);
         assert_eq!(concept("place_of_birth"), Some("birth_place"));

@@ -73,7 +73,12 @@ pub fn split_identifier(name: &str) -> Vec<String> {
             if !cur.is_empty() {
                 parts.push(std::mem::take(&mut cur));
             }
-            if c == '#' {
+            // after a word that says what is numbered (not `ID#`, nor a `#` alone)
+            if c == '#'
+                && parts.last().is_some_and(|p: &String| {
+                    !matches!(p.to_lowercase().as_str(), "id" | "no" | "nr" | "number")
+                })
+            {
                 parts.push("number".to_string());
             }
             continue;
@@ -531,6 +536,9 @@ mod tests {
         assert_eq!(split_identifier("date_of_birth"), ["date", "of", "birth"]);
         assert_eq!(split_identifier("House #"), ["house", "number"]);
         assert_eq!(split_identifier("Apt#"), ["apt", "number"]);
+        assert_eq!(split_identifier("ID #"), ["id"]);
+        assert_eq!(split_identifier("#"), Vec::<String>::new());
+        assert_eq!(split_identifier("#ID"), ["id"]);
     }
 
     #[test]

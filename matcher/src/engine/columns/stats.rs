@@ -188,7 +188,7 @@ impl Stats {
             } else if WRITTEN_YEARS.contains(&c) && (1..=31).contains(&a) && (1..=31).contains(&b) {
                 self.dates += 1;
                 // a two-digit year's century is a guess (`04/05/29`: 2029 or 1929)
-                if !crate::engine::fs::two_digit_year(s) {
+                if !crate::engine::fs::two_digit_year(crate::engine::fs::date_without_midnight(s)) {
                     self.year_of_date(c);
                 }
                 if a > 12 {
@@ -201,7 +201,7 @@ impl Stats {
         }
     }
 
-    /// People's whole names ([`FieldSpec::person_name`]): nine values in ten shaped as a
+    /// People's whole names ([`crate::engine::fs::FieldSpec::person_name`]): nine values in ten shaped as a
     /// name (two to four words of letters), and a known given name in one in ten (a
     /// restaurant's or a firm's name seldom holds one: 2-3% of Fodors-Zagats' names; a
     /// file of people's names, one in two).
@@ -247,7 +247,7 @@ impl Stats {
         Some(at(9) - at(1))
     }
 
-    /// A few values repeated ([`FieldSpec::categorical`]).
+    /// A few values repeated ([`crate::engine::fs::FieldSpec::categorical`]).
     pub(super) fn categorical(&self) -> bool {
         self.filled >= 100 && self.distinct.len() <= crate::engine::fs::CATEGORICAL_MAX
     }

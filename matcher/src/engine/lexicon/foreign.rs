@@ -24,7 +24,7 @@
 /// `fecha de nacimiento`): dropped from a name that holds a listed foreign word.
 const JOINING: &[&str] = &[
     "de", "di", "du", "des", "del", "della", "dello", "da", "do", "dos", "das", "der", "von",
-    "van", "la", "le", "el", "of",
+    "van", "la", "le", "el", "of", "y", "e", "et", "und", "en",
 ];
 
 /// Phrases of several words (joining words dropped) and their English reading, looked up
@@ -67,6 +67,19 @@ const PHRASES: &[(&str, &str)] = &[
     ("secondo nome", "middle name"),
     ("nom jeune fille", "maiden name"),
     ("nom naissance", "maiden name"),
+    // a surname a woman uses, a given name said two ways, a name whole
+    ("nom usage", "surname"),
+    ("nom usuel", "surname"),
+    ("nom marital", "surname"),
+    ("nom epouse", "surname"),
+    ("nombre pila", "forename"),
+    ("nome proprio", "forename"),
+    ("nombre apellidos", "full name"),
+    ("nome cognome", "full name"),
+    ("nom prenom", "full name"),
+    ("prenom nom", "full name"),
+    ("vorname nachname", "full name"),
+    ("voornaam achternaam", "full name"),
     ("raison sociale", "company name"),
     // a street's number, not its name
     ("numero rue", "street number"),
@@ -240,12 +253,20 @@ pub fn translated(toks: &[String]) -> Option<Vec<String>> {
         return None;
     }
     let mut out: Vec<String> = Vec::with_capacity(kept.len() + 1);
-    match kept.split_first() {
-        Some((first, rest)) if !rest.is_empty() && phrase_at(&kept, 0).is_none() => {
+    // a number after the name stays last (`adresse_2` is an `address 2`)
+    let digits = kept
+        .iter()
+        .rev()
+        .take_while(|t| t.bytes().all(|b| b.is_ascii_digit()))
+        .count();
+    let (core, numbered) = kept.split_at(kept.len() - digits);
+    match core.split_first() {
+        Some((first, rest)) if !rest.is_empty() && phrase_at(core, 0).is_none() => {
             match head(first) {
                 Some(h) => {
                     read_words(rest, &mut out);
                     out.extend(h.split(' ').map(str::to_string));
+                    out.extend(numbered.iter().map(|t| t.to_string()));
                 }
                 None => read_words(&kept, &mut out),
             }
@@ -307,5 +328,10 @@ mod tests {
         assert_eq!(read("numero_de_rue").as_deref(), Some("street number"));
         // alone, `numero` is as often a record's number: read as it is
         assert_eq!(read("numero").as_deref(), Some("numero"));
+        // a number after the name stays last; a name whole is one
+        assert_eq!(read("adresse_2").as_deref(), Some("address 2"));
+        assert_eq!(read("nombre_1").as_deref(), Some("forename 1"));
+        assert_eq!(read("nombre_y_apellidos").as_deref(), Some("full name"));
+        assert_eq!(read("nom_usage").as_deref(), Some("surname"));
     }
 }
