@@ -175,6 +175,29 @@ pub fn align(
     Ok(out)
 }
 
+/// The column a field is read from, where it is one.
+fn one_column(f: &FieldSpec) -> Option<&str> {
+    match f.sources()[..] {
+        [c] => Some(c),
+        _ => None,
+    }
+}
+
+/// The first right field not yet taken that is `same` as `l` and comparable with it, now
+/// taken.
+fn take_free(
+    l: &FieldSpec,
+    fr: &[FieldSpec],
+    used_r: &mut [bool],
+    same: impl Fn(&FieldSpec) -> bool,
+) -> Option<usize> {
+    let j = (0..fr.len())
+        .find(|&j| !used_r[j] && same(&fr[j]))
+        .filter(|&j| joint_kind(l.kind, fr[j].kind).is_some())?;
+    used_r[j] = true;
+    Some(j)
+}
+
 /// The fields `fl` of `left` paired with the fields `fr` of `right` (after `out`): same
 /// names, a whole name or address against its parts, then the schema matcher's evidence.
 fn pair_fields(
@@ -188,34 +211,19 @@ fn pair_fields(
     let mut used_r = vec![false; fr.len()];
     let mut rest_l = Vec::new();
     // (or the same one column, read on one side only as what its values say: `F3` and
-    // `given_name` from `F3`)
-    let one_column = |f: &FieldSpec| match f.sources()[..] {
-        [c] => Some(c.to_string()),
-        _ => None,
-    };
-    // names first, for every field: a column match must not take another's namesake
-    let mut by_name: Vec<Option<usize>> = Vec::with_capacity(fl.len());
-    for l in fl {
-        let j = (0..fr.len()).find(|&j| !used_r[j] && fr[j].name == l.name);
-        let j = j.filter(|&j| joint_kind(l.kind, fr[j].kind).is_some());
-        if let Some(j) = j {
-            used_r[j] = true;
-        }
-        by_name.push(j);
-    }
-    let mut matched: Vec<Option<usize>> = Vec::with_capacity(fl.len());
-    for (l, named) in fl.iter().zip(by_name) {
-        let j = named.or_else(|| {
-            let j = (0..fr.len()).find(|&j| {
-                !used_r[j] && one_column(&fr[j]).is_some_and(|c| Some(c) == one_column(l))
+    // `given_name` from `F3`); names first, for every field: a column match must not take
+    // another's namesake
+    let mut matched: Vec<Option<usize>> = fl
+        .iter()
+        .map(|l| take_free(l, fr, &mut used_r, |r| r.name == l.name))
+        .collect();
+    for (l, m) in fl.iter().zip(matched.iter_mut()) {
+        if m.is_none() {
+            let column = one_column(l);
+            *m = take_free(l, fr, &mut used_r, |r| {
+                column.is_some() && one_column(r) == column
             });
-            let j = j.filter(|&j| joint_kind(l.kind, fr[j].kind).is_some());
-            if let Some(j) = j {
-                used_r[j] = true;
-            }
-            j
-        });
-        matched.push(j);
+        }
     }
     for (l, j) in fl.iter().zip(matched) {
         match j {

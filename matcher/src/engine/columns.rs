@@ -535,7 +535,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         ));
     }
     out.sort_by_key(|(i, _)| *i);
-    read_by_values(&mut out, &get);
+    read_by_values(&mut out, stats);
     // each column's concept, and whether its name makes it another party's
     let named: Vec<(Option<&str>, bool)> = out
         .iter()
@@ -596,15 +596,13 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
 /// says what it is the date of (`filing_date`, an inventor file's). The field keeps its
 /// column (`given_name` from `col3`); nothing is read so where a column's name states
 /// the concept, or a field is already named so.
-fn read_by_values(out: &mut [(usize, FieldSpec)], get: &impl Fn(&str) -> Stats) {
+fn read_by_values(out: &mut [(usize, FieldSpec)], stats: &HashMap<String, Stats>) {
     let concepts: Vec<Option<&str>> = out
         .iter()
         .map(|(_, f)| super::lexicon::concept(&f.name))
         .collect();
-    let stated = |cs: &[&str]| {
-        concepts.iter().any(|c| c.is_some_and(|c| cs.contains(&c)))
-            || out.iter().any(|(_, f)| cs.contains(&f.name.as_str()))
-    };
+    // (a field already named `given_name` or `birth_date` reads as what it is named)
+    let stated = |cs: &[&str]| concepts.iter().any(|c| c.is_some_and(|c| cs.contains(&c)));
     // a birth year or an age says when the person was born: a date beside them is
     // another event's (a death, in a register)
     let (named_person, named_birth) = (
@@ -613,7 +611,7 @@ fn read_by_values(out: &mut [(usize, FieldSpec)], get: &impl Fn(&str) -> Stats) 
     );
     // (field, its values' statistics) of each column whose name says nothing, by kind
     // (read from one column: parts joined or continued are named by their columns)
-    let unnamed = |kind: FieldKind| -> Vec<(usize, Stats)> {
+    let unnamed = |kind: FieldKind| -> Vec<(usize, &Stats)> {
         (0..out.len())
             .filter(|&k| {
                 let f = &out[k].1;
@@ -622,7 +620,7 @@ fn read_by_values(out: &mut [(usize, FieldSpec)], get: &impl Fn(&str) -> Stats) 
                     && f.kind == kind
                     && !is_id_name(&f.name)
             })
-            .map(|k| (k, get(&out[k].1.name)))
+            .filter_map(|k| Some((k, stats.get(&out[k].1.name)?)))
             .collect()
     };
     let texts = unnamed(FieldKind::Text);
@@ -642,7 +640,7 @@ fn read_by_values(out: &mut [(usize, FieldSpec)], get: &impl Fn(&str) -> Stats) 
                         .strip_suffix("date")
                         .is_some_and(|stem| stem.len() <= 2)
             })
-            .filter_map(|(k, (_, f))| Some((k, get(f.columns.first()?)))),
+            .filter_map(|(k, (_, f))| Some((k, stats.get(f.columns.first()?)?))),
     );
     let read_as = |f: &mut FieldSpec, name: &str| {
         let own = std::mem::replace(&mut f.name, name.to_string());

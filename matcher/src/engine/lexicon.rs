@@ -580,20 +580,6 @@ fn canonical_tokens(toks: &[String]) -> Vec<String> {
     out
 }
 
-/// Every two words in a row of the lexicon's phrases (`name last`, `list price`), as the
-/// phrases are read ([`canonical_token`]).
-static PHRASE_PAIRS: std::sync::LazyLock<std::collections::HashSet<(&'static str, &'static str)>> =
-    std::sync::LazyLock::new(|| {
-        CONCEPTS
-            .iter()
-            .flat_map(|(_, ps)| ps.iter())
-            .flat_map(|p| {
-                let words: Vec<&'static str> = p.split(' ').map(canonical_token).collect();
-                words.windows(2).map(|w| (w[0], w[1])).collect::<Vec<_>>()
-            })
-            .collect()
-    });
-
 /// Every phrase of the lexicon, with its concept and its words as the phrases are read
 /// ([`canonical_token`]), in the lexicon's order.
 static PHRASE_WORDS: std::sync::LazyLock<Vec<(&'static str, &'static str, Vec<&'static str>)>> =
@@ -604,6 +590,16 @@ static PHRASE_WORDS: std::sync::LazyLock<Vec<(&'static str, &'static str, Vec<&'
                 ps.iter()
                     .map(move |&p| (c, p, p.split(' ').map(canonical_token).collect()))
             })
+            .collect()
+    });
+
+/// Every two words in a row of the lexicon's phrases (`name last`, `list price`), as the
+/// phrases are read.
+static PHRASE_PAIRS: std::sync::LazyLock<std::collections::HashSet<(&'static str, &'static str)>> =
+    std::sync::LazyLock::new(|| {
+        PHRASE_WORDS
+            .iter()
+            .flat_map(|(_, _, words)| words.windows(2).map(|w| (w[0], w[1])))
             .collect()
     });
 
@@ -669,15 +665,10 @@ pub fn concept_exact(name: &str) -> Option<&'static str> {
     let toks = canonical_tokens(&in_english(split_identifier(name)));
     let mut toks: Vec<&str> = toks.iter().map(String::as_str).collect();
     let phrase_of = |toks: &[&str]| -> Option<&'static str> {
-        let joined = toks.join(" ");
-        CONCEPTS
+        PHRASE_WORDS
             .iter()
-            .find(|(_, phrases)| {
-                phrases
-                    .iter()
-                    .any(|p| p.split(' ').map(canonical_token).eq(joined.split(' ')))
-            })
-            .map(|&(c, _)| c)
+            .find(|(_, _, words)| words[..] == toks[..])
+            .map(|&(c, ..)| c)
     };
     if let Some(c) = phrase_of(&toks) {
         return Some(c);

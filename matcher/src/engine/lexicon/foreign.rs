@@ -260,18 +260,17 @@ pub fn translated(toks: &[String]) -> Option<Vec<String>> {
         .take_while(|t| t.bytes().all(|b| b.is_ascii_digit()))
         .count();
     let (core, numbered) = kept.split_at(kept.len() - digits);
-    match core.split_first() {
-        Some((first, rest)) if !rest.is_empty() && phrase_at(core, 0).is_none() => {
-            match head(first) {
-                Some(h) => {
-                    read_words(rest, &mut out);
-                    out.extend(h.split(' ').map(str::to_string));
-                    out.extend(numbered.iter().map(|t| t.to_string()));
-                }
-                None => read_words(&kept, &mut out),
-            }
+    let headed = core
+        .split_first()
+        .filter(|(_, rest)| !rest.is_empty() && phrase_at(core, 0).is_none())
+        .and_then(|(first, rest)| Some((head(first)?, rest)));
+    match headed {
+        Some((h, rest)) => {
+            read_words(rest, &mut out);
+            out.extend(h.split(' ').map(str::to_string));
+            out.extend(numbered.iter().map(|t| t.to_string()));
         }
-        _ => read_words(&kept, &mut out),
+        None => read_words(&kept, &mut out),
     }
     Some(out)
 }
