@@ -715,14 +715,15 @@ def census_sex(rng, n, rid):
     return s
 
 
-def person_census(out, rng, T, rate=0.03):
+def person_census(out, rng, T, rate=0.03, people=6000, folder="person_census", variants=True):
     """Dedup: a census of households (names as common as in a population) in which
     `rate` of the people were counted twice, the second row with a mention's errors
     (a move, a typo, a birth-date slip). Few duplicates among many households: the
     match class is small beside what two of a household, or two strangers of one given
     name born the same year, share; and the age sits beside the birth date it is read
-    from."""
-    people = make_people(rng, 6000, T, household_rate=0.4, skew=(0.5, 0.6))
+    from. `people` people in `folder`; `variants`: also the same rows under other column
+    names."""
+    people = make_people(rng, people, T, household_rate=0.4, skew=(0.5, 0.6))
     rows, groups = [], []
 
     # households as make_people builds them (one address object each, the couple first)
@@ -756,9 +757,12 @@ def person_census(out, rng, T, rate=0.03):
             rows.append(row(f"r{n}d", n, p, 0.2))
             groups.append([f"r{n}", f"r{n}d"])
     rng.shuffle(rows)
-    d = os.path.join(out, "person_census")
+    d = os.path.join(out, folder)
     os.makedirs(d, exist_ok=True)
     write(os.path.join(d, "input.csv"), CENSUS_COLUMNS + ["year"], rows)
+    dedup_truth(os.path.join(d, "truth.csv"), groups)
+    if not variants:
+        return
     # the same rows with the household's id and the spouse's given name and surname
     # beside them (a couple's rows hold each other's names)
     write(os.path.join(d, "input_household.csv"),
@@ -777,7 +781,6 @@ def person_census(out, rng, T, rate=0.03):
           ["Satz_ID", "Vorname", "Zweiter_Vorname", "Nachname", "Alter", "Geburtsdatum",
            "Hausnummer", "Straße", "Wohnung", "Ort", "Bundesland", "PLZ", "Geschlecht",
            "Jahr"], rows)
-    dedup_truth(os.path.join(d, "truth.csv"), groups)
 
 
 def person_census_recounted(out, rng, T, rate=0.015, copied=0.01):
@@ -1436,6 +1439,9 @@ def main():
     person_census(out, random.Random(seed + 107), T)
     person_census_recounted(out, random.Random(seed + 108), T)
     person_register_link(out, random.Random(seed + 109), T)
+    # a census four times as large: chance coincidences grow with the square of the rows
+    person_census(out, random.Random(seed + 110), T, people=24000,
+                  folder="person_census_large", variants=False)
     print(out)
 
 

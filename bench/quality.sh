@@ -108,6 +108,7 @@ run person-census-mainframe-dedup 0.95 dedup --input $s/person_census/input_main
 run person-census-german-dedup 0.95 dedup --input $s/person_census/input_german.csv --truth $s/person_census/truth.csv
 run person-census-unnamed-dedup 0.95 dedup --input $s/person_census/input_unnamed.csv --truth $s/person_census/truth.csv
 run person-census-recounted-dedup 0.95 dedup --input $s/person_census_recounted/input.csv --truth $s/person_census_recounted/truth.csv
+run person-census-large-dedup 0.95 dedup --input $s/person_census_large/input.csv --truth $s/person_census_large/truth.csv
 run person-register-link 0.98 em --left $s/person_register_link/left.csv --right $s/person_register_link/right.csv --truth $s/person_register_link/truth.csv
 run person-tax-forms-nodob-dedup 0.95 dedup --input $s/person_tax_link/right_nodob.csv --truth $s/person_tax_link/forms_truth.csv
 r="$c/reshaped"

@@ -123,6 +123,9 @@ pub(super) fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> V
     if let Some(note) = &m.em_note {
         v.push(format!("model: em: {note}"));
     }
+    if let Some(note) = &m.prior_note {
+        v.push(format!("model: prior: {note}"));
+    }
     if !m.unrelated.is_empty() {
         v.push(format!(
             "model: not compared (no likely match comes near on them, or likely matches agree on them no more often than random pairs): {}",

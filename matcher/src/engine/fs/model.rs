@@ -60,6 +60,10 @@ pub struct FsModel {
     /// when the estimates still moved after every iteration, the last one is kept.
     #[serde(default)]
     pub em_note: Option<String>,
+    /// How the prior was lowered for a file with more pairs per candidate than the
+    /// engine is calibrated for ([`Self::scale_prior`]); `None`: taken as EM found it.
+    #[serde(default)]
+    pub prior_note: Option<String>,
     /// The columns left out of the comparison as unrelated to identity
     /// ([`super::relevance`]).
     #[serde(default)]

@@ -549,6 +549,12 @@ pub(super) fn fit(
     // ([`super::labels`]).
     let u_pairs = a.len().saturating_mul(b.len()).min(opts.u_samples).max(10) as f64;
     model.refine_against(labelled, 1.0, m_pairs, u_pairs);
+    let all_pairs = if same_set {
+        a.len() as f64 * (a.len() as f64 - 1.0) / 2.0
+    } else {
+        a.len() as f64 * b.len() as f64
+    };
+    model.scale_prior(all_pairs, (flat.len() / nf) as f64);
     model
 }
 

@@ -753,3 +753,20 @@ fn level_weights_stay_sensible_and_address_parts_count_once() {
     assert_eq!(m.field_weights(&[0, 0, 4, 4])[3], m.level_weight(3, 4));
     assert!(mostly_agree_grouped(&[0, 4, 4, 4], &m.groups) == mostly_agree(&[0, 4]));
 }
+
+/// A file with more pairs per candidate than the engine is calibrated for gets its prior
+/// lowered by the excess, and says so; within the calibrated range it is kept.
+#[test]
+fn the_prior_is_lowered_only_past_the_calibrated_pairs_per_candidate() {
+    let mut m = FsModel::prior(vec![FieldSpec::new("name", FieldKind::Text)]);
+    m.lambda = 0.004;
+    m.scale_prior(1000.0 * 50_000.0, 50_000.0);
+    assert_eq!(m.lambda, 0.004);
+    assert!(m.prior_note.is_none());
+    m.scale_prior(4000.0 * 50_000.0, 50_000.0);
+    assert!((m.lambda - 0.001).abs() < 1e-12, "{}", m.lambda);
+    assert!(m.prior_note.as_deref().is_some_and(|n| n.contains("4000")));
+    // nothing to compare: no division by zero, nothing lowered below a positive prior
+    m.scale_prior(0.0, 0.0);
+    assert!(m.lambda > 0.0);
+}
