@@ -693,9 +693,10 @@ fn a_census_four_times_as_large_dedup() {
     let s = cache().join("shapes/person_census_large");
     let f = dedup_f1(&s.join("input.csv"), &s.join("truth.csv"));
     println!("person_census_large f1={f:.4}");
-    // measured 0.9577; 0.9190 while a state or town agreeing let namesakes whose
-    // surnames differ into EM's match class, and the prior was the share of matches
-    // among the candidates however many pairs each candidate stood for
+    // measured 0.9633 (0.9577 while ages were compared by their ratio); 0.9190 while a
+    // state or town agreeing let namesakes whose surnames differ into EM's match class,
+    // and the prior was the share of matches among the candidates however many pairs
+    // each candidate stood for
     assert!(f >= 0.93, "person_census_large f1 {f}");
 }
 

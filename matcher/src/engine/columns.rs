@@ -340,6 +340,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 other_party: false,
                 age_on: None,
                 birth_read: false,
+                years: false,
             },
         ));
     }
@@ -415,6 +416,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 other_party: false,
                 age_on: None,
                 birth_read: false,
+                years: false,
             },
         ));
         i += 3;
@@ -492,6 +494,7 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 other_party: false,
                 age_on: None,
                 birth_read: false,
+                years: false,
             },
         ));
     }
@@ -531,11 +534,16 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 other_party: false,
                 age_on: None,
                 birth_read: false,
+                years: false,
             },
         ));
     }
     out.sort_by_key(|(i, _)| *i);
     read_by_values(&mut out, stats);
+    // an age is compared in years: 4 and 5 are a year apart as 40 and 41 are
+    for (_, f) in &mut out {
+        f.years = f.kind == FieldKind::Number && super::lexicon::concept(&f.name) == Some("age");
+    }
     // each column's concept, and whether its name makes it another party's
     let named: Vec<(Option<&str>, bool)> = out
         .iter()
@@ -736,12 +744,18 @@ mod tests {
         let kind = |n: &str| f.iter().find(|s| s.name == n).map(|s| s.kind);
         assert_eq!(kind("age"), Some(FieldKind::Number));
         assert_eq!(kind("ward"), Some(FieldKind::Code));
-        let age = FieldSpec::new("age", FieldKind::Number);
+        // compared in years
+        let years = |n: &str| f.iter().find(|s| s.name == n).is_some_and(|s| s.years);
+        assert!(years("age") && !years("ward"));
+        let age = f.iter().find(|s| s.name == "age").cloned().unwrap();
         let p = |v: &str| {
             super::super::fs::prepare(std::slice::from_ref(&age), &recs(&[json!({"age": v})])[0])
         };
-        let lv = super::super::fs::compare(std::slice::from_ref(&age), &p("41"), &p("42"))[0];
-        assert_eq!(lv, 2, "a year apart: close");
+        let lv = |a: &str, b: &str| {
+            super::super::fs::compare(std::slice::from_ref(&age), &p(a), &p(b))[0]
+        };
+        assert_eq!(lv("41", "42"), 1, "a year apart: close");
+        assert_eq!(lv("4", "5"), 1, "a child a year apart: as close");
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub(super) fn read_off_births(out: &mut Aligned, fields: [&[FieldSpec]; 2], recs
     };
     let mut own = age.clone();
     own.kind = FieldKind::Number;
+    own.years = true;
     if own.columns.is_empty() {
         own.columns = vec![age.name.clone()];
     }
@@ -85,6 +86,7 @@ pub(super) fn read_off_births(out: &mut Aligned, fields: [&[FieldSpec]; 2], recs
     }
     read.name = age.name.clone();
     read.kind = FieldKind::Number;
+    read.years = true;
     read.nicknames = false;
     read.surname = false;
     read.person_name = false;

@@ -117,6 +117,23 @@ pub(super) fn number_level(a: &str, b: &str) -> u8 {
     }
 }
 
+/// Agreement level of two ages ([`FieldSpec::years`]): the same, a year apart (a census
+/// day and a tax year, a birthday between: close), two to four years (an age misreported,
+/// or two siblings: weak, as the data weighs it), or five and more. Two years apart is no
+/// closer agreement (levels 1 and 2 never weigh against a match): siblings of one
+/// surname and address, given names alike, matched.
+pub(super) fn years_level(a: &str, b: &str) -> u8 {
+    let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) else {
+        return if a == b { 0 } else { 4 };
+    };
+    match (x - y).abs() {
+        d if d < 0.5 => 0,
+        d if d < 1.5 => 1,
+        d if d < 4.5 => 3,
+        _ => 4,
+    }
+}
+
 /// Similarity in `[0, 1]` of two values of a text field.
 pub fn text_similarity(a: Value<'_>, b: Value<'_>) -> f64 {
     if a.norm == b.norm {
@@ -420,6 +437,8 @@ pub fn compare_into(fields: &[FieldSpec], a: &Prepared, b: &Prepared, out: &mut 
     for (((f, spec), o), (x, y)) in fields.iter().enumerate().zip(out.iter_mut()).zip(pairs) {
         *o = if spec.person_name && spec.kind == FieldKind::Text {
             person_name_level(x, y)
+        } else if spec.years && spec.kind == FieldKind::Number && !x.is_empty() && !y.is_empty() {
+            years_level(x.norm, y.norm)
         } else {
             level(spec.kind, x, y)
         };
@@ -1017,6 +1036,20 @@ mod tests {
         );
         assert_eq!(compare(&price, &amount("100"), &amount("100.9"))[0], 1);
         assert_eq!(compare(&price, &amount("100"), &amount("300"))[0], 4);
+        // ages by the years between: a child of 4 and of 5 a year apart as 40 and 41;
+        // 47 and 53 no misreport (by ratio, 4 / 5 were strangers and 47 / 53 weak)
+        let mut ages = [FieldSpec::new("age", FieldKind::Number)];
+        let a = |f: &[FieldSpec], x: &str| prepare(f, &rec(json!({"age": x})));
+        assert_eq!(compare(&ages, &a(&ages, "4"), &a(&ages, "5"))[0], 4);
+        ages[0].years = true;
+        let a = |x: &str| a(&ages, x);
+        assert_eq!(compare(&ages, &a("4"), &a("5"))[0], 1);
+        assert_eq!(compare(&ages, &a("40"), &a("41"))[0], 1);
+        assert_eq!(compare(&ages, &a("41.0"), &a("41"))[0], 0);
+        assert_eq!(compare(&ages, &a("10"), &a("12"))[0], 3);
+        assert_eq!(compare(&ages, &a("47"), &a("51"))[0], 3);
+        assert_eq!(compare(&ages, &a("47"), &a("53"))[0], 4);
+        assert_eq!(compare(&ages, &a("47"), &a(""))[0], MISSING);
         // a one-digit code one edit away is another value, not a typo
         let code = [FieldSpec::new("month", FieldKind::Code)];
         let c = |x: &str| prepare(&code, &rec(json!({"month": x})));

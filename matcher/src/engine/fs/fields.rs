@@ -141,6 +141,11 @@ pub struct FieldSpec {
     /// ([`crate::engine::local::NameFields::born_apart`], the model's age weights).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub birth_read: bool,
+    /// An age in years: two values are as close as the years between them
+    /// ([`super::compare::years_level`]), not their ratio, which put a child of 4 and
+    /// of 5 as far apart as strangers and 47 and 53 as near as a misreported age.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub years: bool,
 }
 
 /// Most distinct values of a [`FieldSpec::categorical`] column.
@@ -163,6 +168,7 @@ impl FieldSpec {
             other_party: false,
             age_on: None,
             birth_read: false,
+            years: false,
         }
     }
 

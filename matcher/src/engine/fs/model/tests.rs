@@ -70,6 +70,11 @@ fn an_age_beside_a_birth_date_that_agrees_counts_as_one_fact() {
     assert!((typo[1] - age).abs() < 1e-9 && (typo[2] - dob_off).abs() < 1e-9);
     let born_apart = w([MISSING, 4, 4]);
     assert!((born_apart[1] - age_off).abs() < 1e-9, "{born_apart:?}");
+    // ages five years or more apart beside a date alike but not the same (a digit): the
+    // dates differ in truth, and the age counts; a few years apart it still says nothing
+    let slip = w([MISSING, 4, 1]);
+    assert!((slip[1] - age_off).abs() < 1e-9, "{slip:?}");
+    assert_eq!(w([MISSING, 3, 1])[1], 0.0);
     // no birth date known on both sides: the age in full
     assert!((w([0, 0, MISSING])[1] - age).abs() < 1e-9);
 }
