@@ -117,6 +117,8 @@ fn as_pair(l: &FieldSpec, r: &FieldSpec, kind: FieldKind) -> (FieldSpec, FieldSp
     // so is a column of people's whole names, whichever side's values showed it
     lf.person_name = kind == FieldKind::Text && (l.person_name || r.person_name);
     lf.other_party = l.other_party || r.other_party;
+    // an age on either side compares in years (`age` / a column whose name says nothing)
+    lf.years = kind == FieldKind::Number && (l.years || r.years);
     let mut rf = r.clone();
     if rf.columns.is_empty() {
         rf.columns = vec![r.name.clone()];
@@ -131,6 +133,7 @@ fn as_pair(l: &FieldSpec, r: &FieldSpec, kind: FieldKind) -> (FieldSpec, FieldSp
     rf.surname = lf.surname;
     rf.person_name = lf.person_name;
     rf.other_party = lf.other_party;
+    rf.years = lf.years;
     (lf, rf)
 }
 

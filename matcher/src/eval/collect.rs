@@ -210,7 +210,14 @@ pub(super) fn model_view(m: &FsModel) -> ModelView {
     ModelView {
         prior: m.lambda,
         iterations: m.iterations,
-        note: m.em_note.clone(),
+        // how EM ended, and how the prior was lowered for a large file
+        note: [
+            m.em_note.as_ref().map(|n| format!("EM: {n}.")),
+            m.prior_note.as_ref().map(|p| format!("Prior: {p}.")),
+        ]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| format!("{a} {b}")),
         unrelated: m.unrelated.clone(),
         apart: m.apart.clone(),
         fields: m

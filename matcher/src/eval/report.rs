@@ -329,7 +329,7 @@ fn model(h: &mut String, m: &ModelView, threshold: f64) {
         m.iterations,
         m.note
             .as_ref()
-            .map(|n| format!(" EM: {}", escape(n)))
+            .map(|n| format!(" {}", escape(n)))
             .unwrap_or_default(),
         if m.unrelated.is_empty() {
             String::new()

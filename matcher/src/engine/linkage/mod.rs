@@ -493,6 +493,7 @@ pub(super) fn fit(
 ) -> FsModel {
     let nf = fields.len().max(1);
     let mut m_pairs = 10.0;
+    let mut found = false;
     let mut model = FsModel::prior(fields.to_vec());
     let detected = NameFields::detect(fields);
     model.individual = detected.individual;
@@ -511,7 +512,7 @@ pub(super) fn fit(
         } else {
             a.len().min(b.len()) as f64
         };
-        let found = model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
+        found = model.estimate_m(flat.chunks(nf), opts.em_iterations, (most / cands).min(0.9));
         // two sources of things (products, not people: no birth date, identity number,
         // e-mail, given name or whole name of a person among the fields; a register of
         // firms with a tax id or an e-mail is skipped too) write their descriptions and
@@ -549,12 +550,16 @@ pub(super) fn fit(
     // ([`super::labels`]).
     let u_pairs = a.len().saturating_mul(b.len()).min(opts.u_samples).max(10) as f64;
     model.refine_against(labelled, 1.0, m_pairs, u_pairs);
-    let all_pairs = if same_set {
-        a.len() as f64 * (a.len() as f64 - 1.0) / 2.0
-    } else {
-        a.len() as f64 * b.len() as f64
-    };
-    model.scale_prior(all_pairs, (flat.len() / nf) as f64);
+    // a prior EM estimated on the candidates (not the starting value of a file with too
+    // few of them, which no share of candidates stands behind)
+    if found {
+        let all_pairs = if same_set {
+            a.len() as f64 * (a.len() as f64 - 1.0) / 2.0
+        } else {
+            a.len() as f64 * b.len() as f64
+        };
+        model.scale_prior(all_pairs, (flat.len() / nf) as f64);
+    }
     model
 }
 
@@ -628,6 +633,36 @@ mod tests {
             }
         }
         (l, r)
+    }
+
+    /// A file with more pairs per candidate than the engine is calibrated for gets the
+    /// prior EM found lowered; a file too small for EM keeps its starting prior, which no
+    /// share of candidates stands behind (400 records, 79,800 pairs, 40 or 60 candidates).
+    #[test]
+    fn only_a_prior_em_estimated_is_lowered_for_a_large_file() {
+        let fields = vec![
+            FieldSpec::new("given", crate::engine::fs::FieldKind::Text),
+            FieldSpec::new("surname", crate::engine::fs::FieldKind::Text),
+        ];
+        let recs: Vec<Record> = (0..400)
+            .map(|i| {
+                let r = json!({"given": format!("g{}", i / 2), "surname": format!("s{}", i / 2)});
+                r.as_object().cloned().unwrap_or_default()
+            })
+            .collect();
+        let a: Vec<Prepared> = recs.iter().map(|r| prepare(&fields, r)).collect();
+        let fit_on = |n: u32| {
+            let cand: Vec<(u32, u32)> = (0..n).map(|k| (2 * k, 2 * k + 1)).collect();
+            let flat = vectors(&fields, &a, &a, &cand);
+            fit(&fields, &a, &a, &flat, &[], &LinkOptions::default(), true)
+        };
+        let small = fit_on(40);
+        assert_eq!(small.iterations, 0);
+        assert!(small.prior_note.is_none(), "{:?}", small.prior_note);
+        let fitted = fit_on(60);
+        assert!(fitted.iterations > 0);
+        let note = fitted.prior_note.as_deref().unwrap_or_default();
+        assert!(note.contains("1330 pairs"), "{note}");
     }
 
     #[test]

@@ -127,8 +127,8 @@ fn agreeing_units(
         };
         let best = known().map(|(_, l)| l).min();
         // the best level among the members about as specific as the most specific one
-        let specific = lead.and_then(|u| {
-            let chance = |f: usize| u.get(f).map_or(1.0, |p| p[0]);
+        let specific = lead.and_then(|lead| {
+            let chance = |f: usize| lead.get(f).map_or(1.0, |p| p[0]);
             let least = known().map(|(f, _)| chance(f)).min_by(f64::total_cmp)?;
             known()
                 .filter(|&(f, _)| chance(f) <= least * AS_SPECIFIC)
@@ -403,7 +403,8 @@ impl FsModel {
             self.lambda =
                 (before * CALIBRATED_PAIRS_PER_CANDIDATE / per_candidate).max(f64::MIN_POSITIVE);
             self.prior_note = Some(format!(
-                "lowered from {before:.6}: {per_candidate:.0} pairs of the input per candidate pair, calibrated up to {CALIBRATED_PAIRS_PER_CANDIDATE:.0}"
+                "lowered from {before:.3e} to {:.3e}: {per_candidate:.0} pairs of the input per candidate pair, calibrated up to {CALIBRATED_PAIRS_PER_CANDIDATE:.0}",
+                self.lambda
             ));
         } else {
             self.prior_note = None;

@@ -154,7 +154,9 @@ impl FsModel {
     /// given name born the same month matched in a census with few duplicates (F1 0.51
     /// at 3% duplicates), while a date known to the year alone on one side still leaves
     /// the age its say. An age that disagrees beside a date that agrees says nothing (a
-    /// census day and a tax year a year apart, an age misreported). Beside a date that
+    /// census day and a tax year a year apart, an age misreported), but for ages five
+    /// years or more apart, each side's own, beside a date that agrees only in part (a
+    /// digit, a swapped day and month): the dates differ in truth. Beside a date that
     /// disagrees the age is a second report and counts in full: agreeing, the date was
     /// likely mistyped; disagreeing, the two were born apart (two of a household of one
     /// given name).
