@@ -507,7 +507,8 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
         let (mut kind, mut date_order) = stats.kind();
         // an age is a quantity, not a code: two files a year apart (a census and a tax
         // year) give one person 41 and 42, a close agreement, not a different value
-        if kind == FieldKind::Code && super::lexicon::concept(name) == Some("age") {
+        let age = super::lexicon::concept(name) == Some("age");
+        if kind == FieldKind::Code && age {
             kind = FieldKind::Number;
         }
         // a date column of whole numbers is a spreadsheet's day numbers (a date cell
@@ -534,16 +535,13 @@ fn fields_from(order: &[String], stats: &HashMap<String, Stats>) -> Vec<FieldSpe
                 other_party: false,
                 age_on: None,
                 birth_read: false,
-                years: false,
+                // an age is compared in years: 4 and 5 are a year apart as 40 and 41 are
+                years: kind == FieldKind::Number && age,
             },
         ));
     }
     out.sort_by_key(|(i, _)| *i);
     read_by_values(&mut out, stats);
-    // an age is compared in years: 4 and 5 are a year apart as 40 and 41 are
-    for (_, f) in &mut out {
-        f.years = f.kind == FieldKind::Number && super::lexicon::concept(&f.name) == Some("age");
-    }
     // each column's concept, and whether its name makes it another party's
     let named: Vec<(Option<&str>, bool)> = out
         .iter()

@@ -378,10 +378,7 @@ fn a_sex_agreeing_does_not_carry_namesakes_into_the_match_class() {
 /// in five.
 #[test]
 fn em_counts_an_address_once_when_a_surname_differs() {
-    let fields: Vec<FieldSpec> = ["fname", "lname", "street", "city", "state", "zip"]
-        .iter()
-        .map(|n| FieldSpec::new(*n, FieldKind::Text))
-        .collect();
+    let fields = text_fields(&["fname", "lname", "street", "city", "state", "zip"]);
     let mut vs: Vec<Vec<u8>> = Vec::new();
     for _ in 0..100 {
         // duplicates: as they are, with a surname typo, and moved with a given-name typo
@@ -423,10 +420,7 @@ fn em_counts_an_address_once_when_a_surname_differs() {
 /// chance alike, the failure guarded against: EM learns that a match's surname differs.
 #[test]
 fn a_state_or_town_beside_another_street_does_not_carry_namesakes_into_the_match_class() {
-    let fields: Vec<FieldSpec> = ["fname", "lname", "dob", "street", "city", "state"]
-        .iter()
-        .map(|n| FieldSpec::new(*n, FieldKind::Text))
-        .collect();
+    let fields = text_fields(&["fname", "lname", "dob", "street", "city", "state"]);
     let mut vs: Vec<Vec<u8>> = Vec::new();
     for _ in 0..30 {
         vs.extend([

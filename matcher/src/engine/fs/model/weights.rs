@@ -185,14 +185,16 @@ impl FsModel {
         // differ in truth, and count (two strangers of one name, born ten years apart on
         // one day of the year, matched in a census of 24,000). An age read off the other
         // side's birth date ([`FieldSpec::birth_read`]) is that date again
-        let exact = self
-            .births_known(v)
-            .any(|f| v.get(f).is_some_and(|&l| l == 0));
+        // (asked only of a far age: this weighs every candidate pair)
+        let exact = || {
+            self.births_known(v)
+                .any(|f| v.get(f).is_some_and(|&l| l == 0))
+        };
         for &a in &self.ages {
             if a < w.len() {
                 let far = v.get(a).is_some_and(|&l| l as usize == LEVELS - 1)
                     && !self.fields.get(a).is_some_and(|f| f.birth_read);
-                w[a] = if far && !exact {
+                w[a] = if far && !exact() {
                     w[a]
                 } else {
                     (w[a] - birth).max(0.0)
