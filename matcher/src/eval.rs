@@ -562,7 +562,9 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
     let opts = LinkOptions {
         threshold,
         keep_candidates: true,
-        keep_scores: a.common.report.is_some() || a.pairs.is_some(),
+        keep_scores: a.common.report.is_some()
+            || a.pairs.is_some()
+            || (a.common.explain && a.common.show_errors > 0),
         ..LinkOptions::default()
     };
     let recs = t.records.clone();
@@ -630,15 +632,39 @@ pub async fn run_dedup(a: &DedupArgs, cfg: &Config) -> Result<EvalReport, EvalEr
             .map(|p| ((p.left.min(p.right), p.left.max(p.right)), p))
             .collect()
     };
+    // a candidate not matched itself is shown with the probability it was scored at (its
+    // weight read back from it), so that its term-frequency adjustments show too
+    let scored: HashMap<(usize, usize), f64> = if index.is_empty() {
+        HashMap::new()
+    } else {
+        out.candidates
+            .iter()
+            .zip(&out.candidate_scores)
+            .map(|(&(i, j), &p)| {
+                let (i, j) = (i as usize, j as usize);
+                ((i.min(j), i.max(j)), p)
+            })
+            .collect()
+    };
     let note = |(x, y): &(String, String)| -> Option<String> {
         let (&i, &j) = (index.get(x.as_str())?, index.get(y.as_str())?);
         let (l, r) = (t.records.get(i)?, t.records.get(j)?);
-        let p = matched.get(&(i.min(j), i.max(j)));
-        let how = match p {
-            Some(p) => format!("matched: weight {:+.2}, p {:.3}", p.weight, p.probability),
-            None => "not matched itself".to_string(),
+        let key = (i.min(j), i.max(j));
+        let (how, weight) = match (matched.get(&key), scored.get(&key)) {
+            (Some(p), _) => (
+                format!("matched: weight {:+.2}, p {:.3}", p.weight, p.probability),
+                Some(p.weight),
+            ),
+            (None, Some(&p)) => {
+                let q = p.clamp(1e-12, 1.0 - 1e-12);
+                (
+                    format!("not matched itself: p {p:.3}"),
+                    Some((q / (1.0 - q)).log2()),
+                )
+            }
+            (None, None) => ("not matched itself".to_string(), None),
         };
-        let levels = field_levels(&out.link, l, r, p.map(|p| p.weight));
+        let levels = field_levels(&out.link, l, r, weight);
         Some(format!("{how}; {levels}"))
     };
     details.extend(error_lines(
@@ -1072,9 +1098,14 @@ mod tests {
             .collect();
         assert_eq!(missed.len(), 1, "{r:?}");
         assert!(
-            missed[0].contains("(not matched itself; ") && missed[0].contains(", name L"),
+            missed[0].contains("(not matched itself") && missed[0].contains(", name L"),
             "{missed:?}"
         );
+        // a candidate scored below the threshold shows its probability, and the term
+        // frequencies its weight was adjusted by
+        if missed[0].contains("(not matched itself: p ") {
+            assert!(missed[0].contains(", term frequencies "), "{missed:?}");
+        }
     }
 
     #[test]
