@@ -2,6 +2,7 @@
 
 use super::super::test_records::{rec, text_fields};
 use super::super::*;
+use super::estimate::RARE_U;
 use super::weights::DATE_TYPO_RATE;
 use super::*;
 use crate::engine::Record;
@@ -175,6 +176,50 @@ fn random_pairs_taken_for_matches_are_left_out_of_u() {
     assert!(lift(&plain) > 4.0, "{}", lift(&plain));
     assert!(lift(&without) < 1.5, "{}", lift(&without));
     assert!(without.u[1][0] < plain.u[1][0] / 2.0);
+}
+
+#[test]
+fn an_entitys_records_in_other_towns_are_no_evidence_of_dependent_fields() {
+    // two inventors with 150 mentions each among 3,000 strangers: a mention carries its
+    // inventor's name and co-inventors and a town of its own, so that most pairs of one
+    // inventor's mentions disagree on most fields and read as strangers' pairs
+    let fields = text_fields(&[
+        "first_name",
+        "last_name",
+        "coinventors",
+        "town",
+        "phone",
+        "title",
+    ]);
+    let recs: Vec<Prepared> = (0..3300)
+        .map(|i| {
+            let (g, s, c) = if i < 300 {
+                let k = i % 2;
+                (format!("g{k}"), format!("s{k}"), format!("c{k}"))
+            } else {
+                (
+                    format!("g{}", i % 37),
+                    format!("s{}", i % 41),
+                    format!("c{i}"),
+                )
+            };
+            let r = rec(json!({"first_name": g, "last_name": s, "coinventors": c,
+                "town": format!("t{}", i * 7 % 50), "phone": format!("p{i}"),
+                "title": format!("x{i}")}));
+            prepare(&fields, &r)
+        })
+        .collect();
+    let lift = |m: &FsModel| m.u_pair[1][2] / (m.u[1][0] * m.u[2][0]);
+    let pairs = RandomPairs::compare(&fields, &recs, &recs, 20_000, 5, true);
+    let mut model = FsModel::prior(fields.clone());
+    model.names = vec![0, 1];
+    model.estimate_u_from(&pairs, &|_| false);
+    assert!(model.u[2][0] < RARE_U, "{:?}", model.u[2]);
+    assert!(lift(&model) < 2.0, "{}", lift(&model));
+    // without the whole name known, a rare agreement marks no pair as one entity's
+    let mut unnamed = FsModel::prior(fields);
+    unnamed.estimate_u_from(&pairs, &|_| false);
+    assert!(lift(&unnamed) > 10.0, "{}", lift(&unnamed));
 }
 
 #[test]
