@@ -237,6 +237,7 @@ impl FsModel {
             normalize_probs(&mut p);
             self.u[f] = p;
         }
+        let whole_name = self.whole_name_fields();
         for &v in &kept {
             // a random pair that agrees on most fields is likely a duplicate: it would make
             // every two identifying fields look correlated
@@ -244,7 +245,8 @@ impl FsModel {
             // (two of a household: certainly two people, and what they share is shared by
             // non-matches; left out, a surname, street and number agreeing together counted
             // three times and matched a census row to a relative's tax form)
-            let joint = (!mostly_agree_grouped(v, &groups) && !self.one_entity_apart(v))
+            let joint = (!mostly_agree_grouped(v, &groups)
+                && !self.one_entity_apart(v, &whole_name))
                 || conflict.test(v);
             if !joint {
                 continue;
@@ -294,36 +296,17 @@ impl FsModel {
     }
 
     /// Whether a random pair `v` reads as two records of one entity that differ where an
-    /// entity's records may (its place, its employer): every known name field agrees
-    /// (level ≤ 2), and so does, exactly, a field other than a name that agrees between
-    /// fewer than [`RARE_U`] of random pairs (the same co-inventors, classes, birth date).
+    /// entity's records may (its place, its employer): every known field of `names` (the
+    /// [`Self::whole_name_fields`]) agrees (level ≤ 2), and so does, exactly, a field other
+    /// than a name that agrees between fewer than [`RARE_U`] of random pairs (the same
+    /// co-inventors, classes, birth date).
     /// Such a pair is no evidence of how two strangers' fields go together: where a few
     /// entities hold hundreds of records each, their mentions in other towns and firms
     /// made the name, the co-inventors and the classes agree together among "strangers"
     /// 40 times as often as chance, each then counted as one fact, and an inventor's
     /// mentions after a move (same name, same co-inventors and classes) fell to p 0.15:
     /// one entity of 433 mentions split in two (F1 0.94).
-    fn one_entity_apart(&self, v: &[u8]) -> bool {
-        // a person's name: the given names, surnames and whole names among the name
-        // fields (not a patent's title, which names the patent), else every name field
-        let person = |f: &usize| {
-            self.fields.get(*f).is_some_and(|s| {
-                s.person_name
-                    || matches!(
-                        crate::engine::lexicon::concept(&s.name),
-                        Some("given_name" | "surname" | "middle_name")
-                    )
-            }) || self
-                .individual
-                .iter()
-                .any(|x| x.0 == *f && x.1 == crate::engine::local::IndividualKind::Given)
-        };
-        let people: Vec<usize> = self.names.iter().copied().filter(person).collect();
-        let names = if people.is_empty() {
-            &self.names
-        } else {
-            &people
-        };
+    fn one_entity_apart(&self, v: &[u8], names: &[usize]) -> bool {
         // the whole name: two name fields, or one of whole names, known and agreeing
         let mut known = 0;
         for &f in names {
@@ -349,6 +332,30 @@ impl FsModel {
                     && !placed(f)
                     && self.u.get(f).is_some_and(|u| u[0] < RARE_U)
             })
+    }
+
+    /// The fields of an entity's name as a person's is told: the given names, surnames
+    /// and whole names among the name fields (not a patent's title beside its inventor's
+    /// name, which names the patent), else every name field.
+    fn whole_name_fields(&self) -> Vec<usize> {
+        let person = |f: &usize| {
+            self.fields.get(*f).is_some_and(|s| {
+                s.person_name
+                    || matches!(
+                        crate::engine::lexicon::concept(&s.name),
+                        Some("given_name" | "surname" | "middle_name")
+                    )
+            }) || self
+                .individual
+                .iter()
+                .any(|x| x.0 == *f && x.1 == crate::engine::local::IndividualKind::Given)
+        };
+        let people: Vec<usize> = self.names.iter().copied().filter(person).collect();
+        if people.is_empty() {
+            self.names.clone()
+        } else {
+            people
+        }
     }
 
     /// Adds to [`Self::groups`] the `pairs` of fields the data shows to change together
