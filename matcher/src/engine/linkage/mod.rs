@@ -31,6 +31,7 @@ use super::local::{EmEvidence, GivenNamesConflict, IndividualKind, NameFields};
 use super::{EntityExample, Record};
 
 mod dedup;
+mod own_ids;
 mod score;
 
 pub use dedup::{dedup, dedup_prepared, entity_blocks};
@@ -312,6 +313,23 @@ fn same_side_duplicates(
         .is_match
 }
 
+/// Whether a name field or a given name of two records of one side disagrees outright.
+fn names_differ(fields: &[FieldSpec], names: &NameFields, x: &Prepared, y: &Prepared) -> bool {
+    const OUTRIGHT: u8 = 4;
+    let v = compare(fields, x, y);
+    let given = names
+        .individual
+        .iter()
+        .filter(|f| f.1 == IndividualKind::Given)
+        .map(|f| f.0);
+    names
+        .names
+        .iter()
+        .copied()
+        .chain(given)
+        .any(|f| v.get(f) == Some(&OUTRIGHT))
+}
+
 /// Links `left` to `right`: returns the matches, or every blocked candidate pair with its
 /// score and decision ([`LinkOptions::keep_candidates`]). The columns are aligned first
 /// ([`super::align`], or `opts.column_map`); `examples` (labelled pairs) refine the
@@ -326,6 +344,7 @@ pub fn link(
     let aligned = super::align::align(left, right, opts.column_map.as_deref())?;
     let (mut fields, mut right_fields, mut alignment) =
         (aligned.left, aligned.right, aligned.pairs);
+    let own_ids = own_ids::OwnIds::find(left, right, [&fields, &right_fields]);
     let mut a: Vec<Prepared> = left.par_iter().map(|r| prepare(&fields, r)).collect();
     let mut b: Vec<Prepared> = right
         .par_iter()
@@ -390,6 +409,17 @@ pub fn link(
                 .any(|(_, k)| matches!(k, IndividualKind::Given | IndividualKind::Birth));
             one_to_one(&mut pairs, !dup[0] && !dup[1], |side, x, y, p| {
                 let recs = if side == 0 { &a } else { &b };
+                // the side's own identity number first: one number is one person (unless
+                // a name differs outright: a number copied from another of the household,
+                // or a name garbled, which the fields below still judge), two numbers are
+                // two
+                match own_ids.same(side, x, y) {
+                    Some(true) if !names_differ(&fields, &names, &recs[x], &recs[y]) => {
+                        return true;
+                    }
+                    Some(false) => return false,
+                    _ => {}
+                }
                 let small = people && recs.len() <= SMALL_SIDE;
                 (dup[side] && p >= SAME_SIDE_SURE)
                     || ((dup[side] || small)
