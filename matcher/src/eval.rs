@@ -393,6 +393,9 @@ pub async fn run_em(a: &EmArgs, cfg: &Config) -> Result<EvalReport, EvalError> {
         .alignment
         .iter()
         .map(|p| format!("aligned: {} <-> {} ({:.2})", p.left, p.right, p.score))
+        .chain(out.own_ids.iter().map(|id| {
+            format!("own identity number: {id} (records of one number are one entity's)")
+        }))
         .collect();
     if a.common.explain {
         details.extend(explain_model(&out.model, threshold));
@@ -922,7 +925,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = |n: &str| dir.path().join(n);
         std::fs::write(p("a.csv"), "id,name,city,phone\n1,arnie mortons of chicago,los angeles,310/246-1501\n2,arts delicatessen,studio city,818/762-1221\n3,spago,beverly hills,310-385-0880\n").unwrap();
-        std::fs::write(p("b.csv"), "id,name,city,phone\n10,arnie morton's of chicago,los angeles,310-246-1501\n11,art's deli,studio city,818-762-1221\n12,chinois on main,santa monica,310-392-9025\n").unwrap();
+        // the right side holds an identity number the left lacks
+        std::fs::write(p("b.csv"), "id,name,city,phone,ssn\n10,arnie morton's of chicago,los angeles,310-246-1501,401-22-1234\n11,art's deli,studio city,818-762-1221,512-33-9876\n12,chinois on main,santa monica,310-392-9025,623-44-5555\n").unwrap();
         std::fs::write(p("t.csv"), "a,b\n1,10\n2,11\n").unwrap();
         let common = CommonArgs {
             backbone: BackboneArg::Local,
@@ -984,6 +988,13 @@ mod tests {
         let lines = r.lines();
         assert!(
             lines.contains(&"aligned: name <-> name (1.00)".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(
+                &"own identity number: right: ssn (records of one number are one entity's)"
+                    .to_string()
+            ),
             "{lines:?}"
         );
         assert!(

@@ -298,6 +298,9 @@ pub fn link(a: &LinkFileArgs) -> Result<(), FilesError> {
     for al in &out.alignment {
         eprintln!("aligned: {} <-> {} ({:.2})", al.left, al.right, al.score);
     }
+    for id in &out.own_ids {
+        eprintln!("own identity number: {id} (records of one number are one entity's)");
+    }
     let mut w = CsvOut::create(&a.out)?;
     w.row(["left", "right", "probability", "rule"])?;
     let mut n = 0usize;

@@ -94,6 +94,7 @@ pub fn dedup_prepared(
             pairs,
             alignment: Vec::new(),
             labels_used: forced.used,
+            own_ids: Vec::new(),
             right_fields: Vec::new(),
         },
         clusters,

@@ -175,6 +175,11 @@ pub struct LinkOutput {
     /// ([`super::labels`]).
     #[serde(default)]
     pub labels_used: usize,
+    /// The identity-number column each side holds and the other lacks, read to tell which
+    /// records of that side are one entity's ([`link`]: `right: ssn`; empty for
+    /// [`dedup`], or when neither side holds one).
+    #[serde(default)]
+    pub own_ids: Vec<String>,
     /// The right-hand fields [`Self::fields`] are compared with ([`link`]; empty for
     /// [`dedup`], which compares the fields with themselves).
     #[serde(skip)]
@@ -434,6 +439,7 @@ pub fn link(
         pairs,
         alignment,
         labels_used: labelled.used,
+        own_ids: own_ids.columns(),
         right_fields,
     })
 }

@@ -25,6 +25,8 @@ const SNIFFED_RECORDS: usize = 100;
 #[derive(Debug, Default)]
 pub(super) struct OwnIds {
     sides: [Vec<Option<String>>; 2],
+    /// The column read on each side.
+    columns: [Option<String>; 2],
 }
 
 impl OwnIds {
@@ -81,8 +83,18 @@ impl OwnIds {
                 }
             }
             out.sides[side] = ids;
+            out.columns[side] = Some(column.clone());
         }
         out
+    }
+
+    /// The columns read, as `left: <column>` / `right: <column>`.
+    pub(super) fn columns(&self) -> Vec<String> {
+        ["left", "right"]
+            .iter()
+            .zip(&self.columns)
+            .filter_map(|(side, c)| c.as_ref().map(|c| format!("{side}: {c}")))
+            .collect()
     }
 
     /// Whether records `x` and `y` of `side` (0 left, 1 right) are one person's by their
@@ -128,6 +140,7 @@ mod tests {
             FieldSpec::new("street", FieldKind::Text),
         ];
         let ids = OwnIds::find(&left, &right, [&compared, &compared]);
+        assert_eq!(ids.columns(), ["right: ssn"]);
         // written two ways, one number
         assert_eq!(ids.same(1, 0, 1), Some(true));
         // another number
@@ -144,6 +157,7 @@ mod tests {
         ];
         let ids = OwnIds::find(&left, &right, [&compared, &with_ssn]);
         assert_eq!(ids.same(1, 0, 1), None);
+        assert!(ids.columns().is_empty());
     }
 
     #[test]
