@@ -334,6 +334,8 @@ async fn a_review_is_fitted_once_per_label_generation() {
     assert_eq!(p3.len(), 3);
     assert_eq!(p3[..], p1[..3]);
     assert_eq!(again["model"], first["model"]);
+    // the fit's notes (EM's end, the prior, columns left out) come with the model
+    assert!(first["model"]["notes"].is_array(), "{first}");
 
     // a label is a new generation: refitted, and the labelled pair is no longer offered
     let top = &first["pairs"][0];

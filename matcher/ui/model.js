@@ -26,6 +26,7 @@ export async function modelPage(view, id) {
   const m = r.model;
   view.append(
     el('p', {}, `λ (prior match rate) ${num(m.lambda, 4)} · EM iterations ${m.iterations} · ${r.labels.entity} labels`),
+    ...((m.notes || []).length ? [el('ul', { class: 'note', id: 'model-notes' }, m.notes.map((n) => el('li', {}, n)))] : []),
     el('div', { class: 'scroll' }, el('table', { id: 'mu' },
       el('caption', {}, 'm and u per field and agreement level'),
       el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Field'), el('th', { scope: 'col' }, 'Kind'), m.fields[0] ? m.fields[0].levels.map((l) => el('th', { scope: 'col' }, `${l.name}: m / u / weight`)) : [])),

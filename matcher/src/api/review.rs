@@ -150,6 +150,10 @@ pub struct ModelView {
     pub lambda: f64,
     /// EM iterations run (0: priors only).
     pub iterations: usize,
+    /// What the fit says of itself, a line each (EM not converged, the prior lowered for
+    /// a large file, columns left out as unrelated to identity): `eval --explain`'s
+    /// `model: ...` lines.
+    pub notes: Vec<String>,
     pub fields: Vec<FieldModel>,
 }
 
@@ -261,6 +265,7 @@ fn model_view(fields: &[FieldSpec], model: &crate::engine::fs::FsModel) -> Model
     ModelView {
         lambda: model.lambda,
         iterations: model.iterations,
+        notes: model.notes(),
         fields,
     }
 }

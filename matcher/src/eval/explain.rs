@@ -120,24 +120,7 @@ pub(super) fn explain_model(m: &crate::engine::fs::FsModel, threshold: f64) -> V
         "model: threshold={threshold} prior(lambda)={:.6} em_iterations={}",
         m.lambda, m.iterations
     )];
-    if let Some(note) = &m.em_note {
-        v.push(format!("model: em: {note}"));
-    }
-    if let Some(note) = &m.prior_note {
-        v.push(format!("model: prior: {note}"));
-    }
-    if !m.unrelated.is_empty() {
-        v.push(format!(
-            "model: not compared (no likely match comes near on them, or likely matches agree on them no more often than random pairs): {}",
-            m.unrelated.join(", ")
-        ));
-    }
-    if !m.apart.is_empty() {
-        v.push(format!(
-            "model: m estimated on the matches the other fields find (two sources write these each their own way): {}",
-            m.apart.join(", ")
-        ));
-    }
+    v.extend(m.notes().into_iter().map(|n| format!("model: {n}")));
     for (f, spec) in m.fields.iter().enumerate() {
         let levels: Vec<String> = (0..crate::engine::fs::LEVELS)
             .map(|l| {

@@ -84,6 +84,35 @@ pub struct FsModel {
     pub households: bool,
 }
 
+impl FsModel {
+    /// What the fit says of itself, a line each: how EM ended when it did not converge,
+    /// the prior lowered for a large file, the columns left out as unrelated to identity,
+    /// those whose m was estimated apart (`eval --explain` prints them as `model: ...`; the
+    /// review API and its model page show them).
+    pub fn notes(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(note) = &self.em_note {
+            v.push(format!("em: {note}"));
+        }
+        if let Some(note) = &self.prior_note {
+            v.push(format!("prior: {note}"));
+        }
+        if !self.unrelated.is_empty() {
+            v.push(format!(
+                "not compared (no likely match comes near on them, or likely matches agree on them no more often than random pairs): {}",
+                self.unrelated.join(", ")
+            ));
+        }
+        if !self.apart.is_empty() {
+            v.push(format!(
+                "m estimated on the matches the other fields find (two sources write these each their own way): {}",
+                self.apart.join(", ")
+            ));
+        }
+        v
+    }
+}
+
 /// The numeric fields named as the record's own age (`age`, `age_years`; not a
 /// `spouse_age`).
 pub fn ages_of(fields: &[FieldSpec]) -> Vec<usize> {

@@ -814,3 +814,17 @@ fn the_prior_is_lowered_only_past_the_calibrated_pairs_per_candidate() {
     m.scale_prior(0.0, 0.0);
     assert!(m.lambda > 0.0);
 }
+
+#[test]
+fn the_fit_notes_say_how_it_ended_and_what_it_left_out() {
+    let mut m = FsModel::prior(text_fields(&["name", "city"]));
+    assert!(m.notes().is_empty());
+    m.em_note = Some("not converged after 30 iterations".into());
+    m.prior_note = Some("lowered from 1e-2 to 1e-3".into());
+    m.unrelated = vec!["status".into(), "amount".into()];
+    let notes = m.notes();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert_eq!(notes[0], "em: not converged after 30 iterations");
+    assert_eq!(notes[1], "prior: lowered from 1e-2 to 1e-3");
+    assert!(notes[2].starts_with("not compared") && notes[2].ends_with(": status, amount"));
+}
