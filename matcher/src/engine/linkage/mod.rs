@@ -150,7 +150,9 @@ pub struct ScoredPair {
     pub weight: f64,
     /// Match probability after the rules (1 for a pair decided by rule II/III).
     pub probability: f64,
-    /// Roman id of the deciding rule.
+    /// Roman id of the deciding rule; `label` for a pair a label decided
+    /// ([`labels::LABEL_RULE`]), `own-id` for one matched through its record's own
+    /// identity number ([`own_ids::OWN_ID_RULE`]).
     pub rule: String,
     pub is_match: bool,
 }
@@ -430,6 +432,16 @@ pub fn link(
                     || ((dup[side] || small)
                         && same_side_duplicates(&fields, &model, &names, &recs[x], &recs[y]))
             });
+            // a side of events: a person's further records by their own number
+            for side in [0, 1] {
+                if dup[side] {
+                    own_ids.spread(&mut pairs, side, |l, r| {
+                        let (x, y) = (&a[l], &b[r]);
+                        (!names_differ(&fields, &names, x, y))
+                            .then(|| model.weight(&compare(&fields, x, y)))
+                    });
+                }
+            }
         }
     }
     Ok(LinkOutput {

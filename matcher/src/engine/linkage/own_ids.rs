@@ -11,8 +11,12 @@
 
 use super::super::fs::{FieldKind, FieldSpec, osa_distance_at_most, prepare};
 use super::super::lexicon;
-use super::Record;
-use std::collections::HashMap;
+use super::{Record, ScoredPair};
+use std::collections::{HashMap, HashSet};
+
+/// The rule id of a pair matched through its record's own identity number
+/// ([`OwnIds::spread`]).
+pub const OWN_ID_RULE: &str = "own-id";
 
 /// Most records of a side that may hold one identity number for it to tell anything: a
 /// number on more is a placeholder (`000-00-0000`, a default) or an employer's.
@@ -88,6 +92,73 @@ impl OwnIds {
         out
     }
 
+    /// Matches each record of `side` that holds the own number of a matched record of
+    /// that side to that record's partner, where it has no partner of its own and
+    /// `accept(left, right)` gives the pair's weight (no name differing outright): a
+    /// census row matched to the form filed from its address takes the person's forms
+    /// filed from earlier addresses, which agree with it on the name alone (probability
+    /// that of the matched pair, rule [`OWN_ID_RULE`]). Existing pairs (a candidate
+    /// scored below the threshold) are turned into matches; others are added.
+    pub(super) fn spread(
+        &self,
+        pairs: &mut Vec<ScoredPair>,
+        side: usize,
+        accept: impl Fn(usize, usize) -> Option<f64>,
+    ) {
+        let Some(ids) = self.sides.get(side) else {
+            return;
+        };
+        let mut holders: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (r, id) in ids.iter().enumerate() {
+            if let Some(id) = id {
+                holders.entry(id.as_str()).or_default().push(r);
+            }
+        }
+        let on_side = |p: &ScoredPair| if side == 0 { p.left } else { p.right };
+        let mut taken: HashSet<usize> = pairs.iter().filter(|p| p.is_match).map(on_side).collect();
+        let at: HashMap<(usize, usize), usize> = pairs
+            .iter()
+            .enumerate()
+            .map(|(k, p)| ((p.left, p.right), k))
+            .collect();
+        let matched: Vec<(usize, usize, f64)> = pairs
+            .iter()
+            .filter(|p| p.is_match)
+            .map(|p| (p.left, p.right, p.probability))
+            .collect();
+        for (l, r, probability) in matched {
+            let x = if side == 0 { l } else { r };
+            let Some(group) = ids.get(x).and_then(|id| holders.get(id.as_deref()?)) else {
+                continue;
+            };
+            for &y in group {
+                if y == x || taken.contains(&y) {
+                    continue;
+                }
+                let (left, right) = if side == 0 { (y, r) } else { (l, y) };
+                let Some(weight) = accept(left, right) else {
+                    continue;
+                };
+                taken.insert(y);
+                match at.get(&(left, right)).and_then(|&k| pairs.get_mut(k)) {
+                    Some(p) => {
+                        p.is_match = true;
+                        p.rule = OWN_ID_RULE.to_string();
+                        p.probability = probability;
+                    }
+                    None => pairs.push(ScoredPair {
+                        left,
+                        right,
+                        weight,
+                        probability,
+                        rule: OWN_ID_RULE.to_string(),
+                        is_match: true,
+                    }),
+                }
+            }
+        }
+    }
+
     /// The columns read, as `left: <column>` / `right: <column>`.
     pub(super) fn columns(&self) -> Vec<String> {
         ["left", "right"]
@@ -158,6 +229,62 @@ mod tests {
         let ids = OwnIds::find(&left, &right, [&compared, &with_ssn]);
         assert_eq!(ids.same(1, 0, 1), None);
         assert!(ids.columns().is_empty());
+    }
+
+    fn pair(left: usize, right: usize, probability: f64, is_match: bool) -> ScoredPair {
+        ScoredPair {
+            left,
+            right,
+            weight: 0.0,
+            probability,
+            rule: "IV".into(),
+            is_match,
+        }
+    }
+
+    #[test]
+    fn a_matched_records_number_brings_its_other_records_along() {
+        let ids = OwnIds {
+            sides: [
+                vec![None, None],
+                vec![
+                    Some("111".into()),
+                    Some("111".into()),
+                    Some("111".into()),
+                    Some("222".into()),
+                    Some("111".into()),
+                ],
+            ],
+            columns: [None, Some("ssn".into())],
+        };
+        // left 0 matched right 0; right 1 was scored below the threshold; right 2 is left
+        // 1's already; right 4 shares the number but its name differs outright
+        let mut pairs = vec![
+            pair(0, 0, 0.99, true),
+            pair(0, 1, 0.3, false),
+            pair(1, 2, 0.9, true),
+        ];
+        ids.spread(&mut pairs, 1, |_, r| (r != 4).then_some(2.0));
+        let matched: Vec<(usize, usize, &str)> = pairs
+            .iter()
+            .filter(|p| p.is_match)
+            .map(|p| (p.left, p.right, p.rule.as_str()))
+            .collect();
+        assert_eq!(matched, [(0, 0, "IV"), (0, 1, OWN_ID_RULE), (1, 2, "IV")]);
+        assert_eq!(pairs[1].probability, 0.99);
+        // a record never scored is added with its weight
+        let mut pairs = vec![pair(0, 0, 0.95, true)];
+        ids.spread(&mut pairs, 1, |_, r| (r == 1).then_some(2.5));
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(
+            (pairs[1].left, pairs[1].right, pairs[1].weight),
+            (0, 1, 2.5)
+        );
+        assert!(pairs[1].is_match && pairs[1].rule == OWN_ID_RULE);
+        // the other side holds no numbers: nothing spreads
+        let mut pairs = vec![pair(0, 0, 0.95, true)];
+        ids.spread(&mut pairs, 0, |_, _| Some(1.0));
+        assert_eq!(pairs.len(), 1);
     }
 
     #[test]
