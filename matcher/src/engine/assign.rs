@@ -1,6 +1,7 @@
 //! Which of a link's matches each record keeps: at most one partner a side, unless the
 //! caller lets an extra partner join the kept one (a side that repeats its entities, a
-//! small side of people: the extra partner a duplicate of the kept one).
+//! small side of people: the extra partner a duplicate of the kept one; a record of the
+//! kept one's own identity number).
 //!
 //! Why an optimal assignment and not best-first: in a household two people share the
 //! surname, the address, often the given name (a father and son), and the records that

@@ -177,9 +177,10 @@ pub struct LinkOutput {
     /// ([`super::labels`]).
     #[serde(default)]
     pub labels_used: usize,
-    /// The identity-number column each side holds and the other lacks, read to tell which
-    /// records of that side are one entity's ([`link`]: `right: ssn`; empty for
-    /// [`dedup`], or when neither side holds one).
+    /// The identity-number column of each side that no compared field reads (the other
+    /// side lacks it, or the column map leaves it out), read by the automatic assignment
+    /// to tell which records of that side are one entity's ([`link`]: `right: ssn`; empty
+    /// for [`dedup`], another assignment, or when neither side holds one).
     #[serde(default)]
     pub own_ids: Vec<String>,
     /// The right-hand fields [`Self::fields`] are compared with ([`link`]; empty for
@@ -320,11 +321,15 @@ fn same_side_duplicates(
         .is_match
 }
 
-/// Whether a name field or a given name of two records of one side disagrees outright.
-fn names_differ(fields: &[FieldSpec], names: &NameFields, x: &Prepared, y: &Prepared) -> bool {
-    const OUTRIGHT: u8 = 4;
+/// Whether a name field or a given name of two records disagrees outright: two people,
+/// whatever identity number they share (one copied from another of the household). Not a
+/// birth date: two forms of one number whose birth dates differ outright were one
+/// person's mistyped far more often than a son's form with his father's number and name
+/// (counted, census-to-tax links with birth dates 0.9938 -> 0.9930, 0.9957 -> 0.9952).
+fn person_differs(fields: &[FieldSpec], names: &NameFields, x: &Prepared, y: &Prepared) -> bool {
+    const OUTRIGHT: u8 = (super::fs::LEVELS - 1) as u8;
     let v = compare(fields, x, y);
-    let given = names
+    let personal = names
         .individual
         .iter()
         .filter(|f| f.1 == IndividualKind::Given)
@@ -333,7 +338,7 @@ fn names_differ(fields: &[FieldSpec], names: &NameFields, x: &Prepared, y: &Prep
         .names
         .iter()
         .copied()
-        .chain(given)
+        .chain(personal)
         .any(|f| v.get(f) == Some(&OUTRIGHT))
 }
 
@@ -421,7 +426,7 @@ pub fn link(
                 // or a name garbled, which the fields below still judge), two numbers are
                 // two
                 match own_ids.same(side, x, y) {
-                    Some(true) if !names_differ(&fields, &names, &recs[x], &recs[y]) => {
+                    Some(true) if !person_differs(&fields, &names, &recs[x], &recs[y]) => {
                         return true;
                     }
                     Some(false) => return false,
@@ -432,12 +437,16 @@ pub fn link(
                     || ((dup[side] || small)
                         && same_side_duplicates(&fields, &model, &names, &recs[x], &recs[y]))
             });
-            // a side of events: a person's further records by their own number
+            // a side of events: a person's further records by their own number (never a
+            // pair labelled a non-match)
+            let refused: std::collections::HashSet<(u32, u32)> =
+                labelled.cannot.iter().copied().collect();
             for side in [0, 1] {
                 if dup[side] {
                     own_ids.spread(&mut pairs, side, |l, r| {
-                        let (x, y) = (&a[l], &b[r]);
-                        (!names_differ(&fields, &names, x, y))
+                        let (x, y) = (a.get(l)?, b.get(r)?);
+                        let key = (u32::try_from(l).ok()?, u32::try_from(r).ok()?);
+                        (!refused.contains(&key) && !person_differs(&fields, &names, x, y))
                             .then(|| model.weight(&compare(&fields, x, y)))
                     });
                 }
@@ -451,7 +460,12 @@ pub fn link(
         pairs,
         alignment,
         labels_used: labelled.used,
-        own_ids: own_ids.columns(),
+        // read only by the automatic assignment
+        own_ids: if opts.assignment == Assignment::Auto {
+            own_ids.columns()
+        } else {
+            Vec::new()
+        },
         right_fields,
     })
 }

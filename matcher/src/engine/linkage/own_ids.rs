@@ -10,6 +10,7 @@
 //! address) does not.
 
 use super::super::fs::{FieldKind, FieldSpec, osa_distance_at_most, prepare};
+use super::super::labels::LABEL_RULE;
 use super::super::lexicon;
 use super::{Record, ScoredPair};
 use std::collections::{HashMap, HashSet};
@@ -21,6 +22,9 @@ pub const OWN_ID_RULE: &str = "own-id";
 /// Most records of a side that may hold one identity number for it to tell anything: a
 /// number on more is a placeholder (`000-00-0000`, a default) or an employer's.
 const MOST_HOLDERS: usize = 50;
+
+/// Fewest digits an identity number holds (a masked number keeps four).
+const MIN_DIGITS: usize = 7;
 
 /// Columns of a side read for its own identity number: the keys of its first records.
 const SNIFFED_RECORDS: usize = 100;
@@ -37,7 +41,8 @@ impl OwnIds {
     /// The identity numbers of `left` and `right` held in a column of one side that no
     /// compared field (`compared[side]`: the fields aligned, by their source columns)
     /// reads: a column named as an identity number of the record's own (`ssn`,
-    /// `national_id`; not an `employer_tax_id`).
+    /// `national_id`; not an `employer_tax_id`; of several, the one named as the number
+    /// alone), its values read as their digits, seven or more.
     pub(super) fn find(left: &[Record], right: &[Record], compared: [&[FieldSpec]; 2]) -> Self {
         let mut out = Self::default();
         for (side, recs) in [left, right].into_iter().enumerate() {
@@ -54,29 +59,33 @@ impl OwnIds {
                 .collect();
             columns.sort();
             columns.dedup();
-            let Some(&column) = columns.first() else {
-                continue;
+            // one such column, or of several the one named as the number alone (`ssn`
+            // beside a `preparer_tin`); none where that stays ambiguous
+            let exact: Vec<&String> = columns
+                .iter()
+                .copied()
+                .filter(|c| lexicon::concept_exact(c) == Some("ssn"))
+                .collect();
+            let column = match (columns.as_slice(), exact.as_slice()) {
+                ([one], _) | (_, [one]) => *one,
+                _ => continue,
             };
             let spec = [FieldSpec::new(column, FieldKind::Code)];
             let mut ids: Vec<Option<String>> = recs
                 .iter()
                 .map(|r| {
                     let p = prepare(&spec, r);
-                    // its digits where it has any (`484-22-2215` is `484222215`)
-                    let v = p.value(0);
-                    let id = if v.digits.is_empty() {
-                        v.norm
-                    } else {
-                        v.digits
-                    };
-                    (!id.is_empty()).then(|| id.to_string())
+                    // its digits (`484-22-2215` is `484222215`), enough of them to be a
+                    // whole number: `applied for`, a masked `***-**-2215` are none
+                    let digits = p.value(0).digits;
+                    (digits.len() >= MIN_DIGITS).then(|| digits.to_string())
                 })
                 .collect();
             let mut holders: HashMap<&str, usize> = HashMap::new();
             for id in ids.iter().flatten() {
                 *holders.entry(id.as_str()).or_default() += 1;
             }
-            let placeholders: Vec<String> = holders
+            let placeholders: HashSet<String> = holders
                 .into_iter()
                 .filter(|&(_, n)| n > MOST_HOLDERS)
                 .map(|(id, _)| id.to_string())
@@ -105,6 +114,8 @@ impl OwnIds {
         side: usize,
         accept: impl Fn(usize, usize) -> Option<f64>,
     ) {
+        // a pair a label decided stays as labelled (`accept` refuses the labelled
+        // non-matches not among the pairs)
         let Some(ids) = self.sides.get(side) else {
             return;
         };
@@ -136,11 +147,15 @@ impl OwnIds {
                     continue;
                 }
                 let (left, right) = if side == 0 { (y, r) } else { (l, y) };
+                let existing = at.get(&(left, right)).copied();
+                if existing.is_some_and(|k| pairs.get(k).is_some_and(|p| p.rule == LABEL_RULE)) {
+                    continue;
+                }
                 let Some(weight) = accept(left, right) else {
                     continue;
                 };
                 taken.insert(y);
-                match at.get(&(left, right)).and_then(|&k| pairs.get_mut(k)) {
+                match existing.and_then(|k| pairs.get_mut(k)) {
                     Some(p) => {
                         p.is_match = true;
                         p.rule = OWN_ID_RULE.to_string();
@@ -290,11 +305,30 @@ mod tests {
     #[test]
     fn a_number_held_by_many_records_is_a_placeholder() {
         let rows: Vec<serde_json::Value> = (0..=MOST_HOLDERS)
-            .map(|i| json!({"name": format!("n{i}"), "ssn": "000-00-0000"}))
+            .map(|i| json!({"name": format!("n{i}"), "ssn": "555-12-3456"}))
             .collect();
         let right = recs(&rows);
         let compared = [FieldSpec::new("name", FieldKind::Text)];
         let ids = OwnIds::find(&[], &right, [&compared, &compared]);
         assert_eq!(ids.same(1, 0, 1), None);
+        // one record fewer: a number
+        let ids = OwnIds::find(&[], &right[1..], [&compared, &compared]);
+        assert_eq!(ids.same(1, 0, 1), Some(true));
+    }
+
+    #[test]
+    fn a_number_masked_or_not_given_is_none_and_of_two_columns_the_plain_one_is_read() {
+        let right = recs(&[
+            json!({"name": "a", "ssn": "***-**-2215", "preparer_tin": "12-3456789"}),
+            json!({"name": "a", "ssn": "applied for", "preparer_tin": "12-3456789"}),
+            json!({"name": "a", "ssn": "484-22-2215", "preparer_tin": "12-3456789"}),
+            json!({"name": "a", "ssn": "484-22-2215", "preparer_tin": "98-7654321"}),
+        ]);
+        let compared = [FieldSpec::new("name", FieldKind::Text)];
+        let ids = OwnIds::find(&[], &right, [&compared, &compared]);
+        assert_eq!(ids.columns(), ["right: ssn"]);
+        assert_eq!(ids.same(1, 0, 2), None);
+        assert_eq!(ids.same(1, 1, 2), None);
+        assert_eq!(ids.same(1, 2, 3), Some(true));
     }
 }

@@ -324,7 +324,13 @@ impl FsModel {
         // a fact of the entity's own, not of its place: two namesakes in one street or
         // postcode are two people (a household's name and address agreeing together is
         // the dependence the address's parts must show)
-        let placed = |f: usize| self.groups.iter().any(|g| g.len() >= 2 && g.contains(&f));
+        let placed = |f: usize| {
+            self.groups.iter().any(|g| g.len() >= 2 && g.contains(&f))
+                || self.fields.get(f).is_some_and(|s| {
+                    crate::engine::lexicon::concept(&s.name)
+                        .is_some_and(|c| crate::engine::lexicon::ADDRESS.contains(&c))
+                })
+        };
         known >= 2
             && v.iter().enumerate().any(|(f, &l)| {
                 l == 0
