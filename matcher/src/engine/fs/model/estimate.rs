@@ -238,6 +238,7 @@ impl FsModel {
             self.u[f] = p;
         }
         let whole_name = self.whole_name_fields();
+        let own_facts = self.own_fact_fields(&whole_name);
         for &v in &kept {
             // a random pair that agrees on most fields is likely a duplicate: it would make
             // every two identifying fields look correlated
@@ -246,7 +247,7 @@ impl FsModel {
             // non-matches; left out, a surname, street and number agreeing together counted
             // three times and matched a census row to a relative's tax form)
             let joint = (!mostly_agree_grouped(v, &groups)
-                && !self.one_entity_apart(v, &whole_name))
+                && !self.one_entity_apart(v, &whole_name, &own_facts))
                 || conflict.test(v);
             if !joint {
                 continue;
@@ -297,16 +298,16 @@ impl FsModel {
 
     /// Whether a random pair `v` reads as two records of one entity that differ where an
     /// entity's records may (its place, its employer): every known field of `names` (the
-    /// [`Self::whole_name_fields`]) agrees (level ≤ 2), and so does, exactly, a field other
-    /// than a name that agrees between fewer than [`RARE_U`] of random pairs (the same
-    /// co-inventors, classes, birth date).
+    /// [`Self::whole_name_fields`]) agrees (level ≤ 2), and so does, exactly, a field of
+    /// `own_facts` ([`Self::own_fact_fields`]) that agrees between fewer than [`RARE_U`]
+    /// of random pairs (the same co-inventors, classes, birth date).
     /// Such a pair is no evidence of how two strangers' fields go together: where a few
     /// entities hold hundreds of records each, their mentions in other towns and firms
     /// made the name, the co-inventors and the classes agree together among "strangers"
     /// 40 times as often as chance, each then counted as one fact, and an inventor's
     /// mentions after a move (same name, same co-inventors and classes) fell to p 0.15:
     /// one entity of 433 mentions split in two (F1 0.94).
-    fn one_entity_apart(&self, v: &[u8], names: &[usize]) -> bool {
+    fn one_entity_apart(&self, v: &[u8], names: &[usize], own_facts: &[bool]) -> bool {
         // the whole name: two name fields, or one of whole names, known and agreeing
         let mut known = 0;
         for &f in names {
@@ -321,23 +322,28 @@ impl FsModel {
                 _ => {}
             }
         }
-        // a fact of the entity's own, not of its place: two namesakes in one street or
-        // postcode are two people (a household's name and address agreeing together is
-        // the dependence the address's parts must show)
-        let placed = |f: usize| {
-            self.groups.iter().any(|g| g.len() >= 2 && g.contains(&f))
-                || self.fields.get(f).is_some_and(|s| {
-                    crate::engine::lexicon::concept(&s.name)
-                        .is_some_and(|c| crate::engine::lexicon::ADDRESS.contains(&c))
-                })
-        };
         known >= 2
             && v.iter().enumerate().any(|(f, &l)| {
                 l == 0
-                    && !names.contains(&f)
-                    && !placed(f)
+                    && own_facts.get(f).copied().unwrap_or(false)
                     && self.u.get(f).is_some_and(|u| u[0] < RARE_U)
             })
+    }
+
+    /// Per field, whether it may tell an entity's own fact for [`Self::one_entity_apart`]:
+    /// no field of `names`, and no place (a member of a group of dependent fields, or an
+    /// address part by its name): two namesakes in one street or postcode are two people,
+    /// and a household's name and address agreeing together is the dependence the
+    /// address's parts must show. Found once per estimate, not per random pair.
+    fn own_fact_fields(&self, names: &[usize]) -> Vec<bool> {
+        (0..self.fields.len())
+            .map(|f| {
+                !names.contains(&f)
+                    && self.group_of(f).is_none()
+                    && !crate::engine::lexicon::concept(&self.fields[f].name)
+                        .is_some_and(|c| crate::engine::lexicon::ADDRESS.contains(&c))
+            })
+            .collect()
     }
 
     /// The fields of an entity's name as a person's is told: the given names, surnames
